@@ -1,0 +1,1 @@
+"""Sub-commands of `airgap`; see harness/cli.py for how they are registered."""
