@@ -65,6 +65,7 @@ class Image:
     registry: str
     override: str | None
     origin: str
+    pinned: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def _build(data: dict) -> Catalog:
     strategies = {}
     for sid, s in data["strategies"].items():
         images = {
-            iname: Image(iname, i["default"], i["registry"], i.get("override"), i["origin"])
+            iname: Image(iname, i["default"], i["registry"], i.get("override"), i["origin"], i.get("pinned", False))
             for iname, i in s["images"].items()
         }
         strategies[sid] = Strategy(
@@ -182,6 +183,8 @@ def _check(catalog: Catalog) -> None:
                 problems.append(f"{strategy.name}/{image.name}: {image.default} is not in registry {image.registry}")
             if image.override and image.override not in strategy.image_keys:
                 problems.append(f"{strategy.name}/{image.name}: override {image.override} not in its support row")
+        if strategy.dockerhub_login and "oci-dockerhub-url" not in strategy.oci_keys:
+            problems.append(f"{strategy.name}: logs in to Docker Hub but cannot take oci-dockerhub-url")
     if problems:
         raise UserError("harness/catalog.yaml is inconsistent:\n  " + "\n  ".join(problems))
 
