@@ -192,7 +192,8 @@ def _check(catalog: Catalog) -> None:
 @functools.lru_cache(maxsize=None)
 def load_catalog(choreo_registry: str | None = None) -> Catalog:
     """The catalog, with the platform registry host replaced when a PDP uses its own registry."""
-    data = yaml.safe_load(resources.files("harness").joinpath("catalog.yaml").read_text(encoding="utf-8"))
+    text = resources.files("harness").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if choreo_registry and choreo_registry != DEFAULT_CHOREO_REGISTRY:
         if not reference.is_valid_domain(choreo_registry):
             raise UserError(f"AIRGAP_CHOREO_REGISTRY / --choreo-registry: {choreo_registry!r} is not a registry host[:port]")
