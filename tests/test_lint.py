@@ -2,13 +2,17 @@
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.catalog import load_catalog
 from harness.config import read_config
 from harness.lint import RULES, exit_code, lint
+from harness.plan import plan
 
 CATALOG = load_catalog()
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "proxy-config"
@@ -124,3 +128,24 @@ def test_exit_code():
     assert exit_code(warning, strict=False) == 0 and exit_code(warning, strict=True) == 1
     error = lint(CATALOG, read_config(make_tmp({"pkg-go-url": "h.example.com/"})), "buildpack")
     assert exit_code(error, strict=False) == 1
+
+
+NAMES = sorted(CATALOG.all_key_names()) + ["webapp.pkg-npm-url", "byoc.oci-dockerhub-url", "x.y", "pkg-npm-username"]
+
+
+@given(st.dictionaries(st.sampled_from(NAMES), st.binary(max_size=60) | st.text(max_size=60).map(str.encode), max_size=10),
+       st.sampled_from([None, *CATALOG.strategies]))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=150)
+def test_lint_and_plan_never_raise(tmp_path, files, strategy):
+    directory = tmp_path / "cfg"
+    shutil.rmtree(directory, ignore_errors=True)
+    config = read_config(make(directory_made(directory), files))
+    findings = lint(CATALOG, config, strategy)
+    assert all(f.severity in ("error", "warning", "info") and f.rule in RULES for f in findings)
+    for name in CATALOG.strategies:
+        plan(CATALOG, config, name).to_json()
+
+
+def directory_made(directory: Path) -> Path:
+    directory.mkdir()
+    return directory
