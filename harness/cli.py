@@ -15,6 +15,8 @@ COMMAND_MODULES = [
     "harness.commands.lint",
     "harness.commands.secret",
     "harness.commands.matrix",
+    "harness.commands.engine",
+    "harness.commands.images",
 ]
 
 
