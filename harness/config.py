@@ -1,0 +1,131 @@
+"""Reading a proxy-config directory the way a build script's `$(cat /mnt/proxy-config/KEY)` does.
+
+The directory may be a plain folder or a kubelet Secret volume (`..data` and `..<timestamp>` entries,
+key files that are symlinks into `..data/`). Entries whose names start with `.` are not keys. A value
+is the file's text with trailing newlines removed and nothing else changed. Hostile content (binary,
+a FIFO, a loop of symlinks, a huge file...) never raises: the entry records the problem and lint
+reports it; such an entry counts as unset.
+"""
+
+import errno
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import UserError
+
+MAX_VALUE_BYTES = 64 * 1024
+SECRET_KEY_RE = re.compile(r"[-._a-zA-Z0-9]+\Z")  # Kubernetes IsConfigMapKey, also used for Secrets
+SECRET_KEY_MAX = 253
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    raw: bytes | None  # the file's bytes, None when it could not be read
+    problem: str | None = None  # why the entry is unusable, in words for a lint message
+    rule: str | None = None  # the lint rule id of that problem
+
+    @property
+    def value(self) -> str | None:
+        """The value as a shell's $(cat file) gives it, or None when the entry is unusable."""
+        if self.problem is not None or self.raw is None:
+            return None
+        return self.raw.decode("utf-8").rstrip("\n")
+
+
+@dataclass(frozen=True)
+class Lookup:
+    key: str  # the file that won: "<strategy>.<key>" or "<key>"
+    value: str
+
+
+def is_valid_key_name(name: str) -> bool:
+    return len(name) <= SECRET_KEY_MAX and bool(SECRET_KEY_RE.match(name)) and name not in (".", "..")
+
+
+def display_name(name: str) -> str:
+    """A file name safe to print: undecodable bytes shown as \\xNN escapes."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _content_entry(name: str, raw: bytes) -> Entry:
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        return Entry(name, raw, f"binary content (NUL byte at offset {nul}); values are plain text", "binary-value")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return Entry(name, raw, f"not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})", "not-utf8")
+    return Entry(name, raw)
+
+
+def read_entry(path: Path) -> Entry:
+    """Read one key file without ever blocking, following symlinks, and without raising."""
+    name = display_name(path.name)
+    if not is_valid_key_name(path.name):
+        return Entry(name, None, "not a valid Secret key name (allowed: letters, digits, '-', '_', '.')", "invalid-key-name")
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return Entry(name, None, "symlink loop", "broken-symlink")
+        if error.errno == errno.ENOENT and path.is_symlink():
+            return Entry(name, None, f"broken symlink (points to {os.readlink(path)})", "broken-symlink")
+        return Entry(name, None, f"cannot be read: {error.strerror}", "unreadable")
+    if stat.S_ISDIR(info.st_mode):
+        return Entry(name, None, "a directory where a key file is expected", "not-a-file")
+    if not stat.S_ISREG(info.st_mode):
+        return Entry(name, None, "not a regular file (FIFO, socket or device) where a key file is expected", "not-a-file")
+    if info.st_size > MAX_VALUE_BYTES:
+        return Entry(name, None, f"too large ({info.st_size} bytes; a value is at most {MAX_VALUE_BYTES} bytes)", "value-too-large")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            raw = os.read(fd, MAX_VALUE_BYTES + 1)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        return Entry(name, None, f"cannot be read: {error.strerror}", "unreadable")
+    if len(raw) > MAX_VALUE_BYTES:
+        return Entry(name, None, f"too large (over {MAX_VALUE_BYTES} bytes)", "value-too-large")
+    return _content_entry(name, raw)
+
+
+class ProxyConfig:
+    """The keys of one proxy-config directory and the `<strategy>.<key>`-then-`<key>` lookup."""
+
+    def __init__(self, path: Path | None, entries: dict[str, Entry]):
+        self.path = path
+        self.entries = entries
+
+    def lookup(self, key: str, strategy: str | None = None) -> Lookup | None:
+        """The value in effect for `key` in `strategy`; an empty or unusable value counts as unset."""
+        names = ([f"{strategy}.{key}"] if strategy else []) + [key]
+        for name in names:
+            entry = self.entries.get(name)
+            if entry is not None and entry.value:
+                return Lookup(name, entry.value)
+        return None
+
+    def present(self) -> list[str]:
+        return sorted(self.entries)
+
+
+def read_config(path: str | os.PathLike | None) -> ProxyConfig:
+    """Read a proxy-config directory; a missing or empty one means no configuration."""
+    if path is None:
+        return ProxyConfig(None, {})
+    directory = Path(path)
+    if not directory.exists():
+        return ProxyConfig(directory, {})
+    if not directory.is_dir():
+        raise UserError(f"{directory}: not a directory (a proxy-config is a directory with one file per key)")
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError as error:
+        raise UserError(f"{directory}: cannot list the directory: {error.strerror}") from None
+    entries = {display_name(name): read_entry(directory / name) for name in names if not name.startswith(".")}
+    return ProxyConfig(directory, entries)

@@ -1,0 +1,87 @@
+"""The mirror endpoints a proxy-config names, for the stack to serve under exactly those names.
+
+A customer's values are used unchanged (`nexus.example.com/dockerhub-proxy`,
+`https://artifactory.acme.internal/artifactory/api/npm/npm-remote/`), so the stack derives its DNS
+names, certificates and routes from here rather than from fixed host names.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from harness import reference
+from harness.catalog import Catalog, load_catalog
+from harness.config import ProxyConfig
+from harness.plan import effective_mirrors
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    key: str  # the winning file name
+    family: str  # "oci-mirror" | "package-proxy" | "image-override"
+    target: str  # registry id, manager id, or logical image name
+    scheme: str
+    host: str
+    port: int
+    path: str  # prefix, always ending in "/"
+    username_key: str | None = None
+    password_key: str | None = None
+    token_key: str | None = None
+
+
+def _host_port(netloc: str, default_port: int) -> tuple[str, int]:
+    if netloc.startswith("["):
+        host, _, rest = netloc[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else default_port
+    host, _, port = netloc.partition(":")
+    return host, int(port) if port else default_port
+
+
+def _prefix(path: str) -> str:
+    return "/" + path.strip("/") + "/" if path.strip("/") else "/"
+
+
+def mirror_endpoints(config: ProxyConfig, strategies: list[str] | None = None, catalog: Catalog | None = None) -> list[Endpoint]:
+    """Every mirror endpoint in effect for the given strategies (default: all), without duplicates."""
+    catalog = catalog or load_catalog()
+    found: dict[tuple, Endpoint] = {}
+    for name in strategies or list(catalog.strategies):
+        strategy = catalog.strategies[name]
+        for mirror in effective_mirrors(catalog, config, strategy).values():
+            if mirror.error:
+                continue
+            key = catalog.keys[catalog.registries[mirror.registry].mirror_key]
+            domain, path = reference.split_mirror(mirror.url)
+            host, port = _host_port(domain, 443)
+            password = config.lookup(key.password, name) if mirror.username_key else None
+            endpoint = Endpoint(mirror.key, "oci-mirror", mirror.registry, "https", host, port, _prefix(path),
+                                mirror.username_key, password.key if password else None)
+            found.setdefault((endpoint.family, endpoint.target, host, port, endpoint.path), endpoint)
+        for key_name in strategy.image_keys:
+            lookup = config.lookup(key_name, name)
+            if not lookup:
+                continue
+            try:
+                ref = reference.parse_normalized(lookup.value)
+            except reference.ReferenceError:
+                continue
+            host, port = _host_port(ref.domain, 443)
+            image = catalog.keys[key_name].image
+            endpoint = Endpoint(lookup.key, "image-override", image, "https", host, port, _prefix(ref.path))
+            found.setdefault((endpoint.family, image, host, port, endpoint.path), endpoint)
+        for manager in strategy.managers:
+            key = catalog.keys[f"pkg-{manager}-url"]
+            lookup = config.lookup(key.name, name)
+            if not lookup:
+                continue
+            parts = urlsplit(lookup.value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                continue
+            host, port = _host_port(parts.netloc.rsplit("@", 1)[-1], 443 if parts.scheme == "https" else 80)
+            token = config.lookup(key.token, name) if key.token else None
+            user = config.lookup(key.username, name) if key.username else None
+            password = config.lookup(key.password, name) if key.password else None
+            endpoint = Endpoint(lookup.key, "package-proxy", manager, parts.scheme, host, port, _prefix(parts.path),
+                                user.key if user and password else None, password.key if user and password else None,
+                                token.key if token else None)
+            found.setdefault((endpoint.family, manager, host, port, endpoint.path), endpoint)
+    return list(found.values())
