@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "harness.commands.matrix",
     "harness.commands.engine",
     "harness.commands.images",
+    "harness.commands.clean",
 ]
 
 

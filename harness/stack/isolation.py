@@ -11,6 +11,7 @@ The self-test sends nothing to any address the run did not create: a public lite
 with `ip route get`, connections go only to the bridge gateway, where the test's own decoy listens.
 """
 
+import shlex
 import shutil
 import socket
 import subprocess
@@ -67,8 +68,8 @@ def host_rules() -> list[HostRule]:
     for line in _iptables("-S", "INPUT").stdout.splitlines():
         if COMMENT_PREFIX not in line:
             continue
-        words = line.split()
-        comment = words[words.index("--comment") + 1].strip('"')
+        words = shlex.split(line)  # the comment is printed in quotes
+        comment = words[words.index("--comment") + 1]
         run_id, _, pid = comment[len(COMMENT_PREFIX):].partition(":")
         rules.append(HostRule(bridge=words[words.index("-i") + 1], run_id=run_id, pid=int(pid or 0), spec=words[1:]))
     return rules
