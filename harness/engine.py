@@ -80,22 +80,24 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def _start_dockerd(state_dir: Path) -> docker.DockerClient:
+def start_dockerd(state_dir: Path, host: str = DEFAULT_SOCKET, extra_args: tuple[str, ...] = ()) -> docker.DockerClient:
+    """Start dockerd detached (it outlives this process, like a service), log under `state_dir`, wait for it."""
     log_path = state_dir / "dockerd.log"
     log.info("starting dockerd in the background (log: %s)", log_path)
+    command = ["dockerd", *(["-H", host] if host != DEFAULT_SOCKET else []), *extra_args]
     with log_path.open("ab") as out:
         process = subprocess.Popen(
-            ["dockerd"], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        client = _answering_client(DEFAULT_SOCKET)
+        client = _answering_client(host)
         if client:
             return client
         if process.poll() is not None:
             raise UserError(f"dockerd exited with code {process.returncode}; last lines of {log_path}:\n{_tail(log_path)}")
         time.sleep(0.5)
-    raise UserError(f"dockerd did not answer on {DEFAULT_SOCKET} within {START_TIMEOUT_S} s; see {log_path}")
+    raise UserError(f"dockerd did not answer on {host} within {START_TIMEOUT_S} s; see {log_path}")
 
 
 def engine_address() -> str:
@@ -126,7 +128,7 @@ def ensure_engine() -> docker.DockerClient:
         if client:
             return client
         apt_install("docker.io", "dockerd", state_dir)
-        return _start_dockerd(state_dir)
+        return start_dockerd(state_dir)
 
 
 def describe(client: docker.DockerClient) -> str:
