@@ -1,14 +1,17 @@
 """Print build time per harness image: cold (nothing present) with --cold, and warm (all present).
 
-Run from the repository root: `python benchmarks/images.py [--cold]`. --cold first removes every image
-labelled airgap-harness=1 (refused while a harness container still uses one), so the base is bootstrapped
-again. A build time includes what the image builds on only when that was missing too, so a cold run's
-figures add up to the whole cold build.
+Run from the repository root: `python benchmarks/images.py [--cold | --fresh-ca]`. --cold first removes
+every image labelled airgap-harness=1 (refused while a harness container exists), so the base is bootstrapped
+again. --fresh-ca adds a throwaway CA to AIRGAP_EXTRA_CA_CERTS instead, so every image above the base builds
+anew while the images in use stay untouched (they are removed again at the end). A build time includes what
+the image builds on only when that was missing too, so a cold run's figures add up to the whole cold build.
 """
 
 import argparse
 import logging
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import docker.errors  # noqa: E402
 
-from harness import engine, images  # noqa: E402
+import trustme  # noqa: E402
+
+from harness import engine, images, settings  # noqa: E402
 from harness.errors import UserError  # noqa: E402
 
 
@@ -35,6 +40,14 @@ def remove_harness_images(client) -> int:
     return removed
 
 
+def add_throwaway_ca(directory: str) -> None:
+    """Append a new CA to the extra-CA setting: new tags above the base, the machine's CAs still trusted."""
+    path = os.path.join(directory, "throwaway-ca.pem")
+    trustme.CA().cert_pem.write_to_path(path)
+    current = os.environ.get(settings.EXTRA_CA_VAR, "")
+    os.environ[settings.EXTRA_CA_VAR] = f"{current}:{path}" if current else path
+
+
 def measure(client, names) -> list[tuple[str, str, float, bool, int]]:
     rows = []
     for name in names:
@@ -49,7 +62,9 @@ def measure(client, names) -> list[tuple[str, str, float, bool, int]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cold", action="store_true", help="remove all harness images first")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--cold", action="store_true", help="remove all harness images first")
+    mode.add_argument("--fresh-ca", action="store_true", help="build everything above the base anew, then remove it")
     parser.add_argument("names", nargs="*", help="images to measure (default: all, base first)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -58,12 +73,20 @@ def main() -> int:
         if args.cold:
             print(f"removed {remove_harness_images(client)} harness images")
         names = args.names or ["base", *images.IMAGE_NAMES]
-        print(f"{'image':<10} {'mode':<5} {'seconds':>8} {'size MB':>8}  tag")
-        for name, tag, seconds, built, size in measure(client, names):
-            print(f"{name:<10} {'cold' if built else 'warm':<5} {seconds:8.1f} {size / 1e6:8.0f}  {tag}")
-        print("warm pass (everything present):")
-        for name, tag, seconds, built, _ in measure(client, names):
-            print(f"{name:<10} {'cold' if built else 'warm':<5} {seconds:8.2f}")
+        with tempfile.TemporaryDirectory() as scratch:
+            if args.fresh_ca:
+                add_throwaway_ca(scratch)
+            rows = measure(client, names)
+            print(f"{'image':<10} {'mode':<5} {'seconds':>8} {'size MB':>8}  tag")
+            for name, tag, seconds, built, size in rows:
+                print(f"{name:<10} {'cold' if built else 'warm':<5} {seconds:8.1f} {size / 1e6:8.0f}  {tag}")
+            print(f"total {sum(row[2] for row in rows):.1f} s; warm pass (everything present):")
+            for name, tag, seconds, built, _ in measure(client, names):
+                print(f"{name:<10} {'cold' if built else 'warm':<5} {seconds:8.2f}")
+            if args.fresh_ca:
+                for name, tag, *_ in reversed(rows):
+                    if name != "base":
+                        client.images.remove(tag)
     except UserError as error:
         print(f"benchmarks/images.py: error: {error}", file=sys.stderr)
         return 1

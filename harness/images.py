@@ -27,20 +27,32 @@ log = logging.getLogger(__name__)
 
 LABEL = {"airgap-harness": "1"}
 REPOSITORY = "airgap-harness"
-IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
-CATALOG_FILE = IMAGES_DIR / "images.yaml"
+CATALOG_NAME = "images.yaml"
+
+
+def _images_dir() -> Path:
+    """images/ beside the package (a checkout or editable install), else in the working directory (tox)."""
+    for candidate in (Path(__file__).resolve().parent.parent / "images", Path.cwd() / "images"):
+        if (candidate / CATALOG_NAME).is_file():
+            return candidate
+    raise UserError(f"images/{CATALOG_NAME} not found beside the harness package or in {Path.cwd()}: "
+                    "run from the repository root")
+
+
+IMAGES_DIR = _images_dir()
 CA_DIR_IN_CONTEXT = "extra-ca"
 HASH_LENGTH = 16
 
 
 def _load_catalog() -> dict:
+    catalog_file = IMAGES_DIR / CATALOG_NAME
     try:
-        catalog = yaml.safe_load(CATALOG_FILE.read_text())
-    except OSError as error:
-        raise UserError(f"image catalog {CATALOG_FILE} cannot be read: {error.strerror}") from None
+        catalog = yaml.safe_load(catalog_file.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise UserError(f"image catalog {catalog_file} cannot be read: {error}") from None
     for name, entry in catalog.items():
         if "bootstrap" not in entry and entry.get("from") not in catalog:
-            raise UserError(f"{CATALOG_FILE}: image {name!r} builds from unknown image {entry.get('from')!r}")
+            raise UserError(f"{catalog_file}: image {name!r} builds from unknown image {entry.get('from')!r}")
     return catalog
 
 
