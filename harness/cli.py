@@ -14,6 +14,9 @@ COMMAND_MODULES = [
     "harness.commands.plan",
     "harness.commands.lint",
     "harness.commands.matrix",
+    "harness.commands.engine",
+    "harness.commands.images",
+    "harness.commands.clean",
 ]
 
 

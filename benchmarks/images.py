@@ -1,0 +1,97 @@
+"""Print build time per harness image: cold (nothing present) with --cold, and warm (all present).
+
+Run from the repository root: `python benchmarks/images.py [--cold | --fresh-ca]`. --cold first removes
+every image labelled airgap-harness=1 (refused while a harness container exists), so the base is bootstrapped
+again. --fresh-ca adds a throwaway CA to AIRGAP_EXTRA_CA_CERTS instead, so every image above the base builds
+anew while the images in use stay untouched (they are removed again at the end). A build time includes what
+the image builds on only when that was missing too, so a cold run's figures add up to the whole cold build.
+"""
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import docker.errors  # noqa: E402
+
+import trustme  # noqa: E402
+
+from harness import engine, images, settings  # noqa: E402
+from harness.errors import UserError  # noqa: E402
+
+
+def remove_harness_images(client) -> int:
+    """Remove every airgap-harness image, children before parents; returns how many went."""
+    label = "=".join(next(iter(images.LABEL.items())))
+    if client.containers.list(all=True, filters={"label": label}):
+        raise UserError("harness containers still exist: run `airgap clean` (or remove them) before --cold")
+    removed = 0
+    for image in sorted(client.images.list(filters={"label": label}), key=lambda i: i.attrs["Created"], reverse=True):
+        try:
+            client.images.remove(image.id, force=True)
+            removed += 1
+        except docker.errors.ImageNotFound:
+            pass  # went with an image removed before it
+    return removed
+
+
+def add_throwaway_ca(directory: str) -> None:
+    """Append a new CA to the extra-CA setting: new tags above the base, the machine's CAs still trusted."""
+    path = os.path.join(directory, "throwaway-ca.pem")
+    trustme.CA().cert_pem.write_to_path(path)
+    current = os.environ.get(settings.EXTRA_CA_VAR, "")
+    os.environ[settings.EXTRA_CA_VAR] = f"{current}:{path}" if current else path
+
+
+def measure(client, names) -> list[tuple[str, str, float, bool, int]]:
+    rows = []
+    for name in names:
+        built_before = len(images.BUILT)
+        start = time.monotonic()
+        tag = images.ensure_image(name, client)
+        seconds = time.monotonic() - start
+        size = client.images.get(tag).attrs["Size"]
+        rows.append((name, tag, seconds, len(images.BUILT) > built_before, size))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--cold", action="store_true", help="remove all harness images first")
+    mode.add_argument("--fresh-ca", action="store_true", help="build everything above the base anew, then remove it")
+    parser.add_argument("names", nargs="*", help="images to measure (default: all, base first)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        client = engine.ensure_engine()
+        if args.cold:
+            print(f"removed {remove_harness_images(client)} harness images")
+        names = args.names or ["base", *images.IMAGE_NAMES]
+        with tempfile.TemporaryDirectory() as scratch:
+            if args.fresh_ca:
+                add_throwaway_ca(scratch)
+            rows = measure(client, names)
+            print(f"{'image':<10} {'mode':<5} {'seconds':>8} {'size MB':>8}  tag")
+            for name, tag, seconds, built, size in rows:
+                print(f"{name:<10} {'cold' if built else 'warm':<5} {seconds:8.1f} {size / 1e6:8.0f}  {tag}")
+            print(f"total {sum(row[2] for row in rows):.1f} s; warm pass (everything present):")
+            for name, tag, seconds, built, _ in measure(client, names):
+                print(f"{name:<10} {'cold' if built else 'warm':<5} {seconds:8.2f}")
+            if args.fresh_ca:
+                for name, tag, *_ in reversed(rows):
+                    if name != "base":
+                        client.images.remove(tag)
+    except UserError as error:
+        print(f"benchmarks/images.py: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

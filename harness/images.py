@@ -1,0 +1,217 @@
+"""Build every image the harness needs from Dockerfiles in images/, tagged by a hash of their inputs.
+
+Nothing is pulled: the first image is a Debian rootfs from debootstrap, imported into the engine; the rest
+build `FROM` it. A tag is `airgap-harness/<name>:<hash>` over the Dockerfile and context files, the parent
+image id and the extra CA certificates, so a present tag means "already built, inputs unchanged".
+"""
+
+import fcntl
+import hashlib
+import io
+import logging
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+import docker
+import docker.errors
+import yaml
+
+from harness import settings
+from harness.engine import apt_install, ensure_engine
+from harness.errors import UserError
+
+log = logging.getLogger(__name__)
+
+LABEL = {"airgap-harness": "1"}
+REPOSITORY = "airgap-harness"
+CATALOG_NAME = "images.yaml"
+
+
+def _images_dir() -> Path:
+    """images/ beside the package (a checkout or editable install), else in the working directory (tox)."""
+    for candidate in (Path(__file__).resolve().parent.parent / "images", Path.cwd() / "images"):
+        if (candidate / CATALOG_NAME).is_file():
+            return candidate
+    raise UserError(f"images/{CATALOG_NAME} not found beside the harness package or in {Path.cwd()}: "
+                    "run from the repository root")
+
+
+IMAGES_DIR = _images_dir()
+CA_DIR_IN_CONTEXT = "extra-ca"
+HASH_LENGTH = 16
+
+
+def _load_catalog() -> dict:
+    catalog_file = IMAGES_DIR / CATALOG_NAME
+    try:
+        catalog = yaml.safe_load(catalog_file.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise UserError(f"image catalog {catalog_file} cannot be read: {error}") from None
+    for name, entry in catalog.items():
+        if "bootstrap" not in entry and entry.get("from") not in catalog:
+            raise UserError(f"{catalog_file}: image {name!r} builds from unknown image {entry.get('from')!r}")
+    return catalog
+
+
+CATALOG = _load_catalog()
+IMAGE_NAMES = [name for name, entry in CATALOG.items() if "bootstrap" not in entry]
+
+
+def _digest(parts: list[bytes]) -> str:
+    sha = hashlib.sha256()
+    for part in parts:
+        sha.update(len(part).to_bytes(8, "big") + part)  # length-prefixed: no two input lists hash alike
+    return sha.hexdigest()[:HASH_LENGTH]
+
+
+def _context_files(name: str) -> list[Path]:
+    context = IMAGES_DIR / name
+    if not (context / "Dockerfile").is_file():
+        raise UserError(f"image {name!r}: {context / 'Dockerfile'} is missing")
+    return sorted(path for path in context.rglob("*") if path.is_file())
+
+
+def _ca_files(extra_ca_certs) -> list[tuple[str, bytes]]:
+    """(name in the build context, contents) per extra CA file, numbered so equal basenames cannot collide."""
+    return [(f"{index:02d}-{path.stem}.crt", path.read_bytes()) for index, path in enumerate(extra_ca_certs)]
+
+
+def image_tag(name: str, parent_id: str, extra_ca_certs=()) -> str:
+    """The tag `name` gets for these inputs: changing any context file, the parent or a CA file changes it."""
+    context = IMAGES_DIR / name
+    parts = [name.encode(), parent_id.encode()]
+    for path in _context_files(name):
+        parts += [str(path.relative_to(context)).encode(), path.read_bytes()]
+    for ca_name, contents in _ca_files(extra_ca_certs):
+        parts += [ca_name.encode(), contents]
+    return f"{REPOSITORY}/{name}:{_digest(parts)}"
+
+
+def _bootstrap_tag(name: str) -> str:
+    spec = CATALOG[name]["bootstrap"]
+    return f"{REPOSITORY}/{name}:{_digest([name.encode(), yaml.safe_dump(spec, sort_keys=True).encode()])}"
+
+
+def _present(client: docker.DockerClient, tag: str):
+    try:
+        return client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _bootstrap(client: docker.DockerClient, name: str, tag: str, state: settings.Settings) -> None:
+    """debootstrap a Debian rootfs and `docker import` it (the one image we cannot build FROM anything)."""
+    spec = CATALOG[name]["bootstrap"]
+    apt_install("debootstrap", "debootstrap", state.state_dir)
+    log.info("bootstrapping %s: debootstrap --variant=%s %s (about a minute)", tag, spec["variant"], spec["suite"])
+    with tempfile.TemporaryDirectory(dir=state.state_dir, prefix="rootfs-") as work:
+        rootfs, tar_path = Path(work) / "rootfs", Path(work) / "rootfs.tar"
+        command = ["debootstrap", f"--variant={spec['variant']}", f"--include={','.join(spec.get('include', []))}",
+                   spec["suite"], str(rootfs), state.debian_mirror]
+        log_path = state.state_dir / "debootstrap.log"
+        with log_path.open("ab") as out:
+            result = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
+        if result.returncode != 0:
+            raise UserError(f"debootstrap failed (exit {result.returncode}) with mirror {state.debian_mirror!r} "
+                            f"(setting {settings.DEBIAN_MIRROR_VAR}); see {log_path}")
+        for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            shutil.rmtree(rootfs / leftover, ignore_errors=True)
+            (rootfs / leftover / "partial").mkdir(parents=True, exist_ok=True)
+        subprocess.run(["tar", "-C", str(rootfs), "--numeric-owner", "-cf", str(tar_path), "."], check=True)
+        repository, image_tag_part = tag.split(":")
+        client.api.import_image_from_file(str(tar_path), repository=repository, tag=image_tag_part,
+                                          changes=[f"LABEL {key}={value}" for key, value in LABEL.items()])
+
+
+def _build_context(name: str, extra_ca_certs) -> io.BytesIO:
+    """The context directory as a tar, plus extra-ca/ holding the extra CA files (empty but present if none)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(IMAGES_DIR / name, arcname=".")
+        files = _ca_files(extra_ca_certs) or [(".keep", b"")]
+        for ca_name, contents in files:
+            info = tarfile.TarInfo(f"{CA_DIR_IN_CONTEXT}/{ca_name}")
+            info.size, info.mode = len(contents), 0o644
+            tar.addfile(info, io.BytesIO(contents))
+    buffer.seek(0)
+    return buffer
+
+
+def _build(client: docker.DockerClient, name: str, tag: str, parent_tag: str, extra_ca_certs) -> None:
+    log.info("building %s from %s", tag, parent_tag)
+    stream = client.api.build(fileobj=_build_context(name, extra_ca_certs), custom_context=True, tag=tag,
+                              buildargs={"BASE": parent_tag}, labels=LABEL, rm=True, forcerm=True, decode=True)
+    tail: list[str] = []
+    for chunk in stream:
+        if "error" in chunk:
+            details = "\n".join(tail[-20:])
+            raise UserError(f"building image {name!r} (images/{name}/Dockerfile) failed: {chunk['error'].strip()}\n{details}")
+        text = chunk.get("stream", "").rstrip()
+        if text:
+            tail.append(text)
+            log.debug("%s: %s", name, text)
+            if text.startswith("Step "):
+                log.info("%s: %s", name, text)
+
+
+# Tags this process built (not found present), so callers and tests can tell a build from a cache hit.
+BUILT: list[str] = []
+
+
+def ensure_image(name: str, client: docker.DockerClient | None = None) -> str:
+    """Return the tag of image `name`, building it (and what it builds on) only if that tag is missing."""
+    if name not in CATALOG:
+        raise UserError(f"unknown image {name!r}: known images are {', '.join(IMAGE_NAMES)}")
+    client = client or ensure_engine()
+    state = settings.load()
+    with (state.state_dir / "images.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test processes wait for one build instead of repeating it
+        return _ensure(name, client, state)
+
+
+def _ensure(name: str, client: docker.DockerClient, state: settings.Settings) -> str:
+    entry = CATALOG[name]
+    if "bootstrap" in entry:
+        tag = _bootstrap_tag(name)
+        if not _present(client, tag):
+            _bootstrap(client, name, tag, state)
+            BUILT.append(tag)
+        return tag
+    parent_tag = _ensure(entry["from"], client, state)
+    tag = image_tag(name, client.images.get(parent_tag).id, state.extra_ca_certs)
+    if _present(client, tag):
+        log.debug("%s is present, not rebuilding", tag)
+        return tag
+    _build(client, name, tag, parent_tag, state.extra_ca_certs)
+    BUILT.append(tag)
+    return tag
+
+
+def planned_tag(name: str, client: docker.DockerClient | None = None) -> str | None:
+    """The tag `name` has for the current inputs, without building; None while what it builds on is missing."""
+    client = client or ensure_engine()
+    entry = CATALOG[name]
+    if "bootstrap" in entry:
+        return _bootstrap_tag(name)
+    parent_tag = planned_tag(entry["from"], client)
+    parent = parent_tag and _present(client, parent_tag)
+    return image_tag(name, parent.id, settings.load().extra_ca_certs) if parent else None
+
+
+def status(client: docker.DockerClient | None = None) -> dict[str, tuple[str | None, bool]]:
+    """name -> (current tag or None, whether that tag is built), for every image including the base."""
+    client = client or ensure_engine()
+    result = {}
+    for name in CATALOG:
+        tag = planned_tag(name, client)
+        result[name] = (tag, bool(tag and _present(client, tag)))
+    return result
+
+
+def ensure_images(names=None, client: docker.DockerClient | None = None) -> dict[str, str]:
+    """Ensure several images (default: all); returns name -> tag."""
+    client = client or ensure_engine()
+    return {name: ensure_image(name, client) for name in (names or IMAGE_NAMES)}

@@ -1,0 +1,70 @@
+"""Harness settings read from the environment, validated once, with errors that name the variable."""
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import UserError
+
+STATE_DIR_VAR = "AIRGAP_STATE_DIR"
+EXTRA_CA_VAR = "AIRGAP_EXTRA_CA_CERTS"
+DEBIAN_MIRROR_VAR = "AIRGAP_DEBIAN_MIRROR"
+DEFAULT_STATE_DIR = "~/.cache/airgap-harness"
+DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path
+    extra_ca_certs: tuple[Path, ...]
+    debian_mirror: str
+
+
+def _state_dir(environ) -> Path:
+    raw = environ.get(STATE_DIR_VAR, "").strip() or DEFAULT_STATE_DIR
+    path = Path(raw).expanduser()
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{STATE_DIR_VAR}={raw!r} is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"{STATE_DIR_VAR}={raw!r} cannot be created: {error.strerror}") from None
+    return path.resolve()
+
+
+def _extra_ca_certs(environ) -> tuple[Path, ...]:
+    """Colon-separated PEM files; every one must exist and hold a certificate (a typo must not pass silently)."""
+    raw = environ.get(EXTRA_CA_VAR, "")
+    paths = []
+    for entry in raw.split(":"):
+        if not entry.strip():
+            continue
+        path = Path(entry.strip()).expanduser()
+        if not path.is_file():
+            raise UserError(f"{EXTRA_CA_VAR}: {entry!r} is not a file (expected colon-separated PEM CA files)")
+        try:
+            text = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as error:
+            raise UserError(f"{EXTRA_CA_VAR}: {entry!r} cannot be read as PEM text: {error}") from None
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise UserError(f"{EXTRA_CA_VAR}: {entry!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+        paths.append(path.resolve())
+    return tuple(paths)
+
+
+def _debian_mirror(environ) -> str:
+    raw = environ.get(DEBIAN_MIRROR_VAR, "").strip() or DEFAULT_DEBIAN_MIRROR
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", raw):
+        raise UserError(f"{DEBIAN_MIRROR_VAR}={raw!r} is not an http(s) URL of a Debian mirror")
+    return raw
+
+
+def load(environ=None) -> Settings:
+    """Read the settings from `environ` (default: the process environment)."""
+    environ = os.environ if environ is None else environ
+    return Settings(
+        state_dir=_state_dir(environ),
+        extra_ca_certs=_extra_ca_certs(environ),
+        debian_mirror=_debian_mirror(environ),
+    )

@@ -1,0 +1,94 @@
+"""Fixture content for the simulated internet, generated from the small definitions in fixtures/content/.
+
+`build()` is pure: the same definitions give byte-identical trees (fixed timestamps, sorted entries), so a
+run can compare digests across the public source, the mirror and the client's download.
+"""
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from harness.errors import UserError
+from harness.stack.content import composer, gomod, maven, npm, nuget, oci, python, rubygems
+from harness.stack.content.archives import tgz_bytes, zip_bytes
+
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "content"
+Tree = dict[str, bytes]
+
+
+@dataclass(frozen=True)
+class Content:
+    images: tuple[oci.ImageRef, ...]  # every fixture image and the simulated host serving it
+    registry: Tree  # registry:2 storage (relative to its rootdirectory)
+    verdaccio: Tree  # verdaccio storage directory
+    python: Tree  # file name -> wheel/sdist to upload to the simulated PyPI
+    static: Tree  # "<host>/<url path>" -> bytes, served as files by the simulated internet
+    projects: dict[str, Tree]  # ecosystem -> a client project consuming the fixtures (npm, python, go, ...)
+
+
+def _load(directory: Path, name: str) -> dict:
+    path = directory / name
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise UserError(f"fixture content {path}: cannot be read ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise UserError(f"fixture content {path}: not valid YAML ({error})") from None
+    if not isinstance(document, dict):
+        raise UserError(f"fixture content {path}: expected a mapping at the top level")
+    return document
+
+
+def _under(prefix: str, tree: Tree) -> Tree:
+    return {f"{prefix}/{path}": data for path, data in tree.items()}
+
+
+def _placeholder(entry: dict) -> bytes:
+    files = {path: text.encode() for path, text in entry.get("files", {}).items()}
+    kinds = {"text": lambda: entry["content"].encode(), "zip": lambda: zip_bytes(files), "tgz": lambda: tgz_bytes(files)}
+    if entry.get("kind") not in kinds:
+        raise UserError(f"fixtures/content/static.yaml: {entry.get('path')}: kind must be one of {sorted(kinds)}")
+    return kinds[entry["kind"]]()
+
+
+@functools.lru_cache(maxsize=4)
+def build(directory: Path = FIXTURES) -> Content:
+    """Generate every fixture tree from the definitions in `directory`."""
+    try:
+        return _build(directory)
+    except (KeyError, ValueError, TypeError) as error:
+        raise UserError(f"fixture content in {directory}: {error}") from None
+
+
+def _build(directory: Path) -> Content:
+    images_def = _load(directory, "oci-images.yaml")
+    refs = tuple(oci.parse_ref(r, images_def.get("registry_hosts", {})) for r in images_def["images"])
+    npm_def, py_def, mvn_def = (_load(directory, n) for n in ("npm.yaml", "python.yaml", "maven.yaml"))
+    go_def, gem_def, php_def = (_load(directory, n) for n in ("go.yaml", "rubygems.yaml", "composer.yaml"))
+    nuget_def, static_def = _load(directory, "nuget.yaml"), _load(directory, "static.yaml")
+
+    go_tree, go_sums = gomod.proxy_layout(go_def["modules"])
+    gem_tree = rubygems.index_layout(gem_def["gems"])
+    static: Tree = {}
+    static |= _under("repo.maven.apache.org/maven2", maven.layout(mvn_def["maven"]))
+    static |= _under("plugins.gradle.org/m2", maven.layout(maven.plugin_artifacts(mvn_def.get("gradle_plugins", []))))
+    static |= _under("proxy.golang.org", go_tree)
+    static |= _under("rubygems.org", gem_tree)
+    static |= _under("repo.packagist.org", composer.repository_layout(php_def["packages"]))
+    static |= _under("api.nuget.org", nuget.feed_layout(nuget_def["packages"]))
+    for entry in static_def["files"]:
+        static[f"{entry['host']}{entry['path']}"] = _placeholder(entry)
+
+    projects = {
+        "npm": npm.project(npm_def["project"], npm_def["packages"]),
+        "python": python.project(py_def["project"]),
+        "maven": maven.project(mvn_def["project"]),
+        "go": gomod.project(go_def["project"], go_def["modules"], go_sums),
+        "rubygems": rubygems.project(gem_def["project"], gem_def["gems"]),
+        "composer": composer.project(php_def["project"]),
+    }
+    return Content(images=refs, registry=oci.registry_storage(list(refs)),
+                   verdaccio=npm.verdaccio_storage(npm_def["packages"]),
+                   python=python.distributions(py_def["distributions"]), static=static, projects=projects)

@@ -1,0 +1,55 @@
+"""Composer v2 repository (packages.json + p2/VENDOR/NAME.json) with zip dists on repo.packagist.org.
+
+Dist URLs are absolute, as on Packagist; a mirror has to rewrite them to itself (the nginx mirror does).
+"""
+
+import json
+
+from harness.stack.content.archives import sha1_hex, zip_bytes
+
+SITE = "https://repo.packagist.org"
+
+
+def _json(document: dict) -> bytes:
+    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+
+
+def _namespace(name: str) -> str:
+    return "\\".join(part.title().replace("-", "") for part in name.split("/")) + "\\"
+
+
+def dist_zip(pkg: dict) -> bytes:
+    top = pkg["name"].replace("/", "-") + f"-{pkg['version']}"
+    manifest = {"name": pkg["name"], "type": "library", "license": "MIT",
+                "autoload": {"psr-4": {_namespace(pkg["name"]): "src/"}}}
+    if pkg.get("require"):
+        manifest["require"] = dict(pkg["require"])
+    php = f"<?php\nnamespace {_namespace(pkg['name']).rstrip(chr(92))};\n\nfinal class Fixture {{ const VERSION = '{pkg['version']}'; }}\n"
+    return zip_bytes({f"{top}/composer.json": _json(manifest), f"{top}/src/Fixture.php": php.encode()})
+
+
+def repository_layout(packages: list[dict]) -> dict[str, bytes]:
+    tree: dict[str, bytes] = {}
+    metadata: dict[str, list[dict]] = {}
+    for pkg in packages:
+        data = dist_zip(pkg)
+        path = f"dists/{pkg['name']}/{pkg['name'].replace('/', '-')}-{pkg['version']}.zip"
+        tree[path] = data
+        metadata.setdefault(pkg["name"], []).append({
+            "name": pkg["name"], "version": pkg["version"], "version_normalized": f"{pkg['version']}.0",
+            "type": "library", "license": ["MIT"], "time": "2024-01-01T00:00:00+00:00",
+            "dist": {"type": "zip", "url": f"{SITE}/{path}", "reference": sha1_hex(data), "shasum": sha1_hex(data)},
+            "require": dict(pkg.get("require", {})),
+            "autoload": {"psr-4": {_namespace(pkg["name"]): "src/"}},
+        })
+    for name, versions in metadata.items():
+        tree[f"p2/{name}.json"] = _json({"packages": {name: versions}})
+        tree[f"p2/{name}~dev.json"] = _json({"packages": {name: []}})
+    tree["packages.json"] = _json({"packages": [], "metadata-url": "/p2/%package%.json",
+                                   "available-packages": sorted(metadata)})
+    return tree
+
+
+def project(definition: dict) -> dict[str, bytes]:
+    return {"composer.json": _json({"name": definition["name"], "require": dict(definition["require"]),
+                                    "config": {"allow-plugins": False}})}

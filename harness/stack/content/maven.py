@@ -1,0 +1,81 @@
+"""Maven repository layout (pom, jar, maven-metadata.xml, checksums) for repo.maven.apache.org/maven2 and
+the Gradle plugin portal (plugins.gradle.org/m2), whose plugin markers are plain Maven poms.
+"""
+
+import hashlib
+
+from harness.stack.content.archives import zip_bytes
+
+CHECKSUMS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+
+
+def _coordinates(gav: str) -> tuple[str, str, str]:
+    parts = gav.split(":")
+    if len(parts) != 3:
+        raise ValueError(f"fixtures/content/maven.yaml: {gav!r} is not group:artifact:version")
+    return parts[0], parts[1], parts[2]
+
+
+def _pom(group: str, artifact: str, version: str, dependencies: list[str], packaging: str) -> bytes:
+    deps = "".join(
+        f"    <dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version></dependency>\n"
+        for g, a, v in map(_coordinates, dependencies))
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<project xmlns="http://maven.apache.org/POM/4.0.0">\n  <modelVersion>4.0.0</modelVersion>\n'
+            f"  <groupId>{group}</groupId>\n  <artifactId>{artifact}</artifactId>\n  <version>{version}</version>\n"
+            f"  <packaging>{packaging}</packaging>\n"
+            f"  <dependencies>\n{deps}  </dependencies>\n</project>\n").encode()
+
+
+def _metadata(group: str, artifact: str, versions: list[str]) -> bytes:
+    listed = "".join(f"      <version>{v}</version>\n" for v in versions)
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<metadata>\n  <groupId>{group}</groupId>\n'
+            f"  <artifactId>{artifact}</artifactId>\n  <versioning>\n    <latest>{versions[-1]}</latest>\n"
+            f"    <release>{versions[-1]}</release>\n    <versions>\n{listed}    </versions>\n"
+            f"    <lastUpdated>20240101000000</lastUpdated>\n  </versioning>\n</metadata>\n").encode()
+
+
+def _with_checksums(tree: dict[str, bytes], path: str, data: bytes) -> None:
+    tree[path] = data
+    for ext, algorithm in CHECKSUMS.items():
+        tree[f"{path}.{ext}"] = algorithm(data).hexdigest().encode()
+
+
+def layout(artifacts: list[dict]) -> dict[str, bytes]:
+    """Repository-relative paths for artifacts {group, artifact, version, dependencies?, packaging?, files?}."""
+    tree: dict[str, bytes] = {}
+    versions: dict[tuple[str, str], list[str]] = {}
+    for item in artifacts:
+        group, artifact, version = item["group"], item["artifact"], item["version"]
+        packaging = item.get("packaging", "jar")
+        base = f"{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}"
+        _with_checksums(tree, f"{base}.pom", _pom(group, artifact, version, item.get("dependencies", []), packaging))
+        if packaging == "jar":
+            files = {"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\r\nCreated-By: airgap-harness\r\n\r\n",
+                     f"{artifact}.txt": f"{group}:{artifact}:{version}\n".encode()}
+            files |= {path: text.encode() for path, text in item.get("files", {}).items()}
+            _with_checksums(tree, f"{base}.jar", zip_bytes(files))
+        versions.setdefault((group, artifact), []).append(version)
+    for (group, artifact), listed in versions.items():
+        listed.sort(key=lambda v: [int(p) if p.isdigit() else p for p in v.split(".")])
+        _with_checksums(tree, f"{group.replace('.', '/')}/{artifact}/maven-metadata.xml",
+                        _metadata(group, artifact, listed))
+    return tree
+
+
+def plugin_artifacts(plugins: list[dict]) -> list[dict]:
+    """Each Gradle plugin as the portal publishes it: a marker pom and its implementation jar."""
+    artifacts = []
+    for plugin in plugins:
+        group, artifact, version = _coordinates(plugin["implementation"])
+        artifacts.append({"group": plugin["id"], "artifact": f"{plugin['id']}.gradle.plugin",
+                          "version": plugin["version"], "packaging": "pom",
+                          "dependencies": [plugin["implementation"]]})
+        artifacts.append({"group": group, "artifact": artifact, "version": version, "files": {
+            f"META-INF/gradle-plugins/{plugin['id']}.properties": f"implementation-class=airgap.fixture.Plugin\n"}})
+    return artifacts
+
+
+def project(definition: dict) -> dict[str, bytes]:
+    """A pom.xml consuming the fixture artifacts (packaging pom: resolving needs no build plugins)."""
+    return {"pom.xml": _pom("org.airgap.app", "app", "1.0.0", definition["dependencies"], "pom")}

@@ -1,0 +1,110 @@
+"""npm packages as verdaccio storage (so the simulated registry serves them with no publish step) and a
+webapp project with a package-lock.json whose `resolved` URLs name the public registry, as real lockfiles do.
+"""
+
+import base64
+import hashlib
+import json
+import tarfile
+
+from harness.stack.content.archives import EPOCH_ISO, sha1_hex, tgz_bytes
+
+PUBLIC_REGISTRY = "https://registry.npmjs.org/"
+
+
+def _json(document: dict) -> bytes:
+    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+
+
+def _tarball_name(name: str, version: str) -> str:
+    return f"{name.rpartition('/')[2]}-{version}.tgz"
+
+
+def _manifest(pkg: dict) -> dict:
+    manifest = {"name": pkg["name"], "version": pkg["version"], "main": "index.js", "license": "MIT",
+                "description": f"airgap-harness fixture {pkg['name']}"}
+    if pkg.get("dependencies"):
+        manifest["dependencies"] = dict(pkg["dependencies"])
+    return manifest
+
+
+def tarball(pkg: dict) -> bytes:
+    files = {f"package/{path}": text.encode() for path, text in pkg.get("files", {}).items()}
+    files["package/package.json"] = _json(_manifest(pkg))
+    return tgz_bytes(files, fmt=tarfile.USTAR_FORMAT)
+
+
+def integrity(data: bytes) -> str:
+    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+
+
+def verdaccio_storage(packages: list[dict]) -> dict[str, bytes]:
+    """`<storage>/<name>/package.json` plus tarballs, the layout verdaccio's local storage reads."""
+    tree: dict[str, bytes] = {}
+    by_name: dict[str, list[dict]] = {}
+    for pkg in packages:
+        by_name.setdefault(pkg["name"], []).append(pkg)
+    for name, versions in sorted(by_name.items()):
+        document = {"name": name, "_id": name, "versions": {}, "dist-tags": {}, "time": {"created": EPOCH_ISO,
+                    "modified": EPOCH_ISO}, "users": {}, "_uplinks": {}, "_distfiles": {}, "_attachments": {},
+                    "_rev": "1-0000000000000000", "readme": ""}
+        for pkg in versions:
+            data = tarball(pkg)
+            filename = _tarball_name(name, pkg["version"])
+            tree[f"{name}/{filename}"] = data
+            version = _manifest(pkg) | {"_id": f"{name}@{pkg['version']}", "dist": {
+                "shasum": sha1_hex(data), "integrity": integrity(data),
+                "tarball": f"{PUBLIC_REGISTRY}{name}/-/{filename}"}}
+            document["versions"][pkg["version"]] = version
+            document["time"][pkg["version"]] = EPOCH_ISO
+            document["_attachments"][filename] = {"shasum": sha1_hex(data), "version": pkg["version"]}
+        document["dist-tags"]["latest"] = max((p["version"] for p in versions), key=_version_key)
+        tree[f"{name}/package.json"] = _json(document)
+    tree[".verdaccio-db.json"] = _json({"list": sorted(by_name), "secret": "0" * 64})
+    return tree
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def _satisfies(version: str, spec: str) -> bool:
+    """Enough of npm's ranges for fixtures: exact, ^x.y.z, ~x.y.z."""
+    have = _version_key(version)
+    if spec[0] in "^~":
+        want = _version_key(spec[1:])
+        same = 1 if spec[0] == "^" else 2
+        return have[:same] == want[:same] and have >= want
+    return have == _version_key(spec)
+
+
+def _resolve(name: str, spec: str, packages: list[dict]) -> dict:
+    candidates = [p for p in packages if p["name"] == name and _satisfies(p["version"], spec)]
+    if not candidates:
+        raise ValueError(f"fixtures/content/npm.yaml: no package satisfies {name}@{spec}")
+    return max(candidates, key=lambda p: _version_key(p["version"]))
+
+
+def project(definition: dict, packages: list[dict]) -> dict[str, bytes]:
+    """package.json and a lockfileVersion 3 package-lock.json (flat: one version per name)."""
+    manifest = {"name": definition["name"], "version": definition["version"], "private": True,
+                "dependencies": dict(definition["dependencies"])}
+    locked = {"": dict(manifest)}
+    del locked[""]["private"]
+    pending = list(definition["dependencies"].items())
+    while pending:
+        name, spec = pending.pop()
+        if f"node_modules/{name}" in locked:
+            continue
+        pkg = _resolve(name, spec, packages)
+        data = tarball(pkg)
+        entry = {"version": pkg["version"],
+                 "resolved": f"{PUBLIC_REGISTRY}{name}/-/{_tarball_name(name, pkg['version'])}",
+                 "integrity": integrity(data), "license": "MIT"}
+        if pkg.get("dependencies"):
+            entry["dependencies"] = dict(pkg["dependencies"])
+            pending.extend(pkg["dependencies"].items())
+        locked[f"node_modules/{name}"] = entry
+    lock = {"name": definition["name"], "version": definition["version"], "lockfileVersion": 3,
+            "requires": True, "packages": locked}
+    return {"package.json": _json(manifest), "package-lock.json": _json(lock)}

@@ -1,0 +1,103 @@
+"""Python wheels and one sdist for the simulated PyPI.
+
+The sdist carries its own PEP 517 backend (`backend-path = ["."]`, no build requirements), so `pip` can
+build it inside the air gap without fetching setuptools: the test is about where files come from, not
+about build tooling.
+"""
+
+import base64
+import hashlib
+import re
+
+from harness.stack.content.archives import tgz_bytes, zip_bytes
+
+BACKEND = '''"""In-tree PEP 517 backend of an airgap-harness fixture: writes a pure-Python wheel with zipfile."""
+import base64, hashlib, os, zipfile
+
+NAME, VERSION, MODULE = {name!r}, {version!r}, {module!r}
+DIST = MODULE
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def _metadata():
+    return "Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n" % (NAME, VERSION)
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    info = "%s-%s.dist-info" % (DIST, VERSION)
+    files = {{MODULE + "/__init__.py": open(os.path.join(MODULE, "__init__.py"), "rb").read(),
+             info + "/METADATA": _metadata().encode(),
+             info + "/WHEEL": b"Wheel-Version: 1.0\\nGenerator: airgap-backend\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}}
+    record = ""
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record += "%s,sha256=%s,%d\\n" % (path, digest, len(data))
+    files[info + "/RECORD"] = (record + info + "/RECORD,,\\n").encode()
+    name = "%s-%s-py3-none-any.whl" % (DIST, VERSION)
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as wheel:
+        for path, data in files.items():
+            wheel.writestr(path, data)
+    return name
+'''
+
+
+def normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _metadata(dist: dict) -> bytes:
+    lines = ["Metadata-Version: 2.1", f"Name: {dist['name']}", f"Version: {dist['version']}",
+             f"Summary: airgap-harness fixture {dist['name']}"]
+    lines += [f"Requires-Dist: {requirement}" for requirement in dist.get("requires", [])]
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def _record_line(path: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}\n"
+
+
+def wheel(dist: dict) -> tuple[str, bytes]:
+    stem = f"{normalized(dist['name'])}-{dist['version']}"
+    info = f"{stem}.dist-info"
+    files = {
+        f"{dist['module']}/__init__.py": f"__version__ = {dist['version']!r}\n".encode(),
+        f"{info}/METADATA": _metadata(dist),
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: airgap-harness\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = "".join(_record_line(path, files[path]) for path in sorted(files))
+    files[f"{info}/RECORD"] = (record + f"{info}/RECORD,,\n").encode()
+    return f"{stem}-py3-none-any.whl", zip_bytes(files)
+
+
+def sdist(dist: dict) -> tuple[str, bytes]:
+    stem = f"{normalized(dist['name'])}-{dist['version']}"
+    pyproject = ('[build-system]\nrequires = []\nbuild-backend = "airgap_backend"\nbackend-path = ["."]\n\n'
+                 f'[project]\nname = "{dist["name"]}"\nversion = "{dist["version"]}"\n')
+    files = {
+        "PKG-INFO": _metadata(dist),
+        "pyproject.toml": pyproject.encode(),
+        "airgap_backend.py": BACKEND.format(name=dist["name"], version=dist["version"],
+                                            module=dist["module"]).encode(),
+        f"{dist['module']}/__init__.py": f"__version__ = {dist['version']!r}\n".encode(),
+    }
+    return f"{stem}.tar.gz", tgz_bytes({f"{stem}/{path}": data for path, data in files.items()})
+
+
+def distributions(dists: list[dict]) -> dict[str, bytes]:
+    """File name -> archive, ready to upload to an index."""
+    builders = {"wheel": wheel, "sdist": sdist}
+    out = {}
+    for dist in dists:
+        if dist.get("kind") not in builders:
+            raise ValueError(f"fixtures/content/python.yaml: {dist.get('name')}: kind must be wheel or sdist")
+        filename, data = builders[dist["kind"]](dist)
+        out[filename] = data
+    return out
+
+
+def project(definition: dict) -> dict[str, bytes]:
+    return {"requirements.txt": "".join(f"{line}\n" for line in definition["requirements"]).encode()}

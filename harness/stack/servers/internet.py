@@ -1,0 +1,156 @@
+"""The simulated internet: public sources under their real names, over TLS from the run CA.
+
+One `sim-edge` nginx terminates TLS for every public name (its network aliases), serves the static layouts
+itself and routes by Host to three real servers: `sim-registry` (registry:2 with every fixture image written
+into its storage, read-only), `sim-npm` (verdaccio with the fixture packages in its storage, no uplink) and
+`sim-pypi` (devpi with the fixture distributions uploaded at start into index root/fixtures).
+"""
+
+from harness.stack.content import Content
+from harness.stack.pki import RunCA
+from harness.stack.servers.common import CA_PATH, listening, nginx_command, nginx_conf, under
+from harness.stack.spec import ServiceSpec
+
+OCI_HOSTS = ("registry-1.docker.io", "index.docker.io", "choreocontrolplane.azurecr.io", "gcr.io",
+             "us-docker.pkg.dev")
+STATIC_HOSTS = ("repo.maven.apache.org", "plugins.gradle.org", "services.gradle.org", "proxy.golang.org",
+                "sum.golang.org", "rubygems.org", "index.rubygems.org", "repo.packagist.org", "api.nuget.org",
+                "api.central.ballerina.io", "fileserver.central.ballerina.io", "dist.ballerina.io",
+                "release-assets.githubusercontent.com")
+PUBLIC_NAMES = OCI_HOSTS + ("auth.docker.io", "registry.npmjs.org", "pypi.org", "files.pythonhosted.org") + STATIC_HOSTS
+# hosts that serve another host's files (index.rubygems.org is the compact-index name of rubygems.org)
+SAME_SITE = {"index.rubygems.org": "rubygems.org"}
+
+EDGE, REGISTRY, NPM, PYPI = "sim-edge", "sim-registry", "sim-npm", "sim-pypi"
+PYPI_INDEX = "root/fixtures"
+STATIC_ROOT = "/srv/sim"
+EDGE_LOG = "/var/log/airgap/sim-edge.jsonl"
+EDGE_CONF = "/etc/airgap/sim-edge.conf"
+TLS = "ssl_certificate /etc/airgap/tls/edge.crt; ssl_certificate_key /etc/airgap/tls/edge.key;"
+FORWARD = ("proxy_http_version 1.1; proxy_set_header Host $host; proxy_set_header X-Forwarded-Proto https;"
+           " proxy_set_header X-Forwarded-Host $host; proxy_buffering off;")
+DOCKER_TOKEN = ('{"token":"airgap-anonymous","access_token":"airgap-anonymous","expires_in":3600,'
+                '"issued_at":"2024-01-01T00:00:00Z"}')
+
+
+def _edge_body() -> str:
+    same_site = "".join(f"    {alias} {site};\n" for alias, site in SAME_SITE.items())
+    return f"""
+  # Docker's embedded DNS, resolved per request: the edge may start before the servers it routes to.
+  resolver 127.0.0.11 valid=10s ipv6=off;
+  map $host $site {{
+{same_site}    default $host;
+  }}
+  server {{
+    listen 443 ssl default_server; {TLS}
+    return 404;
+  }}
+  server {{
+    listen 443 ssl; server_name {' '.join(OCI_HOSTS)}; {TLS}
+    location /v2/ {{ set $backend http://{REGISTRY}:5000; proxy_pass $backend; {FORWARD} }}
+    location / {{ return 404; }}
+  }}
+  server {{
+    listen 443 ssl; server_name auth.docker.io; {TLS}
+    location /token {{ default_type application/json; return 200 '{DOCKER_TOKEN}'; }}
+  }}
+  server {{
+    listen 443 ssl; server_name registry.npmjs.org; {TLS}
+    location / {{ set $backend http://{NPM}:4873; proxy_pass $backend; {FORWARD} }}
+  }}
+  server {{
+    listen 443 ssl; server_name pypi.org; {TLS}
+    # devpi's simple pages link files relatively (../../+f/...); PyPI links them on files.pythonhosted.org.
+    location /simple/ {{
+      set $backend http://{PYPI}:3141;
+      rewrite ^/simple/(.*)$ /{PYPI_INDEX}/+simple/$1 break;
+      proxy_pass $backend; {FORWARD}
+      proxy_set_header Accept-Encoding "";
+      sub_filter_types *; sub_filter_once off;
+      sub_filter '../../+f/' 'https://files.pythonhosted.org/packages/';
+    }}
+    location / {{ return 404; }}
+  }}
+  server {{
+    listen 443 ssl; server_name files.pythonhosted.org; {TLS}
+    location /packages/ {{
+      set $backend http://{PYPI}:3141;
+      rewrite ^/packages/(.*)$ /{PYPI_INDEX}/+f/$1 break;
+      proxy_pass $backend; {FORWARD}
+    }}
+    location / {{ return 404; }}
+  }}
+  server {{
+    listen 443 ssl; server_name {' '.join(STATIC_HOSTS)}; {TLS}
+    root {STATIC_ROOT}/$site;
+    location / {{ try_files $uri =404; }}
+  }}
+"""
+
+
+def edge(ca: RunCA, content: Content) -> ServiceSpec:
+    pair = ca.issue(list(PUBLIC_NAMES))
+    files = {EDGE_CONF: nginx_conf(_edge_body(), EDGE_LOG), "/etc/airgap/tls/edge.crt": pair.cert_pem,
+             "/etc/airgap/tls/edge.key": pair.key_pem, CA_PATH: ca.ca_pem, "/var/log/airgap/.keep": b""}
+    files |= under(STATIC_ROOT, content.static)
+    return ServiceSpec(name=EDGE, image="nginx", command=nginx_command(EDGE_CONF), files=files, port=443,
+                       ready=["test", "-s", "/run/nginx.pid"], aliases=PUBLIC_NAMES, request_log=EDGE_LOG)
+
+
+REGISTRY_CONFIG = """version: 0.1
+log: {level: info, formatter: json}
+storage:
+  filesystem: {rootdirectory: /var/lib/registry}
+  maintenance: {readonly: {enabled: true}}
+http: {addr: ":5000"}
+"""
+
+
+def registry(content: Content) -> ServiceSpec:
+    files = {"/etc/airgap/registry.yml": REGISTRY_CONFIG.encode()} | under("/var/lib/registry", content.registry)
+    return ServiceSpec(name=REGISTRY, image="registry", command=["registry", "serve", "/etc/airgap/registry.yml"],
+                       files=files, port=5000, ready=listening(5000))
+
+
+VERDACCIO_SIM_CONFIG = """storage: /verdaccio/storage
+auth:
+  htpasswd: {file: /verdaccio/htpasswd, max_users: -1}
+uplinks: {}
+packages:
+  '@*/*': {access: $all, publish: $authenticated}
+  '**': {access: $all, publish: $authenticated}
+web: {enable: false}
+log: {type: stdout, format: json, level: http}
+"""
+
+
+def npm(content: Content) -> ServiceSpec:
+    files = {"/verdaccio/conf/config.yaml": VERDACCIO_SIM_CONFIG.encode()} | under("/verdaccio/storage", content.verdaccio)
+    return ServiceSpec(name=NPM, image="verdaccio", files=files, port=4873, ready=listening(4873))
+
+
+DEVPI_SIM_START = f"""#!/bin/sh
+# Start devpi, create {PYPI_INDEX} and upload the fixture distributions once; /tmp/ready marks the end.
+set -e
+dir=/devpi/server
+[ -f $dir/.serverversion ] || devpi-init --serverdir $dir --no-root-pypi >/dev/null
+devpi-server --serverdir $dir --host 0.0.0.0 --port 3141 &
+server=$!
+until devpi use http://127.0.0.1:3141 >/dev/null 2>&1; do sleep 0.2; done
+devpi login root --password '' >/dev/null
+devpi index -c {PYPI_INDEX} bases= volatile=False >/dev/null 2>&1 || true
+devpi upload --index {PYPI_INDEX} --from-dir /srv/python-dists
+touch /tmp/ready
+wait $server
+"""
+
+
+def pypi(content: Content) -> ServiceSpec:
+    files = {"/etc/airgap/devpi-sim.sh": DEVPI_SIM_START.encode()} | under("/srv/python-dists", content.python)
+    return ServiceSpec(name=PYPI, image="devpi", command=["sh", "/etc/airgap/devpi-sim.sh"], files=files,
+                       port=3141, ready=["test", "-f", "/tmp/ready"])
+
+
+def specs(ca: RunCA, content: Content) -> list[ServiceSpec]:
+    """Every container of the simulated internet, backends before the edge that routes to them."""
+    return [registry(content), npm(content), pypi(content), edge(ca, content)]

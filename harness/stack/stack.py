@@ -1,0 +1,413 @@
+"""AirgapStack: one run of the air-gap topology on Testcontainers, from networks to the isolation self-test.
+
+    with AirgapStack() as stack:
+        since = time.time()
+        result = stack.run("npm install", proxy_config="fixtures/proxy-config/full-global")
+        hits = stack.evidence(since).mirror_hits
+
+The run's topology comes from harness.stack.topology; the servers of the simulated internet and the
+mirror backends from harness.stack.servers. Every container and network carries the run's labels and is
+removed on exit, on Ctrl-C, on SIGTERM and when start-up fails; `airgap clean` handles killed runs.
+"""
+
+import atexit
+import fcntl
+import io
+import ipaddress
+import logging
+import os
+import signal
+import subprocess
+import tarfile
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+from docker.types import EndpointConfig, IPAMConfig, IPAMPool
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.network import Network
+
+from harness import settings
+from harness.engine import ensure_engine
+from harness.errors import UserError
+from harness.images import ensure_image
+from harness.stack import cleanup, content, dns, evidence, gateway, isolation, secret_layout, trap
+from harness.stack.pki import RunCA
+from harness.stack.run import new_run_id, resource_name, run_labels
+from harness.stack.servers import all_specs
+from harness.stack.servers.mirrors import BACKENDS
+from harness.stack.spec import ServiceSpec
+from harness.stack.topology import BUILD, INTERNET, NETWORKS, Placement, Topology, plan
+
+log = logging.getLogger(__name__)
+
+SUBNET_POOL = ipaddress.ip_network("10.213.0.0/16")
+RESERVED_SUBNETS = (ipaddress.ip_network("10.213.254.0/23"),)  # the compose project's fixed subnets
+READY_TIMEOUT_S = 120
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # the builder trusts the run CA and nothing else
+PROXY_CONFIG_MOUNT = "/mnt/proxy-config"
+NO_CERT_NAME = "mirror-gateway.airgap.invalid"  # the gateway's certificate before any proxy-config names a host
+
+
+@dataclass(frozen=True)
+class RunResult:
+    command: str
+    network: str
+    exit_code: int
+    stdout: str
+    stderr: str
+    started: float  # Unix time the command started: pass it to evidence(since=...)
+    finished: float
+    address: str  # the builder's address, the `client` of its evidence records
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def _archive(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for path, data in sorted(files.items()):
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.size, info.mode, info.mtime = len(data), 0o755 if path.endswith(".sh") else 0o644, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+class _Container(DockerContainer):
+    """A DockerContainer whose files go in as one archive between create and start (testcontainers would
+    send one archive per file, and a server brings up to a hundred)."""
+
+    def __init__(self, image: str, files: dict[str, bytes], **kwargs) -> None:
+        super().__init__(image, **kwargs)
+        if files:
+            self._transferable_specs.append((_archive(files), "/", 0))
+
+    def _transfer_into_container(self, transferable, destination_in_container, mode) -> None:
+        if not self.get_wrapped_container().put_archive("/", transferable):
+            raise UserError(f"could not copy files into container {self._name}")
+
+
+def _taken_subnets(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:
+    """Subnets of existing Docker networks and of the host's routes (a new bridge must not shadow them)."""
+    taken = list(RESERVED_SUBNETS)
+    for network in client.networks.list():
+        for pool in (network.attrs.get("IPAM") or {}).get("Config") or []:
+            try:
+                taken.append(ipaddress.ip_network(pool.get("Subnet", ""), strict=False))
+            except ValueError:
+                pass
+    routes = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=False).stdout
+    for line in routes.splitlines():
+        try:
+            taken.append(ipaddress.ip_network(line.split()[0], strict=False))
+        except (ValueError, IndexError):
+            pass  # "default via ..."
+    return [net for net in taken if isinstance(net, ipaddress.IPv4Network)]
+
+
+def _free_subnets(client: docker.DockerClient, count: int) -> list[ipaddress.IPv4Network]:
+    taken = _taken_subnets(client)
+    free = [net for net in SUBNET_POOL.subnets(new_prefix=24) if not any(net.overlaps(t) for t in taken)]
+    if len(free) < count:
+        raise UserError(f"no free /24 left in {SUBNET_POOL} for a run's networks: run `airgap clean`")
+    return free[:count]
+
+
+class AirgapStack:
+    """The simulated internet, the mirrors, the closed build network and its trap, for one run."""
+
+    def __init__(self, proxy_config: str | os.PathLike | None = None, *, enforce_auth: bool = True,
+                 strategies: list[str] | None = None) -> None:
+        self.run_id = new_run_id()
+        self.labels = run_labels(self.run_id)
+        self.enforce_auth = enforce_auth
+        self.strategies = strategies
+        self.initial_proxy_config = proxy_config
+        self.client: docker.DockerClient | None = None
+        self.topology: Topology | None = None
+        self.isolation_report: isolation.Report | None = None
+        self.routes: list[gateway.Route] = []
+        self.unrouted: list[str] = []
+        self._ca = RunCA()
+        self._tags: dict[str, str] = {}
+        self._networks: dict[str, Network] = {}
+        self._containers: dict[str, _Container] = {}
+        self._builders = 0
+        self._stopped = False
+        self._previous_sigterm = None
+
+    # --- life cycle --------------------------------------------------------------------------------
+
+    def __enter__(self) -> "AirgapStack":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def start(self) -> "AirgapStack":
+        """Bring the run up and prove its isolation; on any failure remove what was made, then raise."""
+        os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+        self._trap_sigterm()
+        atexit.register(self.stop)
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self.client = ensure_engine()
+        servers = all_specs(self._ca, content.build())
+        for name in {"dns", "nginx", "builder", *(server.image for server in servers)}:
+            self._tags[name] = ensure_image(name, self.client)
+        subnets = self._create_networks()
+        self.routes, self.unrouted = self._routes_for(self.initial_proxy_config)
+        gateway_spec = gateway.spec(self.routes, self._gateway_cert())
+        self.topology = plan(self.run_id, subnets, servers, gateway_spec, gateway.mirror_hosts(self.routes))
+        for placement in self.topology.placements:
+            self._start_placement(placement)
+        self._wait_ready()
+        self.isolation_report = self.self_test()
+        log.info("isolation self-test of run %s:\n%s", self.run_id, self.isolation_report.summary())
+        if not self.isolation_report.ok:
+            raise isolation.IsolationError("the build network is not isolated; no scenario may run:\n"
+                                           + self.isolation_report.summary())
+
+    def stop(self) -> None:
+        """Remove every container, network and host rule of the run (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+        client = self.client or docker.from_env()
+        cleanup.remove_run(client, self.run_id)
+
+    def _trap_sigterm(self) -> None:
+        """SIGTERM (CI cancelling a job) unwinds like Ctrl-C, so the run is removed on the way out."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def unwind(signum, frame):
+            raise KeyboardInterrupt(f"signal {signum}")
+
+        self._previous_sigterm = signal.signal(signal.SIGTERM, unwind)
+
+    def _create_networks(self) -> dict[str, ipaddress.IPv4Network]:
+        lock_path = settings.load().state_dir / "subnets.lock"
+        with lock_path.open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # two runs must not pick the same subnets
+            chosen = dict(zip(NETWORKS, _free_subnets(self.client, len(NETWORKS))))
+            for name, subnet in chosen.items():
+                dynamic = list(subnet.subnets(new_prefix=25))[-1]
+                pool = IPAMPool(subnet=str(subnet), iprange=str(dynamic), gateway=str(subnet.network_address + 1))
+                network = Network(docker_network_kw={
+                    "driver": "bridge", "internal": True, "labels": dict(self.labels),
+                    "ipam": IPAMConfig(pool_configs=[pool])})
+                network.name = resource_name(self.run_id, name)
+                network.create()
+                self._networks[name] = network
+                isolation.close_bridge(network.id, self.run_id, os.getpid())
+        return chosen
+
+    def _start_placement(self, placement: Placement) -> None:
+        spec = placement.spec
+        first, *others = spec.networks
+        aliases = [spec.name, *spec.aliases]
+        network_name = self._networks[first].name
+        container = _Container(self._tags[spec.image], spec.files, command=spec.command, env=dict(spec.env),
+                               name=resource_name(self.run_id, spec.name))
+        container.with_kwargs(
+            labels=dict(self.labels), hostname=spec.name, network=network_name,
+            networking_config={network_name: EndpointConfig(
+                self.client.api.api_version, aliases=aliases, ipv4_address=placement.addresses[first])},
+            dns=[placement.dns] if placement.dns else None, cap_add=list(placement.cap_add) or None,
+            sysctls=placement.sysctls or None)
+        container.start()
+        self._containers[spec.name] = container
+        for network in others:
+            self.client.networks.get(self._networks[network].id).connect(
+                container.get_wrapped_container().id, aliases=aliases, ipv4_address=placement.addresses[network])
+
+    def _wait_ready(self) -> None:
+        pending = {p.spec.name: p.spec for p in self.topology.placements if p.spec.ready}
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while pending and time.monotonic() < deadline:
+            for name, spec in list(pending.items()):
+                wrapped = self._containers[name].get_wrapped_container()
+                wrapped.reload()
+                if wrapped.status != "running":
+                    raise UserError(f"{name} stopped while starting ({wrapped.status}); last log lines:\n"
+                                    + wrapped.logs(tail=30).decode(errors="replace"))
+                if wrapped.exec_run(spec.ready).exit_code == 0:
+                    del pending[name]
+            time.sleep(0.2)
+        if pending:
+            raise UserError(f"not ready within {READY_TIMEOUT_S} s: {', '.join(sorted(pending))}")
+
+    # --- mirrors -----------------------------------------------------------------------------------
+
+    def _routes_for(self, directory) -> tuple[list[gateway.Route], list[str]]:
+        from harness.config import read_config
+        from harness.endpoints import mirror_endpoints
+
+        if directory is None:
+            return [], []
+        config = read_config(directory)
+        values = {name: entry.value for name, entry in config.entries.items() if entry.value}
+        return gateway.build_routes(mirror_endpoints(config, self.strategies), values, BACKENDS, self.enforce_auth)
+
+    def _gateway_cert(self):
+        return self._ca.issue(gateway.mirror_hosts(self.routes) or [NO_CERT_NAME])
+
+    def use_proxy_config(self, directory: str | os.PathLike | None) -> None:
+        """Serve the mirror names of `directory`: new gateway routes and certificate, new build-network DNS."""
+        routes, unrouted = self._routes_for(directory)
+        if routes == self.routes:
+            return
+        self.routes, self.unrouted = routes, unrouted
+        gateway_container = self._wrapped(gateway.NAME)
+        gateway_container.put_archive("/", _archive(gateway.render(routes, self._gateway_cert())))
+        reload = gateway_container.exec_run(["sh", "-c", "nginx -t && nginx -s reload"])
+        if reload.exit_code != 0:
+            raise UserError("the mirror gateway refused its new configuration:\n" + reload.output.decode(errors="replace"))
+        gateway_address = self.topology.address(gateway.NAME, BUILD)
+        names = {host: gateway_address for host in gateway.mirror_hosts(routes)}
+        self._wrapped(trap.NAME).put_archive("/", _archive({dns.HOSTS_FILE: dns.hosts_file(names)}))
+        time.sleep(0.3)  # nginx workers and dnsmasq's inotify pick the new files up
+
+    def _wrapped(self, name: str):
+        return self._containers[name].get_wrapped_container()
+
+    # --- builders ----------------------------------------------------------------------------------
+
+    def _start_builder(self, network: str, secret_dir: Path, env: dict[str, str] | None,
+                       files: dict[str, bytes] | None) -> _Container:
+        if network not in NETWORKS:
+            raise UserError(f"network must be one of {', '.join(NETWORKS)}, not {network!r}")
+        self._builders += 1
+        name = resource_name(self.run_id, f"builder-{self._builders}")
+        network_name = self._networks[network].name
+        builder = _Container(self._tags["builder"], {CA_BUNDLE: self._ca.ca_pem, **(files or {})},
+                             command=["sleep", "infinity"], env=dict(env or {}), name=name)
+        builder.with_volume_mapping(str(secret_dir), PROXY_CONFIG_MOUNT, "ro")
+        builder.with_kwargs(labels=dict(self.labels), hostname="builder", network=network_name,
+                            dns=[self.topology.resolver(network)])
+        builder.start()
+        try:
+            confine = isolation.confine_commands(network, self.topology.resolver(network),
+                                                 self.topology.bridge_gateway(network))
+            self.client.containers.run(
+                self._tags["dns"], ["sh", "-c", confine], remove=True, labels=dict(self.labels),
+                network_mode=f"container:{builder.get_wrapped_container().id}", cap_add=["NET_ADMIN"])
+        except BaseException:
+            builder.stop()
+            raise
+        return builder
+
+    def _address(self, builder: _Container, network: str) -> str:
+        wrapped = builder.get_wrapped_container()
+        wrapped.reload()
+        return wrapped.attrs["NetworkSettings"]["Networks"][self._networks[network].name]["IPAddress"]
+
+    def run(self, command: str, network: str = BUILD, proxy_config: str | os.PathLike | None = None,
+            env: dict[str, str] | None = None, files: dict[str, bytes] | None = None,
+            workdir: str = "/work", timeout_s: int = 600) -> RunResult:
+        """Run `command` (sh -c) in a fresh builder on `network`, with `proxy_config` mounted read-only at
+        /mnt/proxy-config in the kubelet Secret layout (empty when None) and `files` (path -> bytes) in place."""
+        if network == BUILD and proxy_config is not None:
+            self.use_proxy_config(proxy_config)  # None keeps the mirrors up: an unconfigured build just ignores them
+        with tempfile.TemporaryDirectory(prefix="airgap-secret-") as tmp:
+            secret_dir = Path(tmp) / "proxy-config"
+            secret_layout.mount(proxy_config, secret_dir)
+            builder = self._start_builder(network, secret_dir, env, files)
+            try:
+                address = self._address(builder, network)
+                started = time.time()
+                result = builder.get_wrapped_container().exec_run(
+                    ["timeout", str(timeout_s), "sh", "-c", command], demux=True, workdir=workdir,
+                    environment=env or {})
+                finished = time.time()
+            finally:
+                builder.stop()
+        stdout, stderr = result.output
+        return RunResult(command=command, network=network, exit_code=result.exit_code,
+                         stdout=(stdout or b"").decode(errors="replace"), stderr=(stderr or b"").decode(errors="replace"),
+                         started=started, finished=finished, address=address)
+
+    # --- evidence and self-test ----------------------------------------------------------------------
+
+    def _read(self, name: str, path: str) -> str:
+        result = self._wrapped(name).exec_run(["cat", path])
+        return result.output.decode(errors="replace") if result.exit_code == 0 else ""
+
+    def evidence(self, since: float | None = None, client: str | None = None) -> evidence.Evidence:
+        """Mirror hits and trap events at or after `since` (Unix time), optionally of one builder address."""
+        return evidence.parse(self._read(gateway.NAME, gateway.LOG_FILE), self._read(trap.NAME, trap.EVENTS_FILE),
+                              since=since, client=client)
+
+    def _probe(self, network: str, command: list[str]) -> str:
+        """Output of `command` in a throwaway container on `network` with no route changes (firewall check)."""
+        try:
+            output = self.client.containers.run(
+                self._tags["dns"], command, remove=True, labels=dict(self.labels),
+                network=self._networks[network].name, name=resource_name(self.run_id, f"probe-{uuid.uuid4().hex[:6]}"))
+        except docker.errors.ContainerError as error:
+            return f"probe failed: {error}"
+        return output.decode(errors="replace")
+
+    def self_test(self) -> isolation.Report:
+        """Show the build network is closed, without sending anything to an address the run did not create."""
+        decoy = isolation.Decoy()
+        checks: list[isolation.Check] = []
+        trap_address = self.topology.address(trap.NAME, BUILD)
+        try:
+            with tempfile.TemporaryDirectory(prefix="airgap-selftest-") as tmp:
+                secret_layout.mount(None, Path(tmp) / "proxy-config")
+                builder = self._start_builder(BUILD, Path(tmp) / "proxy-config", None, None)
+                try:
+                    wrapped = builder.get_wrapped_container()
+                    for name in ("registry.npmjs.org", f"selftest-{self.run_id}.example.com"):
+                        output = wrapped.exec_run(isolation.resolve_probe(name)).output.decode(errors="replace")
+                        checks.append(isolation.check_resolution(name, output, trap_address))
+                    route = wrapped.exec_run(["ip", "route", "get", isolation.PUBLIC_LITERAL])
+                    checks.append(isolation.check_public_route(route.output.decode(errors="replace"), trap_address))
+                    gateway_ip = self.topology.bridge_gateway(BUILD)
+                    output = wrapped.exec_run(isolation.connect_probe(gateway_ip, decoy.port)).output.decode()
+                    checks.append(isolation.check_unreachable(
+                        f"the host (bridge gateway {gateway_ip}, decoy port {decoy.port}) from a builder", output))
+                finally:
+                    builder.stop()
+            outputs = {}
+            threads = [threading.Thread(target=lambda n=n: outputs.__setitem__(n, self._probe(
+                n, isolation.connect_probe(self.topology.bridge_gateway(n), decoy.port)))) for n in NETWORKS]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            for network in NETWORKS:
+                checks.append(isolation.check_unreachable(
+                    f"the host from any container on {network} (bridge gateway {self.topology.bridge_gateway(network)},"
+                    " decoy port; host firewall, no builder routes)", outputs[network]))
+                closed = isolation.bridge_closed(self._networks[network].id, self.run_id, os.getpid())
+                checks.append(isolation.Check(f"host firewall rule for the {network} bridge", closed,
+                                              isolation.bridge_name(self._networks[network].id)))
+            checks.append(isolation.Check("the host decoy listener saw no connection", not decoy.accepted,
+                                          f"connections from {decoy.accepted}" if decoy.accepted else "none"))
+        finally:
+            decoy.close()
+        return isolation.Report(tuple(checks))

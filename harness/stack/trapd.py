@@ -1,0 +1,184 @@
+"""The egress trap daemon: runs inside the build network's DNS container (python3 stdlib only).
+
+Every name the build network does not mirror resolves to this container, and every builder's default
+route points here, so whatever tries to leave arrives here instead. It records, as JSON lines:
+  dns  - each query dnsmasq answers (name, type, client), read from dnsmasq's log;
+  tcp  - each TCP connection on any port (iptables REDIRECTs them all to one listener; the original
+         destination comes from SO_ORIGINAL_DST), with the TLS SNI or the HTTP Host if the client sent one.
+Then it refuses: a TLS handshake_failure alert, an HTTP 403, or a plain close. It never connects anywhere.
+
+Usage: trapd.py EVENTS_FILE LISTEN_PORT -- DNSMASQ_COMMAND...
+"""
+
+import json
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+READY_FILE = "/run/trapd.ready"  # exists once dnsmasq answers and the listener accepts
+SO_ORIGINAL_DST = 80
+READ_TIMEOUT_S = 3.0
+MAX_PEEK = 16384
+TLS_ALERT_HANDSHAKE_FAILURE = bytes([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28])
+HTTP_REFUSAL = (
+    b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 38\r\n\r\n"
+    b"blocked by the airgap-harness trap :)\n"
+)
+HTTP_METHODS = (b"GET ", b"HEAD ", b"POST ", b"PUT ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ")
+
+_lock = threading.Lock()
+
+
+def emit(out, event: dict) -> None:
+    now = time.time()
+    event["ts"] = round(now, 3)
+    event["time"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+    with _lock:
+        out.write(json.dumps(event, sort_keys=True) + "\n")
+        out.flush()
+
+
+def parse_sni(data: bytes) -> str | None:
+    """The server_name of a TLS ClientHello, or None if `data` is not (enough of) one."""
+    try:
+        if data[0] != 0x16 or data[5] != 0x01:
+            return None
+        pos = 5 + 4 + 2 + 32  # record header, handshake header, client version, random
+        pos += 1 + data[pos]  # session id
+        pos += 2 + struct.unpack("!H", data[pos : pos + 2])[0]  # cipher suites
+        pos += 1 + data[pos]  # compression methods
+        end = pos + 2 + struct.unpack("!H", data[pos : pos + 2])[0]
+        pos += 2
+        while pos + 4 <= end:
+            ext_type, ext_len = struct.unpack("!HH", data[pos : pos + 4])
+            pos += 4
+            if ext_type == 0:  # server_name: list length, name type, name length, name
+                name_len = struct.unpack("!H", data[pos + 3 : pos + 5])[0]
+                return data[pos + 5 : pos + 5 + name_len].decode("ascii", "replace")
+            pos += ext_len
+    except (IndexError, struct.error):
+        return None
+    return None
+
+
+def tls_record_complete(data: bytes) -> bool:
+    return len(data) >= 5 and len(data) >= 5 + struct.unpack("!H", data[3:5])[0]
+
+
+def parse_http(data: bytes) -> dict | None:
+    """Method, path and Host of an HTTP/1 request head, or None."""
+    if not data.startswith(HTTP_METHODS):
+        return None
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    lines = head.split("\r\n")
+    parts = lines[0].split(" ")
+    host = next((line.split(":", 1)[1].strip() for line in lines[1:] if line.lower().startswith("host:")), None)
+    return {"http_method": parts[0], "http_path": parts[1] if len(parts) > 1 else "", "http_host": host}
+
+
+def read_first_bytes(conn: socket.socket) -> bytes:
+    """What the client sends first: a whole TLS record or HTTP head, or whatever came before the timeout."""
+    data = b""
+    conn.settimeout(READ_TIMEOUT_S)
+    deadline = time.monotonic() + READ_TIMEOUT_S
+    while len(data) < MAX_PEEK and time.monotonic() < deadline:
+        try:
+            chunk = conn.recv(MAX_PEEK - len(data))
+        except (socket.timeout, OSError):
+            break
+        if not chunk:
+            break
+        data += chunk
+        if data[:1] == b"\x16" and tls_record_complete(data):
+            break
+        if data.startswith(HTTP_METHODS) and b"\r\n\r\n" in data:
+            break
+        if not (data[:1] == b"\x16" or data[:1].isupper()):
+            break  # neither TLS nor HTTP: one read is all we keep
+    return data
+
+
+def original_destination(conn: socket.socket) -> tuple[str, int]:
+    raw = conn.getsockopt(socket.SOL_IP, SO_ORIGINAL_DST, 16)
+    port, packed = struct.unpack("!2xH4s8x", raw)
+    return socket.inet_ntoa(packed), port
+
+
+def handle(conn: socket.socket, client: tuple, out) -> None:
+    with conn:
+        try:
+            dst_ip, dst_port = original_destination(conn)
+        except OSError:
+            dst_ip, dst_port = conn.getsockname()[:2]
+        data = read_first_bytes(conn)
+        event = {"kind": "tcp", "client": client[0], "dst_ip": dst_ip, "dst_port": dst_port, "bytes": len(data)}
+        sni = parse_sni(data)
+        http = parse_http(data)
+        if sni is not None or data[:1] == b"\x16":
+            event.update(protocol="tls", sni=sni)
+            reply = TLS_ALERT_HANDSHAKE_FAILURE
+        elif http is not None:
+            event.update(protocol="http", **http)
+            reply = HTTP_REFUSAL
+        else:
+            event.update(protocol="unknown")
+            reply = b""
+        emit(out, event)
+        try:
+            conn.sendall(reply)
+            conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def listen(port: int) -> socket.socket:
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("0.0.0.0", port))
+    server.listen(128)
+    return server
+
+
+def serve_tcp(server: socket.socket, out) -> None:
+    while True:
+        conn, client = server.accept()
+        threading.Thread(target=handle, args=(conn, client, out), daemon=True).start()
+
+
+def parse_dnsmasq_line(line: str) -> dict | None:
+    """`dnsmasq[1]: query[A] registry.npmjs.org from 10.0.0.3` -> a dns event; other lines -> None."""
+    _, _, message = line.partition(": ")
+    if not message.startswith("query["):
+        return None
+    qtype, _, rest = message[len("query[") :].partition("] ")
+    name, _, client = rest.partition(" from ")
+    return {"kind": "dns", "qtype": qtype, "name": name.strip(), "client": client.strip()}
+
+
+def follow_dnsmasq(args: list[str], out) -> int:
+    process = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        sys.stderr.write(line)
+        if ": started, version" in line:
+            open(READY_FILE, "w").close()
+        event = parse_dnsmasq_line(line.rstrip("\n"))
+        if event:
+            emit(out, event)
+    return process.wait()
+
+
+def main(argv: list[str]) -> int:
+    events_file, port, dashdash, *dnsmasq = argv
+    if dashdash != "--" or not dnsmasq:
+        sys.stderr.write(__doc__)
+        return 2
+    out = open(events_file, "a", encoding="utf-8")
+    threading.Thread(target=serve_tcp, args=(listen(int(port)), out), daemon=True).start()
+    return follow_dnsmasq(dnsmasq, out)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
