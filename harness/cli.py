@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "harness.commands.lint",
     "harness.commands.secret",
     "harness.commands.matrix",
+    "harness.commands.preamble_check",
 ]
 
 
