@@ -47,17 +47,18 @@ class PackagePlan:
 
 
 PACKAGE_URL_RE = re.compile(r"https?://[^/?#]")
-URL_FORBIDDEN_RE = re.compile(r"[\x00-\x20\x7f]")
+URL_FORBIDDEN_RE = re.compile(r"[\x00-\x20\x7f-\x9f\ufffe\uffff]")
 
 
 def package_url_error(value: str) -> str | None:
     """Why a pkg-*-url value cannot be written into a package manager's configuration, if it cannot.
 
-    Every manager's file format and client needs an absolute http(s) URL; a space or control
-    character cannot be part of one (and would break the line-based formats it lands in).
+    Every manager's file format and client needs an absolute http(s) URL; a space, a control
+    character (C0 or C1) or a noncharacter (U+FFFE, U+FFFF) cannot be part of one, and would break
+    the line-based and YAML formats it lands in.
     """
     if URL_FORBIDDEN_RE.search(value):
-        return "a package URL must not contain spaces or control characters"
+        return "a package URL must not contain spaces, control characters or U+FFFE/U+FFFF"
     if not PACKAGE_URL_RE.match(value):
         return "a package URL must start with http:// or https:// followed by a host"
     return None

@@ -16,6 +16,9 @@ from harness.plan import mask_url, plan
     ("https://nexus.example.com/a b", False),
     ("https://nexus.example.com/a\tb", False),
     ("https://nexus.example.com/\x7f", False),
+    ("https://nexus.example.com/\x85", False),
+    ("https://nexus.example.com/\ufffe", False),
+    ("https://nexus.example.com/é/$(touch${IFS}/tmp/pwned)`id`;'\"", True),
     ("https://[x/", True),
 ])
 def test_package_url_error(tmp_path, value, usable):

@@ -22,6 +22,10 @@ pc__init_grammar() {
     PC_RE_TAG='^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
     PC_RE_DIGEST='^[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}$'
     PC_RE_URL='^https?://[^/?#]'
+    # Well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF), byte by byte.
+    PC_RE_UTF8=$'^([\x01-\x7f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf][\x80-\xbf]'
+    PC_RE_UTF8+=$'|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf][\x80-\xbf]|[\xf1-\xf3][\x80-\xbf][\x80-\xbf][\x80-\xbf]'
+    PC_RE_UTF8+=$'|\xf4[\x80-\x8f][\x80-\xbf][\x80-\xbf])*$'
 }
 pc__init_grammar
 
@@ -53,16 +57,18 @@ pc_mask_url() {
 
 # PC_VALUE <- the value of file $1 in the config directory, as $(cat FILE) gives it. Returns 1 when
 # the entry is missing, empty, not a readable regular file, over 64 KiB, binary (NUL) or not UTF-8:
-# exactly the entries harness/config.py counts as unset.
+# exactly the entries harness/config.py counts as unset. Builtins only: a build reads many keys.
 pc__read_file() {
-    local path=$PC_DIR/$1 size
+    local LC_ALL=C path=$PC_DIR/$1
     PC_VALUE=''
     [[ -f $path && -r $path ]] || return 1
-    size=$(stat -L -c %s -- "$path") || return 1
-    ((size > 0 && size <= PC_MAX_VALUE_BYTES)) || return 1
-    [[ $(tr -d '\000' <"$path" | wc -c) -eq $size ]] || return 1
-    iconv -f UTF-8 -t UTF-8 <"$path" >/dev/null 2>&1 || return 1
-    PC_VALUE=$(<"$path")
+    # One bounded read up to the first NUL: success means a NUL (binary) or more than 64 KiB.
+    if IFS= read -r -d '' -n $((PC_MAX_VALUE_BYTES + 1)) PC_VALUE <"$path"; then
+        PC_VALUE=''
+        return 1
+    fi
+    [[ $PC_VALUE == *[$'\x80'-$'\xff']* && ! $PC_VALUE =~ $PC_RE_UTF8 ]] && { PC_VALUE='' && return 1; }
+    while [[ $PC_VALUE == *$'\n' ]]; do PC_VALUE=${PC_VALUE%$'\n'}; done
     [[ -n $PC_VALUE ]]
 }
 
@@ -227,13 +233,12 @@ pc_url_with_userinfo() {
     PC_R="$scheme://$user:$PC_R@$authority$rest"
 }
 
-# Write stdin to file $1, mode 0600, atomically (a crash never leaves half a credential file).
+# Write $2 to file $1, mode 0600 (umask 077 is in force while the preamble runs), atomically: a
+# crash never leaves half a credential file, and an older file's looser mode is not kept.
 pc_write_private() {
-    local file=$1 tmp
-    mkdir -p -- "${file%/*}"
-    tmp=$(umask 077 && mktemp "$file.XXXXXX")
-    cat >"$tmp"
-    chmod 0600 -- "$tmp"
+    local file=$1 tmp=$1.$$.$RANDOM
+    [[ -d ${file%/*} ]] || mkdir -p -- "${file%/*}"
+    printf '%s' "$2" >"$tmp"
     mv -f -- "$tmp" "$file"
 }
 
@@ -356,20 +361,19 @@ pc_resolve_images() {
 # registries.conf: each mirrored registry's prefixes remapped (no [[registry.mirror]], which would
 # fall back to the public registry), short names resolved only through docker.io.
 pc_write_registries_conf() {
-    local file=$HOME/.config/containers/registries.conf registry prefix location
-    mkdir -p -- "${file%/*}"
-    {
-        printf '# Written by the proxy-config build preamble.\n'
-        printf 'unqualified-search-registries = ["docker.io"]\nshort-name-mode = "enforcing"\n'
-        for registry in "${PC_MIRROR_ORDER[@]}"; do
-            for prefix in ${PC_REGISTRY_PREFIXES[$registry]}; do
-                [[ $registry == choreo ]] && prefix=$PC_CHOREO_REGISTRY
-                location=${PC_MIRROR_URL[$registry]}
-                [[ $prefix == */* ]] && location+=/${prefix#*/}
-                printf '\n[[registry]]\nprefix = "%s"\nlocation = "%s"\n' "$prefix" "$location"
-            done
+    local file=$HOME/.config/containers/registries.conf registry prefix location out entry
+    out=$'# Written by the proxy-config build preamble.\n'
+    out+=$'unqualified-search-registries = ["docker.io"]\nshort-name-mode = "enforcing"\n'
+    for registry in "${PC_MIRROR_ORDER[@]}"; do
+        for prefix in ${PC_REGISTRY_PREFIXES[$registry]}; do
+            [[ $registry == choreo ]] && prefix=$PC_CHOREO_REGISTRY
+            location=${PC_MIRROR_URL[$registry]}
+            [[ $prefix == */* ]] && location+=/${prefix#*/}
+            printf -v entry '\n[[registry]]\nprefix = "%s"\nlocation = "%s"\n' "$prefix" "$location"
+            out+=$entry
         done
-    } >"$file"
+    done
+    pc_write_private "$file" "$out"
     # A CONTAINERS_REGISTRIES_CONF from the image would win over this file (and bring in the system
     # registries.conf.d drop-ins); the preamble owns the registry configuration.
     unset CONTAINERS_REGISTRIES_CONF
@@ -379,7 +383,7 @@ pc__base64() { printf '%s' "$1" | base64 -w0; }
 
 # auth.json with every mirror login, then the Docker Hub login when no Docker Hub mirror is in effect.
 pc_write_auth() {
-    local file=$HOME/.config/containers/auth.json i registry mirror user pass entries=() sep=''
+    local file=$HOME/.config/containers/auth.json i registry mirror user pass entries=() out entry sep=''
     for ((i = 0; i < ${#PC_LOGIN_REGISTRY[@]}; i++)); do
         registry=${PC_LOGIN_REGISTRY[i]} mirror=${PC_LOGIN_MIRROR[i]}
         pc__read_file "${PC_MIRROR_USER[$mirror]}" && user=$PC_VALUE
@@ -389,14 +393,12 @@ pc_write_auth() {
         pc_log "credentials for $registry from ${PC_MIRROR_USER[$mirror]} / ${PC_MIRROR_PASS[$mirror]}"
     done
     export REGISTRY_AUTH_FILE=$file
-    {
-        printf '{"auths": {'
-        for ((i = 0; i < ${#entries[@]}; i += 2)); do
-            printf '%s"%s": {"auth": "%s"}' "$sep" "${entries[i]}" "${entries[i + 1]}"
-            sep=', '
-        done
-        printf '}}\n'
-    } | pc_write_private "$file"
+    out='{"auths": {'
+    for ((i = 0; i < ${#entries[@]}; i += 2)); do
+        printf -v entry '%s"%s": {"auth": "%s"}' "$sep" "${entries[i]}" "${entries[i + 1]}"
+        out+=$entry sep=', '
+    done
+    pc_write_private "$file" "$out"$'}}\n'
     if [[ -n ${PC_DOCKERHUB_LOGIN[$PC_STRATEGY]} && -z ${PC_MIRROR_URL[dockerhub]:-} ]]; then
         pc_dockerhub_login
     fi
@@ -450,46 +452,45 @@ pc__npm_no_env() {
 }
 
 pc_write_npm() {
-    local file=${NPM_CONFIG_USERCONFIG:-$HOME/.npmrc} registry
-    pc__npm_no_env "$PC_URL" && pc_json_string "$PC_R" && registry=$PC_R
-    {
-        printf 'registry=%s\n' "$registry"
-        # Lockfile `resolved` URLs of any host are fetched from the registry above.
-        printf 'replace-registry-host=always\n'
-        if [[ $PC_AUTH == token ]]; then
-            pc__nerf_dart "$PC_URL" && pc__npm_no_env "$PC_R:_authToken" && pc_json_string "$PC_R"
-            printf '%s=' "$PC_R"
-            pc__npm_no_env "$PC_CRED_TOKEN" && pc_json_string "$PC_R"
-            printf '%s\n' "$PC_R"
-        fi
-    } | pc_write_private "$file"
+    local file=${NPM_CONFIG_USERCONFIG:-$HOME/.npmrc} out
+    pc__npm_no_env "$PC_URL" && pc_json_string "$PC_R"
+    # replace-registry-host=always: lockfile `resolved` URLs of any host are fetched from the registry.
+    out="registry=$PC_R"$'\nreplace-registry-host=always\n'
+    if [[ $PC_AUTH == token ]]; then
+        pc__nerf_dart "$PC_URL" && pc__npm_no_env "$PC_R:_authToken" && pc_json_string "$PC_R"
+        out+="$PC_R="
+        pc__npm_no_env "$PC_CRED_TOKEN" && pc_json_string "$PC_R"
+        out+=$PC_R$'\n'
+    fi
+    pc_write_private "$file" "$out"
+}
+
+# PC_XML_URL, PC_XML_USER, PC_XML_PASS <- the URL and basic credentials escaped for XML; 1 if XML cannot carry them.
+pc__xml_values() {
+    pc_xml_text "$PC_URL" || return 1
+    PC_XML_URL=$PC_R PC_XML_USER='' PC_XML_PASS=''
+    [[ $PC_AUTH == basic ]] || return 0
+    pc_xml_text "$PC_CRED_USER" || return 1
+    PC_XML_USER=$PC_R
+    pc_xml_text "$PC_CRED_PASS" || return 1
+    PC_XML_PASS=$PC_R
 }
 
 pc_write_maven() {
-    local file=$HOME/.m2/settings.xml url user='' pass='' value
-    pc_xml_text "$PC_URL" || return 1
-    url=$PC_R
+    local file=$HOME/.m2/settings.xml value out servers='' pass
+    pc__xml_values || return 1
     if [[ $PC_AUTH == basic ]]; then
         # Maven trims element text (so surrounding whitespace cannot be carried) and reads {...} as
         # an encrypted password: escape the braces.
         for value in "$PC_CRED_USER" "$PC_CRED_PASS"; do
             [[ $value == [$' \t\n\r']* || $value == *[$' \t\n\r'] ]] && return 1
         done
-        pc_xml_text "$PC_CRED_USER" || return 1
-        user=$PC_R
-        pc_xml_text "$PC_CRED_PASS" || return 1
-        pass=${PC_R//\{/\\\{} pass=${pass//\}/\\\}}
+        pass=${PC_XML_PASS//\{/\\\{} pass=${pass//\}/\\\}}
+        printf -v servers '  <servers>\n    <server>\n      <id>proxy-config</id>\n      <username>%s</username>\n      <password>%s</password>\n    </server>\n  </servers>\n' "$PC_XML_USER" "$pass"
     fi
-    {
-        printf '<?xml version="1.0" encoding="UTF-8"?>\n<!-- Written by the proxy-config build preamble. -->\n'
-        printf '<settings>\n  <mirrors>\n    <mirror>\n      <id>proxy-config</id>\n'
-        printf '      <mirrorOf>*</mirrorOf>\n      <url>%s</url>\n    </mirror>\n  </mirrors>\n' "$url"
-        if [[ $PC_AUTH == basic ]]; then
-            printf '  <servers>\n    <server>\n      <id>proxy-config</id>\n'
-            printf '      <username>%s</username>\n      <password>%s</password>\n    </server>\n  </servers>\n' "$user" "$pass"
-        fi
-        printf '</settings>\n'
-    } | pc_write_private "$file"
+    printf -v out '%s\n%s\n<settings>\n  <mirrors>\n    <mirror>\n      <id>proxy-config</id>\n      <mirrorOf>*</mirrorOf>\n      <url>%s</url>\n    </mirror>\n  </mirrors>\n%s</settings>\n' \
+        '<?xml version="1.0" encoding="UTF-8"?>' '<!-- Written by the proxy-config build preamble. -->' "$PC_XML_URL" "$servers"
+    pc_write_private "$file" "$out"
 }
 
 pc_write_gradle() {
@@ -499,7 +500,8 @@ pc_write_gradle() {
         pc_groovy_string "$PC_CRED_USER" && user=$PC_R
         pc_groovy_string "$PC_CRED_PASS" && pass=$PC_R
     fi
-    pc_write_private "$file" <<EOF
+    local out
+    IFS='' read -r -d '' out <<EOF || true
 // Written by the proxy-config build preamble: every dependency and plugin repository is replaced
 // by the proxy below, so no build script can add a public repository back.
 def proxyConfigUrl = $url
@@ -526,30 +528,18 @@ allprojects { project ->
     proxyConfigRepositories(project.repositories)
 }
 EOF
+    pc_write_private "$file" "$out"
 }
 
 pc_write_nuget() {
-    local file=$HOME/.nuget/NuGet/NuGet.Config url user='' pass=''
-    pc_xml_text "$PC_URL" || return 1
-    url=$PC_R
+    local file=$HOME/.nuget/NuGet/NuGet.Config out credentials=''
+    pc__xml_values || return 1
     if [[ $PC_AUTH == basic ]]; then
-        pc_xml_text "$PC_CRED_USER" || return 1
-        user=$PC_R
-        pc_xml_text "$PC_CRED_PASS" || return 1
-        pass=$PC_R
+        printf -v credentials '  <packageSourceCredentials>\n    <proxy-config>\n      <add key="Username" value="%s" />\n      <add key="ClearTextPassword" value="%s" />\n    </proxy-config>\n  </packageSourceCredentials>\n' "$PC_XML_USER" "$PC_XML_PASS"
     fi
-    {
-        printf '<?xml version="1.0" encoding="utf-8"?>\n<!-- Written by the proxy-config build preamble. -->\n'
-        printf '<configuration>\n  <packageSources>\n    <clear />\n'
-        printf '    <add key="proxy-config" value="%s" />\n  </packageSources>\n' "$url"
-        if [[ $PC_AUTH == basic ]]; then
-            printf '  <packageSourceCredentials>\n    <proxy-config>\n'
-            printf '      <add key="Username" value="%s" />\n' "$user"
-            printf '      <add key="ClearTextPassword" value="%s" />\n' "$pass"
-            printf '    </proxy-config>\n  </packageSourceCredentials>\n'
-        fi
-        printf '</configuration>\n'
-    } | pc_write_private "$file"
+    printf -v out '%s\n%s\n<configuration>\n  <packageSources>\n    <clear />\n    <add key="proxy-config" value="%s" />\n  </packageSources>\n%s</configuration>\n' \
+        '<?xml version="1.0" encoding="utf-8"?>' '<!-- Written by the proxy-config build preamble. -->' "$PC_XML_URL" "$credentials"
+    pc_write_private "$file" "$out"
 }
 
 # PC_R <- PC_URL, with the basic credentials as percent-encoded user-info when there are any.
@@ -563,7 +553,7 @@ pc_write_python() {
     local file=${XDG_CONFIG_HOME:-$HOME/.config}/pip/pip.conf
     pc__url_with_auth
     # No extra-index-url: pip has no fall-back to pypi.org.
-    printf '[global]\nindex-url = %s\n' "$PC_R" | pc_write_private "$file"
+    pc_write_private "$file" "[global]"$'\n'"index-url = $PC_R"$'\n'
 }
 
 pc_write_go() {
@@ -573,24 +563,25 @@ pc_write_go() {
     # same proxy (<proxy>/sumdb/sum.golang.org), never directly. GOTOOLCHAIN=local: no toolchain download.
     sumdb="sum.golang.org ${PC_R%/}/sumdb/sum.golang.org"
     export GOPROXY=$PC_R GOSUMDB=$sumdb GOTOOLCHAIN=local
-    printf 'GOPROXY=%s\nGOSUMDB=%s\nGOTOOLCHAIN=local\n' "$GOPROXY" "$GOSUMDB" | pc_write_private "$file"
+    pc_write_private "$file" "GOPROXY=$GOPROXY"$'\n'"GOSUMDB=$GOSUMDB"$'\n'"GOTOOLCHAIN=local"$'\n'
 }
 
 pc_write_composer() {
-    local home=${COMPOSER_HOME:-$HOME/.composer} url host secure=true rest user pass
+    local home=${COMPOSER_HOME:-$HOME/.composer} url host secure=true rest user pass out
     export COMPOSER_HOME=$home
     pc_json_string "$PC_URL" && url=$PC_R
     [[ $PC_URL == http://* ]] && secure=false
-    printf '{\n  "config": {"secure-http": %s},\n  "repositories": {\n    "packagist.org": false,\n    "proxy-config": {"type": "composer", "url": %s}\n  }\n}\n' \
-        "$secure" "$url" | pc_write_private "$home/config.json"
+    printf -v out '{\n  "config": {"secure-http": %s},\n  "repositories": {\n    "packagist.org": false,\n    "proxy-config": {"type": "composer", "url": %s}\n  }\n}\n' \
+        "$secure" "$url"
+    pc_write_private "$home/config.json" "$out"
     if [[ $PC_AUTH == basic ]]; then
         rest=${PC_URL#*://} host=${rest%%[/?#]*} host=${host##*@}
         pc_json_string "$host" && host=$PC_R
         pc_json_string "$PC_CRED_USER" && user=$PC_R
         pc_json_string "$PC_CRED_PASS" && pass=$PC_R
-        printf '{"http-basic": {%s: {"username": %s, "password": %s}}}\n' "$host" "$user" "$pass" |
-            pc_write_private "$home/auth.json"
-    else
+        printf -v out '{"http-basic": {%s: {"username": %s, "password": %s}}}\n' "$host" "$user" "$pass"
+        pc_write_private "$home/auth.json" "$out"
+    elif [[ -e $home/auth.json ]]; then
         rm -f -- "$home/auth.json"
     fi
 }
@@ -601,8 +592,16 @@ pc_write_rubygems() {
     pc_json_string "$PC_R" && source=$PC_R
     # .gemrc :sources: replaces the default list (no rubygems.org left); Bundler's mirror has no
     # fallback_timeout, so it never falls back to rubygems.org.
-    printf -- '---\n:sources:\n- %s\n' "$source" | pc_write_private "$HOME/.gemrc"
-    printf -- '---\nBUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/: %s\n' "$source" | pc_write_private "$bundle"
+    pc_write_private "$HOME/.gemrc" $'---\n:sources:\n- '"$source"$'\n'
+    pc_write_private "$bundle" $'---\nBUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/: '"$source"$'\n'
+}
+
+# Whether $1 can be a package URL (harness/plan.py package_url_error): http(s)://host..., and no
+# space, C0/C1 control character or U+FFFE/U+FFFF anywhere.
+pc__usable_url() {
+    local LC_ALL=C
+    [[ $1 =~ $PC_RE_URL ]] || return 1
+    [[ $1 != *[$'\x01'-$'\x20'$'\x7f']* && $1 != *$'\xc2'[$'\x80'-$'\x9f']* && $1 != *$'\xef\xbf'[$'\xbe\xbf']* ]]
 }
 
 pc_configure_packages() {
@@ -612,8 +611,8 @@ pc_configure_packages() {
         pc_lookup "$key" || { pc_report package "$manager" none "" && continue; }
         PC_URL=$PC_VALUE
         local url_key=$PC_KEY
-        if [[ $PC_URL =~ [[:cntrl:][:space:]] ]] || ! [[ $PC_URL =~ $PC_RE_URL ]]; then
-            pc_fail "$url_key: not an http(s):// URL without spaces or control characters"
+        if ! pc__usable_url "$PC_URL"; then
+            pc_fail "$url_key: not an http(s):// URL without spaces, control characters or U+FFFE/U+FFFF"
             return 1
         fi
         PC_AUTH=none PC_CRED_USER='' PC_CRED_PASS='' PC_CRED_TOKEN='' token_key='' user_key='' pass_key=''
@@ -653,7 +652,8 @@ pc_report_ignored() {
             continue
         fi
         printf '%s\0' "$name" >>"$PC_STATE_DIR/ignored-keys"
-        pc_log "ignoring $(printf '%q' "$name"): not used by the $PC_STRATEGY build"
+        printf -v name '%q' "$name"
+        pc_log "ignoring $name: not used by the $PC_STRATEGY build"
     done
 }
 
@@ -671,14 +671,20 @@ pc_main() {
         pc_fail "$PC_DIR: not a directory (PROXY_CONFIG_DIR)"
         return 1
     fi
-    (umask 077 && mkdir -p -- "$PC_STATE_DIR")
+    local status=0 shown umask
+    umask=$(umask)
+    umask 077
+    [[ -d $PC_STATE_DIR ]] || mkdir -p -- "$PC_STATE_DIR"
     : >"$PC_STATE_DIR/report.tsv"
-    rm -f -- "$PC_STATE_DIR/dockerhub-login"
-    pc_log "strategy $PC_STRATEGY, configuration $(printf '%q' "$PC_DIR")"
+    [[ -e $PC_STATE_DIR/dockerhub-login ]] && rm -f -- "$PC_STATE_DIR/dockerhub-login"
+    printf -v shown '%q' "$PC_DIR"
+    pc_log "strategy $PC_STRATEGY, configuration $shown"
     pc_collect_mirrors &&
         pc_resolve_images &&
         pc_write_registries_conf &&
         pc_write_auth &&
         pc_configure_packages &&
-        pc_report_ignored
+        pc_report_ignored || status=$?
+    umask "$umask"
+    return "$status"
 }
