@@ -237,7 +237,7 @@ class Reader:
         servers = root.findall("./servers/server")
         auth = "none"
         if servers:
-            password = (servers[0].findtext("password") or "").replace("\\{", "{").replace("\\}", "}")
+            password = servers[0].findtext("password")
             self.expect(servers[0].findtext("username") == self.value(line[3]) and password == self.value(line[4]),
                         f"maven: the server credentials are not {line[3]} / {line[4]}")
             auth = "basic"

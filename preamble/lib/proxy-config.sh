@@ -477,16 +477,16 @@ pc__xml_values() {
 }
 
 pc_write_maven() {
-    local file=$HOME/.m2/settings.xml value out servers='' pass
+    local file=$HOME/.m2/settings.xml value out servers=''
     pc__xml_values || return 1
     if [[ $PC_AUTH == basic ]]; then
-        # Maven trims element text (so surrounding whitespace cannot be carried) and reads {...} as
-        # an encrypted password: escape the braces.
+        # Maven trims element text, so surrounding whitespace cannot be carried. Braces stay as they
+        # are: Maven 3.8 keeps a {...} password that it cannot decrypt (no settings-security.xml)
+        # and does not unescape the documented \{ form for plain passwords (docs/preamble.md).
         for value in "$PC_CRED_USER" "$PC_CRED_PASS"; do
             [[ $value == [$' \t\n\r']* || $value == *[$' \t\n\r'] ]] && return 1
         done
-        pass=${PC_XML_PASS//\{/\\\{} pass=${pass//\}/\\\}}
-        printf -v servers '  <servers>\n    <server>\n      <id>proxy-config</id>\n      <username>%s</username>\n      <password>%s</password>\n    </server>\n  </servers>\n' "$PC_XML_USER" "$pass"
+        printf -v servers '  <servers>\n    <server>\n      <id>proxy-config</id>\n      <username>%s</username>\n      <password>%s</password>\n    </server>\n  </servers>\n' "$PC_XML_USER" "$PC_XML_PASS"
     fi
     printf -v out '%s\n%s\n<settings>\n  <mirrors>\n    <mirror>\n      <id>proxy-config</id>\n      <mirrorOf>*</mirrorOf>\n      <url>%s</url>\n    </mirror>\n  </mirrors>\n%s</settings>\n' \
         '<?xml version="1.0" encoding="UTF-8"?>' '<!-- Written by the proxy-config build preamble. -->' "$PC_XML_URL" "$servers"
