@@ -1,13 +1,18 @@
-"""Helpers for the real-client tests: a recording HTTP server on 127.0.0.1 and a way to apply the preamble.
+"""Helpers for the real-client tests: an empty network namespace, a recording HTTP server inside it, and
+a way to apply the preamble.
 
-The server stands for a customer's mirror. It records every request (method, path, Authorization),
-answers 401 with a Basic challenge until the expected credentials arrive (clients that only send
-credentials when challenged are covered), and serves the routes a test gives it. Nothing listens
-beyond loopback; nothing reaches any other address.
+Every client runs inside an empty network namespace with only loopback up (`IsolatedNetwork`), and
+the mirror server listens inside that namespace: a client that tried any other address, even a DNS
+lookup, fails there instead of leaving the machine. The server stands for a customer's mirror. It
+records every request (method, path, Authorization), answers 401 with a Basic challenge until the
+expected credentials arrive (clients that only send credentials when challenged are covered), and
+serves the routes a test gives it.
 """
 
 import base64
+import ctypes
 import os
+import socket
 import ssl
 import subprocess
 import threading
@@ -49,7 +54,7 @@ class RecordingServer:
     requests: list[Request] = field(default_factory=list)
     tls_context: ssl.SSLContext | None = None
 
-    def start(self) -> "RecordingServer":
+    def start(self, network: "IsolatedNetwork") -> "RecordingServer":
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -79,7 +84,10 @@ class RecordingServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+        self.httpd.socket.close()
+        self.httpd.socket = network.listening_socket()
+        self.httpd.server_address = self.httpd.socket.getsockname()
         if self.tls_context:
             self.httpd.socket = self.tls_context.wrap_socket(self.httpd.socket, server_side=True)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
@@ -131,11 +139,59 @@ def apply_preamble(strategy: str, config_dir: Path, home: Path, extra_env: dict 
     return result
 
 
-def run_client(argv: list[str], env: dict[str, str], cwd: Path | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+def run_client(network: "IsolatedNetwork", argv: list[str], env: dict[str, str], cwd: Path | None = None,
+               timeout: int = 180) -> subprocess.CompletedProcess:
+    """Run a real client inside the isolated network namespace."""
+    return subprocess.run(network.enter + argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
-def tls_server(ca_file: Path, **kwargs) -> RecordingServer:
+class IsolatedNetwork:
+    """An empty network namespace with only loopback up, held open by a sleeping process.
+
+    Clients run in it through nsenter; servers get a listening socket created in it (a socket belongs
+    to the namespace of the thread that creates it, so a helper thread joins the namespace first).
+    """
+
+    CLONE_NEWNET = 0x40000000
+
+    def __init__(self):
+        self.holder = subprocess.Popen(["unshare", "--net", "--", "sh", "-c", "ip link set lo up && echo up && exec sleep 86400"],
+                                       stdout=subprocess.PIPE, text=True)
+        assert self.holder.stdout.readline().strip() == "up", "could not create a network namespace (needs root and util-linux)"
+        self.path = f"/proc/{self.holder.pid}/ns/net"
+        self.enter = ["nsenter", f"--net={self.path}", "--"]
+
+    def listening_socket(self) -> socket.socket:
+        result: dict = {}
+
+        def create():
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                if libc.setns(fd, self.CLONE_NEWNET) != 0:
+                    result["error"] = OSError(ctypes.get_errno(), "setns")
+                    return
+            finally:
+                os.close(fd)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(64)
+            result["socket"] = sock
+
+        thread = threading.Thread(target=create)
+        thread.start()
+        thread.join()
+        if "error" in result:
+            raise result["error"]
+        return result["socket"]
+
+    def close(self) -> None:
+        self.holder.kill()
+        self.holder.wait()
+
+
+def tls_server(network: IsolatedNetwork, ca_file: Path, **kwargs) -> RecordingServer:
     """A RecordingServer speaking HTTPS for 127.0.0.1 with a throw-away CA (written to ca_file for the client)."""
     import trustme
 
@@ -143,4 +199,4 @@ def tls_server(ca_file: Path, **kwargs) -> RecordingServer:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
     ca.cert_pem.write_to_path(str(ca_file))
-    return RecordingServer(tls_context=context, **kwargs).start()
+    return RecordingServer(tls_context=context, **kwargs).start(network)

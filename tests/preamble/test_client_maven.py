@@ -17,8 +17,8 @@ PROJECT = """<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.
 </project>"""
 
 
-def test_maven_resolves_through_the_mirror_with_a_hostile_password(tmp_path):
-    server = RecordingServer(expected_authorization=basic_header(HOSTILE_USER, PASSWORD)).start()
+def test_maven_resolves_through_the_mirror_with_a_hostile_password(network, tmp_path):
+    server = RecordingServer(expected_authorization=basic_header(HOSTILE_USER, PASSWORD)).start(network)
     server.routes["/maven/com/example/parent/1.0/parent-1.0.pom"] = Route(PARENT, "text/xml")
     try:
         config = write_config(tmp_path / "config", {
@@ -33,7 +33,7 @@ def test_maven_resolves_through_the_mirror_with_a_hostile_password(tmp_path):
         project = tmp_path / "app"
         project.mkdir()
         (project / "pom.xml").write_text(PROJECT)
-        done = run_client(["mvn", "-B", "validate"], env, cwd=project)
+        done = run_client(network, ["mvn", "-B", "validate"], env, cwd=project)
         assert done.returncode == 0, done.stdout[-3000:]
         parent = [r for r in server.authenticated() if r.path.endswith("parent-1.0.pom")]
         assert parent and parent[0].basic == (HOSTILE_USER, PASSWORD)

@@ -27,8 +27,8 @@ def tiny_tarball() -> bytes:
 
 
 @pytest.fixture
-def registry():
-    server = RecordingServer(expected_authorization=f"Bearer {TOKEN}").start()
+def registry(network):
+    server = RecordingServer(expected_authorization=f"Bearer {TOKEN}").start(network)
     tarball = tiny_tarball()
     integrity = "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode()
     packument = {"name": "tiny-pkg", "dist-tags": {"latest": "1.0.0"}, "versions": {"1.0.0": {
@@ -41,10 +41,10 @@ def registry():
     server.stop()
 
 
-def test_npm_uses_the_mirror_with_the_token(tmp_path, registry):
+def test_npm_uses_the_mirror_with_the_token(network, tmp_path, registry):
     config = write_config(tmp_path / "config", {"pkg-npm-url": registry.url + PREFIX, "pkg-npm-token": TOKEN})
     env = apply_preamble("webapp", config, tmp_path / "home")
-    assert run_client(["npm", "config", "get", "registry"], env).stdout.strip() == registry.url + PREFIX
+    assert run_client(network, ["npm", "config", "get", "registry"], env).stdout.strip() == registry.url + PREFIX
 
     project = tmp_path / "app"
     project.mkdir()
@@ -56,13 +56,13 @@ def test_npm_uses_the_mirror_with_the_token(tmp_path, registry):
         "packages": {"": {"name": "app", "version": "1.0.0", "dependencies": {"tiny-pkg": "1.0.0"}},
                      "node_modules/tiny-pkg": {"version": "1.0.0", "resolved": "http://127.0.0.2:9/tiny-pkg/-/tiny-pkg-1.0.0.tgz",
                                                "integrity": registry.integrity}}}))
-    done = run_client(["npm", "ci", "--no-audit", "--no-fund", "--no-update-notifier"], env, cwd=project)
+    done = run_client(network, ["npm", "ci", "--no-audit", "--no-fund", "--no-update-notifier"], env, cwd=project)
     assert done.returncode == 0, done.stderr
     assert (project / "node_modules/tiny-pkg/package.json").exists()
     tarball = [r for r in registry.requests if r.path.endswith(".tgz")]
     assert tarball and all(r.authorization == f"Bearer {TOKEN}" for r in tarball)
 
-    done = run_client(["npm", "view", "tiny-pkg", "version", "--no-update-notifier"], env, cwd=tmp_path)
+    done = run_client(network, ["npm", "view", "tiny-pkg", "version", "--no-update-notifier"], env, cwd=tmp_path)
     assert done.stdout.strip() == "1.0.0", done.stderr
     assert any(r.path == f"{PREFIX}tiny-pkg" for r in registry.requests[len(tarball):])
     assert all(r.authorization == f"Bearer {TOKEN}" for r in registry.requests)

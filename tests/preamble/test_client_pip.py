@@ -30,8 +30,8 @@ def tiny_wheel() -> bytes:
 
 
 @pytest.fixture
-def index():
-    server = RecordingServer(expected_authorization=basic_header(HOSTILE_USER, HOSTILE_PASSWORD)).start()
+def index(network):
+    server = RecordingServer(expected_authorization=basic_header(HOSTILE_USER, HOSTILE_PASSWORD)).start(network)
     wheel = tiny_wheel()
     digest = hashlib.sha256(wheel).hexdigest()
     page = f'<html><body><a href="/pypi/packages/{WHEEL}#sha256={digest}">{WHEEL}</a></body></html>'
@@ -41,7 +41,7 @@ def index():
     server.stop()
 
 
-def test_pip_downloads_from_the_mirror_with_hostile_credentials(tmp_path, index):
+def test_pip_downloads_from_the_mirror_with_hostile_credentials(network, tmp_path, index):
     config = write_config(tmp_path / "config", {
         "pkg-python-url": index.url + "/pypi/simple/",
         "pkg-python-username": HOSTILE_USER,
@@ -49,10 +49,10 @@ def test_pip_downloads_from_the_mirror_with_hostile_credentials(tmp_path, index)
     })
     env = apply_preamble("buildpack", config, tmp_path / "home")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-cache-dir"]
-    configured = run_client(pip + ["config", "get", "global.index-url"], env).stdout.strip()
+    configured = run_client(network, pip + ["config", "get", "global.index-url"], env).stdout.strip()
     assert configured.startswith("http://") and configured.endswith(f"@127.0.0.1:{index.port}/pypi/simple/")
 
-    done = run_client(pip + ["download", "--no-deps", "-d", str(tmp_path / "out"), "tiny-pkg"], env)
+    done = run_client(network, pip + ["download", "--no-deps", "-d", str(tmp_path / "out"), "tiny-pkg"], env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "out" / WHEEL).exists()
     paths = [r.path for r in index.authenticated()]
