@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "harness.commands.engine",
     "harness.commands.images",
     "harness.commands.clean",
+    "harness.commands.preamble_check",
 ]
 
 

@@ -5,8 +5,8 @@ agree with it (`airgap preamble-check`). Secrets never enter the plan: credentia
 names of the files that hold them.
 """
 
+import re
 from dataclasses import asdict, dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
 from harness import reference
 from harness.catalog import Catalog, Registry, Strategy
@@ -43,6 +43,25 @@ class PackagePlan:
     auth: str  # "token" | "basic" | "none"
     key: str | None
     credentials: list[str] = field(default_factory=list)
+    error: str | None = None  # set when the value cannot be used as a package URL (the build stops)
+
+
+PACKAGE_URL_RE = re.compile(r"https?://[^/?#]")
+URL_FORBIDDEN_RE = re.compile(r"[\x00-\x20\x7f-\x9f\ufffe\uffff]")
+
+
+def package_url_error(value: str) -> str | None:
+    """Why a pkg-*-url value cannot be written into a package manager's configuration, if it cannot.
+
+    Every manager's file format and client needs an absolute http(s) URL; a space, a control
+    character (C0 or C1) or a noncharacter (U+FFFE, U+FFFF) cannot be part of one, and would break
+    the line-based and YAML formats it lands in.
+    """
+    if URL_FORBIDDEN_RE.search(value):
+        return "a package URL must not contain spaces, control characters or U+FFFE/U+FFFF"
+    if not PACKAGE_URL_RE.match(value):
+        return "a package URL must start with http:// or https:// followed by a host"
+    return None
 
 
 @dataclass
@@ -62,13 +81,20 @@ class Plan:
         return asdict(self)
 
 
+_URL_USERINFO_RE = re.compile(r"\A([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#]*)@")
+
+
 def mask_url(url: str) -> str:
-    """Hide the password of a URL's user-info (`https://u:p@h/` -> `https://u:***@h/`)."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """Hide the password of a URL's user-info (`https://u:p@h/` -> `https://u:***@h/`).
+
+    Matched by hand rather than with urlsplit, which raises on values such as `https://[x/`: a
+    customer's malformed URL must still be masked, never crash the plan.
+    """
+    match = _URL_USERINFO_RE.match(url)
+    if match is None or ":" not in match.group(2):
         return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    user = match.group(2).split(":", 1)[0]
+    return f"{match.group(1)}{user}:***@{url[match.end():]}"
 
 
 def _both(config: ProxyConfig, strategy: str, first: str | None, second: str | None) -> Lookup | None:
@@ -174,6 +200,7 @@ def _packages(catalog, config, strategy) -> dict[str, PackagePlan]:
             plan = PackagePlan(mask_url(found.value), "basic", found.key, [user.key, password.key])
         else:
             plan = PackagePlan(mask_url(found.value), "none", found.key)
+        plan.error = package_url_error(found.value)
         packages[manager_id] = plan
     return packages
 

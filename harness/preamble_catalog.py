@@ -1,0 +1,54 @@
+"""Render the key catalog as bash data (preamble/lib/catalog.sh) so the preamble never duplicates it by hand.
+
+`python -m harness.preamble_catalog > preamble/lib/catalog.sh` regenerates the file; a test fails when
+the committed copy is stale.
+"""
+
+import shlex
+import sys
+from pathlib import Path
+
+from harness.catalog import Catalog, load_catalog
+
+GENERATED_PATH = Path(__file__).resolve().parent.parent / "preamble" / "lib" / "catalog.sh"
+
+
+def _assign(array: str, index: str, value: str) -> str:
+    return f"{array}[{shlex.quote(index)}]={shlex.quote(value)}"
+
+
+def render(catalog: Catalog | None = None) -> str:
+    catalog = catalog or load_catalog()
+    lines = [
+        "# shellcheck shell=bash disable=SC2034",
+        "# Generated from harness/catalog.yaml by `python -m harness.preamble_catalog`; do not edit.",
+        "declare -gA PC_REGISTRY_MIRROR_KEY=() PC_REGISTRY_PREFIXES=() PC_KEY_USERNAME=() PC_KEY_PASSWORD=() PC_KEY_TOKEN=()",
+        "declare -gA PC_OCI_KEYS=() PC_IMAGES=() PC_MANAGERS=() PC_DOCKERHUB_LOGIN=() PC_CONSUMED=()",
+        "declare -gA PC_IMAGE_DEFAULT=() PC_IMAGE_REGISTRY=() PC_IMAGE_OVERRIDE=()",
+        f"PC_STRATEGIES={shlex.quote(' '.join(catalog.strategies))}",
+        f"PC_DEFAULT_CHOREO_REGISTRY={shlex.quote(catalog.registries['choreo'].prefixes[0])}",
+    ]
+    for registry in catalog.registries.values():
+        lines.append(_assign("PC_REGISTRY_MIRROR_KEY", registry.id, registry.mirror_key))
+        lines.append(_assign("PC_REGISTRY_PREFIXES", registry.id, " ".join(registry.prefixes)))
+    for key in catalog.keys.values():
+        for array, value in (("PC_KEY_USERNAME", key.username), ("PC_KEY_PASSWORD", key.password), ("PC_KEY_TOKEN", key.token)):
+            if value:
+                lines.append(_assign(array, key.name, value))
+    for strategy in catalog.strategies.values():
+        s = strategy.name
+        lines.append(_assign("PC_OCI_KEYS", s, " ".join(strategy.oci_keys)))
+        lines.append(_assign("PC_IMAGES", s, " ".join(strategy.images)))
+        lines.append(_assign("PC_MANAGERS", s, " ".join(strategy.managers)))
+        lines.append(_assign("PC_DOCKERHUB_LOGIN", s, "1" if strategy.dockerhub_login else ""))
+        lines.append(_assign("PC_CONSUMED", s, " ".join(catalog.consumed_keys(s))))
+        for image in strategy.images.values():
+            index = f"{s}/{image.name}"
+            lines.append(_assign("PC_IMAGE_DEFAULT", index, image.default))
+            lines.append(_assign("PC_IMAGE_REGISTRY", index, image.registry))
+            lines.append(_assign("PC_IMAGE_OVERRIDE", index, image.override or ""))
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())

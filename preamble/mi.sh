@@ -1,0 +1,5 @@
+# shellcheck shell=bash
+# Build preamble for the mi strategy. Source it at the start of the build step, before anything is
+# fetched: `source preamble/mi.sh || exit 1`. Interface: docs/preamble.md.
+# shellcheck source=lib/proxy-config.sh
+source "$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)/lib/proxy-config.sh" && pc_main mi

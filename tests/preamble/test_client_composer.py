@@ -1,0 +1,42 @@
+"""Composer reads back the config the preamble wrote: packagist.org disabled, the mirror with http-basic."""
+
+import json
+import shutil
+
+import pytest
+
+from tests.preamble.loopback import HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
+
+pytestmark = pytest.mark.skipif(shutil.which("composer") is None, reason="Composer is not installed (.ci/run installs it)")
+
+
+def test_composer_uses_the_mirror_only(network, tmp_path):
+    server = RecordingServer(expected_authorization=basic_header(HOSTILE_USER, HOSTILE_PASSWORD)).start(network)
+    server.routes["/composer/packages.json"] = Route(json.dumps({"packages": [], "metadata-url": "/composer/p2/%package%.json"}).encode(), "application/json")
+    server.routes["/composer/p2/example/tiny.json"] = Route(json.dumps({"packages": {"example/tiny": [
+        {"name": "example/tiny", "version": "1.0.0", "version_normalized": "1.0.0.0", "type": "library",
+         "dist": {"type": "zip", "url": f"{server.url}/composer/dist/tiny.zip"}}]}}).encode(), "application/json")
+    try:
+        config = write_config(tmp_path / "config", {
+            "pkg-composer-url": server.url + "/composer",
+            "pkg-composer-username": HOSTILE_USER,
+            "pkg-composer-password": HOSTILE_PASSWORD,
+        })
+        env = apply_preamble("buildpack", config, tmp_path / "home")
+        env["COMPOSER_NO_INTERACTION"] = "1"
+        repositories = json.loads(run_client(network, ["composer", "config", "-g", "repositories"], env, cwd=tmp_path).stdout)
+        # Composer's effective view: the mirror only (without the preamble it lists packagist.org).
+        assert repositories == {"proxy-config": {"type": "composer", "url": server.url + "/composer"}}
+
+        project = tmp_path / "app"
+        project.mkdir()
+        (project / "composer.json").write_text("{}")
+        done = run_client(network, ["composer", "show", "--all", "--format=json", "example/tiny"], env, cwd=project)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert json.loads(done.stdout)["name"] == "example/tiny"
+        paths = [r.path for r in server.authenticated()]
+        assert "/composer/p2/example/tiny.json" in paths
+        assert server.authenticated()[0].basic == (HOSTILE_USER, HOSTILE_PASSWORD)
+        assert HOSTILE_PASSWORD not in done.stdout + done.stderr
+    finally:
+        server.stop()

@@ -1,0 +1,42 @@
+"""Maven reads back the settings.xml the preamble wrote: every repository mirrored, hostile password intact."""
+
+import shutil
+
+import pytest
+
+from tests.preamble.loopback import HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
+
+pytestmark = pytest.mark.skipif(shutil.which("mvn") is None, reason="Maven is not installed (.ci/run installs it)")
+PASSWORD = HOSTILE_PASSWORD + " {braced} \\{x\\}"
+PARENT = b"""<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+<groupId>com.example</groupId><artifactId>parent</artifactId><version>1.0</version><packaging>pom</packaging></project>"""
+PROJECT = """<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+<parent><groupId>com.example</groupId><artifactId>parent</artifactId><version>1.0</version><relativePath/></parent>
+<artifactId>app</artifactId>
+<repositories><repository><id>central-again</id><url>http://127.0.0.2:9/maven2</url></repository></repositories>
+</project>"""
+
+
+def test_maven_resolves_through_the_mirror_with_a_hostile_password(network, tmp_path):
+    server = RecordingServer(expected_authorization=basic_header(HOSTILE_USER, PASSWORD)).start(network)
+    server.routes["/maven/com/example/parent/1.0/parent-1.0.pom"] = Route(PARENT, "text/xml")
+    try:
+        config = write_config(tmp_path / "config", {
+            "pkg-maven-url": server.url + "/maven/",
+            "pkg-maven-username": HOSTILE_USER,
+            "pkg-maven-password": PASSWORD,
+        })
+        home = tmp_path / "home"
+        env = apply_preamble("mi", config, home)
+        # Java takes user.home from the passwd entry, not $HOME (docs/preamble.md); point it at the test HOME.
+        env["MAVEN_OPTS"] = f"-Duser.home={home}"
+        project = tmp_path / "app"
+        project.mkdir()
+        (project / "pom.xml").write_text(PROJECT)
+        done = run_client(network, ["mvn", "-B", "validate"], env, cwd=project)
+        assert done.returncode == 0, done.stdout[-3000:]
+        parent = [r for r in server.authenticated() if r.path.endswith("parent-1.0.pom")]
+        assert parent and parent[0].basic == (HOSTILE_USER, PASSWORD)
+        assert PASSWORD not in done.stdout + done.stderr
+    finally:
+        server.stop()

@@ -1,0 +1,68 @@
+"""npm reads back the .npmrc the preamble wrote: registry, token, and lockfile hosts replaced."""
+
+import base64
+import hashlib
+import io
+import json
+import shutil
+import tarfile
+
+import pytest
+
+from tests.preamble.loopback import RecordingServer, Route, apply_preamble, run_client, write_config
+
+pytestmark = pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed (.ci/run installs it)")
+TOKEN = "npm-tok en/${HOME}\\${X};`id`\"'#="
+PREFIX = "/repository/npm-proxy/"
+
+
+def tiny_tarball() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        data = json.dumps({"name": "tiny-pkg", "version": "1.0.0"}).encode()
+        info = tarfile.TarInfo("package/package.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def registry(network):
+    server = RecordingServer(expected_authorization=f"Bearer {TOKEN}").start(network)
+    tarball = tiny_tarball()
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode()
+    packument = {"name": "tiny-pkg", "dist-tags": {"latest": "1.0.0"}, "versions": {"1.0.0": {
+        "name": "tiny-pkg", "version": "1.0.0",
+        "dist": {"tarball": f"{server.url}{PREFIX}tiny-pkg/-/tiny-pkg-1.0.0.tgz", "integrity": integrity}}}}
+    server.routes[f"{PREFIX}tiny-pkg"] = Route(json.dumps(packument).encode(), "application/json")
+    server.routes[f"{PREFIX}tiny-pkg/-/tiny-pkg-1.0.0.tgz"] = Route(tarball)
+    server.integrity = integrity
+    yield server
+    server.stop()
+
+
+def test_npm_uses_the_mirror_with_the_token(network, tmp_path, registry):
+    config = write_config(tmp_path / "config", {"pkg-npm-url": registry.url + PREFIX, "pkg-npm-token": TOKEN})
+    env = apply_preamble("webapp", config, tmp_path / "home")
+    assert run_client(network, ["npm", "config", "get", "registry"], env).stdout.strip() == registry.url + PREFIX
+
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "package.json").write_text(json.dumps({"name": "app", "version": "1.0.0", "dependencies": {"tiny-pkg": "1.0.0"}}))
+    # A lockfile written against another host (127.0.0.2: loopback, never answered) must still be
+    # fetched from the mirror: replace-registry-host=always.
+    (project / "package-lock.json").write_text(json.dumps({
+        "name": "app", "version": "1.0.0", "lockfileVersion": 3, "requires": True,
+        "packages": {"": {"name": "app", "version": "1.0.0", "dependencies": {"tiny-pkg": "1.0.0"}},
+                     "node_modules/tiny-pkg": {"version": "1.0.0", "resolved": "http://127.0.0.2:9/tiny-pkg/-/tiny-pkg-1.0.0.tgz",
+                                               "integrity": registry.integrity}}}))
+    done = run_client(network, ["npm", "ci", "--no-audit", "--no-fund", "--no-update-notifier"], env, cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert (project / "node_modules/tiny-pkg/package.json").exists()
+    tarball = [r for r in registry.requests if r.path.endswith(".tgz")]
+    assert tarball and all(r.authorization == f"Bearer {TOKEN}" for r in tarball)
+
+    done = run_client(network, ["npm", "view", "tiny-pkg", "version", "--no-update-notifier"], env, cwd=tmp_path)
+    assert done.stdout.strip() == "1.0.0", done.stderr
+    assert any(r.path == f"{PREFIX}tiny-pkg" for r in registry.requests[len(tarball):])
+    assert all(r.authorization == f"Bearer {TOKEN}" for r in registry.requests)

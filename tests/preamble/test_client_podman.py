@@ -1,0 +1,64 @@
+"""skopeo and podman read back registries.conf and auth.json: Docker Hub short names and references go to the mirror, with its credentials."""
+
+import hashlib
+import json
+import shutil
+import tempfile
+
+import pytest
+
+from tests.preamble.loopback import HOSTILE_PASSWORD, HOSTILE_USER, Route, apply_preamble, basic_header, run_client, tls_server, write_config
+
+CONFIG_BLOB = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "config": {}}).encode()
+CONFIG_DIGEST = "sha256:" + hashlib.sha256(CONFIG_BLOB).hexdigest()
+MANIFEST = json.dumps({
+    "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(CONFIG_BLOB), "digest": CONFIG_DIGEST},
+    "layers": []}).encode()
+REPOSITORY = "/v2/dockerhub-proxy/library/node"
+
+
+@pytest.fixture
+def registry(network, tmp_path):
+    (tmp_path / "certs").mkdir()
+    server = tls_server(network, tmp_path / "certs" / "ca.crt", expected_authorization=basic_header(HOSTILE_USER, HOSTILE_PASSWORD))
+    server.routes["/v2/"] = Route(b"{}", "application/json")
+    server.routes[f"{REPOSITORY}/manifests/18"] = Route(MANIFEST, "application/vnd.docker.distribution.manifest.v2+json")
+    server.routes[f"{REPOSITORY}/blobs/{CONFIG_DIGEST}"] = Route(CONFIG_BLOB)
+    yield server
+    server.stop()
+
+
+def mirror_env(network, tmp_path, registry) -> dict:
+    config = write_config(tmp_path / "config", {
+        "oci-dockerhub-url": f"127.0.0.1:{registry.port}/dockerhub-proxy",
+        "oci-dockerhub-username": HOSTILE_USER,
+        "oci-dockerhub-password": HOSTILE_PASSWORD,
+    })
+    env = apply_preamble("byoc", config, tmp_path / "home")
+    assert env["PROXY_IMAGE_DOCKERFILE_BASE"] == f"127.0.0.1:{registry.port}/dockerhub-proxy/library/alpine:3.20"
+    return env
+
+
+@pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed (.ci/run installs it)")
+def test_skopeo_inspects_docker_hub_images_on_the_mirror(network, tmp_path, registry):
+    env = mirror_env(network, tmp_path, registry)
+    done = run_client(network, ["skopeo", "inspect", "--cert-dir", str(tmp_path / "certs"), "--no-tags", "docker://docker.io/library/node:18"], env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["Digest"] == "sha256:" + hashlib.sha256(MANIFEST).hexdigest()
+    assert f"{REPOSITORY}/manifests/18" in [r.path for r in registry.authenticated()]
+    assert registry.authenticated()[0].basic == (HOSTILE_USER, HOSTILE_PASSWORD)
+
+
+@pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed (.ci/run installs it)")
+def test_podman_resolves_a_short_name_to_the_mirror(network, tmp_path, registry):
+    env = mirror_env(network, tmp_path, registry)
+    runroot = tempfile.mkdtemp(prefix="podman-", dir="/tmp")  # podman wants a run root under 50 characters
+    storage = ["--root", str(tmp_path / "storage"), "--runroot", runroot, "--storage-driver", "vfs"]
+    done = run_client(network, ["podman", *storage, "pull", "--cert-dir", str(tmp_path / "certs"), "node:18"], env)
+    assert f"{REPOSITORY}/manifests/18" in [r.path for r in registry.authenticated()], done.stderr
+    assert done.returncode == 0, done.stderr
+    images = run_client(network, ["podman", *storage, "images", "--format", "{{.Repository}}:{{.Tag}}"], env).stdout.split()
+    run_client(network, ["podman", *storage, "system", "reset", "--force"], env)
+    shutil.rmtree(runroot, ignore_errors=True)
+    assert images == ["docker.io/library/node:18"]

@@ -1,0 +1,66 @@
+"""gem and Bundler read back what the preamble wrote: the mirror as the only gem source and as Bundler's rubygems.org mirror."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.preamble.loopback import HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
+
+pytestmark = pytest.mark.skipif(shutil.which("gem") is None or shutil.which("bundle") is None,
+                                reason="RubyGems/Bundler are not installed (.ci/run installs them)")
+GEMSPEC = 'Gem::Specification.new { |s| s.name = "tiny"; s.version = "1.0.0"; s.summary = "tiny"; s.authors = ["t"]; s.files = [] }\n'
+
+
+@pytest.fixture
+def gem_mirror(network, tmp_path_factory):
+    """A static gem repository (gem build + gem generate_index) served under /gems/."""
+    root = tmp_path_factory.mktemp("gem-repo")
+    (root / "src").mkdir()
+    (root / "src/tiny.gemspec").write_text(GEMSPEC)
+    subprocess.run(["gem", "build", "tiny.gemspec"], cwd=root / "src", check=True, capture_output=True)
+    (root / "repo/gems").mkdir(parents=True)
+    (root / "src/tiny-1.0.0.gem").rename(root / "repo/gems/tiny-1.0.0.gem")
+    subprocess.run(["gem", "generate_index", "-d", str(root / "repo")], check=True, capture_output=True)
+    server = RecordingServer(expected_authorization=basic_header(HOSTILE_USER, HOSTILE_PASSWORD)).start(network)
+    for path in (root / "repo").rglob("*"):
+        if path.is_file():
+            server.routes["/gems/" + str(path.relative_to(root / "repo"))] = Route(path.read_bytes())
+    yield server
+    server.stop()
+
+
+def rubygems_env(tmp_path, server) -> dict:
+    config = write_config(tmp_path / "config", {
+        "pkg-rubygems-url": server.url + "/gems/",
+        "pkg-rubygems-username": HOSTILE_USER,
+        "pkg-rubygems-password": HOSTILE_PASSWORD,
+    })
+    return apply_preamble("buildpack", config, tmp_path / "home")
+
+
+def test_gem_fetches_from_the_mirror_only(network, tmp_path, gem_mirror):
+    env = rubygems_env(tmp_path, gem_mirror)
+    sources = run_client(network, ["gem", "sources", "--list"], env).stdout.split("\n")
+    listed = [line for line in sources if line.startswith("http")]
+    assert len(listed) == 1 and listed[0].endswith(f"@127.0.0.1:{gem_mirror.port}/gems/"), sources
+    done = run_client(network, ["gem", "fetch", "tiny"], env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "tiny-1.0.0.gem").exists()
+    assert "/gems/gems/tiny-1.0.0.gem" in [r.path for r in gem_mirror.authenticated()]
+    assert gem_mirror.authenticated()[0].basic == (HOSTILE_USER, HOSTILE_PASSWORD)
+    assert HOSTILE_PASSWORD not in done.stdout + done.stderr
+
+
+def test_bundler_mirrors_rubygems_org(network, tmp_path, gem_mirror):
+    env = rubygems_env(tmp_path, gem_mirror)
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "Gemfile").write_text('source "https://rubygems.org"\ngem "tiny"\n')
+    mirror = run_client(network, ["bundle", "config", "get", "mirror.https://rubygems.org/"], env, cwd=project).stdout
+    assert f"@127.0.0.1:{gem_mirror.port}/gems/" in mirror
+    done = run_client(network, ["bundle", "lock"], env, cwd=project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "tiny (1.0.0)" in (project / "Gemfile.lock").read_text()
+    assert gem_mirror.authenticated() and all(r.basic == (HOSTILE_USER, HOSTILE_PASSWORD) for r in gem_mirror.authenticated())
+    assert HOSTILE_PASSWORD not in done.stdout + done.stderr

@@ -1,0 +1,161 @@
+"""Differential property test: what the reference preamble configures equals `airgap plan`, for every strategy.
+
+Hypothesis generates proxy-config directories (global and strategy-scoped keys, credentials, image
+overrides as full references, prefixes and digests, mirrors, empty values, trailing newlines, hostile
+and invalid values, unreadable entries, the kubelet `..data` layout). `airgap preamble-check` runs the
+preamble on each and reads back what it wrote; the compared fields must equal the plan's. Where the
+plan marks a value unusable (image, mirror or package URL `error`), or a credential holds a character
+its file format cannot carry (preamble_refusals), the preamble must stop and name the key instead.
+
+Examples per strategy: AIRGAP_DIFFERENTIAL_EXAMPLES (default 300).
+"""
+
+import os
+import string
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.catalog import load_catalog
+from harness.config import read_config
+from harness.plan import plan
+from harness.preamble_check import preamble_check
+
+CATALOG = load_catalog()
+EXAMPLES = int(os.environ.get("AIRGAP_DIFFERENTIAL_EXAMPLES", "300"))
+HOSTILE = ["$(touch /tmp/pwned)", "`touch /tmp/pwned`", "'", '"', ";", " ", "\\", "${HOME}", "\\${X}", "&<>{}%@:/#", "é", "\n", "\t"]
+DIGEST = "sha256:" + "ab" * 32
+
+hosts = st.sampled_from(["nexus.example.com", "mirror.corp:5000", "127.0.0.1:8081", "harbor.internal", "[::1]:5000"])
+mirror_values = st.one_of(
+    st.builds(lambda h, p: h + p, hosts, st.sampled_from(["", "/dockerhub-proxy", "/a/b-c", "/x__y"])),
+    st.sampled_from(["https://nexus.example.com/proxy", "nexus.example.com/", "nexus.example.com/Upper", "bad host", "$(touch /tmp/pwned)"]),
+)
+image_values = st.one_of(
+    st.builds(lambda h, r, t: h + r + t, st.sampled_from(["", "golden.example.com:5000/", "nexus.example.com/", "harbor.internal/"]),
+              st.sampled_from(["node", "base/node", "library/nginx", "a/b/c"]),
+              st.sampled_from(["", ":20-alpine", "@" + DIGEST, ":1@" + DIGEST])),
+    st.sampled_from(["Node:18", "node:", "a" * 64, "node@sha256:abc", "x/" + "y" * 260, "node:18;touch /tmp/pwned", "$(touch /tmp/pwned)"]),
+)
+url_path = st.text(alphabet=string.ascii_letters + string.digits + "/-_.~%$()`'\";&@:=+!*,éü日", max_size=20)
+package_values = st.one_of(
+    st.builds(lambda s, h, p: f"{s}://{h}/{p}", st.sampled_from(["https", "http"]), hosts, url_path),
+    st.sampled_from(["nexus.example.com/npm", "https://nexus.example.com/a b", "https://h/\x85", "ftp://h/", "https://u:pw@h/x/"]),
+)
+credential_values = st.one_of(
+    st.text(max_size=16),
+    st.lists(st.sampled_from(HOSTILE + ["a", "B", "7", "😀", "\x01", "\ufffe"]), max_size=6).map("".join),
+)
+
+
+def value_for(key: str):
+    base = key.split(".", 1)[-1]
+    family = CATALOG.keys.get(base)
+    if family is None:
+        return credential_values
+    return {"oci-mirror": mirror_values, "image-override": image_values, "package-proxy": package_values}[family.family]
+
+
+key_names = st.sampled_from(CATALOG.all_key_names() + ["pkg-npm-urll", "foo.bar", "oci-dockerhub-url.bak"])
+scopes = st.sampled_from(["", "", "own."] + [f"{s}." for s in CATALOG.strategies])
+suffixes = st.sampled_from(["", "", "\n", "\n\n", "\r\n"])
+
+
+@st.composite
+def config_entries(draw, strategy: str):
+    """{file name: bytes} for one proxy-config directory."""
+    entries = {}
+    for _ in range(draw(st.integers(0, 14))):
+        scope = draw(scopes).replace("own.", f"{strategy}.")
+        name = scope + draw(key_names)
+        content = draw(st.one_of(
+            st.just(b""),
+            st.builds(lambda v, s: (v + s).encode(), value_for(name), suffixes),
+            st.sampled_from([b"\xff\xfe", b"a\x00b", None]),  # not UTF-8, binary, a directory
+        ))
+        entries[name] = content
+    return entries
+
+
+def write_config(directory, entries, kubelet_layout: bool):
+    """Write the entries, optionally the way kubelet mounts a Secret (`..data` symlinks)."""
+    target = directory / "..data" if kubelet_layout else directory
+    target.mkdir(parents=True, exist_ok=True)
+    for name, content in entries.items():
+        path = target / name
+        if content is None:
+            path.mkdir()
+        else:
+            path.write_bytes(content)
+        if kubelet_layout:
+            (directory / name).symlink_to(f"..data/{name}")
+
+
+def _is_xml_unsafe(value: str) -> bool:
+    return any(ord(c) < 0x20 and c not in "\t\n\r" or c in "\ufffe\uffff" for c in value)
+
+
+def preamble_refusals(config, strategy: str, expected: dict) -> list[str]:
+    """Keys whose values the reference preamble refuses because their target file format cannot carry them
+    (docs/preamble.md, "Values a file format cannot carry")."""
+    refused = []
+    for manager in ("maven", "nuget"):
+        package = expected["packages"].get(manager)
+        if not package or package["auth"] != "basic" or package["error"]:
+            continue
+        values = [config.lookup(k.split(".", 1)[-1], strategy).value for k in package["credentials"]]
+        url = config.lookup(f"pkg-{manager}-url", strategy).value
+        unsafe = any(_is_xml_unsafe(v) for v in values + [url])
+        if manager == "maven":
+            unsafe |= any(v != v.strip(" \t\n\r") for v in values)
+        if unsafe:
+            refused.append(package["key"])
+    return refused
+
+
+def expected_errors(expected: dict) -> list[str]:
+    keys = [m["key"] for m in expected["mirrors"].values() if m["error"]]
+    keys += [i["key"] for i in expected["images"].values() if i["error"]]
+    keys += [p["key"] for p in expected["packages"].values() if p["error"]]
+    return keys
+
+
+def compared(result: dict) -> dict:
+    """The fields both sides model, in plan's shape."""
+    return {
+        "images": {n: {f: i[f] for f in ("resolved", "source", "key", "credentials")} for n, i in result["images"].items()},
+        "mirrors": {r: {f: m[f] for f in ("url", "key", "credentials")} for r, m in result["mirrors"].items()},
+        "logins": result["logins"],
+        "dockerhub_login": result["dockerhub_login"],
+        "packages": {n: {f: p[f] for f in ("url", "auth", "key", "credentials")} for n, p in result["packages"].items()},
+        "ignored_keys": result["ignored_keys"],
+    }
+
+
+def check_agreement(config_dir, strategy: str) -> None:
+    config = read_config(config_dir)
+    expected = plan(CATALOG, config, strategy).to_json()
+    actual = preamble_check(strategy, config_dir)
+    errors = expected_errors(expected)
+    refusals = preamble_refusals(config, strategy, expected) if not errors else []
+    if errors or refusals:
+        assert actual["exit_code"] != 0, f"the preamble accepted unusable values of {errors + refusals}"
+        assert any(key in actual["log"] for key in errors + refusals), actual["log"]
+        return
+    assert actual["exit_code"] == 0, actual["log"]
+    assert actual["problems"] == []
+    assert compared(actual) == compared(expected)
+
+
+@pytest.mark.parametrize("strategy", list(CATALOG.strategies))
+def test_preamble_agrees_with_plan(strategy, tmp_path_factory):
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(entries=config_entries(strategy), kubelet_layout=st.booleans())
+    def check(entries, kubelet_layout):
+        directory = tmp_path_factory.mktemp("proxy-config")
+        write_config(directory, entries, kubelet_layout)
+        check_agreement(directory, strategy)
+        assert not os.path.exists("/tmp/pwned")
+
+    check()

@@ -1,0 +1,38 @@
+"""Package URLs the build cannot use are marked in the plan (the preamble stops on them), and masking never crashes."""
+
+import pytest
+
+from harness.catalog import load_catalog
+from harness.config import read_config
+from harness.plan import mask_url, plan
+
+
+@pytest.mark.parametrize("value, usable", [
+    ("https://nexus.example.com/repository/npm/", True),
+    ("http://127.0.0.1:8081/npm", True),
+    ("nexus.example.com/npm", False),
+    ("ftp://nexus.example.com/npm", False),
+    ("https://", False),
+    ("https://nexus.example.com/a b", False),
+    ("https://nexus.example.com/a\tb", False),
+    ("https://nexus.example.com/\x7f", False),
+    ("https://nexus.example.com/\x85", False),
+    ("https://nexus.example.com/\ufffe", False),
+    ("https://nexus.example.com/é/$(touch${IFS}/tmp/pwned)`id`;'\"", True),
+    ("https://[x/", True),
+])
+def test_package_url_error(tmp_path, value, usable):
+    (tmp_path / "pkg-npm-url").write_text(value + "\n")
+    package = plan(load_catalog(), read_config(tmp_path), "webapp").packages["npm"]
+    assert (package.error is None) == usable
+
+
+@pytest.mark.parametrize("url, masked", [
+    ("https://user:hunter2@nexus.example.com/npm/", "https://user:***@nexus.example.com/npm/"),
+    ("https://u:p@[x/", "https://u:***@[x/"),
+    ("https://a@b:c@host/x@y", "https://a@b:***@host/x@y"),
+    ("https://user@host/", "https://user@host/"),
+    ("https://host/p:q@r", "https://host/p:q@r"),
+])
+def test_mask_url(url, masked):
+    assert mask_url(url) == masked
