@@ -60,6 +60,16 @@ def measure(client, names) -> list[tuple[str, str, float, bool, int]]:
     return rows
 
 
+def report(client, names) -> None:
+    rows = measure(client, names)
+    print(f"{'image':<10} {'mode':<5} {'seconds':>8} {'size MB':>8}  tag")
+    for name, tag, seconds, built, size in rows:
+        print(f"{name:<10} {'cold' if built else 'warm':<5} {seconds:8.1f} {size / 1e6:8.0f}  {tag}")
+    print(f"total {sum(row[2] for row in rows):.1f} s; warm pass (everything present):")
+    for name, _tag, seconds, built, _size in measure(client, names):
+        print(f"{name:<10} {'cold' if built else 'warm':<5} {seconds:8.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
@@ -67,7 +77,7 @@ def main() -> int:
     mode.add_argument("--fresh-ca", action="store_true", help="build everything above the base anew, then remove it")
     parser.add_argument("names", nargs="*", help="images to measure (default: all, base first)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # progress on stderr
     try:
         client = engine.ensure_engine()
         if args.cold:
@@ -76,16 +86,12 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as scratch:
             if args.fresh_ca:
                 add_throwaway_ca(scratch)
-            rows = measure(client, names)
-            print(f"{'image':<10} {'mode':<5} {'seconds':>8} {'size MB':>8}  tag")
-            for name, tag, seconds, built, size in rows:
-                print(f"{name:<10} {'cold' if built else 'warm':<5} {seconds:8.1f} {size / 1e6:8.0f}  {tag}")
-            print(f"total {sum(row[2] for row in rows):.1f} s; warm pass (everything present):")
-            for name, tag, seconds, built, _ in measure(client, names):
-                print(f"{name:<10} {'cold' if built else 'warm':<5} {seconds:8.2f}")
-            if args.fresh_ca:
-                for name, tag, *_ in reversed(rows):
-                    if name != "base":
+            try:
+                report(client, names)
+            finally:
+                if args.fresh_ca:  # what the throwaway CA built is of no further use: children first
+                    base = f"{images.REPOSITORY}/base:"
+                    for tag in reversed([tag for tag in images.BUILT if not tag.startswith(base)]):
                         client.images.remove(tag)
     except UserError as error:
         print(f"benchmarks/images.py: error: {error}", file=sys.stderr)

@@ -27,10 +27,13 @@ START_TIMEOUT_S = 90
 _UNREACHABLE = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 
 
-def _answering_client(base_url: str) -> docker.DockerClient | None:
-    """A client for `base_url` if an engine answers there, else None."""
+def _answering_client(base_url: str | None) -> docker.DockerClient | None:
+    """A client for `base_url` (None: DOCKER_HOST with its TLS variables) if an engine answers there, else None."""
     try:
-        client = docker.DockerClient(base_url=base_url, timeout=CLIENT_TIMEOUT_S)
+        if base_url is None:
+            client = docker.from_env(timeout=CLIENT_TIMEOUT_S)
+        else:
+            client = docker.DockerClient(base_url=base_url, timeout=CLIENT_TIMEOUT_S)
         client.ping()
         return client
     except _UNREACHABLE:
@@ -95,7 +98,9 @@ def start_dockerd(state_dir: Path, host: str = DEFAULT_SOCKET, extra_args: tuple
         if client:
             return client
         if process.poll() is not None:
-            raise UserError(f"dockerd exited with code {process.returncode}; last lines of {log_path}:\n{_tail(log_path)}")
+            raise UserError(
+                f"dockerd exited with code {process.returncode}; last lines of {log_path}:\n{_tail(log_path)}"
+            )
         time.sleep(0.5)
     raise UserError(f"dockerd did not answer on {host} within {START_TIMEOUT_S} s; see {log_path}")
 
@@ -109,7 +114,7 @@ def ensure_engine() -> docker.DockerClient:
     """Return a client for an answering engine: DOCKER_HOST, the default socket, or a dockerd we start."""
     docker_host = os.environ.get("DOCKER_HOST", "").strip()
     if docker_host:
-        client = _answering_client(docker_host)
+        client = _answering_client(None)
         if client is None:
             raise UserError(f"DOCKER_HOST={docker_host!r} does not answer: start that engine or unset DOCKER_HOST")
         return client

@@ -109,8 +109,9 @@ def _bootstrap(client: docker.DockerClient, name: str, tag: str, state: settings
     log.info("bootstrapping %s: debootstrap --variant=%s %s (about a minute)", tag, spec["variant"], spec["suite"])
     with tempfile.TemporaryDirectory(dir=state.state_dir, prefix="rootfs-") as work:
         rootfs, tar_path = Path(work) / "rootfs", Path(work) / "rootfs.tar"
-        command = ["debootstrap", f"--variant={spec['variant']}", f"--include={','.join(spec.get('include', []))}",
-                   spec["suite"], str(rootfs), state.debian_mirror]
+        include = [f"--include={','.join(spec['include'])}"] if spec.get("include") else []
+        command = ["debootstrap", f"--variant={spec['variant']}", *include, spec["suite"], str(rootfs),
+                   state.debian_mirror]
         log_path = state.state_dir / "debootstrap.log"
         with log_path.open("ab") as out:
             result = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
@@ -140,21 +141,35 @@ def _build_context(name: str, extra_ca_certs) -> io.BytesIO:
     return buffer
 
 
+BUILD_ATTEMPTS = 2  # a second try rides the layer cache; it is there for a Debian mirror or DNS hiccup
+
+
 def _build(client: docker.DockerClient, name: str, tag: str, parent_tag: str, extra_ca_certs) -> None:
-    log.info("building %s from %s", tag, parent_tag)
+    for attempt in range(1, BUILD_ATTEMPTS + 1):
+        log.info("building %s from %s%s", tag, parent_tag, f" (attempt {attempt})" if attempt > 1 else "")
+        error, output = _build_once(client, name, tag, parent_tag, extra_ca_certs)
+        if error is None:
+            return
+        log.warning("building %s failed: %s", name, error)
+    details = "\n".join(output[-20:])
+    raise UserError(f"building image {name!r} (images/{name}/Dockerfile) failed: {error}\n{details}")
+
+
+def _build_once(client, name, tag, parent_tag, extra_ca_certs) -> tuple[str | None, list[str]]:
+    """One build, its progress logged; (error message or None, output lines)."""
     stream = client.api.build(fileobj=_build_context(name, extra_ca_certs), custom_context=True, tag=tag,
                               buildargs={"BASE": parent_tag}, labels=LABEL, rm=True, forcerm=True, decode=True)
-    tail: list[str] = []
+    output: list[str] = []
     for chunk in stream:
         if "error" in chunk:
-            details = "\n".join(tail[-20:])
-            raise UserError(f"building image {name!r} (images/{name}/Dockerfile) failed: {chunk['error'].strip()}\n{details}")
+            return chunk["error"].strip(), output
         text = chunk.get("stream", "").rstrip()
         if text:
-            tail.append(text)
+            output.append(text)
             log.debug("%s: %s", name, text)
             if text.startswith("Step "):
                 log.info("%s: %s", name, text)
+    return None, output
 
 
 # Tags this process built (not found present), so callers and tests can tell a build from a cache hit.

@@ -192,7 +192,9 @@ def test_image_is_built_labelled_and_not_rebuilt(docker_client, tags, name):
     assert docker_client.images.get(tag).id == image.id
 
 
-@pytest.mark.parametrize(("name", "command", "pattern"), VERSION_CHECKS, ids=[f"{n}-{c[0]}" for n, c, _ in VERSION_CHECKS])
+@pytest.mark.parametrize(
+    ("name", "command", "pattern"), VERSION_CHECKS, ids=[f"{name}-{command[0]}" for name, command, _ in VERSION_CHECKS]
+)
 def test_image_program_runs(docker_client, tags, name, command, pattern):
     output = run(docker_client, tags[name], command)
     assert re.search(pattern, output, re.MULTILINE), f"{command} printed: {output!r}"
