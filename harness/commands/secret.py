@@ -4,6 +4,7 @@ Values never reach the terminal: warnings and errors name keys and files only.
 """
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -17,10 +18,12 @@ def add_parser(subparsers) -> None:
 
     render = commands.add_parser(
         "render", help="print the Secret exactly as `kubectl create secret generic --from-file=DIR "
-                       "--dry-run=client -o yaml` (v1.32) prints it")
+                       "--dry-run=client -o yaml` prints it")
     render.add_argument("directory", metavar="DIR")
     render.add_argument("--namespace", "-n", metavar="NS")
     render.add_argument("--name", default=secret.DEFAULT_NAME, help="default: %(default)s")
+    render.add_argument("--kubectl-version", type=_kubectl_version, default=secret.DEFAULT_KUBECTL_VERSION,
+                        metavar="1.N", help="print as this kubectl version does (default: 1.32)")
     render.set_defaults(func=run_render)
 
     importer = commands.add_parser(
@@ -37,6 +40,13 @@ def add_parser(subparsers) -> None:
     mount.add_argument("--mode", type=_octal_mode, default=secret.DEFAULT_MOUNT_MODE,
                        help="file mode like a volume's defaultMode, in octal (default: 0644)")
     mount.set_defaults(func=run_mount)
+
+
+def _kubectl_version(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"v?(1)\.([0-9]+)(\.[0-9]+)?", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a kubectl version such as 1.32")
+    return int(match.group(1)), int(match.group(2))
 
 
 def _octal_mode(text: str) -> int:
@@ -62,7 +72,7 @@ def run_render(args) -> int:
     if not secret.go_yaml_key_order(found.data)[1]:
         _warn("go-yaml has no single order for these key names (digit runs); "
               "kubectl may print the data keys in another order from run to run")
-    sys.stdout.write(secret.render_secret(found.data, args.name, args.namespace))
+    sys.stdout.write(secret.render_secret(found.data, args.name, args.namespace, args.kubectl_version))
     return 0
 
 
