@@ -162,6 +162,14 @@ def test_render_refuses_names_the_api_server_would_reject(name, namespace):
         secret.render_secret({"k": b"v"}, name, namespace)
 
 
+def test_render_warns_when_go_yaml_has_no_single_key_order(tmp_path, monkeypatch, capsys):
+    keys = {"1e5": b"", "08": b"", "0x1f": b""}  # go-yaml's Less: 1e5 < 08 < 0x1f < 1e5
+    assert secret.go_yaml_key_order(keys)[1] is False
+    assert secret.go_yaml_key_order({"a1": b"", "a10": b"", "a9": b""}) == (["a1", "a9", "a10"], True)
+    code, _, err = run_airgap(monkeypatch, capsys, "secret", "render", str(write_dir(tmp_path, keys)))
+    assert code == 0 and "kubectl may print the data keys in another order" in err
+
+
 def test_render_null_creation_timestamp_up_to_kubectl_1_33_only(monkeypatch, capsys, tmp_path):
     assert "  creationTimestamp: null\n" in secret.render_secret({}, kubectl_version=(1, 33))
     assert "creationTimestamp" not in secret.render_secret({}, kubectl_version=(1, 34))
