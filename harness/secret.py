@@ -386,14 +386,16 @@ def _json_pairs(pairs):
 
 
 def _load_document(text: str, source: str):
-    """Parse YAML or JSON without ever echoing document text (it holds secret values)."""
+    """JSON when it starts with `{` (as Kubernetes' YAMLOrJSONDecoder decides), else YAML.
+
+    Error messages give the position and the parser's complaint, never document text (it holds secrets).
+    """
     if text.lstrip().startswith("{"):
         try:
             return json.loads(text, object_pairs_hook=_json_pairs)
         except ValueError as error:
-            reason = getattr(error, "msg", str(error))
             where = f" at line {error.lineno}, column {error.colno}" if hasattr(error, "lineno") else ""
-            raise UserError(f"{source}: not valid JSON{where}: {reason}") from None
+            raise UserError(f"{source}: not valid JSON{where}: {getattr(error, 'msg', error)}") from None
     try:
         documents = [doc for doc in yaml.load_all(text, Loader=_TextLoader) if doc is not None]
     except yaml.MarkedYAMLError as error:

@@ -251,6 +251,10 @@ def test_import_string_data_wins_and_list_of_one_secret(tmp_path):
     assert values == {"pkg-npm-url": b"https://npm.example.com/", "kept": b"kept", "on": b"yes"}
 
 
+def test_import_tab_indented_json():
+    assert secret.parse_secret('{\n\t"kind": "Secret",\n\t"data": {"k": "YQ=="}\n}', "s.json") == {"k": b"a"}
+
+
 def test_import_yaml_scalars_stay_text(tmp_path):
     text = ("kind: Secret\nstringData:\n  a: on\n  b: 0x10\n  c: 2024-01-02\n  d: '007'\n"
             "data:\n  e: |\n    aGVs\n    bG8=\n")
