@@ -251,6 +251,40 @@ def test_import_string_data_wins_and_list_of_one_secret(tmp_path):
     assert values == {"pkg-npm-url": b"https://npm.example.com/", "kept": b"kept", "on": b"yes"}
 
 
+CUSTOMER_GET = """\
+apiVersion: v1
+data:
+  oci-dockerhub-url: bmV4dXMuZXhhbXBsZS5jb20vZG9ja2VyaHVi
+  pkg-npm-token: c2VjcmV0LXRva2Vu
+kind: Secret
+metadata:
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: |
+      {"apiVersion":"v1","data":{"pkg-npm-token":"c2VjcmV0LXRva2Vu"},"kind":"Secret"}
+  creationTimestamp: "2026-11-02T09:14:07Z"
+  managedFields:
+  - apiVersion: v1
+    fieldsType: FieldsV1
+    fieldsV1:
+      f:data:
+        .: {}
+        f:pkg-npm-token: {}
+    manager: kubectl-create
+    operation: Update
+    time: "2026-11-02T09:14:07Z"
+  name: choreo-build-registry-proxy
+  namespace: choreo-builds
+  resourceVersion: "81234"
+  uid: 5b1c9c43-1c44-4c0e-9d9b-2b2f7f0e7c11
+type: Opaque
+"""
+
+
+def test_import_a_customers_kubectl_get_output():
+    assert secret.parse_secret(CUSTOMER_GET, "customer.yaml") == {
+        "oci-dockerhub-url": b"nexus.example.com/dockerhub", "pkg-npm-token": b"secret-token"}
+
+
 def test_import_tab_indented_json():
     assert secret.parse_secret('{\n\t"kind": "Secret",\n\t"data": {"k": "YQ=="}\n}', "s.json") == {"k": b"a"}
 
