@@ -373,6 +373,25 @@ def test_mount_layout_is_kubelets_and_reads_back(tmp_path, monkeypatch, capsys):
     assert values_read_back(volume) == FIXTURE
 
 
+PROJECT_FIXTURES = Path(__file__).parent.parent / "fixtures" / "proxy-config"
+
+
+@pytest.mark.parametrize("fixture", sorted(PROJECT_FIXTURES.glob("*")) or [None],
+                         ids=lambda path: getattr(path, "name", "none"))
+def test_mount_of_each_project_fixture_reads_back_the_same(tmp_path, fixture):
+    if fixture is None:
+        pytest.skip(f"no fixtures in {PROJECT_FIXTURES} on this branch yet")
+    entries = read_config(fixture).entries
+    bad = [name for name, entry in entries.items() if entry.problem]
+    if bad:  # the hostile fixture: refused, naming every bad file
+        with pytest.raises(UserError) as caught:
+            secret.mount_layout(secret.read_for_mount(fixture), tmp_path / "vol")
+        assert all(str(fixture / name) in str(caught.value) for name in bad)
+        return
+    secret.mount_layout(secret.read_for_mount(fixture), tmp_path / "vol")
+    assert values_read_back(tmp_path / "vol") == {name: entry.raw for name, entry in entries.items()}
+
+
 def test_mount_mode_and_remount_of_a_mounted_layout(tmp_path, monkeypatch, capsys):
     source = write_dir(tmp_path / "src", FIXTURE)
     code = run_airgap(monkeypatch, capsys, "secret", "mount", "--mode", "0400", str(source), str(tmp_path / "a"))[0]
