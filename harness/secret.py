@@ -458,6 +458,14 @@ def parse_secret(text: str, source: str) -> dict[str, bytes]:
     return values
 
 
+def _write_new_file(path: Path, raw: bytes, mode: int) -> None:
+    """Create `path` (never through a symlink) with exactly `mode`, whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        os.fchmod(fd, mode)
+        file.write(raw)
+
+
 def _prepare_out_dir(out_dir: Path, force: bool) -> None:
     if out_dir.exists() or out_dir.is_symlink():
         if not out_dir.is_dir():
@@ -480,12 +488,7 @@ def write_key_files(values: dict[str, bytes], out_dir: str | os.PathLike, force:
         path = out_dir / key
         if path.is_symlink() or path.exists():
             path.unlink()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, raw)
-        finally:
-            os.close(fd)
+        _write_new_file(path, raw, 0o600)
     return sorted(display_name(name) for name in os.listdir(out_dir) if name not in values)
 
 
@@ -515,12 +518,7 @@ def mount_layout(values: dict[str, bytes], out_dir: str | os.PathLike, mode: int
     data_dir.mkdir()
     os.chmod(data_dir, 0o755)
     for key, raw in values.items():
-        fd = os.open(data_dir / key, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            os.write(fd, raw)
-            os.fchmod(fd, mode)
-        finally:
-            os.close(fd)
+        _write_new_file(data_dir / key, raw, mode)
     os.symlink(data_dir.name, out_dir / "..data_tmp")
     os.rename(out_dir / "..data_tmp", out_dir / "..data")
     for key in values:
