@@ -316,7 +316,10 @@ def read_directory(directory: str | os.PathLike) -> DirectoryData:
         raise UserError(f"{directory}: cannot list the directory: {error.strerror}") from None
     for name in names:
         path = directory / name
-        mode = os.lstat(path).st_mode
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError as error:
+            raise UserError(f"{path}: {error.strerror}") from None
         if not stat.S_ISREG(mode):
             result.skipped.append((display_name(name), _entry_kind(mode)))
             continue
