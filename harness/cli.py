@@ -19,6 +19,8 @@ COMMAND_MODULES = [
     "harness.commands.images",
     "harness.commands.clean",
     "harness.commands.preamble_check",
+    "harness.commands.run",
+    "harness.commands.repro",
 ]
 
 

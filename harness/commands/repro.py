@@ -1,0 +1,85 @@
+"""`airgap repro`: a customer's case in one command: lint, plan, then the strategy's build under air-gap."""
+
+import json
+import tempfile
+from pathlib import Path
+
+from harness.commands.common import add_catalog_option, catalog_from, strategy_names
+from harness.errors import UsageError, UserError
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("repro", help="reproduce a customer's air-gap build from their proxy-config or Secret")
+    parser.add_argument("--strategy", required=True, choices=strategy_names())
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", type=Path, metavar="DIR", help="the customer's proxy-config directory")
+    source.add_argument("--secret", type=Path, metavar="SECRET.yaml", help="their `kubectl get secret -o yaml` output")
+    parser.add_argument("--preamble", type=Path, help="the preamble directory to test (default: the reference preamble)")
+    parser.add_argument("--format", choices=["text", "json"], default="text")
+    add_catalog_option(parser)
+    parser.set_defaults(func=run)
+
+
+def _config_from_secret(path: Path, directory: Path) -> Path:
+    from harness.secret import parse_secret, write_key_files
+
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise UserError(f"{path}: cannot be read: {error.strerror}") from None
+    write_key_files(parse_secret(text, str(path)), directory)
+    return directory
+
+
+def run(args) -> int:
+    from harness.config import read_config
+    from harness.lint import lint
+    from harness.matrix_run import DEFAULT_PREAMBLE, run_all, stderr_progress
+    from harness.plan import plan
+    from harness.scenario import ConfigSpec, Scenario
+
+    catalog = catalog_from(args)
+    with tempfile.TemporaryDirectory(prefix="airgap-repro-") as tmp:
+        if args.secret:
+            config_dir = _config_from_secret(args.secret, Path(tmp) / "from-secret")
+        elif not args.config.is_dir():
+            raise UsageError(f"--config {args.config}: not a directory")
+        else:
+            config_dir = args.config
+        config = read_config(config_dir)
+        findings = lint(catalog, config, args.strategy)
+        planned = plan(catalog, config, args.strategy)
+        keys = tuple((name, entry.raw.decode()) for name, entry in config.entries.items() if entry.value is not None)
+        scenario = Scenario(f"repro/{args.strategy}", args.strategy, ConfigSpec(keys=keys), {"build": "any"}, source="repro")
+        progress = stderr_progress if args.format == "text" else None
+        [outcome] = run_all(catalog, [scenario], args.preamble or DEFAULT_PREAMBLE, progress)
+    egress = [{"destination": e.destination, "step": e.step, "command": e.command, "covered_by": e.covered_by}
+              for e in outcome.egress]
+    unique_egress = [dict(t) for t in dict.fromkeys(tuple(e.items()) for e in egress)]
+    hits = [{"kind": h["route"], "host": h["host"], "path": h["path"], "status": h["status"], "auth": h["auth"]}
+            for h in outcome.mirror_hits]
+    if args.format == "json":
+        print(json.dumps({"strategy": args.strategy, "build": outcome.build, "failed_steps": outcome.failed_steps,
+                          "lint": [f.to_json() for f in findings], "plan": planned.to_json(),
+                          "egress": unique_egress, "mirror_hits": hits}, indent=2))
+    else:
+        _print_text(findings, planned, outcome, unique_egress, hits)
+    return 0 if outcome.build == "succeeded" and not egress else 1
+
+
+def _print_text(findings, planned, outcome, egress, hits) -> None:
+    print("lint:")
+    for f in findings:
+        print(f"  {f.severity}: {f.key}: {f.message} ({f.rule})")
+    print("plan:")
+    for name, image in planned.images.items():
+        print(f"  image {name}: {image.resolved} ({image.source})")
+    for manager, package in planned.packages.items():
+        print(f"  {manager}: {package.url} ({package.key or 'public default'})")
+    print(f"build: {outcome.build}" + (f" (failed steps: {', '.join(outcome.failed_steps)})" if outcome.failed_steps else ""))
+    print("mirror hits:" if hits else "mirror hits: none")
+    for route in sorted({(h['kind'], h['host'], h['status'], h['auth']) for h in hits}, key=str):
+        print("  {} {} status {} auth {}".format(*route))
+    print("egress (what tried to leave):" if egress else "egress: none")
+    for e in egress:
+        print(f"  {e['destination']}  step {e['step']}  [{e['covered_by'] or 'no key covers this'}]")

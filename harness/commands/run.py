@@ -1,0 +1,39 @@
+"""`airgap run`: the scenario matrix under air-gap, with its reports."""
+
+from pathlib import Path
+
+from harness.commands.common import add_catalog_option, catalog_from, strategy_names
+from harness.errors import UserError
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("run", help="run scenarios under air-gap and write the reports")
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                        help="scenario files or folders (default: scenarios/, whose matrix.yaml stands for the generated matrix)")
+    parser.add_argument("--strategy", choices=strategy_names())
+    parser.add_argument("--preamble", type=Path, help="the preamble directory to test (default: the reference preamble)")
+    parser.add_argument("--report-dir", type=Path, default=Path("reports"))
+    add_catalog_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from harness import report
+    from harness.matrix_run import DEFAULT_PREAMBLE, run_all, stderr_progress
+    from harness.runner import recipes
+    from harness.scenario import ROOT, load
+
+    catalog = catalog_from(args)
+    paths = args.paths or [ROOT / "scenarios"]
+    for path in paths:
+        if not path.exists():
+            raise UserError(f"{path}: no such scenario file or folder")
+    scenarios = [s for s in load(paths, catalog, recipes()) if args.strategy in (None, s.strategy)]
+    if not scenarios:
+        raise UserError("no scenario selected")
+    outcomes = run_all(catalog, scenarios, args.preamble or DEFAULT_PREAMBLE, stderr_progress)
+    for path in report.write(args.report_dir, catalog, scenarios, outcomes):
+        print(f"wrote {path}")
+    failed = [o for o in outcomes if not o.passed]
+    print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0

@@ -1,0 +1,148 @@
+"""Reports of a scenario run: JSON, JUnit XML, the egress report and the verified support matrix.
+
+The egress report follows the two-part shape of network-policy reports: a summary (each destination and
+how often it was tried) and the full event log. The support matrix is strategies x key families, each cell
+verified, failed or not applicable, linking to the scenarios that decided it.
+"""
+
+import html
+import json
+from collections import Counter
+from pathlib import Path
+from xml.etree import ElementTree
+
+from harness.catalog import Catalog
+
+FAMILIES = {"oci-mirror": "OCI mirrors", "image-override": "Image overrides", "package-proxy": "Package proxies"}
+
+
+def egress_report(outcomes) -> dict:
+    events = [{"time": e.time, "scenario": o.scenario, "strategy": o.strategy, "step": e.step, "command": e.command,
+               "destination": e.destination, "ip": e.ip, "port": e.port, "protocol": e.protocol or e.kind,
+               "kind": e.kind, "covered_by": e.covered_by} for o in outcomes for e in o.egress]
+    counts = Counter(e["destination"] for e in events)
+    covering = {e["destination"]: e["covered_by"] for e in events}
+    summary = [{"destination": d, "count": n, "covered_by": covering[d]} for d, n in counts.most_common()]
+    return {"summary": summary, "events": events}
+
+
+def junit_xml(outcomes) -> bytes:
+    suite = ElementTree.Element("testsuite", name="airgap-scenarios", tests=str(len(outcomes)),
+                                failures=str(sum(not o.passed for o in outcomes)),
+                                time=f"{sum(o.seconds for o in outcomes):.3f}")
+    for o in outcomes:
+        case = ElementTree.SubElement(suite, "testcase", classname=f"airgap.{o.strategy}", name=o.scenario,
+                                      time=f"{o.seconds:.3f}")
+        if not o.passed:
+            failure = ElementTree.SubElement(case, "failure", message=o.problems[0])
+            failure.text = "\n".join(o.problems)
+        ElementTree.SubElement(case, "system-out").text = o.output[-20000:]
+    return ElementTree.tostring(suite, encoding="utf-8", xml_declaration=True)
+
+
+def support_matrix(catalog: Catalog, scenarios, outcomes) -> dict:
+    """strategy -> family -> {"state": verified|failed|not applicable|not run, "scenarios": [...]}"""
+    by_name = {o.scenario: o for o in outcomes}
+    matrix = {}
+    for name, strategy in catalog.strategies.items():
+        row = {}
+        supported = {"oci-mirror": strategy.oci_keys, "image-override": strategy.image_keys,
+                     "package-proxy": strategy.managers}
+        for family in FAMILIES:
+            deciding = [s.name for s in scenarios if s.strategy == name and family in families_of(catalog, s)]
+            ran = [by_name[n] for n in deciding if n in by_name]
+            if not supported[family]:
+                state = "not applicable"
+            elif not ran:
+                state = "not run"
+            else:
+                state = "verified" if all(o.passed for o in ran) else "failed"
+            row[family] = {"state": state, "scenarios": deciding}
+        matrix[name] = row
+    return matrix
+
+
+def families_of(catalog: Catalog, scenario) -> set[str]:
+    """The key families a scenario's verdict says something about."""
+    families = set()
+    for key in [k for k, _ in scenario.config.keys] + list(scenario.config.remove):
+        bare = key.split(".", 1)[-1]
+        owner = catalog.keys.get(bare) or catalog.keys.get(catalog.credential_owner.get(bare, ""))
+        if owner:
+            families.add(owner.family)
+    if scenario.config.fixture and not scenario.config.remove and not scenario.config.keys:
+        families |= {"oci-mirror", "package-proxy"}
+    if "images" in scenario.expect:
+        families.add("image-override")
+    return families
+
+
+def _matrix_markdown(matrix: dict) -> str:
+    lines = ["# Verified support matrix", "", "| strategy | " + " | ".join(FAMILIES.values()) + " |",
+             "|---|" + "---|" * len(FAMILIES)]
+    for strategy, row in matrix.items():
+        cells = []
+        for family in FAMILIES:
+            cell = row[family]
+            links = ", ".join(f"[{n.split('/', 1)[-1]}](scenarios.md#{anchor(n)})" for n in cell["scenarios"])
+            cells.append(cell["state"] + (f" ({links})" if links and cell["state"] != "not applicable" else ""))
+        lines.append(f"| {strategy} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _matrix_html(matrix: dict) -> str:
+    colours = {"verified": "#c8f7c5", "failed": "#f7c5c5", "not applicable": "#eee", "not run": "#f7efc5"}
+    rows = []
+    for strategy, row in matrix.items():
+        cells = "".join(
+            f'<td style="background:{colours[row[f]["state"]]}">{html.escape(row[f]["state"])}<br>'
+            + " ".join(f'<a href="scenarios.md#{anchor(n)}">{html.escape(n.split("/", 1)[-1])}</a>'
+                       for n in row[f]["scenarios"]) + "</td>"
+            for f in FAMILIES)
+        rows.append(f"<tr><th>{html.escape(strategy)}</th>{cells}</tr>")
+    head = "".join(f"<th>{html.escape(t)}</th>" for t in FAMILIES.values())
+    return ("<!doctype html><meta charset=utf-8><title>Verified support matrix</title>"
+            "<style>td,th{border:1px solid #999;padding:4px 8px;font:14px sans-serif}</style>"
+            f"<h1>Verified support matrix</h1><table><tr><th>strategy</th>{head}</tr>{''.join(rows)}</table>")
+
+
+def anchor(name: str) -> str:
+    return name.replace("/", "-").replace(":", "-").replace(".", "-").lower()
+
+
+def _scenarios_markdown(outcomes) -> str:
+    lines = ["# Scenarios", ""]
+    for o in outcomes:
+        lines += [f'<a id="{anchor(o.scenario)}"></a>', f"## {o.scenario}: {'passed' if o.passed else 'FAILED'}", "",
+                  f"build {o.build}" + (f"; failed steps: {', '.join(o.failed_steps)}" if o.failed_steps else ""), ""]
+        lines += [f"- problem: {p}" for p in o.problems]
+        if o.egress:
+            lines += ["", "| step | destination | kind | covered by |", "|---|---|---|---|"]
+            for e in {(e.step, e.destination, e.kind, e.covered_by or "no key covers this") for e in o.egress}:
+                lines.append("| " + " | ".join(map(str, e)) + " |")
+        routes = Counter((h["route"], h["status"], h["auth"]) for h in o.mirror_hits)
+        if routes:
+            lines += ["", "| mirror route | status | auth | requests |", "|---|---|---|---|"]
+            lines += [f"| {r} | {s} | {a} | {n} |" for (r, s, a), n in sorted(routes.items(), key=str)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write(report_dir: Path, catalog: Catalog, scenarios, outcomes) -> list[Path]:
+    report_dir.mkdir(parents=True, exist_ok=True)
+    matrix = support_matrix(catalog, scenarios, outcomes)
+    files = {
+        "scenarios.json": json.dumps([o.to_json() for o in outcomes], indent=2, default=str),
+        "scenarios.md": _scenarios_markdown(outcomes),
+        "junit.xml": junit_xml(outcomes),
+        "egress.json": json.dumps(egress_report(outcomes), indent=2),
+        "support-matrix.json": json.dumps(matrix, indent=2),
+        "support-matrix.md": _matrix_markdown(matrix),
+        "support-matrix.html": _matrix_html(matrix),
+    }
+    paths = []
+    for name, content in files.items():
+        path = report_dir / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        paths.append(path)
+    return paths

@@ -1,0 +1,218 @@
+"""Run a scenario: the strategy's preamble and recipe in a builder on the air-gap stack, judged by evidence.
+
+The whole build is one shell script so that it behaves like a build step: the preamble is sourced, then
+every recipe step runs (after a failure too, so one run shows everything that tried to leave). Each step
+prints a marker with its start time; trap events and mirror hits are attributed to the step whose window
+holds them.
+"""
+
+import functools
+import re
+import shlex
+import tempfile
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from harness.catalog import Catalog
+from harness.config import read_config
+from harness.errors import UserError
+from harness.plan import plan
+from harness.scenario import ROOT, Scenario
+
+PREAMBLE_IN_BUILDER = "/opt/preamble"
+PROJECTS_IN_BUILDER = "/work/projects"
+DOCKERFILES = ROOT / "fixtures" / "dockerfiles"
+STEP_MARK = "::airgap-step"
+IMAGE_REPORT = '\nfor v in $(compgen -v PROXY_IMAGE_); do echo "::airgap-image $v=${!v}"; done\n[ -z "$failed" ]\n'
+PLATFORM_LOGIN_ENV = {"PLATFORM_DOCKERHUB_USERNAME": "platform-robot", "PLATFORM_DOCKERHUB_PASSWORD": "platform-robot-secret",
+                      "PREAMBLE_LOGIN_COMMAND": "skopeo"}  # podman needs a privileged builder for its own login
+
+
+@functools.lru_cache(maxsize=1)
+def recipes() -> dict:
+    """Each strategy's steps, with each project step's manager filled in from its project."""
+    data = yaml.safe_load(resources.files("harness").joinpath("recipes.yaml").read_text())
+    out = {}
+    for strategy, steps in data["recipes"].items():
+        out[strategy] = [{**step, **data["projects"][step["project"]]} if "project" in step else dict(step) for step in steps]
+    return out
+
+
+def step_name(step: dict) -> str:
+    kind = next(k for k in ("pull", "project", "fetch", "dockerfile") if k in step)
+    return f"{kind}:{step[kind]}"
+
+
+def _step_command(step: dict) -> str:
+    if "pull" in step:
+        variable = "PROXY_IMAGE_" + step["pull"].upper().replace("-", "_")
+        return f'skopeo copy --retry-times 0 "docker://${{{variable}}}" "oci:/tmp/images/{step["pull"]}"'
+    if "project" in step:
+        return f"cd {PROJECTS_IN_BUILDER}/{step['project']} && {step['run']}"
+    if "fetch" in step:
+        return f"curl -fsS --max-time 20 -o /dev/null {shlex.quote(step['fetch'])}"
+    return (f"podman --storage-driver vfs build --isolation chroot --pull=always "
+            f"-f {PROJECTS_IN_BUILDER}/dockerfiles/{step['dockerfile']} {PROJECTS_IN_BUILDER}/dockerfiles")
+
+
+def build_script(strategy: str, steps: list[dict]) -> str:
+    """The build step: source the preamble, then run every step and report which ones failed."""
+    lines = [
+        "mark() { printf '%s %s %s\\n' '" + STEP_MARK + "' \"$1\" \"$(date +%s.%N)\"; }",
+        "failed=''",
+        "mark preamble",
+        f"if ! source {PREAMBLE_IN_BUILDER}/{strategy}.sh; then echo '::airgap-failed preamble'; exit 90; fi",
+        "mkdir -p /tmp/images",
+    ]
+    for step in steps:
+        name = step_name(step)
+        lines.append(f"mark {shlex.quote(name)}")
+        lines.append(f"( {_step_command(step)} ) || {{ echo '::airgap-failed {name}'; failed=\"$failed {name}\"; }}")
+    lines.append("mark end")
+    return "\n".join(lines) + "\n"
+
+
+def _files_under(directory: Path, target: str) -> dict[str, bytes]:
+    return {f"{target}/{p.relative_to(directory)}": p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def builder_files(preamble_dir: Path, projects: dict[str, dict[str, bytes]]) -> dict[str, bytes]:
+    if not (preamble_dir / "lib").is_dir():
+        raise UserError(f"--preamble {preamble_dir}: not a preamble directory (it needs <strategy>.sh entries and lib/)")
+    files = _files_under(preamble_dir, PREAMBLE_IN_BUILDER)
+    for ecosystem, tree in projects.items():
+        files.update({f"{PROJECTS_IN_BUILDER}/{ecosystem}/{path}": data for path, data in tree.items()})
+    files.update(_files_under(DOCKERFILES, f"{PROJECTS_IN_BUILDER}/dockerfiles"))
+    return files
+
+
+@dataclass
+class Egress:
+    destination: str
+    step: str
+    command: str
+    covered_by: str | None
+    kind: str  # dns | tcp
+    time: float
+    ip: str | None = None
+    port: int | None = None
+    protocol: str | None = None
+
+
+@dataclass
+class Outcome:
+    scenario: str
+    strategy: str
+    build: str  # succeeded | failed
+    failed_steps: list[str]
+    egress: list[Egress]
+    mirror_hits: list[dict]
+    resolved_images: dict[str, str]
+    output: str
+    problems: list[str] = field(default_factory=list)  # unmet expectations; empty means the scenario passed
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["passed"] = self.passed
+        return data
+
+
+def _windows(output: str) -> list[tuple[str, float]]:
+    marks = re.findall(rf"^{re.escape(STEP_MARK)} (\S+) ([0-9.]+)$", output, re.M)
+    return [(name, float(ts)) for name, ts in marks]
+
+
+def _step_at(windows: list[tuple[str, float]], ts: float) -> str:
+    current = "preamble"
+    for name, start in windows:
+        if ts + 0.05 >= start:  # the trap's clock has millisecond resolution
+            current = name
+    return current
+
+
+def covering_keys(catalog: Catalog, strategy: str) -> dict[str, str | None]:
+    """Public host -> the key that would redirect it for this strategy (None: no key covers this)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return {d["host"]: d["covered_by"] for d in plan(catalog, read_config(tmp), strategy).public}
+
+
+def judge(scenario: Scenario, outcome: Outcome) -> list[str]:
+    """Every expectation the outcome misses, in words for a failure report."""
+    expect, problems = scenario.expect, []
+    wanted = {"succeeds": "succeeded", "fails": "failed"}.get(expect["build"])
+    if wanted and outcome.build != wanted:
+        problems.append(f"build {outcome.build}, expected it to {expect['build'][:-1]} "
+                        f"(failed steps: {', '.join(outcome.failed_steps) or 'none'})")
+    if "failing_step" in expect and (outcome.failed_steps[:1] != [expect["failing_step"]]):
+        problems.append(f"first failing step is {outcome.failed_steps[:1] or 'none'}, expected {expect['failing_step']}")
+    if "message" in expect and not re.search(expect["message"], outcome.output):
+        problems.append(f"build output does not match {expect['message']!r}")
+    allowed = set(expect.get("egress", []))
+    for event in outcome.egress:
+        if event.destination not in allowed:
+            problems.append(f"unexpected egress to {event.destination} ({event.kind}) in step {event.step}: "
+                            f"{event.command} [{event.covered_by or 'no key covers this'}]")
+    seen = {e.destination for e in outcome.egress}
+    for group in expect.get("egress_required", []):
+        hosts = [group] if isinstance(group, str) else group
+        if not seen & set(hosts):
+            problems.append(f"expected the trap to see {' or '.join(hosts)}, it did not")
+    for hit in expect.get("mirror_hits", []):
+        matching = [h for h in outcome.mirror_hits if h["route"] == hit["route"] and (h["status"] < 400)]
+        if "auth" in hit:
+            matching = [h for h in matching if h["auth"] == hit["auth"]]
+        if not matching:
+            problems.append(f"no successful mirror hit on route {hit['route']}" + (f" with {hit['auth']} auth" if "auth" in hit else ""))
+    for route in expect.get("no_mirror_hits", []):
+        if any(h["route"] == route for h in outcome.mirror_hits):
+            problems.append(f"route {route} was hit, expected none")
+    for image, reference in expect.get("images", {}).items():
+        if outcome.resolved_images.get(image) != reference:
+            problems.append(f"image {image} resolved to {outcome.resolved_images.get(image)!r}, expected {reference!r}")
+    return list(dict.fromkeys(problems))
+
+
+def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path, projects: dict) -> Outcome:
+    steps = recipes()[scenario.strategy]
+    commands = {step_name(s): _step_command(s) for s in steps}
+    commands["preamble"] = f"source {PREAMBLE_IN_BUILDER}/{scenario.strategy}.sh"
+    with tempfile.TemporaryDirectory(prefix="airgap-scenario-") as tmp:
+        config_dir = scenario.config.materialize(Path(tmp) / "proxy-config")
+        stack.enforce_auth = scenario.require_credentials
+        files, env, mounted = builder_files(preamble_dir, projects), dict(PLATFORM_LOGIN_ENV), config_dir
+        if scenario.accept_from:
+            # The mirrors take the other configuration's credentials; the build reads its own from a copy
+            # (PROXY_CONFIG_DIR), since mounting it would reconfigure the mirrors with them.
+            stack.use_proxy_config(scenario.accept_from.materialize(Path(tmp) / "accepted"))
+            files.update({f"/tmp/proxy-config/{p.name}": p.read_bytes() for p in config_dir.iterdir()})
+            env["PROXY_CONFIG_DIR"], mounted = "/tmp/proxy-config", None
+        script = build_script(scenario.strategy, steps) + IMAGE_REPORT
+        result = stack.run(f"bash -c {shlex.quote(script)}", proxy_config=mounted, env=env, files=files)
+        expected_images = plan(catalog, read_config(config_dir), scenario.strategy).images
+    output = result.output
+    windows = _windows(output)
+    covering = covering_keys(catalog, scenario.strategy)
+    evidence = stack.evidence(since=result.started, client=result.address)
+    egress = []
+    for event in evidence.trap_events:
+        host = event.host or event.dst_ip or "?"
+        step = _step_at(windows, event.ts)
+        egress.append(Egress(host, step, commands.get(step, step), covering.get(host), event.kind, event.ts,
+                             event.dst_ip, event.dst_port, event.protocol))
+    failed = re.findall(r"^::airgap-failed (\S+)$", output, re.M)
+    images = dict(re.findall(r"^::airgap-image PROXY_IMAGE_(\S+?)=(.*)$", output, re.M))
+    resolved = {name: images.get(name.upper().replace("-", "_"), "") for name in expected_images}
+    hits = [{"kind": h.route, "route": h.route, "host": h.host, "path": h.path, "status": h.status, "auth": h.auth,
+             "user": h.user, "step": _step_at(windows, h.ts)} for h in evidence.mirror_hits]
+    outcome = Outcome(scenario.name, scenario.strategy, "succeeded" if result.ok else "failed", failed, egress, hits,
+                      resolved, output, seconds=result.finished - result.started)
+    outcome.problems = judge(scenario, outcome)
+    return outcome

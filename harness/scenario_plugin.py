@@ -1,0 +1,78 @@
+"""pytest plugin: scenario files (scenarios/*.yaml) and the generated matrix as test items.
+
+`pytest scenarios/` runs them on one air-gap stack for the session; `-k webapp` selects as usual. A failure
+reads as the list of unmet expectations: unexpected destinations with the step and command that caused
+each, missing mirror hits, the wrong build result.
+"""
+
+import pytest
+
+from harness.catalog import load_catalog
+from harness.runner import recipes
+from harness.scenario import load
+
+_SESSION = {}
+
+
+def _stack():
+    if "stack" not in _SESSION:
+        from harness.stack.stack import AirgapStack
+
+        _SESSION["stack"] = AirgapStack().start()
+    return _SESSION["stack"]
+
+
+def pytest_sessionfinish(session):
+    stack = _SESSION.pop("stack", None)
+    if stack is not None:
+        stack.stop()
+
+
+def pytest_collect_file(parent, file_path):
+    if file_path.suffix == ".yaml" and file_path.parent.name == "scenarios":
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    """A scenario file, or the matrix file (`generate: catalog`) standing for every generated scenario."""
+
+    def collect(self):
+        for scenario in load([self.path], load_catalog(), recipes()):
+            yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+
+
+class ScenarioFailed(Exception):
+    pass
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario, **kwargs):
+        super().__init__(**kwargs)
+        self.scenario = scenario
+
+    def runtest(self):
+        from harness.matrix_run import DEFAULT_PREAMBLE
+        from harness.runner import run_scenario
+        from harness.stack import content
+
+        preamble = self.config.getoption("--preamble", None) or DEFAULT_PREAMBLE
+        outcome = run_scenario(_stack(), self.scenario, load_catalog(), preamble, content.build().projects)
+        self.user_properties.append(("outcome", outcome.to_json()))
+        if not outcome.passed:
+            raise ScenarioFailed(outcome)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, ScenarioFailed):
+            outcome = excinfo.value.args[0]
+            lines = [f"scenario {outcome.scenario} ({self.scenario.source}): build {outcome.build}"]
+            lines += [f"  - {problem}" for problem in outcome.problems]
+            return "\n".join(lines)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"scenario {self.scenario.name}"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--preamble", default=None, help="the preamble directory the scenarios test")
