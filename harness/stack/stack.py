@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,11 @@ log = logging.getLogger(__name__)
 
 SUBNET_POOL = ipaddress.ip_network("10.213.0.0/16")
 RESERVED_SUBNETS = (ipaddress.ip_network("10.213.254.0/23"),)  # the compose project's fixed subnets
-READY_TIMEOUT_S = 120
+READY_TIMEOUT_S = 300  # devpi initialising its server directory takes minutes on a loaded 2-core machine
+START_WORKERS = 6
+# Servers start together; one that needs another at start (registry:2 in proxy mode pings its upstream and
+# panics when it is not up yet) is restarted by the engine until the other answers.
+RESTART_POLICY = {"Name": "on-failure", "MaximumRetryCount": 10}
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # the builder trusts the run CA and nothing else
 PROXY_CONFIG_MOUNT = "/mnt/proxy-config"
 NO_CERT_NAME = "mirror-gateway.airgap.invalid"  # the gateway's certificate before any proxy-config names a host
@@ -138,6 +143,7 @@ class AirgapStack:
         self.topology: Topology | None = None
         self.isolation_report: isolation.Report | None = None
         self.routes: list[gateway.Route] = []
+        self.timings: dict[str, float] = {}  # seconds per start-up phase, for benchmarks/stack.py
         self.unrouted: list[str] = []
         self._ca = RunCA()
         self._tags: dict[str, str] = {}
@@ -168,19 +174,29 @@ class AirgapStack:
             raise
         return self
 
+    def _phase(self, name: str, started: float) -> float:
+        now = time.monotonic()
+        self.timings[name] = round(now - started, 2)
+        return now
+
     def _start(self) -> None:
+        mark = time.monotonic()
         self.client = ensure_engine()
         servers = all_specs(self._ca, content.build())
         for name in {"dns", "nginx", "builder", *(server.image for server in servers)}:
             self._tags[name] = ensure_image(name, self.client)
+        mark = self._phase("images", mark)
         subnets = self._create_networks()
         self.routes, self.unrouted = self._routes_for(self.initial_proxy_config)
         gateway_spec = gateway.spec(self.routes, self._gateway_cert())
         self.topology = plan(self.run_id, subnets, servers, gateway_spec, gateway.mirror_hosts(self.routes))
-        for placement in self.topology.placements:
-            self._start_placement(placement)
+        with ThreadPoolExecutor(max_workers=START_WORKERS) as pool:
+            list(pool.map(self._start_placement, self.topology.placements))  # list(): re-raise any failure
+        mark = self._phase("containers", mark)
         self._wait_ready()
+        mark = self._phase("ready", mark)
         self.isolation_report = self.self_test()
+        self._phase("self-test", mark)
         log.info("isolation self-test of run %s:\n%s", self.run_id, self.isolation_report.summary())
         if not self.isolation_report.ok:
             raise isolation.IsolationError("the build network is not isolated; no scenario may run:\n"
@@ -236,7 +252,7 @@ class AirgapStack:
             networking_config={network_name: EndpointConfig(
                 self.client.api.api_version, aliases=aliases, ipv4_address=placement.addresses[first])},
             dns=[placement.dns] if placement.dns else None, cap_add=list(placement.cap_add) or None,
-            sysctls=placement.sysctls or None)
+            sysctls=placement.sysctls or None, restart_policy=dict(RESTART_POLICY))
         container.start()
         self._containers[spec.name] = container
         for network in others:
@@ -250,11 +266,14 @@ class AirgapStack:
             for name, spec in list(pending.items()):
                 wrapped = self._containers[name].get_wrapped_container()
                 wrapped.reload()
+                if wrapped.status == "restarting":
+                    continue
                 if wrapped.status != "running":
                     raise UserError(f"{name} stopped while starting ({wrapped.status}); last log lines:\n"
                                     + wrapped.logs(tail=30).decode(errors="replace"))
                 if wrapped.exec_run(spec.ready).exit_code == 0:
                     del pending[name]
+                    log.debug("%s ready after %.1f s", name, READY_TIMEOUT_S - (deadline - time.monotonic()))
             time.sleep(0.2)
         if pending:
             raise UserError(f"not ready within {READY_TIMEOUT_S} s: {', '.join(sorted(pending))}")
