@@ -22,7 +22,7 @@ and forwards to the backend path listed in BACKENDS (kind -> service, port, path
 from dataclasses import dataclass
 
 from harness.stack.pki import RunCA
-from harness.stack.servers.common import CA_PATH, TRUST_RUN_CA, listening, nginx_command, nginx_conf
+from harness.stack.servers.common import CA_PATH, DEVPI_FAST_SECRET, TRUST_RUN_CA, listening, nginx_command, nginx_conf
 from harness.stack.spec import ServiceSpec
 
 
@@ -102,12 +102,12 @@ def npm(ca: RunCA) -> ServiceSpec:
                        port=4873, ready=listening(4873))
 
 
-DEVPI_MIRROR_START = """#!/bin/sh
+DEVPI_MIRROR_START = f"""#!/bin/sh
 # devpi-init creates root/pypi, a mirror of https://pypi.org/simple/ (the simulated PyPI in a run).
 set -e
 dir=/devpi/server
 [ -f $dir/.serverversion ] || devpi-init --serverdir $dir >/dev/null
-exec devpi-server --serverdir $dir --host 0.0.0.0 --port 3141
+exec devpi-server --serverdir $dir --host 0.0.0.0 --port 3141 {DEVPI_FAST_SECRET}
 """
 
 
@@ -118,11 +118,12 @@ def pypi(ca: RunCA) -> ServiceSpec:
 
 
 def _file_location(path: str, host: str, prefix: str, rewrite_from: str | None) -> str:
-    rewrite = ""
-    if rewrite_from:
-        rewrite = f"""
+    outside, rewrite = "", ""
+    if rewrite_from:  # rewrite-module order matters: set $outside before the `rewrite ... break`
+        outside = f"""
       set $outside "$scheme://$http_host{path.rstrip('/')}";
-      if ($http_x_forwarded_prefix) {{ set $outside "$http_x_forwarded_proto://$http_x_forwarded_host$http_x_forwarded_prefix"; }}
+      if ($http_x_forwarded_prefix) {{ set $outside "$http_x_forwarded_proto://$http_x_forwarded_host$http_x_forwarded_prefix"; }}"""
+        rewrite = f"""
       proxy_set_header Accept-Encoding "";
       sub_filter_types *; sub_filter_once off;
       sub_filter '{rewrite_from}' '$outside';
@@ -132,7 +133,7 @@ def _file_location(path: str, host: str, prefix: str, rewrite_from: str | None) 
         index = f"\n      rewrite ^{path}index\\.json$ /v3/index.json break;"
     return f"""
     location {path} {{
-      set $upstream https://{host};{index}
+      set $upstream https://{host};{outside}{index}
       rewrite ^{path}(.*)$ {prefix}$1 break;
       proxy_pass $upstream;
       proxy_set_header Host {host};
