@@ -99,6 +99,12 @@ def test_public_rubygems(run):
     assert "ok" in ok(run, clients.bundler("public", None)).split()
 
 
+def test_public_rubygems_full_index_is_ruby_marshal(run):
+    script = "p Marshal.load(Gem::Util.gunzip(URI.open('https://rubygems.org/specs.4.8.gz').read))"
+    out = ok(run, f'ruby -rrubygems -ropen-uri -e "{script}"')
+    assert '["airgap-fixture-hello", #<Gem::Version "1.0.0">, "ruby"]' in out
+
+
 def test_public_composer(run):
     assert "VERSION = '1.0.0'" in ok(run, clients.composer("public", None))
 
@@ -183,3 +189,64 @@ def test_mirror_gradle_plugin_portal_proxies(run):
     out = ok(run, f"curl -fsS http://mirror-files/gradle-plugins/{marker}")
     assert "<artifactId>hello-gradle-plugin</artifactId>" in out
     assert files_mirror_fetches(run, "/gradle-plugins/")
+
+
+# --- without containers: determinism, errors, certificates ---------------------------------------------------
+
+def _digest(content) -> str:
+    digest = hashlib.sha256()
+    trees = [content.registry, content.verdaccio, content.python, content.static, *content.projects.values()]
+    for tree in trees:
+        for path in sorted(tree):
+            digest.update(path.encode() + b"\0" + tree[path])
+    return digest.hexdigest()
+
+
+def test_content_is_byte_identical_for_the_same_definitions():
+    from harness.stack.content import FIXTURES, _build
+    assert _digest(_build(FIXTURES)) == _digest(_build(FIXTURES)) == _digest(CONTENT)
+
+
+def test_content_changes_when_a_definition_changes(tmp_path):
+    import shutil
+    from harness.stack.content import FIXTURES, _build
+    shutil.copytree(FIXTURES, tmp_path, dirs_exist_ok=True)
+    npm_yaml = tmp_path / "npm.yaml"
+    npm_yaml.write_text(npm_yaml.read_text().replace("2.1.0", "2.1.1"))
+    changed = _build(tmp_path)
+    assert changed.verdaccio != CONTENT.verdaccio and changed.registry == CONTENT.registry
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("npm.yaml", "packages: [", "npm.yaml: not valid YAML"),
+    ("go.yaml", "- just a list\n", "go.yaml: expected a mapping"),
+    ("static.yaml", "files: [{host: a.example, path: /x, kind: rar}]\n", "kind must be one of"),
+])
+def test_bad_fixture_definitions_name_the_file(tmp_path, name, text, expected):
+    import shutil
+    from harness.errors import UserError
+    from harness.stack.content import FIXTURES
+    shutil.copytree(FIXTURES, tmp_path, dirs_exist_ok=True)
+    (tmp_path / name).write_text(text)
+    with pytest.raises(UserError, match=expected):
+        build(tmp_path)
+
+
+def test_run_ca_issues_certificates_for_names_and_ips():
+    import ipaddress
+    from cryptography import x509
+    ca = RunCA()
+    pair = ca.issue(["registry-1.docker.io", "*.acme.internal", "10.1.2.3"])
+    leaf = x509.load_pem_x509_certificate(pair.cert_pem)
+    root = x509.load_pem_x509_certificate(ca.ca_pem)
+    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["registry-1.docker.io", "*.acme.internal"]
+    assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("10.1.2.3")]
+    leaf.verify_directly_issued_by(root)
+    assert RunCA().ca_pem != ca.ca_pem  # a fresh CA per run
+
+
+@pytest.mark.parametrize("bad", ["registry.example:5000", "https://x.example", "x.example/path", ""])
+def test_run_ca_rejects_what_is_not_a_name(bad):
+    with pytest.raises(ValueError, match="not a DNS name or IP address|at least one"):
+        RunCA().issue([bad] if bad else [])
