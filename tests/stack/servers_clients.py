@@ -70,3 +70,11 @@ def skopeo_copy(reference: str, tls_verify: bool = True) -> str:
     target = reference.rsplit("/", 1)[1].replace(":", "-")
     return (f"rm -rf /tmp/oci-{target} && skopeo copy --src-tls-verify={str(tls_verify).lower()} "
             f"docker://{reference} oci:/tmp/oci-{target}:x && cat /tmp/oci-{target}/index.json")
+
+
+def go_verified(where: str, proxy: str, gosumdb: str) -> str:
+    """Without go.sum, so the go command must ask the checksum database (GOSUMDB) for every module."""
+    return (f"{_fresh('go', where)} && cp go.sum /tmp/go.sum.{where}.expected && rm go.sum && "
+            f"export GOPROXY={proxy} GOMODCACHE=/tmp/gomod-sum-{where} GOTOOLCHAIN=local GOFLAGS=-mod=mod "
+            f"GOSUMDB={shlex.quote(gosumdb)} && go build -o app . && ./app && "
+            f"diff go.sum /tmp/go.sum.{where}.expected && echo go.sum-verified")

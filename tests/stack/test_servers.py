@@ -95,6 +95,17 @@ def test_public_go_proxy(run):
     assert "hello!" in out
 
 
+def test_public_go_checksum_database(run):
+    direct = f"{CONTENT.go_sumdb_key} https://sum.golang.org"
+    out = ok(run, clients.go_verified("sumdb", "https://proxy.golang.org", direct))
+    assert "hello!" in out and "go.sum-verified" in out
+
+
+def test_go_rejects_the_simulated_checksum_database_under_the_real_key(run):
+    code, out = run.exec("builder", clients.go_verified("realkey", "https://proxy.golang.org", "sum.golang.org"))
+    assert code != 0 and "verifying" in out and "go.sum-verified" not in out, out
+
+
 def test_public_rubygems(run):
     assert "ok" in ok(run, clients.bundler("public", None)).split()
 
@@ -166,6 +177,12 @@ def test_mirror_maven_proxies(run):
 def test_mirror_go_proxies(run):
     assert "hello!" in ok(run, clients.go("mirror", "http://mirror-files/go"))
     assert any(r["path"].endswith("v1.0.0.zip") for r in files_mirror_fetches(run, "/go/"))
+
+
+def test_mirror_go_proxies_the_checksum_database(run):
+    out = ok(run, clients.go_verified("mirror-sumdb", "http://mirror-files/go", CONTENT.go_sumdb_key))
+    assert "go.sum-verified" in out
+    assert any("/sumdb/sum.golang.org/lookup/" in r["path"] for r in files_mirror_fetches(run, "/go/"))
 
 
 def test_mirror_rubygems_proxies(run):

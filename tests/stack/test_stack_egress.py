@@ -81,7 +81,7 @@ def test_configured_fetch_uses_only_the_mirror(airgap_stack, name):
     case = CASES[name]
     result = _run(airgap_stack, case, case.configured, proxy_config=NEXUS)
     assert result.ok, result.output
-    evidence = airgap_stack.evidence(result.started, client=result.address)
+    evidence = airgap_stack.evidence_of(result)
     served = [hit for hit in evidence.hits_for(case.route) if hit.status == 200]
     assert served, f"no successful request on route {case.route}: {evidence.mirror_hits}"
     assert all(hit.host == "nexus.example.com" for hit in served)
@@ -94,7 +94,7 @@ def test_unconfigured_fetch_is_trapped(airgap_stack, name):
     case = CASES[name]
     result = _run(airgap_stack, case, case.unconfigured)
     assert not result.ok, result.output
-    evidence = airgap_stack.evidence(result.started, client=result.address)
+    evidence = airgap_stack.evidence_of(result)
     assert case.public_host in evidence.dns_queries()
     assert case.public_host in {event.sni for event in evidence.trapped_connections()}
     assert not evidence.mirror_hits
@@ -105,7 +105,7 @@ def test_open_egress_control_fetches_from_the_simulated_internet(airgap_stack, n
     case = CASES[name]
     result = _run(airgap_stack, case, case.unconfigured, network="internet")
     assert result.ok, result.output
-    assert not airgap_stack.evidence(result.started, client=result.address).trap_events
+    assert not airgap_stack.evidence_of(result).trap_events
 
 
 def test_mirror_enforces_credentials_and_logs_no_secret(airgap_stack):
@@ -122,14 +122,14 @@ def test_mirror_enforces_credentials_and_logs_no_secret(airgap_stack):
     refused = [_run(airgap_stack, npm, npm.configured, proxy_config=CREDENTIALS),
                _run(airgap_stack, skopeo, skopeo.configured, proxy_config=CREDENTIALS)]
 
-    assert all(result.ok for result in allowed), ([r.output for r in allowed], airgap_stack.evidence(allowed[0].started))
+    assert all(result.ok for result in allowed), [r.output for r in allowed]
     assert not any(result.ok for result in refused), [r.output for r in refused]
-    npm_hits = airgap_stack.evidence(allowed[0].started, client=allowed[0].address).hits_for("pkg-npm-url")
+    npm_hits = airgap_stack.evidence_of(allowed[0]).hits_for("pkg-npm-url")
     assert npm_hits and all(hit.auth == "bearer" for hit in npm_hits)
-    oci_hits = airgap_stack.evidence(allowed[1].started, client=allowed[1].address).hits_for("oci-dockerhub-url")
+    oci_hits = airgap_stack.evidence_of(allowed[1]).hits_for("oci-dockerhub-url")
     assert oci_hits and all(hit.auth == "basic" and hit.user == "build-user" for hit in oci_hits if hit.status == 200)
-    refused_hits = airgap_stack.evidence(refused[0].started).mirror_hits
-    assert any(hit.status == 401 for hit in refused_hits)
+    for result in refused:
+        assert any(hit.status == 401 for hit in airgap_stack.evidence_of(result).mirror_hits)
     logs = repr(airgap_stack.evidence())
     assert token not in logs and password not in logs
 
@@ -141,7 +141,7 @@ def test_any_customer_configuration_works_unchanged(airgap_stack):
                "oci-dockerhub-url": _run(airgap_stack, skopeo, skopeo.configured, proxy_config=CUSTOMER)}
     for route, result in results.items():
         assert result.ok, result.output
-        hits = airgap_stack.evidence(result.started, client=result.address).hits_for(route)
+        hits = airgap_stack.evidence_of(result).hits_for(route)
         assert hits and {hit.host for hit in hits} <= {"artifactory.acme.internal", "harbor.acme.internal"}
-    assert {hit.port for hit in airgap_stack.evidence(results["oci-dockerhub-url"].started).hits_for(
+    assert {hit.port for hit in airgap_stack.evidence_of(results["oci-dockerhub-url"]).hits_for(
         "oci-dockerhub-url")} == {8443}

@@ -10,11 +10,12 @@ and forwards to the backend path listed in BACKENDS (kind -> service, port, path
   upstreams, so its gateway route picks by repository: `/v2/gae-runtimes/...` goes to the us-docker.pkg.dev
   mirror, everything else to the gcr.io one.
 - npm: verdaccio serves at `/` (`/<name>`, `/@scope%2fname`, `/<name>/-/<file>.tgz`). It writes tarball URLs
-  from X-Forwarded-Proto / Host plus the `X-Forwarded-Prefix` it is sent... see NPM_PREFIX_NOTE.
+  from X-Forwarded-Proto and Host but knows no per-request path prefix, so the gateway rewrites
+  `<scheme>://<host>/` in its JSON to the customer's URL (mirror_backends.yaml: rewrite_urls).
 - pypi: devpi's mirror index `root/pypi` of https://pypi.org/simple/: `<prefix>/simple/...` goes to
   `/root/pypi/+simple/...` and every other `<prefix>/...` (file links `../../+f/...`) to `/root/pypi/...`.
-- files (Maven, Gradle plugins, Go, RubyGems, Composer, NuGet): one caching nginx, one path per kind (see
-  FILE_MIRRORS). Where upstream documents carry absolute URLs (Composer dists, the NuGet service index),
+- files (Maven, Gradle plugins, Go incl. its checksum database under /go/sumdb/sum.golang.org/, RubyGems,
+  Composer, NuGet): one caching nginx, one path per kind (see FILE_MIRRORS). Where upstream documents carry absolute URLs (Composer dists, the NuGet service index),
   the mirror rewrites them to `X-Forwarded-Proto://X-Forwarded-Host X-Forwarded-Prefix`, so the gateway must
   send those three headers (Prefix = the customer's path prefix without its trailing slash).
 """
@@ -52,7 +53,6 @@ FILE_MIRRORS = {
 FILES = "mirror-files"
 FILES_LOG = "/var/log/airgap/mirror-files.jsonl"
 FILES_CONF = "/etc/airgap/mirror-files.conf"
-NPM_PREFIX_NOTE = "verdaccio derives tarball URLs from Host/X-Forwarded-Proto and its url_prefix"
 
 BACKENDS: dict[str, Backend] = {
     kind: Backend(f"mirror-{kind}", 5000, "/v2/", f"https://{host}") for kind, host in OCI_UPSTREAMS.items()
