@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import io
 import logging
+import re
 import shutil
 import subprocess
 import tarfile
@@ -145,6 +146,9 @@ def _build_context(name: str, extra_ca_certs) -> io.BytesIO:
 BUILD_ATTEMPTS = 2  # a second try rides the layer cache; it is there for a Debian mirror or DNS hiccup
 
 
+TLS_FAILURE = re.compile(r"CERTIFICATE_VERIFY_FAILED|SELF_SIGNED|self.signed certificate|unable to get local issuer")
+
+
 def _build(client: docker.DockerClient, name: str, tag: str, parent_tag: str, extra_ca_certs) -> None:
     for attempt in range(1, BUILD_ATTEMPTS + 1):
         log.info("building %s from %s%s", tag, parent_tag, f" (attempt {attempt})" if attempt > 1 else "")
@@ -152,8 +156,13 @@ def _build(client: docker.DockerClient, name: str, tag: str, parent_tag: str, ex
         if error is None:
             return
         log.warning("building %s failed: %s", name, error)
+        tls_failed = any(TLS_FAILURE.search(line) for line in output)
+        if tls_failed:
+            break  # a missing CA fails the same way every time
     details = "\n".join(output[-20:])
-    raise UserError(f"building image {name!r} (images/{name}/Dockerfile) failed: {error}\n{details}")
+    hint = (f"\nTLS verification failed inside the build: behind a TLS-intercepting proxy, set "
+            f"{settings.EXTRA_CA_VAR} to its CA files (colon-separated)") if tls_failed else ""
+    raise UserError(f"building image {name!r} (images/{name}/Dockerfile) failed: {error}\n{details}{hint}")
 
 
 def _build_once(client, name, tag, parent_tag, extra_ca_certs) -> tuple[str | None, list[str]]:
