@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -121,6 +122,35 @@ def test_ensure_engine_reports_a_dead_docker_host(monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nothing-listens.sock")
     with pytest.raises(UserError, match="DOCKER_HOST"):
         engine.ensure_engine()
+
+
+def test_ensure_engine_elsewhere_says_what_to_install(monkeypatch, tmp_path):
+    """No engine and not a Debian/Ubuntu root shell: stop with what to install, never try apt."""
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.setattr(engine, "DEFAULT_SOCKET", f"unix://{tmp_path}/docker.sock")
+    monkeypatch.setattr(engine, "_is_debian_like", lambda: False)
+    with pytest.raises(UserError, match="install and start Docker Engine"):
+        engine.ensure_engine()
+
+
+NOBODY_CHILD = """
+import os, sys
+from harness import engine, settings
+from harness.errors import UserError
+os.setgid(65534); os.setgroups([]); os.setuid(65534)  # a real user outside the docker group
+try:
+    engine.ensure_engine()
+except UserError as error:
+    print(error)
+"""
+
+
+def test_ensure_engine_tells_a_user_without_socket_access_what_to_do(docker_client, tmp_path):
+    environ = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
+    environ["AIRGAP_STATE_DIR"] = str(tmp_path)
+    result = subprocess.run([sys.executable, "-c", NOBODY_CHILD], env=environ, capture_output=True, text=True,
+                            cwd=Path(images.__file__).parent.parent, check=False)
+    assert "no permission to use /var/run/docker.sock" in result.stdout, result.stdout + result.stderr
 
 
 TEST_BRIDGE = "airgap-t0"  # the second daemon's own bridge: `--bridge=none` would delete the host's docker0
