@@ -30,6 +30,7 @@ from pathlib import Path
 import docker
 import docker.errors
 from docker.types import EndpointConfig, IPAMConfig, IPAMPool
+from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
@@ -37,7 +38,8 @@ from harness import settings
 from harness.engine import ensure_engine
 from harness.errors import UserError
 from harness.images import ensure_image
-from harness.stack import cleanup, content, dns, evidence, gateway, isolation, secret_layout, trap
+from harness.stack import cleanup, content, dns, gateway, isolation, secret_layout, trap
+from harness.stack.evidence import Evidence, parse as parse_evidence
 from harness.stack.pki import RunCA
 from harness.stack.run import new_run_id, resource_name, run_labels
 from harness.stack.servers import all_specs
@@ -56,6 +58,7 @@ START_WORKERS = 6
 RESTART_POLICY = {"Name": "on-failure", "MaximumRetryCount": 10}
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # the builder trusts the run CA and nothing else
 PROXY_CONFIG_MOUNT = "/mnt/proxy-config"
+LOG_FLUSH_S = 0.5  # a request logged just after the command returned still belongs to it
 NO_CERT_NAME = "mirror-gateway.airgap.invalid"  # the gateway's certificate before any proxy-config names a host
 
 
@@ -164,7 +167,7 @@ class AirgapStack:
 
     def start(self) -> "AirgapStack":
         """Bring the run up and prove its isolation; on any failure remove what was made, then raise."""
-        os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+        testcontainers_config.ryuk_disabled = True  # Ryuk's image cannot be pulled; labels and stop() clean up
         self._trap_sigterm()
         atexit.register(self.stop)
         try:
@@ -374,10 +377,15 @@ class AirgapStack:
         result = self._wrapped(name).exec_run(["cat", path])
         return result.output.decode(errors="replace") if result.exit_code == 0 else ""
 
-    def evidence(self, since: float | None = None, client: str | None = None) -> evidence.Evidence:
-        """Mirror hits and trap events at or after `since` (Unix time), optionally of one builder address."""
-        return evidence.parse(self._read(gateway.NAME, gateway.LOG_FILE), self._read(trap.NAME, trap.EVENTS_FILE),
-                              since=since, client=client)
+    def evidence(self, since: float | None = None, until: float | None = None,
+                 client: str | None = None) -> Evidence:
+        """Mirror hits and trap events between `since` and `until` (Unix times), optionally of one address."""
+        return parse_evidence(self._read(gateway.NAME, gateway.LOG_FILE), self._read(trap.NAME, trap.EVENTS_FILE),
+                              since=since, until=until, client=client)
+
+    def evidence_of(self, result: RunResult) -> Evidence:
+        """What one builder command did: records from its address while it ran (addresses are reused later)."""
+        return self.evidence(since=result.started, until=result.finished + LOG_FLUSH_S, client=result.address)
 
     def _probe(self, network: str, command: list[str]) -> str:
         """Output of `command` in a throwaway container on `network` with no route changes (firewall check)."""
