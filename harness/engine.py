@@ -121,6 +121,9 @@ def ensure_engine() -> docker.DockerClient:
     client = _answering_client(DEFAULT_SOCKET)
     if client:
         return client
+    socket_path = DEFAULT_SOCKET.removeprefix("unix://")
+    if os.path.exists(socket_path) and not os.access(socket_path, os.R_OK | os.W_OK):
+        raise UserError(f"no permission to use {socket_path}: add your user to the `docker` group or run as root")
     if not (_is_debian_like() and os.geteuid() == 0):
         raise UserError(
             f"no Docker engine answers at {DEFAULT_SOCKET}: install and start Docker Engine (Debian/Ubuntu: the "

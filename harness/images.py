@@ -5,10 +5,12 @@ build `FROM` it. A tag is `airgap-harness/<name>:<hash>` over the Dockerfile and
 image id and the extra CA certificates, so a present tag means "already built, inputs unchanged".
 """
 
+import contextlib
 import fcntl
 import hashlib
 import io
 import logging
+import re
 import shutil
 import subprocess
 import tarfile
@@ -144,6 +146,9 @@ def _build_context(name: str, extra_ca_certs) -> io.BytesIO:
 BUILD_ATTEMPTS = 2  # a second try rides the layer cache; it is there for a Debian mirror or DNS hiccup
 
 
+TLS_FAILURE = re.compile(r"CERTIFICATE_VERIFY_FAILED|SELF_SIGNED|self.signed certificate|unable to get local issuer")
+
+
 def _build(client: docker.DockerClient, name: str, tag: str, parent_tag: str, extra_ca_certs) -> None:
     for attempt in range(1, BUILD_ATTEMPTS + 1):
         log.info("building %s from %s%s", tag, parent_tag, f" (attempt {attempt})" if attempt > 1 else "")
@@ -151,8 +156,13 @@ def _build(client: docker.DockerClient, name: str, tag: str, parent_tag: str, ex
         if error is None:
             return
         log.warning("building %s failed: %s", name, error)
+        tls_failed = any(TLS_FAILURE.search(line) for line in output)
+        if tls_failed:
+            break  # a missing CA fails the same way every time
     details = "\n".join(output[-20:])
-    raise UserError(f"building image {name!r} (images/{name}/Dockerfile) failed: {error}\n{details}")
+    hint = (f"\nTLS verification failed inside the build: behind a TLS-intercepting proxy, set "
+            f"{settings.EXTRA_CA_VAR} to its CA files (colon-separated)") if tls_failed else ""
+    raise UserError(f"building image {name!r} (images/{name}/Dockerfile) failed: {error}\n{details}{hint}")
 
 
 def _build_once(client, name, tag, parent_tag, extra_ca_certs) -> tuple[str | None, list[str]]:
@@ -181,27 +191,35 @@ def ensure_image(name: str, client: docker.DockerClient | None = None) -> str:
     if name not in CATALOG:
         raise UserError(f"unknown image {name!r}: known images are {', '.join(IMAGE_NAMES)}")
     client = client or ensure_engine()
-    state = settings.load()
-    with (state.state_dir / "images.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test processes wait for one build instead of repeating it
-        return _ensure(name, client, state)
+    return _ensure(name, client, settings.load())
+
+
+@contextlib.contextmanager
+def _tag_lock(state: settings.Settings, tag: str):
+    """One builder per tag across processes: others wait, then find it built. Other tags do not wait."""
+    locks = state.state_dir / "image-locks"
+    locks.mkdir(exist_ok=True)
+    with (locks / f"{tag.replace('/', '_').replace(':', '_')}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _ensure(name: str, client: docker.DockerClient, state: settings.Settings) -> str:
     entry = CATALOG[name]
-    if "bootstrap" in entry:
+    parent_tag = None if "bootstrap" in entry else _ensure(entry["from"], client, state)
+    if parent_tag is None:
         tag = _bootstrap_tag(name)
-        if not _present(client, tag):
-            _bootstrap(client, name, tag, state)
-            BUILT.append(tag)
-        return tag
-    parent_tag = _ensure(entry["from"], client, state)
-    tag = image_tag(name, client.images.get(parent_tag).id, state.extra_ca_certs)
+    else:
+        tag = image_tag(name, client.images.get(parent_tag).id, state.extra_ca_certs)
     if _present(client, tag):
-        log.debug("%s is present, not rebuilding", tag)
         return tag
-    _build(client, name, tag, parent_tag, state.extra_ca_certs)
-    BUILT.append(tag)
+    with _tag_lock(state, tag):
+        if not _present(client, tag):  # another process may have built it while we waited
+            if parent_tag is None:
+                _bootstrap(client, name, tag, state)
+            else:
+                _build(client, name, tag, parent_tag, state.extra_ca_certs)
+            BUILT.append(tag)
     return tag
 
 

@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -61,9 +62,9 @@ def tags(docker_client):
     return images.ensure_images(client=docker_client)
 
 
-def run(client, tag: str, command: list[str], timeout_s: int = 180) -> str:
+def run(client, tag: str, command: list[str], timeout_s: int = 180, **kwargs) -> str:
     """Run `command` in a throwaway container of `tag`; its output. It must exit 0 within `timeout_s`."""
-    container = client.containers.run(tag, command, detach=True, labels=images.LABEL)
+    container = client.containers.run(tag, command, detach=True, labels=images.LABEL, **kwargs)
     try:
         status = container.wait(timeout=timeout_s)["StatusCode"]
         output = container.logs(stdout=True, stderr=True).decode(errors="replace")
@@ -123,6 +124,35 @@ def test_ensure_engine_reports_a_dead_docker_host(monkeypatch, tmp_path):
         engine.ensure_engine()
 
 
+def test_ensure_engine_elsewhere_says_what_to_install(monkeypatch, tmp_path):
+    """No engine and not a Debian/Ubuntu root shell: stop with what to install, never try apt."""
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.setattr(engine, "DEFAULT_SOCKET", f"unix://{tmp_path}/docker.sock")
+    monkeypatch.setattr(engine, "_is_debian_like", lambda: False)
+    with pytest.raises(UserError, match="install and start Docker Engine"):
+        engine.ensure_engine()
+
+
+NOBODY_CHILD = """
+import os, sys
+from harness import engine, settings
+from harness.errors import UserError
+os.setgid(65534); os.setgroups([]); os.setuid(65534)  # a real user outside the docker group
+try:
+    engine.ensure_engine()
+except UserError as error:
+    print(error)
+"""
+
+
+def test_ensure_engine_tells_a_user_without_socket_access_what_to_do(docker_client, tmp_path):
+    environ = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
+    environ["AIRGAP_STATE_DIR"] = str(tmp_path)
+    result = subprocess.run([sys.executable, "-c", NOBODY_CHILD], env=environ, capture_output=True, text=True,
+                            cwd=Path(images.__file__).parent.parent, check=False)
+    assert "no permission to use /var/run/docker.sock" in result.stdout, result.stdout + result.stderr
+
+
 TEST_BRIDGE = "airgap-t0"  # the second daemon's own bridge: `--bridge=none` would delete the host's docker0
 TEST_BRIDGE_ADDRESS = "172.31.254.1/24"
 
@@ -175,6 +205,26 @@ def test_image_tag_changes_with_each_input(tmp_path, monkeypatch):
     assert images.image_tag("demo", "sha256:parent") != original
 
 
+@pytest.mark.parametrize(
+    ("failing_step", "expected"),
+    [
+        ("echo 'step went wrong' && false", r"images/broken/Dockerfile\) failed(.|\n)*step went wrong"),
+        ("echo '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed' && false", r"set AIRGAP_EXTRA_CA_CERTS"),
+    ],
+)
+def test_failed_build_is_a_user_error_with_its_output(
+    docker_client, tags, tmp_path, monkeypatch, failing_step, expected
+):
+    shutil.copytree(images.IMAGES_DIR / "ca-base", tmp_path / "ca-base")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "Dockerfile").write_text(f"ARG BASE\nFROM ${{BASE}}\nRUN {failing_step}\n")
+    monkeypatch.setattr(images, "IMAGES_DIR", tmp_path)
+    monkeypatch.setitem(images.CATALOG, "broken", {"from": "ca-base"})
+    with pytest.raises(UserError, match=expected):
+        images.ensure_image("broken", docker_client)
+    assert not docker_client.images.list(name="airgap-harness/broken")
+
+
 def test_unknown_image_is_a_user_error(docker_client):
     with pytest.raises(UserError, match="unknown image 'nope'"):
         images.ensure_image("nope", docker_client)
@@ -198,6 +248,42 @@ def test_image_is_built_labelled_and_not_rebuilt(docker_client, tags, name):
 def test_image_program_runs(docker_client, tags, name, command, pattern):
     output = run(docker_client, tags[name], command)
     assert re.search(pattern, output, re.MULTILINE), f"{command} printed: {output!r}"
+
+
+# Small offline builds: a client that prints its version but cannot build would pass the checks above.
+OFFLINE_BUILDS = {
+    "gradle": (
+        "mkdir -p src/main/java && echo 'apply plugin: \"java\"' > build.gradle"
+        " && echo 'public class Hello {}' > src/main/java/Hello.java"
+        " && gradle --offline --no-daemon -q build && test -f build/libs/*.jar && echo built"
+    ),
+    "maven": (
+        "printf '<project xmlns=\"http://maven.apache.org/POM/4.0.0\"><modelVersion>4.0.0</modelVersion>"
+        "<groupId>x</groupId><artifactId>y</artifactId><version>1</version></project>' > pom.xml"
+        " && mvn --offline --quiet validate && echo built"
+    ),
+    "go": (
+        "printf 'module example.com/hello\\n\\ngo 1.21\\n' > go.mod"
+        " && printf 'package main\\nfunc main() { println(\"built\") }\\n' > main.go"
+        " && GOTOOLCHAIN=local go run . 2>&1"
+    ),
+    "npm": (
+        "echo '{\"name\": \"hello\", \"version\": \"1.0.0\"}' > package.json"
+        " && npm pack && test -f hello-1.0.0.tgz && echo built"
+    ),
+    "composer": (
+        "echo '{\"name\": \"x/hello\", \"description\": \"d\", \"license\": \"MIT\"}' > composer.json"
+        " && composer validate --no-check-publish && echo built"
+    ),
+}
+
+
+@pytest.mark.parametrize("client_name", OFFLINE_BUILDS)
+def test_builder_client_builds_offline(docker_client, tags, client_name):
+    script = f"mkdir -p /tmp/project && cd /tmp/project && {OFFLINE_BUILDS[client_name]}"
+    output = run(docker_client, tags["builder"], ["sh", "-c", script], network_mode="none")
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)  # maven colours its output even without a TTY
+    assert re.search(r"^built$", plain, re.MULTILINE), output[-2000:]
 
 
 def test_every_image_trusts_the_configured_extra_cas(docker_client, tags):

@@ -20,5 +20,5 @@ def _clean(args) -> int:
     if not removed:
         print("nothing to remove")
     for run_id in kept:
-        print(f"kept run {run_id}: its process is still running (use --all to remove it too)")
+        print(f"kept run {run_id}: its process is still running or unknown (use --all to remove it too)")
     return 0

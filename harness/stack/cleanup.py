@@ -66,7 +66,8 @@ def remove_run(client: docker.DockerClient, run_id: str) -> Removed:
 
 
 def runs(client: docker.DockerClient) -> dict[str, int]:
-    """run id -> owning pid, for every labelled container, network and host rule."""
+    """run id -> owning pid, for every labelled container, network and host rule. Resources without a
+    pid label (made by other tools that share the run label) get pid 0 and are removed only on request."""
     owners: dict[str, int] = {}
     resources = client.containers.list(all=True, filters=_label_filter(None))
     resources += client.networks.list(filters=_label_filter(None))
@@ -80,10 +81,11 @@ def runs(client: docker.DockerClient) -> dict[str, int]:
 
 
 def clean(client: docker.DockerClient, include_live: bool = False) -> tuple[Removed, list[str]]:
-    """Remove the resources of every run whose process is gone (or of every run); (removed, live run ids kept)."""
+    """Remove the resources of every run whose process is gone (or of every run); (removed, run ids kept:
+    alive, or of unknown owner)."""
     removed, kept = Removed(), []
     for run_id, pid in sorted(runs(client).items()):
-        if pid_alive(pid) and not include_live:
+        if (pid == 0 or pid_alive(pid)) and not include_live:
             kept.append(run_id)
             continue
         removed.extend(remove_run(client, run_id))

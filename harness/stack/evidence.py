@@ -69,7 +69,7 @@ class Evidence:
         return tuple(h for h in self.mirror_hits if h.route == route)
 
 
-def _records(text: str, kind, since: float | None, client: str | None) -> tuple:
+def _records(text: str, kind, since: float | None, until: float | None, client: str | None) -> tuple:
     names = {f.name for f in fields(kind)}
     records = []
     for line in text.splitlines():
@@ -77,12 +77,14 @@ def _records(text: str, kind, since: float | None, client: str | None) -> tuple:
             continue
         raw = json.loads(line)
         record = kind(**{k: v for k, v in raw.items() if k in names})
-        if (since is None or record.ts >= since) and (client is None or record.client == client):
+        in_window = (since is None or record.ts >= since) and (until is None or record.ts <= until)
+        if in_window and (client is None or record.client == client):
             records.append(record)
     return tuple(records)
 
 
-def parse(gateway_log: str, trap_log: str, since: float | None = None, client: str | None = None) -> Evidence:
-    """Evidence from the two logs' text, keeping records at or after `since` (and from `client`, if given)."""
-    return Evidence(mirror_hits=_records(gateway_log, MirrorHit, since, client),
-                    trap_events=_records(trap_log, TrapEvent, since, client))
+def parse(gateway_log: str, trap_log: str, since: float | None = None, until: float | None = None,
+          client: str | None = None) -> Evidence:
+    """Evidence from the two logs' text, keeping records from `since` to `until` (and from `client`)."""
+    return Evidence(mirror_hits=_records(gateway_log, MirrorHit, since, until, client),
+                    trap_events=_records(trap_log, TrapEvent, since, until, client))

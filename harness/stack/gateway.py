@@ -26,6 +26,7 @@ IMAGE = "nginx"
 CONF_DIR = "/etc/nginx/airgap"
 LOG_FILE = "/var/log/airgap/gateway.jsonl"
 BACKENDS_FILE = Path(__file__).with_name("mirror_backends.yaml")
+PING_FILE = "registry-ping.json"
 DOCKER_DNS = "127.0.0.11"  # backends are found by their container alias, at request time
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9._~!*'()@+,;=:/-]*/$|^/$")
 
@@ -106,7 +107,8 @@ def _value(values: Mapping[str, str], key: str | None) -> str | None:
 
 def build_routes(endpoints: list[Endpoint], values: Mapping[str, str], backends: Mapping[str, BackendLike],
                  enforce_auth: bool = True) -> tuple[list[Route], list[str]]:
-    """Routes for `endpoints` (credentials from `values`), and the keys no backend of this run can serve.
+    """Routes for `endpoints` (credentials from `values`), and the keys no route of their own serves
+    (no backend of that kind in the run, or their URL is already served by an earlier key).
 
     `backends`: kind -> the mirror backend serving it (harness.stack.servers.mirrors.BACKENDS).
     """
@@ -134,21 +136,25 @@ def build_routes(endpoints: list[Endpoint], values: Mapping[str, str], backends:
                             prefix=endpoint.path, protocol=entry["protocol"],
                             locations=_locations(entry, endpoint.path, backends),
                             rewrite_urls=entry.get("rewrite_urls", False), users=users, token=token))
-    return _unique(routes), unrouted
+    unique, shadowed = _unique(routes)
+    return unique, unrouted + shadowed
 
 
-def _unique(routes: list[Route]) -> list[Route]:
-    """The routes with equal URLs merged; conflicting ones (same URL, other mirror or credentials) refused."""
+def _unique(routes: list[Route]) -> tuple[list[Route], list[str]]:
+    """One route per URL: a later key naming the same URL (a strategy key equal to its global key, or
+    Maven and Gradle sharing one repository) is served by the first; it is returned when it would have
+    needed another mirror or other credentials there. Two schemes on one port cannot both be served."""
     schemes: dict[int, tuple[str, str]] = {}
     places: dict[tuple[str, int, str], Route] = {}
+    shadowed = []
     for route in routes:
         if schemes.setdefault(route.port, (route.scheme, route.key))[0] != route.scheme:
             other = schemes[route.port][1]
             raise UserError(f"{route.key} and {other} use port {route.port} with different schemes")
         first = places.setdefault((route.host, route.port, route.locations[0].path), route)
         if (first.locations, first.users, first.token) != (route.locations, route.users, route.token):
-            raise UserError(f"{route.key} and {first.key} name the same URL for different mirrors or credentials")
-    return list(places.values())  # a strategy key equal to its global key is one route
+            shadowed.append(route.key)
+    return list(places.values()), shadowed
 
 
 def mirror_hosts(routes: list[Route]) -> list[str]:
@@ -213,9 +219,10 @@ def _block(head: str, lines: list[str], indent: str = "        ") -> str:
 
 def _registry_ping(auth: list[str]) -> str:
     """/v2/ on a host whose registries live under path prefixes: the gateway answers the version check."""
+    # A file, not `return 200`: `return` answers in the rewrite phase, before auth_basic is checked.
     lines = ['set $airgap_route "oci-ping";', 'set $airgap_backend "-";', *auth,
              "add_header Docker-Distribution-Api-Version registry/2.0 always;",
-             "default_type application/json;", "return 200 '{}';"]
+             "default_type application/json;", f"root {CONF_DIR};", f"try_files /{PING_FILE} =404;"]
     return _block("location = /v2/", lines)
 
 
@@ -256,7 +263,8 @@ LOG_FORMAT = (
 
 def render(routes: list[Route], cert: CertPair) -> dict[str, bytes]:
     """Every file of the gateway container: nginx.conf, the TLS pair and one user file per protected route."""
-    files: dict[str, bytes] = {f"{CONF_DIR}/tls.crt": cert.cert_pem, f"{CONF_DIR}/tls.key": cert.key_pem}
+    files: dict[str, bytes] = {f"{CONF_DIR}/tls.crt": cert.cert_pem, f"{CONF_DIR}/tls.key": cert.key_pem,
+                               f"{CONF_DIR}/{PING_FILE}": b"{}"}
     token_maps, rest_maps, servers = [], {}, []
     for index, route in enumerate(routes):
         if route.token:

@@ -23,12 +23,14 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 import docker.errors
 from docker.types import EndpointConfig, IPAMConfig, IPAMPool
+from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
@@ -36,7 +38,8 @@ from harness import settings
 from harness.engine import ensure_engine
 from harness.errors import UserError
 from harness.images import ensure_image
-from harness.stack import cleanup, content, dns, evidence, gateway, isolation, secret_layout, trap
+from harness.stack import cleanup, content, dns, gateway, isolation, secret_layout, trap
+from harness.stack.evidence import Evidence, parse as parse_evidence
 from harness.stack.pki import RunCA
 from harness.stack.run import new_run_id, resource_name, run_labels
 from harness.stack.servers import all_specs
@@ -48,9 +51,14 @@ log = logging.getLogger(__name__)
 
 SUBNET_POOL = ipaddress.ip_network("10.213.0.0/16")
 RESERVED_SUBNETS = (ipaddress.ip_network("10.213.254.0/23"),)  # the compose project's fixed subnets
-READY_TIMEOUT_S = 120
+READY_TIMEOUT_S = 300  # devpi initialising its server directory takes minutes on a loaded 2-core machine
+START_WORKERS = 6
+# Servers start together; one that needs another at start (registry:2 in proxy mode pings its upstream and
+# panics when it is not up yet) is restarted by the engine until the other answers.
+RESTART_POLICY = {"Name": "on-failure", "MaximumRetryCount": 10}
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # the builder trusts the run CA and nothing else
 PROXY_CONFIG_MOUNT = "/mnt/proxy-config"
+LOG_FLUSH_S = 0.5  # a request logged just after the command returned still belongs to it
 NO_CERT_NAME = "mirror-gateway.airgap.invalid"  # the gateway's certificate before any proxy-config names a host
 
 
@@ -138,6 +146,7 @@ class AirgapStack:
         self.topology: Topology | None = None
         self.isolation_report: isolation.Report | None = None
         self.routes: list[gateway.Route] = []
+        self.timings: dict[str, float] = {}  # seconds per start-up phase, for benchmarks/stack.py
         self.unrouted: list[str] = []
         self._ca = RunCA()
         self._tags: dict[str, str] = {}
@@ -158,7 +167,7 @@ class AirgapStack:
 
     def start(self) -> "AirgapStack":
         """Bring the run up and prove its isolation; on any failure remove what was made, then raise."""
-        os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+        testcontainers_config.ryuk_disabled = True  # Ryuk's image cannot be pulled; labels and stop() clean up
         self._trap_sigterm()
         atexit.register(self.stop)
         try:
@@ -168,19 +177,29 @@ class AirgapStack:
             raise
         return self
 
+    def _phase(self, name: str, started: float) -> float:
+        now = time.monotonic()
+        self.timings[name] = round(now - started, 2)
+        return now
+
     def _start(self) -> None:
+        mark = time.monotonic()
         self.client = ensure_engine()
         servers = all_specs(self._ca, content.build())
         for name in {"dns", "nginx", "builder", *(server.image for server in servers)}:
             self._tags[name] = ensure_image(name, self.client)
+        mark = self._phase("images", mark)
         subnets = self._create_networks()
         self.routes, self.unrouted = self._routes_for(self.initial_proxy_config)
         gateway_spec = gateway.spec(self.routes, self._gateway_cert())
         self.topology = plan(self.run_id, subnets, servers, gateway_spec, gateway.mirror_hosts(self.routes))
-        for placement in self.topology.placements:
-            self._start_placement(placement)
+        with ThreadPoolExecutor(max_workers=START_WORKERS) as pool:
+            list(pool.map(self._start_placement, self.topology.placements))  # list(): re-raise any failure
+        mark = self._phase("containers", mark)
         self._wait_ready()
+        mark = self._phase("ready", mark)
         self.isolation_report = self.self_test()
+        self._phase("self-test", mark)
         log.info("isolation self-test of run %s:\n%s", self.run_id, self.isolation_report.summary())
         if not self.isolation_report.ok:
             raise isolation.IsolationError("the build network is not isolated; no scenario may run:\n"
@@ -236,7 +255,7 @@ class AirgapStack:
             networking_config={network_name: EndpointConfig(
                 self.client.api.api_version, aliases=aliases, ipv4_address=placement.addresses[first])},
             dns=[placement.dns] if placement.dns else None, cap_add=list(placement.cap_add) or None,
-            sysctls=placement.sysctls or None)
+            sysctls=placement.sysctls or None, restart_policy=dict(RESTART_POLICY))
         container.start()
         self._containers[spec.name] = container
         for network in others:
@@ -250,11 +269,14 @@ class AirgapStack:
             for name, spec in list(pending.items()):
                 wrapped = self._containers[name].get_wrapped_container()
                 wrapped.reload()
+                if wrapped.status == "restarting":
+                    continue
                 if wrapped.status != "running":
                     raise UserError(f"{name} stopped while starting ({wrapped.status}); last log lines:\n"
                                     + wrapped.logs(tail=30).decode(errors="replace"))
                 if wrapped.exec_run(spec.ready).exit_code == 0:
                     del pending[name]
+                    log.debug("%s ready after %.1f s", name, READY_TIMEOUT_S - (deadline - time.monotonic()))
             time.sleep(0.2)
         if pending:
             raise UserError(f"not ready within {READY_TIMEOUT_S} s: {', '.join(sorted(pending))}")
@@ -355,10 +377,15 @@ class AirgapStack:
         result = self._wrapped(name).exec_run(["cat", path])
         return result.output.decode(errors="replace") if result.exit_code == 0 else ""
 
-    def evidence(self, since: float | None = None, client: str | None = None) -> evidence.Evidence:
-        """Mirror hits and trap events at or after `since` (Unix time), optionally of one builder address."""
-        return evidence.parse(self._read(gateway.NAME, gateway.LOG_FILE), self._read(trap.NAME, trap.EVENTS_FILE),
-                              since=since, client=client)
+    def evidence(self, since: float | None = None, until: float | None = None,
+                 client: str | None = None) -> Evidence:
+        """Mirror hits and trap events between `since` and `until` (Unix times), optionally of one address."""
+        return parse_evidence(self._read(gateway.NAME, gateway.LOG_FILE), self._read(trap.NAME, trap.EVENTS_FILE),
+                              since=since, until=until, client=client)
+
+    def evidence_of(self, result: RunResult) -> Evidence:
+        """What one builder command did: records from its address while it ran (addresses are reused later)."""
+        return self.evidence(since=result.started, until=result.finished + LOG_FLUSH_S, client=result.address)
 
     def _probe(self, network: str, command: list[str]) -> str:
         """Output of `command` in a throwaway container on `network` with no route changes (firewall check)."""

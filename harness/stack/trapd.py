@@ -144,7 +144,10 @@ def listen(port: int) -> socket.socket:
 
 def serve_tcp(server: socket.socket, out) -> None:
     while True:
-        conn, client = server.accept()
+        try:
+            conn, client = server.accept()
+        except OSError:
+            return  # the listener was closed
         threading.Thread(target=handle, args=(conn, client, out), daemon=True).start()
 
 

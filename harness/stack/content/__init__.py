@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from harness.errors import UserError
-from harness.stack.content import composer, gomod, maven, npm, nuget, oci, python, rubygems
+from harness.stack.content import composer, gomod, maven, npm, nuget, oci, python, rubygems, sumdb
 from harness.stack.content.archives import tgz_bytes, zip_bytes
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "content"
@@ -26,6 +26,7 @@ class Content:
     python: Tree  # file name -> wheel/sdist to upload to the simulated PyPI
     static: Tree  # "<host>/<url path>" -> bytes, served as files by the simulated internet
     projects: dict[str, Tree]  # ecosystem -> a client project consuming the fixtures (npm, python, go, ...)
+    go_sumdb_key: str = sumdb.VERIFIER_KEY  # GOSUMDB value under which the simulated sum.golang.org verifies
 
 
 def _load(directory: Path, name: str) -> dict:
@@ -75,6 +76,9 @@ def _build(directory: Path) -> Content:
     static |= _under("repo.maven.apache.org/maven2", maven.layout(mvn_def["maven"]))
     static |= _under("plugins.gradle.org/m2", maven.layout(maven.plugin_artifacts(mvn_def.get("gradle_plugins", []))))
     static |= _under("proxy.golang.org", go_tree)
+    # the checksum database, also under the proxy's /sumdb/ (the go command asks its GOPROXY first)
+    static |= _under("sum.golang.org", sumdb.layout(go_sums))
+    static |= _under("proxy.golang.org/sumdb/sum.golang.org", sumdb.layout(go_sums) | {"supported": b""})
     static |= _under("rubygems.org", gem_tree)
     static |= _under("repo.packagist.org", composer.repository_layout(php_def["packages"]))
     static |= _under("api.nuget.org", nuget.feed_layout(nuget_def["packages"]))

@@ -16,15 +16,23 @@ def _coordinates(gav: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
-def _pom(group: str, artifact: str, version: str, dependencies: list[str], packaging: str) -> bytes:
-    deps = "".join(
-        f"    <dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version></dependency>\n"
-        for g, a, v in map(_coordinates, dependencies))
+def _gav_xml(gav: str) -> str:
+    group, artifact, version = _coordinates(gav)
+    return f"<groupId>{group}</groupId><artifactId>{artifact}</artifactId><version>{version}</version>"
+
+
+def _pom(group: str, artifact: str, version: str, dependencies: list[str], packaging: str,
+         extensions: list[str] = ()) -> bytes:
+    deps = "".join(f"    <dependency>{_gav_xml(gav)}</dependency>\n" for gav in dependencies)
+    build = ""
+    if extensions:
+        listed = "".join(f"      <extension>{_gav_xml(gav)}</extension>\n" for gav in extensions)
+        build = f"  <build>\n    <extensions>\n{listed}    </extensions>\n  </build>\n"
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<project xmlns="http://maven.apache.org/POM/4.0.0">\n  <modelVersion>4.0.0</modelVersion>\n'
             f"  <groupId>{group}</groupId>\n  <artifactId>{artifact}</artifactId>\n  <version>{version}</version>\n"
             f"  <packaging>{packaging}</packaging>\n"
-            f"  <dependencies>\n{deps}  </dependencies>\n</project>\n").encode()
+            f"  <dependencies>\n{deps}  </dependencies>\n{build}</project>\n").encode()
 
 
 def _metadata(group: str, artifact: str, versions: list[str]) -> bytes:
@@ -77,5 +85,7 @@ def plugin_artifacts(plugins: list[dict]) -> list[dict]:
 
 
 def project(definition: dict) -> dict[str, bytes]:
-    """A pom.xml consuming the fixture artifacts (packaging pom: resolving needs no build plugins)."""
-    return {"pom.xml": _pom("org.airgap.app", "app", "1.0.0", definition["dependencies"], "pom")}
+    """A pom.xml whose fixture dependencies are also build extensions: Maven core resolves extensions (and
+    their dependencies) itself, so `mvn validate` downloads them without any plugin from Maven Central."""
+    deps = definition["dependencies"]
+    return {"pom.xml": _pom("org.airgap.app", "app", "1.0.0", deps, "pom", extensions=deps)}

@@ -15,6 +15,11 @@ NGINX_JSON_LOG_FORMAT = "log_format airgap_json escape=json '" + json.dumps({
 }, separators=(",", ":")) + "';"
 
 
+# devpi derives its token key with argon2 at 512 MiB x 16 rounds by default: ~10-40 s of start-up on two
+# cores. The run's devpi servers hold no real secrets, so they use the cheapest parameters.
+DEVPI_FAST_SECRET = "--argon2-memory-cost 8 --argon2-time-cost 1 --argon2-parallelism 1"
+
+
 def listening(port: int) -> list[str]:
     """A readiness probe needing no client tools: the port is in LISTEN state (0A) in /proc/net/tcp{,6}."""
     return ["sh", "-c", f"grep -qE ':{port:04X} [0-9A-F]+:0000 0A' /proc/net/tcp /proc/net/tcp6"]

@@ -6,9 +6,11 @@ into its storage, read-only), `sim-npm` (verdaccio with the fixture packages in 
 `sim-pypi` (devpi with the fixture distributions uploaded at start into index root/fixtures).
 """
 
+import hashlib
+
 from harness.stack.content import Content
 from harness.stack.pki import RunCA
-from harness.stack.servers.common import CA_PATH, listening, nginx_command, nginx_conf, under
+from harness.stack.servers.common import CA_PATH, DEVPI_FAST_SECRET, listening, nginx_command, nginx_conf, under
 from harness.stack.spec import ServiceSpec
 
 OCI_HOSTS = ("registry-1.docker.io", "index.docker.io", "choreocontrolplane.azurecr.io", "gcr.io",
@@ -33,9 +35,19 @@ DOCKER_TOKEN = ('{"token":"airgap-anonymous","access_token":"airgap-anonymous","
                 '"issued_at":"2024-01-01T00:00:00Z"}')
 
 
-def _edge_body() -> str:
+def _compact_index_etags(content: Content) -> str:
+    """Bundler accepts a compact-index file only if its ETag is empty or the MD5 of the body, as rubygems.org
+    sends it (nginx's own ETag is mtime-size): an nginx map from URL path to that ETag."""
+    prefix = "rubygems.org/"
+    lines = "".join(f'    {path[len(prefix) - 1:]} \'"{hashlib.md5(data).hexdigest()}"\';\n'
+                    for path, data in sorted(content.static.items())
+                    if path.startswith(prefix) and path.split("/")[1] in {"versions", "info", "names"})
+    return f"  map $uri $compact_index_etag {{\n{lines}  }}\n"
+
+
+def _edge_body(content: Content) -> str:
     same_site = "".join(f"    {alias} {site};\n" for alias, site in SAME_SITE.items())
-    return f"""
+    return _compact_index_etags(content) + f"""
   # Docker's embedded DNS, resolved per request: the edge may start before the servers it routes to.
   resolver 127.0.0.11 valid=10s ipv6=off;
   map $host $site {{
@@ -84,13 +96,14 @@ def _edge_body() -> str:
     listen 443 ssl; server_name {' '.join(STATIC_HOSTS)}; {TLS}
     root {STATIC_ROOT}/$site;
     location / {{ try_files $uri =404; }}
+    location ~ ^/(versions|names|info/) {{ etag off; add_header ETag $compact_index_etag; try_files $uri =404; }}
   }}
 """
 
 
 def edge(ca: RunCA, content: Content) -> ServiceSpec:
     pair = ca.issue(list(PUBLIC_NAMES))
-    files = {EDGE_CONF: nginx_conf(_edge_body(), EDGE_LOG), "/etc/airgap/tls/edge.crt": pair.cert_pem,
+    files = {EDGE_CONF: nginx_conf(_edge_body(content), EDGE_LOG), "/etc/airgap/tls/edge.crt": pair.cert_pem,
              "/etc/airgap/tls/edge.key": pair.key_pem, CA_PATH: ca.ca_pem, "/var/log/airgap/.keep": b""}
     files |= under(STATIC_ROOT, content.static)
     return ServiceSpec(name=EDGE, image="nginx", command=nginx_command(EDGE_CONF), files=files, port=443,
@@ -134,7 +147,7 @@ DEVPI_SIM_START = f"""#!/bin/sh
 set -e
 dir=/devpi/server
 [ -f $dir/.serverversion ] || devpi-init --serverdir $dir --no-root-pypi >/dev/null
-devpi-server --serverdir $dir --host 0.0.0.0 --port 3141 &
+devpi-server --serverdir $dir --host 0.0.0.0 --port 3141 {DEVPI_FAST_SECRET} &
 server=$!
 until devpi use http://127.0.0.1:3141 >/dev/null 2>&1; do sleep 0.2; done
 devpi login root --password '' >/dev/null

@@ -10,11 +10,12 @@ and forwards to the backend path listed in BACKENDS (kind -> service, port, path
   upstreams, so its gateway route picks by repository: `/v2/gae-runtimes/...` goes to the us-docker.pkg.dev
   mirror, everything else to the gcr.io one.
 - npm: verdaccio serves at `/` (`/<name>`, `/@scope%2fname`, `/<name>/-/<file>.tgz`). It writes tarball URLs
-  from X-Forwarded-Proto / Host plus the `X-Forwarded-Prefix` it is sent... see NPM_PREFIX_NOTE.
+  from X-Forwarded-Proto and Host but knows no per-request path prefix, so the gateway rewrites
+  `<scheme>://<host>/` in its JSON to the customer's URL (mirror_backends.yaml: rewrite_urls).
 - pypi: devpi's mirror index `root/pypi` of https://pypi.org/simple/: `<prefix>/simple/...` goes to
   `/root/pypi/+simple/...` and every other `<prefix>/...` (file links `../../+f/...`) to `/root/pypi/...`.
-- files (Maven, Gradle plugins, Go, RubyGems, Composer, NuGet): one caching nginx, one path per kind (see
-  FILE_MIRRORS). Where upstream documents carry absolute URLs (Composer dists, the NuGet service index),
+- files (Maven, Gradle plugins, Go incl. its checksum database under /go/sumdb/sum.golang.org/, RubyGems,
+  Composer, NuGet): one caching nginx, one path per kind (see FILE_MIRRORS). Where upstream documents carry absolute URLs (Composer dists, the NuGet service index),
   the mirror rewrites them to `X-Forwarded-Proto://X-Forwarded-Host X-Forwarded-Prefix`, so the gateway must
   send those three headers (Prefix = the customer's path prefix without its trailing slash).
 """
@@ -22,7 +23,7 @@ and forwards to the backend path listed in BACKENDS (kind -> service, port, path
 from dataclasses import dataclass
 
 from harness.stack.pki import RunCA
-from harness.stack.servers.common import CA_PATH, TRUST_RUN_CA, listening, nginx_command, nginx_conf
+from harness.stack.servers.common import CA_PATH, DEVPI_FAST_SECRET, TRUST_RUN_CA, listening, nginx_command, nginx_conf
 from harness.stack.spec import ServiceSpec
 
 
@@ -52,7 +53,6 @@ FILE_MIRRORS = {
 FILES = "mirror-files"
 FILES_LOG = "/var/log/airgap/mirror-files.jsonl"
 FILES_CONF = "/etc/airgap/mirror-files.conf"
-NPM_PREFIX_NOTE = "verdaccio derives tarball URLs from Host/X-Forwarded-Proto and its url_prefix"
 
 BACKENDS: dict[str, Backend] = {
     kind: Backend(f"mirror-{kind}", 5000, "/v2/", f"https://{host}") for kind, host in OCI_UPSTREAMS.items()
@@ -102,12 +102,12 @@ def npm(ca: RunCA) -> ServiceSpec:
                        port=4873, ready=listening(4873))
 
 
-DEVPI_MIRROR_START = """#!/bin/sh
+DEVPI_MIRROR_START = f"""#!/bin/sh
 # devpi-init creates root/pypi, a mirror of https://pypi.org/simple/ (the simulated PyPI in a run).
 set -e
 dir=/devpi/server
 [ -f $dir/.serverversion ] || devpi-init --serverdir $dir >/dev/null
-exec devpi-server --serverdir $dir --host 0.0.0.0 --port 3141
+exec devpi-server --serverdir $dir --host 0.0.0.0 --port 3141 {DEVPI_FAST_SECRET}
 """
 
 
@@ -118,11 +118,12 @@ def pypi(ca: RunCA) -> ServiceSpec:
 
 
 def _file_location(path: str, host: str, prefix: str, rewrite_from: str | None) -> str:
-    rewrite = ""
-    if rewrite_from:
-        rewrite = f"""
+    outside, rewrite = "", ""
+    if rewrite_from:  # rewrite-module order matters: set $outside before the `rewrite ... break`
+        outside = f"""
       set $outside "$scheme://$http_host{path.rstrip('/')}";
-      if ($http_x_forwarded_prefix) {{ set $outside "$http_x_forwarded_proto://$http_x_forwarded_host$http_x_forwarded_prefix"; }}
+      if ($http_x_forwarded_prefix) {{ set $outside "$http_x_forwarded_proto://$http_x_forwarded_host$http_x_forwarded_prefix"; }}"""
+        rewrite = f"""
       proxy_set_header Accept-Encoding "";
       sub_filter_types *; sub_filter_once off;
       sub_filter '{rewrite_from}' '$outside';
@@ -132,7 +133,7 @@ def _file_location(path: str, host: str, prefix: str, rewrite_from: str | None) 
         index = f"\n      rewrite ^{path}index\\.json$ /v3/index.json break;"
     return f"""
     location {path} {{
-      set $upstream https://{host};{index}
+      set $upstream https://{host};{outside}{index}
       rewrite ^{path}(.*)$ {prefix}$1 break;
       proxy_pass $upstream;
       proxy_set_header Host {host};

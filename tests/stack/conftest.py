@@ -1,0 +1,3 @@
+"""Stack tests share one AirgapStack per session (harness.stack.pytest_plugin)."""
+
+from harness.stack.pytest_plugin import airgap_stack, pytest_terminal_summary  # noqa: F401

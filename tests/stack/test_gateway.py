@@ -1,0 +1,119 @@
+"""Gateway routes and nginx configuration from real proxy-config fixtures (harness.endpoints)."""
+
+from pathlib import Path
+
+import docker
+import pytest
+
+from harness.config import read_config
+from harness.endpoints import mirror_endpoints
+from harness.errors import UserError
+from harness.images import ensure_image
+from harness.stack import gateway
+from harness.stack.pki import RunCA
+from harness.stack.run import run_labels
+from harness.stack.servers.mirrors import BACKENDS
+
+PROXY_CONFIGS = Path(__file__).resolve().parents[2] / "fixtures" / "proxy-config"
+CONFIGS = ["full-global", "customer-artifactory-harbor", "credentials-everywhere", "strategy-scoped", "image-overrides"]
+
+
+def routes_of(directory: Path, enforce_auth: bool = True):
+    config = read_config(directory)
+    values = {name: entry.value for name, entry in config.entries.items() if entry.value}
+    return gateway.build_routes(mirror_endpoints(config), values, BACKENDS, enforce_auth)
+
+
+def by_key(routes):
+    return {route.key: route for route in routes}
+
+
+def write_config(directory: Path, values: dict[str, str]) -> Path:
+    directory.mkdir()
+    for key, value in values.items():
+        (directory / key).write_text(value)
+    return directory
+
+
+def test_nexus_paths_map_onto_their_backends():
+    routes, unrouted = routes_of(PROXY_CONFIGS / "full-global")
+    assert unrouted == []
+    assert gateway.mirror_hosts(routes) == ["nexus.example.com"]
+    locations = {loc.path: loc.upstream for route in routes for loc in route.locations}
+    assert locations["/v2/dockerhub-proxy/"] == "http://mirror-oci-dockerhub:5000/v2/"
+    assert locations["/v2/gcr-proxy/gae-runtimes/"] == "http://mirror-oci-buildpacks-gar:5000/v2/gae-runtimes/"
+    assert locations["/repository/npm-proxy/"] == "http://mirror-npm:4873/"
+    assert locations["/repository/pypi-proxy/simple/"] == "http://mirror-pypi:3141/root/pypi/+simple/"
+    assert locations["/repository/pypi-proxy/"] == "http://mirror-pypi:3141/root/pypi/"
+    assert locations["/repository/nuget-proxy/"] == "http://mirror-files:80/nuget/"
+    assert locations["/repository/go-proxy/"] == "http://mirror-files:80/go/"
+
+
+def test_customer_hosts_ports_and_prefixes_are_taken_as_written():
+    routes, _ = routes_of(PROXY_CONFIGS / "customer-artifactory-harbor")
+    keyed = by_key(routes)
+    assert gateway.mirror_hosts(routes) == ["artifactory.acme.internal", "harbor.acme.internal"]
+    assert (keyed["oci-dockerhub-url"].host, keyed["oci-dockerhub-url"].port) == ("harbor.acme.internal", 8443)
+    assert keyed["oci-dockerhub-url"].locations[0].path == "/v2/hub/"
+    assert keyed["pkg-npm-url"].locations[0].path == "/artifactory/api/npm/npm-remote/"
+    assert keyed["pkg-go-url"].locations[0].path == "/artifactory/api/go/go-remote/"
+
+
+def test_credentials_are_enforced_and_never_written_in_clear():
+    directory = PROXY_CONFIGS / "credentials-everywhere"
+    routes, _ = routes_of(directory)
+    password = (directory / "oci-dockerhub-password").read_text().rstrip("\n")
+    assert by_key(routes)["oci-dockerhub-url"].users == (("build-user", password),)
+    assert by_key(routes)["pkg-npm-url"].token == (directory / "pkg-npm-token").read_text().rstrip("\n")
+    files = gateway.render(routes, RunCA().issue(gateway.mirror_hosts(routes)))
+    user_files = [data for path, data in files.items() if "/users-" in path]
+    assert user_files and all(data.startswith(b"build-user:{SSHA}") for data in user_files)
+    assert not any(password.encode() in data for data in files.values())
+
+
+def test_credentials_are_open_when_the_run_does_not_ask():
+    routes, _ = routes_of(PROXY_CONFIGS / "credentials-everywhere", enforce_auth=False)
+    assert all(not route.users and route.token is None for route in routes)
+
+
+def test_ip_literal_mirror_is_refused_with_the_key(tmp_path):
+    directory = write_config(tmp_path / "cfg", {"oci-dockerhub-url": "10.9.8.7:5000/hub"})
+    with pytest.raises(UserError, match="oci-dockerhub-url"):
+        routes_of(directory)
+
+
+def test_keys_sharing_a_url_are_served_by_the_first(tmp_path):
+    url = "https://nexus.example.com/repository/maven-public/"
+    directory = write_config(tmp_path / "cfg", {"pkg-maven-url": url, "pkg-gradle-url": url})
+    routes, unrouted = routes_of(directory)
+    assert [route.key for route in routes] == ["pkg-maven-url"]
+    assert unrouted == ["pkg-gradle-url"]
+
+
+def test_image_overrides_have_no_backend_and_are_reported():
+    routes, unrouted = routes_of(PROXY_CONFIGS / "image-overrides")
+    assert unrouted and all(key.startswith("image-") or ".image-" in key for key in unrouted)
+    assert all(route.key not in unrouted for route in routes)
+
+
+@pytest.fixture(scope="module")
+def nginx_image():
+    client = docker.from_env()
+    return client, ensure_image("nginx", client)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_rendered_configuration_passes_nginx_t(nginx_image, name, tmp_path):
+    """The real nginx of the gateway image accepts what the gateway writes for each fixture."""
+    client, image = nginx_image
+    routes, _ = routes_of(PROXY_CONFIGS / name)
+    files = gateway.render(routes, RunCA().issue(gateway.mirror_hosts(routes) or ["x.invalid"]))
+    for path, data in files.items():
+        target = tmp_path / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    volumes = {str(tmp_path / "etc/nginx/airgap"): {"bind": gateway.CONF_DIR, "mode": "ro"},
+               str(tmp_path / "etc/nginx/nginx.conf"): {"bind": "/etc/nginx/nginx.conf", "mode": "ro"}}
+    output = client.containers.run(image, ["sh", "-c", "mkdir -p /var/log/airgap && nginx -t 2>&1"],
+                                   volumes=volumes, remove=True, network_mode="none", labels=run_labels("nginx-t"))
+    assert b"syntax is ok" in output and b"test is successful" in output, output.decode()
