@@ -260,6 +260,8 @@ class Reader:
         path = self.home / ".nuget/NuGet/NuGet.Config"
         if not path.exists():
             return None
+        mono = self.home / ".config/NuGet/NuGet.Config"
+        self.expect(mono.exists() and mono.read_bytes() == path.read_bytes(), "nuget: ~/.config/NuGet/NuGet.Config (nuget.exe on mono) differs")
         root = ET.parse(path).getroot()
         sources = root.find("packageSources")
         children = [child.tag for child in sources]

@@ -531,15 +531,18 @@ EOF
     pc_write_private "$file" "$out"
 }
 
+# NuGet.Config where the .NET SDK reads it (~/.nuget/NuGet) and where nuget.exe on mono reads it
+# (~/.config/NuGet), with the default source cleared.
 pc_write_nuget() {
-    local file=$HOME/.nuget/NuGet/NuGet.Config out credentials=''
+    local out credentials=''
     pc__xml_values || return 1
     if [[ $PC_AUTH == basic ]]; then
         printf -v credentials '  <packageSourceCredentials>\n    <proxy-config>\n      <add key="Username" value="%s" />\n      <add key="ClearTextPassword" value="%s" />\n    </proxy-config>\n  </packageSourceCredentials>\n' "$PC_XML_USER" "$PC_XML_PASS"
     fi
     printf -v out '%s\n%s\n<configuration>\n  <packageSources>\n    <clear />\n    <add key="proxy-config" value="%s" />\n  </packageSources>\n%s</configuration>\n' \
         '<?xml version="1.0" encoding="utf-8"?>' '<!-- Written by the proxy-config build preamble. -->' "$PC_XML_URL" "$credentials"
-    pc_write_private "$file" "$out"
+    pc_write_private "$HOME/.nuget/NuGet/NuGet.Config" "$out"
+    pc_write_private "${XDG_CONFIG_HOME:-$HOME/.config}/NuGet/NuGet.Config" "$out"
 }
 
 # PC_R <- PC_URL, with the basic credentials as percent-encoded user-info when there are any.
