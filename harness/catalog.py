@@ -65,6 +65,7 @@ class Image:
     registry: str
     override: str | None
     origin: str
+    pinned: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def _build(data: dict) -> Catalog:
     strategies = {}
     for sid, s in data["strategies"].items():
         images = {
-            iname: Image(iname, i["default"], i["registry"], i.get("override"), i["origin"])
+            iname: Image(iname, i["default"], i["registry"], i.get("override"), i["origin"], i.get("pinned", False))
             for iname, i in s["images"].items()
         }
         strategies[sid] = Strategy(
@@ -182,6 +183,8 @@ def _check(catalog: Catalog) -> None:
                 problems.append(f"{strategy.name}/{image.name}: {image.default} is not in registry {image.registry}")
             if image.override and image.override not in strategy.image_keys:
                 problems.append(f"{strategy.name}/{image.name}: override {image.override} not in its support row")
+        if strategy.dockerhub_login and "oci-dockerhub-url" not in strategy.oci_keys:
+            problems.append(f"{strategy.name}: logs in to Docker Hub but cannot take oci-dockerhub-url")
     if problems:
         raise UserError("harness/catalog.yaml is inconsistent:\n  " + "\n  ".join(problems))
 
@@ -189,7 +192,8 @@ def _check(catalog: Catalog) -> None:
 @functools.lru_cache(maxsize=None)
 def load_catalog(choreo_registry: str | None = None) -> Catalog:
     """The catalog, with the platform registry host replaced when a PDP uses its own registry."""
-    data = yaml.safe_load(resources.files("harness").joinpath("catalog.yaml").read_text(encoding="utf-8"))
+    text = resources.files("harness").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if choreo_registry and choreo_registry != DEFAULT_CHOREO_REGISTRY:
         if not reference.is_valid_domain(choreo_registry):
             raise UserError(f"AIRGAP_CHOREO_REGISTRY / --choreo-registry: {choreo_registry!r} is not a registry host[:port]")

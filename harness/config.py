@@ -26,6 +26,7 @@ class Entry:
     name: str
     raw: bytes | None  # the file's bytes, None when it could not be read
     problem: str | None = None  # why the entry is unusable, in words for a lint message
+    rule: str | None = None  # the lint rule id of that problem
 
     @property
     def value(self) -> str | None:
@@ -50,36 +51,36 @@ def display_name(name: str) -> str:
     return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
-def _content_problem(raw: bytes) -> str | None:
+def _content_entry(name: str, raw: bytes) -> Entry:
     nul = raw.find(b"\0")
     if nul >= 0:
-        return f"binary content (NUL byte at offset {nul}); values are plain text"
+        return Entry(name, raw, f"binary content (NUL byte at offset {nul}); values are plain text", "binary-value")
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        return f"not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})"
-    return None
+        return Entry(name, raw, f"not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})", "not-utf8")
+    return Entry(name, raw)
 
 
 def read_entry(path: Path) -> Entry:
     """Read one key file without ever blocking, following symlinks, and without raising."""
     name = display_name(path.name)
     if not is_valid_key_name(path.name):
-        return Entry(name, None, "not a valid Secret key name (allowed: letters, digits, '-', '_', '.')")
+        return Entry(name, None, "not a valid Secret key name (allowed: letters, digits, '-', '_', '.')", "invalid-key-name")
     try:
         info = os.stat(path)
     except OSError as error:
         if error.errno == errno.ELOOP:
-            return Entry(name, None, "symlink loop")
+            return Entry(name, None, "symlink loop", "broken-symlink")
         if error.errno == errno.ENOENT and path.is_symlink():
-            return Entry(name, None, f"broken symlink (points to {os.readlink(path)})")
-        return Entry(name, None, f"cannot be read: {error.strerror}")
+            return Entry(name, None, f"broken symlink (points to {os.readlink(path)})", "broken-symlink")
+        return Entry(name, None, f"cannot be read: {error.strerror}", "unreadable")
     if stat.S_ISDIR(info.st_mode):
-        return Entry(name, None, "a directory where a key file is expected")
+        return Entry(name, None, "a directory where a key file is expected", "not-a-file")
     if not stat.S_ISREG(info.st_mode):
-        return Entry(name, None, "not a regular file (FIFO, socket or device) where a key file is expected")
+        return Entry(name, None, "not a regular file (FIFO, socket or device) where a key file is expected", "not-a-file")
     if info.st_size > MAX_VALUE_BYTES:
-        return Entry(name, None, f"too large ({info.st_size} bytes; a value is at most {MAX_VALUE_BYTES} bytes)")
+        return Entry(name, None, f"too large ({info.st_size} bytes; a value is at most {MAX_VALUE_BYTES} bytes)", "value-too-large")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         try:
@@ -87,10 +88,10 @@ def read_entry(path: Path) -> Entry:
         finally:
             os.close(fd)
     except OSError as error:
-        return Entry(name, None, f"cannot be read: {error.strerror}")
+        return Entry(name, None, f"cannot be read: {error.strerror}", "unreadable")
     if len(raw) > MAX_VALUE_BYTES:
-        return Entry(name, None, f"too large (over {MAX_VALUE_BYTES} bytes)")
-    return Entry(name, raw, _content_problem(raw))
+        return Entry(name, None, f"too large (over {MAX_VALUE_BYTES} bytes)", "value-too-large")
+    return _content_entry(name, raw)
 
 
 class ProxyConfig:

@@ -1,0 +1,46 @@
+"""`airgap matrix`: the main job. For now: lint and plan every proxy-config for every strategy."""
+
+import sys
+from pathlib import Path
+
+from harness.commands.common import add_catalog_option, catalog_from
+from harness.errors import UserError
+from harness.survey import survey, write_reports
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("matrix", help="lint and plan every proxy-config for every strategy, with reports")
+    parser.add_argument("paths", nargs="+", metavar="DIR", help="proxy-config directories, or folders of them")
+    parser.add_argument("--report-dir", default="reports", help="where matrix.json and matrix.md go (default: reports)")
+    add_catalog_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    for path in args.paths:
+        if not Path(path).is_dir():
+            raise UserError(f"{path}: not a directory")
+    from rich.console import Console
+    from rich.table import Table
+
+    cells = survey(catalog_from(args), args.paths)
+    table = Table(title="proxy-config × strategy: lint and plan")
+    for column in ("config", "strategy", "lint", "images m/o/d", "pkgs proxied", "hub login", "public: redirectable/no key"):
+        table.add_column(column)
+    no_key: dict[str, set[str]] = {}
+    for cell in cells:
+        s = cell.summary()
+        lint_text = f"[red]{s['errors']}E[/red] {s['warnings']}W" if s["errors"] else f"{s['warnings']}W"
+        i = s["images"]
+        table.add_row(Path(s["config"]).name, s["strategy"], lint_text, f"{i['mirror']}/{i['override']}/{i['default']}",
+                      s["packages_proxied"], "yes" if s["dockerhub_login"] else "no",
+                      f"{len(s['public_redirectable'])}/{len(s['public_no_key'])}")
+        no_key.setdefault(s["strategy"], set()).update(s["public_no_key"])
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    console.print(table)
+    console.print("Public destinations no key can redirect:")
+    for strategy, hosts in no_key.items():
+        console.print(f"  {strategy}: {', '.join(sorted(hosts)) or '-'}")
+    for path in write_reports(cells, Path(args.report_dir)):
+        console.print(f"wrote {path}")
+    return 0

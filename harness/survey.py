@@ -1,0 +1,75 @@
+"""Lint and plan every proxy-config for every strategy: the offline half of the support matrix."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.catalog import Catalog
+from harness.config import read_config
+from harness.lint import lint
+from harness.plan import plan
+
+
+@dataclass
+class Cell:
+    config: str
+    strategy: str
+    lint: list[dict]
+    plan: dict
+
+    def summary(self) -> dict:
+        severities = [f["severity"] for f in self.lint]
+        images = self.plan["images"].values()
+        packages = self.plan["packages"].values()
+        public = self.plan["public"]
+        return {
+            "config": self.config,
+            "strategy": self.strategy,
+            "errors": severities.count("error"),
+            "warnings": severities.count("warning"),
+            "images": {s: sum(i["source"] == s for i in images) for s in ("mirror", "override", "default")},
+            "packages_proxied": f"{sum(p['key'] is not None for p in packages)}/{len(self.plan['packages'])}",
+            "dockerhub_login": self.plan["dockerhub_login"],
+            "public_redirectable": sorted(d["host"] for d in public if d["covered_by"]),
+            "public_no_key": sorted(d["host"] for d in public if not d["covered_by"]),
+        }
+
+
+def config_dirs(paths: list[str]) -> list[Path]:
+    """Each path is a proxy-config, or a folder of them (a folder holding only directories)."""
+    found = []
+    for path in map(Path, paths):
+        children = [c for c in sorted(path.iterdir()) if not c.name.startswith(".")] if path.is_dir() else []
+        if children and all(c.is_dir() and not c.is_symlink() for c in children):
+            found += children
+        else:
+            found.append(path)
+    return found
+
+
+def survey(catalog: Catalog, paths: list[str]) -> list[Cell]:
+    cells = []
+    for directory in config_dirs(paths):
+        config = read_config(directory)
+        for strategy in catalog.strategies:
+            findings = [f.to_json() for f in lint(catalog, config, strategy)]
+            cells.append(Cell(str(directory), strategy, findings, plan(catalog, config, strategy).to_json()))
+    return cells
+
+
+def write_reports(cells: list[Cell], report_dir: Path) -> list[Path]:
+    report_dir.mkdir(parents=True, exist_ok=True)
+    json_path = report_dir / "matrix.json"
+    json_path.write_text(json.dumps([{**c.summary(), "lint": c.lint, "plan": c.plan} for c in cells], indent=2))
+    md_path = report_dir / "matrix.md"
+    rows = ["| config | strategy | lint | images m/o/d | packages proxied | Docker Hub login | public (no key) |",
+            "|---|---|---|---|---|---|---|"]
+    for cell in cells:
+        s = cell.summary()
+        i = s["images"]
+        rows.append(f"| {Path(s['config']).name} | {s['strategy']} | {s['errors']}E {s['warnings']}W | "
+                    f"{i['mirror']}/{i['override']}/{i['default']} | {s['packages_proxied']} | "
+                    f"{'yes' if s['dockerhub_login'] else 'no'} | {len(s['public_redirectable'])} "
+                    f"({', '.join(s['public_no_key']) or '-'}) |")
+    md_path.write_text("# Proxy-config survey: lint and plan, every config × every strategy\n\n" + "\n".join(rows) + "\n")
+    return [json_path, md_path]

@@ -1,0 +1,86 @@
+"""The `airgap` command as users run it: real processes, exit codes, output shapes, no tracebacks."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+FIXTURES = ROOT / "fixtures" / "proxy-config"
+
+
+def airgap(*args, entry=None):
+    command = entry or [sys.executable, "-m", "harness"]
+    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_console_script_and_module_give_the_same_answer():
+    script = shutil.which("airgap", path=str(Path(sys.executable).parent)) or shutil.which("airgap")
+    assert script, "the airgap console script is not installed"
+    a = airgap("plan", "--strategy", "webapp", FIXTURES / "full-global", "--format", "json", entry=[script])
+    b = airgap("plan", "--strategy", "webapp", FIXTURES / "full-global", "--format", "json")
+    assert a.returncode == b.returncode == 0 and a.stdout == b.stdout
+
+
+def test_plan_json_shape():
+    result = airgap("plan", "--strategy", "buildpack", FIXTURES / "credentials-everywhere", "--format", "json")
+    data = json.loads(result.stdout)
+    assert {"strategy", "images", "logins", "dockerhub_login", "packages", "ignored_keys", "public"} <= set(data)
+    for image in data["images"].values():
+        assert {"default", "resolved", "source", "key"} <= set(image)
+    for package in data["packages"].values():
+        assert {"url", "auth", "key"} <= set(package)
+    assert "w0rd" not in result.stdout and "npm_fixtureToken" not in result.stdout
+
+
+def test_plan_text_names_what_stays_public():
+    result = airgap("plan", "--strategy", "ballerina", FIXTURES / "full-global")
+    assert result.returncode == 0
+    assert "api.central.ballerina.io" in result.stdout and "no key covers this" in result.stdout
+
+
+@pytest.mark.parametrize("args, code", [
+    (["lint", FIXTURES / "full-global"], 0),
+    (["lint", FIXTURES / "none"], 0),
+    (["lint", FIXTURES / "none", "--strict"], 1),
+    (["lint", FIXTURES / "mistakes"], 1),
+    (["lint", FIXTURES / "hostile"], 1),
+    (["lint", FIXTURES / "full-global", "--strategy", "nope"], 2),
+    (["lint"], 2),
+    (["plan", FIXTURES / "none"], 2),
+])
+def test_lint_and_plan_exit_codes(args, code):
+    assert airgap(*args).returncode == code
+
+
+def test_lint_json_shape():
+    data = json.loads(airgap("lint", FIXTURES / "mistakes", "--format", "json").stdout)
+    assert data["findings"] and all({"key", "rule", "severity", "message"} <= set(f) for f in data["findings"])
+
+
+def test_bad_input_is_a_message_not_a_traceback(tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    for args in (["lint", not_a_dir], ["plan", "--strategy", "webapp", not_a_dir]):
+        result = airgap(*args)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr and f"{not_a_dir}: not a directory" in result.stderr
+
+
+def test_hostile_fixture_reports_each_file():
+    result = airgap("lint", FIXTURES / "hostile")
+    for name in ("oci-dockerhub-url", "pkg-npm-url", "pkg-maven-url", "pkg-gradle-url", "pkg-go-url", "pkg npm url"):
+        assert f"hostile/{name}: error" in result.stdout, name
+    assert "Traceback" not in result.stderr
+
+
+def test_matrix_writes_its_reports(tmp_path):
+    result = airgap("matrix", FIXTURES, "--report-dir", tmp_path)
+    assert result.returncode == 0, result.stderr
+    cells = json.loads((tmp_path / "matrix.json").read_text())
+    fixtures = [p for p in FIXTURES.iterdir() if p.is_dir()]
+    assert len(cells) == len(fixtures) * 7
+    assert "| full-global | webapp |" in (tmp_path / "matrix.md").read_text()

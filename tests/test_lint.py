@@ -1,0 +1,151 @@
+"""One case per lint rule, plus masking; a meta-test fails when a rule has no case."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.catalog import load_catalog
+from harness.config import read_config
+from harness.lint import RULES, exit_code, lint
+from harness.plan import plan
+
+CATALOG = load_catalog()
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "proxy-config"
+GOOD_DOCKERHUB = {"oci-dockerhub-url": "nexus.example.com/dockerhub-proxy"}
+
+# rule -> (files, strategy or None, key the finding names)
+CASES = {
+    "invalid-key-name": ({"pkg npm url": "x"}, None, "pkg npm url"),
+    "not-utf8": ({"pkg-npm-url": b"https://\xff/"}, None, "pkg-npm-url"),
+    "binary-value": ({"pkg-npm-url": b"https://a\0b/"}, None, "pkg-npm-url"),
+    "value-too-large": ({"pkg-npm-url": "h" * 70000}, None, "pkg-npm-url"),
+    "unknown-key": ({"pkg-npm-urll": "https://a/"}, None, "pkg-npm-urll"),
+    "unknown-strategy": ({"buildpak.pkg-npm-url": "https://a/"}, None, "buildpak.pkg-npm-url"),
+    "npm-basic-auth": ({"pkg-npm-username": "u"}, None, "pkg-npm-username"),
+    "empty-value": ({"pkg-npm-url": ""}, None, "pkg-npm-url"),
+    "carriage-return": ({"pkg-npm-url": "https://a/\r\n"}, None, "pkg-npm-url"),
+    "newline-in-value": ({"pkg-npm-url": "https://a/\nhttps://b/"}, None, "pkg-npm-url"),
+    "surrounding-whitespace": ({"pkg-npm-url": " https://a/"}, None, "pkg-npm-url"),
+    "quoted-value": ({"pkg-npm-token": "'tok'"}, None, "pkg-npm-token"),
+    "oci-url-scheme": ({"oci-dockerhub-url": "https://nexus.example.com/hub"}, None, "oci-dockerhub-url"),
+    "oci-url-invalid": ({"oci-choreo-url": "nexus.example.com/Choreo"}, None, "oci-choreo-url"),
+    "pkg-url-scheme": ({"pkg-go-url": "nexus.example.com/go/"}, None, "pkg-go-url"),
+    "pkg-url-http": ({"pkg-go-url": "http://nexus.example.com/go/"}, None, "pkg-go-url"),
+    "pkg-url-invalid": ({"pkg-go-url": "https:///go/"}, None, "pkg-go-url"),
+    "url-credentials": ({"pkg-go-url": "https://u:secretpw@nexus.example.com/go/"}, None, "pkg-go-url"),
+    "credential-percent-encoded": ({"pkg-go-url": "https://a/", "pkg-go-username": "u", "pkg-go-password": "p%40ss"},
+                                   None, "pkg-go-password"),
+    "credential-unpaired": ({"pkg-maven-url": "https://a/", "pkg-maven-username": "u"}, "mi", "pkg-maven-username"),
+    "credential-without-url": ({"pkg-maven-username": "u", "pkg-maven-password": "p"}, "mi", "pkg-maven-username"),
+    "image-override-invalid": ({"image-node-ref": "Node:18"}, None, "image-node-ref"),
+    "mirror-rewrite-invalid": ({"oci-buildpacks-url": "nexus.example.com/" + "p/" * 120 + "p"}, "mi",
+                               "oci-buildpacks-url"),
+    "strategy-scoped-only": ({"buildpack.pkg-npm-url": "https://a/"}, None, "buildpack.pkg-npm-url"),
+    "not-consumed": ({"prism.pkg-npm-url": "https://a/"}, None, "prism.pkg-npm-url"),
+    "node-pinned": (GOOD_DOCKERHUB, "webapp", "image-node-ref"),
+    "dockerhub-login": ({}, "byoc", "oci-dockerhub-url"),
+}
+
+
+def make(directory: Path, files: dict) -> Path:
+    for name, data in files.items():
+        (directory / name).write_bytes(data if isinstance(data, bytes) else data.encode())
+    return directory
+
+
+def test_every_rule_has_a_case():
+    filesystem_only = {"unreadable", "not-a-file", "broken-symlink"}  # cases below need the file system
+    assert set(CASES) | filesystem_only == set(RULES)
+
+
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_rule(tmp_path, rule):
+    files, strategy, key = CASES[rule]
+    findings = lint(CATALOG, read_config(make(tmp_path, files)), strategy)
+    hits = [f for f in findings if f.rule == rule]
+    assert hits, findings
+    assert hits[0].key == key and hits[0].severity == RULES[rule][0]
+
+
+def test_filesystem_rules(tmp_path):
+    os.mkfifo(tmp_path / "pkg-npm-url")
+    (tmp_path / "pkg-go-url").mkdir()
+    os.symlink("..data/pkg-maven-url", tmp_path / "pkg-maven-url")
+    rules = {f.key: f.rule for f in lint(CATALOG, read_config(tmp_path))}
+    assert rules["pkg-npm-url"] == rules["pkg-go-url"] == "not-a-file"
+    assert rules["pkg-maven-url"] == "broken-symlink"
+
+
+def test_did_you_mean():
+    [finding] = [f for f in lint(CATALOG, read_config(FIXTURES / "mistakes")) if f.key == "pkg-npm-urll"]
+    assert "did you mean 'pkg-npm-url'?" in finding.message
+    [finding] = [f for f in lint(CATALOG, read_config(FIXTURES / "mistakes")) if f.key == "buildpak.pkg-npm-url"]
+    assert "did you mean 'buildpack'?" in finding.message
+
+
+def test_a_clean_configuration_has_no_errors_or_warnings():
+    for fixture in ("full-global", "credentials-everywhere", "image-overrides", "customer-artifactory-harbor"):
+        findings = lint(CATALOG, read_config(FIXTURES / fixture))
+        assert [f for f in findings if f.severity != "info"] == [], fixture
+
+
+def test_strategy_filter_keeps_only_that_strategy():
+    findings = lint(CATALOG, read_config(FIXTURES / "none"), "prism")
+    assert findings == []
+    findings = lint(CATALOG, read_config(FIXTURES / "none"), "webapp")
+    assert {f.rule for f in findings} == {"dockerhub-login", "node-pinned"}
+
+
+def test_seed_troubleshooting_fixtures():
+    def rules(fixture, strategy=None):
+        return {f.rule for f in lint(CATALOG, read_config(FIXTURES / fixture), strategy)}
+    assert "oci-url-scheme" in rules("ts-scheme-in-oci-url")
+    assert "dockerhub-login" in rules("ts-restricted-no-dockerhub-url", "webapp")
+    assert "strategy-scoped-only" in rules("ts-strategy-scoped-only")
+    assert "node-pinned" in rules("ts-webapp-node18", "webapp")
+
+
+def test_secrets_never_appear_in_findings():
+    config = read_config(FIXTURES / "hostile")
+    text = json.dumps([f.to_json() for f in lint(CATALOG, config)])
+    assert "touch /tmp/pwned) \\\"quoted" not in text and "`id`" not in text
+    url_findings = lint(CATALOG, read_config(make_tmp({"pkg-go-url": "https://u:secretpw@h.example.com/"})))
+    assert "secretpw" not in json.dumps([f.to_json() for f in url_findings])
+
+
+def make_tmp(files: dict) -> Path:
+    import tempfile
+    return make(Path(tempfile.mkdtemp()), files)
+
+
+def test_exit_code():
+    warning = lint(CATALOG, read_config(make_tmp({"pkg-go-url": "http://h.example.com/"})), "buildpack")
+    assert exit_code(warning, strict=False) == 0 and exit_code(warning, strict=True) == 1
+    error = lint(CATALOG, read_config(make_tmp({"pkg-go-url": "h.example.com/"})), "buildpack")
+    assert exit_code(error, strict=False) == 1
+
+
+NAMES = sorted(CATALOG.all_key_names()) + ["webapp.pkg-npm-url", "byoc.oci-dockerhub-url", "x.y", "pkg-npm-username"]
+
+
+@given(st.dictionaries(st.sampled_from(NAMES), st.binary(max_size=60) | st.text(max_size=60).map(str.encode), max_size=10),
+       st.sampled_from([None, *CATALOG.strategies]))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=150)
+def test_lint_and_plan_never_raise(tmp_path, files, strategy):
+    directory = tmp_path / "cfg"
+    shutil.rmtree(directory, ignore_errors=True)
+    config = read_config(make(directory_made(directory), files))
+    findings = lint(CATALOG, config, strategy)
+    assert all(f.severity in ("error", "warning", "info") and f.rule in RULES for f in findings)
+    for name in CATALOG.strategies:
+        plan(CATALOG, config, name).to_json()
+
+
+def directory_made(directory: Path) -> Path:
+    directory.mkdir()
+    return directory
