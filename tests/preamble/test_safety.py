@@ -137,3 +137,11 @@ def test_preamble_check_catches_a_leaky_preamble(tmp_path):
     assert "contains the value of pkg-npm-token" in problems
     assert "pkg-npm-url does not hold the URL written" in problems
     assert "tok-" not in result["log"]
+
+
+def test_a_file_that_cannot_be_written_stops_the_build(tmp_path):
+    config = write_config(tmp_path / "config", {"pkg-maven-url": "https://nexus.example.com/maven/"})
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home/.m2").write_text("a file where Maven's directory belongs")
+    done = run_entry("mi", config, tmp_path / "home", {})
+    assert done.returncode != 0 and "cannot write" in done.stderr and "settings.xml" in done.stderr
