@@ -13,6 +13,7 @@ from harness.errors import UserError
 COMMAND_MODULES = [
     "harness.commands.plan",
     "harness.commands.lint",
+    "harness.commands.secret",
     "harness.commands.matrix",
     "harness.commands.preamble_check",
 ]

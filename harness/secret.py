@@ -1,0 +1,529 @@
+"""The proxy-config Secret in and out of a directory: render, import, mount.
+
+render: what `kubectl create secret generic NAME --from-file=DIR [-n NS] --dry-run=client -o yaml`
+prints, byte for byte (kubectl v1.32 by default; from v1.34 on the only change is that
+`creationTimestamp: null` is gone). kubectl marshals through sigs.k8s.io/yaml, i.e. go-yaml v2, so
+this module carries the few go-yaml v2 rules that matter for the strings a Secret can hold here: how a
+plain scalar resolves (bool, int, float, timestamp, null: those get double quotes), when plain style is
+not allowed (single quotes), mapping keys over 128 characters (the `? key` form) and go-yaml's
+"natural" key order. Names and namespaces are limited to what the API server accepts (DNS-1123), so
+every scalar is plain, single- or double-quoted ASCII without spaces and nothing else is needed.
+
+import: a `kubectl get secret -o yaml|json` back into one file per key. mount: a directory laid out the
+way kubelet's AtomicWriter fills a Secret volume.
+"""
+
+import base64
+import binascii
+import json
+import math
+import os
+import random
+import re
+import stat
+import time
+from dataclasses import dataclass, field
+from functools import cmp_to_key
+from pathlib import Path
+
+import yaml
+
+from harness.config import SECRET_KEY_MAX, SECRET_KEY_RE, display_name, read_config
+from harness.errors import UserError
+
+DEFAULT_NAME = "choreo-build-registry-proxy"
+DEFAULT_KUBECTL_VERSION = (1, 32)
+LAST_KUBECTL_WITH_NULL_TIMESTAMP = (1, 33)  # Kubernetes 1.34 omits a zero creationTimestamp (PR 130989)
+DEFAULT_MOUNT_MODE = 0o644  # a Secret volume's defaultMode (420)
+
+# --- Kubernetes validation, with kubectl's wording --------------------------------------------------
+
+_KEY_REGEX_MESSAGE = (
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or "
+    "'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+)
+_DNS_LABEL_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+_DNS_SUBDOMAIN_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
+
+
+def key_problems(key: str) -> list[str]:
+    """Why `key` is not a Secret key (Kubernetes IsConfigMapKey), in its messages and order."""
+    problems = []
+    if len(key) > SECRET_KEY_MAX:
+        problems.append(f"must be no more than {SECRET_KEY_MAX} characters")
+    if not SECRET_KEY_RE.match(key):
+        problems.append(_KEY_REGEX_MESSAGE)
+    if key == ".":
+        problems.append("must not be '.'")
+    elif key == "..":
+        problems.append("must not be '..'")
+    elif key.startswith(".."):
+        problems.append("must not start with '..'")
+    return problems
+
+
+def invalid_key_message(key: str, problems: list[str]) -> str:
+    """kubectl's error text for a bad key name (without its `error: ` prefix)."""
+    return f"{_go_quote(key)} is not valid key name for a Secret {';'.join(problems)}"
+
+
+_GO_ESCAPES = {"\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n", "\r": r"\r", "\t": r"\t", "\v": r"\v"}
+
+
+def _go_quote(text: str) -> str:
+    """Go's %q of a file name (undecodable bytes, held as surrogate escapes, shown as \\xNN)."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[char])
+        elif 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif char.isprintable():
+            out.append(char)
+        elif code < 0x80:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
+
+
+def check_name(name: str) -> None:
+    if len(name) > 253 or not _DNS_SUBDOMAIN_RE.match(name):
+        raise UserError(f"Secret name {name!r} is not a valid Kubernetes name "
+                        "(DNS-1123 subdomain: lower-case letters, digits, '-' and '.', at most 253 characters)")
+
+
+def check_namespace(namespace: str) -> None:
+    if len(namespace) > 63 or not _DNS_LABEL_RE.match(namespace):
+        raise UserError(f"namespace {namespace!r} is not a valid Kubernetes namespace "
+                        "(DNS-1123 label: lower-case letters, digits and '-', at most 63 characters)")
+
+
+# --- go-yaml v2, the parts kubectl's Secret output needs ----------------------------------------------
+
+_YAML_NON_STRINGS = {
+    "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
+    "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF",
+    "", "~", "null", "Null", "NULL",
+    ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", "<<",
+}
+_YAML_HINTED = set("+-0123456789yYnNtTfFoO~.")
+_YAML_STYLE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_BASE60_FLOAT = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
+_GO_DOT_FLOAT = re.compile(r"\.[0-9_]*[0-9][0-9_]*([eE][-+]?[0-9][0-9_]*)?\Z")  # ParseFloat's syntax
+_SIMPLE_SCALAR = re.compile(r"[-._a-zA-Z0-9+/=]*\Z")  # every string this module emits
+_INT64_MIN, _INT64_MAX, _UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
+
+
+def _go_parse_uint(text: str, base: int) -> int | None:
+    """strconv.ParseUint's syntax (base 0 means Go literal prefixes); None on a syntax error."""
+    if not text:
+        return None
+    if base == 0:
+        base = 10
+        if text[0] == "0":
+            prefix = text[1:2].lower()
+            if len(text) >= 3 and prefix in ("b", "o", "x"):
+                base, text = {"b": 2, "o": 8, "x": 16}[prefix], text[2:]
+            else:
+                base, text = 8, text[1:]
+    value = 0
+    for char in text.lower():
+        digit = int(char, 36) if char.isascii() and char.isalnum() else 99
+        if digit >= base:
+            return None
+        value = value * base + digit
+    return value
+
+
+def _go_int_fits(text: str, base: int) -> bool:
+    """strconv.ParseInt or ParseUint (64 bit) accepts `text`."""
+    sign = text[:1] if text[:1] in ("+", "-") else ""
+    value = _go_parse_uint(text[len(sign):], base)
+    if value is None:
+        return False
+    signed = -value if sign == "-" else value
+    return _INT64_MIN <= signed <= _INT64_MAX or (not sign and value <= _UINT64_MAX)
+
+
+def _go_underscores_ok(text: str) -> bool:
+    """strconv's underscoreOK: underscores only between digits (or after a base prefix)."""
+    saw, i = "^", 0
+    if text[:1] in ("+", "-"):
+        text = text[1:]
+    is_hex = False
+    if len(text) >= 2 and text[0] == "0" and text[1].lower() in "box":
+        i, saw, is_hex = 2, "0", text[1].lower() == "x"
+    for char in text[i:]:
+        if char.isdigit() or (is_hex and char.lower() in "abcdef"):
+            saw = "0"
+        elif char == "_":
+            if saw != "0":
+                return False
+            saw = "_"
+        elif saw == "_":
+            return False
+        else:
+            saw = "!"
+    return saw != "_"
+
+
+def _finite_float(text: str) -> bool:
+    return not math.isinf(float(text.replace("_", "")))
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+def _is_date(text: str) -> bool:
+    """Go time.Parse("2006-1-2", text): the one go-yaml timestamp form without ':' or spaces."""
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})", text)
+    if not match:
+        return False
+    year, month, day = (int(part) for part in match.groups())
+    return 1 <= month <= 12 and 1 <= day <= _days_in_month(year, month)
+
+
+def _resolves_to_string(text: str) -> bool:
+    """go-yaml v2 `resolve("", text)` gives !!str (and it is no base-60 float), so it may go unquoted."""
+    if text[:1] not in _YAML_HINTED and text != "":
+        return True
+    if text in _YAML_NON_STRINGS or _BASE60_FLOAT.match(text):
+        return False
+    if text[0] == ".":
+        return not (_GO_DOT_FLOAT.match(text) and _go_underscores_ok(text) and _finite_float(text))
+    if text[0] in "+-0123456789":
+        plain = text.replace("_", "")
+        if text[4:5] == "-" and _is_date(text):
+            return False
+        if _go_int_fits(plain, 0):
+            return False
+        if _YAML_STYLE_FLOAT.match(plain) and _finite_float(plain):
+            return False
+        if plain.startswith("0b") and _go_int_fits(plain[2:], 2):
+            return False
+        if plain.startswith("-0b") and _go_int_fits("-" + plain[3:], 2):
+            return False
+    return True
+
+
+def go_yaml_scalar(text: str) -> str:
+    """One scalar as go-yaml v2 writes it (for the character set of keys, DNS names and base64)."""
+    if not _SIMPLE_SCALAR.match(text):
+        raise ValueError(f"no go-yaml emitter rule here for {text!r}")
+    if not _resolves_to_string(text):
+        return f'"{text}"'
+    if text == "-" or text.startswith(("---", "...")):  # block indicators: plain style not allowed
+        return f"'{text}'"
+    return text
+
+
+def _wrap_int64(value: int) -> int:
+    return (value + (1 << 63)) % (1 << 64) - (1 << 63)
+
+
+def _go_yaml_key_less(a: str, b: str) -> bool:
+    """go-yaml v2 keyList.Less for two string keys: letters after other characters, digit runs by value."""
+    for i in range(min(len(a), len(b))):
+        if a[i] == b[i]:
+            continue
+        a_letter, b_letter = a[i].isalpha(), b[i].isalpha()
+        if a_letter and b_letter:
+            return a[i] < b[i]
+        if a_letter or b_letter:
+            return b_letter
+        a_num = b_num = 0
+        if a[i] == "0" or b[i] == "0":
+            j = i - 1
+            while j >= 0 and a[j].isdigit():
+                if a[j] != "0":
+                    a_num = b_num = 1
+                    break
+                j -= 1
+        a_end = i
+        while a_end < len(a) and a[a_end].isdigit():
+            a_num = _wrap_int64(a_num * 10 + int(a[a_end]))
+            a_end += 1
+        b_end = i
+        while b_end < len(b) and b[b_end].isdigit():
+            b_num = _wrap_int64(b_num * 10 + int(b[b_end]))
+            b_end += 1
+        if a_num != b_num:
+            return a_num < b_num
+        if a_end != b_end:
+            return a_end < b_end
+        return a[i] < b[i]
+    return len(a) < len(b)
+
+
+def _key_compare(a: str, b: str) -> int:
+    return -1 if _go_yaml_key_less(a, b) else (1 if _go_yaml_key_less(b, a) else 0)
+
+
+def go_yaml_key_order(keys) -> tuple[list[str], bool]:
+    """Keys in go-yaml's order, and whether that order is well defined.
+
+    go-yaml's Less is not transitive for some digit patterns (`1e5` < `08` < `0x1f` < `1e5`); Go then
+    sorts in whatever order the map iteration happened to give, so kubectl's output varies run to run.
+    """
+    ordered = sorted(keys, key=cmp_to_key(_key_compare))
+    well_defined = all(
+        _go_yaml_key_less(first, second) and not _go_yaml_key_less(second, first)
+        for i, first in enumerate(ordered) for second in ordered[i + 1:]
+    )
+    return ordered, well_defined
+
+
+# --- render ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DirectoryData:
+    """What `kubectl create secret --from-file=DIR` takes from DIR, and what it passes over."""
+
+    data: dict[str, bytes] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry name, what it is)
+
+
+def _entry_kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    return "special file"
+
+
+def _existing_directory(directory: str | os.PathLike) -> Path:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise UserError(f"{directory}: not a directory" if directory.exists() else f"{directory}: no such directory")
+    return directory
+
+
+def read_directory(directory: str | os.PathLike) -> DirectoryData:
+    """Regular files only, as kubectl's os.ReadDir loop does: symlinks, directories, FIFOs are skipped."""
+    directory = _existing_directory(directory)
+    result = DirectoryData()
+    try:
+        names = sorted(os.listdir(directory), key=os.fsencode)
+    except OSError as error:
+        raise UserError(f"{directory}: cannot list the directory: {error.strerror}") from None
+    for name in names:
+        path = directory / name
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError as error:
+            raise UserError(f"{path}: {error.strerror}") from None
+        if not stat.S_ISREG(mode):
+            result.skipped.append((display_name(name), _entry_kind(mode)))
+            continue
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            raise UserError(f"{path}: cannot be read: {error.strerror}") from None
+        problems = key_problems(name)
+        if problems:
+            raise UserError(f"{directory}: {invalid_key_message(name, problems)}")
+        result.data[name] = raw
+    return result
+
+
+def render_secret(data: dict[str, bytes], name: str = DEFAULT_NAME, namespace: str | None = None,
+                  kubectl_version: tuple[int, int] = DEFAULT_KUBECTL_VERSION) -> str:
+    """The Secret YAML exactly as that kubectl version prints it for `--dry-run=client -o yaml`."""
+    check_name(name)
+    if namespace:
+        check_namespace(namespace)
+    lines = ["apiVersion: v1"]
+    if data:
+        lines.append("data:")
+        for key in go_yaml_key_order(data)[0]:
+            value = go_yaml_scalar(base64.b64encode(data[key]).decode("ascii"))
+            if len(key) > 128:  # go-yaml writes longer keys in the explicit `? key` form
+                lines += [f"  ? {go_yaml_scalar(key)}", f"  : {value}"]
+            else:
+                lines.append(f"  {go_yaml_scalar(key)}: {value}")
+    lines += ["kind: Secret", "metadata:"]
+    if kubectl_version <= LAST_KUBECTL_WITH_NULL_TIMESTAMP:
+        lines.append("  creationTimestamp: null")
+    lines.append(f"  name: {go_yaml_scalar(name)}")
+    if namespace:
+        lines.append(f"  namespace: {go_yaml_scalar(namespace)}")
+    return "\n".join(lines) + "\n"
+
+
+# --- import ------------------------------------------------------------------------------------------
+
+
+class _TextLoader(yaml.SafeLoader):
+    """YAML where every scalar stays the text it was written as (only null is null): `on` stays "on"."""
+
+    yaml_implicit_resolvers = {}
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
+            seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
+
+
+_TextLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"(?:~|null|Null|NULL|)\Z"),
+                                  ["~", "n", "N", ""])
+
+
+def _json_pairs(pairs):
+    keys = [key for key, _ in pairs]
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate key {duplicates[0]!r}")
+    return dict(pairs)
+
+
+def _load_document(text: str, source: str):
+    """JSON when it starts with `{` (as Kubernetes' YAMLOrJSONDecoder decides), else YAML.
+
+    Error messages give the position and the parser's complaint, never document text (it holds secrets).
+    """
+    if text.lstrip().startswith("{"):
+        try:
+            return json.loads(text, object_pairs_hook=_json_pairs)
+        except ValueError as error:
+            where = f" at line {error.lineno}, column {error.colno}" if hasattr(error, "lineno") else ""
+            raise UserError(f"{source}: not valid JSON{where}: {getattr(error, 'msg', error)}") from None
+    try:
+        documents = [doc for doc in yaml.load_all(text, Loader=_TextLoader) if doc is not None]
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise UserError(f"{source}: not valid YAML{where}: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise UserError(f"{source}: not valid YAML ({type(error).__name__})") from None
+    if len(documents) != 1:
+        raise UserError(f"{source}: holds {len(documents)} YAML documents; import takes one Secret")
+    return documents[0]
+
+
+def _the_secret(document, source: str) -> dict:
+    if not isinstance(document, dict):
+        raise UserError(f"{source}: not a Kubernetes object (expected a mapping with kind: Secret)")
+    kind = document.get("kind")
+    if kind == "List":
+        items = document.get("items") or []
+        secrets = [item for item in items if isinstance(item, dict) and item.get("kind") == "Secret"]
+        if len(secrets) != 1:
+            raise UserError(f"{source}: a List holding {len(secrets)} Secrets; import takes exactly one "
+                            "(`kubectl get secret NAME -o yaml`)")
+        return secrets[0]
+    if kind != "Secret":
+        shown = repr(kind)[:60] if kind is not None else "missing"
+        raise UserError(f"{source}: not a Secret (kind: {shown})")
+    return document
+
+
+def _section(secret: dict, field_name: str, source: str) -> dict:
+    section = secret.get(field_name)
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise UserError(f"{source}: {field_name} is not a mapping of key to value")
+    for key, value in section.items():
+        problems = key_problems(key) if isinstance(key, str) else ["not a string"]
+        if problems:
+            raise UserError(f"{source}: {field_name} key {_go_quote(str(key))} is not a valid Secret key: "
+                            + "; ".join(problems))
+        if not isinstance(value, str):
+            raise UserError(f"{source}: {field_name} key {key!r}: the value is not a string")
+    return section
+
+
+def _decode_base64(value: str, key: str, source: str) -> bytes:
+    """Decode as Go's base64.StdEncoding does for the API server: padding required, CR/LF ignored."""
+    try:
+        return base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True)
+    except (binascii.Error, ValueError):
+        raise UserError(f"{source}: data key {key!r} is not valid base64 (value not shown)") from None
+
+
+def parse_secret(text: str, source: str) -> dict[str, bytes]:
+    """Key → bytes of a Secret document; stringData wins over data for a key in both, as on the server."""
+    secret = _the_secret(_load_document(text, source), source)
+    values = {key: _decode_base64(value, key, source) for key, value in _section(secret, "data", source).items()}
+    values.update({key: value.encode("utf-8") for key, value in _section(secret, "stringData", source).items()})
+    return values
+
+
+def _write_new_file(path: Path, raw: bytes, mode: int) -> None:
+    """Create `path` (never through a symlink) with exactly `mode`, whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        os.fchmod(fd, mode)
+        file.write(raw)
+
+
+def _prepare_out_dir(out_dir: Path, force: bool) -> None:
+    if out_dir.exists() or out_dir.is_symlink():
+        if not out_dir.is_dir():
+            raise UserError(f"{out_dir}: exists and is not a directory")
+        if any(out_dir.iterdir()) and not force:
+            raise UserError(f"{out_dir}: exists and is not empty (use --force to write into it)")
+    else:
+        out_dir.mkdir(parents=True)
+
+
+def write_key_files(values: dict[str, bytes], out_dir: str | os.PathLike, force: bool = False) -> list[str]:
+    """One file per key, mode 0600; returns entries already in OUT_DIR that the Secret does not hold."""
+    out_dir = Path(out_dir)
+    _prepare_out_dir(out_dir, force)
+    for key in values:
+        path = out_dir / key
+        if path.exists() and not path.is_symlink() and not path.is_file():
+            raise UserError(f"{path}: exists and is not a file (key {key!r} cannot be written)")
+    for key, raw in values.items():
+        path = out_dir / key
+        if path.is_symlink() or path.exists():
+            path.unlink()
+        _write_new_file(path, raw, 0o600)
+    return sorted(display_name(name) for name in os.listdir(out_dir) if name not in values)
+
+
+# --- mount -------------------------------------------------------------------------------------------
+
+
+def read_for_mount(directory: str | os.PathLike) -> dict[str, bytes]:
+    """Key → bytes of a proxy-config directory (plain or mounted); any unusable entry is an error."""
+    directory = _existing_directory(directory)
+    entries = read_config(directory).entries
+    bad = [f"{directory / name}: {entry.problem}" for name, entry in entries.items() if entry.problem]
+    if bad:
+        raise UserError("cannot mount: " + "; ".join(bad))
+    return {name: entry.raw for name, entry in entries.items()}
+
+
+def mount_layout(values: dict[str, bytes], out_dir: str | os.PathLike, mode: int = DEFAULT_MOUNT_MODE) -> Path:
+    """Lay `values` out as kubelet's AtomicWriter does; returns the timestamped data directory.
+
+    OUT_DIR/..2026_11_29_14_00_54.<random>/KEY (mode `mode`), OUT_DIR/..data -> that directory,
+    OUT_DIR/KEY -> ..data/KEY.
+    """
+    out_dir = Path(out_dir)
+    _prepare_out_dir(out_dir, force=False)
+    stamp = time.strftime("..%Y_%m_%d_%H_%M_%S.", time.gmtime())
+    data_dir = out_dir / f"{stamp}{random.getrandbits(32)}"
+    data_dir.mkdir()
+    os.chmod(data_dir, 0o755)
+    for key, raw in values.items():
+        _write_new_file(data_dir / key, raw, mode)
+    os.symlink(data_dir.name, out_dir / "..data_tmp")
+    os.rename(out_dir / "..data_tmp", out_dir / "..data")
+    for key in values:
+        os.symlink(f"..data/{key}", out_dir / key)
+    return data_dir
