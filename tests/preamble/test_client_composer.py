@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tests.preamble.loopback import assert_fetched_with_credentials, HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
+from loopback_mirror import assert_fetched_with_credentials, HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("composer") is None, reason="Composer is not installed (.ci/run installs it)")
 

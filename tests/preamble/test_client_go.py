@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from tests.preamble.loopback import HOSTILE_PASSWORD, HOSTILE_USER, Route, apply_preamble, basic_header, run_client, tls_server, write_config
+from loopback_mirror import HOSTILE_PASSWORD, HOSTILE_USER, Route, apply_preamble, basic_header, run_client, tls_server, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="Go is not installed (.ci/run installs it)")
 MODULE, VERSION = "example.com/tiny", "v1.0.0"

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from tests.preamble.loopback import assert_fetched_with_credentials, HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
+from loopback_mirror import assert_fetched_with_credentials, HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
 
 WHEEL = "tiny_pkg-1.0-py3-none-any.whl"
 

@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from tests.preamble.loopback import HOSTILE_PASSWORD, HOSTILE_USER, Route, apply_preamble, basic_header, run_client, tls_server, write_config
+from loopback_mirror import HOSTILE_PASSWORD, HOSTILE_USER, Route, apply_preamble, basic_header, run_client, tls_server, write_config
 
 CONFIG_BLOB = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "config": {}}).encode()
 CONFIG_DIGEST = "sha256:" + hashlib.sha256(CONFIG_BLOB).hexdigest()

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from harness.catalog import load_catalog
-from harness.preamble_catalog import GENERATED_PATH, render
+from harness.preamble_catalog import render
 from harness.preamble_check import preamble_check
-from tests.preamble.loopback import PREAMBLE_DIR, IsolatedNetwork, write_config
-from tests.preamble.test_differential import check_agreement
+from loopback_mirror import PREAMBLE_DIR, IsolatedNetwork, write_config
+from test_differential import check_agreement
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = sorted(p for p in (ROOT / "fixtures/proxy-config").iterdir() if p.is_dir())
@@ -104,7 +104,7 @@ def test_shellcheck_clean():
 
 
 def test_bash_catalog_is_generated_from_the_yaml():
-    assert GENERATED_PATH.read_text() == render(), "run: python -m harness.preamble_catalog > preamble/lib/catalog.sh"
+    assert (PREAMBLE_DIR / "lib/catalog.sh").read_text() == render(), "run: python -m harness.preamble_catalog > preamble/lib/catalog.sh"
 
 
 def test_every_strategy_has_an_entry():
