@@ -6,11 +6,8 @@ the committed copy is stale.
 
 import shlex
 import sys
-from pathlib import Path
 
 from harness.catalog import Catalog, load_catalog
-
-GENERATED_PATH = Path(__file__).resolve().parent.parent / "preamble" / "lib" / "catalog.sh"
 
 
 def _assign(array: str, index: str, value: str) -> str:

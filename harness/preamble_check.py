@@ -31,7 +31,6 @@ from harness.config import ProxyConfig, display_name, read_config
 from harness.errors import UserError
 from harness.plan import mask_url
 
-DEFAULT_PREAMBLE_DIR = Path(__file__).resolve().parent.parent / "preamble"
 COMPARED_FIELDS = ("images", "mirrors", "logins", "dockerhub_login", "packages", "ignored_keys")
 SECRET_SUFFIXES = ("-password", "-token")
 WRAPPER = 'set -euo pipefail\nsource "$1"\nenv -0 >"$2"\n'
@@ -260,6 +259,8 @@ class Reader:
         path = self.home / ".nuget/NuGet/NuGet.Config"
         if not path.exists():
             return None
+        mono = self.home / ".config/NuGet/NuGet.Config"
+        self.expect(mono.exists() and mono.read_bytes() == path.read_bytes(), "nuget: ~/.config/NuGet/NuGet.Config (nuget.exe on mono) differs")
         root = ET.parse(path).getroot()
         sources = root.find("packageSources")
         children = [child.tag for child in sources]
@@ -403,13 +404,26 @@ def groovy_unquote(literal: str) -> str:
     return re.sub(r"\\(u[0-9a-fA-F]{4}|.)", lambda m: chr(int(m[1][1:], 16)) if m[1][0] == "u" and len(m[1]) == 5 else escapes.get(m[1], m[1]), body)
 
 
+def default_preamble_dir() -> Path:
+    """The reference preamble: $AIRGAP_PREAMBLE_DIR, else the checkout this package runs from, else ./preamble.
+
+    An installed (non-editable) package has no checkout next to it, so the working directory of a
+    clone (where tox and the README's commands run) is the last place looked.
+    """
+    candidates = [os.environ.get("AIRGAP_PREAMBLE_DIR"), Path(__file__).resolve().parent.parent / "preamble", Path.cwd() / "preamble"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "lib" / "proxy-config.sh").is_file():
+            return Path(candidate)
+    raise UserError("cannot find the reference preamble: pass --preamble DIR or set AIRGAP_PREAMBLE_DIR")
+
+
 def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: str | os.PathLike | None = None,
                    choreo_registry: str | None = None) -> dict:
     """Run the strategy's preamble on `config_dir` and return the plan-shaped result (see module doc)."""
     catalog = load_catalog(choreo_registry)
     if strategy not in catalog.strategies:
         raise UserError(f"unknown strategy {strategy!r} (one of: {', '.join(catalog.strategies)})")
-    entry = Path(preamble_dir or DEFAULT_PREAMBLE_DIR) / f"{strategy}.sh"
+    entry = Path(preamble_dir or default_preamble_dir()) / f"{strategy}.sh"
     if not entry.is_file():
         raise UserError(f"{entry}: no preamble entry for strategy {strategy} (expected <preamble dir>/{strategy}.sh)")
     config_dir = Path(config_dir).resolve()

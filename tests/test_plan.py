@@ -60,7 +60,7 @@ def test_credentials_are_key_names_and_never_values():
         {"registry": "nexus.example.com/gcr-proxy", "key": "oci-buildpacks-username"},
     ]
     assert result["packages"]["npm"] == {"url": "https://nexus.example.com/repository/npm-proxy/", "auth": "token",
-                                         "key": "pkg-npm-url", "credentials": ["pkg-npm-token"]}
+                                         "key": "pkg-npm-url", "credentials": ["pkg-npm-token"], "error": None}
     assert result["packages"]["maven"]["auth"] == "basic"
     text = json.dumps(result)
     for name, entry in read_config(FIXTURES / "credentials-everywhere").entries.items():

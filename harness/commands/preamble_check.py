@@ -14,7 +14,7 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--strategy", required=True, choices=list(load_catalog().strategies))
     parser.add_argument("config_dir", metavar="DIR", help="the proxy-config directory (missing or empty: no configuration)")
-    parser.add_argument("--preamble", metavar="PREAMBLE_DIR", help="a preamble directory with one <strategy>.sh entry (default: the reference preamble)")
+    parser.add_argument("--preamble", metavar="PREAMBLE_DIR", help="a preamble directory with one <strategy>.sh entry (default: $AIRGAP_PREAMBLE_DIR, else the reference preamble/)")
     parser.add_argument("--choreo-registry", default=os.environ.get("AIRGAP_CHOREO_REGISTRY"),
                         help="the platform registry host (default: $AIRGAP_CHOREO_REGISTRY or choreocontrolplane.azurecr.io)")
     parser.set_defaults(func=run)

@@ -237,9 +237,10 @@ pc_url_with_userinfo() {
 # crash never leaves half a credential file, and an older file's looser mode is not kept.
 pc_write_private() {
     local file=$1 tmp=$1.$$.$RANDOM
-    [[ -d ${file%/*} ]] || mkdir -p -- "${file%/*}"
-    printf '%s' "$2" >"$tmp"
-    mv -f -- "$tmp" "$file"
+    if ! { [[ -d ${file%/*} ]] || mkdir -p -- "${file%/*}"; } || ! printf '%s' "$2" >"$tmp" || ! mv -f -- "$tmp" "$file"; then
+        pc_fail "cannot write $file"
+        return 1
+    fi
 }
 
 # Record one line of the report (tab-separated key names: never values) for `airgap preamble-check`.
@@ -373,7 +374,7 @@ pc_write_registries_conf() {
             out+=$entry
         done
     done
-    pc_write_private "$file" "$out"
+    pc_write_private "$file" "$out" || return 1
     # A CONTAINERS_REGISTRIES_CONF from the image would win over this file (and bring in the system
     # registries.conf.d drop-ins); the preamble owns the registry configuration.
     unset CONTAINERS_REGISTRIES_CONF
@@ -398,7 +399,7 @@ pc_write_auth() {
         printf -v entry '%s"%s": {"auth": "%s"}' "$sep" "${entries[i]}" "${entries[i + 1]}"
         out+=$entry sep=', '
     done
-    pc_write_private "$file" "$out"$'}}\n'
+    pc_write_private "$file" "$out"$'}}\n' || return 1
     if [[ -n ${PC_DOCKERHUB_LOGIN[$PC_STRATEGY]} && -z ${PC_MIRROR_URL[dockerhub]:-} ]]; then
         pc_dockerhub_login
     fi
@@ -531,15 +532,18 @@ EOF
     pc_write_private "$file" "$out"
 }
 
+# NuGet.Config where the .NET SDK reads it (~/.nuget/NuGet) and where nuget.exe on mono reads it
+# (~/.config/NuGet), with the default source cleared.
 pc_write_nuget() {
-    local file=$HOME/.nuget/NuGet/NuGet.Config out credentials=''
+    local out credentials=''
     pc__xml_values || return 1
     if [[ $PC_AUTH == basic ]]; then
         printf -v credentials '  <packageSourceCredentials>\n    <proxy-config>\n      <add key="Username" value="%s" />\n      <add key="ClearTextPassword" value="%s" />\n    </proxy-config>\n  </packageSourceCredentials>\n' "$PC_XML_USER" "$PC_XML_PASS"
     fi
     printf -v out '%s\n%s\n<configuration>\n  <packageSources>\n    <clear />\n    <add key="proxy-config" value="%s" />\n  </packageSources>\n%s</configuration>\n' \
         '<?xml version="1.0" encoding="utf-8"?>' '<!-- Written by the proxy-config build preamble. -->' "$PC_XML_URL" "$credentials"
-    pc_write_private "$file" "$out"
+    pc_write_private "$HOME/.nuget/NuGet/NuGet.Config" "$out" || return 1
+    pc_write_private "${XDG_CONFIG_HOME:-$HOME/.config}/NuGet/NuGet.Config" "$out"
 }
 
 # PC_R <- PC_URL, with the basic credentials as percent-encoded user-info when there are any.
@@ -573,7 +577,7 @@ pc_write_composer() {
     [[ $PC_URL == http://* ]] && secure=false
     printf -v out '{\n  "config": {"secure-http": %s},\n  "repositories": {\n    "packagist.org": false,\n    "proxy-config": {"type": "composer", "url": %s}\n  }\n}\n' \
         "$secure" "$url"
-    pc_write_private "$home/config.json" "$out"
+    pc_write_private "$home/config.json" "$out" || return 1
     if [[ $PC_AUTH == basic ]]; then
         rest=${PC_URL#*://} host=${rest%%[/?#]*} host=${host##*@}
         pc_json_string "$host" && host=$PC_R
@@ -592,7 +596,7 @@ pc_write_rubygems() {
     pc_json_string "$PC_R" && source=$PC_R
     # .gemrc :sources: replaces the default list (no rubygems.org left); Bundler's mirror has no
     # fallback_timeout, so it never falls back to rubygems.org.
-    pc_write_private "$HOME/.gemrc" $'---\n:sources:\n- '"$source"$'\n'
+    pc_write_private "$HOME/.gemrc" $'---\n:sources:\n- '"$source"$'\n' || return 1
     pc_write_private "$bundle" $'---\nBUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/: '"$source"$'\n'
 }
 

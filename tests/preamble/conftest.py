@@ -1,6 +1,6 @@
 import pytest
 
-from tests.preamble.loopback import IsolatedNetwork
+from loopback_mirror import IsolatedNetwork
 
 
 @pytest.fixture(scope="session")

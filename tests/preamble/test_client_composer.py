@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tests.preamble.loopback import HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
+from loopback_mirror import assert_fetched_with_credentials, HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("composer") is None, reason="Composer is not installed (.ci/run installs it)")
 
@@ -34,9 +34,6 @@ def test_composer_uses_the_mirror_only(network, tmp_path):
         done = run_client(network, ["composer", "show", "--all", "--format=json", "example/tiny"], env, cwd=project)
         assert done.returncode == 0, done.stdout + done.stderr
         assert json.loads(done.stdout)["name"] == "example/tiny"
-        paths = [r.path for r in server.authenticated()]
-        assert "/composer/p2/example/tiny.json" in paths
-        assert server.authenticated()[0].basic == (HOSTILE_USER, HOSTILE_PASSWORD)
-        assert HOSTILE_PASSWORD not in done.stdout + done.stderr
+        assert_fetched_with_credentials(server, "/composer/p2/example/tiny.json", done.stdout + done.stderr)
     finally:
         server.stop()

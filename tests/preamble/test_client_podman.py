@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from tests.preamble.loopback import HOSTILE_PASSWORD, HOSTILE_USER, Route, apply_preamble, basic_header, run_client, tls_server, write_config
+from loopback_mirror import HOSTILE_PASSWORD, HOSTILE_USER, Route, apply_preamble, basic_header, run_client, tls_server, write_config
 
 CONFIG_BLOB = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "config": {}}).encode()
 CONFIG_DIGEST = "sha256:" + hashlib.sha256(CONFIG_BLOB).hexdigest()
@@ -62,3 +62,35 @@ def test_podman_resolves_a_short_name_to_the_mirror(network, tmp_path, registry)
     run_client(network, ["podman", *storage, "system", "reset", "--force"], env)
     shutil.rmtree(runroot, ignore_errors=True)
     assert images == ["docker.io/library/node:18"]
+
+
+@pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed (.ci/run installs it)")
+def test_podman_build_follows_the_mirror_for_multi_stage_and_arg_templated_from(network, tmp_path, registry):
+    env = mirror_env(network, tmp_path, registry)
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text("ARG BASE=node:18\nFROM ${BASE} AS build\nLABEL stage=build\n"
+                                        "FROM docker.io/library/node:18\nLABEL stage=final\n")
+    runroot = tempfile.mkdtemp(prefix="podman-", dir="/tmp")
+    storage = ["--root", str(tmp_path / "storage"), "--runroot", runroot, "--storage-driver", "vfs"]
+    done = run_client(network, ["podman", *storage, "build", "--cert-dir", str(tmp_path / "certs"), "-t", "app", str(context)], env)
+    run_client(network, ["podman", *storage, "system", "reset", "--force"], env)
+    shutil.rmtree(runroot, ignore_errors=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    manifests = [r for r in registry.authenticated() if r.path == f"{REPOSITORY}/manifests/18"]
+    assert manifests, [r.path for r in registry.requests]
+    assert HOSTILE_PASSWORD not in done.stdout + done.stderr
+
+
+@pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed (.ci/run installs it)")
+@pytest.mark.parametrize("image, path", [
+    ("gcr.io/buildpacks/builder:google-22", "/v2/bp/buildpacks/builder/manifests/google-22"),
+    ("us-docker.pkg.dev/gae-runtimes/runtimes-ubuntu2204/nodejs:20", "/v2/bp/gae-runtimes/runtimes-ubuntu2204/nodejs/manifests/20"),
+])
+def test_skopeo_follows_the_buildpacks_mirror(network, tmp_path, registry, image, path):
+    config = write_config(tmp_path / "config", {"oci-buildpacks-url": f"127.0.0.1:{registry.port}/bp",
+                                                "oci-buildpacks-username": HOSTILE_USER, "oci-buildpacks-password": HOSTILE_PASSWORD})
+    env = apply_preamble("buildpack", config, tmp_path / "home")
+    done = run_client(network, ["skopeo", "inspect", "--no-tags", "--cert-dir", str(tmp_path / "certs"), f"docker://{image}"], env)
+    assert path in [r.path for r in registry.authenticated()], done.stderr  # 404 there: the fake mirror holds only node
+    assert registry.authenticated()[0].basic == (HOSTILE_USER, HOSTILE_PASSWORD)

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.preamble.loopback import HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
+from loopback_mirror import assert_fetched_with_credentials, HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("gem") is None or shutil.which("bundle") is None,
                                 reason="RubyGems/Bundler are not installed (.ci/run installs them)")
@@ -47,9 +47,7 @@ def test_gem_fetches_from_the_mirror_only(network, tmp_path, gem_mirror):
     done = run_client(network, ["gem", "fetch", "tiny"], env, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "tiny-1.0.0.gem").exists()
-    assert "/gems/gems/tiny-1.0.0.gem" in [r.path for r in gem_mirror.authenticated()]
-    assert gem_mirror.authenticated()[0].basic == (HOSTILE_USER, HOSTILE_PASSWORD)
-    assert HOSTILE_PASSWORD not in done.stdout + done.stderr
+    assert_fetched_with_credentials(gem_mirror, "/gems/gems/tiny-1.0.0.gem", done.stdout + done.stderr)
 
 
 def test_bundler_mirrors_rubygems_org(network, tmp_path, gem_mirror):

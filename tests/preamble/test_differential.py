@@ -133,10 +133,10 @@ def compared(result: dict) -> dict:
     }
 
 
-def check_agreement(config_dir, strategy: str) -> None:
+def check_agreement(config_dir, strategy: str, choreo_registry: str | None = None) -> None:
     config = read_config(config_dir)
-    expected = plan(CATALOG, config, strategy).to_json()
-    actual = preamble_check(strategy, config_dir)
+    expected = plan(load_catalog(choreo_registry), config, strategy).to_json()
+    actual = preamble_check(strategy, config_dir, choreo_registry=choreo_registry)
     errors = expected_errors(expected)
     refusals = preamble_refusals(config, strategy, expected) if not errors else []
     if errors or refusals:
@@ -159,3 +159,12 @@ def test_preamble_agrees_with_plan(strategy, tmp_path_factory):
         assert not os.path.exists("/tmp/pwned")
 
     check()
+
+
+@pytest.mark.parametrize("strategy", [s for s, v in CATALOG.strategies.items() if any(i.registry == "choreo" for i in v.images.values())])
+@pytest.mark.parametrize("values", [{}, {"oci-choreo-url": "acr-mirror.example.com/choreo", "image-nginx-ref": "acr.pdp.example.com/x/nginx"}])
+def test_pdp_specific_platform_registry(tmp_path, strategy, values):
+    """CHOREO_REGISTRY (the harness's AIRGAP_CHOREO_REGISTRY) moves the platform images and their remap."""
+    for name, value in values.items():
+        (tmp_path / name).write_text(value)
+    check_agreement(tmp_path, strategy, choreo_registry="acr.pdp.example.com:5000")

@@ -200,3 +200,11 @@ def tls_server(network: IsolatedNetwork, ca_file: Path, **kwargs) -> RecordingSe
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
     ca.cert_pem.write_to_path(str(ca_file))
     return RecordingServer(tls_context=context, **kwargs).start(network)
+
+
+def assert_fetched_with_credentials(server: RecordingServer, path: str, output: str,
+                                    user: str = HOSTILE_USER, password: str = HOSTILE_PASSWORD) -> None:
+    """The client asked the mirror for `path` with exactly these credentials and never printed the password."""
+    assert path in [r.path for r in server.authenticated()], [r.path for r in server.requests]
+    assert server.authenticated()[0].basic == (user, password)
+    assert password not in output

@@ -1,0 +1,147 @@
+"""The preamble's safety promises, each tested: fixtures agree with the plan, values stay data, secrets stay
+out of logs, credential files are private, the config directory is never written, shellcheck is clean,
+the bash catalog is not stale, and the Docker Hub login fails loudly naming oci-dockerhub-url."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.catalog import load_catalog
+from harness.preamble_catalog import render
+from harness.preamble_check import preamble_check
+from loopback_mirror import PREAMBLE_DIR, IsolatedNetwork, write_config
+from test_differential import check_agreement
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = sorted(p for p in (ROOT / "fixtures/proxy-config").iterdir() if p.is_dir())
+STRATEGIES = list(load_catalog().strategies)
+SECRET = "s3cr3t value & < > { } % @ : / # \" ' ; `id` $(id)"
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.name)
+def test_fixture_agrees_with_plan(fixture, strategy):
+    check_agreement(fixture, strategy)
+
+
+def hostile_config(directory: Path, marker: Path) -> Path:
+    """Every key the catalog knows, each with an injection attempt that would create `marker` if run."""
+    injection = f"$(touch {marker})`touch {marker}`;touch {marker}"
+    values = {}
+    for name in load_catalog().all_key_names():
+        if name.endswith(("-password", "-token", "-username")):
+            values[name] = SECRET + injection
+        elif name.startswith("pkg-"):
+            values[name] = "https://nexus.example.com/repo/$(touch${IFS}" + str(marker) + ")`touch${IFS}x`;'\"/"
+        elif name.startswith("oci-"):
+            values[name] = "nexus.example.com/proxy"
+    return write_config(directory, values)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_values_stay_data_and_secrets_stay_private(tmp_path, strategy):
+    marker = tmp_path / "pwned"
+    config = hostile_config(tmp_path / "config", marker)
+    result = preamble_check(strategy, config)
+    assert result["exit_code"] == 0, result["log"]
+    assert result["problems"] == []  # includes: log free of secrets, files with secrets 0600, config untouched
+    assert not marker.exists()
+    assert SECRET not in result["log"]
+    for package in result["packages"].values():
+        assert "$(touch${IFS}" in package["url"]  # written and read back literally
+
+
+def run_entry(strategy: str, config: Path, home: Path, env: dict, network: IsolatedNetwork | None = None):
+    home.mkdir(parents=True, exist_ok=True)
+    base = {"HOME": str(home), "PATH": os.environ["PATH"], "PROXY_CONFIG_DIR": str(config)}
+    argv = ["bash", "-c", 'set -euo pipefail; source "$1"; echo "reached the build"', "x", str(PREAMBLE_DIR / f"{strategy}.sh")]
+    return subprocess.run((network.enter if network else []) + argv, env={**base, **env}, capture_output=True, text=True, timeout=60)
+
+
+def test_missing_config_directory_means_public_defaults(tmp_path):
+    done = run_entry("webapp", tmp_path / "absent", tmp_path / "home", {"PREAMBLE_DRY_RUN_LOGIN": "1",
+                     "PLATFORM_DOCKERHUB_USERNAME": "u", "PLATFORM_DOCKERHUB_PASSWORD": "p"})
+    assert done.returncode == 0 and "reached the build" in done.stdout, done.stderr
+    assert not (tmp_path / "home/.npmrc").exists()
+
+
+def test_docker_hub_login_without_platform_credentials_names_the_key(tmp_path):
+    done = run_entry("byoc", tmp_path / "absent", tmp_path / "home", {})
+    assert done.returncode != 0 and "reached the build" not in done.stdout
+    assert "oci-dockerhub-url" in done.stderr
+
+
+@pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed (.ci/run installs it)")
+def test_failed_docker_hub_login_stops_the_build_naming_the_key(tmp_path, network):
+    # A real `podman login docker.io`, inside the empty network namespace: it cannot reach anything and fails.
+    done = run_entry("test-runner", tmp_path / "absent", tmp_path / "home",
+                     {"PLATFORM_DOCKERHUB_USERNAME": "platform", "PLATFORM_DOCKERHUB_PASSWORD": SECRET}, network)
+    assert done.returncode != 0 and "reached the build" not in done.stdout
+    assert "Docker Hub login failed" in done.stderr and "oci-dockerhub-url" in done.stderr
+    assert SECRET not in done.stderr + done.stdout
+
+
+def test_docker_hub_mirror_skips_the_login(tmp_path):
+    config = write_config(tmp_path / "config", {"oci-dockerhub-url": "nexus.example.com/dockerhub"})
+    done = run_entry("byoc", config, tmp_path / "home", {})  # no platform credentials needed
+    assert done.returncode == 0, done.stderr
+
+
+def test_invalid_values_stop_the_build_naming_the_key(tmp_path):
+    config = write_config(tmp_path / "config", {"webapp.image-node-ref": "Node:18", "pkg-npm-url": "https://ok.example.com/"})
+    done = run_entry("webapp", config, tmp_path / "home", {"PREAMBLE_DRY_RUN_LOGIN": "1"})
+    assert done.returncode != 0 and "webapp.image-node-ref" in done.stderr
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed (.ci/run installs it)")
+def test_shellcheck_clean():
+    files = sorted(str(p) for p in PREAMBLE_DIR.rglob("*.sh"))
+    done = subprocess.run(["shellcheck", "-x", "-P", "SCRIPTDIR", *files], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+
+
+def test_bash_catalog_is_generated_from_the_yaml():
+    assert (PREAMBLE_DIR / "lib/catalog.sh").read_text() == render(), "run: python -m harness.preamble_catalog > preamble/lib/catalog.sh"
+
+
+def test_every_strategy_has_an_entry():
+    assert sorted(p.stem for p in PREAMBLE_DIR.glob("*.sh")) == sorted(STRATEGIES)
+
+
+def test_preamble_check_command_prints_plan_shaped_json(tmp_path):
+    import json
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "harness", "preamble-check", "--strategy", "webapp",
+                           str(ROOT / "fixtures/proxy-config/credentials-everywhere")], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result) >= {"images", "mirrors", "logins", "dockerhub_login", "packages", "ignored_keys", "problems"}
+
+
+def test_preamble_check_catches_a_leaky_preamble(tmp_path):
+    """--preamble DIR tests someone else's preamble; this one prints a token, leaves .npmrc world-readable
+    and points npm back at the public registry: each is reported."""
+    other = tmp_path / "other-preamble"
+    shutil.copytree(PREAMBLE_DIR, other)
+    (other / "webapp.sh").write_text(
+        (other / "webapp.sh").read_text()
+        + '\necho "token: $(cat "$PROXY_CONFIG_DIR/pkg-npm-token")" >&2\n'
+        + 'printf "registry=https://registry.npmjs.org/\\n" >"$HOME/.npmrc"; chmod 0644 "$HOME/.npmrc"\n')
+    config = write_config(tmp_path / "config", {"pkg-npm-url": "https://nexus.example.com/npm/", "pkg-npm-token": "tok-" + "x" * 20})
+    result = preamble_check("webapp", config, other)
+    problems = "\n".join(result["problems"])
+    assert "contains the value of pkg-npm-token" in problems
+    assert "pkg-npm-url does not hold the URL written" in problems
+    assert "tok-" not in result["log"]
+
+
+def test_a_file_that_cannot_be_written_stops_the_build(tmp_path):
+    config = write_config(tmp_path / "config", {"pkg-maven-url": "https://nexus.example.com/maven/"})
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home/.m2").write_text("a file where Maven's directory belongs")
+    done = run_entry("mi", config, tmp_path / "home", {})
+    assert done.returncode != 0 and "cannot write" in done.stderr and "settings.xml" in done.stderr
