@@ -21,6 +21,7 @@ from harness.config import read_config
 from harness.errors import UserError
 from harness.plan import plan
 from harness.scenario import ROOT, Scenario
+from harness.stack import gateway
 
 PREAMBLE_IN_BUILDER = "/opt/preamble"
 PROJECTS_IN_BUILDER = "/work/projects"
@@ -133,7 +134,7 @@ def _windows(output: str) -> list[tuple[str, float]]:
 def _step_at(windows: list[tuple[str, float]], ts: float) -> str:
     current = "preamble"
     for name, start in windows:
-        if ts + 0.05 >= start:  # the trap's clock has millisecond resolution
+        if ts + 0.002 >= start:  # log times have millisecond resolution
             current = name
     return current
 
@@ -201,9 +202,12 @@ def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path
     windows = _windows(output)
     covering = covering_keys(catalog, scenario.strategy)
     evidence = stack.evidence(since=result.started, client=result.address)
+    served = set(gateway.mirror_hosts(stack.routes))  # names the run's DNS answers with the mirror gateway
     egress = []
     for event in evidence.trap_events:
         host = event.host or event.dst_ip or "?"
+        if event.kind == "dns" and host in served:
+            continue  # e.g. the AAAA query for a mirror name: answered inside the run, nothing left
         step = _step_at(windows, event.ts)
         egress.append(Egress(host, step, commands.get(step, step), covering.get(host), event.kind, event.ts,
                              event.dst_ip, event.dst_port, event.protocol))
