@@ -197,8 +197,11 @@ def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path
             env["PROXY_CONFIG_DIR"], mounted = "/tmp/proxy-config", None
         script = build_script(scenario.strategy, steps) + IMAGE_REPORT
         result = stack.run(f"bash -c {shlex.quote(script)}", proxy_config=mounted, env=env, files=files)
-        expected_images = plan(catalog, read_config(config_dir), scenario.strategy).images
-    output = result.output
+        config = read_config(config_dir)
+        expected_images = plan(catalog, config, scenario.strategy).images
+        secrets = secret_values(catalog, config)
+    leaked = [name for name, value in secrets.items() if value in result.output]
+    output = mask(result.output, secrets)
     windows = _windows(output)
     covering = covering_keys(catalog, scenario.strategy)
     evidence = stack.evidence(since=result.started, client=result.address)
@@ -218,5 +221,20 @@ def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path
              "user": h.user, "step": _step_at(windows, h.ts)} for h in evidence.mirror_hits]
     outcome = Outcome(scenario.name, scenario.strategy, "succeeded" if result.ok else "failed", failed, egress, hits,
                       resolved, output, seconds=result.finished - result.started)
-    outcome.problems = judge(scenario, outcome)
+    outcome.problems = judge(scenario, outcome) + [f"the build printed the secret held in {name}" for name in leaked]
     return outcome
+
+
+def secret_values(catalog: Catalog, config) -> dict[str, str]:
+    """Credential file -> value, for the values long enough to search for in the output."""
+    values = {}
+    for name, entry in config.entries.items():
+        if name.split(".", 1)[-1] in catalog.credential_owner and entry.value and len(entry.value) >= 6:
+            values[name] = entry.value
+    return values
+
+
+def mask(text: str, secrets: dict[str, str]) -> str:
+    for name, value in sorted(secrets.items(), key=lambda item: -len(item[1])):
+        text = text.replace(value, f"<{name}>")
+    return text

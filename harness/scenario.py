@@ -107,7 +107,8 @@ def load_file(path: Path) -> Scenario:
         lines = [f"  at {'/'.join(map(str, e.path)) or '(top)'}: {e.message}" for e in errors]
         raise UserError(f"{path}: not a valid scenario:\n" + "\n".join(lines))
     for secret in _secret_refs(data):
-        fixture_secret(secret)
+        if secret not in _secrets():
+            raise UserError(f"{path}: fixture secret {secret!r} is not in {SECRETS_FILE}")
     return from_json(data, path.stem, str(path))
 
 

@@ -1,0 +1,79 @@
+"""Fault injection: does the scenario matrix catch deliberate faults in the preamble? (target: all of them)
+
+Each fault of benchmarks/mutants.yaml, plus one `drop-key` fault per key the recipes use, is applied to a
+copy of the reference preamble; the generated matrix of the fault's strategies then runs against the copy
+on one air-gap stack, stopping at the first failing scenario. Prints each fault, the scenario that caught
+it (or MISSED), and the total.
+
+Run: python benchmarks/mutants.py [--only NAME]
+"""
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness.catalog import load_catalog  # noqa: E402
+from harness.runner import recipes, run_scenario  # noqa: E402
+from harness.scenario import generated, routes_used  # noqa: E402
+
+LOOKUP = "pc_lookup() {\n    PC_KEY=''"
+
+
+def faults(catalog) -> list[dict]:
+    listed = yaml.safe_load((ROOT / "benchmarks" / "mutants.yaml").read_text())["faults"]
+    for strategy, recipe in recipes().items():
+        for key in sorted(routes_used(catalog, recipe, strategy)):
+            if not any(f["name"] == f"drop-key:{key}" for f in listed):
+                listed.append({"name": f"drop-key:{key}", "file": "lib/proxy-config.sh", "find": LOOKUP,
+                               "replace": f"pc_lookup() {{\n    [[ $1 == {key} ]] && return 1\n    PC_KEY=''",
+                               "strategies": [strategy]})
+    return listed
+
+
+def apply(fault: dict, preamble: Path) -> None:
+    path = preamble / fault["file"]
+    text = path.read_text()
+    if fault["find"] not in text:
+        raise SystemExit(f"fault {fault['name']}: {fault['find']!r} not found in {fault['file']}")
+    path.write_text(text.replace(fault["find"], fault["replace"]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", help="run one fault by name")
+    args = parser.parse_args()
+    from harness.stack import content
+    from harness.stack.stack import AirgapStack
+
+    catalog = load_catalog()
+    matrix = generated(catalog, recipes())
+    chosen = [f for f in faults(catalog) if args.only in (None, f["name"])]
+    caught = 0
+    started = time.monotonic()
+    with AirgapStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        projects = content.build().projects
+        for fault in chosen:
+            preamble = Path(tmp) / fault["name"].replace(":", "_")
+            shutil.copytree(ROOT / "preamble", preamble)
+            apply(fault, preamble)
+            catcher = None
+            for scenario in (s for s in matrix if s.strategy in fault["strategies"]):
+                if not run_scenario(stack, scenario, catalog, preamble, projects).passed:
+                    catcher = scenario.name
+                    break
+            caught += catcher is not None
+            print(f"{fault['name']:<40} {'caught by ' + catcher if catcher else 'MISSED'}", flush=True)
+    print(f"{caught}/{len(chosen)} faults caught in {time.monotonic() - started:.0f} s")
+    return 0 if caught == len(chosen) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
