@@ -215,8 +215,9 @@ def generated(catalog: Catalog, recipes: dict) -> list[Scenario]:
         if any(catalog.keys[k].credential_keys for k in used):
             add("wrong-password", ConfigSpec(CREDENTIALS, keys=_wrong_credentials(catalog, name)),
                 {"build": "fails"}, accept_from=ConfigSpec(CREDENTIALS))
-        if strategy.image_keys:
-            add("image-overrides", ConfigSpec("image-overrides"), {"images": _resolved(catalog, name)})
+        for form in ("prefix", "full") if strategy.image_keys else ():
+            spec = ConfigSpec(FULL, keys=_override_keys(catalog, name, form))
+            add(f"image-overrides-{form}", spec, {"images": _resolved(catalog, spec, name)})
     return scenarios
 
 
@@ -250,9 +251,27 @@ def _wrong_credentials(catalog: Catalog, strategy: str) -> tuple:
     return tuple(keys)
 
 
-def _resolved(catalog: Catalog, strategy: str) -> dict:
-    planned = _plan_of(catalog, ConfigSpec("image-overrides"), strategy)
-    return {name: image.resolved for name, image in planned.images.items()}
+def _override_keys(catalog: Catalog, strategy: str, form: str) -> tuple:
+    """Each override key of the strategy, naming a golden copy of its image (`golden-<name>`, served by the
+    full configuration's mirror): as a `registry/repo` prefix, which keeps the default's tag, or as a
+    complete reference with the tag `golden`. Either way the result differs from the mirror rewrite."""
+    from harness import reference
+
+    mirrors = read_config(FIXTURES / FULL)
+    keys = []
+    for image in catalog.strategies[strategy].images.values():
+        if image.override in catalog.strategies[strategy].image_keys:
+            mirror = mirrors.lookup(catalog.registries[image.registry].mirror_key).value
+            rewritten = reference.rewrite_to_mirror(reference.parse_normalized(image.default), mirror)
+            head, _, last = rewritten.name.rpartition("/")
+            golden = f"{head}/golden-{last}"
+            keys.append((image.override, golden if form == "prefix" else f"{golden}:golden"))
+    return tuple(keys)
+
+
+def _resolved(catalog: Catalog, spec: ConfigSpec, strategy: str) -> dict:
+    planned = _plan_of(catalog, spec, strategy)
+    return {name: image.resolved for name, image in planned.images.items() if image.source == "override"}
 
 
 def routes_used(catalog: Catalog, recipe: list[dict], strategy: str) -> set[str]:
