@@ -248,3 +248,25 @@ def ensure_images(names=None, client: docker.DockerClient | None = None) -> dict
     """Ensure several images (default: all); returns name -> tag."""
     client = client or ensure_engine()
     return {name: ensure_image(name, client) for name in (names or IMAGE_NAMES)}
+
+
+def prune(client: docker.DockerClient | None = None) -> list[str]:
+    """Remove harness images that are not current for these inputs and settings, unless a container uses them.
+
+    Tags change whenever a Dockerfile or a CA changes, so old builds pile up (the builder is ~2 GB). Returns
+    the tags removed.
+    """
+    client = client or ensure_engine()
+    current = {tag for tag, _present in status(client).values() if tag}
+    in_use = {container.image.id for container in client.containers.list(all=True) if container.image}
+    removed = []
+    for image in client.images.list(filters={"label": "=".join(next(iter(LABEL.items())))}):
+        stale = [tag for tag in image.tags if tag.startswith(f"{REPOSITORY}/") and tag not in current]
+        if stale and len(stale) == len(image.tags) and image.id not in in_use:
+            for tag in stale:
+                try:
+                    client.images.remove(tag)
+                    removed.append(tag)
+                except docker.errors.APIError as error:  # a child image still needs it: keep it
+                    log.info("keeping %s: %s", tag, error.explanation)
+    return removed

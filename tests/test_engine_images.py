@@ -215,14 +215,34 @@ def test_image_tag_changes_with_each_input(tmp_path, monkeypatch):
 def test_failed_build_is_a_user_error_with_its_output(
     docker_client, tags, tmp_path, monkeypatch, failing_step, expected
 ):
-    shutil.copytree(images.IMAGES_DIR / "ca-base", tmp_path / "ca-base")
-    (tmp_path / "broken").mkdir()
-    (tmp_path / "broken" / "Dockerfile").write_text(f"ARG BASE\nFROM ${{BASE}}\nRUN {failing_step}\n")
-    monkeypatch.setattr(images, "IMAGES_DIR", tmp_path)
+    copy = shutil.copytree(images.IMAGES_DIR, tmp_path / "images")
+    (copy / "broken").mkdir()
+    (copy / "broken" / "Dockerfile").write_text(f"ARG BASE\nFROM ${{BASE}}\nRUN {failing_step}\n")
+    monkeypatch.setattr(images, "IMAGES_DIR", copy)
     monkeypatch.setitem(images.CATALOG, "broken", {"from": "ca-base"})
     with pytest.raises(UserError, match=expected):
         images.ensure_image("broken", docker_client)
     assert not docker_client.images.list(name="airgap-harness/broken")
+
+
+def test_prune_removes_images_whose_inputs_changed(docker_client, tags, tmp_path, monkeypatch):
+    copy = shutil.copytree(images.IMAGES_DIR, tmp_path / "images")
+    (copy / "scratch").mkdir()
+    dockerfile = copy / "scratch" / "Dockerfile"
+    dockerfile.write_text("ARG BASE\nFROM ${BASE}\nLABEL revision=1\n")
+    monkeypatch.setattr(images, "IMAGES_DIR", copy)
+    monkeypatch.setitem(images.CATALOG, "scratch", {"from": "ca-base"})
+    old = images.ensure_image("scratch", docker_client)
+    dockerfile.write_text("ARG BASE\nFROM ${BASE}\nLABEL revision=2\n")
+    new = images.ensure_image("scratch", docker_client)
+    try:
+        removed = images.prune(docker_client)
+        assert old in removed and new not in removed
+        assert not docker_client.images.list(name=old)
+        for name, tag in tags.items():
+            assert docker_client.images.get(tag), f"prune removed the current {name} image"
+    finally:
+        docker_client.images.remove(new)
 
 
 def test_unknown_image_is_a_user_error(docker_client):
