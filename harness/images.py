@@ -250,18 +250,22 @@ def ensure_images(names=None, client: docker.DockerClient | None = None) -> dict
     return {name: ensure_image(name, client) for name in (names or IMAGE_NAMES)}
 
 
-def prune(client: docker.DockerClient | None = None) -> list[str]:
-    """Remove harness images that are not current for these inputs and settings, unless a container uses them.
+def prune(client: docker.DockerClient | None = None, names=None) -> list[str]:
+    """Remove images of `names` (default: all) that are not current for these inputs and settings, unless in use.
 
     Tags change whenever a Dockerfile or a CA changes, so old builds pile up (the builder is ~2 GB). Returns
     the tags removed.
     """
+    unknown = sorted(set(names or ()) - set(CATALOG))
+    if unknown:
+        raise UserError(f"unknown image(s) {', '.join(unknown)}: known images are {', '.join(CATALOG)}")
     client = client or ensure_engine()
     current = {tag for tag, _present in status(client).values() if tag}
+    repositories = {f"{REPOSITORY}/{name}" for name in (names or CATALOG)}
     in_use = {container.image.id for container in client.containers.list(all=True) if container.image}
     removed = []
     for image in client.images.list(filters={"label": "=".join(next(iter(LABEL.items())))}):
-        stale = [tag for tag in image.tags if tag.startswith(f"{REPOSITORY}/") and tag not in current]
+        stale = [tag for tag in image.tags if tag.split(":")[0] in repositories and tag not in current]
         if stale and len(stale) == len(image.tags) and image.id not in in_use:
             for tag in stale:
                 try:

@@ -10,6 +10,7 @@ def add_parser(subparsers) -> None:
     listing = actions.add_parser("list", help="print each image's current tag and whether it is built")
     listing.set_defaults(func=_list)
     prune = actions.add_parser("prune", help="remove harness images left behind by older inputs or settings")
+    prune.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
     prune.set_defaults(func=_prune)
 
 
@@ -35,7 +36,7 @@ def _list(args) -> int:
 def _prune(args) -> int:
     from harness import images
 
-    removed = images.prune()
+    removed = images.prune(names=args.names or None)
     for tag in removed:
         print(f"removed {tag}")
     print(f"{len(removed)} stale harness image(s) removed")
