@@ -62,6 +62,13 @@ CATALOG = _load_catalog()
 IMAGE_NAMES = [name for name, entry in CATALOG.items() if "bootstrap" not in entry]
 
 
+def run_options(name: str) -> dict:
+    """Keyword arguments for docker-py `containers.run()` that image `name` needs (images.yaml `run_options`)."""
+    if name not in CATALOG:
+        raise UserError(f"unknown image {name!r}: known images are {', '.join(IMAGE_NAMES)}")
+    return dict(CATALOG[name].get("run_options", {}))
+
+
 def _digest(parts: list[bytes]) -> str:
     sha = hashlib.sha256()
     for part in parts:

@@ -304,6 +304,19 @@ def test_builder_client_builds_offline(docker_client, tags, client_name):
     assert re.search(r"^built$", plain, re.MULTILINE), output[-2000:]
 
 
+def test_builder_builds_and_copies_an_image_with_buildah_and_skopeo(docker_client, tags):
+    """The container clients work with the builder's run options: buildah commits, skopeo copies to OCI layout."""
+    script = (
+        "set -e; container=$(buildah from scratch); buildah config --label made-by=test $container;"
+        " buildah commit -q $container localhost/probe:1 >/dev/null;"
+        " skopeo copy -q containers-storage:localhost/probe:1 oci:/tmp/layout:probe;"
+        " podman image exists localhost/probe:1 && test -f /tmp/layout/index.json && echo built"
+    )
+    output = run(docker_client, tags["builder"], ["sh", "-c", script], network_mode="none",
+                 **images.run_options("builder"))
+    assert re.search(r"^built$", output, re.MULTILINE), output[-2000:]
+
+
 def test_every_image_trusts_the_configured_extra_cas(docker_client, tags):
     configured = settings.load().extra_ca_certs
     if not configured:
