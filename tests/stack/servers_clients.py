@@ -32,6 +32,11 @@ def maven(where: str, mirror: str | None) -> str:
             f"ls /tmp/m2-{where}/org/airgap/fixture/util-lib/2.1.0/util-lib-2.1.0.jar")
 
 
+def gradle(where: str, plugin_repo: str | None) -> str:
+    flag = f" -PpluginRepo={plugin_repo}" if plugin_repo else ""
+    return (f"{_fresh('gradle', where)} && gradle --no-daemon -q -g /tmp/gradle-home-{where}{flag} fetch")
+
+
 def go(where: str, proxy: str) -> str:
     return (f"{_fresh('go', where)} && export GOPROXY={proxy} GOMODCACHE=/tmp/gomod-{where} GOFLAGS=-mod=mod "
             "GOTOOLCHAIN=local GOSUMDB=sum.golang.org && go mod download -x && go build -o app . && ./app")
