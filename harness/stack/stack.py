@@ -37,7 +37,7 @@ from testcontainers.core.network import Network
 from harness import settings
 from harness.engine import ensure_engine
 from harness.errors import UserError
-from harness.images import ensure_image
+from harness.images import ensure_image, run_options
 from harness.stack import cleanup, content, dns, gateway, isolation, secret_layout, trap
 from harness.stack.evidence import Evidence, parse as parse_evidence
 from harness.stack.pki import RunCA
@@ -336,8 +336,9 @@ class AirgapStack:
         builder = _Container(self._tags["builder"], {CA_BUNDLE: self._ca.ca_pem, **(files or {})},
                              command=["sleep", "infinity"], env=dict(env or {}), name=name)
         builder.with_volume_mapping(str(secret_dir), PROXY_CONFIG_MOUNT, "ro")
+        # run_options: what podman/buildah need (SYS_ADMIN, no seccomp), never NET_ADMIN: routes stay as set
         builder.with_kwargs(labels=dict(self.labels), hostname="builder", network=network_name,
-                            dns=[self.topology.resolver(network)])
+                            dns=[self.topology.resolver(network)], **run_options("builder"))
         builder.start()
         try:
             confine = isolation.confine_commands(network, self.topology.resolver(network),
