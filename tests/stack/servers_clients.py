@@ -83,3 +83,9 @@ def go_verified(where: str, proxy: str, gosumdb: str) -> str:
             f"export GOPROXY={proxy} GOMODCACHE=/tmp/gomod-sum-{where} GOTOOLCHAIN=local GOFLAGS=-mod=mod "
             f"GOSUMDB={shlex.quote(gosumdb)} && go build -o app . && ./app && "
             f"diff go.sum /tmp/go.sum.{where}.expected && echo go.sum-verified")
+
+
+def gem_install(where: str, source: str) -> str:
+    """`gem install` (not Bundler): RubyGems' own resolver, which also reads quick/Marshal.4.8 gemspecs."""
+    return (f"rm -rf /tmp/gems-{where} && gem install --clear-sources --source {source} --install-dir /tmp/gems-{where} "
+            f"--no-document airgap-fixture-hello -v 1.0.0 && ls /tmp/gems-{where}/gems")

@@ -114,6 +114,11 @@ def test_public_rubygems(run):
     assert "ok" in ok(run, clients.bundler("public", None)).split()
 
 
+def test_public_rubygems_gem_install(run):
+    out = ok(run, clients.gem_install("public", "https://rubygems.org/"))
+    assert "airgap-fixture-hello-1.0.0" in out and "airgap-fixture-util-2.1.0" in out
+
+
 def test_public_rubygems_full_index_is_ruby_marshal(run):
     script = "p Marshal.load(Gem::Util.gunzip(URI.open('https://rubygems.org/specs.4.8.gz').read))"
     out = ok(run, f'ruby -rrubygems -ropen-uri -e "{script}"')
@@ -192,6 +197,12 @@ def test_mirror_go_proxies_the_checksum_database(run):
 def test_mirror_rubygems_proxies(run):
     assert "ok" in ok(run, clients.bundler("mirror", "http://mirror-files/rubygems")).split()
     assert any(r["path"].endswith(".gem") for r in files_mirror_fetches(run, "/rubygems/"))
+
+
+def test_mirror_rubygems_gem_install(run):
+    out = ok(run, clients.gem_install("mirror", "http://mirror-files/rubygems/"))
+    assert "airgap-fixture-hello-1.0.0" in out and "airgap-fixture-util-2.1.0" in out
+    assert any(r["path"].endswith(".gemspec.rz") for r in files_mirror_fetches(run, "/rubygems/"))
 
 
 def test_mirror_composer_proxies_and_rewrites_dist_urls(run):
