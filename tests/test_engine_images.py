@@ -268,6 +268,27 @@ def test_image_program_runs(docker_client, tags, name, command, pattern):
     assert re.search(pattern, output, re.MULTILINE), f"{command} printed: {output!r}"
 
 
+SERVER_PORTS = {"registry": 5000, "nginx": 80, "dns": 53, "verdaccio": 4873, "devpi": 3141}
+
+
+@pytest.mark.parametrize("name", SERVER_PORTS)
+def test_server_image_default_command_listens(docker_client, tags, name):
+    """Each server image's own CMD starts a server (the stack may override it, but it must not need to)."""
+    container = docker_client.containers.run(tags[name], detach=True, network_mode="none", labels=images.LABEL)
+    probe = f"exec 3<>/dev/tcp/127.0.0.1/{SERVER_PORTS[name]}"
+    try:
+        for _ in range(60):
+            if container.exec_run(["bash", "-c", probe]).exit_code == 0:
+                break
+            container.reload()
+            assert container.status == "running", container.logs()[-2000:].decode(errors="replace")
+            time.sleep(1)
+        else:
+            pytest.fail(f"{name} did not listen on {SERVER_PORTS[name]} within 60 s: {container.logs()[-2000:]!r}")
+    finally:
+        container.remove(force=True)
+
+
 # Small offline builds: a client that prints its version but cannot build would pass the checks above.
 OFFLINE_BUILDS = {
     "gradle": (
