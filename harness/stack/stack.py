@@ -16,6 +16,7 @@ import io
 import ipaddress
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import tarfile
@@ -115,7 +116,9 @@ def _taken_subnets(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:
                 taken.append(ipaddress.ip_network(pool.get("Subnet", ""), strict=False))
             except ValueError:
                 pass
-    routes = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=False).stdout
+    routes = ""
+    if shutil.which("ip"):
+        routes = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=False).stdout
     for line in routes.splitlines():
         try:
             taken.append(ipaddress.ip_network(line.split()[0], strict=False))
@@ -320,6 +323,11 @@ class AirgapStack:
         names = {host: gateway_address for host in gateway.mirror_hosts(routes)}
         self._wrapped(trap.NAME).put_archive("/", _archive({dns.HOSTS_FILE: dns.hosts_file(names)}))
         time.sleep(0.3)  # nginx workers and dnsmasq's inotify pick the new files up
+
+    @property
+    def mirror_hosts(self) -> list[str]:
+        """The host names the build network resolves to the mirror gateway (every other name: the trap)."""
+        return gateway.mirror_hosts(self.routes)
 
     def _wrapped(self, name: str):
         return self._containers[name].get_wrapped_container()
