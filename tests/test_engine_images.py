@@ -161,6 +161,7 @@ def test_start_dockerd_starts_an_engine_that_answers(tmp_path):
     """The path a fresh machine takes: a second dockerd on its own socket, directories and bridge, then stopped."""
     short = Path(tempfile.mkdtemp(prefix="airgap-d", dir="/tmp"))  # unix socket paths must stay short
     pidfile = short / "dockerd.pid"
+    subprocess.run(["ip", "link", "del", TEST_BRIDGE], check=False, capture_output=True)  # left by a killed run
     subprocess.run(["ip", "link", "add", "name", TEST_BRIDGE, "type", "bridge"], check=True)
     try:
         subprocess.run(["ip", "addr", "add", TEST_BRIDGE_ADDRESS, "dev", TEST_BRIDGE], check=True)
