@@ -62,6 +62,13 @@ CATALOG = _load_catalog()
 IMAGE_NAMES = [name for name, entry in CATALOG.items() if "bootstrap" not in entry]
 
 
+def run_options(name: str) -> dict:
+    """Keyword arguments for docker-py `containers.run()` that image `name` needs (images.yaml `run_options`)."""
+    if name not in CATALOG:
+        raise UserError(f"unknown image {name!r}: known images are {', '.join(IMAGE_NAMES)}")
+    return dict(CATALOG[name].get("run_options", {}))
+
+
 def _digest(parts: list[bytes]) -> str:
     sha = hashlib.sha256()
     for part in parts:
@@ -248,3 +255,29 @@ def ensure_images(names=None, client: docker.DockerClient | None = None) -> dict
     """Ensure several images (default: all); returns name -> tag."""
     client = client or ensure_engine()
     return {name: ensure_image(name, client) for name in (names or IMAGE_NAMES)}
+
+
+def prune(client: docker.DockerClient | None = None, names=None) -> list[str]:
+    """Remove images of `names` (default: all) that are not current for these inputs and settings, unless in use.
+
+    Tags change whenever a Dockerfile or a CA changes, so old builds pile up (the builder is ~2 GB). Returns
+    the tags removed.
+    """
+    unknown = sorted(set(names or ()) - set(CATALOG))
+    if unknown:
+        raise UserError(f"unknown image(s) {', '.join(unknown)}: known images are {', '.join(CATALOG)}")
+    client = client or ensure_engine()
+    current = {tag for tag, _present in status(client).values() if tag}
+    repositories = {f"{REPOSITORY}/{name}" for name in (names or CATALOG)}
+    in_use = {container.image.id for container in client.containers.list(all=True) if container.image}
+    removed = []
+    for image in client.images.list(filters={"label": "=".join(next(iter(LABEL.items())))}):
+        stale = [tag for tag in image.tags if tag.split(":")[0] in repositories and tag not in current]
+        if stale and len(stale) == len(image.tags) and image.id not in in_use:
+            for tag in stale:
+                try:
+                    client.images.remove(tag)
+                    removed.append(tag)
+                except docker.errors.APIError as error:  # a child image still needs it: keep it
+                    log.info("keeping %s: %s", tag, error.explanation)
+    return removed

@@ -1,4 +1,4 @@
-"""Harness settings read from the environment, validated once, with errors that name the variable."""
+"""Harness settings read from the environment, validated on every read, with errors that name the variable."""
 
 import os
 import re

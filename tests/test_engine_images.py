@@ -161,6 +161,7 @@ def test_start_dockerd_starts_an_engine_that_answers(tmp_path):
     """The path a fresh machine takes: a second dockerd on its own socket, directories and bridge, then stopped."""
     short = Path(tempfile.mkdtemp(prefix="airgap-d", dir="/tmp"))  # unix socket paths must stay short
     pidfile = short / "dockerd.pid"
+    subprocess.run(["ip", "link", "del", TEST_BRIDGE], check=False, capture_output=True)  # left by a killed run
     subprocess.run(["ip", "link", "add", "name", TEST_BRIDGE, "type", "bridge"], check=True)
     try:
         subprocess.run(["ip", "addr", "add", TEST_BRIDGE_ADDRESS, "dev", TEST_BRIDGE], check=True)
@@ -215,14 +216,32 @@ def test_image_tag_changes_with_each_input(tmp_path, monkeypatch):
 def test_failed_build_is_a_user_error_with_its_output(
     docker_client, tags, tmp_path, monkeypatch, failing_step, expected
 ):
-    shutil.copytree(images.IMAGES_DIR / "ca-base", tmp_path / "ca-base")
-    (tmp_path / "broken").mkdir()
-    (tmp_path / "broken" / "Dockerfile").write_text(f"ARG BASE\nFROM ${{BASE}}\nRUN {failing_step}\n")
-    monkeypatch.setattr(images, "IMAGES_DIR", tmp_path)
+    copy = shutil.copytree(images.IMAGES_DIR, tmp_path / "images")
+    (copy / "broken").mkdir()
+    (copy / "broken" / "Dockerfile").write_text(f"ARG BASE\nFROM ${{BASE}}\nRUN {failing_step}\n")
+    monkeypatch.setattr(images, "IMAGES_DIR", copy)
     monkeypatch.setitem(images.CATALOG, "broken", {"from": "ca-base"})
     with pytest.raises(UserError, match=expected):
         images.ensure_image("broken", docker_client)
     assert not docker_client.images.list(name="airgap-harness/broken")
+
+
+def test_prune_removes_images_whose_inputs_changed(docker_client, tags, tmp_path, monkeypatch):
+    copy = shutil.copytree(images.IMAGES_DIR, tmp_path / "images")
+    (copy / "scratch").mkdir()
+    dockerfile = copy / "scratch" / "Dockerfile"
+    dockerfile.write_text("ARG BASE\nFROM ${BASE}\nLABEL revision=1\n")
+    monkeypatch.setattr(images, "IMAGES_DIR", copy)
+    monkeypatch.setitem(images.CATALOG, "scratch", {"from": "ca-base"})
+    old = images.ensure_image("scratch", docker_client)
+    dockerfile.write_text("ARG BASE\nFROM ${BASE}\nLABEL revision=2\n")
+    new = images.ensure_image("scratch", docker_client)
+    try:
+        removed = images.prune(docker_client, names=["scratch"])  # other images: not this test's
+        assert old in removed and new not in removed
+        assert not docker_client.images.list(name=old)
+    finally:
+        docker_client.images.remove(new)
 
 
 def test_unknown_image_is_a_user_error(docker_client):
@@ -230,9 +249,9 @@ def test_unknown_image_is_a_user_error(docker_client):
         images.ensure_image("nope", docker_client)
 
 
-@pytest.mark.parametrize("name", images.IMAGE_NAMES)
+@pytest.mark.parametrize("name", list(images.CATALOG))
 def test_image_is_built_labelled_and_not_rebuilt(docker_client, tags, name):
-    tag = tags[name]
+    tag = tags[name] if name in tags else images.ensure_image(name, docker_client)  # the base is not in tags
     image = docker_client.images.get(tag)
     assert image.labels.get("airgap-harness") == "1"
     assert images.planned_tag(name, docker_client) == tag
@@ -248,6 +267,27 @@ def test_image_is_built_labelled_and_not_rebuilt(docker_client, tags, name):
 def test_image_program_runs(docker_client, tags, name, command, pattern):
     output = run(docker_client, tags[name], command)
     assert re.search(pattern, output, re.MULTILINE), f"{command} printed: {output!r}"
+
+
+SERVER_PORTS = {"registry": 5000, "nginx": 80, "dns": 53, "verdaccio": 4873, "devpi": 3141}
+
+
+@pytest.mark.parametrize("name", SERVER_PORTS)
+def test_server_image_default_command_listens(docker_client, tags, name):
+    """Each server image's own CMD starts a server (the stack may override it, but it must not need to)."""
+    container = docker_client.containers.run(tags[name], detach=True, network_mode="none", labels=images.LABEL)
+    probe = f"exec 3<>/dev/tcp/127.0.0.1/{SERVER_PORTS[name]}"
+    try:
+        for _ in range(60):
+            if container.exec_run(["bash", "-c", probe]).exit_code == 0:
+                break
+            container.reload()
+            assert container.status == "running", container.logs()[-2000:].decode(errors="replace")
+            time.sleep(1)
+        else:
+            pytest.fail(f"{name} did not listen on {SERVER_PORTS[name]} within 60 s: {container.logs()[-2000:]!r}")
+    finally:
+        container.remove(force=True)
 
 
 # Small offline builds: a client that prints its version but cannot build would pass the checks above.
@@ -284,6 +324,19 @@ def test_builder_client_builds_offline(docker_client, tags, client_name):
     output = run(docker_client, tags["builder"], ["sh", "-c", script], network_mode="none")
     plain = re.sub(r"\x1b\[[0-9;]*m", "", output)  # maven colours its output even without a TTY
     assert re.search(r"^built$", plain, re.MULTILINE), output[-2000:]
+
+
+def test_builder_builds_and_copies_an_image_with_buildah_and_skopeo(docker_client, tags):
+    """The container clients work with the builder's run options: buildah commits, skopeo copies to OCI layout."""
+    script = (
+        "set -e; container=$(buildah from scratch); buildah config --label made-by=test $container;"
+        " buildah commit -q $container localhost/probe:1 >/dev/null;"
+        " skopeo copy -q containers-storage:localhost/probe:1 oci:/tmp/layout:probe;"
+        " podman image exists localhost/probe:1 && test -f /tmp/layout/index.json && echo built"
+    )
+    output = run(docker_client, tags["builder"], ["sh", "-c", script], network_mode="none",
+                 **images.run_options("builder"))
+    assert re.search(r"^built$", output, re.MULTILINE), output[-2000:]
 
 
 def test_every_image_trusts_the_configured_extra_cas(docker_client, tags):

@@ -1,4 +1,4 @@
-"""`airgap images ensure|list`: build the harness images (only those whose inputs changed) or show their tags."""
+"""`airgap images ensure|list|prune`: build the harness images (only those whose inputs changed), show or prune them."""
 
 
 def add_parser(subparsers) -> None:
@@ -9,6 +9,9 @@ def add_parser(subparsers) -> None:
     ensure.set_defaults(func=_ensure)
     listing = actions.add_parser("list", help="print each image's current tag and whether it is built")
     listing.set_defaults(func=_list)
+    prune = actions.add_parser("prune", help="remove harness images left behind by older inputs or settings")
+    prune.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
+    prune.set_defaults(func=_prune)
 
 
 def _ensure(args) -> int:
@@ -27,4 +30,14 @@ def _list(args) -> int:
 
     for name, (tag, present) in images.status().items():
         print(f"{name}\t{tag or '-'}\t{'built' if present else 'missing'}")
+    return 0
+
+
+def _prune(args) -> int:
+    from harness import images
+
+    removed = images.prune(names=args.names or None)
+    for tag in removed:
+        print(f"removed {tag}")
+    print(f"{len(removed)} stale harness image(s) removed")
     return 0

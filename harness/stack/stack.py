@@ -16,6 +16,7 @@ import io
 import ipaddress
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import tarfile
@@ -37,7 +38,7 @@ from testcontainers.core.network import Network
 from harness import settings
 from harness.engine import ensure_engine
 from harness.errors import UserError
-from harness.images import ensure_image
+from harness.images import ensure_image, run_options
 from harness.stack import cleanup, content, dns, gateway, isolation, secret_layout, trap
 from harness.stack.evidence import Evidence, parse as parse_evidence
 from harness.stack.pki import RunCA
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 SUBNET_POOL = ipaddress.ip_network("10.213.0.0/16")
 RESERVED_SUBNETS = (ipaddress.ip_network("10.213.254.0/23"),)  # the compose project's fixed subnets
 READY_TIMEOUT_S = 300  # devpi initialising its server directory takes minutes on a loaded 2-core machine
-START_WORKERS = 6
+START_WORKERS = 8
 # Servers start together; one that needs another at start (registry:2 in proxy mode pings its upstream and
 # panics when it is not up yet) is restarted by the engine until the other answers.
 RESTART_POLICY = {"Name": "on-failure", "MaximumRetryCount": 10}
@@ -115,7 +116,9 @@ def _taken_subnets(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:
                 taken.append(ipaddress.ip_network(pool.get("Subnet", ""), strict=False))
             except ValueError:
                 pass
-    routes = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=False).stdout
+    routes = ""
+    if shutil.which("ip"):
+        routes = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=False).stdout
     for line in routes.splitlines():
         try:
             taken.append(ipaddress.ip_network(line.split()[0], strict=False))
@@ -196,10 +199,13 @@ class AirgapStack:
         with ThreadPoolExecutor(max_workers=START_WORKERS) as pool:
             list(pool.map(self._start_placement, self.topology.placements))  # list(): re-raise any failure
         mark = self._phase("containers", mark)
-        self._wait_ready()
-        mark = self._phase("ready", mark)
-        self.isolation_report = self.self_test()
-        self._phase("self-test", mark)
+        with ThreadPoolExecutor(max_workers=1) as background:
+            # the self-test needs only the networks and the trap: it runs while the servers come up
+            self_test = background.submit(lambda: self._wait_ready([trap.NAME]) or self.self_test())
+            self._wait_ready()
+            mark = self._phase("ready", mark)
+            self.isolation_report = self_test.result()
+        self._phase("self-test (beyond ready)", mark)
         log.info("isolation self-test of run %s:\n%s", self.run_id, self.isolation_report.summary())
         if not self.isolation_report.ok:
             raise isolation.IsolationError("the build network is not isolated; no scenario may run:\n"
@@ -262,24 +268,30 @@ class AirgapStack:
             self.client.networks.get(self._networks[network].id).connect(
                 container.get_wrapped_container().id, aliases=aliases, ipv4_address=placement.addresses[network])
 
-    def _wait_ready(self) -> None:
-        pending = {p.spec.name: p.spec for p in self.topology.placements if p.spec.ready}
+    def _is_ready(self, spec: ServiceSpec) -> bool:
+        wrapped = self._containers[spec.name].get_wrapped_container()
+        wrapped.reload()
+        restarts_left = wrapped.attrs.get("RestartCount", 0) < RESTART_POLICY["MaximumRetryCount"]
+        if wrapped.status != "running":
+            if wrapped.status == "restarting" or (wrapped.status == "exited" and restarts_left):
+                return False  # the engine restarts it
+            raise UserError(f"{spec.name} stopped while starting ({wrapped.status}); last log lines:\n"
+                            + wrapped.logs(tail=30).decode(errors="replace"))
+        try:
+            return wrapped.exec_run(spec.ready).exit_code == 0
+        except docker.errors.APIError:
+            return False  # it stopped between the two calls; the next round sees why
+
+    def _wait_ready(self, names: list[str] | None = None) -> None:
+        """Wait until every server (or those named) answers its readiness probe; all probed in parallel."""
+        pending = [p.spec for p in self.topology.placements if p.spec.ready and (names is None or p.spec.name in names)]
         deadline = time.monotonic() + READY_TIMEOUT_S
-        while pending and time.monotonic() < deadline:
-            for name, spec in list(pending.items()):
-                wrapped = self._containers[name].get_wrapped_container()
-                wrapped.reload()
-                if wrapped.status == "restarting":
-                    continue
-                if wrapped.status != "running":
-                    raise UserError(f"{name} stopped while starting ({wrapped.status}); last log lines:\n"
-                                    + wrapped.logs(tail=30).decode(errors="replace"))
-                if wrapped.exec_run(spec.ready).exit_code == 0:
-                    del pending[name]
-                    log.debug("%s ready after %.1f s", name, READY_TIMEOUT_S - (deadline - time.monotonic()))
-            time.sleep(0.2)
+        with ThreadPoolExecutor(max_workers=START_WORKERS) as pool:
+            while pending and time.monotonic() < deadline:
+                pending = [spec for spec, ready in zip(pending, pool.map(self._is_ready, pending)) if not ready]
+                time.sleep(0.2)
         if pending:
-            raise UserError(f"not ready within {READY_TIMEOUT_S} s: {', '.join(sorted(pending))}")
+            raise UserError(f"not ready within {READY_TIMEOUT_S} s: {', '.join(spec.name for spec in pending)}")
 
     # --- mirrors -----------------------------------------------------------------------------------
 
@@ -312,6 +324,11 @@ class AirgapStack:
         self._wrapped(trap.NAME).put_archive("/", _archive({dns.HOSTS_FILE: dns.hosts_file(names)}))
         time.sleep(0.3)  # nginx workers and dnsmasq's inotify pick the new files up
 
+    @property
+    def mirror_hosts(self) -> list[str]:
+        """The host names the build network resolves to the mirror gateway (every other name: the trap)."""
+        return gateway.mirror_hosts(self.routes)
+
     def _wrapped(self, name: str):
         return self._containers[name].get_wrapped_container()
 
@@ -327,8 +344,9 @@ class AirgapStack:
         builder = _Container(self._tags["builder"], {CA_BUNDLE: self._ca.ca_pem, **(files or {})},
                              command=["sleep", "infinity"], env=dict(env or {}), name=name)
         builder.with_volume_mapping(str(secret_dir), PROXY_CONFIG_MOUNT, "ro")
+        # run_options: what podman/buildah need (SYS_ADMIN, no seccomp), never NET_ADMIN: routes stay as set
         builder.with_kwargs(labels=dict(self.labels), hostname="builder", network=network_name,
-                            dns=[self.topology.resolver(network)])
+                            dns=[self.topology.resolver(network)], **run_options("builder"))
         builder.start()
         try:
             confine = isolation.confine_commands(network, self.topology.resolver(network),

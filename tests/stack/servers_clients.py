@@ -32,6 +32,11 @@ def maven(where: str, mirror: str | None) -> str:
             f"ls /tmp/m2-{where}/org/airgap/fixture/util-lib/2.1.0/util-lib-2.1.0.jar")
 
 
+def gradle(where: str, plugin_repo: str | None) -> str:
+    flag = f" -PpluginRepo={plugin_repo}" if plugin_repo else ""
+    return (f"{_fresh('gradle', where)} && gradle --no-daemon -q -g /tmp/gradle-home-{where}{flag} fetch")
+
+
 def go(where: str, proxy: str) -> str:
     return (f"{_fresh('go', where)} && export GOPROXY={proxy} GOMODCACHE=/tmp/gomod-{where} GOFLAGS=-mod=mod "
             "GOTOOLCHAIN=local GOSUMDB=sum.golang.org && go mod download -x && go build -o app . && ./app")
@@ -78,3 +83,9 @@ def go_verified(where: str, proxy: str, gosumdb: str) -> str:
             f"export GOPROXY={proxy} GOMODCACHE=/tmp/gomod-sum-{where} GOTOOLCHAIN=local GOFLAGS=-mod=mod "
             f"GOSUMDB={shlex.quote(gosumdb)} && go build -o app . && ./app && "
             f"diff go.sum /tmp/go.sum.{where}.expected && echo go.sum-verified")
+
+
+def gem_install(where: str, source: str) -> str:
+    """`gem install` (not Bundler): RubyGems' own resolver, which also reads quick/Marshal.4.8 gemspecs."""
+    return (f"rm -rf /tmp/gems-{where} && gem install --clear-sources --source {source} --install-dir /tmp/gems-{where} "
+            f"--no-document airgap-fixture-hello -v 1.0.0 && ls /tmp/gems-{where}/gems")

@@ -51,3 +51,17 @@ def test_killed_run_leaves_nothing_after_airgap_clean():
     remaining += client.networks.list(filters={"label": f"{RUN_LABEL}={run_id}"})
     assert remaining == []
     assert [rule for rule in isolation.host_rules() if rule.run_id == run_id] == []
+
+
+def test_stack_up_and_down_leaves_nothing_labelled():
+    from harness.stack.stack import AirgapStack
+
+    client = docker.from_env()
+    with AirgapStack() as stack:
+        selector = {"label": f"{RUN_LABEL}={stack.run_id}"}
+        assert len(client.containers.list(filters=selector)) >= 5
+        assert len(client.networks.list(filters=selector)) == 2
+        assert [rule for rule in isolation.host_rules() if rule.run_id == stack.run_id]
+    assert client.containers.list(all=True, filters=selector) == []
+    assert client.networks.list(filters=selector) == []
+    assert [rule for rule in isolation.host_rules() if rule.run_id == stack.run_id] == []

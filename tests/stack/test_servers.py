@@ -90,6 +90,10 @@ def test_public_maven(run):
     ok(run, clients.maven("public", None))
 
 
+def test_public_gradle_plugin_portal(run):
+    assert "FETCHED hello-gradle-plugin-1.0.0.jar" in ok(run, clients.gradle("public", None))
+
+
 def test_public_go_proxy(run):
     out = ok(run, clients.go("public", "https://proxy.golang.org"))
     assert "hello!" in out
@@ -110,6 +114,11 @@ def test_public_rubygems(run):
     assert "ok" in ok(run, clients.bundler("public", None)).split()
 
 
+def test_public_rubygems_gem_install(run):
+    out = ok(run, clients.gem_install("public", "https://rubygems.org/"))
+    assert "airgap-fixture-hello-1.0.0" in out and "airgap-fixture-util-2.1.0" in out
+
+
 def test_public_rubygems_full_index_is_ruby_marshal(run):
     script = "p Marshal.load(Gem::Util.gunzip(URI.open('https://rubygems.org/specs.4.8.gz').read))"
     out = ok(run, f'ruby -rrubygems -ropen-uri -e "{script}"')
@@ -127,7 +136,7 @@ def test_public_nuget_v3(run):
 
 @pytest.mark.parametrize("path", [p for p in CONTENT.static if p.split("/", 1)[0] in {
     "services.gradle.org", "dist.ballerina.io", "api.central.ballerina.io", "fileserver.central.ballerina.io",
-    "release-assets.githubusercontent.com", "plugins.gradle.org"} and not p.rsplit(".", 1)[-1] in {"md5", "sha1"}])
+    "release-assets.githubusercontent.com"} and not p.rsplit(".", 1)[-1] in {"md5", "sha1"}])
 def test_public_static_files(run, path):
     digest = ok(run, f"curl -fsS https://{path} | sha256sum").split()[0]
     assert digest == hashlib.sha256(CONTENT.static[path]).hexdigest()
@@ -190,6 +199,12 @@ def test_mirror_rubygems_proxies(run):
     assert any(r["path"].endswith(".gem") for r in files_mirror_fetches(run, "/rubygems/"))
 
 
+def test_mirror_rubygems_gem_install(run):
+    out = ok(run, clients.gem_install("mirror", "http://mirror-files/rubygems/"))
+    assert "airgap-fixture-hello-1.0.0" in out and "airgap-fixture-util-2.1.0" in out
+    assert any(r["path"].endswith(".gemspec.rz") for r in files_mirror_fetches(run, "/rubygems/"))
+
+
 def test_mirror_composer_proxies_and_rewrites_dist_urls(run):
     assert "VERSION = '1.0.0'" in ok(run, clients.composer("mirror", "http://mirror-files/composer"))
     assert any(r["path"].endswith(".zip") for r in files_mirror_fetches(run, "/composer/"))
@@ -202,10 +217,10 @@ def test_mirror_nuget_proxies_and_rewrites_service_index(run):
 
 
 def test_mirror_gradle_plugin_portal_proxies(run):
-    marker = "org/airgap/fixture/hello/org.airgap.fixture.hello.gradle.plugin/1.0.0/org.airgap.fixture.hello.gradle.plugin-1.0.0.pom"
-    out = ok(run, f"curl -fsS http://mirror-files/gradle-plugins/{marker}")
-    assert "<artifactId>hello-gradle-plugin</artifactId>" in out
-    assert files_mirror_fetches(run, "/gradle-plugins/")
+    assert "FETCHED hello-gradle-plugin-1.0.0.jar" in ok(run, clients.gradle("mirror", "http://mirror-files/gradle-plugins/"))
+    fetched = [r["path"] for r in files_mirror_fetches(run, "/gradle-plugins/")]
+    assert any(path.endswith(".gradle.plugin-1.0.0.pom") for path in fetched)
+    assert any(path.endswith("hello-gradle-plugin-1.0.0.jar") for path in fetched)
 
 
 # --- without containers: determinism, errors, certificates ---------------------------------------------------

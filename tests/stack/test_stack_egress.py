@@ -145,3 +145,25 @@ def test_any_customer_configuration_works_unchanged(airgap_stack):
         assert hits and {hit.host for hit in hits} <= {"artifactory.acme.internal", "harbor.acme.internal"}
     assert {hit.port for hit in airgap_stack.evidence_of(results["oci-dockerhub-url"]).hits_for(
         "oci-dockerhub-url")} == {8443}
+
+
+# One fixture file per remaining package kind, fetched at the configured URL: every route of the
+# full-global proxy-config reaches a mirror that proxies the simulated public source.
+FILES_BY_KEY = {
+    "pkg-maven-url": "org/airgap/fixture/hello-lib/1.0.0/hello-lib-1.0.0.pom",
+    "pkg-gradle-url": "org/airgap/fixture/hello/org.airgap.fixture.hello.gradle.plugin/1.0.0/"
+                      "org.airgap.fixture.hello.gradle.plugin-1.0.0.pom",
+    "pkg-rubygems-url": "gems/airgap-fixture-util-2.1.0.gem",
+    "pkg-composer-url": "p2/airgap-fixture/hello.json",
+    "pkg-nuget-url": "",  # the URL names the service index itself
+}
+
+
+def test_every_package_kind_is_proxied_through_its_route(airgap_stack):
+    fetches = " && ".join(f'curl -fsS -o /dev/null "$(cat {KEY}/{key}){path}"' for key, path in FILES_BY_KEY.items())
+    result = airgap_stack.run(fetches, proxy_config=NEXUS)
+    assert result.ok, result.output
+    evidence = airgap_stack.evidence_of(result)
+    for key in FILES_BY_KEY:
+        assert [hit for hit in evidence.hits_for(key) if hit.status == 200], f"{key}: {evidence.mirror_hits}"
+    assert not evidence.trapped_connections()

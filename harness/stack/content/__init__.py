@@ -89,6 +89,7 @@ def _build(directory: Path) -> Content:
         "npm": npm.project(npm_def["project"], npm_def["packages"]),
         "python": python.project(py_def["project"]),
         "maven": maven.project(mvn_def["project"]),
+        "gradle": maven.gradle_project(mvn_def.get("gradle_plugins", [])),
         "go": gomod.project(go_def["project"], go_def["modules"], go_sums),
         "rubygems": rubygems.project(gem_def["project"], gem_def["gems"]),
         "composer": composer.project(php_def["project"]),

@@ -89,3 +89,12 @@ def project(definition: dict) -> dict[str, bytes]:
     their dependencies) itself, so `mvn validate` downloads them without any plugin from Maven Central."""
     deps = definition["dependencies"]
     return {"pom.xml": _pom("org.airgap.app", "app", "1.0.0", deps, "pom", extensions=deps)}
+
+
+def gradle_project(plugins: list[dict]) -> dict[str, bytes]:
+    """A build.gradle resolving each plugin through its marker, from the portal or `-PpluginRepo=URL`."""
+    deps = "".join(f"  fx '{p['id']}:{p['id']}.gradle.plugin:{p['version']}'\n" for p in plugins)
+    text = ("repositories { maven { url(project.findProperty('pluginRepo') ?: 'https://plugins.gradle.org/m2/') } }\n"
+            f"configurations {{ fx }}\ndependencies {{\n{deps}}}\n"
+            "task fetch { doLast { configurations.fx.files.each { println 'FETCHED ' + it.name } } }\n")
+    return {"build.gradle": text.encode()}

@@ -1,9 +1,12 @@
 """Real .gem files plus the indexes clients read: the compact index (/versions, /info/NAME) that Bundler
-and RubyGems 3 use, and specs.4.8.gz (a Ruby Marshal stream) for older `gem` code paths.
+and RubyGems 3 resolve with, and the Ruby Marshal files `gem install`/`gem fetch` also read
+(quick/Marshal.4.8/NAME-VERSION.gemspec.rz, specs.4.8.gz).
 """
 
 import hashlib
 import tarfile
+import zlib
+from dataclasses import dataclass
 
 from harness.stack.content.archives import gzip_bytes, sha256_hex, tar_bytes
 
@@ -50,8 +53,33 @@ def gem_file(gem: dict) -> bytes:
                      mode=0o444, fmt=tarfile.USTAR_FORMAT)
 
 
+class Symbol(str):
+    """A Ruby Symbol (a str subclass, so it compares like its name)."""
+
+
+@dataclass(frozen=True)
+class RubyObject:
+    """`o`: a plain object restored from its instance variables (Gem::Dependency)."""
+    class_name: str
+    ivars: tuple  # ((name, value), ...) in dump order
+
+
+@dataclass(frozen=True)
+class UserMarshal:
+    """`U`: an object whose class defines marshal_dump (Gem::Version, Gem::Requirement)."""
+    class_name: str
+    data: object
+
+
+@dataclass(frozen=True)
+class UserDump:
+    """`u`: an object whose class defines _dump, here Gem::Specification (its payload is a Marshal stream)."""
+    class_name: str
+    payload: bytes
+
+
 class _Marshal:
-    """Just enough of Ruby's Marshal 4.8 to write specs.4.8 (arrays, UTF-8 strings, Gem::Version)."""
+    """Just enough of Ruby's Marshal 4.8 for specs.4.8 and quick/Marshal.4.8 gemspecs."""
 
     def __init__(self) -> None:
         self.symbols: dict[str, int] = {}
@@ -67,6 +95,10 @@ class _Marshal:
             self.out.append(len(raw))
             self.out += raw
 
+    def _bytes(self, raw: bytes) -> None:
+        self._int(len(raw))
+        self.out += raw
+
     def _symbol(self, name: str) -> None:
         if name in self.symbols:
             self.out += b";"
@@ -74,40 +106,80 @@ class _Marshal:
         else:
             self.symbols[name] = len(self.symbols)
             self.out += b":"
-            self._int(len(name))
-            self.out += name.encode()
+            self._bytes(name.encode())
 
     def dump(self, value) -> None:
-        if isinstance(value, list):
+        if value is None or isinstance(value, bool):
+            self.out += {None: b"0", True: b"T", False: b"F"}[value]
+        elif isinstance(value, int):
+            self.out += b"i"
+            self._int(value)
+        elif isinstance(value, Symbol):
+            self._symbol(value)
+        elif isinstance(value, str):  # a UTF-8 String: the E (encoding) ivar set to true
+            self.out += b'I"'
+            self._bytes(value.encode())
+            self._int(1)
+            self._symbol("E")
+            self.out += b"T"
+        elif isinstance(value, list):
             self.out += b"["
             self._int(len(value))
             for item in value:
                 self.dump(item)
-        elif isinstance(value, str):
-            raw = value.encode()
-            self.out += b'I"'
-            self._int(len(raw))
-            self.out += raw
-            self._int(1)
-            self._symbol("E")
-            self.out += b"T"
-        elif isinstance(value, GemVersion):
+        elif isinstance(value, dict):
+            self.out += b"{"
+            self._int(len(value))
+            for key, item in value.items():
+                self.dump(key)
+                self.dump(item)
+        elif isinstance(value, UserMarshal):
             self.out += b"U"
-            self._symbol("Gem::Version")
-            self.dump([value.version])
+            self._symbol(value.class_name)
+            self.dump(value.data)
+        elif isinstance(value, UserDump):
+            self.out += b"u"
+            self._symbol(value.class_name)
+            self._bytes(value.payload)
+        elif isinstance(value, RubyObject):
+            self.out += b"o"
+            self._symbol(value.class_name)
+            self._int(len(value.ivars))
+            for name, item in value.ivars:
+                self._symbol(name)
+                self.dump(item)
         else:
             raise TypeError(f"cannot marshal {type(value).__name__}")
 
 
-class GemVersion:
-    def __init__(self, version: str) -> None:
-        self.version = version
+def GemVersion(version: str) -> UserMarshal:
+    return UserMarshal("Gem::Version", [version])
+
+
+def _requirement(spec: str) -> UserMarshal:
+    op, _, version = spec.strip().rpartition(" ")
+    return UserMarshal("Gem::Requirement", [[[op or "=", GemVersion(version)]]])
 
 
 def marshal(value) -> bytes:
     writer = _Marshal()
     writer.dump(value)
     return bytes(writer.out)
+
+
+def marshal_gemspec(gem: dict) -> bytes:
+    """Marshal.dump of the Gem::Specification, field order as Gem::Specification#_dump (spec version 4)."""
+    dependencies = []
+    for name, spec in sorted(gem.get("dependencies", {}).items()):
+        requirement = _requirement(spec)
+        dependencies.append(RubyObject("Gem::Dependency", (
+            ("@name", name), ("@requirement", requirement), ("@type", Symbol("runtime")),
+            ("@prerelease", False), ("@version_requirements", requirement))))
+    fields = [RUBYGEMS_VERSION, 4, gem["name"], GemVersion(gem["version"]), "2024-01-01",
+              f"airgap-harness fixture {gem['name']}", _requirement(">= 0"), _requirement(">= 0"), "ruby",
+              dependencies, "", None, ["airgap-harness"], "airgap-harness fixture gem", None, True, "ruby",
+              ["MIT"], {}]
+    return marshal(UserDump("Gem::Specification", marshal(fields)))
 
 
 def _info_line(gem: dict, data: bytes) -> str:
@@ -122,6 +194,7 @@ def index_layout(gems: list[dict]) -> dict[str, bytes]:
     for gem in gems:
         data = gem_file(gem)
         tree[f"gems/{gem['name']}-{gem['version']}.gem"] = data
+        tree[f"quick/Marshal.4.8/{gem['name']}-{gem['version']}.gemspec.rz"] = zlib.compress(marshal_gemspec(gem), 9)
         infos[gem["name"]] = infos.get(gem["name"], "---\n") + _info_line(gem, data)
     versions = "created_at: 2024-01-01T00:00:00Z\n---\n"
     for name in sorted(infos):
