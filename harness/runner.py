@@ -231,10 +231,11 @@ def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path
 
 
 def secret_values(catalog: Catalog, config) -> dict[str, str]:
-    """Credential file -> value, for the values long enough to search for in the output."""
+    """Password and token file -> value, for the values long enough to search for in the output."""
+    secret_keys = {k for key in catalog.keys.values() for k in (key.password, key.token) if k}
     values = {}
     for name, entry in config.entries.items():
-        if name.split(".", 1)[-1] in catalog.credential_owner and entry.value and len(entry.value) >= 6:
+        if name.split(".", 1)[-1] in secret_keys and entry.value and len(entry.value) >= 6:
             values[name] = entry.value
     return values
 
