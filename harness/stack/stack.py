@@ -150,7 +150,7 @@ class AirgapStack:
         self.isolation_report: isolation.Report | None = None
         self.routes: list[gateway.Route] = []
         self.timings: dict[str, float] = {}  # seconds per start-up phase, for benchmarks/stack.py
-        self.unrouted: list[str] = []
+        self.unrouted: dict[str, str] = {}  # proxy-config key -> why the gateway has no route of its own for it
         self._ca = RunCA()
         self._tags: dict[str, str] = {}
         self._networks: dict[str, Network] = {}
@@ -295,12 +295,12 @@ class AirgapStack:
 
     # --- mirrors -----------------------------------------------------------------------------------
 
-    def _routes_for(self, directory) -> tuple[list[gateway.Route], list[str]]:
+    def _routes_for(self, directory) -> tuple[list[gateway.Route], dict[str, str]]:
         from harness.config import read_config
         from harness.endpoints import mirror_endpoints
 
         if directory is None:
-            return [], []
+            return [], {}
         config = read_config(directory)
         values = {name: entry.value for name, entry in config.entries.items() if entry.value}
         return gateway.build_routes(mirror_endpoints(config, self.strategies), values, BACKENDS, self.enforce_auth)
