@@ -210,6 +210,18 @@ def test_mirror_composer_proxies_and_rewrites_dist_urls(run):
     assert any(r["path"].endswith(".zip") for r in files_mirror_fetches(run, "/composer/"))
 
 
+@pytest.mark.parametrize("path, expected", [
+    ("/composer/packages.json", '"metadata-url": "https://nexus.example.com/repository/php-proxy/p2/%package%.json"'),
+    ("/composer/p2/airgap-fixture/hello.json",
+     '"url": "https://nexus.example.com/repository/php-proxy/dists/airgap-fixture/hello/'),
+    ("/nuget/index.json", '"@id": "https://nexus.example.com/repository/php-proxy/v3-flatcontainer/"'),
+])
+def test_mirror_files_rewrite_absolute_urls_to_the_gateway_url(run, path, expected):
+    headers = ("-H 'X-Forwarded-Proto: https' -H 'X-Forwarded-Host: nexus.example.com' "
+               "-H 'X-Forwarded-Prefix: /repository/php-proxy'")
+    assert expected in ok(run, f"curl -fsS {headers} http://mirror-files{path}")
+
+
 def test_mirror_nuget_proxies_and_rewrites_service_index(run):
     out = ok(run, clients.nuget("http://mirror-files/nuget/index.json"))
     assert "http://mirror-files/nuget/v3-flatcontainer/" in out and "<id>AirgapFixture.Hello</id>" in out
