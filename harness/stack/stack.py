@@ -60,6 +60,7 @@ RESTART_POLICY = {"Name": "on-failure", "MaximumRetryCount": 10}
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # the builder trusts the run CA and nothing else
 PROXY_CONFIG_MOUNT = "/mnt/proxy-config"
 LOG_FLUSH_S = 0.5  # a request logged just after the command returned still belongs to it
+OFF_SUBNET_PORT = 53  # TCP DNS on the internet resolver: it would answer, were it reachable
 NO_CERT_NAME = "mirror-gateway.airgap.invalid"  # the gateway's certificate before any proxy-config names a host
 
 
@@ -247,6 +248,8 @@ class AirgapStack:
                 network.create()
                 self._networks[name] = network
                 isolation.close_bridge(network.id, self.run_id, os.getpid())
+                if name == BUILD:
+                    isolation.let_trap_capture(network.id, self.run_id, os.getpid())
         return chosen
 
     def _start_placement(self, placement: Placement) -> None:
@@ -415,6 +418,18 @@ class AirgapStack:
             return f"probe failed: {error}"
         return output.decode(errors="replace")
 
+    def _off_subnet_check(self, builder) -> isolation.Check:
+        """A connection to an address off the build subnet (the simulated internet's resolver, an address of
+        this run) must end in the trap, recorded with its original destination, and never reach the target."""
+        target = self.topology.address(dns.INTERNET_DNS, INTERNET)
+        since = time.time()
+        output = builder.exec_run(isolation.connect_probe(target, OFF_SUBNET_PORT)).output.decode(errors="replace")
+        time.sleep(LOG_FLUSH_S)
+        captured = [e for e in self.evidence(since).trapped_connections()
+                    if (e.dst_ip, e.dst_port) == (target, OFF_SUBNET_PORT)]
+        return isolation.Check(f"a connection off the build subnet ({target}:{OFF_SUBNET_PORT}) ends in the trap",
+                               bool(captured), f"probe: {output.strip()}; trap events: {len(captured)}")
+
     def self_test(self) -> isolation.Report:
         """Show the build network is closed, without sending anything to an address the run did not create."""
         decoy = isolation.Decoy()
@@ -435,6 +450,7 @@ class AirgapStack:
                     output = wrapped.exec_run(isolation.connect_probe(gateway_ip, decoy.port)).output.decode()
                     checks.append(isolation.check_unreachable(
                         f"the host (bridge gateway {gateway_ip}, decoy port {decoy.port}) from a builder", output))
+                    checks.append(self._off_subnet_check(wrapped))
                 finally:
                     builder.stop()
             outputs = {}
