@@ -3,7 +3,8 @@
 Two layers, because Docker's `internal` networks are not closed by themselves (field notes: a container
 still reaches the host through the bridge gateway):
   host:    `iptables -I INPUT -i br-<id> -j DROP` per bridge of the run, commented with run id and pid so
-           `airgap clean` finds the rules of dead runs;
+           `airgap clean` finds the rules of dead runs; on the build bridge also an intra-bridge ACCEPT in
+           DOCKER-USER, so frames for off-subnet addresses reach the trap instead of being dropped unseen;
   builder: inside each builder's network namespace (set from a helper container, the builder itself gets
            no NET_ADMIN) the default route points at the trap, so a connection to any address off the
            subnet is captured there, and the bridge gateway is a `prohibit` route.
