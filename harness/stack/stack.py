@@ -1,9 +1,10 @@
 """AirgapStack: one run of the air-gap topology on Testcontainers, from networks to the isolation self-test.
 
-    with AirgapStack() as stack:
-        since = time.time()
-        result = stack.run("npm install", proxy_config="fixtures/proxy-config/full-global")
-        hits = stack.evidence(since).mirror_hits
+    with AirgapStack() as stack:                      # isolation self-test included; fails if not isolated
+        result = stack.run('npm install --registry "$(cat /mnt/proxy-config/pkg-npm-url)"',
+                           proxy_config="fixtures/proxy-config/full-global", files={"/work/package.json": ...})
+        evidence = stack.evidence_of(result)           # .mirror_hits, .trap_events of that one command
+        control = stack.run("npm install", network="internet", files=...)   # open-egress control
 
 The run's topology comes from harness.stack.topology; the servers of the simulated internet and the
 mirror backends from harness.stack.servers. Every container and network carries the run's labels and is
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 SUBNET_POOL = ipaddress.ip_network("10.213.0.0/16")
 RESERVED_SUBNETS = (ipaddress.ip_network("10.213.254.0/23"),)  # the compose project's fixed subnets
 READY_TIMEOUT_S = 300  # devpi initialising its server directory takes minutes on a loaded 2-core machine
-START_WORKERS = 8
+START_WORKERS = 14  # one per container: creation is mostly waiting on the engine
 # Servers start together; one that needs another at start (registry:2 in proxy mode pings its upstream and
 # panics when it is not up yet) is restarted by the engine until the other answers.
 RESTART_POLICY = {"Name": "on-failure", "MaximumRetryCount": 10}
