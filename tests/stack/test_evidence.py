@@ -24,6 +24,7 @@ def test_records_are_typed_and_named_hosts_come_from_dns_sni_or_http():
     assert evidence.hits_for("pkg-npm-url")[0].status == 200
     assert evidence.dns_queries() == {"registry.npmjs.org"}
     assert evidence.trapped_hosts() == {"registry.npmjs.org", "pypi.org"}
+    assert evidence.unmirrored_queries(["registry.npmjs.org"]) == set()
 
 
 def test_window_and_client_select_one_command():
