@@ -61,7 +61,7 @@ def remove_run(client: docker.DockerClient, run_id: str) -> Removed:
     for rule in isolation.host_rules():
         if rule.run_id == run_id:
             isolation.remove_rule(rule)
-            removed.host_rules.append(f"INPUT -i {rule.bridge} DROP")
+            removed.host_rules.append(" ".join(rule.spec[:3]))
     return removed
 
 

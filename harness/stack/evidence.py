@@ -58,6 +58,10 @@ class Evidence:
     def dns_queries(self) -> set[str]:
         return {e.name for e in self.trap_events if e.kind == "dns" and e.name}
 
+    def unmirrored_queries(self, mirror_hosts: list[str]) -> set[str]:
+        """Names asked for that are not mirror names (AirgapStack.mirror_hosts): each one resolved to the trap."""
+        return self.dns_queries() - set(mirror_hosts)
+
     def trapped_connections(self) -> tuple[TrapEvent, ...]:
         return tuple(e for e in self.trap_events if e.kind == "tcp")
 

@@ -106,23 +106,26 @@ def _value(values: Mapping[str, str], key: str | None) -> str | None:
 
 
 def build_routes(endpoints: list[Endpoint], values: Mapping[str, str], backends: Mapping[str, BackendLike],
-                 enforce_auth: bool = True) -> tuple[list[Route], list[str]]:
-    """Routes for `endpoints` (credentials from `values`), and the keys no route of their own serves
-    (no backend of that kind in the run, or their URL is already served by an earlier key).
+                 enforce_auth: bool = True) -> tuple[list[Route], dict[str, str]]:
+    """Routes for `endpoints` (credentials from `values`), and key -> why no route of its own serves it.
 
-    `backends`: kind -> the mirror backend serving it (harness.stack.servers.mirrors.BACKENDS).
+    A key the stack cannot serve (no backend of its kind, an IP address, a path nginx cannot match) is
+    left out rather than refused: a misconfigured customer value must reach the build, and fail there,
+    as it would against a real mirror. `backends`: kind -> its mirror (servers.mirrors.BACKENDS).
     """
     table = load_table()
-    routes, unrouted = [], []
+    routes, unrouted = [], {}
     for endpoint in endpoints:
         entry = table.get((endpoint.family, endpoint.target))
         if entry is None or entry["kind"] not in backends:
-            unrouted.append(endpoint.key)
+            unrouted[endpoint.key] = f"no mirror backend for {endpoint.family} {endpoint.target} in this run"
             continue
         if not _SAFE_PATH.match(endpoint.path):
-            raise UserError(f"{endpoint.key}: path {endpoint.path!r} has characters the mirror gateway cannot route")
+            unrouted[endpoint.key] = f"path {endpoint.path!r} has characters the gateway cannot match"
+            continue
         if re.fullmatch(r"[0-9.]+", endpoint.host):
-            raise UserError(f"{endpoint.key}: {endpoint.host} is an IP address; the stack can only route host names")
+            unrouted[endpoint.key] = f"{endpoint.host} is an IP address; the stack routes host names only"
+            continue
         users: tuple[tuple[str, str], ...] = ()
         token = None
         if enforce_auth:
@@ -137,23 +140,23 @@ def build_routes(endpoints: list[Endpoint], values: Mapping[str, str], backends:
                             locations=_locations(entry, endpoint.path, backends),
                             rewrite_urls=entry.get("rewrite_urls", False), users=users, token=token))
     unique, shadowed = _unique(routes)
-    return unique, unrouted + shadowed
+    return unique, unrouted | shadowed
 
 
-def _unique(routes: list[Route]) -> tuple[list[Route], list[str]]:
+def _unique(routes: list[Route]) -> tuple[list[Route], dict[str, str]]:
     """One route per URL: a later key naming the same URL (a strategy key equal to its global key, or
     Maven and Gradle sharing one repository) is served by the first; it is returned when it would have
     needed another mirror or other credentials there. Two schemes on one port cannot both be served."""
     schemes: dict[int, tuple[str, str]] = {}
     places: dict[tuple[str, int, str], Route] = {}
-    shadowed = []
+    shadowed = {}
     for route in routes:
         if schemes.setdefault(route.port, (route.scheme, route.key))[0] != route.scheme:
             other = schemes[route.port][1]
             raise UserError(f"{route.key} and {other} use port {route.port} with different schemes")
         first = places.setdefault((route.host, route.port, route.locations[0].path), route)
         if (first.locations, first.users, first.token) != (route.locations, route.users, route.token):
-            shadowed.append(route.key)
+            shadowed[route.key] = f"same URL as {first.key}, which serves it"
     return list(places.values()), shadowed
 
 

@@ -3,7 +3,8 @@
 Two layers, because Docker's `internal` networks are not closed by themselves (field notes: a container
 still reaches the host through the bridge gateway):
   host:    `iptables -I INPUT -i br-<id> -j DROP` per bridge of the run, commented with run id and pid so
-           `airgap clean` finds the rules of dead runs;
+           `airgap clean` finds the rules of dead runs; on the build bridge also an intra-bridge ACCEPT in
+           DOCKER-USER, so frames for off-subnet addresses reach the trap instead of being dropped unseen;
   builder: inside each builder's network namespace (set from a helper container, the builder itself gets
            no NET_ADMIN) the default route points at the trap, so a connection to any address off the
            subnet is captured there, and the bridge gateway is a `prohibit` route.
@@ -29,8 +30,21 @@ def bridge_name(network_id: str) -> str:
     return f"br-{network_id[:12]}"
 
 
+def _comment(run_id: str, pid: int) -> list[str]:
+    return ["-m", "comment", "--comment", f"{COMMENT_PREFIX}{run_id}:{pid}"]
+
+
 def _rule(bridge: str, run_id: str, pid: int) -> list[str]:
-    return ["INPUT", "-i", bridge, "-m", "comment", "--comment", f"{COMMENT_PREFIX}{run_id}:{pid}", "-j", "DROP"]
+    return ["INPUT", "-i", bridge, *_comment(run_id, pid), "-j", "DROP"]
+
+
+def _forward_chain() -> str:
+    """DOCKER-USER, the chain Docker leaves to its users, or FORWARD where the engine made none."""
+    return "DOCKER-USER" if _iptables("-S", "DOCKER-USER").returncode == 0 else "FORWARD"
+
+
+def _intra_bridge_rule(chain: str, bridge: str, run_id: str, pid: int) -> list[str]:
+    return [chain, "-i", bridge, "-o", bridge, *_comment(run_id, pid), "-j", "ACCEPT"]
 
 
 def _iptables(*args: str) -> subprocess.CompletedProcess:
@@ -48,6 +62,15 @@ def close_bridge(network_id: str, run_id: str, pid: int) -> None:
                         f"(root needed): {result.stderr.strip()}")
 
 
+def let_trap_capture(network_id: str, run_id: str, pid: int) -> None:
+    """Let frames stay on the build bridge whatever their IP destination, so a connection to an address
+    off the subnet reaches the trap (the builders' default route) and is recorded there. Without this,
+    Docker's isolation rules for internal networks drop it silently on the host (br_netfilter)."""
+    result = _iptables("-I", *_intra_bridge_rule(_forward_chain(), bridge_name(network_id), run_id, pid))
+    if result.returncode != 0:
+        raise UserError(f"cannot add the host forwarding rule for {bridge_name(network_id)}: {result.stderr.strip()}")
+
+
 def bridge_closed(network_id: str, run_id: str, pid: int) -> bool:
     return _iptables("-C", *_rule(bridge_name(network_id), run_id, pid)).returncode == 0
 
@@ -61,11 +84,12 @@ class HostRule:
 
 
 def host_rules() -> list[HostRule]:
-    """Every harness rule in the host's INPUT chain."""
+    """Every harness rule in the host's INPUT and forwarding chains."""
     if not shutil.which("iptables"):
         return []
     rules = []
-    for line in _iptables("-S", "INPUT").stdout.splitlines():
+    listing = _iptables("-S", "INPUT").stdout + _iptables("-S", _forward_chain()).stdout
+    for line in listing.splitlines():
         if COMMENT_PREFIX not in line:
             continue
         words = shlex.split(line)  # the comment is printed in quotes

@@ -1,9 +1,10 @@
 """AirgapStack: one run of the air-gap topology on Testcontainers, from networks to the isolation self-test.
 
-    with AirgapStack() as stack:
-        since = time.time()
-        result = stack.run("npm install", proxy_config="fixtures/proxy-config/full-global")
-        hits = stack.evidence(since).mirror_hits
+    with AirgapStack() as stack:                      # isolation self-test included; fails if not isolated
+        result = stack.run('npm install --registry "$(cat /mnt/proxy-config/pkg-npm-url)"',
+                           proxy_config="fixtures/proxy-config/full-global", files={"/work/package.json": ...})
+        evidence = stack.evidence_of(result)           # .mirror_hits, .trap_events of that one command
+        control = stack.run("npm install", network="internet", files=...)   # open-egress control
 
 The run's topology comes from harness.stack.topology; the servers of the simulated internet and the
 mirror backends from harness.stack.servers. Every container and network carries the run's labels and is
@@ -53,13 +54,14 @@ log = logging.getLogger(__name__)
 SUBNET_POOL = ipaddress.ip_network("10.213.0.0/16")
 RESERVED_SUBNETS = (ipaddress.ip_network("10.213.254.0/23"),)  # the compose project's fixed subnets
 READY_TIMEOUT_S = 300  # devpi initialising its server directory takes minutes on a loaded 2-core machine
-START_WORKERS = 8
+START_WORKERS = 14  # one per container: creation is mostly waiting on the engine
 # Servers start together; one that needs another at start (registry:2 in proxy mode pings its upstream and
 # panics when it is not up yet) is restarted by the engine until the other answers.
 RESTART_POLICY = {"Name": "on-failure", "MaximumRetryCount": 10}
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # the builder trusts the run CA and nothing else
 PROXY_CONFIG_MOUNT = "/mnt/proxy-config"
 LOG_FLUSH_S = 0.5  # a request logged just after the command returned still belongs to it
+OFF_SUBNET_PORT = 53  # TCP DNS on the internet resolver: it would answer, were it reachable
 NO_CERT_NAME = "mirror-gateway.airgap.invalid"  # the gateway's certificate before any proxy-config names a host
 
 
@@ -150,7 +152,7 @@ class AirgapStack:
         self.isolation_report: isolation.Report | None = None
         self.routes: list[gateway.Route] = []
         self.timings: dict[str, float] = {}  # seconds per start-up phase, for benchmarks/stack.py
-        self.unrouted: list[str] = []
+        self.unrouted: dict[str, str] = {}  # proxy-config key -> why the gateway has no route of its own for it
         self._ca = RunCA()
         self._tags: dict[str, str] = {}
         self._networks: dict[str, Network] = {}
@@ -247,6 +249,8 @@ class AirgapStack:
                 network.create()
                 self._networks[name] = network
                 isolation.close_bridge(network.id, self.run_id, os.getpid())
+                if name == BUILD:
+                    isolation.let_trap_capture(network.id, self.run_id, os.getpid())
         return chosen
 
     def _start_placement(self, placement: Placement) -> None:
@@ -295,12 +299,12 @@ class AirgapStack:
 
     # --- mirrors -----------------------------------------------------------------------------------
 
-    def _routes_for(self, directory) -> tuple[list[gateway.Route], list[str]]:
+    def _routes_for(self, directory) -> tuple[list[gateway.Route], dict[str, str]]:
         from harness.config import read_config
         from harness.endpoints import mirror_endpoints
 
         if directory is None:
-            return [], []
+            return [], {}
         config = read_config(directory)
         values = {name: entry.value for name, entry in config.entries.items() if entry.value}
         return gateway.build_routes(mirror_endpoints(config, self.strategies), values, BACKENDS, self.enforce_auth)
@@ -415,6 +419,18 @@ class AirgapStack:
             return f"probe failed: {error}"
         return output.decode(errors="replace")
 
+    def _off_subnet_check(self, builder) -> isolation.Check:
+        """A connection to an address off the build subnet (the simulated internet's resolver, an address of
+        this run) must end in the trap, recorded with its original destination, and never reach the target."""
+        target = self.topology.address(dns.INTERNET_DNS, INTERNET)
+        since = time.time()
+        output = builder.exec_run(isolation.connect_probe(target, OFF_SUBNET_PORT)).output.decode(errors="replace")
+        time.sleep(LOG_FLUSH_S)
+        captured = [e for e in self.evidence(since).trapped_connections()
+                    if (e.dst_ip, e.dst_port) == (target, OFF_SUBNET_PORT)]
+        return isolation.Check(f"a connection off the build subnet ({target}:{OFF_SUBNET_PORT}) ends in the trap",
+                               bool(captured), f"probe: {output.strip()}; trap events: {len(captured)}")
+
     def self_test(self) -> isolation.Report:
         """Show the build network is closed, without sending anything to an address the run did not create."""
         decoy = isolation.Decoy()
@@ -435,6 +451,7 @@ class AirgapStack:
                     output = wrapped.exec_run(isolation.connect_probe(gateway_ip, decoy.port)).output.decode()
                     checks.append(isolation.check_unreachable(
                         f"the host (bridge gateway {gateway_ip}, decoy port {decoy.port}) from a builder", output))
+                    checks.append(self._off_subnet_check(wrapped))
                 finally:
                     builder.stop()
             outputs = {}

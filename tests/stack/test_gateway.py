@@ -6,7 +6,7 @@ import docker
 import pytest
 
 from harness.config import read_config
-from harness.endpoints import mirror_endpoints
+from harness.endpoints import Endpoint, mirror_endpoints
 from harness.errors import UserError
 from harness.images import ensure_image
 from harness.stack import gateway
@@ -15,13 +15,17 @@ from harness.stack.run import run_labels
 from harness.stack.servers.mirrors import BACKENDS
 
 PROXY_CONFIGS = Path(__file__).resolve().parents[2] / "fixtures" / "proxy-config"
-CONFIGS = ["full-global", "customer-artifactory-harbor", "credentials-everywhere", "strategy-scoped", "image-overrides"]
+CONFIGS = sorted(path.name for path in PROXY_CONFIGS.iterdir() if path.is_dir())
 
 
 def routes_of(directory: Path, enforce_auth: bool = True):
     config = read_config(directory)
     values = {name: entry.value for name, entry in config.entries.items() if entry.value}
     return gateway.build_routes(mirror_endpoints(config), values, BACKENDS, enforce_auth)
+
+
+def gateway_endpoint(key, family, target, path, username_key=None, password_key=None):
+    return Endpoint(key, family, target, "https", "nexus.example.com", 443, path, username_key, password_key)
 
 
 def by_key(routes):
@@ -37,7 +41,7 @@ def write_config(directory: Path, values: dict[str, str]) -> Path:
 
 def test_nexus_paths_map_onto_their_backends():
     routes, unrouted = routes_of(PROXY_CONFIGS / "full-global")
-    assert unrouted == []
+    assert unrouted == {}
     assert gateway.mirror_hosts(routes) == ["nexus.example.com"]
     locations = {loc.path: loc.upstream for route in routes for loc in route.locations}
     assert locations["/v2/dockerhub-proxy/"] == "http://mirror-oci-dockerhub:5000/v2/"
@@ -76,10 +80,20 @@ def test_credentials_are_open_when_the_run_does_not_ask():
     assert all(not route.users and route.token is None for route in routes)
 
 
-def test_ip_literal_mirror_is_refused_with_the_key(tmp_path):
-    directory = write_config(tmp_path / "cfg", {"oci-dockerhub-url": "10.9.8.7:5000/hub"})
-    with pytest.raises(UserError, match="oci-dockerhub-url"):
-        routes_of(directory)
+def test_values_the_stack_cannot_serve_are_reported_not_refused(tmp_path):
+    directory = write_config(tmp_path / "cfg", {"oci-dockerhub-url": "10.9.8.7:5000/hub",
+                                                "pkg-npm-url": "https://nexus.example.com/npm proxy/"})
+    routes, unrouted = routes_of(directory)
+    assert routes == []
+    assert "IP address" in unrouted["oci-dockerhub-url"] and "path" in unrouted["pkg-npm-url"]
+
+
+def test_incomplete_credentials_are_refused_with_the_key():
+    route_values = {"pkg-maven-username": "build-user"}
+    endpoint = gateway_endpoint("pkg-maven-url", "package-proxy", "maven", "/m/", "pkg-maven-username",
+                                "pkg-maven-password")
+    with pytest.raises(UserError, match="pkg-maven-url.*pkg-maven-password"):
+        gateway.build_routes([endpoint], route_values, BACKENDS)
 
 
 def test_keys_sharing_a_url_are_served_by_the_first(tmp_path):
@@ -87,7 +101,7 @@ def test_keys_sharing_a_url_are_served_by_the_first(tmp_path):
     directory = write_config(tmp_path / "cfg", {"pkg-maven-url": url, "pkg-gradle-url": url})
     routes, unrouted = routes_of(directory)
     assert [route.key for route in routes] == ["pkg-maven-url"]
-    assert unrouted == ["pkg-gradle-url"]
+    assert list(unrouted) == ["pkg-gradle-url"] and "pkg-maven-url" in unrouted["pkg-gradle-url"]
 
 
 def test_image_overrides_have_no_backend_and_are_reported():

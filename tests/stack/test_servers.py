@@ -15,7 +15,7 @@ from harness.engine import ensure_engine
 from harness.stack.content import build
 from harness.stack.content.oci import image_blobs
 from harness.stack.pki import RunCA
-from harness.stack.servers import all_specs, mirrors
+from harness.stack.servers import all_specs, internet, mirrors
 from harness.stack.spec import ServiceSpec
 
 import servers_clients as clients
@@ -70,6 +70,15 @@ def test_public_registry_serves_each_fixture_image(run, ref):
     manifest = image_blobs(ref)[2]
     raw = ok(run, f"skopeo inspect --raw docker://{ref.reference}")
     assert hashlib.sha256(raw.encode()).hexdigest() == hashlib.sha256(manifest).hexdigest()
+
+
+def test_public_docker_hub_sends_clients_to_auth_docker_io(run):
+    headers = ok(run, "curl -sS -o /dev/null -D - https://registry-1.docker.io/v2/")
+    assert " 401" in headers.splitlines()[0]
+    assert 'realm="https://auth.docker.io/token"' in headers
+    ok(run, "skopeo inspect --raw docker://docker.io/library/alpine:3.20")
+    log = [json.loads(line) for line in ok(run, f"cat {internet.EDGE_LOG}", internet.EDGE).splitlines()]
+    assert any(r["host"] == "auth.docker.io" and r["path"].startswith("/token") for r in log)
 
 
 def test_public_registry_skopeo_copy(run):
@@ -208,6 +217,18 @@ def test_mirror_rubygems_gem_install(run):
 def test_mirror_composer_proxies_and_rewrites_dist_urls(run):
     assert "VERSION = '1.0.0'" in ok(run, clients.composer("mirror", "http://mirror-files/composer"))
     assert any(r["path"].endswith(".zip") for r in files_mirror_fetches(run, "/composer/"))
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("/composer/packages.json", '"metadata-url": "https://nexus.example.com/repository/php-proxy/p2/%package%.json"'),
+    ("/composer/p2/airgap-fixture/hello.json",
+     '"url": "https://nexus.example.com/repository/php-proxy/dists/airgap-fixture/hello/'),
+    ("/nuget/index.json", '"@id": "https://nexus.example.com/repository/php-proxy/v3-flatcontainer/"'),
+])
+def test_mirror_files_rewrite_absolute_urls_to_the_gateway_url(run, path, expected):
+    headers = ("-H 'X-Forwarded-Proto: https' -H 'X-Forwarded-Host: nexus.example.com' "
+               "-H 'X-Forwarded-Prefix: /repository/php-proxy'")
+    assert expected in ok(run, f"curl -fsS {headers} http://mirror-files{path}")
 
 
 def test_mirror_nuget_proxies_and_rewrites_service_index(run):

@@ -14,7 +14,7 @@ from harness.errors import UserError
 from harness.stack.content import composer, gomod, maven, npm, nuget, oci, python, rubygems, sumdb
 from harness.stack.content.archives import tgz_bytes, zip_bytes
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "content"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "content"  # in a checkout or editable install
 Tree = dict[str, bytes]
 
 
@@ -54,9 +54,19 @@ def _placeholder(entry: dict) -> bytes:
     return kinds[entry["kind"]]()
 
 
+def fixtures_dir() -> Path:
+    """fixtures/content beside the package, else in the working directory (tox installs the package)."""
+    for candidate in (FIXTURES, Path.cwd() / "fixtures" / "content"):
+        if (candidate / "oci-images.yaml").is_file():
+            return candidate
+    raise UserError(f"fixtures/content/ not found beside the harness package or in {Path.cwd()}: "
+                    "run from the repository root")
+
+
 @functools.lru_cache(maxsize=4)
-def build(directory: Path = FIXTURES) -> Content:
-    """Generate every fixture tree from the definitions in `directory`."""
+def build(directory: Path | None = None) -> Content:
+    """Generate every fixture tree from the definitions in `directory` (default: fixtures_dir())."""
+    directory = directory or fixtures_dir()
     try:
         return _build(directory)
     except (KeyError, ValueError, TypeError) as error:

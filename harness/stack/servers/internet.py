@@ -13,8 +13,8 @@ from harness.stack.pki import RunCA
 from harness.stack.servers.common import CA_PATH, DEVPI_FAST_SECRET, listening, nginx_command, nginx_conf, under
 from harness.stack.spec import ServiceSpec
 
-OCI_HOSTS = ("registry-1.docker.io", "index.docker.io", "choreocontrolplane.azurecr.io", "gcr.io",
-             "us-docker.pkg.dev")
+DOCKER_HUB_HOSTS = ("registry-1.docker.io", "index.docker.io")
+OCI_HOSTS = DOCKER_HUB_HOSTS + ("choreocontrolplane.azurecr.io", "gcr.io", "us-docker.pkg.dev")
 STATIC_HOSTS = ("repo.maven.apache.org", "plugins.gradle.org", "services.gradle.org", "proxy.golang.org",
                 "sum.golang.org", "rubygems.org", "index.rubygems.org", "repo.packagist.org", "api.nuget.org",
                 "api.central.ballerina.io", "fileserver.central.ballerina.io", "dist.ballerina.io",
@@ -31,6 +31,7 @@ EDGE_CONF = "/etc/airgap/sim-edge.conf"
 TLS = "ssl_certificate /etc/airgap/tls/edge.crt; ssl_certificate_key /etc/airgap/tls/edge.key;"
 FORWARD = ("proxy_http_version 1.1; proxy_set_header Host $host; proxy_set_header X-Forwarded-Proto https;"
            " proxy_set_header X-Forwarded-Host $host; proxy_buffering off;")
+DOCKER_CHALLENGE = 'Bearer realm="https://auth.docker.io/token",service="registry.docker.io"'
 DOCKER_TOKEN = ('{"token":"airgap-anonymous","access_token":"airgap-anonymous","expires_in":3600,'
                 '"issued_at":"2024-01-01T00:00:00Z"}')
 
@@ -59,7 +60,16 @@ def _edge_body(content: Content) -> str:
   }}
   server {{
     listen 443 ssl; server_name {' '.join(OCI_HOSTS)}; {TLS}
-    location /v2/ {{ set $backend http://{REGISTRY}:5000; proxy_pass $backend; {FORWARD} }}
+    location /v2/ {{
+      # Docker Hub's token flow: no bearer token -> 401 naming auth.docker.io, whose /token hands one out.
+      set $challenge "";
+      if ($http_authorization !~ "^Bearer ") {{ set $challenge "$host"; }}
+      if ($challenge ~ "^(registry-1|index)\\.docker\\.io$") {{
+        add_header WWW-Authenticate '{DOCKER_CHALLENGE}' always;
+        return 401 '{{"errors":[{{"code":"UNAUTHORIZED","message":"authentication required"}}]}}';
+      }}
+      set $backend http://{REGISTRY}:5000; proxy_pass $backend; {FORWARD}
+    }}
     location / {{ return 404; }}
   }}
   server {{

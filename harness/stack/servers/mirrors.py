@@ -15,9 +15,11 @@ and forwards to the backend path listed in BACKENDS (kind -> service, port, path
 - pypi: devpi's mirror index `root/pypi` of https://pypi.org/simple/: `<prefix>/simple/...` goes to
   `/root/pypi/+simple/...` and every other `<prefix>/...` (file links `../../+f/...`) to `/root/pypi/...`.
 - files (Maven, Gradle plugins, Go incl. its checksum database under /go/sumdb/sum.golang.org/, RubyGems,
-  Composer, NuGet): one caching nginx, one path per kind (see FILE_MIRRORS). Where upstream documents carry absolute URLs (Composer dists, the NuGet service index),
-  the mirror rewrites them to `X-Forwarded-Proto://X-Forwarded-Host X-Forwarded-Prefix`, so the gateway must
-  send those three headers (Prefix = the customer's path prefix without its trailing slash).
+  Composer, NuGet): one caching nginx, one path per kind (see FILE_MIRRORS). Where upstream documents carry
+  absolute URLs (Composer dists and metadata-url, the NuGet service index), the mirror rewrites them to
+  `X-Forwarded-Proto://X-Forwarded-Host X-Forwarded-Prefix`, so the gateway must send those three headers
+  (Prefix = the customer's path prefix without its trailing slash). The NuGet service index is served at
+  `/nuget/index.json` (upstream /v3/index.json), as Nexus serves `<prefix>/index.json`.
 """
 
 from dataclasses import dataclass
@@ -41,14 +43,16 @@ OCI_UPSTREAMS = {  # backend kind -> upstream registry host on the simulated int
     "oci-buildpacks-gcr": "gcr.io",
     "oci-buildpacks-gar": "us-docker.pkg.dev",
 }
-# kind -> (path on mirror-files, upstream host, upstream path prefix, absolute URL prefix to rewrite or None)
+# kind -> (path on mirror-files, upstream host, upstream path prefix, rewrites of upstream text: (from, to)
+# with $outside = the URL of this kind's mirror as the client sees it)
 FILE_MIRRORS = {
-    "maven": ("/maven/", "repo.maven.apache.org", "/maven2/", None),
-    "gradle": ("/gradle-plugins/", "plugins.gradle.org", "/m2/", None),
-    "go": ("/go/", "proxy.golang.org", "/", None),
-    "rubygems": ("/rubygems/", "rubygems.org", "/", None),
-    "composer": ("/composer/", "repo.packagist.org", "/", "https://repo.packagist.org"),
-    "nuget": ("/nuget/", "api.nuget.org", "/", "https://api.nuget.org"),
+    "maven": ("/maven/", "repo.maven.apache.org", "/maven2/", ()),
+    "gradle": ("/gradle-plugins/", "plugins.gradle.org", "/m2/", ()),
+    "go": ("/go/", "proxy.golang.org", "/", ()),
+    "rubygems": ("/rubygems/", "rubygems.org", "/", ()),
+    "composer": ("/composer/", "repo.packagist.org", "/",
+                 (("https://repo.packagist.org", "$outside"), ('"/p2/', '"$outside/p2/'))),
+    "nuget": ("/nuget/", "api.nuget.org", "/", (("https://api.nuget.org", "$outside"),)),
 }
 FILES = "mirror-files"
 FILES_LOG = "/var/log/airgap/mirror-files.jsonl"
@@ -117,17 +121,16 @@ def pypi(ca: RunCA) -> ServiceSpec:
                        files=files, env=TRUST_RUN_CA, port=3141, ready=listening(3141))
 
 
-def _file_location(path: str, host: str, prefix: str, rewrite_from: str | None) -> str:
+def _file_location(path: str, host: str, prefix: str, rewrites: tuple[tuple[str, str], ...]) -> str:
     outside, rewrite = "", ""
-    if rewrite_from:  # rewrite-module order matters: set $outside before the `rewrite ... break`
+    if rewrites:  # rewrite-module order matters: set $outside before the `rewrite ... break`
         outside = f"""
       set $outside "$scheme://$http_host{path.rstrip('/')}";
       if ($http_x_forwarded_prefix) {{ set $outside "$http_x_forwarded_proto://$http_x_forwarded_host$http_x_forwarded_prefix"; }}"""
         rewrite = f"""
       proxy_set_header Accept-Encoding "";
-      sub_filter_types *; sub_filter_once off;
-      sub_filter '{rewrite_from}' '$outside';
-      sub_filter '"/p2/' '"$outside/p2/';"""
+      sub_filter_types *; sub_filter_once off;""" + "".join(
+            f"\n      sub_filter '{old}' '{new}';" for old, new in rewrites)
     index = ""
     if host == "api.nuget.org":
         index = f"\n      rewrite ^{path}index\\.json$ /v3/index.json break;"
@@ -139,7 +142,7 @@ def _file_location(path: str, host: str, prefix: str, rewrite_from: str | None) 
       proxy_set_header Host {host};
       proxy_ssl_server_name on; proxy_ssl_name {host};
       proxy_ssl_verify on; proxy_ssl_trusted_certificate {CA_PATH};
-      proxy_cache files; proxy_cache_key $upstream$uri; proxy_cache_valid 200 1d; proxy_cache_valid any 1m;
+      proxy_cache files; proxy_cache_key $upstream$uri$is_args$args; proxy_cache_valid 200 1d; proxy_cache_valid any 1m;
       proxy_cache_use_stale error timeout updating;{rewrite}
     }}"""
 
