@@ -632,6 +632,12 @@ pc_configure_packages() {
                 PC_CRED_USER='' user_key=''
             fi
         fi
+        local authority=${PC_URL#*://}
+        authority=${authority%%[/?#]*}
+        if [[ $PC_AUTH != none && $authority == *@* ]]; then
+            pc_fail "$url_key holds credentials and ${token_key}${user_key:+$user_key/$pass_key} are set too: keep one"
+            return 1
+        fi
         if ! "pc_write_$manager"; then
             pc_fail "$url_key ${token_key}${user_key} ${pass_key}: a value holds a character the $manager configuration format cannot carry"
             return 1
