@@ -201,6 +201,9 @@ def _packages(catalog, config, strategy) -> dict[str, PackagePlan]:
         else:
             plan = PackagePlan(mask_url(found.value), "none", found.key)
         plan.error = package_url_error(found.value)
+        if plan.error is None and plan.auth != "none" and _URL_USERINFO_RE.match(found.value):
+            # Two sources of credentials for one request: the build cannot tell which one is meant.
+            plan.error = f"the URL holds credentials and {', '.join(plan.credentials)} are set too: keep one"
         packages[manager_id] = plan
     return packages
 

@@ -114,8 +114,9 @@ def run_preamble(entry: Path, config_dir: Path, workdir: Path, choreo_registry: 
 class Reader:
     """Reads back one run's files; every disagreement with the configuration becomes a problem."""
 
-    def __init__(self, catalog: Catalog, config: ProxyConfig, strategy: str, run: Run):
+    def __init__(self, catalog: Catalog, config: ProxyConfig, strategy: str, run: Run, watched: dict[str, str]):
         self.catalog, self.config, self.strategy, self.run = catalog, config, strategy, run
+        self.watched = watched  # secret key -> value, for the values that can be told apart (watched_secrets)
         self.home = run.home
         self.problems: list[str] = []
 
@@ -355,10 +356,7 @@ class Reader:
                 self.problems.append(f"{path.relative_to(self.home)} holds a credential but is readable by others")
 
     def holds_secret(self, data: bytes) -> bool:
-        return any(value.encode() in data for value in self.secret_values())
-
-    def secret_values(self) -> list[str]:
-        return [e.value for n, e in self.config.entries.items() if n.endswith(SECRET_SUFFIXES) and e.value and len(e.value) >= 8]
+        return any(value.encode() in data for value in self.watched.values())
 
 
 def parse_npmrc(text: str) -> dict[str, str]:
@@ -417,6 +415,30 @@ def default_preamble_dir() -> Path:
     raise UserError("cannot find the reference preamble: pass --preamble DIR or set AIRGAP_PREAMBLE_DIR")
 
 
+def catalog_text() -> str:
+    from importlib import resources
+
+    return resources.files("harness").joinpath("catalog.yaml").read_text(encoding="utf-8")
+
+
+def _source_texts(preamble_dir: Path) -> list[str]:
+    return [path.read_text(errors="replace") for path in sorted(preamble_dir.rglob("*.sh"))]
+
+
+def watched_secrets(config: ProxyConfig, innocent: str) -> dict[str, str]:
+    """The passwords and tokens whose presence in output or a file proves a leak.
+
+    A secret shorter than 8 characters, or one that is also part of text the preamble may rightly
+    print or write (a URL or other non-secret value, a file name, the preamble's own source, the
+    catalog), cannot be told apart from that text and is not watched.
+    """
+    non_secret = [name for name in config.entries] + [
+        e.value for n, e in config.entries.items() if e.value and not n.endswith(SECRET_SUFFIXES)]
+    innocent = "\n".join(non_secret + [innocent])
+    return {name: e.value for name, e in config.entries.items()
+            if name.endswith(SECRET_SUFFIXES) and e.value and len(e.value) >= 8 and e.value not in innocent}
+
+
 def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: str | os.PathLike | None = None,
                    choreo_registry: str | None = None) -> dict:
     """Run the strategy's preamble on `config_dir` and return the plan-shaped result (see module doc)."""
@@ -431,7 +453,9 @@ def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: s
     before = _snapshot(config_dir)
     with tempfile.TemporaryDirectory(prefix="airgap-preamble-") as workdir:
         run = run_preamble(entry.resolve(), config_dir, Path(workdir), choreo_registry)
-        reader = Reader(catalog, config, strategy, run)
+        innocent = "\n".join([str(config_dir), catalog_text(), *_source_texts(entry.parent)])
+        watched = watched_secrets(config, innocent)
+        reader = Reader(catalog, config, strategy, run, watched)
         result = {"strategy": strategy, "exit_code": run.exit_code}
         if run.exit_code == 0:
             result.update(
@@ -445,7 +469,7 @@ def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: s
             reader.private_files()
     if _snapshot(config_dir) != before:
         reader.problems.append("the preamble changed the configuration directory")
-    leaked = [name for name, e in config.entries.items() if name.endswith(SECRET_SUFFIXES) and e.value and len(e.value) >= 8 and e.value in run.log]
+    leaked = [name for name, value in watched.items() if value in run.log]
     for name in leaked:
         reader.problems.append(f"the preamble's output contains the value of {name}")
     result["log"] = "(withheld: it contains a secret)" if leaked else run.log

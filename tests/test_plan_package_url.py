@@ -36,3 +36,14 @@ def test_package_url_error(tmp_path, value, usable):
 ])
 def test_mask_url(url, masked):
     assert mask_url(url) == masked
+
+
+@pytest.mark.parametrize("credentials, usable", [({}, True), ({"pkg-python-username": "u", "pkg-python-password": "p"}, False),
+                                                 ({"pkg-python-username": "u"}, True)])
+def test_url_credentials_and_credential_keys_together_are_an_error(tmp_path, credentials, usable):
+    (tmp_path / "pkg-python-url").write_text("https://me:secret@nexus.example.com/pypi/simple/")
+    for name, value in credentials.items():
+        (tmp_path / name).write_text(value)
+    package = plan(load_catalog(), read_config(tmp_path), "buildpack").packages["python"]
+    assert (package.error is None) == usable
+    assert "secret" not in (package.error or "") and package.url == "https://me:***@nexus.example.com/pypi/simple/"

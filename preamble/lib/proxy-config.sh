@@ -561,11 +561,13 @@ pc_write_python() {
 }
 
 pc_write_go() {
-    local file=${GOENV:-${XDG_CONFIG_HOME:-$HOME/.config}/go/env} sumdb
+    local file=${GOENV:-${XDG_CONFIG_HOME:-$HOME/.config}/go/env} sumdb base
     pc__url_with_auth
     # No ",direct": modules come from the proxy only. The checksum database is reached through the
     # same proxy (<proxy>/sumdb/sum.golang.org), never directly. GOTOOLCHAIN=local: no toolchain download.
-    sumdb="sum.golang.org ${PC_R%/}/sumdb/sum.golang.org"
+    base=$PC_R
+    while [[ $base == */ ]]; do base=${base%/}; done
+    sumdb="sum.golang.org $base/sumdb/sum.golang.org"
     export GOPROXY=$PC_R GOSUMDB=$sumdb GOTOOLCHAIN=local
     pc_write_private "$file" "GOPROXY=$GOPROXY"$'\n'"GOSUMDB=$GOSUMDB"$'\n'"GOTOOLCHAIN=local"$'\n'
 }
@@ -629,6 +631,12 @@ pc_configure_packages() {
             else
                 PC_CRED_USER='' user_key=''
             fi
+        fi
+        local authority=${PC_URL#*://}
+        authority=${authority%%[/?#]*}
+        if [[ $PC_AUTH != none && $authority == *@* ]]; then
+            pc_fail "$url_key holds credentials and ${token_key}${user_key:+$user_key/$pass_key} are set too: keep one"
+            return 1
         fi
         if ! "pc_write_$manager"; then
             pc_fail "$url_key ${token_key}${user_key} ${pass_key}: a value holds a character the $manager configuration format cannot carry"

@@ -28,24 +28,31 @@ HOSTILE = ["$(touch /tmp/pwned)", "`touch /tmp/pwned`", "'", '"', ";", " ", "\\"
 DIGEST = "sha256:" + "ab" * 32
 
 hosts = st.sampled_from(["nexus.example.com", "mirror.corp:5000", "127.0.0.1:8081", "harbor.internal", "[::1]:5000"])
-mirror_values = st.one_of(
+
+
+def mostly(valid, invalid):
+    """`valid` 29 times in 30: one bad value makes the whole preamble stop, and a configuration holds many."""
+    return st.integers(0, 29).flatmap(lambda n: invalid if n == 0 else valid)
+
+
+mirror_values = mostly(
     st.builds(lambda h, p: h + p, hosts, st.sampled_from(["", "/dockerhub-proxy", "/a/b-c", "/x__y"])),
     st.sampled_from(["https://nexus.example.com/proxy", "nexus.example.com/", "nexus.example.com/Upper", "bad host", "$(touch /tmp/pwned)"]),
 )
-image_values = st.one_of(
-    st.builds(lambda h, r, t: h + r + t, st.sampled_from(["", "golden.example.com:5000/", "nexus.example.com/", "harbor.internal/"]),
+image_values = mostly(
+    st.builds(lambda h, r, t: h + r + t, st.one_of(st.just(""), hosts.map(lambda h: h + "/")),
               st.sampled_from(["node", "base/node", "library/nginx", "a/b/c"]),
               st.sampled_from(["", ":20-alpine", "@" + DIGEST, ":1@" + DIGEST])),
     st.sampled_from(["Node:18", "node:", "a" * 64, "node@sha256:abc", "x/" + "y" * 260, "node:18;touch /tmp/pwned", "$(touch /tmp/pwned)"]),
 )
 url_path = st.text(alphabet=string.ascii_letters + string.digits + "/-_.~%$()`'\";&@:=+!*,éü日", max_size=20)
-package_values = st.one_of(
+package_values = mostly(
     st.builds(lambda s, h, p: f"{s}://{h}/{p}", st.sampled_from(["https", "http"]), hosts, url_path),
     st.sampled_from(["nexus.example.com/npm", "https://nexus.example.com/a b", "https://h/\x85", "ftp://h/", "https://u:pw@h/x/"]),
 )
 credential_values = st.one_of(
-    st.text(max_size=16),
-    st.lists(st.sampled_from(HOSTILE + ["a", "B", "7", "😀", "\x01", "\ufffe"]), max_size=6).map("".join),
+    mostly(st.text(st.characters(blacklist_categories=["Cc", "Cs"]), min_size=1, max_size=16), st.text(max_size=16)),
+    st.lists(st.sampled_from(HOSTILE + ["a", "B", "7", "😀"]), min_size=1, max_size=6).map("".join),
 )
 
 
@@ -59,22 +66,48 @@ def value_for(key: str):
 
 key_names = st.sampled_from(CATALOG.all_key_names() + ["pkg-npm-urll", "foo.bar", "oci-dockerhub-url.bak"])
 scopes = st.sampled_from(["", "", "own."] + [f"{s}." for s in CATALOG.strategies])
-suffixes = st.sampled_from(["", "", "\n", "\n\n", "\r\n"])
+suffixes = st.sampled_from(["", "", "", "", "", "", "", "\n", "\n", "\n", "\n", "\n", "\n", "\n", "\n", "\n", "\n\n", "\n\n",
+                            "\n\n\n", "\r\n"])
+
+
+@st.composite
+def file_content(draw, name: str):
+    """Mostly a value of the key's kind (with a trailing newline or CRLF sometimes); sometimes empty,
+    not UTF-8, binary, or a directory (None)."""
+    kind = draw(st.integers(0, 19))
+    if kind == 0:
+        return b""
+    if kind == 1:
+        return draw(st.sampled_from([b"\xff\xfe", b"a\x00b", None]))
+    return (draw(value_for(name)) + draw(suffixes)).encode()
 
 
 @st.composite
 def config_entries(draw, strategy: str):
-    """{file name: bytes} for one proxy-config directory."""
+    """{file name: bytes} for one proxy-config directory.
+
+    Each key the strategy consumes is present with even odds, as a global key, a strategy-scoped key
+    or both, with its credential keys (each placed independently) most of the time; then some noise:
+    keys of other strategies, keys this strategy ignores, unknown names.
+    """
     entries = {}
-    for _ in range(draw(st.integers(0, 14))):
-        scope = draw(scopes).replace("own.", f"{strategy}.")
-        name = scope + draw(key_names)
-        content = draw(st.one_of(
-            st.just(b""),
-            st.builds(lambda v, s: (v + s).encode(), value_for(name), suffixes),
-            st.sampled_from([b"\xff\xfe", b"a\x00b", None]),  # not UTF-8, binary, a directory
-        ))
-        entries[name] = content
+
+    def add(key: str) -> None:
+        placement = draw(st.sampled_from(["global", "scoped", "both"]))
+        if placement in ("global", "both"):
+            entries[key] = draw(file_content(key))
+        if placement in ("scoped", "both"):
+            entries[f"{strategy}.{key}"] = draw(file_content(key))
+
+    for key in CATALOG.strategies[strategy].url_keys:
+        if draw(st.booleans()):
+            add(key)
+            for credential in CATALOG.keys[key].credential_keys:
+                if draw(st.integers(0, 9)) < 8:
+                    add(credential)
+    for _ in range(draw(st.integers(0, 4))):
+        name = draw(scopes).replace("own.", f"{strategy}.") + draw(key_names)
+        entries[name] = draw(file_content(name))
     return entries
 
 
@@ -138,8 +171,8 @@ def check_agreement(config_dir, strategy: str, choreo_registry: str | None = Non
     expected = plan(load_catalog(choreo_registry), config, strategy).to_json()
     actual = preamble_check(strategy, config_dir, choreo_registry=choreo_registry)
     errors = expected_errors(expected)
-    refusals = preamble_refusals(config, strategy, expected) if not errors else []
-    if errors or refusals:
+    refusals = preamble_refusals(config, strategy, expected)
+    if errors or refusals:  # the preamble stops at the first bad value it meets, naming its key
         assert actual["exit_code"] != 0, f"the preamble accepted unusable values of {errors + refusals}"
         assert any(key in actual["log"] for key in errors + refusals), actual["log"]
         return
