@@ -14,7 +14,7 @@ COMMAND_MODULES = [
     "harness.commands.plan",
     "harness.commands.lint",
     "harness.commands.secret",
-    "harness.commands.matrix",
+    "harness.commands.survey",
     "harness.commands.engine",
     "harness.commands.images",
     "harness.commands.clean",

@@ -33,11 +33,19 @@ def _state_dir(environ) -> Path:
     return path.resolve()
 
 
-def _extra_ca_certs(environ) -> tuple[Path, ...]:
-    """Colon-separated PEM files; every one must exist and hold a certificate (a typo must not pass silently)."""
-    raw = environ.get(EXTRA_CA_VAR, "")
+EXTRA_CA_FILE = "extra-ca-certs"  # in the state directory: the same setting, kept by scripts/bootstrap
+
+
+def _extra_ca_certs(environ, state_dir: Path) -> tuple[Path, ...]:
+    """Colon-separated PEM files; every one must exist and hold a certificate (a typo must not pass silently).
+
+    From $AIRGAP_EXTRA_CA_CERTS when set, else from <state dir>/extra-ca-certs (one path per line).
+    """
+    raw = environ.get(EXTRA_CA_VAR)
+    if raw is None and (state_dir / EXTRA_CA_FILE).is_file():
+        raw = ":".join((state_dir / EXTRA_CA_FILE).read_text().split())
     paths = []
-    for entry in raw.split(":"):
+    for entry in (raw or "").split(":"):
         if not entry.strip():
             continue
         path = Path(entry.strip()).expanduser()
@@ -63,8 +71,9 @@ def _debian_mirror(environ) -> str:
 def load(environ=None) -> Settings:
     """Read the settings from `environ` (default: the process environment)."""
     environ = os.environ if environ is None else environ
+    state_dir = _state_dir(environ)
     return Settings(
-        state_dir=_state_dir(environ),
-        extra_ca_certs=_extra_ca_certs(environ),
+        state_dir=state_dir,
+        extra_ca_certs=_extra_ca_certs(environ, state_dir),
         debian_mirror=_debian_mirror(environ),
     )

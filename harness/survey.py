@@ -59,9 +59,9 @@ def survey(catalog: Catalog, paths: list[str]) -> list[Cell]:
 
 def write_reports(cells: list[Cell], report_dir: Path) -> list[Path]:
     report_dir.mkdir(parents=True, exist_ok=True)
-    json_path = report_dir / "matrix.json"
+    json_path = report_dir / "survey.json"
     json_path.write_text(json.dumps([{**c.summary(), "lint": c.lint, "plan": c.plan} for c in cells], indent=2))
-    md_path = report_dir / "matrix.md"
+    md_path = report_dir / "survey.md"
     rows = ["| config | strategy | lint | images m/o/d | packages proxied | Docker Hub login | public (no key) |",
             "|---|---|---|---|---|---|---|"]
     for cell in cells:

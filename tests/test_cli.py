@@ -77,10 +77,10 @@ def test_hostile_fixture_reports_each_file():
     assert "Traceback" not in result.stderr
 
 
-def test_matrix_writes_its_reports(tmp_path):
-    result = airgap("matrix", FIXTURES, "--report-dir", tmp_path)
+def test_survey_writes_its_reports(tmp_path):
+    result = airgap("survey", FIXTURES, "--report-dir", tmp_path)
     assert result.returncode == 0, result.stderr
-    cells = json.loads((tmp_path / "matrix.json").read_text())
+    cells = json.loads((tmp_path / "survey.json").read_text())
     fixtures = [p for p in FIXTURES.iterdir() if p.is_dir()]
     assert len(cells) == len(fixtures) * 7
-    assert "| full-global | webapp |" in (tmp_path / "matrix.md").read_text()
+    assert "| full-global | webapp |" in (tmp_path / "survey.md").read_text()

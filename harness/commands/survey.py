@@ -1,4 +1,4 @@
-"""`airgap matrix`: the main job. For now: lint and plan every proxy-config for every strategy."""
+"""`airgap survey`: lint and plan every proxy-config for every strategy, offline, with reports."""
 
 import sys
 from pathlib import Path
@@ -9,9 +9,9 @@ from harness.survey import survey, write_reports
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("matrix", help="lint and plan every proxy-config for every strategy, with reports")
+    parser = subparsers.add_parser("survey", help="lint and plan every proxy-config for every strategy (offline), with reports")
     parser.add_argument("paths", nargs="+", metavar="DIR", help="proxy-config directories, or folders of them")
-    parser.add_argument("--report-dir", default="reports", help="where matrix.json and matrix.md go (default: reports)")
+    parser.add_argument("--report-dir", default="reports", help="where survey.json and survey.md go (default: reports)")
     add_catalog_option(parser)
     parser.set_defaults(func=run)
 
