@@ -443,11 +443,16 @@ pc__nerf_dart() {
 
 # npm expands ${VAR} in .npmrc keys and values; an odd run of backslashes keeps it literal.
 pc__npm_no_env() {
-    local s=$1 out='' run
-    while [[ $s =~ ^([^\\$]*)((\\*)\$\{([^\$\{\}]+)\})(.*)$ ]]; do
-        run=${BASH_REMATCH[3]}
-        out+="${BASH_REMATCH[1]}$run$run\\\${${BASH_REMATCH[4]}}"
-        s=${BASH_REMATCH[5]}
+    local s=$1 out='' head run
+    while [[ $s == *'${'* ]]; do
+        head=${s%%'${'*} s=${s#*'${'}
+        run=${head##*[!\\]}
+        if [[ $s =~ ^([^\$\{\}]+)\}(.*)$ ]]; then
+            out+="${head%"$run"}$run$run\\\${${BASH_REMATCH[1]}}"
+            s=${BASH_REMATCH[2]}
+        else
+            out+=$head'${'
+        fi
     done
     PC_R=$out$s
 }
