@@ -443,15 +443,15 @@ pc__nerf_dart() {
 
 # npm expands ${VAR} in .npmrc keys and values; an odd run of backslashes keeps it literal.
 pc__npm_no_env() {
-    local s=$1 out='' head run
-    while [[ $s == *'${'* ]]; do
-        head=${s%%'${'*} s=${s#*'${'}
+    local s=$1 out='' head run open=$'\x24{'
+    while [[ $s == *"$open"* ]]; do
+        head=${s%%"$open"*} s=${s#*"$open"}
         run=${head##*[!\\]}
         if [[ $s =~ ^([^\$\{\}]+)\}(.*)$ ]]; then
             out+="${head%"$run"}$run$run\\\${${BASH_REMATCH[1]}}"
             s=${BASH_REMATCH[2]}
         else
-            out+=$head'${'
+            out+=$head$open
         fi
     done
     PC_R=$out$s
