@@ -1,7 +1,8 @@
 """Fault injection: does the scenario matrix catch deliberate faults in the preamble? (target: all of them)
 
 Each fault of benchmarks/mutants.yaml, plus one `drop-key` fault per key the recipes use, is applied to a
-copy of the reference preamble; the generated matrix of the fault's strategies then runs against the copy
+copy of the reference preamble; the scenarios of the fault's strategies (scenarios/, leak cases first, then the
+generated matrix) then run against the copy
 on one air-gap stack, stopping at the first failing scenario. Prints each fault, the scenario that caught
 it (or MISSED), and the total.
 
@@ -22,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness.catalog import load_catalog  # noqa: E402
 from harness.runner import recipes, run_scenario  # noqa: E402
-from harness.scenario import generated, routes_used  # noqa: E402
+from harness.scenario import load, routes_used  # noqa: E402
 
 LOOKUP = "pc_lookup() {\n    PC_KEY=''"
 
@@ -38,12 +39,14 @@ def faults(catalog) -> list[dict]:
     return listed
 
 
-def apply(fault: dict, preamble: Path) -> None:
+def apply(fault: dict, preamble: Path) -> bool:
+    """Edit the copy; False when the preamble no longer has the text the fault changes."""
     path = preamble / fault["file"]
     text = path.read_text()
     if fault["find"] not in text:
-        raise SystemExit(f"fault {fault['name']}: {fault['find']!r} not found in {fault['file']}")
+        return False
     path.write_text(text.replace(fault["find"], fault["replace"]))
+    return True
 
 
 def main() -> int:
@@ -54,7 +57,7 @@ def main() -> int:
     from harness.stack.stack import AirgapStack
 
     catalog = load_catalog()
-    matrix = generated(catalog, recipes())
+    matrix = load([ROOT / "scenarios"], catalog, recipes())  # scenario files (leaks first) and the generated matrix
     chosen = [f for f in faults(catalog) if args.only in (None, f["name"])]
     caught = 0
     started = time.monotonic()
@@ -63,7 +66,9 @@ def main() -> int:
         for fault in chosen:
             preamble = Path(tmp) / fault["name"].replace(":", "_")
             shutil.copytree(ROOT / "preamble", preamble)
-            apply(fault, preamble)
+            if not apply(fault, preamble):
+                print(f"{fault['name']:<40} NOT APPLIED: {fault['find']!r} is not in {fault['file']}", flush=True)
+                continue
             catcher = None
             for scenario in (s for s in matrix if s.strategy in fault["strategies"]):
                 if not run_scenario(stack, scenario, catalog, preamble, projects).passed:

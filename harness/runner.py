@@ -33,13 +33,25 @@ PLATFORM_LOGIN_ENV = {"PLATFORM_DOCKERHUB_USERNAME": "platform-robot", "PLATFORM
 
 
 @functools.lru_cache(maxsize=1)
-def recipes() -> dict:
-    """Each strategy's steps, with each project step's manager filled in from its project."""
-    data = yaml.safe_load(resources.files("harness").joinpath("recipes.yaml").read_text())
-    out = {}
-    for strategy, steps in data["recipes"].items():
-        out[strategy] = [{**step, **data["projects"][step["project"]]} if "project" in step else dict(step) for step in steps]
+def _recipe_data() -> dict:
+    return yaml.safe_load(resources.files("harness").joinpath("recipes.yaml").read_text())
+
+
+def expand(steps: list[dict]) -> list[dict]:
+    """Steps with each project step's manager, directory and command filled in from its project entry."""
+    projects = _recipe_data()["projects"]
+    out = []
+    for step in steps:
+        if "project" in step and step["project"] not in projects:
+            raise UserError(f"recipe step {step}: no project {step['project']!r} in harness/recipes.yaml")
+        out.append({**step, **projects[step["project"]]} if "project" in step else dict(step))
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def recipes() -> dict:
+    """Each strategy's steps, expanded."""
+    return {strategy: expand(steps) for strategy, steps in _recipe_data()["recipes"].items()}
 
 
 def step_name(step: dict) -> str:
@@ -52,7 +64,7 @@ def _step_command(step: dict) -> str:
         variable = "PROXY_IMAGE_" + step["pull"].upper().replace("-", "_")
         return f'skopeo copy --retry-times 0 "docker://${{{variable}}}" "oci:/tmp/images/{step["pull"]}"'
     if "project" in step:
-        return f"cd {PROJECTS_IN_BUILDER}/{step['project']} && {step['run']}"
+        return f"cd {PROJECTS_IN_BUILDER}/{step.get('dir', step['project'])} && {step['run']}"
     if "fetch" in step:
         return f"curl -fsS --max-time 20 -o /dev/null {shlex.quote(step['fetch'])}"
     return (f"podman --storage-driver vfs build --isolation chroot --pull=always "
@@ -187,7 +199,7 @@ def judge(scenario: Scenario, outcome: Outcome) -> list[str]:
 
 
 def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path, projects: dict) -> Outcome:
-    steps = recipes()[scenario.strategy]
+    steps = expand(list(scenario.recipe)) if scenario.recipe else recipes()[scenario.strategy]
     commands = {step_name(s): _step_command(s) for s in steps}
     commands["preamble"] = f"source {PREAMBLE_IN_BUILDER}/{scenario.strategy}.sh"
     with tempfile.TemporaryDirectory(prefix="airgap-scenario-") as tmp:

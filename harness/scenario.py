@@ -67,6 +67,7 @@ class Scenario:
     description: str = ""
     leak: dict | None = None
     source: str = "generated"  # the file it came from, or "generated"
+    recipe: tuple = ()  # steps replacing the strategy's recipe (harness/recipes.yaml), for leak scenarios
     tags: tuple[str, ...] = field(default=())
 
 
@@ -93,7 +94,8 @@ def from_json(data: dict, name: str, source: str) -> Scenario:
     return Scenario(name=data.get("name", name), strategy=data["strategy"], config=ConfigSpec.from_json(data["proxy_config"]),
                     expect=data["expect"], require_credentials=mirrors.get("require_credentials", True),
                     accept_from=ConfigSpec.from_json(accept) if accept else None,
-                    description=data.get("description", ""), leak=data.get("leak"), source=source)
+                    description=data.get("description", ""), leak=data.get("leak"), source=source,
+                    recipe=tuple(data.get("recipe", ())))
 
 
 def load_file(path: Path) -> Scenario:
