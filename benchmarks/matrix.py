@@ -1,0 +1,66 @@
+"""Figures for the scenario matrix: whole-matrix time on a warm stack, and the harness's per-scenario overhead.
+
+Overhead: each sampled scenario runs once through the harness (`run_scenario`: config materialised, mirrors
+reconfigured, build, evidence parsed and judged) and once as the bare build script in the same already
+configured stack (`stack.run`). Targets on 2 cores: whole matrix under 5 minutes warm, overhead under 1.5x.
+
+Run: python benchmarks/matrix.py [--sample N] [--whole]
+"""
+
+import argparse
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness.catalog import load_catalog  # noqa: E402
+from harness.runner import PLATFORM_LOGIN_ENV, build_script, builder_files, recipes, run_scenario  # noqa: E402
+from harness.scenario import load  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sample", type=int, default=6, help="scenarios timed both ways")
+    parser.add_argument("--whole", action="store_true", help="also time the whole matrix")
+    args = parser.parse_args()
+    from harness.stack import content
+    from harness.stack.stack import AirgapStack
+
+    catalog = load_catalog()
+    scenarios = load([ROOT / "scenarios"], catalog, recipes())
+    sample = [s for s in scenarios if s.name.endswith("/full-global")][: args.sample]
+    projects = content.build().projects
+    preamble = ROOT / "preamble"
+    started = time.monotonic()
+    with AirgapStack() as stack:
+        print(f"warm stack start (with isolation self-test): {time.monotonic() - started:.1f} s")
+        ratios = []
+        for scenario in sample:
+            t0 = time.monotonic()
+            run_scenario(stack, scenario, catalog, preamble, projects)
+            harness_s = time.monotonic() - t0
+            with tempfile.TemporaryDirectory() as tmp:
+                config = scenario.config.materialize(Path(tmp) / "cfg")
+                script = build_script(scenario.strategy, recipes()[scenario.strategy])
+                t0 = time.monotonic()
+                stack.run(f"bash -c {shlex.quote(script)}", proxy_config=config, env=PLATFORM_LOGIN_ENV,
+                          files=builder_files(preamble, projects))
+                direct_s = time.monotonic() - t0
+            ratios.append(harness_s / direct_s)
+            print(f"{scenario.name:<28} harness {harness_s:5.1f} s   direct {direct_s:5.1f} s   x{ratios[-1]:.2f}")
+        print(f"overhead: median x{statistics.median(ratios):.2f}, worst x{max(ratios):.2f} (target < 1.5)")
+        if args.whole:
+            t0 = time.monotonic()
+            for scenario in scenarios:
+                run_scenario(stack, scenario, catalog, preamble, projects)
+            print(f"whole matrix ({len(scenarios)} scenarios) on the warm stack: {time.monotonic() - t0:.0f} s "
+                  "(target < 300 s)")
+
+
+if __name__ == "__main__":
+    main()
