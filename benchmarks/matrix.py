@@ -53,7 +53,8 @@ def main() -> None:
                 direct_s = time.monotonic() - t0
             ratios.append(harness_s / direct_s)
             print(f"{scenario.name:<28} harness {harness_s:5.1f} s   direct {direct_s:5.1f} s   x{ratios[-1]:.2f}")
-        print(f"overhead: median x{statistics.median(ratios):.2f}, worst x{max(ratios):.2f} (target < 1.5)")
+        if ratios:
+            print(f"overhead: median x{statistics.median(ratios):.2f}, worst x{max(ratios):.2f} (target < 1.5)")
         if args.whole:
             t0 = time.monotonic()
             for scenario in scenarios:
