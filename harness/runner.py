@@ -234,7 +234,7 @@ def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path
     failed = re.findall(r"^::airgap-failed (\S+)$", output, re.M)
     images = dict(re.findall(r"^::airgap-image PROXY_IMAGE_(\S+?)=(.*)$", output, re.M))
     resolved = {name: images.get(name.upper().replace("-", "_"), "") for name in expected_images}
-    hits = [{"kind": h.route, "route": h.route, "host": h.host, "path": h.path, "status": h.status, "auth": h.auth,
+    hits = [{"kind": h.backend, "route": h.route, "host": h.host, "path": h.path, "status": h.status, "auth": h.auth,
              "user": h.user, "step": _step_at(windows, h.ts)} for h in evidence.mirror_hits]
     outcome = Outcome(scenario.name, scenario.strategy, "succeeded" if result.ok else "failed", failed, egress, hits,
                       resolved, output, seconds=result.finished - result.started)

@@ -56,7 +56,7 @@ def run(args) -> int:
     egress = [{"destination": e.destination, "step": e.step, "command": e.command, "covered_by": e.covered_by}
               for e in outcome.egress]
     unique_egress = [dict(t) for t in dict.fromkeys(tuple(e.items()) for e in egress)]
-    hits = [{"kind": h["route"], "host": h["host"], "path": h["path"], "status": h["status"], "auth": h["auth"]}
+    hits = [{field: h[field] for field in ("kind", "route", "host", "path", "status", "auth")}
             for h in outcome.mirror_hits]
     if args.format == "json":
         print(json.dumps({"strategy": args.strategy, "build": outcome.build, "failed_steps": outcome.failed_steps,
@@ -78,7 +78,7 @@ def _print_text(findings, planned, outcome, egress, hits) -> None:
         print(f"  {manager}: {package.url} ({package.key or 'public default'})")
     print(f"build: {outcome.build}" + (f" (failed steps: {', '.join(outcome.failed_steps)})" if outcome.failed_steps else ""))
     print("mirror hits:" if hits else "mirror hits: none")
-    for route in sorted({(h['kind'], h['host'], h['status'], h['auth']) for h in hits}, key=str):
+    for route in sorted({(h['route'], h['host'], h['status'], h['auth']) for h in hits}, key=str):
         print("  {} {} status {} auth {}".format(*route))
     print("egress (what tried to leave):" if egress else "egress: none")
     for e in egress:
