@@ -7,7 +7,7 @@ scenarios without anyone writing them.
 
 import functools
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -68,7 +68,6 @@ class Scenario:
     leak: dict | None = None
     source: str = "generated"  # the file it came from, or "generated"
     recipe: tuple = ()  # steps replacing the strategy's recipe (harness/recipes.yaml), for leak scenarios
-    tags: tuple[str, ...] = field(default=())
 
 
 @functools.lru_cache(maxsize=1)
@@ -205,13 +204,14 @@ def generated(catalog: Catalog, recipes: dict) -> list[Scenario]:
             expect = {**expected(catalog, recipe, spec, name), **(extra_expect or {})}
             for field_name in drop:
                 expect.pop(field_name, None)
-            scenarios.append(Scenario(f"{name}/{suffix}", name, spec, expect, tags=(suffix.split(":")[0],), **extra))
+            scenarios.append(Scenario(f"{name}/{suffix}", name, spec, expect, **extra))
 
         add("no-secret", ConfigSpec())
         add("full-global", ConfigSpec(CREDENTIALS), {"mirror_hits": [{"route": k} for k in used]})
+        full = expected(catalog, recipe, ConfigSpec(FULL), name)
         for key in strategy.oci_keys + tuple(f"pkg-{m}-url" for m in strategy.managers):
             spec = ConfigSpec(FULL, remove=(key,))
-            if expected(catalog, recipe, spec, name) != expected(catalog, recipe, ConfigSpec(FULL), name):
+            if expected(catalog, recipe, spec, name) != full:  # the recipe fetches something this key covers
                 add(f"without:{key}", spec)
         add("unsupported-keys-ignored", ConfigSpec(FULL, keys=_unsupported_keys(catalog, name)))
         add("scoped-beats-global", ConfigSpec(FULL, keys=_scoped_keys(catalog, name)),
