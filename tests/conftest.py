@@ -7,6 +7,8 @@ client can never pass the suite by skipping (scripts/bootstrap installs every cl
 
 import pytest
 
+from harness import engine
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
@@ -14,3 +16,10 @@ def pytest_runtest_setup(item):
         condition = mark.args[0] if mark.args else mark.kwargs.get("condition")
         if condition is True or (condition and not isinstance(condition, str)):
             pytest.fail(f"prerequisite missing: {mark.kwargs.get('reason', 'see the test')}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    """The engine every Docker-using test talks to; started here (`airgap engine ensure`) on a fresh machine,
+    so a test never depends on running after another that happened to start it."""
+    return engine.ensure_engine()

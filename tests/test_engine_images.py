@@ -52,11 +52,6 @@ VERSION_CHECKS = [
 
 
 @pytest.fixture(scope="module")
-def docker_client():
-    return engine.ensure_engine()
-
-
-@pytest.fixture(scope="module")
 def tags(docker_client):
     """Every image built (or found) once for the module: name -> tag."""
     return images.ensure_images(client=docker_client)

@@ -221,7 +221,7 @@ class AirgapStack:
         atexit.unregister(self.stop)
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
-        client = self.client or docker.from_env()
+        client = self.client or ensure_engine()
         cleanup.remove_run(client, self.run_id)
 
     def _trap_sigterm(self) -> None:

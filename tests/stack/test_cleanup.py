@@ -21,8 +21,8 @@ def _owned_by(client: docker.DockerClient, pid: int) -> tuple[list, list]:
     return client.containers.list(all=True, filters=selector), client.networks.list(filters=selector)
 
 
-def test_killed_run_leaves_nothing_after_airgap_clean():
-    client = docker.from_env()
+def test_killed_run_leaves_nothing_after_airgap_clean(docker_client):
+    client = docker_client
     env = dict(os.environ, PYTHONPATH=str(ROOT), TESTCONTAINERS_RYUK_DISABLED="true")
     child = subprocess.Popen([sys.executable, "-c", START_A_RUN], cwd=ROOT, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -53,10 +53,10 @@ def test_killed_run_leaves_nothing_after_airgap_clean():
     assert [rule for rule in isolation.host_rules() if rule.run_id == run_id] == []
 
 
-def test_stack_up_and_down_leaves_nothing_labelled():
+def test_stack_up_and_down_leaves_nothing_labelled(docker_client):
     from harness.stack.stack import AirgapStack
 
-    client = docker.from_env()
+    client = docker_client
     with AirgapStack() as stack:
         selector = {"label": f"{RUN_LABEL}={stack.run_id}"}
         assert len(client.containers.list(filters=selector)) >= 5

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import docker
 import pytest
 
 from harness.config import read_config
@@ -111,9 +110,8 @@ def test_image_overrides_have_no_backend_and_are_reported():
 
 
 @pytest.fixture(scope="module")
-def nginx_image():
-    client = docker.from_env()
-    return client, ensure_image("nginx", client)
+def nginx_image(docker_client):
+    return docker_client, ensure_image("nginx", docker_client)
 
 
 @pytest.mark.parametrize("name", CONFIGS)
