@@ -74,13 +74,9 @@ def _step_command(step: dict) -> str:
 def build_script(strategy: str, steps: list[dict]) -> str:
     """The build step: source the preamble, then run every step and report which ones failed."""
     lines = [
+        "exec 2>&1",  # one stream: each step's errors print under its marker, in order
         "mark() { printf '\\n%s %s %s\\n' '" + STEP_MARK + "' \"$1\" \"$(date +%s.%N)\"; }",
         "failed=''",
-        # The build image trusts the mirrors' CA, as a customer's build image trusts theirs: Java reads a
-        # keystore, not the PEM bundle the stack installs.
-        "keytool -importcert -noprompt -keystore /tmp/mirror-ca.p12 -storetype PKCS12 -storepass airgap "
-        "-alias mirror-ca -file /etc/ssl/certs/ca-certificates.crt >/dev/null 2>&1 && "
-        "export JAVA_TOOL_OPTIONS='-Djavax.net.ssl.trustStore=/tmp/mirror-ca.p12 -Djavax.net.ssl.trustStorePassword=airgap'",
         "mark preamble",
         f"if ! source {PREAMBLE_IN_BUILDER}/{strategy}.sh; then printf '\\n::airgap-failed preamble\\n'; exit 90; fi",
         "mkdir -p /tmp/images",

@@ -12,6 +12,7 @@ removed on exit, on Ctrl-C, on SIGTERM and when start-up fails; `airgap clean` h
 """
 
 import atexit
+import base64
 import fcntl
 import io
 import ipaddress
@@ -59,6 +60,8 @@ START_WORKERS = 14  # one per container: creation is mostly waiting on the engin
 # panics when it is not up yet) is restarted by the engine until the other answers.
 RESTART_POLICY = {"Name": "on-failure", "MaximumRetryCount": 10}
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # the builder trusts the run CA and nothing else
+JAVA_TRUSTSTORE = "/etc/ssl/certs/java/airgap-run-ca.p12"  # the same CA for Java, which reads a keystore
+JAVA_TRUST_OPTIONS = f"-Djavax.net.ssl.trustStore={JAVA_TRUSTSTORE} -Djavax.net.ssl.trustStorePassword=airgap"
 PROXY_CONFIG_MOUNT = "/mnt/proxy-config"
 LOG_FLUSH_S = 0.5  # a request logged just after the command returned still belongs to it
 OFF_SUBNET_PORT = 53  # TCP DNS on the internet resolver: it would answer, were it reachable
@@ -158,6 +161,7 @@ class AirgapStack:
         self._networks: dict[str, Network] = {}
         self._containers: dict[str, _Container] = {}
         self._builders = 0
+        self._java_truststore: bytes | None = None
         self._stopped = False
         self._previous_sigterm = None
 
@@ -345,7 +349,8 @@ class AirgapStack:
         self._builders += 1
         name = resource_name(self.run_id, f"builder-{self._builders}")
         network_name = self._networks[network].name
-        builder = _Container(self._tags["builder"], {CA_BUNDLE: self._ca.ca_pem, **(files or {})},
+        trust = {CA_BUNDLE: self._ca.ca_pem, JAVA_TRUSTSTORE: self._java_trust()}
+        builder = _Container(self._tags["builder"], {**trust, **(files or {})},
                              command=["sleep", "infinity"], env=dict(env or {}), name=name)
         builder.with_volume_mapping(str(secret_dir), PROXY_CONFIG_MOUNT, "ro")
         # run_options: what podman/buildah need (SYS_ADMIN, no seccomp), never NET_ADMIN: routes stay as set
@@ -362,6 +367,27 @@ class AirgapStack:
             builder.stop()
             raise
         return builder
+
+    def _java_trust(self) -> bytes:
+        """The run CA as a PKCS12 trust store, made once per run with the builder's own keytool (Java
+        ignores the PEM bundle; a keystore without Java's trust attribute would not be trusted)."""
+        if self._java_truststore is None:
+            script = ('printf %s "$CA_PEM" > /tmp/ca.pem && keytool -importcert -noprompt -alias airgap-run-ca '
+                      '-file /tmp/ca.pem -keystore /tmp/trust.p12 -storetype PKCS12 -storepass airgap >/dev/null '
+                      '&& base64 -w0 /tmp/trust.p12')
+            container = self.client.containers.run(
+                self._tags["builder"], ["sh", "-c", script], environment={"CA_PEM": self._ca.ca_pem.decode()},
+                network_mode="none", detach=True, labels=dict(self.labels))
+            try:
+                status = container.wait(timeout=120)["StatusCode"]
+                output = container.logs(stdout=True, stderr=False)
+                errors = container.logs(stdout=False, stderr=True).decode(errors="replace")
+            finally:
+                container.remove(force=True)
+            if status != 0 or not output.strip():
+                raise UserError(f"could not make the Java trust store of run {self.run_id} (exit {status}): {errors}")
+            self._java_truststore = base64.b64decode(output)
+        return self._java_truststore
 
     def _address(self, builder: _Container, network: str) -> str:
         wrapped = builder.get_wrapped_container()
@@ -384,7 +410,7 @@ class AirgapStack:
                 started = time.time()
                 result = builder.get_wrapped_container().exec_run(
                     ["timeout", str(timeout_s), "sh", "-c", command], demux=True, workdir=workdir,
-                    environment=env or {})
+                    environment={"JAVA_TOOL_OPTIONS": JAVA_TRUST_OPTIONS, **(env or {})})
                 finished = time.time()
             finally:
                 builder.stop()

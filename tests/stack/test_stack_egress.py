@@ -167,3 +167,11 @@ def test_every_package_kind_is_proxied_through_its_route(airgap_stack):
     for key in FILES_BY_KEY:
         assert [hit for hit in evidence.hits_for(key) if hit.status == 200], f"{key}: {evidence.mirror_hits}"
     assert not evidence.trapped_connections()
+
+
+def test_java_in_a_builder_trusts_the_run_ca_and_nothing_else(airgap_stack):
+    """Maven and Gradle read a keystore, not the PEM bundle: the builder gets the run CA as one."""
+    result = airgap_stack.run('store=${JAVA_TOOL_OPTIONS#*trustStore=}; store=${store%% *}; '
+                              'keytool -list -keystore "$store" -storepass airgap | grep -c trustedCertEntry',
+                              proxy_config=None)
+    assert result.exit_code == 0 and result.stdout.strip().splitlines()[-1] == "1", result.output
