@@ -25,7 +25,7 @@ class Content:
     verdaccio: Tree  # verdaccio storage directory
     python: Tree  # file name -> wheel/sdist to upload to the simulated PyPI
     static: Tree  # "<host>/<url path>" -> bytes, served as files by the simulated internet
-    projects: dict[str, Tree]  # ecosystem -> a client project consuming the fixtures (npm, python, go, ...)
+    projects: dict[str, Tree]  # ecosystem (or leak project) -> a client project consuming the fixtures
     go_sumdb_key: str = sumdb.VERIFIER_KEY  # GOSUMDB value under which the simulated sum.golang.org verifies
 
 
@@ -104,6 +104,10 @@ def _build(directory: Path) -> Content:
         "rubygems": rubygems.project(gem_def["project"], gem_def["gems"]),
         "composer": composer.project(php_def["project"]),
     }
+    # projects built to show one known leak each (scenarios/leak-*.yaml), named in the ecosystem's file
+    for definition, make in ((mvn_def, maven.project), (py_def, python.project), (php_def, composer.project),
+                             (go_def, lambda d: gomod.project(d, go_def["modules"], go_sums))):
+        projects |= {name: make(leak) for name, leak in definition.get("leak_projects", {}).items()}
     return Content(images=refs, registry=oci.registry_storage(list(refs)),
                    verdaccio=npm.verdaccio_storage(npm_def["packages"]),
                    python=python.distributions(py_def["distributions"]), static=static, projects=projects)

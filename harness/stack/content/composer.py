@@ -1,6 +1,8 @@
 """Composer v2 repository (packages.json + p2/VENDOR/NAME.json) with zip dists on repo.packagist.org.
 
 Dist URLs are absolute, as on Packagist; a mirror has to rewrite them to itself (the nginx mirror does).
+A package may give its own `dist_url` on a code host, as most Packagist packages do (GitHub zipballs):
+the mirror leaves those alone, so only a mirror that proxies the code host too keeps them in.
 """
 
 import json
@@ -38,7 +40,8 @@ def repository_layout(packages: list[dict]) -> dict[str, bytes]:
         metadata.setdefault(pkg["name"], []).append({
             "name": pkg["name"], "version": pkg["version"], "version_normalized": f"{pkg['version']}.0",
             "type": "library", "license": ["MIT"], "time": "2024-01-01T00:00:00+00:00",
-            "dist": {"type": "zip", "url": f"{SITE}/{path}", "reference": sha1_hex(data), "shasum": sha1_hex(data)},
+            "dist": {"type": "zip", "url": pkg.get("dist_url", f"{SITE}/{path}"),
+                     "reference": sha1_hex(data), "shasum": sha1_hex(data)},
             "require": dict(pkg.get("require", {})),
             "autoload": {"psr-4": {_namespace(pkg["name"]): "src/"}},
         })

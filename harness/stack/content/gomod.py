@@ -19,8 +19,8 @@ def hash1(files: dict[str, bytes]) -> str:
     return "h1:" + base64.b64encode(hashlib.sha256(summary.encode()).digest()).decode()
 
 
-def _go_mod(module: str, requires: list[str]) -> bytes:
-    text = f"module {module}\n\ngo 1.19\n"
+def _go_mod(module: str, requires: list[str], go: str = "1.19") -> bytes:
+    text = f"module {module}\n\ngo {go}\n"
     if requires:
         text += "\nrequire (\n" + "".join(f"\t{line}\n" for line in requires) + ")\n"
     return text.encode()
@@ -66,4 +66,5 @@ def project(definition: dict, modules: list[dict], sums: dict) -> dict[str, byte
     first = direct[0]
     main = (f'package main\n\nimport (\n\t"fmt"\n\n\t"{first}"\n)\n\n'
             f"func main() {{ fmt.Println({first.rpartition('/')[2]}.Hello()) }}\n")
-    return {"go.mod": _go_mod(definition["module"], requires), "go.sum": go_sum.encode(), "main.go": main.encode()}
+    go_mod = _go_mod(definition["module"], requires, definition.get("go", "1.19"))
+    return {"go.mod": go_mod, "go.sum": go_sum.encode(), "main.go": main.encode()}

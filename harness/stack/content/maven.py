@@ -22,7 +22,10 @@ def _gav_xml(gav: str) -> str:
 
 
 def _pom(group: str, artifact: str, version: str, dependencies: list[str], packaging: str,
-         extensions: list[str] = ()) -> bytes:
+         extensions: list[str] = (), repositories: dict[str, str] | None = None) -> bytes:
+    repos = "".join(f"    <repository><id>{rid}</id><url>{url}</url></repository>\n"
+                    for rid, url in (repositories or {}).items())
+    repos = f"  <repositories>\n{repos}  </repositories>\n" if repos else ""
     deps = "".join(f"    <dependency>{_gav_xml(gav)}</dependency>\n" for gav in dependencies)
     build = ""
     if extensions:
@@ -32,7 +35,7 @@ def _pom(group: str, artifact: str, version: str, dependencies: list[str], packa
             f'<project xmlns="http://maven.apache.org/POM/4.0.0">\n  <modelVersion>4.0.0</modelVersion>\n'
             f"  <groupId>{group}</groupId>\n  <artifactId>{artifact}</artifactId>\n  <version>{version}</version>\n"
             f"  <packaging>{packaging}</packaging>\n"
-            f"  <dependencies>\n{deps}  </dependencies>\n{build}</project>\n").encode()
+            f"{repos}  <dependencies>\n{deps}  </dependencies>\n{build}</project>\n").encode()
 
 
 def _metadata(group: str, artifact: str, versions: list[str]) -> bytes:
@@ -86,9 +89,12 @@ def plugin_artifacts(plugins: list[dict]) -> list[dict]:
 
 def project(definition: dict) -> dict[str, bytes]:
     """A pom.xml whose fixture dependencies are also build extensions: Maven core resolves extensions (and
-    their dependencies) itself, so `mvn validate` downloads them without any plugin from Maven Central."""
+    their dependencies) itself, so `mvn validate` downloads them without any plugin from Maven Central.
+    `repositories` (id -> URL) are declared in the pom, as projects that need JitPack or a vendor do."""
     deps = definition["dependencies"]
-    return {"pom.xml": _pom("org.airgap.app", "app", "1.0.0", deps, "pom", extensions=deps)}
+    pom = _pom("org.airgap.app", "app", "1.0.0", deps, "pom", extensions=deps,
+               repositories=definition.get("repositories"))
+    return {"pom.xml": pom}
 
 
 def gradle_project(plugins: list[dict]) -> dict[str, bytes]:

@@ -1,8 +1,9 @@
-"""Python wheels and one sdist for the simulated PyPI.
+"""Python wheels and sdists for the simulated PyPI.
 
-The sdist carries its own PEP 517 backend (`backend-path = ["."]`, no build requirements), so `pip` can
-build it inside the air gap without fetching setuptools: the test is about where files come from, not
-about build tooling.
+An sdist either carries its own PEP 517 backend (`backend-path = ["."]`, no build requirements), so `pip`
+builds it inside the air gap without fetching setuptools, or names a backend distribution (`backend:`)
+that pip must fetch into its isolated build environment: the fetch a misconfigured index would leak.
+Both use the same small backend, which reads the name and version from the sdist's PKG-INFO.
 """
 
 import base64
@@ -11,26 +12,27 @@ import re
 
 from harness.stack.content.archives import tgz_bytes, zip_bytes
 
-BACKEND = '''"""In-tree PEP 517 backend of an airgap-harness fixture: writes a pure-Python wheel with zipfile."""
-import base64, hashlib, os, zipfile
+BACKEND = '''"""PEP 517 backend of airgap-harness fixtures: writes a pure-Python wheel with zipfile."""
+import base64, hashlib, os, re, zipfile
 
-NAME, VERSION, MODULE = {name!r}, {version!r}, {module!r}
-DIST = MODULE
+
+def _pkg_info():
+    fields = dict(line.split(": ", 1) for line in open("PKG-INFO").read().splitlines() if ": " in line)
+    return fields["Name"], fields["Version"]
 
 
 def get_requires_for_build_wheel(config_settings=None):
     return []
 
 
-def _metadata():
-    return "Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n" % (NAME, VERSION)
-
-
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    NAME, VERSION = _pkg_info()
+    MODULE = DIST = re.sub(r"[-_.]+", "_", NAME).lower()
     info = "%s-%s.dist-info" % (DIST, VERSION)
-    files = {{MODULE + "/__init__.py": open(os.path.join(MODULE, "__init__.py"), "rb").read(),
-             info + "/METADATA": _metadata().encode(),
-             info + "/WHEEL": b"Wheel-Version: 1.0\\nGenerator: airgap-backend\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}}
+    metadata = "Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n" % (NAME, VERSION)
+    files = {MODULE + "/__init__.py": open(os.path.join(MODULE, "__init__.py"), "rb").read(),
+             info + "/METADATA": metadata.encode(),
+             info + "/WHEEL": b"Wheel-Version: 1.0\\nGenerator: airgap-backend\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
     record = ""
     for path, data in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
@@ -42,6 +44,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
             wheel.writestr(path, data)
     return name
 '''
+BACKEND_MODULE = "airgap_backend"
 
 
 def normalized(name: str) -> str:
@@ -64,7 +67,8 @@ def wheel(dist: dict) -> tuple[str, bytes]:
     stem = f"{normalized(dist['name'])}-{dist['version']}"
     info = f"{stem}.dist-info"
     files = {
-        f"{dist['module']}/__init__.py": f"__version__ = {dist['version']!r}\n".encode(),
+        f"{dist['module']}/__init__.py": (BACKEND if dist["kind"] == "backend" else
+                                          f"__version__ = {dist['version']!r}\n").encode(),
         f"{info}/METADATA": _metadata(dist),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: airgap-harness\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
@@ -75,25 +79,25 @@ def wheel(dist: dict) -> tuple[str, bytes]:
 
 def sdist(dist: dict) -> tuple[str, bytes]:
     stem = f"{normalized(dist['name'])}-{dist['version']}"
-    pyproject = ('[build-system]\nrequires = []\nbuild-backend = "airgap_backend"\nbackend-path = ["."]\n\n'
-                 f'[project]\nname = "{dist["name"]}"\nversion = "{dist["version"]}"\n')
-    files = {
-        "PKG-INFO": _metadata(dist),
-        "pyproject.toml": pyproject.encode(),
-        "airgap_backend.py": BACKEND.format(name=dist["name"], version=dist["version"],
-                                            module=dist["module"]).encode(),
-        f"{dist['module']}/__init__.py": f"__version__ = {dist['version']!r}\n".encode(),
-    }
-    return f"{stem}.tar.gz", tgz_bytes({f"{stem}/{path}": data for path, data in files.items()})
+    files = {"PKG-INFO": _metadata(dist),
+             f"{dist['module']}/__init__.py": f"__version__ = {dist['version']!r}\n".encode()}
+    if "backend" in dist:  # fetched into pip's isolated build environment from the index
+        build_system = f'requires = ["{dist["backend"]}"]\nbuild-backend = "{normalized(dist["backend"])}"\n'
+    else:
+        build_system = f'requires = []\nbuild-backend = "{BACKEND_MODULE}"\nbackend-path = ["."]\n'
+        files[f"{BACKEND_MODULE}.py"] = BACKEND.encode()
+    files["pyproject.toml"] = (f"[build-system]\n{build_system}\n"
+                               f'[project]\nname = "{dist["name"]}"\nversion = "{dist["version"]}"\n').encode()
+    return f"{stem}.tar.gz", tgz_bytes({f"{stem}/{path}": data for path, data in sorted(files.items())})
 
 
 def distributions(dists: list[dict]) -> dict[str, bytes]:
     """File name -> archive, ready to upload to an index."""
-    builders = {"wheel": wheel, "sdist": sdist}
+    builders = {"wheel": wheel, "backend": wheel, "sdist": sdist}
     out = {}
     for dist in dists:
         if dist.get("kind") not in builders:
-            raise ValueError(f"fixtures/content/python.yaml: {dist.get('name')}: kind must be wheel or sdist")
+            raise ValueError(f"fixtures/content/python.yaml: {dist.get('name')}: kind must be one of {sorted(builders)}")
         filename, data = builders[dist["kind"]](dist)
         out[filename] = data
     return out
