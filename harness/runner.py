@@ -167,6 +167,9 @@ def judge(scenario: Scenario, outcome: Outcome) -> list[str]:
                         f"(failed steps: {', '.join(outcome.failed_steps) or 'none'})")
     if "failing_step" in expect and (outcome.failed_steps[:1] != [expect["failing_step"]]):
         problems.append(f"first failing step is {outcome.failed_steps[:1] or 'none'}, expected {expect['failing_step']}")
+    if "failing_steps" in expect and outcome.failed_steps != expect["failing_steps"]:
+        problems.append(f"failing steps are {outcome.failed_steps or 'none'}, expected "
+                        f"{expect['failing_steps'] or 'none'}")
     if "message" in expect and not re.search(expect["message"], outcome.output):
         problems.append(f"build output does not match {expect['message']!r}")
     allowed = set(expect.get("egress", []))

@@ -178,7 +178,8 @@ def expected(catalog: Catalog, recipe: list[dict], spec: ConfigSpec, strategy: s
 
     planned = _plan_of(catalog, spec, strategy)
     if planned.dockerhub_login:
-        return {"build": "fails", "failing_step": "preamble", "egress": ["registry-1.docker.io"],
+        return {"build": "fails", "failing_step": "preamble", "failing_steps": ["preamble"],
+                "egress": ["registry-1.docker.io"],
                 "egress_required": ["registry-1.docker.io"], "message": "oci-dockerhub-url"}
     allowed, required, failing = set(), [], []
     for step in recipe:
@@ -187,7 +188,8 @@ def expected(catalog: Catalog, recipe: list[dict], spec: ConfigSpec, strategy: s
             allowed |= set(hosts)
             required.append(hosts if len(hosts) > 1 else hosts[0])
             failing.append(step_name(step))
-    result = {"build": "fails" if failing else "succeeds", "egress": sorted(allowed), "egress_required": required}
+    result = {"build": "fails" if failing else "succeeds", "failing_steps": failing, "egress": sorted(allowed),
+              "egress_required": required}
     if failing:
         result["failing_step"] = failing[0]
     return result
@@ -219,7 +221,8 @@ def generated(catalog: Catalog, recipes: dict) -> list[Scenario]:
         if any(catalog.keys[k].credential_keys for k in used):
             # The mirrors refuse the first credentialed request, whichever step makes it.
             add("wrong-password", ConfigSpec(CREDENTIALS, keys=_wrong_credentials(catalog, name)),
-                {"build": "fails"}, drop=("failing_step", "egress_required"), accept_from=ConfigSpec(CREDENTIALS))
+                {"build": "fails"}, drop=("failing_step", "failing_steps", "egress_required"),
+                accept_from=ConfigSpec(CREDENTIALS))
         for form in ("prefix", "full") if strategy.image_keys else ():
             spec = ConfigSpec(FULL, keys=_override_keys(catalog, name, form))
             add(f"image-overrides-{form}", spec, {"images": _resolved(catalog, spec, name)})

@@ -61,6 +61,9 @@ def test_the_matrix_covers_every_strategy_and_every_key_a_recipe_uses():
     assert "prism/without:oci-choreo-url" in names and "byoc/without:oci-dockerhub-url" in names
 
 
+MATRIX_BY_NAME = {s.name: s for s in MATRIX}
+
+
 def test_oracle_for_removed_keys_and_the_docker_hub_login():
     by_name = {s.name: s for s in MATRIX}
     assert by_name["webapp/without:pkg-npm-url"].expect["egress_required"] == ["registry.npmjs.org"]
@@ -92,6 +95,15 @@ def test_judge_reports_each_unmet_expectation():
     assert any("no successful mirror hit on route pkg-npm-url" in p for p in problems)
     assert any("pypi.org" in p for p in problems)
     assert judge(scenario({"build": "failed".replace("ed", "s")}), outcome(build="failed")) == []
+
+
+def test_a_step_failing_for_another_reason_fails_the_scenario():
+    """The oracle names every step that must fail: an unrelated failure beside the expected one shows."""
+    expect = MATRIX_BY_NAME["buildpack/without:pkg-npm-url"].expect
+    assert expect["failing_steps"] == ["project:npm"]
+    extra = outcome(build="failed", failed_steps=["project:npm", "project:maven"])
+    assert any("failing steps are ['project:npm', 'project:maven']" in p for p in judge(scenario(expect), extra))
+    assert not any("failing steps" in p for p in judge(scenario(expect), outcome(failed_steps=["project:npm"])))
 
 
 def test_any_of_required_egress():
