@@ -1,7 +1,15 @@
-"""Run scenarios on one air-gap stack: the main job behind `airgap run`, `tox -e airgap` and `airgap repro`."""
+"""Run scenarios on air-gap stacks: the main job behind `airgap run`, `tox -e airgap` and `airgap repro`.
 
+A scenario reconfigures its stack's mirrors (routes, credentials), so two scenarios never share a stack at
+the same time; `jobs` stacks run side by side instead, each taking the next scenario from one queue.
+"""
+
+import os
+import signal
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from harness.catalog import Catalog
@@ -11,27 +19,71 @@ from harness.scenario import ROOT, Scenario
 DEFAULT_PREAMBLE = ROOT / "preamble"
 
 
-def run_all(catalog: Catalog, scenarios: list[Scenario], preamble: Path, progress=None) -> list[Outcome]:
-    """Bring one stack up, prove its isolation, run every scenario on it, take it down."""
+def default_jobs() -> int:
+    """Two stacks side by side, one on a single core: builds are CPU-bound (measured: benchmarks/matrix.py)."""
+    return 2 if (os.cpu_count() or 1) > 1 else 1
+
+
+def run_all(catalog: Catalog, scenarios: list[Scenario], preamble: Path, progress=None,
+            jobs: int = 1) -> list[Outcome]:
+    """Bring `jobs` stacks up, prove each one's isolation, run every scenario once, take them down.
+
+    Outcomes come back in the order of `scenarios`. Ctrl-C or SIGTERM stops handing out scenarios; each
+    stack finishes the one it runs and is removed.
+    """
     from harness.stack import content
     from harness.stack.stack import AirgapStack
 
-    outcomes = []
     projects = content.build().projects
-    with AirgapStack() as stack:
-        report = stack.isolation_report
-        if progress:
-            progress(f"stack {stack.run_id} up; isolation self-test:\n{report.summary()}")
-        for index, scenario in enumerate(scenarios, 1):
-            started = time.monotonic()
-            outcome = run_scenario(stack, scenario, catalog, preamble, projects)
-            if progress:
+    pending = list(enumerate(scenarios))
+    outcomes: list[Outcome | None] = [None] * len(scenarios)
+    lock, stopping = threading.Lock(), threading.Event()
+    say = progress or (lambda line: None)
+
+    def next_scenario():
+        with lock:
+            return None if stopping.is_set() or not pending else pending.pop(0)
+
+    def worker() -> None:
+        with AirgapStack() as stack:
+            say(f"stack {stack.run_id} up; isolation self-test:\n{stack.isolation_report.summary()}")
+            while (item := next_scenario()) is not None:
+                index, scenario = item
+                started = time.monotonic()
+                outcome = run_scenario(stack, scenario, catalog, preamble, projects)
+                with lock:
+                    outcomes[index] = outcome
+                    done = sum(o is not None for o in outcomes)
                 verdict = "ok" if outcome.passed else "FAILED"
-                progress(f"[{index}/{len(scenarios)}] {scenario.name}: {verdict} ({time.monotonic() - started:.1f}s)")
-                for problem in outcome.problems:
-                    progress(f"      {problem}")
-            outcomes.append(outcome)
-    return outcomes
+                lines = [f"[{done}/{len(scenarios)}] {scenario.name}: {verdict} ({time.monotonic() - started:.1f}s)"]
+                say("\n".join(lines + [f"      {problem}" for problem in outcome.problems]))
+
+    previous = _sigterm_as_interrupt()
+    try:
+        stacks = max(1, min(jobs, len(scenarios)))
+        with ThreadPoolExecutor(max_workers=stacks) as pool:
+            futures = [pool.submit(worker) for _ in range(stacks)]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                stopping.set()
+                raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return [o for o in outcomes if o is not None]
+
+
+def _sigterm_as_interrupt():
+    """SIGTERM (CI cancelling a job) unwinds like Ctrl-C, so every stack is removed on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def unwind(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    return signal.signal(signal.SIGTERM, unwind)
 
 
 def stderr_progress(line: str) -> None:

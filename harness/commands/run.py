@@ -1,5 +1,6 @@
 """`airgap run`: the scenario matrix under air-gap, with its reports."""
 
+import argparse
 from pathlib import Path
 
 from harness.commands.common import add_catalog_option, catalog_from, strategy_names
@@ -13,13 +14,21 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--strategy", choices=strategy_names())
     parser.add_argument("--preamble", type=Path, help="the preamble directory to test (default: the reference preamble)")
     parser.add_argument("--report-dir", type=Path, default=Path("reports"))
+    parser.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                        help="air-gap stacks running scenarios side by side (default: 2, or 1 on one core)")
     add_catalog_option(parser)
     parser.set_defaults(func=run)
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of 1 or more")
+    return int(text)
+
+
 def run(args) -> int:
     from harness import report
-    from harness.matrix_run import DEFAULT_PREAMBLE, run_all, stderr_progress
+    from harness.matrix_run import DEFAULT_PREAMBLE, default_jobs, run_all, stderr_progress
     from harness.runner import recipes
     from harness.scenario import ROOT, load
 
@@ -31,7 +40,8 @@ def run(args) -> int:
     scenarios = [s for s in load(paths, catalog, recipes()) if args.strategy in (None, s.strategy)]
     if not scenarios:
         raise UserError("no scenario selected")
-    outcomes = run_all(catalog, scenarios, args.preamble or DEFAULT_PREAMBLE, stderr_progress)
+    outcomes = run_all(catalog, scenarios, args.preamble or DEFAULT_PREAMBLE, stderr_progress,
+                       jobs=args.jobs or default_jobs())
     for path in report.write(args.report_dir, catalog, scenarios, outcomes):
         print(f"wrote {path}")
     failed = [o for o in outcomes if not o.passed]
