@@ -5,6 +5,8 @@ reads as the list of unmet expectations: unexpected destinations with the step a
 each, missing mirror hits, the wrong build result.
 """
 
+from pathlib import Path
+
 import pytest
 
 from harness.catalog import load_catalog
@@ -56,7 +58,7 @@ class ScenarioItem(pytest.Item):
         from harness.runner import run_scenario
         from harness.stack import content
 
-        preamble = self.config.getoption("--preamble", None) or DEFAULT_PREAMBLE
+        preamble = Path(self.config.getoption("--preamble", None) or DEFAULT_PREAMBLE)
         outcome = run_scenario(_stack(), self.scenario, load_catalog(), preamble, content.build().projects)
         self.user_properties.append(("outcome", outcome.to_json()))
         if not outcome.passed:
