@@ -106,7 +106,8 @@ def _build(directory: Path) -> Content:
     }
     # projects built to show one known leak each (scenarios/leak-*.yaml), named in the ecosystem's file
     for definition, make in ((mvn_def, maven.project), (py_def, python.project), (php_def, composer.project),
-                             (go_def, lambda d: gomod.project(d, go_def["modules"], go_sums))):
+                             (go_def, lambda d: gomod.project(d, go_def["modules"], go_sums)),
+                             (npm_def, lambda d: npm.project(d, npm_def["packages"]))):
         projects |= {name: make(leak) for name, leak in definition.get("leak_projects", {}).items()}
     return Content(images=refs, registry=oci.registry_storage(list(refs)),
                    verdaccio=npm.verdaccio_storage(npm_def["packages"]),
