@@ -63,15 +63,14 @@ def support_matrix(catalog: Catalog, scenarios, outcomes) -> dict:
 
 
 def families_of(catalog: Catalog, scenario) -> set[str]:
-    """The key families a scenario's verdict says something about."""
-    families = set()
-    for key in [k for k, _ in scenario.config.keys] + list(scenario.config.remove):
-        bare = key.split(".", 1)[-1]
-        owner = catalog.keys.get(bare) or catalog.keys.get(catalog.credential_owner.get(bare, ""))
-        if owner:
-            families.add(owner.family)
-    if scenario.config.fixture and not scenario.config.remove and not scenario.config.keys:
-        families |= {"oci-mirror", "package-proxy"}
+    """The key families a scenario's verdict says something about: those of the mirror routes its steps go
+    through (a Go-only leak scenario says nothing about OCI mirrors), and image overrides when it checks
+    resolved images."""
+    from harness.runner import expand, recipes
+    from harness.scenario import routes_used
+
+    steps = expand(list(scenario.recipe)) if scenario.recipe else recipes()[scenario.strategy]
+    families = {catalog.keys[key].family for key in routes_used(catalog, steps, scenario.strategy)}
     if "images" in scenario.expect:
         families.add("image-override")
     return families

@@ -138,3 +138,11 @@ def test_reports(tmp_path):
     matrix = json.loads((tmp_path / "support-matrix.json").read_text())
     assert matrix["webapp"]["package-proxy"]["state"] == "failed"
     assert matrix["prism"]["package-proxy"]["state"] == "not applicable"
+
+
+def test_support_matrix_cells_count_only_the_families_a_scenario_exercises():
+    by_name = {s.name: s for s in load([ROOT / "scenarios"], CATALOG, recipes())}
+    assert report.families_of(CATALOG, by_name["leak-go-toolchain"]) == {"package-proxy"}
+    assert report.families_of(CATALOG, by_name["buildpack/full-global"]) == {"oci-mirror", "package-proxy"}
+    assert report.families_of(CATALOG, by_name["prism/without:oci-choreo-url"]) == {"oci-mirror"}
+    assert "image-override" in report.families_of(CATALOG, by_name["webapp/image-overrides-full"])
