@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from harness.catalog import Catalog
@@ -64,6 +64,9 @@ def run_all(catalog: Catalog, scenarios: list[Scenario], preamble: Path, progres
         with ThreadPoolExecutor(max_workers=stacks) as pool:
             futures = [pool.submit(worker) for _ in range(stacks)]
             try:
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                if any(future.exception() is not None for future in done):
+                    stopping.set()  # one stack failing stops the others' queue too
                 for future in futures:
                     future.result()
             except BaseException:

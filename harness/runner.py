@@ -18,7 +18,7 @@ import yaml
 
 from harness.catalog import Catalog
 from harness.config import read_config
-from harness.errors import UserError
+from harness.errors import UsageError, UserError
 from harness.plan import plan
 from harness.scenario import ROOT, Scenario
 from harness.stack import gateway
@@ -91,6 +91,14 @@ def build_script(strategy: str, steps: list[dict]) -> str:
 
 def _files_under(directory: Path, target: str) -> dict[str, bytes]:
     return {f"{target}/{p.relative_to(directory)}": p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def check_preamble(preamble_dir: Path, strategies) -> None:
+    """Stop before any stack starts when --preamble is not a preamble for these strategies."""
+    missing = sorted(f"{s}.sh" for s in set(strategies) if not (preamble_dir / f"{s}.sh").is_file())
+    if not (preamble_dir / "lib").is_dir() or missing:
+        raise UsageError(f"--preamble {preamble_dir}: not a preamble directory (it needs lib/ and "
+                         f"{', '.join(missing) or 'an entry per strategy'})")
 
 
 def builder_files(preamble_dir: Path, projects: dict[str, dict[str, bytes]]) -> dict[str, bytes]:

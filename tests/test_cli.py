@@ -84,3 +84,12 @@ def test_survey_writes_its_reports(tmp_path):
     fixtures = [p for p in FIXTURES.iterdir() if p.is_dir()]
     assert len(cells) == len(fixtures) * 7
     assert "| full-global | webapp |" in (tmp_path / "survey.md").read_text()
+
+
+@pytest.mark.parametrize("command", [["run", "scenarios/leak-go-toolchain.yaml"],
+                                     ["repro", "--strategy", "mi", "--config", "fixtures/proxy-config/full-global"]])
+def test_a_wrong_preamble_directory_stops_before_any_stack_starts(command, tmp_path):
+    (tmp_path / "lib").mkdir()
+    result = airgap(*command, "--preamble", str(tmp_path))
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"--preamble {tmp_path}: not a preamble directory" in result.stderr and ".sh" in result.stderr

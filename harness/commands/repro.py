@@ -36,9 +36,11 @@ def run(args) -> int:
     from harness.lint import lint
     from harness.matrix_run import DEFAULT_PREAMBLE, run_all, stderr_progress
     from harness.plan import plan
+    from harness.runner import check_preamble
     from harness.scenario import ConfigSpec, Scenario
 
     catalog = catalog_from(args)
+    check_preamble(args.preamble or DEFAULT_PREAMBLE, [args.strategy])
     with tempfile.TemporaryDirectory(prefix="airgap-repro-") as tmp:
         if args.secret:
             config_dir = _config_from_secret(args.secret, Path(tmp) / "from-secret")

@@ -29,7 +29,7 @@ def _positive(text: str) -> int:
 def run(args) -> int:
     from harness import report
     from harness.matrix_run import DEFAULT_PREAMBLE, default_jobs, run_all, stderr_progress
-    from harness.runner import recipes
+    from harness.runner import check_preamble, recipes
     from harness.scenario import ROOT, load
 
     catalog = catalog_from(args)
@@ -40,8 +40,9 @@ def run(args) -> int:
     scenarios = [s for s in load(paths, catalog, recipes()) if args.strategy in (None, s.strategy)]
     if not scenarios:
         raise UserError("no scenario selected")
-    outcomes = run_all(catalog, scenarios, args.preamble or DEFAULT_PREAMBLE, stderr_progress,
-                       jobs=args.jobs or default_jobs())
+    preamble = args.preamble or DEFAULT_PREAMBLE
+    check_preamble(preamble, {s.strategy for s in scenarios})
+    outcomes = run_all(catalog, scenarios, preamble, stderr_progress, jobs=args.jobs or default_jobs())
     for path in report.write(args.report_dir, catalog, scenarios, outcomes):
         print(f"wrote {path}")
     failed = [o for o in outcomes if not o.passed]
