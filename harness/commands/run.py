@@ -46,5 +46,9 @@ def run(args) -> int:
     for path in report.write(args.report_dir, catalog, scenarios, outcomes):
         print(f"wrote {path}")
     failed = [o for o in outcomes if not o.passed]
-    print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    for outcome in failed:
+        print(f"FAILED {outcome.scenario}: {outcome.problems[0]}")
+    egress = sum(len(o.egress) for o in outcomes)
+    print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed; {egress} egress events "
+          f"({args.report_dir / 'egress.json'} lists them), {sum(o.seconds for o in outcomes):.0f} s of builds")
     return 1 if failed else 0

@@ -23,9 +23,11 @@ def _gav_xml(gav: str) -> str:
 
 def _pom(group: str, artifact: str, version: str, dependencies: list[str], packaging: str,
          extensions: list[str] = (), repositories: dict[str, str] | None = None) -> bytes:
-    repos = "".join(f"    <repository><id>{rid}</id><url>{url}</url></repository>\n"
-                    for rid, url in (repositories or {}).items())
-    repos = f"  <repositories>\n{repos}  </repositories>\n" if repos else ""
+    repos = ""
+    for section, element in (("repositories", "repository"), ("pluginRepositories", "pluginRepository")):
+        listed = "".join(f"    <{element}><id>{rid}</id><url>{url}</url></{element}>\n"
+                         for rid, url in (repositories or {}).items())
+        repos += f"  <{section}>\n{listed}  </{section}>\n" if listed else ""
     deps = "".join(f"    <dependency>{_gav_xml(gav)}</dependency>\n" for gav in dependencies)
     build = ""
     if extensions:
@@ -90,7 +92,8 @@ def plugin_artifacts(plugins: list[dict]) -> list[dict]:
 def project(definition: dict) -> dict[str, bytes]:
     """A pom.xml whose fixture dependencies are also build extensions: Maven core resolves extensions (and
     their dependencies) itself, so `mvn validate` downloads them without any plugin from Maven Central.
-    `repositories` (id -> URL) are declared in the pom, as projects that need JitPack or a vendor do."""
+    `repositories` (id -> URL) are declared in the pom, as projects that need JitPack or a vendor do, both
+    as repositories and as plugin repositories (build extensions resolve from the latter)."""
     deps = definition["dependencies"]
     pom = _pom("org.airgap.app", "app", "1.0.0", deps, "pom", extensions=deps,
                repositories=definition.get("repositories"))
