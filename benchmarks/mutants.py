@@ -1,10 +1,10 @@
 """Fault injection: does the scenario matrix catch deliberate faults in the preamble? (target: all of them)
 
-Each fault of benchmarks/mutants.yaml, plus one `drop-key` fault per key the recipes use, is applied to a
-copy of the reference preamble; the scenarios of the fault's strategies (scenarios/, leak cases first, then the
-generated matrix) then run against the copy
-on one air-gap stack, stopping at the first failing scenario. Prints each fault, the scenario that caught
-it (or MISSED), and the total.
+Each fault of benchmarks/mutants.yaml, plus one `drop-key` fault per key a strategy consumes, is applied to a
+copy of the reference preamble; the scenarios of the fault's strategies (scenarios/, leak cases first, then
+the generated matrix) then run against the copy on one air-gap stack, stopping at the first failing
+scenario. Prints each fault, the scenario that caught it (or MISSED), and the total; a key that no recipe
+step fetches through (NuGet: no client) is listed as not exercised instead of being run.
 
 Run: python benchmarks/mutants.py [--only NAME]
 """
@@ -29,14 +29,22 @@ LOOKUP = "pc_lookup() {\n    PC_KEY=''"
 
 
 def faults(catalog) -> list[dict]:
+    """The listed faults, then one `drop-key` fault per key any strategy consumes (url, credential and image
+    keys alike), run against the strategies that consume it."""
     listed = yaml.safe_load((ROOT / "benchmarks" / "mutants.yaml").read_text())["faults"]
-    for strategy, recipe in recipes().items():
-        for key in sorted(routes_used(catalog, recipe, strategy)):
-            if not any(f["name"] == f"drop-key:{key}" for f in listed):
-                listed.append({"name": f"drop-key:{key}", "file": "lib/proxy-config.sh", "find": LOOKUP,
-                               "replace": f"pc_lookup() {{\n    [[ $1 == {key} ]] && return 1\n    PC_KEY=''",
-                               "strategies": [strategy]})
+    consumed = {name: catalog.consumed_keys(name) for name in catalog.strategies}
+    for key in sorted({k for keys in consumed.values() for k in keys}):
+        listed.append({"name": f"drop-key:{key}", "file": "lib/proxy-config.sh", "find": LOOKUP, "key": key,
+                       "replace": f"pc_lookup() {{\n    [[ $1 == {key} ]] && return 1\n    PC_KEY=''",
+                       "strategies": [name for name, keys in consumed.items() if key in keys]})
     return listed
+
+
+def exercised(catalog, key: str) -> bool:
+    """Whether any recipe fetches through the key's route (a dropped key nothing uses cannot be caught)."""
+    owner = catalog.credential_owner.get(key, key)
+    return any(owner in routes_used(catalog, recipe, strategy) or owner in catalog.strategies[strategy].image_keys
+               for strategy, recipe in recipes().items())
 
 
 def apply(fault: dict, preamble: Path) -> bool:
@@ -59,6 +67,10 @@ def main() -> int:
     catalog = load_catalog()
     matrix = load([ROOT / "scenarios"], catalog, recipes())  # scenario files (leaks first) and the generated matrix
     chosen = [f for f in faults(catalog) if args.only in (None, f["name"])]
+    idle = [f for f in chosen if "key" in f and not exercised(catalog, f["key"])]
+    chosen = [f for f in chosen if f not in idle]
+    for fault in idle:
+        print(f"{fault['name']:<40} NOT EXERCISED: no recipe step fetches through this key", flush=True)
     caught = 0
     started = time.monotonic()
     with AirgapStack() as stack, tempfile.TemporaryDirectory() as tmp:
@@ -76,7 +88,8 @@ def main() -> int:
                     break
             caught += catcher is not None
             print(f"{fault['name']:<40} {'caught by ' + catcher if catcher else 'MISSED'}", flush=True)
-    print(f"{caught}/{len(chosen)} faults caught in {time.monotonic() - started:.0f} s")
+    print(f"{caught}/{len(chosen)} faults caught in {time.monotonic() - started:.0f} s"
+          + (f"; {len(idle)} keys no recipe exercises" if idle else ""))
     return 0 if caught == len(chosen) else 1
 
 
