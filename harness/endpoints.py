@@ -26,6 +26,7 @@ class Endpoint:
     username_key: str | None = None
     password_key: str | None = None
     token_key: str | None = None
+    pinned: bool = False  # an image override by digest: only the customer's own bytes match it
 
 
 def _host_port(netloc: str, default_port: int) -> tuple[str, int]:
@@ -66,7 +67,8 @@ def mirror_endpoints(config: ProxyConfig, strategies: list[str] | None = None, c
                 continue
             host, port = _host_port(ref.domain, 443)
             image = catalog.keys[key_name].image
-            endpoint = Endpoint(lookup.key, "image-override", image, "https", host, port, _prefix(ref.path))
+            endpoint = Endpoint(lookup.key, "image-override", image, "https", host, port, _prefix(ref.path),
+                                pinned=bool(ref.digest))
             found.setdefault((endpoint.family, image, host, port, endpoint.path), endpoint)
         for manager in strategy.managers:
             key = catalog.keys[f"pkg-{manager}-url"]

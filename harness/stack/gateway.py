@@ -11,7 +11,7 @@ import base64
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Protocol
 
@@ -44,6 +44,7 @@ class Endpoint(Protocol):
     username_key: str | None
     password_key: str | None
     token_key: str | None
+    pinned: bool
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def _locations(entry: dict, prefix: str, backends: Mapping[str, BackendLike]) ->
         base = base[: -len(suffix)]
     if entry["protocol"] == "oci":
         base = "/v2" + base
-    main = upstream(entry["kind"])
+    main = upstream(entry["kind"], prefix.lstrip("/") if entry.get("keep_prefix") else "")
     locations = [Location(base, main.service, main.upstream)]
     for sub in entry.get("subpaths", []):
         target = upstream(sub.get("kind", entry["kind"]), sub["to"])
@@ -115,8 +116,26 @@ def build_routes(endpoints: list[Endpoint], values: Mapping[str, str], backends:
     """
     table = load_table()
     routes, unrouted = [], {}
+    mirrors_at: dict[tuple[str, int], list[Endpoint]] = {}
+    for e in endpoints:
+        if e.family == "oci-mirror":
+            mirrors_at.setdefault((e.host.lower(), e.port), []).append(e)
     for endpoint in endpoints:
-        entry = table.get((endpoint.family, endpoint.target))
+        entry = table.get((endpoint.family, endpoint.target)) or table.get((endpoint.family, "*"))
+        if endpoint.family == "image-override":
+            # On a mirror's host, an override inside the mirror's namespace is the mirror's to serve; another
+            # repository there (a second Harbor project, say) is the customer's own, with that login.
+            same_host = mirrors_at.get((endpoint.host.lower(), endpoint.port), [])
+            owner = next((m for m in same_host if endpoint.path.startswith(m.path)), None)
+            if owner:
+                unrouted[endpoint.key] = f"served by the {owner.key} mirror"
+                continue
+            if same_host:
+                endpoint = replace(endpoint, username_key=same_host[0].username_key,
+                                   password_key=same_host[0].password_key)
+        if endpoint.pinned:
+            unrouted[endpoint.key] = "pinned by digest: only the customer's registry holds content with that digest"
+            continue
         if entry is None or entry["kind"] not in backends:
             unrouted[endpoint.key] = f"no mirror backend for {endpoint.family} {endpoint.target} in this run"
             continue

@@ -46,7 +46,7 @@ from harness.stack.evidence import Evidence, parse as parse_evidence
 from harness.stack.pki import RunCA
 from harness.stack.run import new_run_id, resource_name, run_labels
 from harness.stack.servers import all_specs
-from harness.stack.servers.mirrors import BACKENDS
+from harness.stack.servers.mirrors import BACKENDS, GOLDEN_STORAGE
 from harness.stack.spec import ServiceSpec
 from harness.stack.topology import BUILD, INTERNET, NETWORKS, Placement, Topology, plan
 
@@ -212,6 +212,7 @@ class AirgapStack:
             mark = self._phase("ready", mark)
             self.isolation_report = self_test.result()
         self._phase("self-test (beyond ready)", mark)
+        self._serve_overrides(self.initial_proxy_config)
         log.info("isolation self-test of run %s:\n%s", self.run_id, self.isolation_report.summary())
         if not self.isolation_report.ok:
             raise isolation.IsolationError("the build network is not isolated; no scenario may run:\n"
@@ -316,10 +317,35 @@ class AirgapStack:
     def _gateway_cert(self):
         return self._ca.issue(gateway.mirror_hosts(self.routes) or [NO_CERT_NAME])
 
+    def _serve_overrides(self, directory) -> None:
+        """Put a fixture image under every overriding reference that the gateway sends to the golden registry
+        (an override on a host no mirror uses: the customer's own registry), so that pull succeeds as it
+        would at the customer. The tag can change while the route stays the same, so this runs every time."""
+        from harness import reference
+        from harness.catalog import load_catalog
+        from harness.config import read_config
+        from harness.plan import plan
+        from harness.stack.content import oci
+
+        golden = {route.key for route in self.routes if route.locations[0].service == BACKENDS["golden"].service}
+        if not golden or directory is None:
+            return
+        catalog, config, refs = load_catalog(), read_config(directory), {}
+        for strategy in self.strategies or list(catalog.strategies):
+            for image in plan(catalog, config, strategy).images.values():
+                if image.source == "override" and image.key in golden and not image.error:
+                    ref = reference.parse(image.resolved)
+                    refs[image.resolved] = oci.ImageRef(image.resolved, ref.domain, ref.path, ref.tag or "latest")
+        storage = oci.registry_storage(list(refs.values()))
+        self._wrapped(BACKENDS["golden"].service).put_archive(
+            "/", _archive({f"{GOLDEN_STORAGE}/{path}": data for path, data in storage.items()}))
+
     def use_proxy_config(self, directory: str | os.PathLike | None) -> None:
-        """Serve the mirror names of `directory`: new gateway routes and certificate, new build-network DNS."""
+        """Serve the mirror names of `directory`: new gateway routes and certificate, new build-network DNS,
+        and the images its overrides name on hosts no mirror uses."""
         routes, unrouted = self._routes_for(directory)
         if routes == self.routes:
+            self._serve_overrides(directory)
             return
         self.routes, self.unrouted = routes, unrouted
         gateway_container = self._wrapped(gateway.NAME)
@@ -330,6 +356,7 @@ class AirgapStack:
         gateway_address = self.topology.address(gateway.NAME, BUILD)
         names = {host: gateway_address for host in gateway.mirror_hosts(routes)}
         self._wrapped(trap.NAME).put_archive("/", _archive({dns.HOSTS_FILE: dns.hosts_file(names)}))
+        self._serve_overrides(directory)
         time.sleep(0.3)  # nginx workers and dnsmasq's inotify pick the new files up
 
     @property

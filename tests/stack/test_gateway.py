@@ -103,10 +103,26 @@ def test_keys_sharing_a_url_are_served_by_the_first(tmp_path):
     assert list(unrouted) == ["pkg-gradle-url"] and "pkg-maven-url" in unrouted["pkg-gradle-url"]
 
 
-def test_image_overrides_have_no_backend_and_are_reported():
+def test_image_overrides_on_their_own_hosts_go_to_the_golden_registry_under_their_own_names():
     routes, unrouted = routes_of(PROXY_CONFIGS / "image-overrides")
-    assert unrouted and all(key.startswith("image-") or ".image-" in key for key in unrouted)
+    keyed = by_key(routes)
+    node = keyed["image-node-ref"]  # golden.example.com:5000/base/node:20.11-alpine, beside the Docker Hub mirror
+    assert (node.host, node.port, node.protocol) == ("golden.example.com", 5000, "oci")
+    assert node.locations[0].path == "/v2/base/node/"
+    assert node.locations[0].upstream == "http://mirror-golden:5000/v2/base/node/"
+    assert node.users == keyed["oci-dockerhub-url"].users != ()  # the mirror's login on its host
+    golang = keyed["image-golang-ref"]  # registry.acme.internal/base/golang: no mirror there, no login
+    assert (golang.host, golang.users) == ("registry.acme.internal", ())
+    assert "digest" in unrouted["image-prism-ref"] and "digest" in unrouted["image-buildpacks-lifecycle-ref"]
     assert all(route.key not in unrouted for route in routes)
+
+
+def test_an_image_override_on_a_mirror_host_is_served_by_that_mirror(tmp_path):
+    directory = write_config(tmp_path / "cfg", {"oci-dockerhub-url": "nexus.example.com/dockerhub-proxy",
+                                                "image-node-ref": "nexus.example.com/dockerhub-proxy/golden/node"})
+    routes, unrouted = routes_of(directory)
+    assert [route.key for route in routes] == ["oci-dockerhub-url"]
+    assert unrouted == {"image-node-ref": "served by the oci-dockerhub-url mirror"}
 
 
 @pytest.fixture(scope="module")

@@ -65,19 +65,22 @@ BACKENDS: dict[str, Backend] = {
     "pypi": Backend("mirror-pypi", 3141, "/root/pypi/", "https://pypi.org/simple/"),
 } | {
     kind: Backend(FILES, 80, path, f"https://{host}{prefix}") for kind, (path, host, prefix, _) in FILE_MIRRORS.items()
+} | {
+    "golden": Backend("mirror-golden", 5000, "/v2/", "the customer's own registry (image overrides)"),
 }
+GOLDEN_STORAGE = "/var/lib/registry"  # filled by the stack with the overriding references of each proxy-config
 # nuget: the customer's URL names the service index (<prefix>/index.json); the mirror serves it there too.
 
 
-def _registry_config(upstream: str) -> bytes:
+def _registry_config(upstream: str | None) -> bytes:
+    proxy = f'proxy: {{remoteurl: "https://{upstream}"}}\n' if upstream else ""
     return f"""version: 0.1
 log: {{level: info, formatter: json}}
 storage:
   filesystem: {{rootdirectory: /var/lib/registry}}
   delete: {{enabled: true}}
 http: {{addr: ":5000"}}
-proxy: {{remoteurl: "https://{upstream}"}}
-""".encode()
+{proxy}""".encode()
 
 
 def oci(kind: str, ca: RunCA) -> ServiceSpec:
@@ -85,6 +88,14 @@ def oci(kind: str, ca: RunCA) -> ServiceSpec:
     return ServiceSpec(name=BACKENDS[kind].service, image="registry",
                        command=["registry", "serve", "/etc/airgap/registry.yml"], files=files, env=TRUST_RUN_CA,
                        port=5000, ready=listening(5000))
+
+
+def golden() -> ServiceSpec:
+    """A customer's own registry for image overrides on hosts no mirror uses: plain registry:2, no upstream."""
+    files = {"/etc/airgap/registry.yml": _registry_config(None), f"{GOLDEN_STORAGE}/.keep": b""}
+    return ServiceSpec(name=BACKENDS["golden"].service, image="registry",
+                       command=["registry", "serve", "/etc/airgap/registry.yml"], files=files, port=5000,
+                       ready=listening(5000))
 
 
 VERDACCIO_MIRROR_CONFIG = """storage: /verdaccio/storage
@@ -165,4 +176,4 @@ def files_mirror(ca: RunCA) -> ServiceSpec:
 
 def specs(ca: RunCA) -> list[ServiceSpec]:
     """Every mirror backend of a run."""
-    return [*(oci(kind, ca) for kind in OCI_UPSTREAMS), npm(ca), pypi(ca), files_mirror(ca)]
+    return [*(oci(kind, ca) for kind in OCI_UPSTREAMS), npm(ca), pypi(ca), files_mirror(ca), golden()]
