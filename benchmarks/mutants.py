@@ -47,6 +47,14 @@ def exercised(catalog, key: str) -> bool:
                for strategy, recipe in recipes().items())
 
 
+def candidates(matrix, fault: dict) -> list:
+    """The scenarios of the fault's strategies; for a dropped key, those that set it come first (an image
+    override is only checked by the override scenarios). Only the order changes, never the set."""
+    chosen = [s for s in matrix if s.strategy in fault["strategies"]]
+    key = fault.get("key")
+    return sorted(chosen, key=lambda s: not any(k.split(".", 1)[-1] == key for k, _ in s.config.keys))
+
+
 def apply(fault: dict, preamble: Path) -> bool:
     """Edit the copy; False when the preamble no longer has the text the fault changes."""
     path = preamble / fault["file"]
@@ -82,7 +90,7 @@ def main() -> int:
                 print(f"{fault['name']:<40} NOT APPLIED: {fault['find']!r} is not in {fault['file']}", flush=True)
                 continue
             catcher = None
-            for scenario in (s for s in matrix if s.strategy in fault["strategies"]):
+            for scenario in candidates(matrix, fault):
                 if not run_scenario(stack, scenario, catalog, preamble, projects).passed:
                     catcher = scenario.name
                     break
