@@ -6,12 +6,11 @@ names, certificates and routes from here rather than from fixed host names.
 """
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from harness import reference
 from harness.catalog import Catalog, load_catalog
 from harness.config import ProxyConfig
-from harness.plan import effective_mirrors
+from harness.plan import effective_mirrors, split_package_url
 
 
 @dataclass(frozen=True)
@@ -75,8 +74,8 @@ def mirror_endpoints(config: ProxyConfig, strategies: list[str] | None = None, c
             lookup = config.lookup(key.name, name)
             if not lookup:
                 continue
-            parts = urlsplit(lookup.value)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            parts = split_package_url(lookup.value)
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
                 continue
             host, port = _host_port(parts.netloc.rsplit("@", 1)[-1], 443 if parts.scheme == "https" else 80)
             token = config.lookup(key.token, name) if key.token else None

@@ -7,12 +7,11 @@ URLs are shown with their user-info password masked.
 import difflib
 import re
 from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit
 
 from harness import reference
 from harness.catalog import Catalog, Key
 from harness.config import ProxyConfig
-from harness.plan import effective_mirrors, mask_url, plan
+from harness.plan import effective_mirrors, mask_url, plan, split_package_url
 
 # rule id -> (severity, what it catches); docs/contract.md and `airgap lint --rules` list these.
 RULES = {
@@ -35,7 +34,7 @@ RULES = {
     "oci-url-invalid": ("error", "an OCI mirror value that is not host[:port][/path]"),
     "pkg-url-scheme": ("error", "a package proxy URL without http:// or https://"),
     "pkg-url-http": ("warning", "a package proxy over plain http://"),
-    "pkg-url-invalid": ("error", "a package proxy URL without a host"),
+    "pkg-url-invalid": ("error", "a package proxy URL without a host, or one clients cannot parse"),
     "url-credentials": ("warning", "credentials inside a URL instead of the -username/-password keys"),
     "credential-percent-encoded": ("warning", "a percent-encoded credential: values are used as written"),
     "credential-unpaired": ("error", "a username without a password, or the reverse"),
@@ -156,8 +155,10 @@ def _check_value(name: str, bare: str, value: str, catalog: Catalog) -> list[Fin
 
 
 def _check_package_url(name: str, value: str) -> list[Finding]:
-    parts = urlsplit(value)
+    parts = split_package_url(value)
     shown = mask_url(value)
+    if parts is None:
+        return [_finding(name, "pkg-url-invalid", f"is not a URL clients can parse: {shown!r}")]
     if parts.scheme not in ("http", "https"):
         return [_finding(name, "pkg-url-scheme", f"must start with https:// (or http://): {shown!r}")]
     findings = []

@@ -7,6 +7,7 @@ names of the files that hold them.
 
 import re
 from dataclasses import asdict, dataclass, field
+from urllib.parse import SplitResult, urlsplit
 
 from harness import reference
 from harness.catalog import Catalog, Registry, Strategy
@@ -62,6 +63,17 @@ def package_url_error(value: str) -> str | None:
     if not PACKAGE_URL_RE.match(value):
         return "a package URL must start with http:// or https:// followed by a host"
     return None
+
+
+def split_package_url(value: str) -> SplitResult | None:
+    """urlsplit, or None for a value it cannot split (`https://[x/`, a port that is not a number): the one
+    parser lint, the stack's endpoints and preamble-check share, so a customer's value never crashes them."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        return None
+    return parts
 
 
 @dataclass

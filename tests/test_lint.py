@@ -149,3 +149,13 @@ def test_lint_and_plan_never_raise(tmp_path, files, strategy):
 def directory_made(directory: Path) -> Path:
     directory.mkdir()
     return directory
+
+
+@pytest.mark.parametrize("value", ["https://[x/", "https://nexus.example.com:abc/npm/"])
+def test_a_url_urlsplit_rejects_is_a_finding_not_a_crash(tmp_path, value):
+    from harness.endpoints import mirror_endpoints
+
+    config = read_config(make(directory_made(tmp_path / "cfg"), {"pkg-npm-url": value}))
+    invalid = [f for f in lint(CATALOG, config, "webapp") if f.rule == "pkg-url-invalid"]
+    assert [f.key for f in invalid] == ["pkg-npm-url"]
+    assert mirror_endpoints(config, ["webapp"], CATALOG) == []
