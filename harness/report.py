@@ -43,13 +43,14 @@ def junit_xml(outcomes) -> bytes:
 def support_matrix(catalog: Catalog, scenarios, outcomes) -> dict:
     """strategy -> family -> {"state": verified|failed|not applicable|not run, "scenarios": [...]}"""
     by_name = {o.scenario: o for o in outcomes}
+    families = {s.name: families_of(catalog, s) for s in scenarios}
     matrix = {}
     for name, strategy in catalog.strategies.items():
         row = {}
         supported = {"oci-mirror": strategy.oci_keys, "image-override": strategy.image_keys,
                      "package-proxy": strategy.managers}
         for family in FAMILIES:
-            deciding = [s.name for s in scenarios if s.strategy == name and family in families_of(catalog, s)]
+            deciding = [s.name for s in scenarios if s.strategy == name and family in families[s.name]]
             ran = [by_name[n] for n in deciding if n in by_name]
             if not supported[family]:
                 state = "not applicable"

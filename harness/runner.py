@@ -102,8 +102,7 @@ def check_preamble(preamble_dir: Path, strategies) -> None:
 
 
 def builder_files(preamble_dir: Path, projects: dict[str, dict[str, bytes]]) -> dict[str, bytes]:
-    if not (preamble_dir / "lib").is_dir():
-        raise UserError(f"--preamble {preamble_dir}: not a preamble directory (it needs <strategy>.sh entries and lib/)")
+    check_preamble(preamble_dir, ())
     files = _files_under(preamble_dir, PREAMBLE_IN_BUILDER)
     for ecosystem, tree in projects.items():
         files.update({f"{PROJECTS_IN_BUILDER}/{ecosystem}/{path}": data for path, data in tree.items()})
