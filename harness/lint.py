@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from harness import reference
 from harness.catalog import Catalog, Key
 from harness.config import ProxyConfig
-from harness.plan import effective_mirrors, mask_url, plan, split_package_url
+from harness.plan import mask_url, plan, split_package_url
 
 # rule id -> (severity, what it catches); docs/contract.md and `airgap lint --rules` list these.
 RULES = {
@@ -199,18 +199,17 @@ def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, e
             winner = next(c for c in creds if c)
             findings.append(_finding(winner.key, "credential-without-url", f"{winner.key} has no effect: "
                                      f"{key_name} is not set", strategy_name))
-    mirrors = effective_mirrors(catalog, config, strategy)
-    if strategy.dockerhub_login and "dockerhub" not in mirrors:
+    result = plan(catalog, config, strategy_name)
+    if result.dockerhub_login:
         findings.append(_finding("oci-dockerhub-url", "dockerhub-login", "pulls from Docker Hub and, without "
                                  "oci-dockerhub-url, logs in to Docker Hub with the platform's credentials: on a "
                                  "restricted cluster that login fails", strategy_name))
-    result = plan(catalog, config, strategy_name)
     for image_name, image in strategy.images.items():
         planned = result.images[image_name]
         if image.pinned and planned.source != "override":
             findings.append(_finding(image.override, "node-pinned", f"the build pins {image.default}; an OCI "
                                      f"mirror cannot change that version, only {image.override} can", strategy_name))
-        if planned.source == "mirror" and planned.error and not mirrors[image.registry].error:
+        if planned.source == "mirror" and planned.error and not result.mirrors[image.registry]["error"]:
             findings.append(_finding(planned.key, "mirror-rewrite-invalid", f"rewriting {image.default} gives "
                                      f"{planned.resolved!r}: {planned.error}", strategy_name))
     return findings

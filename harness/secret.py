@@ -453,6 +453,18 @@ def _decode_base64(value: str, key: str, source: str) -> bytes:
         raise UserError(f"{source}: data key {key!r} is not valid base64 (value not shown)") from None
 
 
+def load_secret_file(path: str | os.PathLike) -> dict[str, bytes]:
+    """The key values of a Secret manifest file (`kubectl get secret -o yaml|json`), with clear errors."""
+    source = Path(path)
+    try:
+        text = source.read_bytes().decode("utf-8")
+    except OSError as error:
+        raise UserError(f"{source}: cannot be read: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{source}: not UTF-8 text, so neither YAML nor JSON") from None
+    return parse_secret(text, str(source))
+
+
 def parse_secret(text: str, source: str) -> dict[str, bytes]:
     """Key → bytes of a Secret document; stringData wins over data for a key in both, as on the server."""
     secret = _the_secret(_load_document(text, source), source)

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from harness.commands.common import add_catalog_option, catalog_from, strategy_names
-from harness.errors import UsageError, UserError
+from harness.errors import UsageError
 
 
 def add_parser(subparsers) -> None:
@@ -21,13 +21,9 @@ def add_parser(subparsers) -> None:
 
 
 def _config_from_secret(path: Path, directory: Path) -> Path:
-    from harness.secret import parse_secret, write_key_files
+    from harness.secret import load_secret_file, write_key_files
 
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise UserError(f"{path}: cannot be read: {error.strerror}") from None
-    write_key_files(parse_secret(text, str(path)), directory)
+    write_key_files(load_secret_file(path), directory)
     return directory
 
 

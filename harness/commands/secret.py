@@ -6,10 +6,8 @@ Values never reach the terminal: warnings and errors name keys and files only.
 import argparse
 import re
 import sys
-from pathlib import Path
 
 from harness import secret
-from harness.errors import UserError
 
 
 def add_parser(subparsers) -> None:
@@ -77,14 +75,7 @@ def run_render(args) -> int:
 
 
 def run_import(args) -> int:
-    source = Path(args.secret_file)
-    try:
-        text = source.read_bytes().decode("utf-8")
-    except OSError as error:
-        raise UserError(f"{source}: cannot be read: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{source}: not UTF-8 text, so neither YAML nor JSON") from None
-    values = secret.parse_secret(text, str(source))
+    values = secret.load_secret_file(args.secret_file)
     leftovers = secret.write_key_files(values, args.out_dir, force=args.force)
     if leftovers:
         _warn(f"{args.out_dir} also holds entries the Secret does not: {', '.join(leftovers)}")

@@ -8,7 +8,6 @@ Runs real containers on an internal network the test creates (labelled airgap-ha
 import hashlib
 import json
 
-import docker
 import pytest
 
 from harness.engine import ensure_engine
@@ -189,7 +188,7 @@ def test_mirror_pypi_proxies(run):
     assert sorted(out.split()[-3:]) == PROJECT_PYTHON_FILES
     log = mirror_log(run, "mirror-pypi")
     for filename in PROJECT_PYTHON_FILES:
-        assert f"reading remote: URL('https://files.pythonhosted.org/packages/" in log and filename in log
+        assert "reading remote: URL('https://files.pythonhosted.org/packages/" in log and filename in log
 
 
 def test_mirror_maven_proxies(run):

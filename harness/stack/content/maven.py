@@ -85,7 +85,7 @@ def plugin_artifacts(plugins: list[dict]) -> list[dict]:
                           "version": plugin["version"], "packaging": "pom",
                           "dependencies": [plugin["implementation"]]})
         artifacts.append({"group": group, "artifact": artifact, "version": version, "files": {
-            f"META-INF/gradle-plugins/{plugin['id']}.properties": f"implementation-class=airgap.fixture.Plugin\n"}})
+            f"META-INF/gradle-plugins/{plugin['id']}.properties": "implementation-class=airgap.fixture.Plugin\n"}})
     return artifacts
 
 

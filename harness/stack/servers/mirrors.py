@@ -138,7 +138,7 @@ def _file_location(path: str, host: str, prefix: str, rewrites: tuple[tuple[str,
         outside = f"""
       set $outside "$scheme://$http_host{path.rstrip('/')}";
       if ($http_x_forwarded_prefix) {{ set $outside "$http_x_forwarded_proto://$http_x_forwarded_host$http_x_forwarded_prefix"; }}"""
-        rewrite = f"""
+        rewrite = """
       proxy_set_header Accept-Encoding "";
       sub_filter_types *; sub_filter_once off;""" + "".join(
             f"\n      sub_filter '{old}' '{new}';" for old, new in rewrites)
