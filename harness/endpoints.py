@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from harness import reference
 from harness.catalog import Catalog, load_catalog
 from harness.config import ProxyConfig
-from harness.plan import effective_mirrors, split_package_url
+from harness.plan import Mirror, effective_mirrors, override_login, split_package_url
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,20 @@ def mirror_endpoints(config: ProxyConfig, strategies: list[str] | None = None, c
     found: dict[tuple, Endpoint] = {}
     for name in strategies or list(catalog.strategies):
         strategy = catalog.strategies[name]
-        for mirror in effective_mirrors(catalog, config, strategy).values():
+        mirrors = effective_mirrors(catalog, config, strategy)
+
+        def password_key(mirror: Mirror | None) -> str | None:
+            key = catalog.keys[catalog.registries[mirror.registry].mirror_key] if mirror else None
+            found = config.lookup(key.password, name) if key and mirror.username_key else None
+            return found.key if found else None
+
+        for mirror in mirrors.values():
             if mirror.error:
                 continue
-            key = catalog.keys[catalog.registries[mirror.registry].mirror_key]
             domain, path = reference.split_mirror(mirror.url)
             host, port = _host_port(domain, 443)
-            password = config.lookup(key.password, name) if mirror.username_key else None
             endpoint = Endpoint(mirror.key, "oci-mirror", mirror.registry, "https", host, port, _prefix(path),
-                                mirror.username_key, password.key if password else None)
+                                mirror.username_key, password_key(mirror))
             found.setdefault((endpoint.family, endpoint.target, host, port, endpoint.path), endpoint)
         for key_name in strategy.image_keys:
             lookup = config.lookup(key_name, name)
@@ -66,8 +71,9 @@ def mirror_endpoints(config: ProxyConfig, strategies: list[str] | None = None, c
                 continue
             host, port = _host_port(ref.domain, 443)
             image = catalog.keys[key_name].image
+            login = override_login(ref.domain, strategy.images[image].registry, mirrors)  # as the plan pulls
             endpoint = Endpoint(lookup.key, "image-override", image, "https", host, port, _prefix(ref.path),
-                                pinned=bool(ref.digest))
+                                login.username_key if login else None, password_key(login), pinned=bool(ref.digest))
             found.setdefault((endpoint.family, image, host, port, endpoint.path), endpoint)
         for manager in strategy.managers:
             key = catalog.keys[f"pkg-{manager}-url"]

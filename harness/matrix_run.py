@@ -15,6 +15,7 @@ from pathlib import Path
 from harness.catalog import Catalog
 from harness.runner import Outcome, run_scenario
 from harness.scenario import ROOT, Scenario
+from harness.stack.run import sigterm_as_interrupt
 
 DEFAULT_PREAMBLE = ROOT / "preamble"
 
@@ -58,7 +59,7 @@ def run_all(catalog: Catalog, scenarios: list[Scenario], preamble: Path, progres
                 lines = [f"[{done}/{len(scenarios)}] {scenario.name}: {verdict} ({time.monotonic() - started:.1f}s)"]
                 say("\n".join(lines + [f"      {problem}" for problem in outcome.problems]))
 
-    previous = _sigterm_as_interrupt()
+    previous = sigterm_as_interrupt()
     try:
         stacks = max(1, min(jobs, len(scenarios)))
         with ThreadPoolExecutor(max_workers=stacks) as pool:
@@ -76,17 +77,6 @@ def run_all(catalog: Catalog, scenarios: list[Scenario], preamble: Path, progres
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return [o for o in outcomes if o is not None]
-
-
-def _sigterm_as_interrupt():
-    """SIGTERM (CI cancelling a job) unwinds like Ctrl-C, so every stack is removed on the way out."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def unwind(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    return signal.signal(signal.SIGTERM, unwind)
 
 
 def stderr_progress(line: str) -> None:

@@ -150,15 +150,14 @@ def _overridden(ref: reference.Reference, value: str) -> tuple[str, str | None]:
         return value, str(problem)
 
 
-def _override_credentials(resolved: str, own_registry: str, mirrors: dict[str, Mirror]) -> str | None:
-    """An override hosted on a configured mirror's host pulls with that mirror's credentials.
+def override_login(domain: str, own_registry: str, mirrors: dict[str, Mirror]) -> Mirror | None:
+    """The mirror whose credentials an override on `domain` pulls with: one on the same host that has them.
 
     When several mirrors share the host, the mirror of the image's own registry wins, then catalog order.
     """
-    domain = resolved.split("/", 1)[0]
     candidates = [m for m in mirrors.values() if m.domain == domain and m.username_key]
     candidates.sort(key=lambda m: m.registry != own_registry)
-    return candidates[0].username_key if candidates else None
+    return candidates[0] if candidates else None
 
 
 def _images(catalog, config, strategy, mirrors) -> dict[str, ImagePlan]:
@@ -170,7 +169,8 @@ def _images(catalog, config, strategy, mirrors) -> dict[str, ImagePlan]:
         if override:
             resolved, error = _overridden(ref, override.value)
             plan = ImagePlan(image.default, resolved, "override", override.key, image.registry, error=error)
-            plan.credentials = _override_credentials(resolved, image.registry, mirrors)
+            login = override_login(resolved.split("/", 1)[0], image.registry, mirrors)
+            plan.credentials = login.username_key if login else None
         elif mirror:
             resolved, error = _rewritten(ref, mirror)
             plan = ImagePlan(image.default, resolved, "mirror", mirror.key, image.registry, mirror.username_key, error)

@@ -15,12 +15,11 @@ from pathlib import Path
 import yaml
 
 from harness.images import run_options
-from harness.stack import content, gateway, isolation, trap
+from harness.stack import content, gateway, isolation
 from harness.stack.pki import RunCA
 from harness.stack.run import LABEL, RUN_LABEL
 from harness.stack.servers import all_specs
-from harness.stack.servers.mirrors import BACKENDS
-from harness.stack.stack import CA_BUNDLE, PROXY_CONFIG_MOUNT, RESERVED_SUBNETS, RESTART_POLICY
+from harness.stack.stack import CA_BUNDLE, PROXY_CONFIG_MOUNT, RESERVED_SUBNETS, RESTART_POLICY, routes_for
 from harness.stack.topology import BUILD, INTERNET, NETWORKS, Topology, plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,12 +42,8 @@ def _files_dir(service: str) -> str:
 
 def _routes():
     from harness.config import read_config
-    from harness.endpoints import mirror_endpoints
 
-    config = read_config(PROXY_CONFIG)
-    values = {name: entry.value for name, entry in config.entries.items() if entry.value}
-    routes, _ = gateway.build_routes(mirror_endpoints(config), values, BACKENDS)
-    return routes
+    return routes_for(read_config(PROXY_CONFIG))[0]
 
 
 def definition(ca: RunCA) -> tuple[Topology, list]:

@@ -8,10 +8,11 @@ request as one JSON line (never the secret). Which backend serves which kind is 
 """
 
 import base64
+import functools
 import hashlib
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Protocol
 
@@ -95,6 +96,7 @@ def _locations(entry: dict, prefix: str, backends: Mapping[str, BackendLike]) ->
     return tuple(locations)
 
 
+@functools.cache
 def load_table(path: Path = BACKENDS_FILE) -> dict[tuple[str, str], dict]:
     """(family, target) -> how the gateway reaches its backend (see mirror_backends.yaml)."""
     table = yaml.safe_load(path.read_text())
@@ -124,15 +126,12 @@ def build_routes(endpoints: list[Endpoint], values: Mapping[str, str], backends:
         entry = table.get((endpoint.family, endpoint.target)) or table.get((endpoint.family, "*"))
         if endpoint.family == "image-override":
             # On a mirror's host, an override inside the mirror's namespace is the mirror's to serve; another
-            # repository there (a second Harbor project, say) is the customer's own, with that login.
+            # repository there (a second Harbor project, say) is the customer's own registry.
             same_host = mirrors_at.get((endpoint.host.lower(), endpoint.port), [])
             owner = next((m for m in same_host if endpoint.path.startswith(m.path)), None)
             if owner:
                 unrouted[endpoint.key] = f"served by the {owner.key} mirror"
                 continue
-            if same_host:
-                endpoint = replace(endpoint, username_key=same_host[0].username_key,
-                                   password_key=same_host[0].password_key)
         if endpoint.pinned:
             unrouted[endpoint.key] = "pinned by digest: only the customer's registry holds content with that digest"
             continue

@@ -6,6 +6,8 @@ runs whose owning process (the pid label) is gone.
 
 import os
 import secrets
+import signal
+import threading
 
 LABEL = "airgap-harness"
 RUN_LABEL = "airgap-harness.run"
@@ -23,3 +25,15 @@ def run_labels(run_id: str, pid: int | None = None) -> dict[str, str]:
 def resource_name(run_id: str, name: str) -> str:
     """Docker name of a run's container or network: unique per run, readable in `docker ps`."""
     return f"airgap-{run_id}-{name}"
+
+
+def sigterm_as_interrupt():
+    """Make SIGTERM (CI cancelling a job) unwind like Ctrl-C, so a run is removed on the way out. Returns
+    the previous handler to restore, or None off the main thread (where signals cannot be handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def unwind(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    return signal.signal(signal.SIGTERM, unwind)

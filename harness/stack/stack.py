@@ -23,7 +23,6 @@ import signal
 import subprocess
 import tarfile
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -38,13 +37,15 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 from harness import settings
+from harness.config import ProxyConfig, read_config
+from harness.endpoints import mirror_endpoints
 from harness.engine import ensure_engine
 from harness.errors import UserError
 from harness.images import ensure_image, run_options
 from harness.stack import cleanup, content, dns, gateway, isolation, secret_layout, trap
 from harness.stack.evidence import Evidence, parse as parse_evidence
 from harness.stack.pki import RunCA
-from harness.stack.run import new_run_id, resource_name, run_labels
+from harness.stack.run import new_run_id, resource_name, run_labels, sigterm_as_interrupt
 from harness.stack.servers import all_specs
 from harness.stack.servers.mirrors import BACKENDS, GOLDEN_STORAGE
 from harness.stack.spec import ServiceSpec
@@ -140,6 +141,19 @@ def _free_subnets(client: docker.DockerClient, count: int) -> list[ipaddress.IPv
     return free[:count]
 
 
+def _read(directory: str | os.PathLike | None) -> ProxyConfig:
+    """The proxy-config of `directory`; None stands for an empty one (no mirrors)."""
+    with tempfile.TemporaryDirectory() as empty:
+        return read_config(empty if directory is None else directory)
+
+
+def routes_for(config: ProxyConfig, strategies: list[str] | None = None,
+               enforce_auth: bool = True) -> tuple[list[gateway.Route], dict[str, str]]:
+    """The gateway routes a proxy-config asks for, and key -> why no route of its own serves it."""
+    values = {name: entry.value for name, entry in config.entries.items() if entry.value}
+    return gateway.build_routes(mirror_endpoints(config, strategies), values, BACKENDS, enforce_auth)
+
+
 class AirgapStack:
     """The simulated internet, the mirrors, the closed build network and its trap, for one run."""
 
@@ -177,7 +191,7 @@ class AirgapStack:
     def start(self) -> "AirgapStack":
         """Bring the run up and prove its isolation; on any failure remove what was made, then raise."""
         testcontainers_config.ryuk_disabled = True  # Ryuk's image cannot be pulled; labels and stop() clean up
-        self._trap_sigterm()
+        self._previous_sigterm = sigterm_as_interrupt()
         atexit.register(self.stop)
         try:
             self._start()
@@ -199,7 +213,8 @@ class AirgapStack:
             self._tags[name] = ensure_image(name, self.client)
         mark = self._phase("images", mark)
         subnets = self._create_networks()
-        self.routes, self.unrouted = self._routes_for(self.initial_proxy_config)
+        initial = _read(self.initial_proxy_config)
+        self.routes, self.unrouted = routes_for(initial, self.strategies, self.enforce_auth)
         gateway_spec = gateway.spec(self.routes, self._gateway_cert())
         self.topology = plan(self.run_id, subnets, servers, gateway_spec, gateway.mirror_hosts(self.routes))
         with ThreadPoolExecutor(max_workers=START_WORKERS) as pool:
@@ -212,7 +227,7 @@ class AirgapStack:
             mark = self._phase("ready", mark)
             self.isolation_report = self_test.result()
         self._phase("self-test (beyond ready)", mark)
-        self._serve_overrides(self.initial_proxy_config)
+        self._serve_overrides(initial)
         log.info("isolation self-test of run %s:\n%s", self.run_id, self.isolation_report.summary())
         if not self.isolation_report.ok:
             raise isolation.IsolationError("the build network is not isolated; no scenario may run:\n"
@@ -226,18 +241,8 @@ class AirgapStack:
         atexit.unregister(self.stop)
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
-        client = self.client or ensure_engine()
-        cleanup.remove_run(client, self.run_id)
-
-    def _trap_sigterm(self) -> None:
-        """SIGTERM (CI cancelling a job) unwinds like Ctrl-C, so the run is removed on the way out."""
-        if threading.current_thread() is not threading.main_thread():
-            return
-
-        def unwind(signum, frame):
-            raise KeyboardInterrupt(f"signal {signum}")
-
-        self._previous_sigterm = signal.signal(signal.SIGTERM, unwind)
+        if self.client is not None:  # None: the engine never answered, so nothing of the run exists
+            cleanup.remove_run(self.client, self.run_id)
 
     def _create_networks(self) -> dict[str, ipaddress.IPv4Network]:
         lock_path = settings.load().state_dir / "subnets.lock"
@@ -304,33 +309,22 @@ class AirgapStack:
 
     # --- mirrors -----------------------------------------------------------------------------------
 
-    def _routes_for(self, directory) -> tuple[list[gateway.Route], dict[str, str]]:
-        from harness.config import read_config
-        from harness.endpoints import mirror_endpoints
-
-        if directory is None:
-            return [], {}
-        config = read_config(directory)
-        values = {name: entry.value for name, entry in config.entries.items() if entry.value}
-        return gateway.build_routes(mirror_endpoints(config, self.strategies), values, BACKENDS, self.enforce_auth)
-
     def _gateway_cert(self):
         return self._ca.issue(gateway.mirror_hosts(self.routes) or [NO_CERT_NAME])
 
-    def _serve_overrides(self, directory) -> None:
+    def _serve_overrides(self, config: ProxyConfig) -> None:
         """Put a fixture image under every overriding reference that the gateway sends to the golden registry
         (an override on a host no mirror uses: the customer's own registry), so that pull succeeds as it
         would at the customer. The tag can change while the route stays the same, so this runs every time."""
         from harness import reference
         from harness.catalog import load_catalog
-        from harness.config import read_config
         from harness.plan import plan
         from harness.stack.content import oci
 
         golden = {route.key for route in self.routes if route.locations[0].service == BACKENDS["golden"].service}
-        if not golden or directory is None:
+        if not golden:
             return
-        catalog, config, refs = load_catalog(), read_config(directory), {}
+        catalog, refs = load_catalog(), {}
         for strategy in self.strategies or list(catalog.strategies):
             for image in plan(catalog, config, strategy).images.values():
                 if image.source == "override" and image.key in golden and not image.error:
@@ -343,21 +337,21 @@ class AirgapStack:
     def use_proxy_config(self, directory: str | os.PathLike | None) -> None:
         """Serve the mirror names of `directory`: new gateway routes and certificate, new build-network DNS,
         and the images its overrides name on hosts no mirror uses."""
-        routes, unrouted = self._routes_for(directory)
-        if routes == self.routes:
-            self._serve_overrides(directory)
-            return
-        self.routes, self.unrouted = routes, unrouted
-        gateway_container = self._wrapped(gateway.NAME)
-        gateway_container.put_archive("/", _archive(gateway.render(routes, self._gateway_cert())))
-        reload = gateway_container.exec_run(["sh", "-c", "nginx -t && nginx -s reload"])
-        if reload.exit_code != 0:
-            raise UserError("the mirror gateway refused its new configuration:\n" + reload.output.decode(errors="replace"))
-        gateway_address = self.topology.address(gateway.NAME, BUILD)
-        names = {host: gateway_address for host in gateway.mirror_hosts(routes)}
-        self._wrapped(trap.NAME).put_archive("/", _archive({dns.HOSTS_FILE: dns.hosts_file(names)}))
-        self._serve_overrides(directory)
-        time.sleep(0.3)  # nginx workers and dnsmasq's inotify pick the new files up
+        config = _read(directory)
+        routes, unrouted = routes_for(config, self.strategies, self.enforce_auth)
+        if routes != self.routes:
+            self.routes, self.unrouted = routes, unrouted
+            gateway_container = self._wrapped(gateway.NAME)
+            gateway_container.put_archive("/", _archive(gateway.render(routes, self._gateway_cert())))
+            reload = gateway_container.exec_run(["sh", "-c", "nginx -t && nginx -s reload"])
+            if reload.exit_code != 0:
+                raise UserError("the mirror gateway refused its new configuration:\n"
+                                + reload.output.decode(errors="replace"))
+            gateway_address = self.topology.address(gateway.NAME, BUILD)
+            names = {host: gateway_address for host in gateway.mirror_hosts(routes)}
+            self._wrapped(trap.NAME).put_archive("/", _archive({dns.HOSTS_FILE: dns.hosts_file(names)}))
+            time.sleep(0.3)  # nginx workers and dnsmasq's inotify pick the new files up
+        self._serve_overrides(config)
 
     @property
     def mirror_hosts(self) -> list[str]:
@@ -507,13 +501,9 @@ class AirgapStack:
                     checks.append(self._off_subnet_check(wrapped))
                 finally:
                     builder.stop()
-            outputs = {}
-            threads = [threading.Thread(target=lambda n=n: outputs.__setitem__(n, self._probe(
-                n, isolation.connect_probe(self.topology.bridge_gateway(n), decoy.port)))) for n in NETWORKS]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            with ThreadPoolExecutor(max_workers=len(NETWORKS)) as pool:  # re-raises a probe's error
+                outputs = dict(zip(NETWORKS, pool.map(lambda n: self._probe(
+                    n, isolation.connect_probe(self.topology.bridge_gateway(n), decoy.port)), NETWORKS)))
             for network in NETWORKS:
                 checks.append(isolation.check_unreachable(
                     f"the host from any container on {network} (bridge gateway {self.topology.bridge_gateway(network)},"

@@ -5,22 +5,21 @@ from pathlib import Path
 import pytest
 
 from harness.config import read_config
-from harness.endpoints import Endpoint, mirror_endpoints
+from harness.endpoints import Endpoint
 from harness.errors import UserError
 from harness.images import ensure_image
 from harness.stack import gateway
 from harness.stack.pki import RunCA
 from harness.stack.run import run_labels
 from harness.stack.servers.mirrors import BACKENDS
+from harness.stack.stack import routes_for
 
 PROXY_CONFIGS = Path(__file__).resolve().parents[2] / "fixtures" / "proxy-config"
 CONFIGS = sorted(path.name for path in PROXY_CONFIGS.iterdir() if path.is_dir())
 
 
 def routes_of(directory: Path, enforce_auth: bool = True):
-    config = read_config(directory)
-    values = {name: entry.value for name, entry in config.entries.items() if entry.value}
-    return gateway.build_routes(mirror_endpoints(config), values, BACKENDS, enforce_auth)
+    return routes_for(read_config(directory), enforce_auth=enforce_auth)
 
 
 def gateway_endpoint(key, family, target, path, username_key=None, password_key=None):
@@ -145,3 +144,19 @@ def test_rendered_configuration_passes_nginx_t(nginx_image, name, tmp_path):
     output = client.containers.run(image, ["sh", "-c", "mkdir -p /var/log/airgap && nginx -t 2>&1"],
                                    volumes=volumes, remove=True, network_mode="none", labels=run_labels("nginx-t"))
     assert b"syntax is ok" in output and b"test is successful" in output, output.decode()
+
+
+def test_an_override_beside_two_mirrors_takes_the_login_the_plan_pulls_with(tmp_path):
+    """Two mirrors on one Harbor: the nginx override (a platform-registry image) logs in as the choreo
+    mirror does, which is what plan() and the preamble use, so the gateway demands exactly that login."""
+    from harness.catalog import load_catalog
+    from harness.plan import plan
+
+    directory = write_config(tmp_path / "cfg", {
+        "oci-dockerhub-url": "harbor.acme.internal/hub", "oci-dockerhub-username": "hubuser",
+        "oci-dockerhub-password": "hubpass", "oci-choreo-url": "harbor.acme.internal/choreo",
+        "oci-choreo-username": "chuser", "oci-choreo-password": "chpass",
+        "image-nginx-ref": "harbor.acme.internal/golden/nginx:1.25"})
+    assert plan(load_catalog(), read_config(directory), "webapp").images["nginx"].credentials == "oci-choreo-username"
+    routes, _ = routes_of(directory)
+    assert by_key(routes)["image-nginx-ref"].users == (("chuser", "chpass"),)
