@@ -31,7 +31,6 @@ from harness.config import ProxyConfig, display_name, read_config
 from harness.errors import UserError
 from harness.plan import mask_url
 
-COMPARED_FIELDS = ("images", "mirrors", "logins", "dockerhub_login", "packages", "ignored_keys")
 SECRET_SUFFIXES = ("-password", "-token")
 WRAPPER = 'set -euo pipefail\nsource "$1"\nenv -0 >"$2"\n'
 TIMEOUT_SECONDS = 60

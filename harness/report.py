@@ -67,10 +67,10 @@ def families_of(catalog: Catalog, scenario) -> set[str]:
     """The key families a scenario's verdict says something about: those of the mirror routes its steps go
     through (a Go-only leak scenario says nothing about OCI mirrors), and image overrides when it checks
     resolved images."""
-    from harness.runner import expand, recipes
+    from harness.runner import scenario_steps
     from harness.scenario import routes_used
 
-    steps = expand(list(scenario.recipe)) if scenario.recipe else recipes()[scenario.strategy]
+    steps = scenario_steps(scenario)
     families = {catalog.keys[key].family for key in routes_used(catalog, steps, scenario.strategy)}
     if "images" in scenario.expect:
         families.add("image-override")

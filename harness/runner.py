@@ -21,7 +21,6 @@ from harness.config import read_config
 from harness.errors import UsageError, UserError
 from harness.plan import plan
 from harness.scenario import ROOT, Scenario
-from harness.stack import gateway
 
 PREAMBLE_IN_BUILDER = "/opt/preamble"
 PROJECTS_IN_BUILDER = "/work/projects"
@@ -161,8 +160,12 @@ def _step_at(windows: list[tuple[str, float]], ts: float) -> str:
 
 def covering_keys(catalog: Catalog, strategy: str) -> dict[str, str | None]:
     """Public host -> the key that would redirect it for this strategy (None: no key covers this)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        return {d["host"]: d["covered_by"] for d in plan(catalog, read_config(tmp), strategy).public}
+    return {d["host"]: d["covered_by"] for d in plan(catalog, read_config(None), strategy).public}
+
+
+def scenario_steps(scenario: Scenario) -> list[dict]:
+    """The steps a scenario runs: its own recipe, else its strategy's."""
+    return expand(list(scenario.recipe)) if scenario.recipe else recipes()[scenario.strategy]
 
 
 def judge(scenario: Scenario, outcome: Outcome) -> list[str]:
@@ -205,7 +208,7 @@ def judge(scenario: Scenario, outcome: Outcome) -> list[str]:
 
 
 def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path, projects: dict) -> Outcome:
-    steps = expand(list(scenario.recipe)) if scenario.recipe else recipes()[scenario.strategy]
+    steps = scenario_steps(scenario)
     commands = {step_name(s): _step_command(s) for s in steps}
     commands["preamble"] = f"source {PREAMBLE_IN_BUILDER}/{scenario.strategy}.sh"
     with tempfile.TemporaryDirectory(prefix="airgap-scenario-") as tmp:
@@ -220,15 +223,13 @@ def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path
             env["PROXY_CONFIG_DIR"], mounted = "/tmp/proxy-config", None
         script = build_script(scenario.strategy, steps) + IMAGE_REPORT
         result = stack.run(f"bash -c {shlex.quote(script)}", proxy_config=mounted, env=env, files=files)
-        config = read_config(config_dir)
-        expected_images = plan(catalog, config, scenario.strategy).images
-        secrets = secret_values(catalog, config)
+        secrets = secret_values(catalog, read_config(config_dir))
     leaked = [name for name, value in secrets.items() if value in result.output]
     output = mask(result.output, secrets)
     windows = _windows(output)
     covering = covering_keys(catalog, scenario.strategy)
     evidence = stack.evidence(since=result.started, client=result.address)
-    served = set(gateway.mirror_hosts(stack.routes))  # names the run's DNS answers with the mirror gateway
+    served = set(stack.mirror_hosts)  # names the run's DNS answers with the mirror gateway
     egress = []
     for event in evidence.trap_events:
         host = event.host or event.dst_ip or "?"
@@ -239,7 +240,8 @@ def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path
                              event.dst_ip, event.dst_port, event.protocol))
     failed = re.findall(r"^::airgap-failed (\S+)$", output, re.M)
     images = dict(re.findall(r"^::airgap-image PROXY_IMAGE_(\S+?)=(.*)$", output, re.M))
-    resolved = {name: images.get(name.upper().replace("-", "_"), "") for name in expected_images}
+    resolved = {name: images.get(name.upper().replace("-", "_"), "")
+                for name in catalog.strategies[scenario.strategy].images}
     hits = [{"kind": h.backend, "route": h.route, "host": h.host, "path": h.path, "status": h.status, "auth": h.auth,
              "user": h.user, "step": _step_at(windows, h.ts)} for h in evidence.mirror_hits]
     outcome = Outcome(scenario.name, scenario.strategy, "succeeded" if result.ok else "failed", failed, egress, hits,

@@ -36,6 +36,8 @@ def test_every_scenario_file_is_valid():
     ("strategy: webapp\nproxy_config: {keys: {pkg-npm-token: {secret: nope}}}\nexpect: {build: fails}\n",
      "fixture secret 'nope'"),
     ("strategy: [webapp\n", "cannot be read as YAML"),
+    ("strategy: webapp\nproxy_config: {}\nmirrors: {accept_from: {fixture: ../../etc}}\nexpect: {build: fails}\n",
+     "mirrors/accept_from/fixture"),
 ])
 def test_invalid_scenarios_name_the_file_and_place(tmp_path, text, message):
     path = write(tmp_path, text)

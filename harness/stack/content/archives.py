@@ -7,6 +7,7 @@ on every machine (a cached mirror and a fresh run then agree on checksums).
 import gzip
 import hashlib
 import io
+import json
 import tarfile
 import zipfile
 
@@ -57,3 +58,8 @@ def sha256_hex(data: bytes) -> str:
 
 def sha1_hex(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
+
+
+def json_bytes(document: dict) -> bytes:
+    """Indented, key-sorted JSON with a final newline: the same document always gives the same bytes."""
+    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()

@@ -5,15 +5,10 @@ A package may give its own `dist_url` on a code host, as most Packagist packages
 the mirror leaves those alone, so only a mirror that proxies the code host too keeps them in.
 """
 
-import json
 
-from harness.stack.content.archives import sha1_hex, zip_bytes
+from harness.stack.content.archives import json_bytes, sha1_hex, zip_bytes
 
 SITE = "https://repo.packagist.org"
-
-
-def _json(document: dict) -> bytes:
-    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
 
 
 def _namespace(name: str) -> str:
@@ -27,7 +22,7 @@ def dist_zip(pkg: dict) -> bytes:
     if pkg.get("require"):
         manifest["require"] = dict(pkg["require"])
     php = f"<?php\nnamespace {_namespace(pkg['name']).rstrip(chr(92))};\n\nfinal class Fixture {{ const VERSION = '{pkg['version']}'; }}\n"
-    return zip_bytes({f"{top}/composer.json": _json(manifest), f"{top}/src/Fixture.php": php.encode()})
+    return zip_bytes({f"{top}/composer.json": json_bytes(manifest), f"{top}/src/Fixture.php": php.encode()})
 
 
 def repository_layout(packages: list[dict]) -> dict[str, bytes]:
@@ -46,13 +41,13 @@ def repository_layout(packages: list[dict]) -> dict[str, bytes]:
             "autoload": {"psr-4": {_namespace(pkg["name"]): "src/"}},
         })
     for name, versions in metadata.items():
-        tree[f"p2/{name}.json"] = _json({"packages": {name: versions}})
-        tree[f"p2/{name}~dev.json"] = _json({"packages": {name: []}})
-    tree["packages.json"] = _json({"packages": [], "metadata-url": "/p2/%package%.json",
+        tree[f"p2/{name}.json"] = json_bytes({"packages": {name: versions}})
+        tree[f"p2/{name}~dev.json"] = json_bytes({"packages": {name: []}})
+    tree["packages.json"] = json_bytes({"packages": [], "metadata-url": "/p2/%package%.json",
                                    "available-packages": sorted(metadata)})
     return tree
 
 
 def project(definition: dict) -> dict[str, bytes]:
-    return {"composer.json": _json({"name": definition["name"], "require": dict(definition["require"]),
+    return {"composer.json": json_bytes({"name": definition["name"], "require": dict(definition["require"]),
                                     "config": {"allow-plugins": False}})}

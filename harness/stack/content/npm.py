@@ -5,16 +5,11 @@ lockfiles do.
 
 import base64
 import hashlib
-import json
 import tarfile
 
-from harness.stack.content.archives import EPOCH_ISO, sha1_hex, tgz_bytes
+from harness.stack.content.archives import EPOCH_ISO, json_bytes, sha1_hex, tgz_bytes
 
 PUBLIC_REGISTRY = "https://registry.npmjs.org/"
-
-
-def _json(document: dict) -> bytes:
-    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
 
 
 def _tarball_name(name: str, version: str) -> str:
@@ -31,7 +26,7 @@ def _manifest(pkg: dict) -> dict:
 
 def tarball(pkg: dict) -> bytes:
     files = {f"package/{path}": text.encode() for path, text in pkg.get("files", {}).items()}
-    files["package/package.json"] = _json(_manifest(pkg))
+    files["package/package.json"] = json_bytes(_manifest(pkg))
     return tgz_bytes(files, fmt=tarfile.USTAR_FORMAT)
 
 
@@ -60,8 +55,8 @@ def verdaccio_storage(packages: list[dict]) -> dict[str, bytes]:
             document["time"][pkg["version"]] = EPOCH_ISO
             document["_attachments"][filename] = {"shasum": sha1_hex(data), "version": pkg["version"]}
         document["dist-tags"]["latest"] = max((p["version"] for p in versions), key=_version_key)
-        tree[f"{name}/package.json"] = _json(document)
-    tree[".verdaccio-db.json"] = _json({"list": sorted(by_name), "secret": "0" * 64})
+        tree[f"{name}/package.json"] = json_bytes(document)
+    tree[".verdaccio-db.json"] = json_bytes({"list": sorted(by_name), "secret": "0" * 64})
     return tree
 
 
@@ -109,7 +104,7 @@ def _package_lock(definition: dict, manifest: dict, entries: dict) -> bytes:
                                           "integrity": integrity(entry["data"]), "license": "MIT"}
         if pkg.get("dependencies"):
             locked[f"node_modules/{name}"]["dependencies"] = dict(pkg["dependencies"])
-    return _json({"name": definition["name"], "version": definition["version"], "lockfileVersion": 3,
+    return json_bytes({"name": definition["name"], "version": definition["version"], "lockfileVersion": 3,
                   "requires": True, "packages": locked})
 
 
@@ -134,5 +129,5 @@ def project(definition: dict, packages: list[dict]) -> dict[str, bytes]:
                 "dependencies": dict(definition["dependencies"])}
     entries = _lock_entries(definition["dependencies"], packages, definition.get("registry", PUBLIC_REGISTRY))
     if definition.get("lockfile", "npm") == "yarn":
-        return {"package.json": _json(manifest), "yarn.lock": _yarn_lock(entries)}
-    return {"package.json": _json(manifest), "package-lock.json": _package_lock(definition, manifest, entries)}
+        return {"package.json": json_bytes(manifest), "yarn.lock": _yarn_lock(entries)}
+    return {"package.json": json_bytes(manifest), "package-lock.json": _package_lock(definition, manifest, entries)}

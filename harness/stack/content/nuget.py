@@ -1,16 +1,11 @@
 """NuGet v3 feed for api.nuget.org: service index, flat container (what restore reads) and registrations."""
 
-import json
 
-from harness.stack.content.archives import zip_bytes
+from harness.stack.content.archives import json_bytes, zip_bytes
 
 SITE = "https://api.nuget.org"
 FLAT = f"{SITE}/v3-flatcontainer/"
 REGISTRATIONS = f"{SITE}/v3/registration5-semver1/"
-
-
-def _json(document: dict) -> bytes:
-    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
 
 
 def nuspec(pkg: dict) -> bytes:
@@ -32,7 +27,7 @@ def nupkg(pkg: dict) -> bytes:
 
 
 def feed_layout(packages: list[dict]) -> dict[str, bytes]:
-    tree = {"v3/index.json": _json({"version": "3.0.0", "resources": [
+    tree = {"v3/index.json": json_bytes({"version": "3.0.0", "resources": [
         {"@id": FLAT, "@type": "PackageBaseAddress/3.0.0"},
         {"@id": REGISTRATIONS, "@type": "RegistrationsBaseUrl"},
         {"@id": REGISTRATIONS, "@type": "RegistrationsBaseUrl/3.0.0-beta"},
@@ -53,8 +48,8 @@ def feed_layout(packages: list[dict]) -> dict[str, bytes]:
                                                {"id": d, "range": f"[{v}, )"} for d, v in
                                                sorted(pkg.get("dependencies", {}).items())]}]}})
         listed = [p["version"].lower() for p in versions]
-        tree[f"v3-flatcontainer/{lower_id}/index.json"] = _json({"versions": listed})
-        tree[f"v3/registration5-semver1/{lower_id}/index.json"] = _json({"count": 1, "items": [{
+        tree[f"v3-flatcontainer/{lower_id}/index.json"] = json_bytes({"versions": listed})
+        tree[f"v3/registration5-semver1/{lower_id}/index.json"] = json_bytes({"count": 1, "items": [{
             "@id": f"{REGISTRATIONS}{lower_id}/index.json#page/{listed[0]}/{listed[-1]}", "count": len(items),
             "lower": listed[0], "upper": listed[-1], "items": items}]})
     return tree
