@@ -42,8 +42,30 @@ class Lookup:
     value: str
 
 
+_KEY_REGEX_MESSAGE = (
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or "
+    "'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+)
+
+
+def key_problems(key: str) -> list[str]:
+    """Why `key` is not a Secret key (Kubernetes IsConfigMapKey), in its messages and order."""
+    problems = []
+    if len(key) > SECRET_KEY_MAX:
+        problems.append(f"must be no more than {SECRET_KEY_MAX} characters")
+    if not SECRET_KEY_RE.match(key):
+        problems.append(_KEY_REGEX_MESSAGE)
+    if key == ".":
+        problems.append("must not be '.'")
+    elif key == "..":
+        problems.append("must not be '..'")
+    elif key.startswith(".."):
+        problems.append("must not start with '..'")
+    return problems
+
+
 def is_valid_key_name(name: str) -> bool:
-    return len(name) <= SECRET_KEY_MAX and bool(SECRET_KEY_RE.match(name)) and name not in (".", "..")
+    return not key_problems(name)
 
 
 def display_name(name: str) -> str:

@@ -85,13 +85,13 @@ def _suggest(word: str, choices) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _split_scope(name: str, catalog: Catalog) -> tuple[str | None, str]:
+def _split_scope(name: str) -> tuple[str | None, str]:
     scope, dot, bare = name.partition(".")
     return (scope, bare) if dot else (None, name)
 
 
 def _check_name(name: str, catalog: Catalog) -> list[Finding]:
-    scope, bare = _split_scope(name, catalog)
+    scope, bare = _split_scope(name)
     if scope is not None and scope not in catalog.strategies:
         hint = _suggest(scope, catalog.strategies)
         return [_finding(name, "unknown-strategy", f"{scope!r} is not a build strategy{hint}; "
@@ -178,7 +178,7 @@ def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, e
     consumed = set(catalog.consumed_keys(strategy_name))
     findings = []
     for name in config.present():
-        scope, bare = _split_scope(name, catalog)
+        scope, bare = _split_scope(name)
         if scope == strategy_name and bare not in consumed and (bare in catalog.keys or bare in catalog.credential_owner):
             findings.append(_finding(name, "not-consumed", f"{strategy_name} does not consume {bare} (support "
                                      "matrix): this file has no effect", strategy_name))
@@ -224,7 +224,7 @@ def lint(catalog: Catalog, config: ProxyConfig, strategy: str | None = None) -> 
         name_findings = _check_name(name, catalog)
         findings += name_findings
         if not name_findings:
-            scope, bare = _split_scope(name, catalog)
+            scope, bare = _split_scope(name)
             findings += _check_value(name, bare, entry.value, catalog)
             if scope in catalog.strategies and bare in catalog.consumed_keys(scope) and bare not in config.entries \
                     and strategy in (None, scope):

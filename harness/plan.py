@@ -160,7 +160,7 @@ def override_login(domain: str, own_registry: str, mirrors: dict[str, Mirror]) -
     return candidates[0] if candidates else None
 
 
-def _images(catalog, config, strategy, mirrors) -> dict[str, ImagePlan]:
+def _images(config, strategy, mirrors) -> dict[str, ImagePlan]:
     images = {}
     for image in strategy.images.values():
         ref = reference.parse_normalized(image.default)
@@ -284,7 +284,7 @@ def _public(catalog, strategy, images, mirrors, packages, dockerhub_login) -> li
 def plan(catalog: Catalog, config: ProxyConfig, strategy_name: str) -> Plan:
     strategy = catalog.strategies[strategy_name]
     mirrors = effective_mirrors(catalog, config, strategy)
-    images = _images(catalog, config, strategy, mirrors)
+    images = _images(config, strategy, mirrors)
     dockerhub_login = strategy.dockerhub_login and "dockerhub" not in mirrors
     packages = _packages(catalog, config, strategy)
     ignored, shadowed = _key_usage(catalog, config, strategy)

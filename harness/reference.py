@@ -34,7 +34,6 @@ _REFERENCE_RE = re.compile(
 _ANCHORED_NAME_RE = re.compile(r"\A(?:(" + _DOMAIN_AND_PORT + r")/)?(" + _REMOTE_NAME + r")\Z", re.ASCII)
 _ANCHORED_DOMAIN_RE = re.compile(r"\A" + _DOMAIN_AND_PORT + r"\Z", re.ASCII)
 _ANCHORED_PATH_RE = re.compile(r"\A" + _REMOTE_NAME + r"\Z", re.ASCII)
-_ANCHORED_DIGEST_RE = re.compile(r"\A" + _DIGEST + r"\Z", re.ASCII)
 _IDENTIFIER_RE = re.compile(r"\A[a-f0-9]{64}\Z", re.ASCII)
 _DIGEST_HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
 

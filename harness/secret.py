@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from harness.config import SECRET_KEY_MAX, SECRET_KEY_RE, display_name, read_config
+from harness.config import display_name, key_problems, read_config
 from harness.errors import UserError
 
 DEFAULT_NAME = "choreo-build-registry-proxy"
@@ -38,28 +38,8 @@ DEFAULT_MOUNT_MODE = 0o644  # a Secret volume's defaultMode (420)
 
 # --- Kubernetes validation, with kubectl's wording --------------------------------------------------
 
-_KEY_REGEX_MESSAGE = (
-    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or "
-    "'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
-)
 _DNS_LABEL_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 _DNS_SUBDOMAIN_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
-
-
-def key_problems(key: str) -> list[str]:
-    """Why `key` is not a Secret key (Kubernetes IsConfigMapKey), in its messages and order."""
-    problems = []
-    if len(key) > SECRET_KEY_MAX:
-        problems.append(f"must be no more than {SECRET_KEY_MAX} characters")
-    if not SECRET_KEY_RE.match(key):
-        problems.append(_KEY_REGEX_MESSAGE)
-    if key == ".":
-        problems.append("must not be '.'")
-    elif key == "..":
-        problems.append("must not be '..'")
-    elif key.startswith(".."):
-        problems.append("must not start with '..'")
-    return problems
 
 
 def invalid_key_message(key: str, problems: list[str]) -> str:

@@ -1,10 +1,9 @@
 """`airgap preamble-check`: run a build preamble offline and print what it configured, in `airgap plan`'s JSON shape."""
 
 import json
-import os
 import sys
 
-from harness.catalog import load_catalog
+from harness.commands.common import add_catalog_option, strategy_names
 
 
 def add_parser(subparsers) -> None:
@@ -12,11 +11,10 @@ def add_parser(subparsers) -> None:
         "preamble-check",
         help="run a strategy's build preamble in a clean HOME without network and print what it configured (plan JSON shape)",
     )
-    parser.add_argument("--strategy", required=True, choices=list(load_catalog().strategies))
+    parser.add_argument("--strategy", required=True, choices=strategy_names())
     parser.add_argument("config_dir", metavar="DIR", help="the proxy-config directory (missing or empty: no configuration)")
     parser.add_argument("--preamble", metavar="PREAMBLE_DIR", help="a preamble directory with one <strategy>.sh entry (default: $AIRGAP_PREAMBLE_DIR, else the reference preamble/)")
-    parser.add_argument("--choreo-registry", default=os.environ.get("AIRGAP_CHOREO_REGISTRY"),
-                        help="the platform registry host (default: $AIRGAP_CHOREO_REGISTRY or choreocontrolplane.azurecr.io)")
+    add_catalog_option(parser)
     parser.set_defaults(func=run)
 
 
