@@ -108,12 +108,11 @@ def compose_document(topology: Topology) -> dict:
     services["confine-builder-open"] = _confine(topology, INTERNET, "builder-open")
     networks = {}
     for name, subnet in topology.subnets.items():
-        dynamic = list(subnet.subnets(new_prefix=25))[-1]
         networks[name] = {
             "name": f"airgap-{RUN_ID}-{name}", "internal": True, "labels": dict(LABELS),
             "driver_opts": {"com.docker.network.bridge.name": f"airgap-c-{name[:5]}"},
-            "ipam": {"config": [{"subnet": str(subnet), "ip_range": str(dynamic),
-                                 "gateway": str(subnet.network_address + 1)}]},
+            "ipam": {"config": [{"subnet": str(subnet), "ip_range": str(topology.dynamic_range(name)),
+                                 "gateway": topology.bridge_gateway(name)}]},
         }
     # File format 2.4: what both docker-compose 1.x (Debian's) and Compose v2 accept with these features.
     return {"version": "2.4", "services": services, "networks": networks}

@@ -42,7 +42,7 @@ from harness.endpoints import mirror_endpoints
 from harness.engine import ensure_engine
 from harness.errors import UserError
 from harness.images import ensure_image, run_options
-from harness.stack import cleanup, content, dns, gateway, isolation, secret_layout, trap
+from harness.stack import cleanup, content, dns, gateway, isolation, secret_layout, topology, trap
 from harness.stack.evidence import Evidence, parse as parse_evidence
 from harness.stack.pki import RunCA
 from harness.stack.run import new_run_id, resource_name, run_labels, sigterm_as_interrupt
@@ -250,8 +250,8 @@ class AirgapStack:
             fcntl.flock(lock, fcntl.LOCK_EX)  # two runs must not pick the same subnets
             chosen = dict(zip(NETWORKS, _free_subnets(self.client, len(NETWORKS))))
             for name, subnet in chosen.items():
-                dynamic = list(subnet.subnets(new_prefix=25))[-1]
-                pool = IPAMPool(subnet=str(subnet), iprange=str(dynamic), gateway=str(subnet.network_address + 1))
+                pool = IPAMPool(subnet=str(subnet), iprange=str(topology.dynamic_range(subnet)),
+                                gateway=topology.bridge_gateway(subnet))
                 network = Network(docker_network_kw={
                     "driver": "bridge", "internal": True, "labels": dict(self.labels),
                     "ipam": IPAMConfig(pool_configs=[pool])})

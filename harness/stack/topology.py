@@ -24,6 +24,16 @@ FIRST_SERVER_HOST = 10
 DYNAMIC_PREFIX = 25  # the upper half of each /24 is for builders
 
 
+def bridge_gateway(subnet: ipaddress.IPv4Network) -> str:
+    """The bridge's own address on a run subnet (the first host)."""
+    return str(subnet.network_address + 1)
+
+
+def dynamic_range(subnet: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    """Where the engine places builders: above every fixed address (see host_numbers)."""
+    return list(subnet.subnets(new_prefix=DYNAMIC_PREFIX))[-1]
+
+
 @dataclass(frozen=True)
 class Placement:
     """A ServiceSpec placed in the run: its fixed address on each network and its container options."""
@@ -48,10 +58,10 @@ class Topology:
         return self.placement(name).addresses[network]
 
     def bridge_gateway(self, network: str) -> str:
-        return str(self.subnets[network].network_address + 1)
+        return bridge_gateway(self.subnets[network])
 
     def dynamic_range(self, network: str) -> ipaddress.IPv4Network:
-        return list(self.subnets[network].subnets(new_prefix=DYNAMIC_PREFIX))[-1]
+        return dynamic_range(self.subnets[network])
 
     def resolver(self, network: str) -> str:
         """The DNS server a builder on `network` gets, and no other."""
