@@ -239,7 +239,7 @@ pc_write_private() {
     local file=$1 tmp=$1.$$.$RANDOM
     if ! { [[ -d ${file%/*} ]] || mkdir -p -- "${file%/*}"; } || ! printf '%s' "$2" >"$tmp" || ! mv -f -- "$tmp" "$file"; then
         pc_fail "cannot write $file"
-        return 1
+        return 2  # reported here; a writer's 1 means a value its format cannot carry
     fi
 }
 
@@ -547,7 +547,7 @@ pc_write_nuget() {
     fi
     printf -v out '%s\n%s\n<configuration>\n  <packageSources>\n    <clear />\n    <add key="proxy-config" value="%s" />\n  </packageSources>\n%s</configuration>\n' \
         '<?xml version="1.0" encoding="utf-8"?>' '<!-- Written by the proxy-config build preamble. -->' "$PC_XML_URL" "$credentials"
-    pc_write_private "$HOME/.nuget/NuGet/NuGet.Config" "$out" || return 1
+    pc_write_private "$HOME/.nuget/NuGet/NuGet.Config" "$out" || return
     pc_write_private "${XDG_CONFIG_HOME:-$HOME/.config}/NuGet/NuGet.Config" "$out"
 }
 
@@ -584,7 +584,7 @@ pc_write_composer() {
     [[ $PC_URL == http://* ]] && secure=false
     printf -v out '{\n  "config": {"secure-http": %s},\n  "repositories": {\n    "packagist.org": false,\n    "proxy-config": {"type": "composer", "url": %s}\n  }\n}\n' \
         "$secure" "$url"
-    pc_write_private "$home/config.json" "$out" || return 1
+    pc_write_private "$home/config.json" "$out" || return
     if [[ $PC_AUTH == basic ]]; then
         rest=${PC_URL#*://} host=${rest%%[/?#]*} host=${host##*@}
         pc_json_string "$host" && host=$PC_R
@@ -603,7 +603,7 @@ pc_write_rubygems() {
     pc_json_string "$PC_R" && source=$PC_R
     # .gemrc :sources: replaces the default list (no rubygems.org left); Bundler's mirror has no
     # fallback_timeout, so it never falls back to rubygems.org.
-    pc_write_private "$HOME/.gemrc" $'---\n:sources:\n- '"$source"$'\n' || return 1
+    pc_write_private "$HOME/.gemrc" $'---\n:sources:\n- '"$source"$'\n' || return
     pc_write_private "$bundle" $'---\nBUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/: '"$source"$'\n'
 }
 
@@ -643,10 +643,12 @@ pc_configure_packages() {
             pc_fail "$url_key holds credentials and ${token_key}${user_key:+$user_key/$pass_key} are set too: keep one"
             return 1
         fi
-        if ! "pc_write_$manager"; then
+        local status=0
+        "pc_write_$manager" || status=$?
+        if ((status == 1)); then
             pc_fail "$url_key ${token_key}${user_key} ${pass_key}: a value holds a character the $manager configuration format cannot carry"
-            return 1
         fi
+        ((status == 0)) || return 1  # 2: pc_write_private has said which file it could not write
         pc_report package "$manager" "$PC_AUTH" "$url_key" "$token_key" "$user_key" "$pass_key"
         pc_mask_url "$PC_URL"
         pc_log "$manager: $PC_R (from $url_key, auth: $PC_AUTH)"

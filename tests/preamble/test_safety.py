@@ -145,3 +145,17 @@ def test_a_file_that_cannot_be_written_stops_the_build(tmp_path):
     (tmp_path / "home/.m2").write_text("a file where Maven's directory belongs")
     done = run_entry("mi", config, tmp_path / "home", {})
     assert done.returncode != 0 and "cannot write" in done.stderr and "settings.xml" in done.stderr
+
+
+def test_a_file_it_cannot_write_is_named_not_blamed_on_a_value(tmp_path):
+    """A writer that fails to write says which file; 'a value ... cannot carry' is for format refusals."""
+    config = tmp_path / "cfg"
+    config.mkdir()
+    (config / "pkg-maven-url").write_text("https://nexus.example.com/repository/maven/\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".m2").write_text("a file where the preamble needs a directory")
+    done = run_entry("mi", config, home, {})
+    assert done.returncode != 0 and "reached the build" not in done.stdout
+    assert "cannot write" in done.stderr and ".m2/settings.xml" in done.stderr, done.stderr
+    assert "cannot carry" not in done.stderr, done.stderr
