@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from harness.catalog import Catalog
+from harness.catalog import Catalog, load_catalog
 from harness.config import read_config
 from harness.errors import UserError
 from harness.plan import plan
@@ -72,7 +72,10 @@ class Scenario:
 
 @functools.lru_cache(maxsize=1)
 def _schema() -> dict:
-    return yaml.safe_load(resources.files("harness").joinpath("scenario_schema.yaml").read_text())
+    """The scenario schema, its strategy enum taken from the catalog (a new strategy needs no schema edit)."""
+    schema = yaml.safe_load(resources.files("harness").joinpath("scenario_schema.yaml").read_text())
+    schema["properties"]["strategy"]["enum"] = list(load_catalog().strategies)
+    return schema
 
 
 @functools.lru_cache(maxsize=1)
@@ -213,8 +216,9 @@ def generated(catalog: Catalog, recipes: dict) -> list[Scenario]:
         full = expected(catalog, recipe, ConfigSpec(FULL), name)
         for key in strategy.oci_keys + tuple(f"pkg-{m}-url" for m in strategy.managers):
             spec = ConfigSpec(FULL, remove=(key,))
-            if expected(catalog, recipe, spec, name) != full:  # the recipe fetches something this key covers
-                add(f"without:{key}", spec)
+            without = expected(catalog, recipe, spec, name)
+            if without != full:  # the recipe fetches something this key covers
+                scenarios.append(Scenario(f"{name}/without:{key}", name, spec, without))
         add("unsupported-keys-ignored", ConfigSpec(FULL, keys=_unsupported_keys(catalog, name)))
         add("scoped-beats-global", ConfigSpec(FULL, keys=_scoped_keys(catalog, name)),
             {"mirror_hits": [{"route": f"{name}.{k}"} for k in used], "no_mirror_hits": used})
