@@ -22,6 +22,8 @@ import random
 import re
 import stat
 import time
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cmp_to_key
 from pathlib import Path
@@ -30,11 +32,21 @@ import yaml
 
 from harness.config import display_name, key_problems, read_config
 from harness.errors import UserError
+from harness.textsafe import printable
 
 DEFAULT_NAME = "choreo-build-registry-proxy"
 DEFAULT_KUBECTL_VERSION = (1, 32)
 LAST_KUBECTL_WITH_NULL_TIMESTAMP = (1, 33)  # Kubernetes 1.34 omits a zero creationTimestamp (PR 130989)
 DEFAULT_MOUNT_MODE = 0o644  # a Secret volume's defaultMode (420)
+
+# Bounds on what a hostile file can cost. Kubernetes keeps an object in etcd only up to 1.5 MiB
+# (--max-request-bytes) and a Secret's data up to 1 MiB; as YAML or JSON, base64 makes that at most
+# about 2 MiB, so 4 MiB is every real Secret manifest with room to spare. The pure-Python YAML parser
+# takes up to about 10 s for 4 MiB of the slowest text; nodes are what cost memory (about 0.7 kB
+# each), so their number is bounded too: a Secret has a few per key.
+MAX_SECRET_FILE_BYTES = 4 * 1024 * 1024
+MAX_YAML_NODES = 20_000
+MAX_YAML_DEPTH = 64
 
 # --- Kubernetes validation, with kubectl's wording --------------------------------------------------
 
@@ -282,8 +294,41 @@ def _entry_kind(mode: int) -> str:
 def _existing_directory(directory: str | os.PathLike) -> Path:
     directory = Path(directory)
     if not directory.is_dir():
-        raise UserError(f"{directory}: not a directory" if directory.exists() else f"{directory}: no such directory")
+        shown = printable(directory)
+        raise UserError(f"{shown}: not a directory" if directory.exists() else f"{shown}: no such directory")
     return directory
+
+
+def _read_file(path: Path, limit: int = MAX_SECRET_FILE_BYTES) -> bytes:
+    """A regular file's bytes, at most `limit` of them.
+
+    Anything else is refused before it is read: opening a FIFO blocks until a writer comes, a device
+    such as /dev/zero never ends. The open is non-blocking and checked again in case the path was
+    swapped in between.
+    """
+    shown = printable(path)
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise UserError(f"{shown}: not a regular file (a FIFO, device or directory is not read)")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UserError(f"{shown}: not a regular file")
+            chunks, size = [], 0
+            while size <= limit:
+                chunk = os.read(fd, limit + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise UserError(f"{shown}: cannot be read: {error.strerror}") from None
+    if size > limit:
+        raise UserError(f"{shown}: too large (over {limit} bytes, more than a Secret can hold)")
+    return b"".join(chunks)
 
 
 def read_directory(directory: str | os.PathLike) -> DirectoryData:
@@ -293,23 +338,20 @@ def read_directory(directory: str | os.PathLike) -> DirectoryData:
     try:
         names = sorted(os.listdir(directory), key=os.fsencode)
     except OSError as error:
-        raise UserError(f"{directory}: cannot list the directory: {error.strerror}") from None
+        raise UserError(f"{printable(directory)}: cannot list the directory: {error.strerror}") from None
     for name in names:
         path = directory / name
         try:
             mode = os.lstat(path).st_mode
         except OSError as error:
-            raise UserError(f"{path}: {error.strerror}") from None
+            raise UserError(f"{printable(path)}: {error.strerror}") from None
         if not stat.S_ISREG(mode):
             result.skipped.append((display_name(name), _entry_kind(mode)))
             continue
-        try:
-            raw = path.read_bytes()
-        except OSError as error:
-            raise UserError(f"{path}: cannot be read: {error.strerror}") from None
+        raw = _read_file(path)
         problems = key_problems(name)
         if problems:
-            raise UserError(f"{directory}: {invalid_key_message(name, problems)}")
+            raise UserError(f"{printable(directory)}: {invalid_key_message(name, problems)}")
         result.data[name] = raw
     return result
 
@@ -341,14 +383,49 @@ def render_secret(data: dict[str, bytes], name: str = DEFAULT_NAME, namespace: s
 # --- import ------------------------------------------------------------------------------------------
 
 
+def _yaml_error(problem: str, mark) -> yaml.MarkedYAMLError:
+    return yaml.constructor.ConstructorError(None, None, problem, mark)
+
+
 class _TextLoader(yaml.SafeLoader):
-    """YAML where every scalar stays the text it was written as (only null is null): `on` stays "on"."""
+    """YAML where every scalar stays the text it was written as (only null is null): `on` stays "on".
+
+    Bounded, since the file may come from anywhere: no aliases (a Secret never needs one, and nested
+    aliases, the "billion laughs", expand to any size), at most MAX_YAML_NODES nodes nested at most
+    MAX_YAML_DEPTH deep (PyYAML composes recursively), no tags but string, null, sequence and mapping,
+    and mapping keys that are scalars.
+    """
 
     yaml_implicit_resolvers = {}
+    yaml_constructors = {tag: yaml.SafeLoader.yaml_constructors[tag] for tag in (
+        "tag:yaml.org,2002:str", "tag:yaml.org,2002:null", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map", None)}
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.node_count = 0
+        self.depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise _yaml_error(f"an alias (*{event.anchor}); a Secret has no use for aliases", event.start_mark)
+        self.node_count += 1
+        if self.node_count > MAX_YAML_NODES:
+            raise _yaml_error(f"more than {MAX_YAML_NODES} values; far more than a Secret holds", event.start_mark)
+        if self.depth >= MAX_YAML_DEPTH:
+            raise _yaml_error(f"nested more than {MAX_YAML_DEPTH} levels deep", event.start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _yaml_error("a sequence or mapping as a mapping key (`? [a, b]`); keys are strings",
+                                  key_node.start_mark)
             if key_node.value in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
@@ -361,8 +438,8 @@ _TextLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"(?:~|nu
 
 
 def _json_pairs(pairs):
-    keys = [key for key, _ in pairs]
-    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    counts = Counter(key for key, _ in pairs)
+    duplicates = sorted(key for key, count in counts.items() if count > 1)
     if duplicates:
         raise ValueError(f"duplicate key {duplicates[0]!r}")
     return dict(pairs)
@@ -376,6 +453,8 @@ def _load_document(text: str, source: str):
     if text.lstrip().startswith("{"):
         try:
             return json.loads(text, object_pairs_hook=_json_pairs)
+        except RecursionError:
+            raise UserError(f"{source}: not valid JSON: nested too deeply") from None
         except ValueError as error:
             where = f" at line {error.lineno}, column {error.colno}" if hasattr(error, "lineno") else ""
             raise UserError(f"{source}: not valid JSON{where}: {getattr(error, 'msg', error)}") from None
@@ -397,14 +476,15 @@ def _the_secret(document, source: str) -> dict:
         raise UserError(f"{source}: not a Kubernetes object (expected a mapping with kind: Secret)")
     kind = document.get("kind")
     if kind == "List":
-        items = document.get("items") or []
+        items = document.get("items")
+        items = items if isinstance(items, list) else []
         secrets = [item for item in items if isinstance(item, dict) and item.get("kind") == "Secret"]
         if len(secrets) != 1:
             raise UserError(f"{source}: a List holding {len(secrets)} Secrets; import takes exactly one "
                             "(`kubectl get secret NAME -o yaml`)")
         return secrets[0]
     if kind != "Secret":
-        shown = repr(kind)[:60] if kind is not None else "missing"
+        shown = "missing" if kind is None else repr(kind[:60]) if isinstance(kind, str) else "not a string"
         raise UserError(f"{source}: not a Secret (kind: {shown})")
     return document
 
@@ -422,6 +502,9 @@ def _section(secret: dict, field_name: str, source: str) -> dict:
                             + "; ".join(problems))
         if not isinstance(value, str):
             raise UserError(f"{source}: {field_name} key {key!r}: the value is not a string")
+        if not value.isascii() and any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+            raise UserError(f"{source}: {field_name} key {key!r}: the value holds an escaped UTF-16 surrogate "
+                            "(\\uD800-\\uDFFF) on its own, which is no character")
     return section
 
 
@@ -435,14 +518,12 @@ def _decode_base64(value: str, key: str, source: str) -> bytes:
 
 def load_secret_file(path: str | os.PathLike) -> dict[str, bytes]:
     """The key values of a Secret manifest file (`kubectl get secret -o yaml|json`), with clear errors."""
-    source = Path(path)
+    source = printable(path)
     try:
-        text = source.read_bytes().decode("utf-8")
-    except OSError as error:
-        raise UserError(f"{source}: cannot be read: {error.strerror}") from None
+        text = _read_file(Path(path)).decode("utf-8")
     except UnicodeDecodeError:
         raise UserError(f"{source}: not UTF-8 text, so neither YAML nor JSON") from None
-    return parse_secret(text, str(source))
+    return parse_secret(text, source)
 
 
 def parse_secret(text: str, source: str) -> dict[str, bytes]:
@@ -461,12 +542,22 @@ def _write_new_file(path: Path, raw: bytes, mode: int) -> None:
         file.write(raw)
 
 
+@contextmanager
+def _writing(out_dir: Path):
+    """An OSError while filling OUT_DIR (a parent that is a file, /proc, a full disk) as a UserError."""
+    try:
+        yield
+    except OSError as error:
+        where = f" ({printable(error.filename)})" if error.filename and Path(error.filename) != out_dir else ""
+        raise UserError(f"cannot write OUT_DIR {printable(out_dir)}: {error.strerror}{where}") from None
+
+
 def _prepare_out_dir(out_dir: Path, force: bool) -> None:
     if out_dir.exists() or out_dir.is_symlink():
         if not out_dir.is_dir():
-            raise UserError(f"{out_dir}: exists and is not a directory")
+            raise UserError(f"{printable(out_dir)}: exists and is not a directory")
         if any(out_dir.iterdir()) and not force:
-            raise UserError(f"{out_dir}: exists and is not empty (use --force to write into it)")
+            raise UserError(f"{printable(out_dir)}: exists and is not empty (use --force to write into it)")
     else:
         out_dir.mkdir(parents=True)
 
@@ -474,17 +565,18 @@ def _prepare_out_dir(out_dir: Path, force: bool) -> None:
 def write_key_files(values: dict[str, bytes], out_dir: str | os.PathLike, force: bool = False) -> list[str]:
     """One file per key, mode 0600; returns entries already in OUT_DIR that the Secret does not hold."""
     out_dir = Path(out_dir)
-    _prepare_out_dir(out_dir, force)
-    for key in values:
-        path = out_dir / key
-        if path.exists() and not path.is_symlink() and not path.is_file():
-            raise UserError(f"{path}: exists and is not a file (key {key!r} cannot be written)")
-    for key, raw in values.items():
-        path = out_dir / key
-        if path.is_symlink() or path.exists():
-            path.unlink()
-        _write_new_file(path, raw, 0o600)
-    return sorted(display_name(name) for name in os.listdir(out_dir) if name not in values)
+    with _writing(out_dir):
+        _prepare_out_dir(out_dir, force)
+        for key in values:
+            path = out_dir / key
+            if path.exists() and not path.is_symlink() and not path.is_file():
+                raise UserError(f"{printable(path)}: exists and is not a file (key {key!r} cannot be written)")
+        for key, raw in values.items():
+            path = out_dir / key
+            if path.is_symlink() or path.exists():
+                path.unlink()
+            _write_new_file(path, raw, 0o600)
+        return sorted(display_name(name) for name in os.listdir(out_dir) if name not in values)
 
 
 # --- mount -------------------------------------------------------------------------------------------
@@ -494,7 +586,7 @@ def read_for_mount(directory: str | os.PathLike) -> dict[str, bytes]:
     """Key → bytes of a proxy-config directory (plain or mounted); any unusable entry is an error."""
     directory = _existing_directory(directory)
     entries = read_config(directory).entries
-    bad = [f"{directory / name}: {entry.problem}" for name, entry in entries.items() if entry.problem]
+    bad = [f"{printable(directory / name)}: {entry.problem}" for name, entry in entries.items() if entry.problem]
     if bad:
         raise UserError("cannot mount: " + "; ".join(bad))
     return {name: entry.raw for name, entry in entries.items()}
@@ -507,15 +599,16 @@ def mount_layout(values: dict[str, bytes], out_dir: str | os.PathLike, mode: int
     OUT_DIR/KEY -> ..data/KEY.
     """
     out_dir = Path(out_dir)
-    _prepare_out_dir(out_dir, force=False)
-    stamp = time.strftime("..%Y_%m_%d_%H_%M_%S.", time.gmtime())
-    data_dir = out_dir / f"{stamp}{random.getrandbits(32)}"
-    data_dir.mkdir()
-    os.chmod(data_dir, 0o755)
-    for key, raw in values.items():
-        _write_new_file(data_dir / key, raw, mode)
-    os.symlink(data_dir.name, out_dir / "..data_tmp")
-    os.rename(out_dir / "..data_tmp", out_dir / "..data")
-    for key in values:
-        os.symlink(f"..data/{key}", out_dir / key)
+    with _writing(out_dir):
+        _prepare_out_dir(out_dir, force=False)
+        stamp = time.strftime("..%Y_%m_%d_%H_%M_%S.", time.gmtime())
+        data_dir = out_dir / f"{stamp}{random.getrandbits(32)}"
+        data_dir.mkdir()
+        os.chmod(data_dir, 0o755)
+        for key, raw in values.items():
+            _write_new_file(data_dir / key, raw, mode)
+        os.symlink(data_dir.name, out_dir / "..data_tmp")
+        os.rename(out_dir / "..data_tmp", out_dir / "..data")
+        for key in values:
+            os.symlink(f"..data/{key}", out_dir / key)
     return data_dir

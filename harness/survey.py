@@ -1,18 +1,22 @@
 """Lint and plan every proxy-config for every strategy: the offline half of the support matrix."""
 
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.catalog import Catalog
-from harness.config import read_config
+from harness.config import display_name, read_config
+from harness.errors import UserError
 from harness.lint import lint
 from harness.plan import plan
+from harness.textsafe import printable
 
 
 @dataclass
 class Cell:
-    config: str
+    config: str  # the directory, undecodable bytes as \xNN (JSON cannot hold them)
     strategy: str
     lint: list[dict]
     plan: dict
@@ -39,7 +43,10 @@ def config_dirs(paths: list[str]) -> list[Path]:
     """Each path is a proxy-config, or a folder of them (a folder holding only directories)."""
     found = []
     for path in map(Path, paths):
-        children = [c for c in sorted(path.iterdir()) if not c.name.startswith(".")] if path.is_dir() else []
+        try:
+            children = [c for c in sorted(path.iterdir()) if not c.name.startswith(".")] if path.is_dir() else []
+        except OSError as error:
+            raise UserError(f"{printable(path)}: cannot list the directory: {error.strerror}") from None
         if children and all(c.is_dir() and not c.is_symlink() for c in children):
             found += children
         else:
@@ -53,23 +60,45 @@ def survey(catalog: Catalog, paths: list[str]) -> list[Cell]:
         config = read_config(directory)
         for strategy in catalog.strategies:
             findings = [f.to_json() for f in lint(catalog, config, strategy)]
-            cells.append(Cell(str(directory), strategy, findings, plan(catalog, config, strategy).to_json()))
+            cells.append(Cell(display_name(str(directory)), strategy, findings,
+                              plan(catalog, config, strategy).to_json()))
     return cells
 
 
+def _write_whole(path: Path, text: str) -> None:
+    """Write `path` whole or not at all (a temporary file renamed over it): no half-written report."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
 def write_reports(cells: list[Cell], report_dir: Path) -> list[Path]:
-    report_dir.mkdir(parents=True, exist_ok=True)
-    json_path = report_dir / "survey.json"
-    json_path.write_text(json.dumps([{**c.summary(), "lint": c.lint, "plan": c.plan} for c in cells], indent=2))
-    md_path = report_dir / "survey.md"
+    """survey.json and survey.md in `report_dir`; names in the markdown are escaped (no control characters)."""
+    json_text = json.dumps([{**c.summary(), "lint": c.lint, "plan": c.plan} for c in cells], indent=2)
     rows = ["| config | strategy | lint | images m/o/d | packages proxied | Docker Hub login | public (no key) |",
             "|---|---|---|---|---|---|---|"]
     for cell in cells:
         s = cell.summary()
         i = s["images"]
-        rows.append(f"| {Path(s['config']).name} | {s['strategy']} | {s['errors']}E {s['warnings']}W | "
+        name = printable(Path(s["config"]).name).replace("|", "\\|")
+        rows.append(f"| {name} | {s['strategy']} | {s['errors']}E {s['warnings']}W | "
                     f"{i['mirror']}/{i['override']}/{i['default']} | {s['packages_proxied']} | "
                     f"{'yes' if s['dockerhub_login'] else 'no'} | {len(s['public_redirectable'])} "
                     f"({', '.join(s['public_no_key']) or '-'}) |")
-    md_path.write_text("# Proxy-config survey: lint and plan, every config × every strategy\n\n" + "\n".join(rows) + "\n")
-    return [json_path, md_path]
+    md_text = "# Proxy-config survey: lint and plan, every config × every strategy\n\n" + "\n".join(rows) + "\n"
+    if report_dir.exists() and not report_dir.is_dir():
+        raise UserError(f"{printable(report_dir)}: exists and is not a directory (--report-dir)")
+    paths = [report_dir / "survey.json", report_dir / "survey.md"]
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        for path, text in zip(paths, (json_text, md_text)):
+            _write_whole(path, text)
+    except OSError as error:
+        raise UserError(f"cannot write the report directory {printable(report_dir)}: {error.strerror}") from None
+    return paths

@@ -8,6 +8,7 @@ import re
 import sys
 
 from harness import secret
+from harness.textsafe import printable
 
 
 def add_parser(subparsers) -> None:
@@ -64,9 +65,9 @@ def _warn(message: str) -> None:
 def run_render(args) -> int:
     found = secret.read_directory(args.directory)
     for name, kind in found.skipped:
-        _warn(f"skipped {kind} {name}: kubectl --from-file takes regular files only")
+        _warn(f"skipped {kind} {printable(name)}: kubectl --from-file takes regular files only")
     if any(name == "..data" for name, _ in found.skipped):
-        _warn(f"{args.directory} looks like a mounted Secret volume; render its ..data directory instead")
+        _warn(f"{printable(args.directory)} looks like a mounted Secret volume; render its ..data directory instead")
     if not secret.go_yaml_key_order(found.data)[1]:
         _warn("go-yaml has no single order for these key names (digit runs); "
               "kubectl may print the data keys in another order from run to run")
@@ -78,13 +79,14 @@ def run_import(args) -> int:
     values = secret.load_secret_file(args.secret_file)
     leftovers = secret.write_key_files(values, args.out_dir, force=args.force)
     if leftovers:
-        _warn(f"{args.out_dir} also holds entries the Secret does not: {', '.join(leftovers)}")
-    print(f"wrote {len(values)} keys to {args.out_dir}", file=sys.stderr)
+        _warn(f"{printable(args.out_dir)} also holds entries the Secret does not: "
+              + ", ".join(map(printable, leftovers)))
+    print(f"wrote {len(values)} keys to {printable(args.out_dir)}", file=sys.stderr)
     return 0
 
 
 def run_mount(args) -> int:
     values = secret.read_for_mount(args.directory)
     data_dir = secret.mount_layout(values, args.out_dir, mode=args.mode)
-    print(f"mounted {len(values)} keys at {args.out_dir} (..data -> {data_dir.name})", file=sys.stderr)
+    print(f"mounted {len(values)} keys at {printable(args.out_dir)} (..data -> {data_dir.name})", file=sys.stderr)
     return 0

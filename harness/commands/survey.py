@@ -6,6 +6,7 @@ from pathlib import Path
 from harness.commands.common import add_catalog_option, catalog_from
 from harness.errors import UserError
 from harness.survey import survey, write_reports
+from harness.textsafe import printable
 
 
 def add_parser(subparsers) -> None:
@@ -19,8 +20,9 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     for path in args.paths:
         if not Path(path).is_dir():
-            raise UserError(f"{path}: not a directory")
+            raise UserError(f"{printable(path)}: not a directory")
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     cells = survey(catalog_from(args), args.paths)
@@ -32,7 +34,8 @@ def run(args) -> int:
         s = cell.summary()
         lint_text = f"[red]{s['errors']}E[/red] {s['warnings']}W" if s["errors"] else f"{s['warnings']}W"
         i = s["images"]
-        table.add_row(Path(s["config"]).name, s["strategy"], lint_text, f"{i['mirror']}/{i['override']}/{i['default']}",
+        name = escape(printable(Path(s["config"]).name))  # a directory name is neither markup nor terminal codes
+        table.add_row(name, s["strategy"], lint_text, f"{i['mirror']}/{i['override']}/{i['default']}",
                       s["packages_proxied"], "yes" if s["dockerhub_login"] else "no",
                       f"{len(s['public_redirectable'])}/{len(s['public_no_key'])}")
         no_key.setdefault(s["strategy"], set()).update(s["public_no_key"])
@@ -42,5 +45,5 @@ def run(args) -> int:
     for strategy, hosts in no_key.items():
         console.print(f"  {strategy}: {', '.join(sorted(hosts)) or '-'}")
     for path in write_reports(cells, Path(args.report_dir)):
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(printable(path))}")
     return 0

@@ -1,0 +1,39 @@
+"""User text (file names, paths) made safe to print on a terminal or in a report.
+
+A file name may hold anything but `/` and NUL: an escape sequence that recolours or clears the
+terminal, a newline that forges a line of output, bytes that are not UTF-8 (which Python holds as
+surrogate escapes and cannot encode back to UTF-8 text).
+"""
+
+import os
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(name: str | bytes | os.PathLike) -> str:
+    """`name` with every character that is not printable shown as a visible escape.
+
+    Undecodable bytes become `\\xNN` (as `config.display_name` shows them, so a name it already
+    converted comes out unchanged); control characters, line and paragraph separators and format
+    characters (bidi overrides) become `\\n`, `\\xNN`, `\\uNNNN` or `\\UNNNNNNNN`. The result is UTF-8
+    encodable and prints on one line.
+    """
+    text = os.fsdecode(name)
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in _NAMED:
+            out.append(_NAMED[char])
+        elif 0xDC80 <= code <= 0xDCFF:  # an undecodable byte (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif char.isprintable():
+            out.append(char)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return "".join(out)
