@@ -92,6 +92,7 @@ class Catalog:
     keys: dict[str, Key]
     strategies: dict[str, Strategy]
     credential_owner: dict[str, str] = field(default_factory=dict)  # credential key -> its main key
+    aliases: dict[str, dict[str, str]] = field(default_factory=dict)  # managers|registries|fields -> word -> id
 
     def all_key_names(self) -> list[str]:
         return list(self.keys) + list(self.credential_owner)
@@ -115,14 +116,16 @@ def _destinations(items) -> tuple[Destination, ...]:
 
 
 def _with_choreo_host(data: dict, host: str) -> None:
-    """Swap the platform registry host everywhere it appears (PDPs may run their own ACR)."""
+    """Swap the platform registry host everywhere it appears (PDPs may run their own ACR). Endpoints are
+    host names, as egress evidence names them (DNS, SNI): a port stays in the prefix only."""
     choreo = data["registries"]["choreo"]
+    [old] = choreo["prefixes"]
     choreo["prefixes"] = [host]
-    choreo["endpoints"] = [host]
+    choreo["endpoints"] = [host.partition(":")[0]]
     for strategy in data["strategies"].values():
         for image in strategy["images"].values():
             if image["registry"] == "choreo":
-                image["default"] = host + image["default"][len(DEFAULT_CHOREO_REGISTRY):]
+                image["default"] = host + image["default"][len(old):]
 
 
 def _build(data: dict) -> Catalog:
@@ -152,7 +155,7 @@ def _build(data: dict) -> Catalog:
             unredirectable=_destinations(s.get("unredirectable")),
         )
     owners = {cred: key.name for key in keys.values() for cred in key.credential_keys}
-    catalog = Catalog(registries, managers, keys, strategies, owners)
+    catalog = Catalog(registries, managers, keys, strategies, owners, data.get("aliases", {}))
     _check(catalog)
     return catalog
 
@@ -195,7 +198,20 @@ def load_catalog(choreo_registry: str | None = None) -> Catalog:
     text = resources.files("harness").joinpath("catalog.yaml").read_text(encoding="utf-8")
     data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if choreo_registry and choreo_registry != DEFAULT_CHOREO_REGISTRY:
-        if not reference.is_valid_domain(choreo_registry):
-            raise UserError(f"AIRGAP_CHOREO_REGISTRY / --choreo-registry: {choreo_registry!r} is not a registry host[:port]")
+        # The host stands where a registry domain stands in image references, and the stack serves it under
+        # that name (DNS, certificate, evidence). So: a dot (a dot-less first component is a Docker Hub
+        # path: `myacr/x` is docker.io/myacr/x), lowercase (one spelling everywhere), not an IP address,
+        # and not a host the catalog already gives to another public source.
+        name, _, port = choreo_registry.partition(":")
+        if not (reference.is_valid_domain(choreo_registry) and "." in name and name == name.lower()
+                and not name.replace(".", "").isdigit() and (not port or 0 < int(port) < 65536)):
+            raise UserError(f"{choreo_registry!r} is not a platform registry host: expected a lowercase DNS name "
+                            "with a dot, optionally with :port, as it stands in an image reference "
+                            "(e.g. acr.pdp.example.com or registry.pdp.internal:5000)")
+        sources = [r for rid, r in data["registries"].items() if rid != "choreo"] + list(data["managers"].values())
+        owner = next((s["title"] for s in sources for h in s["endpoints"] + s.get("prefixes", [])
+                      if h.partition("/")[0] == name), None)
+        if owner:
+            raise UserError(f"{choreo_registry!r} is not a platform registry host: {name} is a host of {owner}")
         _with_choreo_host(data, choreo_registry)
     return _build(data)

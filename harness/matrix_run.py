@@ -46,7 +46,7 @@ def run_all(catalog: Catalog, scenarios: list[Scenario], preamble: Path, progres
             return None if stopping.is_set() or not pending else pending.pop(0)
 
     def worker() -> None:
-        with AirgapStack() as stack:
+        with AirgapStack(catalog=catalog) as stack:
             say(f"stack {stack.run_id} up; isolation self-test:\n{stack.isolation_report.summary()}")
             while (item := next_scenario()) is not None:
                 index, scenario = item

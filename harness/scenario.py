@@ -168,7 +168,8 @@ def _step_public_hosts(catalog: Catalog, planned, step: dict) -> list[str]:
     registry = catalog.registry_of(ref)
     if registry is None or (image.source == "override" and registry.id in planned.mirrors):
         return []
-    return [OCI_PULL_HOST.get(ref.domain, ref.domain)]
+    host = ref.domain.partition(":")[0]  # egress is named by host (DNS, TLS SNI), never with a port
+    return [OCI_PULL_HOST.get(host, host)]
 
 
 def expected(catalog: Catalog, recipe: list[dict], spec: ConfigSpec, strategy: str) -> dict:

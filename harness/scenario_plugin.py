@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import settings
 from harness.catalog import load_catalog
 from harness.runner import recipes
 from harness.scenario import load
@@ -16,11 +17,16 @@ from harness.scenario import load
 _SESSION = {}
 
 
+def _catalog():
+    """The session's catalog: AIRGAP_CHOREO_REGISTRY names a PDP's own platform registry, as for `airgap run`."""
+    return load_catalog(settings.choreo_registry())
+
+
 def _stack():
     if "stack" not in _SESSION:
         from harness.stack.stack import AirgapStack
 
-        _SESSION["stack"] = AirgapStack().start()
+        _SESSION["stack"] = AirgapStack(catalog=_catalog()).start()
     return _SESSION["stack"]
 
 
@@ -40,7 +46,7 @@ class ScenarioFile(pytest.File):
     """A scenario file, or the matrix file (`generate: catalog`) standing for every generated scenario."""
 
     def collect(self):
-        for scenario in load([self.path], load_catalog(), recipes()):
+        for scenario in load([self.path], _catalog(), recipes()):
             yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
 
 
@@ -59,7 +65,7 @@ class ScenarioItem(pytest.Item):
         from harness.stack import content
 
         preamble = Path(self.config.getoption("--preamble", None) or DEFAULT_PREAMBLE)
-        outcome = run_scenario(_stack(), self.scenario, load_catalog(), preamble, content.build().projects)
+        outcome = run_scenario(_stack(), self.scenario, _catalog(), preamble, content.build().projects)
         self.user_properties.append(("outcome", outcome.to_json()))
         if not outcome.passed:
             raise ScenarioFailed(outcome)

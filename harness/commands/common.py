@@ -5,16 +5,42 @@ import json
 import os
 import sys
 
-from harness.catalog import Catalog, load_catalog
+from harness import settings
+from harness.catalog import DEFAULT_CHOREO_REGISTRY, Catalog, load_catalog
+from harness.errors import UserError
+
+
+class _FromEnvironment(str):
+    """The option's default when it comes from the environment, so a refusal names the variable."""
+
+
+def _platform_registry(text: str) -> str | None:
+    """argparse type of --choreo-registry: the catalog's own check, reported as an error of the option."""
+    try:
+        if isinstance(text, _FromEnvironment):
+            return settings.choreo_registry()
+        load_catalog(text)
+    except UserError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def add_catalog_option(parser: argparse.ArgumentParser) -> None:
+    from_environment = os.environ.get(settings.CHOREO_REGISTRY_VAR)
     parser.add_argument(
         "--choreo-registry",
-        default=os.environ.get("AIRGAP_CHOREO_REGISTRY"),
-        metavar="HOST",
-        help="the platform registry host of this PDP (default: $AIRGAP_CHOREO_REGISTRY or choreocontrolplane.azurecr.io)",
+        type=_platform_registry,
+        default=_FromEnvironment(from_environment) if from_environment else None,
+        metavar="HOST[:PORT]",
+        help=f"the platform registry host of this PDP, a DNS name with a dot "
+             f"(default: ${settings.CHOREO_REGISTRY_VAR} or {DEFAULT_CHOREO_REGISTRY})",
     )
+
+
+def add_format_option(parser: argparse.ArgumentParser) -> None:
+    """Every command that prints a result offers the same two forms."""
+    parser.add_argument("--format", choices=["text", "json"], default="text",
+                        help="text for people, json for programs (default: text)")
 
 
 def catalog_from(args: argparse.Namespace) -> Catalog:

@@ -37,6 +37,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 from harness import settings
+from harness.catalog import Catalog, load_catalog
 from harness.config import ProxyConfig, read_config
 from harness.endpoints import mirror_endpoints
 from harness.engine import ensure_engine
@@ -147,18 +148,24 @@ def _read(directory: str | os.PathLike | None) -> ProxyConfig:
         return read_config(empty if directory is None else directory)
 
 
-def routes_for(config: ProxyConfig, strategies: list[str] | None = None,
-               enforce_auth: bool = True) -> tuple[list[gateway.Route], dict[str, str]]:
+def routes_for(config: ProxyConfig, strategies: list[str] | None = None, enforce_auth: bool = True,
+               catalog: Catalog | None = None) -> tuple[list[gateway.Route], dict[str, str]]:
     """The gateway routes a proxy-config asks for, and key -> why no route of its own serves it."""
     values = {name: entry.value for name, entry in config.entries.items() if entry.value}
-    return gateway.build_routes(mirror_endpoints(config, strategies), values, BACKENDS, enforce_auth)
+    return gateway.build_routes(mirror_endpoints(config, strategies, catalog), values, BACKENDS, enforce_auth)
 
 
 class AirgapStack:
-    """The simulated internet, the mirrors, the closed build network and its trap, for one run."""
+    """The simulated internet, the mirrors, the closed build network and its trap, for one run.
+
+    `catalog` is the run's contract (load_catalog(host) for a PDP's own platform registry): the simulated
+    internet serves the platform images under its host, every builder gets it as CHOREO_REGISTRY, and the
+    gateway's routes are planned with it, so the stack serves what the scenarios are judged by.
+    """
 
     def __init__(self, proxy_config: str | os.PathLike | None = None, *, enforce_auth: bool = True,
-                 strategies: list[str] | None = None) -> None:
+                 strategies: list[str] | None = None, catalog: Catalog | None = None) -> None:
+        self.catalog = catalog or load_catalog()
         self.run_id = new_run_id()
         self.labels = run_labels(self.run_id)
         self.enforce_auth = enforce_auth
@@ -208,13 +215,13 @@ class AirgapStack:
     def _start(self) -> None:
         mark = time.monotonic()
         self.client = ensure_engine()
-        servers = all_specs(self._ca, content.build())
+        servers = all_specs(self._ca, content.build(), self.catalog)
         for name in {"dns", "nginx", "builder", *(server.image for server in servers)}:
             self._tags[name] = ensure_image(name, self.client)
         mark = self._phase("images", mark)
         subnets = self._create_networks()
         initial = _read(self.initial_proxy_config)
-        self.routes, self.unrouted = routes_for(initial, self.strategies, self.enforce_auth)
+        self.routes, self.unrouted = routes_for(initial, self.strategies, self.enforce_auth, self.catalog)
         gateway_spec = gateway.spec(self.routes, self._gateway_cert())
         self.topology = plan(self.run_id, subnets, servers, gateway_spec, gateway.mirror_hosts(self.routes))
         with ThreadPoolExecutor(max_workers=START_WORKERS) as pool:
@@ -317,14 +324,13 @@ class AirgapStack:
         (an override on a host no mirror uses: the customer's own registry), so that pull succeeds as it
         would at the customer. The tag can change while the route stays the same, so this runs every time."""
         from harness import reference
-        from harness.catalog import load_catalog
         from harness.plan import plan
         from harness.stack.content import oci
 
         golden = {route.key for route in self.routes if route.locations[0].service == BACKENDS["golden"].service}
         if not golden:
             return
-        catalog, refs = load_catalog(), {}
+        catalog, refs = self.catalog, {}
         for strategy in self.strategies or list(catalog.strategies):
             for image in plan(catalog, config, strategy).images.values():
                 if image.source == "override" and image.key in golden and not image.error:
@@ -338,7 +344,7 @@ class AirgapStack:
         """Serve the mirror names of `directory`: new gateway routes and certificate, new build-network DNS,
         and the images its overrides name on hosts no mirror uses."""
         config = _read(directory)
-        routes, unrouted = routes_for(config, self.strategies, self.enforce_auth)
+        routes, unrouted = routes_for(config, self.strategies, self.enforce_auth, self.catalog)
         if routes != self.routes:
             self.routes, self.unrouted = routes, unrouted
             gateway_container = self._wrapped(gateway.NAME)
@@ -371,8 +377,9 @@ class AirgapStack:
         name = resource_name(self.run_id, f"builder-{self._builders}")
         network_name = self._networks[network].name
         trust = {CA_BUNDLE: self._ca.ca_pem, JAVA_TRUSTSTORE: self._java_trust()}
+        platform = {"CHOREO_REGISTRY": self.catalog.registries["choreo"].prefixes[0]}  # as the platform sets it
         builder = _Container(self._tags["builder"], {**trust, **(files or {})},
-                             command=["sleep", "infinity"], env=dict(env or {}), name=name)
+                             command=["sleep", "infinity"], env={**platform, **(env or {})}, name=name)
         builder.with_volume_mapping(str(secret_dir), PROXY_CONFIG_MOUNT, "ro")
         # run_options: what podman/buildah need (SYS_ADMIN, no seccomp), never NET_ADMIN: routes stay as set
         builder.with_kwargs(labels=dict(self.labels), hostname="builder", network=network_name,

@@ -14,12 +14,12 @@ from harness.stack.servers.common import CA_PATH, DEVPI_FAST_SECRET, listening, 
 from harness.stack.spec import ServiceSpec
 
 DOCKER_HUB_HOSTS = ("registry-1.docker.io", "index.docker.io")
-OCI_HOSTS = DOCKER_HUB_HOSTS + ("choreocontrolplane.azurecr.io", "gcr.io", "us-docker.pkg.dev")
+BUILDPACKS_HOSTS = ("gcr.io", "us-docker.pkg.dev")
 STATIC_HOSTS = ("repo.maven.apache.org", "plugins.gradle.org", "services.gradle.org", "proxy.golang.org",
                 "sum.golang.org", "rubygems.org", "index.rubygems.org", "repo.packagist.org", "api.nuget.org",
                 "api.central.ballerina.io", "fileserver.central.ballerina.io", "dist.ballerina.io",
                 "release-assets.githubusercontent.com")
-PUBLIC_NAMES = OCI_HOSTS + ("auth.docker.io", "registry.npmjs.org", "pypi.org", "files.pythonhosted.org") + STATIC_HOSTS
+OTHER_NAMES = ("auth.docker.io", "registry.npmjs.org", "pypi.org", "files.pythonhosted.org")
 # hosts that serve another host's files (index.rubygems.org is the compact-index name of rubygems.org)
 SAME_SITE = {"index.rubygems.org": "rubygems.org"}
 
@@ -46,7 +46,18 @@ def _compact_index_etags(content: Content) -> str:
     return f"  map $uri $compact_index_etag {{\n{lines}  }}\n"
 
 
-def _edge_body(content: Content) -> str:
+def oci_hosts(platform: str) -> tuple[str, ...]:
+    """The registry hosts the edge serves; `platform` is the catalog's platform registry (host[:port], a setting)."""
+    return DOCKER_HUB_HOSTS + (platform.partition(":")[0],) + BUILDPACKS_HOSTS
+
+
+def public_names(platform: str) -> tuple[str, ...]:
+    return oci_hosts(platform) + OTHER_NAMES + STATIC_HOSTS
+
+
+def _edge_body(content: Content, platform: str) -> str:
+    port = platform.partition(":")[2]
+    extra_listen = f" listen {port} ssl;" if port and port != "443" else ""
     same_site = "".join(f"    {alias} {site};\n" for alias, site in SAME_SITE.items())
     return _compact_index_etags(content) + f"""
   # Docker's embedded DNS, resolved per request: the edge may start before the servers it routes to.
@@ -59,7 +70,7 @@ def _edge_body(content: Content) -> str:
     return 404;
   }}
   server {{
-    listen 443 ssl; server_name {' '.join(OCI_HOSTS)}; {TLS}
+    listen 443 ssl;{extra_listen} server_name {' '.join(oci_hosts(platform))}; {TLS}
     location /v2/ {{
       # Docker Hub's token flow: no bearer token -> 401 naming auth.docker.io, whose /token hands one out.
       set $challenge "";
@@ -111,13 +122,14 @@ def _edge_body(content: Content) -> str:
 """
 
 
-def edge(ca: RunCA, content: Content) -> ServiceSpec:
-    pair = ca.issue(list(PUBLIC_NAMES))
-    files = {EDGE_CONF: nginx_conf(_edge_body(content), EDGE_LOG), "/etc/airgap/tls/edge.crt": pair.cert_pem,
+def edge(ca: RunCA, content: Content, platform: str) -> ServiceSpec:
+    names = public_names(platform)
+    pair = ca.issue(list(names))
+    files = {EDGE_CONF: nginx_conf(_edge_body(content, platform), EDGE_LOG), "/etc/airgap/tls/edge.crt": pair.cert_pem,
              "/etc/airgap/tls/edge.key": pair.key_pem, CA_PATH: ca.ca_pem, "/var/log/airgap/.keep": b""}
     files |= under(STATIC_ROOT, content.static)
     return ServiceSpec(name=EDGE, image="nginx", command=nginx_command(EDGE_CONF), files=files, port=443,
-                       ready=["test", "-s", "/run/nginx.pid"], aliases=PUBLIC_NAMES, request_log=EDGE_LOG)
+                       ready=["test", "-s", "/run/nginx.pid"], aliases=names, request_log=EDGE_LOG)
 
 
 REGISTRY_CONFIG = """version: 0.1
@@ -213,6 +225,6 @@ def pypi(content: Content) -> ServiceSpec:
                        port=3141, ready=["test", "-f", "/tmp/ready"])
 
 
-def specs(ca: RunCA, content: Content) -> list[ServiceSpec]:
+def specs(ca: RunCA, content: Content, platform: str) -> list[ServiceSpec]:
     """Every container of the simulated internet, backends before the edge that routes to them."""
-    return [registry(content), npm(content), pypi(content), edge(ca, content)]
+    return [registry(content), npm(content), pypi(content), edge(ca, content, platform)]

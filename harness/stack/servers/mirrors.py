@@ -39,7 +39,7 @@ class Backend:
 
 OCI_UPSTREAMS = {  # backend kind -> upstream registry host on the simulated internet
     "oci-dockerhub": "registry-1.docker.io",
-    "oci-choreo": "choreocontrolplane.azurecr.io",
+    "oci-choreo": None,  # the platform registry: its host is a setting, the catalog's (--choreo-registry)
     "oci-buildpacks-gcr": "gcr.io",
     "oci-buildpacks-gar": "us-docker.pkg.dev",
 }
@@ -59,7 +59,8 @@ FILES_LOG = "/var/log/airgap/mirror-files.jsonl"
 FILES_CONF = "/etc/airgap/mirror-files.conf"
 
 BACKENDS: dict[str, Backend] = {
-    kind: Backend(f"mirror-{kind}", 5000, "/v2/", f"https://{host}") for kind, host in OCI_UPSTREAMS.items()
+    kind: Backend(f"mirror-{kind}", 5000, "/v2/", f"https://{host}" if host else "the platform registry")
+    for kind, host in OCI_UPSTREAMS.items()
 } | {
     "npm": Backend("mirror-npm", 4873, "/", "https://registry.npmjs.org/"),
     "pypi": Backend("mirror-pypi", 3141, "/root/pypi/", "https://pypi.org/simple/"),
@@ -83,8 +84,8 @@ http: {{addr: ":5000"}}
 {proxy}""".encode()
 
 
-def oci(kind: str, ca: RunCA) -> ServiceSpec:
-    files = {"/etc/airgap/registry.yml": _registry_config(OCI_UPSTREAMS[kind]), CA_PATH: ca.ca_pem}
+def oci(kind: str, ca: RunCA, platform: str) -> ServiceSpec:
+    files = {"/etc/airgap/registry.yml": _registry_config(OCI_UPSTREAMS[kind] or platform), CA_PATH: ca.ca_pem}
     return ServiceSpec(name=BACKENDS[kind].service, image="registry",
                        command=["registry", "serve", "/etc/airgap/registry.yml"], files=files, env=TRUST_RUN_CA,
                        port=5000, ready=listening(5000))
@@ -174,6 +175,6 @@ def files_mirror(ca: RunCA) -> ServiceSpec:
                        ready=["test", "-s", "/run/nginx.pid"], request_log=FILES_LOG)
 
 
-def specs(ca: RunCA) -> list[ServiceSpec]:
-    """Every mirror backend of a run."""
-    return [*(oci(kind, ca) for kind in OCI_UPSTREAMS), npm(ca), pypi(ca), files_mirror(ca), golden()]
+def specs(ca: RunCA, platform: str) -> list[ServiceSpec]:
+    """Every mirror backend of a run; `platform`: the catalog's platform registry host[:port]."""
+    return [*(oci(kind, ca, platform) for kind in OCI_UPSTREAMS), npm(ca), pypi(ca), files_mirror(ca), golden()]
