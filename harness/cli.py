@@ -6,9 +6,10 @@ Each command module defines `add_parser(subparsers)` and sets `func` on its pars
 
 import argparse
 import importlib
+import os
 import sys
 
-from harness.errors import UserError
+from harness.errors import UsageError, UserError
 
 COMMAND_MODULES = [
     "harness.commands.plan",
@@ -24,8 +25,22 @@ COMMAND_MODULES = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser that rejects unknown arguments itself, so the error shows the subcommand's usage.
+
+    argparse hands a subcommand's leftovers up to the top-level parser, whose usage
+    (`airgap [-h] COMMAND ...`) says nothing about the options the user got wrong.
+    """
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="airgap",
         description="Air-gap simulation and integration test harness for proxy-config build preambles.",
     )
@@ -35,10 +50,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_input_paths(args: argparse.Namespace) -> None:
+    """A missing input path is a usage error (exit 2) for every command.
+
+    Commands name their inputs `config_dir` or `paths`. The check is here, not in read_config, because
+    there a missing directory rightly means "no configuration" (what the preamble sees); on the
+    command line it is almost always a typo, and a clean verdict on a typo misleads.
+    """
+    paths = [args.config_dir] if getattr(args, "config_dir", None) is not None else []
+    for path in paths + list(getattr(args, "paths", None) or []):
+        if not os.path.exists(path):
+            raise UsageError(f"{path}: no such file or directory")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args) or 0
+        _check_input_paths(args)
+        code = args.func(args) or 0
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`airgap lint DIR | head -1`): end quietly, as the Python docs advise, with
+        # stdout pointed at devnull so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except UserError as error:
         print(f"airgap: error: {error}", file=sys.stderr)
         return error.exit_code

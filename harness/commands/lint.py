@@ -1,15 +1,16 @@
 """`airgap lint`: mistakes in a proxy-config directory, each naming the file at fault."""
 
-from harness.commands.common import add_catalog_option, catalog_from, print_json, strategy_names
+from harness.commands.common import add_catalog_option, add_format_option, catalog_from, print_json, strategy_names
 from harness.config import read_config
 from harness.lint import RULES, exit_code, lint
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("lint", help="check a proxy-config directory against the contract")
-    parser.add_argument("config_dir", metavar="DIR", nargs="?", help="the proxy-config directory")
+    parser.add_argument("config_dir", metavar="DIR", nargs="?",
+                        help="the proxy-config directory (empty: no configuration; missing: a usage error)")
     parser.add_argument("--strategy", choices=strategy_names(), help="check for this strategy only")
-    parser.add_argument("--format", choices=["text", "json"], default="text")
+    add_format_option(parser)
     parser.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
     parser.add_argument("--rules", action="store_true", help="list the rules and exit")
     add_catalog_option(parser)
@@ -18,8 +19,12 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     if args.rules:
-        for rule, (severity, summary) in RULES.items():
-            print(f"{rule:<28} {severity:<8} {summary}")
+        if args.format == "json":
+            print_json({"rules": [{"rule": rule, "severity": severity, "summary": summary}
+                                  for rule, (severity, summary) in RULES.items()]})
+        else:
+            for rule, (severity, summary) in RULES.items():
+                print(f"{rule:<28} {severity:<8} {summary}")
         return 0
     if args.config_dir is None:
         from harness.errors import UsageError

@@ -2,7 +2,7 @@
 
 import sys
 
-from harness.commands.common import add_catalog_option, catalog_from, print_json, strategy_names
+from harness.commands.common import add_catalog_option, add_format_option, catalog_from, print_json, strategy_names
 from harness.config import read_config
 from harness.plan import Plan, plan
 
@@ -10,8 +10,9 @@ from harness.plan import Plan, plan
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("plan", help="show what a strategy's build does with a proxy-config directory")
     parser.add_argument("--strategy", required=True, choices=strategy_names())
-    parser.add_argument("config_dir", metavar="DIR", help="the proxy-config directory (missing or empty: no configuration)")
-    parser.add_argument("--format", choices=["text", "json"], default="text")
+    parser.add_argument("config_dir", metavar="DIR",
+                        help="the proxy-config directory (empty: no configuration; missing: a usage error)")
+    add_format_option(parser)
     add_catalog_option(parser)
     parser.set_defaults(func=run)
 
@@ -27,28 +28,51 @@ def run(args) -> int:
     return 0
 
 
+def image_line(name: str, resolved: str, source: str, key: str | None, credentials: str | None) -> str:
+    """One image as plan's text shows it; preamble-check's text uses the same lines so the two compare."""
+    how = source if key is None else f"{source} via {key}"
+    if credentials:
+        how += f", credentials {credentials}"
+    return f"  {name:<22} {resolved}  ({how})"
+
+
+def dockerhub_line(login: bool) -> str:
+    return "Docker Hub login with the platform's credentials: " + ("yes" if login else "no")
+
+
+def login_line(registry: str, key: str | None) -> str:
+    return f"login: {registry}  ({key or 'platform credentials'})"
+
+
+def package_line(manager: str, url: str, auth: str, key: str | None) -> str:
+    source = f"{key}, auth {auth}" if key else "public default"
+    return f"  {manager:<10} {url}  ({source})"
+
+
+def ignored_line(ignored_keys: list[str]) -> str:
+    return "ignored keys (not consumed by this strategy): " + ", ".join(ignored_keys)
+
+
 def render_text(result: Plan, config_dir: str) -> str:
     lines = [f"{result.strategy} build with {config_dir}", "", "images:"]
     for name, image in result.images.items():
-        how = image.source if image.key is None else f"{image.source} via {image.key}"
-        if image.credentials:
-            how += f", credentials {image.credentials}"
-        lines.append(f"  {name:<22} {image.resolved}  ({how})")
+        lines.append(image_line(name, image.resolved, image.source, image.key, image.credentials))
         if image.source != "default":
             lines.append(f"  {'':<22} default {image.default}")
         if image.error:
             lines.append(f"  {'':<22} INVALID: {image.error}")
     lines.append("")
-    lines.append("Docker Hub login with the platform's credentials: " + ("yes" if result.dockerhub_login else "no"))
+    lines.append(dockerhub_line(result.dockerhub_login))
     for login in result.logins:
-        lines.append(f"login: {login['registry']}  ({login['key'] or 'platform credentials'})")
+        lines.append(login_line(login["registry"], login["key"]))
     if result.packages:
         lines += ["", "packages:"]
         for manager, package in result.packages.items():
-            source = f"{package.key}, auth {package.auth}" if package.key else "public default"
-            lines.append(f"  {manager:<10} {package.url}  ({source})")
+            lines.append(package_line(manager, package.url, package.auth, package.key))
+            if package.error:
+                lines.append(f"  {'':<10} INVALID: {package.error} (the build stops)")
     if result.ignored_keys:
-        lines += ["", "ignored keys (not consumed by this strategy): " + ", ".join(result.ignored_keys)]
+        lines += ["", ignored_line(result.ignored_keys)]
     if result.shadowed_keys:
         lines.append("shadowed by strategy-scoped keys: " + ", ".join(result.shadowed_keys))
     lines += ["", "public destinations this build still reaches:" if result.public else "public destinations: none"]

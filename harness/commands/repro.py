@@ -4,7 +4,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from harness.commands.common import add_catalog_option, catalog_from, strategy_names
+from harness.commands.common import add_catalog_option, add_format_option, catalog_from, strategy_names
 from harness.errors import UsageError
 
 
@@ -15,7 +15,7 @@ def add_parser(subparsers) -> None:
     source.add_argument("--config", type=Path, metavar="DIR", help="the customer's proxy-config directory")
     source.add_argument("--secret", type=Path, metavar="SECRET.yaml", help="their `kubectl get secret -o yaml` output")
     parser.add_argument("--preamble", type=Path, help="the preamble directory to test (default: the reference preamble)")
-    parser.add_argument("--format", choices=["text", "json"], default="text")
+    add_format_option(parser)
     add_catalog_option(parser)
     parser.set_defaults(func=run)
 

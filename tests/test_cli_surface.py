@@ -1,0 +1,94 @@
+"""One command-line surface (issue 8, item 4): --format everywhere a result is printed, the subcommand's
+own usage on argument errors, a missing path is a usage error, a closed pipe ends quietly, and plan's text
+shows what its JSON shows. Every case runs the real `airgap` process."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+FIXTURES = ROOT / "fixtures" / "proxy-config"
+
+
+def airgap(*args, stdout=subprocess.PIPE):
+    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], stdout=stdout,
+                          stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("usage, args", [("lint", []), ("plan", ["--strategy", "webapp"]),
+                                         ("preamble-check", ["--strategy", "webapp"]), ("survey", []),
+                                         ("secret render", [])])
+def test_an_argument_error_prints_the_subcommands_usage(usage, args):
+    result = airgap(*usage.split(), *args, FIXTURES / "none", "--bogus")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"usage: airgap {usage} "), result.stderr
+    assert "unrecognized arguments: --bogus" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["lint"], ["plan", "--strategy", "webapp"], ["survey"],
+                                     ["preamble-check", "--strategy", "webapp"]])
+def test_a_missing_path_is_a_usage_error(command, tmp_path):
+    missing = tmp_path / "no-such-config"
+    result = airgap(*command, missing, "--report-dir", tmp_path / "r") if command == ["survey"] \
+        else airgap(*command, missing)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert f"{missing}: no such file or directory" in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["lint", FIXTURES / "mistakes"], ["lint", "--rules"],
+                                     ["plan", "--strategy", "buildpack", FIXTURES / "full-global"],
+                                     ["plan", "--strategy", "buildpack", FIXTURES / "full-global", "--format", "json"]])
+def test_a_closed_pipe_ends_quietly(command):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `| head -1` that has already exited: every write gets EPIPE
+    try:
+        result = airgap(*command, stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert result.stderr == "", result.stderr
+    assert result.returncode != 0
+
+
+def test_lint_rules_as_json():
+    result = airgap("lint", "--rules", "--format", "json")
+    assert result.returncode == 0
+    rules = json.loads(result.stdout)["rules"]
+    assert {"rule": "unknown-key", "severity": "error", "summary": "a key the contract does not define"} in rules
+
+
+def test_plan_text_shows_package_errors(tmp_path):
+    (tmp_path / "pkg-npm-url").write_text("nexus.example.com/npm/")
+    data = json.loads(airgap("plan", "--strategy", "webapp", tmp_path, "--format", "json").stdout)
+    error = data["packages"]["npm"]["error"]
+    assert error
+    text = airgap("plan", "--strategy", "webapp", tmp_path).stdout
+    assert error in text and "INVALID" in text
+
+
+def test_preamble_check_prints_text_or_json():
+    config = FIXTURES / "credentials-everywhere"
+    text = airgap("preamble-check", "--strategy", "webapp", config, "--format", "text")
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.startswith("webapp preamble with ")
+    for expected in ("images:", "nexus.example.com/dockerhub-proxy/library/node:18  (mirror via oci-dockerhub-url, "
+                     "credentials oci-dockerhub-username)",
+                     "login: nexus.example.com/choreo-proxy  (oci-choreo-username)",
+                     "Docker Hub login with the platform's credentials: no",
+                     "npm        https://nexus.example.com/repository/npm-proxy/  (pkg-npm-url, auth token)",
+                     "ignored keys (not consumed by this strategy): oci-buildpacks-password"):
+        assert expected in text.stdout, expected
+    assert airgap("preamble-check", "--strategy", "webapp", config).stdout == text.stdout  # text by default, as plan
+    data = json.loads(airgap("preamble-check", "--strategy", "webapp", config, "--format", "json").stdout)
+    assert data["packages"]["npm"]["auth"] == "token"
+
+
+def test_preamble_check_text_shows_a_failed_preamble(tmp_path):
+    (tmp_path / "pkg-npm-url").write_text("nexus.example.com/npm/")
+    result = airgap("preamble-check", "--strategy", "webapp", tmp_path, "--format", "text")
+    assert result.returncode == 1
+    assert "the preamble stopped (exit " in result.stdout and "pkg-npm-url" in result.stdout
