@@ -64,6 +64,13 @@ def key_problems(key: str) -> list[str]:
     return problems
 
 
+def split_key_name(name: str) -> tuple[str | None, str]:
+    """`<strategy>.<key>` -> (strategy, key); `<key>` -> (None, key). Key names hold no '.', so the first
+    one separates the scope; whether the scope is a strategy is the catalog's question. The one split."""
+    scope, dot, bare = name.partition(".")
+    return (scope, bare) if dot else (None, name)
+
+
 def is_valid_key_name(name: str) -> bool:
     return not key_problems(name)
 
@@ -116,6 +123,24 @@ def read_entry(path: Path) -> Entry:
     return _content_entry(name, raw)
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """The credentials in effect for one URL key: a token, or a username with its password, or none.
+
+    A username counts only with its password (and the reverse): a lone one is `unpaired` and the build
+    sends nothing. This is the one place that rule lives in Python (the preamble's is pc_credentials).
+    """
+
+    auth: str  # "token" | "basic" | "none"
+    lookups: tuple[Lookup, ...] = ()  # the token, or the username and the password, in that order
+    unpaired: Lookup | None = None  # a username without its password, or the reverse
+    missing: str | None = None  # the key that would pair it
+
+    @property
+    def keys(self) -> list[str]:
+        return [found.key for found in self.lookups]
+
+
 class ProxyConfig:
     """The keys of one proxy-config directory and the `<strategy>.<key>`-then-`<key>` lookup."""
 
@@ -131,6 +156,19 @@ class ProxyConfig:
             if entry is not None and entry.value:
                 return Lookup(name, entry.value)
         return None
+
+    def credentials(self, key, strategy: str | None = None) -> Credentials:
+        """The credentials in effect for catalog key `key` (its token, username and password keys)."""
+        token = self.lookup(key.token, strategy) if key.token else None
+        if token:
+            return Credentials("token", (token,))
+        pair = [(name, self.lookup(name, strategy)) for name in (key.username, key.password) if name]
+        found = [lookup for _, lookup in pair if lookup]
+        if len(pair) == 2 and len(found) == 2:
+            return Credentials("basic", tuple(found))
+        if found:
+            return Credentials("none", unpaired=found[0], missing=next(name for name, lookup in pair if not lookup))
+        return Credentials("none")
 
     def present(self) -> list[str]:
         return sorted(self.entries)

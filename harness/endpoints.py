@@ -7,10 +7,10 @@ names, certificates and routes from here rather than from fixed host names.
 
 from dataclasses import dataclass
 
-from harness import reference
+from harness import grammar, reference
 from harness.catalog import Catalog, load_catalog
 from harness.config import ProxyConfig
-from harness.plan import Mirror, effective_mirrors, override_login, split_package_url
+from harness.plan import Mirror, effective_mirrors, override_login
 
 
 @dataclass(frozen=True)
@@ -80,15 +80,14 @@ def mirror_endpoints(config: ProxyConfig, strategies: list[str] | None = None, c
             lookup = config.lookup(key.name, name)
             if not lookup:
                 continue
-            parts = split_package_url(lookup.value)
-            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            url = grammar.split_package_url(lookup.value)
+            if url is None:
                 continue
-            host, port = _host_port(parts.netloc.rsplit("@", 1)[-1], 443 if parts.scheme == "https" else 80)
-            token = config.lookup(key.token, name) if key.token else None
-            user = config.lookup(key.username, name) if key.username else None
-            password = config.lookup(key.password, name) if key.password else None
-            endpoint = Endpoint(lookup.key, "package-proxy", manager, parts.scheme, host, port, _prefix(parts.path),
-                                user.key if user and password else None, password.key if user and password else None,
-                                token.key if token else None)
+            credentials = config.credentials(key, name)
+            user_key, password_key = credentials.keys if credentials.auth == "basic" else (None, None)
+            token_key = credentials.keys[0] if credentials.auth == "token" else None
+            host, port = url.host, url.port
+            endpoint = Endpoint(lookup.key, "package-proxy", manager, url.scheme, host, port, _prefix(url.path),
+                                user_key, password_key, token_key)
             found.setdefault((endpoint.family, manager, host, port, endpoint.path), endpoint)
     return list(found.values())

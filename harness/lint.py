@@ -8,46 +8,14 @@ import difflib
 import re
 from dataclasses import asdict, dataclass
 
-from harness import reference
-from harness.catalog import Catalog, Key
+from harness import grammar
+from harness.catalog import Catalog
 from harness.config import ProxyConfig
-from harness.plan import mask_url, plan, split_package_url
+from harness.plan import plan
 
-# rule id -> (severity, what it catches); docs/contract.md and `airgap lint --rules` list these.
-RULES = {
-    "invalid-key-name": ("error", "a file name that is not a valid Secret key"),
-    "unreadable": ("error", "a key file that cannot be read"),
-    "not-a-file": ("error", "a directory, FIFO, socket or device where a key file is expected"),
-    "broken-symlink": ("error", "a symlink that points nowhere or loops"),
-    "value-too-large": ("error", "a value over 64 KiB"),
-    "binary-value": ("error", "a value with NUL bytes"),
-    "not-utf8": ("error", "a value that is not UTF-8 text"),
-    "unknown-key": ("error", "a key the contract does not define"),
-    "unknown-strategy": ("error", "a <strategy>.<key> prefix that is not one of the seven strategies"),
-    "npm-basic-auth": ("warning", "npm username/password: npm takes pkg-npm-token only"),
-    "empty-value": ("warning", "an empty value, which counts as unset"),
-    "carriage-return": ("error", "a CR in a value (a CRLF line ending is not trimmed)"),
-    "newline-in-value": ("error", "a line break inside a value"),
-    "surrounding-whitespace": ("error", "spaces or tabs around a value (only trailing newlines are trimmed)"),
-    "quoted-value": ("error", "a value wrapped in quotes (quotes are not removed)"),
-    "oci-url-scheme": ("error", "an OCI mirror with a scheme: registry mirrors are bare host[:port][/path]"),
-    "oci-url-invalid": ("error", "an OCI mirror value that is not host[:port][/path]"),
-    "pkg-url-scheme": ("error", "a package proxy URL without http:// or https://"),
-    "pkg-url-http": ("warning", "a package proxy over plain http://"),
-    "pkg-url-invalid": ("error", "a package proxy URL without a host, or one clients cannot parse"),
-    "url-credentials": ("warning", "credentials inside a URL instead of the -username/-password keys"),
-    "credential-percent-encoded": ("warning", "a percent-encoded credential: values are used as written"),
-    "credential-unpaired": ("error", "a username without a password, or the reverse"),
-    "credential-without-url": ("warning", "credentials for a source whose URL key is not set"),
-    "image-override-invalid": ("error", "an image override that is not a valid image reference"),
-    "mirror-rewrite-invalid": ("error", "a mirror that turns a default image into an invalid reference"),
-    "strategy-scoped-only": ("info", "a <strategy>.<key> without the global key: other strategies stay public"),
-    "not-consumed": ("warning", "a key the strategy does not consume (support matrix)"),
-    "node-pinned": ("info", "a pinned image without its override: the build keeps the pinned version"),
-    "dockerhub-login": ("warning", "a Docker Hub strategy without oci-dockerhub-url: it will try the Docker Hub login"),
-}
+# rule id -> (severity, what it catches): the grammar's rules (harness/grammar.yaml); `airgap lint --rules` lists them.
+RULES = {rule.id: (rule.severity, rule.summary) for rule in grammar.RULES.values()}
 SEVERITIES = ("error", "warning", "info")
-_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 @dataclass(frozen=True)
@@ -81,8 +49,85 @@ def _merge_strategies(findings: list[Finding]) -> list[Finding]:
 
 
 def _suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_KEY_SHAPE = re.compile(r"(?P<family>pkg|oci)-(?P<owner>[a-z0-9]+)-(?P<field>[a-z]+)|image-(?P<image>[a-z0-9-]+)-ref")
+_FIELDS = ("url", "username", "password", "token")
+
+
+def _key_shaped(text: str) -> bool:
+    return _KEY_SHAPE.fullmatch(text.lower().replace("_", "-")) is not None
+
+
+def _closest(word: str, choices) -> str | None:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _meaning(name: str, catalog: Catalog) -> str | None:
+    """What a lowercase name of a key's shape means, read part by part (aliases first, then spelling).
+
+    Parts, not the whole name: spelling over whole names maps pkg-pypi-url to pkg-npm-url and
+    pkg-maven-user to pkg-maven-url; no match for a part (pkg-cargo-url) means no suggestion.
+    """
+    parts = _KEY_SHAPE.fullmatch(name)
+    if parts is None:
+        return None
+    if parts["image"]:
+        return _image_meaning(parts["image"], catalog)
+    return _source_meaning(parts["family"], parts["owner"], parts["field"], catalog)
+
+
+def _image_meaning(word: str, catalog: Catalog) -> str | None:
+    """image-<x>-ref: the override of image x, or the news that x has none (suggesting another image's key
+    would send the user to change an image they did not mean)."""
+    images = {i.name: i for s in catalog.strategies.values() for i in s.images.values()}
+    image = images.get(word) or images.get(_closest(word, images) or "")
+    if image is None:
+        return None
+    if image.override is None:
+        mirror = catalog.registries[image.registry].mirror_key
+        return (f"no such override: the {image.name} image, {image.default}, has no override key; "
+                f"only the mirror {mirror} redirects it")
+    return f"did you mean {image.override!r}?"
+
+
+def _source_meaning(family: str, owner: str, field: str, catalog: Catalog) -> str | None:
+    """pkg-<manager>-<field> or oci-<registry>-<field>: the key it names, or what that source takes instead."""
+    aliases = catalog.aliases.get("managers" if family == "pkg" else "registries", {})
+    owners = list(catalog.managers if family == "pkg" else catalog.registries) + list(aliases)
+    owner = owner if owner in owners else _closest(owner, owners)
+    field = catalog.aliases.get("fields", {}).get(field) or _closest(field, _FIELDS)
+    main = catalog.keys.get(f"{family}-{aliases.get(owner, owner)}-url") if owner else None
+    if main is None or field is None:
+        return None
+    source = main.manager or main.registry
+    wanted = f"{family}-{source}-{field}"
+    if wanted == main.name or wanted in main.credential_keys:
+        return f"did you mean {wanted!r}?"
+    if main.token:  # a username or password the contract refuses: npm takes its token only
+        return f"{source} takes a token only: did you mean {main.token!r}?"
+    return f"{source} takes no token: it takes {main.username} and {main.password}"
+
+
+def _key_hint(word: str, catalog: Catalog) -> str:
+    """Why an unknown name is not a key and what was probably meant, as ` (…)`; empty when nothing is close.
+
+    By meaning before spelling, case-insensitively, and never a key the contract refuses.
+    """
+    name = word.lower().replace("_", "-")
+    stem, dot, extension = name.partition(".")
+    if dot and not _key_shaped(extension):  # pkg-npm-url.txt: a key file saved with an extension
+        hint = _meaning(stem, catalog)
+        if hint:
+            return f" (file names have no extension; {hint})"
+    hint = _meaning(name, catalog)
+    if hint is None and not _key_shaped(name):
+        close = _closest(name, catalog.all_key_names())
+        hint = close and f"did you mean {close!r}?"
+    return f" ({hint})" if hint else ""
 
 
 def _split_scope(name: str) -> tuple[str | None, str]:
@@ -92,6 +137,10 @@ def _split_scope(name: str) -> tuple[str | None, str]:
 
 def _check_name(name: str, catalog: Catalog) -> list[Finding]:
     scope, bare = _split_scope(name)
+    if scope is not None and scope not in catalog.strategies and _key_shaped(scope) and not _key_shaped(bare):
+        # pkg-npm-url.txt: a key file saved with an extension, not a strategy prefix
+        return [_finding(name, "unknown-key", f"not a key of the contract{_key_hint(name, catalog)}; "
+                         "the build ignores it")]
     if scope is not None and scope not in catalog.strategies:
         hint = _suggest(scope, catalog.strategies)
         return [_finding(name, "unknown-strategy", f"{scope!r} is not a build strategy{hint}; "
@@ -102,75 +151,14 @@ def _check_name(name: str, catalog: Catalog) -> list[Finding]:
     if refused_by:
         token = refused_by[0].token
         return [_finding(name, "npm-basic-auth", f"npm takes a token only: put it in {token}; this file is ignored")]
-    known = catalog.all_key_names() + [r for key in catalog.keys.values() for r in key.refused]
-    return [_finding(name, "unknown-key", f"not a key of the contract{_suggest(bare, known)}; "
+    return [_finding(name, "unknown-key", f"not a key of the contract{_key_hint(bare, catalog)}; "
                      "the build ignores it")]
 
 
-def _check_text(name: str, value: str, secret: bool) -> list[Finding]:
-    """Rules every value obeys; a secret's text is never quoted back."""
-    shown = "" if secret else f": {mask_url(value)!r}"
-    findings = []
-    if value == "":
-        findings.append(_finding(name, "empty-value", "empty: counts as unset; remove the file or give it a value"))
-    if "\r" in value:
-        findings.append(_finding(name, "carriage-return", "contains a carriage return (CRLF line ending?); "
-                                 "only trailing newlines are trimmed" + shown))
-    if "\n" in value:
-        findings.append(_finding(name, "newline-in-value", "contains a line break inside the value" + shown))
-    if value != value.strip(" \t") and value.strip():
-        findings.append(_finding(name, "surrounding-whitespace", "starts or ends with spaces or tabs, which are "
-                                 "kept as part of the value" + shown))
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        findings.append(_finding(name, "quoted-value", "is wrapped in quotes, which are kept as part of the value"
-                                 + shown))
-    return findings
-
-
 def _check_value(name: str, bare: str, value: str, catalog: Catalog) -> list[Finding]:
-    key: Key | None = catalog.keys.get(bare)
-    owner = catalog.credential_owner.get(bare)
-    findings = _check_text(name, value, secret=owner is not None)
-    if not value.strip():
-        return findings
-    if owner is not None:
-        if _PERCENT_ESCAPE.search(value):
-            findings.append(_finding(name, "credential-percent-encoded", "looks percent-encoded; the seed says not "
-                                     "to encode credentials: the build uses the value exactly as written"))
-    elif key.family == "oci-mirror":
-        try:
-            reference.split_mirror(value)
-        except reference.ReferenceError as problem:
-            rule = "oci-url-scheme" if "://" in value else "oci-url-invalid"
-            findings.append(_finding(name, rule, f"{problem}: {value!r}"))
-    elif key.family == "package-proxy":
-        findings += _check_package_url(name, value)
-    elif key.family == "image-override":
-        try:
-            reference.parse_normalized(value)
-        except reference.ReferenceError as problem:
-            findings.append(_finding(name, "image-override-invalid", f"not a valid image reference ({problem}): "
-                                     f"{value!r}"))
-    return findings
-
-
-def _check_package_url(name: str, value: str) -> list[Finding]:
-    parts = split_package_url(value)
-    shown = mask_url(value)
-    if parts is None:
-        return [_finding(name, "pkg-url-invalid", f"is not a URL clients can parse: {shown!r}")]
-    if parts.scheme not in ("http", "https"):
-        return [_finding(name, "pkg-url-scheme", f"must start with https:// (or http://): {shown!r}")]
-    findings = []
-    if not parts.hostname:
-        findings.append(_finding(name, "pkg-url-invalid", f"has no host: {shown!r}"))
-    if parts.scheme == "http":
-        findings.append(_finding(name, "pkg-url-http", f"uses plain http://: credentials and packages travel "
-                                 f"unencrypted: {shown!r}"))
-    if parts.username is not None:
-        findings.append(_finding(name, "url-credentials", "carries credentials in the URL; use the matching "
-                                 "-username/-password (or -token) keys"))
-    return findings
+    """The grammar's value rules; a secret's text is never quoted back, URLs are shown masked."""
+    kind = grammar.kind_of(catalog, bare)
+    return [_finding(name, v.rule, v.text) for v in grammar.violations(value, kind)]
 
 
 def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, explicit: bool) -> list[Finding]:
@@ -188,17 +176,20 @@ def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, e
     for key_name in strategy.url_keys:
         key = catalog.keys[key_name]
         url = config.lookup(key_name, strategy_name)
-        pair = [(k, config.lookup(k, strategy_name)) for k in (key.username, key.password) if k]
-        present = [found for _, found in pair if found]
-        if len(present) == 1:
-            missing = [k for k, found in pair if not found][0]
-            findings.append(_finding(present[0].key, "credential-unpaired", f"{present[0].key} is set but {missing} "
+        credentials = config.credentials(key, strategy_name)
+        if credentials.unpaired:
+            lone = credentials.unpaired.key
+            findings.append(_finding(lone, "credential-unpaired", f"{lone} is set but {credentials.missing} "
                                      "is not: the build sends no credentials", strategy_name))
-        creds = present + ([config.lookup(key.token, strategy_name)] if key.token else [])
-        if not url and any(creds):
-            winner = next(c for c in creds if c)
-            findings.append(_finding(winner.key, "credential-without-url", f"{winner.key} has no effect: "
+        holder = credentials.unpaired or (credentials.lookups[0] if credentials.lookups else None)
+        if not url and holder:
+            findings.append(_finding(holder.key, "credential-without-url", f"{holder.key} has no effect: "
                                      f"{key_name} is not set", strategy_name))
+        if url and credentials.auth != "none" and grammar.has_userinfo(url.value) \
+                and grammar.stop_violation(url.value, grammar.kind_of(catalog, key_name)) is None:
+            findings.append(_finding(url.key, "url-credentials-conflict", f"the URL holds credentials and "
+                                     f"{', '.join(credentials.keys)} are set too: the build stops; keep one",
+                                     strategy_name))
     result = plan(catalog, config, strategy_name)
     if result.dockerhub_login:
         findings.append(_finding("oci-dockerhub-url", "dockerhub-login", "pulls from Docker Hub and, without "

@@ -5,13 +5,11 @@ agree with it (`airgap preamble-check`). Secrets never enter the plan: credentia
 names of the files that hold them.
 """
 
-import re
 from dataclasses import asdict, dataclass, field
-from urllib.parse import SplitResult, urlsplit
 
-from harness import reference
+from harness import grammar, reference
 from harness.catalog import Catalog, Registry, Strategy
-from harness.config import Lookup, ProxyConfig
+from harness.config import ProxyConfig, split_key_name
 
 
 @dataclass(frozen=True)
@@ -47,35 +45,6 @@ class PackagePlan:
     error: str | None = None  # set when the value cannot be used as a package URL (the build stops)
 
 
-PACKAGE_URL_RE = re.compile(r"https?://[^/?#]")
-URL_FORBIDDEN_RE = re.compile(r"[\x00-\x20\x7f-\x9f\ufffe\uffff]")
-
-
-def package_url_error(value: str) -> str | None:
-    """Why a pkg-*-url value cannot be written into a package manager's configuration, if it cannot.
-
-    Every manager's file format and client needs an absolute http(s) URL; a space, a control
-    character (C0 or C1) or a noncharacter (U+FFFE, U+FFFF) cannot be part of one, and would break
-    the line-based and YAML formats it lands in.
-    """
-    if URL_FORBIDDEN_RE.search(value):
-        return "a package URL must not contain spaces, control characters or U+FFFE/U+FFFF"
-    if not PACKAGE_URL_RE.match(value):
-        return "a package URL must start with http:// or https:// followed by a host"
-    return None
-
-
-def split_package_url(value: str) -> SplitResult | None:
-    """urlsplit, or None for a value it cannot split (`https://[x/`, a port that is not a number): the one
-    parser lint, the stack's endpoints and preamble-check share, so a customer's value never crashes them."""
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises for a port that is not a number
-    except ValueError:
-        return None
-    return parts
-
-
 @dataclass
 class Plan:
     strategy: str
@@ -93,28 +62,10 @@ class Plan:
         return asdict(self)
 
 
-_URL_USERINFO_RE = re.compile(r"\A([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#]*)@")
-
-
-def mask_url(url: str) -> str:
-    """Hide the password of a URL's user-info (`https://u:p@h/` -> `https://u:***@h/`).
-
-    Matched by hand rather than with urlsplit, which raises on values such as `https://[x/`: a
-    customer's malformed URL must still be masked, never crash the plan.
-    """
-    match = _URL_USERINFO_RE.match(url)
-    if match is None or ":" not in match.group(2):
-        return url
-    user = match.group(2).split(":", 1)[0]
-    return f"{match.group(1)}{user}:***@{url[match.end():]}"
-
-
-def _both(config: ProxyConfig, strategy: str, first: str | None, second: str | None) -> Lookup | None:
-    """The first credential's lookup when both credentials are in effect (a lone username does nothing)."""
-    if not first or not second:
-        return None
-    a, b = config.lookup(first, strategy), config.lookup(second, strategy)
-    return a if a and b else None
+def _value_error(value: str, kind: grammar.Kind) -> str | None:
+    """The grammar's reason the build stops on this value, as plan shows it (lint has the same rule)."""
+    violation = grammar.stop_violation(value, kind)
+    return f"{violation.text} ({violation.rule})" if violation else None
 
 
 def effective_mirrors(catalog: Catalog, config: ProxyConfig, strategy: Strategy) -> dict[str, Mirror]:
@@ -124,13 +75,10 @@ def effective_mirrors(catalog: Catalog, config: ProxyConfig, strategy: Strategy)
         found = config.lookup(key_name, strategy.name)
         if not found:
             continue
-        error = None
-        try:
-            reference.split_mirror(found.value)
-        except reference.ReferenceError as problem:
-            error = str(problem)
-        user = _both(config, strategy.name, key.username, key.password)
-        mirrors[key.registry] = Mirror(key.registry, found.value, found.key, user.key if user else None, error)
+        error = _value_error(found.value, grammar.Kind("oci-mirror"))
+        credentials = config.credentials(key, strategy.name)
+        username_key = credentials.keys[0] if credentials.auth == "basic" else None
+        mirrors[key.registry] = Mirror(key.registry, found.value, found.key, username_key, error)
     return mirrors
 
 
@@ -139,15 +87,15 @@ def _rewritten(ref: reference.Reference, mirror: Mirror) -> tuple[str, str | Non
     try:
         return str(reference.rewrite_to_mirror(ref, mirror.url)), None
     except reference.ReferenceError as problem:
-        text = str(ref.with_name(mirror.url, ref.path))
+        text = grammar.mask(str(ref.with_name(mirror.url, ref.path)))
         return text, mirror.error or str(problem)
 
 
 def _overridden(ref: reference.Reference, value: str) -> tuple[str, str | None]:
     try:
         return str(reference.apply_override(ref, value)), None
-    except reference.ReferenceError as problem:
-        return value, str(problem)
+    except reference.ReferenceError:
+        return grammar.mask(value), _value_error(value, grammar.Kind("image-override"))
 
 
 def override_login(domain: str, own_registry: str, mirrors: dict[str, Mirror]) -> Mirror | None:
@@ -181,7 +129,7 @@ def _images(config, strategy, mirrors) -> dict[str, ImagePlan]:
 
 
 def _logins(images: dict[str, ImagePlan], mirrors: dict[str, Mirror], dockerhub_login: bool) -> list[dict]:
-    logins = [{"registry": m.url, "key": m.username_key} for m in mirrors.values() if m.username_key]
+    logins = [{"registry": grammar.mask(m.url), "key": m.username_key} for m in mirrors.values() if m.username_key]
     for image in images.values():
         if image.source == "override" and image.credentials and not image.error:
             repository = reference.parse(image.resolved).name
@@ -203,19 +151,16 @@ def _packages(catalog, config, strategy) -> dict[str, PackagePlan]:
         if not found:
             packages[manager_id] = PackagePlan(catalog.managers[manager_id].default_url, "none", None)
             continue
-        token = config.lookup(key.token, strategy.name) if key.token else None
-        user = _both(config, strategy.name, key.username, key.password)
-        if token:
-            plan = PackagePlan(mask_url(found.value), "token", found.key, [token.key])
-        elif user:
-            password = config.lookup(key.password, strategy.name)
-            plan = PackagePlan(mask_url(found.value), "basic", found.key, [user.key, password.key])
-        else:
-            plan = PackagePlan(mask_url(found.value), "none", found.key)
-        plan.error = package_url_error(found.value)
-        if plan.error is None and plan.auth != "none" and _URL_USERINFO_RE.match(found.value):
+        credentials = config.credentials(key, strategy.name)
+        plan = PackagePlan(grammar.mask(found.value), credentials.auth, found.key, credentials.keys)
+        plan.error = _value_error(found.value, grammar.Kind("package-proxy", manager_id))
+        for lookup, family in zip(credentials.lookups, ("username", "password")):
+            if plan.error is None and credentials.auth == "basic":
+                plan.error = _value_error(lookup.value, grammar.Kind(family, manager_id))
+        if plan.error is None and plan.auth != "none" and grammar.has_userinfo(found.value):
             # Two sources of credentials for one request: the build cannot tell which one is meant.
-            plan.error = f"the URL holds credentials and {', '.join(plan.credentials)} are set too: keep one"
+            plan.error = (f"the URL holds credentials and {', '.join(plan.credentials)} are set too: keep one "
+                          "(url-credentials-conflict)")
         packages[manager_id] = plan
     return packages
 
@@ -225,8 +170,8 @@ def _key_usage(catalog, config, strategy) -> tuple[list[str], list[str]]:
     consumed = set(catalog.consumed_keys(strategy.name))
     ignored, shadowed = [], []
     for name in config.present():
-        scope, dot, bare = name.partition(".")
-        if dot and scope in catalog.strategies:
+        scope, bare = split_key_name(name)
+        if scope in catalog.strategies:
             if scope != strategy.name or bare not in consumed:
                 ignored.append(name)
         elif name not in consumed:
@@ -296,7 +241,7 @@ def plan(catalog: Catalog, config: ProxyConfig, strategy_name: str) -> Plan:
     return Plan(
         strategy=strategy_name,
         images=images,
-        mirrors={rid: {"url": m.url, "key": m.key, "credentials": m.username_key, "error": m.error} for rid, m in mirrors.items()},
+        mirrors={rid: {"url": grammar.mask(m.url), "key": m.key, "credentials": m.username_key, "error": m.error} for rid, m in mirrors.items()},
         logins=_logins(images, mirrors, dockerhub_login),
         dockerhub_login=dockerhub_login,
         packages=packages,

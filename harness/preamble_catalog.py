@@ -1,4 +1,5 @@
-"""Render the key catalog as bash data (preamble/lib/catalog.sh) so the preamble never duplicates it by hand.
+"""Render the key catalog and the value grammar as bash data (preamble/lib/catalog.sh), so the preamble
+never duplicates them by hand.
 
 `python -m harness.preamble_catalog > preamble/lib/catalog.sh` regenerates the file; a test fails when
 the committed copy is stale.
@@ -7,6 +8,7 @@ the committed copy is stale.
 import shlex
 import sys
 
+from harness import grammar
 from harness.catalog import Catalog, load_catalog
 
 
@@ -18,7 +20,7 @@ def render(catalog: Catalog | None = None) -> str:
     catalog = catalog or load_catalog()
     lines = [
         "# shellcheck shell=bash disable=SC2034",
-        "# Generated from harness/catalog.yaml by `python -m harness.preamble_catalog`; do not edit.",
+        "# Generated from harness/catalog.yaml and harness/grammar.yaml by `python -m harness.preamble_catalog`; do not edit.",
         "declare -gA PC_REGISTRY_MIRROR_KEY=() PC_REGISTRY_PREFIXES=() PC_KEY_USERNAME=() PC_KEY_PASSWORD=() PC_KEY_TOKEN=()",
         "declare -gA PC_OCI_KEYS=() PC_IMAGES=() PC_MANAGERS=() PC_DOCKERHUB_LOGIN=() PC_CONSUMED=()",
         "declare -gA PC_IMAGE_DEFAULT=() PC_IMAGE_REGISTRY=() PC_IMAGE_OVERRIDE=()",
@@ -44,6 +46,12 @@ def render(catalog: Catalog | None = None) -> str:
             lines.append(_assign("PC_IMAGE_DEFAULT", index, image.default))
             lines.append(_assign("PC_IMAGE_REGISTRY", index, image.registry))
             lines.append(_assign("PC_IMAGE_OVERRIDE", index, image.override or ""))
+    lines.append("declare -gA PC_RULE_SUMMARY=()")
+    for name, pattern in grammar.PATTERN_TEXTS.items():
+        lines.append(f"PC_RE_{name.upper().replace('-', '_')}={shlex.quote(pattern)}")
+    for rule in grammar.RULES.values():
+        if rule.build == "stops":
+            lines.append(_assign("PC_RULE_SUMMARY", rule.id, rule.summary))
     return "\n".join(lines) + "\n"
 
 

@@ -27,11 +27,10 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import yaml
 
 from harness.catalog import Catalog, load_catalog
-from harness.config import ProxyConfig, display_name, read_config
+from harness.config import ProxyConfig, display_name, read_config, split_key_name
 from harness.errors import UserError
-from harness.plan import mask_url
+from harness import grammar
 
-SECRET_SUFFIXES = ("-password", "-token")
 WRAPPER = 'set -euo pipefail\nsource "$1"\nenv -0 >"$2"\n'
 TIMEOUT_SECONDS = 60
 
@@ -153,12 +152,12 @@ class Reader:
             self.expect(not entry.get("mirror"), f"registries.conf: [[registry.mirror]] for {entry.get('prefix')} can fall back to the public registry")
         return {entry["prefix"]: entry["location"] for entry in data.get("registry", [])}
 
-    def mirrors(self, choreo_registry: str | None) -> dict:
+    def mirrors(self) -> dict:
         locations = self.registries_conf()
         reported = {line[0]: line for line in self.lines("mirror")}
         out = {}
         for rid, registry in self.catalog.registries.items():
-            prefixes = [choreo_registry] if rid == "choreo" and choreo_registry else list(registry.prefixes)
+            prefixes = list(registry.prefixes)  # the catalog was loaded with the run's platform registry host
             urls = set()
             for prefix in prefixes:
                 location = locations.get(prefix)
@@ -221,7 +220,8 @@ class Reader:
         tokens = {k: v for k, v in settings.items() if k.endswith(":_authToken")}
         auth = "none"
         if tokens:
-            self.expect(list(tokens) == [npm_nerf_dart(url) + ":_authToken"], f"npm: token keys {list(tokens)} do not match the registry")
+            self.expect(list(tokens) == [grammar.npm_token_key(url) + ":_authToken"],
+                        f"npm: token keys {list(tokens)} are not the key npm looks the registry's token up under")
             self.expect(list(tokens.values()) == [self.value(line[3])], f"npm: the token is not the value of {line[3]}")
             auth = "token"
         return url, auth
@@ -286,7 +286,8 @@ class Reader:
         path = self.home / ".config/go/env"
         if not path.exists():
             return None
-        written = dict(item.split("=", 1) for item in path.read_text().splitlines() if "=" in item)
+        # Go reads its env file by '\n' only; str.splitlines would also split at U+2028 and friends.
+        written = dict(item.split("=", 1) for item in path.read_text().split("\n") if "=" in item)
         for name in ("GOPROXY", "GOSUMDB", "GOTOOLCHAIN"):
             self.expect(self.run.env.get(name) == written.get(name), f"go: the exported {name} differs from the go env file")
         proxy = written.get("GOPROXY", "")
@@ -341,7 +342,7 @@ class Reader:
             url, auth = found
             self.expect(auth == line[1], f"{manager}: wrote {auth} credentials but reported {line[1]}")
             self.expect(self.value(line[2]) == url, f"{manager}: {line[2] or 'no key'} does not hold the URL written")
-            out[manager] = {"url": mask_url(url), "auth": auth, "key": line[2] or None, "credentials": credentials}
+            out[manager] = {"url": grammar.mask(url), "auth": auth, "key": line[2] or None, "credentials": credentials}
         return out
 
     def ignored_keys(self) -> list[str]:
@@ -389,12 +390,6 @@ def _npm_env_replace(value: str) -> str:
     return re.sub(r"(?<!\\)(\\*)\$\{([^${}]+)\}", replace, value)
 
 
-def npm_nerf_dart(url: str) -> str:
-    parts = urlsplit(url)
-    path = parts.path.rsplit("/", 1)[0] + "/"
-    return "//" + parts.netloc.rsplit("@", 1)[-1] + path
-
-
 def groovy_unquote(literal: str) -> str:
     body = literal[1:-1]
     escapes = {"\\": "\\", "'": "'", "n": "\n", "r": "\r", "t": "\t"}
@@ -424,18 +419,28 @@ def _source_texts(preamble_dir: Path) -> list[str]:
     return [path.read_text(errors="replace") for path in sorted(preamble_dir.rglob("*.sh"))]
 
 
-def watched_secrets(config: ProxyConfig, innocent: str) -> dict[str, str]:
-    """The passwords and tokens whose presence in output or a file proves a leak.
+def watched_secrets(catalog: Catalog, config: ProxyConfig, innocent: str) -> dict[str, str]:
+    """The passwords and tokens whose presence in output or a file proves a leak: every password and
+    token key's value, and the password of any value's URL user-info.
 
     A secret shorter than 8 characters, or one that is also part of text the preamble may rightly
-    print or write (a URL or other non-secret value, a file name, the preamble's own source, the
+    print or write (a non-secret value as plan shows it, a file name, the preamble's own source, the
     catalog), cannot be told apart from that text and is not watched.
     """
-    non_secret = [name for name in config.entries] + [
-        e.value for n, e in config.entries.items() if e.value and not n.endswith(SECRET_SUFFIXES)]
-    innocent = "\n".join(non_secret + [innocent])
-    return {name: e.value for name, e in config.entries.items()
-            if name.endswith(SECRET_SUFFIXES) and e.value and len(e.value) >= 8 and e.value not in innocent}
+    secrets_found, shown = {}, [innocent, *config.entries]
+    for name, entry in config.entries.items():
+        kind = grammar.kind_of(catalog, split_key_name(name)[1])
+        if not entry.value:
+            continue
+        if kind is not None and kind.secret:
+            secrets_found[name] = entry.value
+            continue
+        shown.append(grammar.mask(entry.value))
+        password = grammar.userinfo_password(entry.value)
+        if password:
+            secrets_found[f"{name} (the password in its user-info)"] = password
+    innocent_text = "\n".join(shown)
+    return {name: value for name, value in secrets_found.items() if len(value) >= 8 and value not in innocent_text}
 
 
 def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: str | os.PathLike | None = None,
@@ -453,13 +458,13 @@ def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: s
     with tempfile.TemporaryDirectory(prefix="airgap-preamble-") as workdir:
         run = run_preamble(entry.resolve(), config_dir, Path(workdir), choreo_registry)
         innocent = "\n".join([str(config_dir), catalog_text(), *_source_texts(entry.parent)])
-        watched = watched_secrets(config, innocent)
+        watched = watched_secrets(catalog, config, innocent)
         reader = Reader(catalog, config, strategy, run, watched)
         result = {"strategy": strategy, "exit_code": run.exit_code}
         if run.exit_code == 0:
             result.update(
                 images=reader.images(),
-                mirrors=reader.mirrors(choreo_registry),
+                mirrors=reader.mirrors(),
                 logins=reader.logins(),
                 packages=reader.packages(),
                 ignored_keys=reader.ignored_keys(),

@@ -147,11 +147,11 @@ def split_mirror(value: str) -> tuple[str, str]:
         raise ReferenceError("a registry mirror is a bare host[:port][/path], without a scheme such as https://")
     domain, _, path = value.partition("/")
     if not is_valid_domain(domain):
-        raise ReferenceError(f"{domain!r} is not a valid registry host[:port]")
+        raise ReferenceError("the part before the first '/' is not a valid registry host[:port]")
     if value.endswith("/"):
         raise ReferenceError("a registry mirror must not end with '/'")
     if path and not is_valid_path(path):
-        raise ReferenceError(f"{path!r} is not a valid repository path (lowercase letters, digits, '.', '_', '-')")
+        raise ReferenceError("the part after the host is not a valid repository path (lowercase letters, digits, '.', '_', '-')")
     return domain, path
 
 

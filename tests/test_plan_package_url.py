@@ -4,7 +4,8 @@ import pytest
 
 from harness.catalog import load_catalog
 from harness.config import read_config
-from harness.plan import mask_url, plan
+from harness.grammar import mask as mask_url
+from harness.plan import plan
 
 
 @pytest.mark.parametrize("value, usable", [
@@ -18,8 +19,12 @@ from harness.plan import mask_url, plan
     ("https://nexus.example.com/\x7f", False),
     ("https://nexus.example.com/\x85", False),
     ("https://nexus.example.com/\ufffe", False),
-    ("https://nexus.example.com/é/$(touch${IFS}/tmp/pwned)`id`;'\"", True),
-    ("https://[x/", True),
+    ("https://nexus.example.com/é/", False),
+    ("https://nexus.example.com/$(touch$%7BIFS%7D/tmp/pwned);'", True),
+    ("https://[x/", False),
+    ("HTTPS://nexus.example.com/npm/", False),
+    ("https://nexus.example.com:99999/", False),
+    ("https://nexus.example.com/a/../npm/", False),
 ])
 def test_package_url_error(tmp_path, value, usable):
     (tmp_path / "pkg-npm-url").write_text(value + "\n")
@@ -30,9 +35,14 @@ def test_package_url_error(tmp_path, value, usable):
 @pytest.mark.parametrize("url, masked", [
     ("https://user:hunter2@nexus.example.com/npm/", "https://user:***@nexus.example.com/npm/"),
     ("https://u:p@[x/", "https://u:***@[x/"),
-    ("https://a@b:c@host/x@y", "https://a@b:***@host/x@y"),
+    ("https://a@b:c@host/x@y", "https://a@b:***@y"),
     ("https://user@host/", "https://user@host/"),
     ("https://host/p:q@r", "https://host/p:q@r"),
+    ("https://builder:Xy7/Qz9+Secret@nexus.example.com/x", "https://builder:***@nexus.example.com/x"),
+    ("https://b:Xy7?Q#z@nexus.example.com/@scope/", "https://b:***@nexus.example.com/@scope/"),
+    ("https://u:p@ss/w@rd@nexus.example.com/npm/", "https://u:***@nexus.example.com/npm/"),
+    ("https://nexus.example.com:8443/npm/@scope/x", "https://nexus.example.com:8443/npm/@scope/x"),
+    ("user:secret@harbor.example.com/proxy", "user:***@harbor.example.com/proxy"),
 ])
 def test_mask_url(url, masked):
     assert mask_url(url) == masked

@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034
-# Generated from harness/catalog.yaml by `python -m harness.preamble_catalog`; do not edit.
+# Generated from harness/catalog.yaml and harness/grammar.yaml by `python -m harness.preamble_catalog`; do not edit.
 declare -gA PC_REGISTRY_MIRROR_KEY=() PC_REGISTRY_PREFIXES=() PC_KEY_USERNAME=() PC_KEY_PASSWORD=() PC_KEY_TOKEN=()
 declare -gA PC_OCI_KEYS=() PC_IMAGES=() PC_MANAGERS=() PC_DOCKERHUB_LOGIN=() PC_CONSUMED=()
 declare -gA PC_IMAGE_DEFAULT=() PC_IMAGE_REGISTRY=() PC_IMAGE_OVERRIDE=()
@@ -118,3 +118,20 @@ PC_CONSUMED[byoc]='oci-dockerhub-url oci-dockerhub-username oci-dockerhub-passwo
 PC_IMAGE_DEFAULT[byoc/dockerfile-base]=docker.io/library/alpine:3.20
 PC_IMAGE_REGISTRY[byoc/dockerfile-base]=dockerhub
 PC_IMAGE_OVERRIDE[byoc/dockerfile-base]=''
+declare -gA PC_RULE_SUMMARY=()
+PC_RE_PACKAGE_URL='^https?://(([-A-Za-z0-9._~!$&'"'"'()*+,;=:]|%[0-9A-Fa-f][0-9A-Fa-f])*@)?([A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?\.)*[A-Za-z]([-A-Za-z0-9_]*[A-Za-z0-9_])?\.?(:[1-9][0-9]{0,4})?(/([-A-Za-z0-9._~!$&'"'"'()*+,;=:@]|%[0-9A-Fa-f][0-9A-Fa-f])*)*$'
+PC_RE_PACKAGE_URL_IPV4='^https?://(([-A-Za-z0-9._~!$&'"'"'()*+,;=:]|%[0-9A-Fa-f][0-9A-Fa-f])*@)?((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(:[1-9][0-9]{0,4})?(/([-A-Za-z0-9._~!$&'"'"'()*+,;=:@]|%[0-9A-Fa-f][0-9A-Fa-f])*)*$'
+PC_RE_PACKAGE_URL_IPV6='^https?://(([-A-Za-z0-9._~!$&'"'"'()*+,;=:]|%[0-9A-Fa-f][0-9A-Fa-f])*@)?\[[0-9a-f:]+\](:[1-9][0-9]{0,4})?(/([-A-Za-z0-9._~!$&'"'"'()*+,;=:@]|%[0-9A-Fa-f][0-9A-Fa-f])*)*$'
+PC_RE_DOT_SEGMENT='^[^/]*//[^/]*(/[^/]*)*/(\.|%2[eE]|\.%2[eE]|%2[eE]\.|\.\.|%2[eE]%2[eE])(/.*)?$'
+PC_RE_URL_CHARACTER='^[!-~]*$'
+PC_RULE_SUMMARY[oci-url-scheme]='an OCI mirror with a scheme: registry mirrors are bare host[:port][/path]'
+PC_RULE_SUMMARY[oci-url-invalid]='an OCI mirror value that is not host[:port][/path] (lowercase path components, no trailing '"'"'/'"'"', no user-info)'
+PC_RULE_SUMMARY[image-override-invalid]='an image override that is not a valid image reference'
+PC_RULE_SUMMARY[mirror-rewrite-invalid]='a mirror that turns a default image into an invalid reference'
+PC_RULE_SUMMARY[pkg-url-character]='a package URL holding a space, a control character or a character that is not ASCII'
+PC_RULE_SUMMARY[pkg-url-scheme]='a package URL that does not start with https:// (or http://), in lowercase'
+PC_RULE_SUMMARY[pkg-url-invalid]='a package URL clients cannot use as a base: a bad host or port, a query or fragment, or characters RFC 3986 does not allow'
+PC_RULE_SUMMARY[pkg-url-dot-segment]='a package URL with a '"'"'.'"'"' or '"'"'..'"'"' path segment, which clients resolve differently'
+PC_RULE_SUMMARY[go-proxy-list]='a '"'"','"'"' or '"'"'|'"'"' in pkg-go-url: GOPROXY would become a list and Go would try the next entry (another host, or direct)'
+PC_RULE_SUMMARY[url-credentials-conflict]='a URL with its own user-info while credential keys are set too'
+PC_RULE_SUMMARY[credential-format]='a Maven or NuGet credential XML cannot carry (a control character, U+FFFE/U+FFFF; for Maven also spaces around it, which Maven trims)'

@@ -21,7 +21,6 @@ pc__init_grammar() {
     PC_RE_PATH="^${pathc}(/${pathc})*\$"
     PC_RE_TAG='^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
     PC_RE_DIGEST='^[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}$'
-    PC_RE_URL='^https?://[^/?#]'
     # Well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF), byte by byte.
     PC_RE_UTF8=$'^([\x01-\x7f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf][\x80-\xbf]'
     PC_RE_UTF8+=$'|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf][\x80-\xbf]|[\xf1-\xf3][\x80-\xbf][\x80-\xbf][\x80-\xbf]'
@@ -39,17 +38,29 @@ pc_fail() {
     return 1
 }
 
-# PC_R <- the URL with the password of its user-info replaced by *** (for logs).
+pc_refuse() {
+    pc_fail "$1: ${PC_RULE_SUMMARY[$2]} ($2)"
+}
+
+# PC_R <- $1 with the password of its user-info replaced by *** (harness/grammar.py `mask`, step for
+# step). Unless the authority is a plain host[:port], the user-info runs to the last '@' that does not
+# start a path segment: a password may hold '/', '?', '#' or '@', and masking too much is safe.
 pc_mask_url() {
-    local url=$1 scheme rest authority userinfo
-    PC_R=$url
-    [[ $url == *://* ]] || return 0
-    scheme=${url%%://*} rest=${url#*://}
-    authority=${rest%%[/?#]*} rest=${rest#"$authority"}
-    [[ $authority == *@* ]] || return 0
-    userinfo=${authority%@*}
+    local LC_ALL=C text=$1 start='' rest authority after_host userinfo
+    PC_R=$text
+    [[ $text == *://* ]] && start=${text%%://*}://
+    rest=${text#"$start"}
+    authority=${rest%%[/?#]*}
+    after_host=$authority
+    [[ $authority == \[* ]] && { [[ $authority == *]* ]] && after_host=${authority#*]} || after_host=''; }
+    if [[ $authority != *@* ]]; then
+        [[ $after_host == *:* && ${after_host#*:} == *[!0-9]* ]] || return 0
+    fi
+    userinfo=${rest%[!/]@*}
+    [[ $userinfo == "$rest" ]] && return 0
+    userinfo=${rest:0:${#userinfo}+1}
     [[ $userinfo == *:* ]] || return 0
-    PC_R="$scheme://${userinfo%%:*}:***@${authority##*@}$rest"
+    PC_R="$start${userinfo%%:*}:***${rest:${#userinfo}}"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -149,19 +160,15 @@ pc_ref_string() {
     return 0
 }
 
-# Whether $1 is a usable OCI mirror `host[:port][/path]` (reference.split_mirror); PC_R <- the reason if not.
+# Whether $1 is a usable OCI mirror `host[:port][/path]` (reference.split_mirror); PC_R <- the rule if not.
 pc_mirror_ok() {
     local LC_ALL=C value=$1 domain path=''
     domain=${value%%/*}
     [[ $value == */* ]] && path=${value#*/}
     if [[ $value == *://* ]]; then
-        PC_R="a registry mirror is a bare host[:port][/path], without a scheme such as https://"
-    elif ! [[ $domain =~ $PC_RE_DOMAIN ]]; then
-        PC_R="not a valid registry host[:port]"
-    elif [[ $value == */ ]]; then
-        PC_R="a registry mirror must not end with '/'"
-    elif [[ -n $path ]] && ! [[ $path =~ $PC_RE_PATH ]]; then
-        PC_R="not a valid repository path (lowercase letters, digits, '.', '_', '-')"
+        PC_R=oci-url-scheme
+    elif ! [[ $domain =~ $PC_RE_DOMAIN ]] || [[ $value == */ ]] || { [[ -n $path ]] && ! [[ $path =~ $PC_RE_PATH ]]; }; then
+        PC_R=oci-url-invalid
     else
         return 0
     fi
@@ -256,26 +263,20 @@ pc_report() {
 pc_collect_mirrors() {
     declare -gA PC_MIRROR_URL=() PC_MIRROR_KEY=() PC_MIRROR_USER=() PC_MIRROR_PASS=()
     PC_MIRROR_ORDER=()
-    local key registry user pass user_key
+    local key registry
     for key in ${PC_OCI_KEYS[$PC_STRATEGY]}; do
         pc_lookup "$key" || continue
         for registry in "${!PC_REGISTRY_MIRROR_KEY[@]}"; do
             [[ ${PC_REGISTRY_MIRROR_KEY[$registry]} == "$key" ]] && break
         done
         if ! pc_mirror_ok "$PC_VALUE"; then
-            pc_fail "$PC_KEY: $PC_R"
+            pc_refuse "$PC_KEY" "$PC_R"
             return 1
         fi
         PC_MIRROR_ORDER+=("$registry")
         PC_MIRROR_URL[$registry]=$PC_VALUE PC_MIRROR_KEY[$registry]=$PC_KEY
-        PC_MIRROR_USER[$registry]='' PC_MIRROR_PASS[$registry]=''
-        user=${PC_KEY_USERNAME[$key]} pass=${PC_KEY_PASSWORD[$key]}
-        if pc_lookup "$user"; then
-            user_key=$PC_KEY
-            if pc_lookup "$pass"; then
-                PC_MIRROR_USER[$registry]=$user_key PC_MIRROR_PASS[$registry]=$PC_KEY
-            fi
-        fi
+        pc_credentials "$key"
+        PC_MIRROR_USER[$registry]=$PC_USER_KEY PC_MIRROR_PASS[$registry]=$PC_PASS_KEY
         pc_report mirror "$registry" "${PC_MIRROR_KEY[$registry]}" "${PC_MIRROR_USER[$registry]}"
         pc_log "OCI mirror for $registry: ${PC_MIRROR_URL[$registry]} (from ${PC_MIRROR_KEY[$registry]})"
     done
@@ -322,14 +323,14 @@ pc_resolve_images() {
             source=override key=$PC_KEY
             local tag=$PC_REF_TAG digest=$PC_REF_DIGEST
             if ! pc_parse_normalized "$PC_VALUE"; then
-                pc_fail "$key: not a valid image reference (registry/repo[:tag][@digest] or registry/repo)"
+                pc_refuse "$key" image-override-invalid
                 return 1
             fi
             if [[ -z $PC_REF_TAG && -z $PC_REF_DIGEST ]]; then
                 PC_REF_TAG=$tag PC_REF_DIGEST=$digest
                 pc_ref_string
                 if ! pc_parse "$PC_R"; then
-                    pc_fail "$key: the override with the original tag is not a valid reference"
+                    pc_refuse "$key" image-override-invalid
                     return 1
                 fi
             fi
@@ -347,7 +348,7 @@ pc_resolve_images() {
             [[ ${PC_MIRROR_URL[$registry]} == */* ]] && path=${PC_MIRROR_URL[$registry]#*/}/
             PC_REF_DOMAIN=$domain PC_REF_PATH=$path$PC_REF_PATH
             pc_ref_string && resolved=$PC_R
-            pc_parse "$resolved" || { pc_fail "$key: the image $default rewritten to this mirror is not a valid reference"; return 1; }
+            pc_parse "$resolved" || { pc_refuse "$key" mirror-rewrite-invalid; return 1; }
         else
             source=default key='' resolved=$default
         fi
@@ -431,14 +432,21 @@ pc_dockerhub_login() {
 # Package managers. Each writer gets the URL in PC_URL, the auth kind in PC_AUTH (token|basic|none)
 # and the credential values in PC_CRED_USER / PC_CRED_PASS / PC_CRED_TOKEN.
 
-# PC_R <- npm's "nerf dart" of a registry URL: //host[:port]/path/ without scheme, user-info, query, last segment.
-pc__nerf_dart() {
-    local rest=${1#*://} authority
-    rest=${rest%%[?#]*}
+# PC_R <- the .npmrc key npm looks the token of registry $1 up under: //host[:port]/path/ as npm
+# normalises it (lowercase host, default port dropped, no user-info, the path up to its last '/').
+# harness/grammar.py npm_token_key; $1 is a URL the grammar accepted (no query, no fragment).
+pc__npm_token_key() {
+    local LC_ALL=C scheme=${1%%://*} rest=${1#*://} authority host port
     authority=${rest%%/*} rest=${rest#"$authority"}
     authority=${authority##*@}
-    rest=${rest%/*}/
-    PC_R=//$authority$rest
+    if [[ $authority == \[* ]]; then
+        host=${authority%%]*}] port=${authority#*]}
+    else
+        host=${authority%%:*} port=${authority#"$host"}
+    fi
+    port=${port#:} host=${host,,}
+    [[ ($scheme == https && $port == 443) || ($scheme == http && $port == 80) ]] && port=''
+    PC_R=//$host${port:+:$port}${rest%/*}/
 }
 
 # npm expands ${VAR} in .npmrc keys and values; an odd run of backslashes keeps it literal.
@@ -463,7 +471,7 @@ pc_write_npm() {
     # replace-registry-host=always: lockfile `resolved` URLs of any host are fetched from the registry.
     out="registry=$PC_R"$'\nreplace-registry-host=always\n'
     if [[ $PC_AUTH == token ]]; then
-        pc__nerf_dart "$PC_URL" && pc__npm_no_env "$PC_R:_authToken" && pc_json_string "$PC_R"
+        pc__npm_token_key "$PC_URL" && pc__npm_no_env "$PC_R:_authToken" && pc_json_string "$PC_R"
         out+="$PC_R="
         pc__npm_no_env "$PC_CRED_TOKEN" && pc_json_string "$PC_R"
         out+=$PC_R$'\n'
@@ -607,49 +615,145 @@ pc_write_rubygems() {
     pc_write_private "$bundle" $'---\nBUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/: '"$source"$'\n'
 }
 
-# Whether $1 can be a package URL (harness/plan.py package_url_error): http(s)://host..., and no
-# space, C0/C1 control character or U+FFFE/U+FFFF anywhere.
-pc__usable_url() {
-    local LC_ALL=C
-    [[ $1 =~ $PC_RE_URL ]] || return 1
-    [[ $1 != *[$'\x01'-$'\x20'$'\x7f']* && $1 != *$'\xc2'[$'\x80'-$'\x9f']* && $1 != *$'\xef\xbf'[$'\xbe\xbf']* ]]
+# PC_R <- the RFC 5952 form of IPv6 address $1 (as Python's ipaddress prints it); 1 if $1 is none.
+pc__ipv6_canonical() {
+    local LC_ALL=C IFS=: text=$1 head tail group i zeros best=-1 best_length=1 run_start=-1 out=''
+    local -a h=() t=() groups=()
+    [[ $text =~ ^[0-9a-fA-F:]+$ && $text != *:::* ]] || return 1
+    if [[ $text == *::* ]]; then
+        head=${text%%::*} tail=${text#*::}
+        [[ $tail != *::* && $head != :* && $head != *: && $tail != :* && $tail != *: ]] || return 1
+    else
+        head=$text tail=''
+        [[ $head != :* && $head != *: ]] || return 1
+    fi
+    [[ -n $head ]] && read -ra h <<<"$head"
+    [[ -n $tail ]] && read -ra t <<<"$tail"
+    if [[ $text == *::* ]]; then
+        ((${#h[@]} + ${#t[@]} <= 7)) || return 1
+    else
+        ((${#h[@]} == 8)) || return 1
+    fi
+    for group in "${h[@]}" "${t[@]}"; do
+        [[ $group =~ ^[0-9a-fA-F]{1,4}$ ]] || return 1
+    done
+    groups=("${h[@]}")
+    for ((zeros = 8 - ${#h[@]} - ${#t[@]}; zeros > 0; zeros--)); do groups+=(0); done
+    groups+=("${t[@]}")
+    for ((i = 0; i <= 8; i++)); do
+        if ((i < 8 && 16#${groups[i]:-1} == 0)); then
+            ((run_start < 0)) && run_start=$i
+        elif ((run_start >= 0)); then
+            ((i - run_start > best_length)) && best=$run_start best_length=$((i - run_start))
+            run_start=-1
+        fi
+    done
+    for ((i = 0; i < 8; i++)); do
+        if ((i == best)); then
+            out+=::
+            ((i += best_length - 1))
+            continue
+        fi
+        [[ -n $out && $out != *:: ]] && out+=:
+        printf -v group '%x' "$((16#${groups[i]}))"
+        out+=$group
+    done
+    PC_R=$out
+}
+
+# Whether package URL $1 fits the grammar's patterns, with a port up to 65535 and an IPv6 literal in
+# its normal form (harness/grammar.py _url_fits).
+pc__url_fits() {
+    local LC_ALL=C url=$1 authority host port=''
+    [[ $url =~ $PC_RE_PACKAGE_URL || $url =~ $PC_RE_PACKAGE_URL_IPV4 || $url =~ $PC_RE_PACKAGE_URL_IPV6 ]] || return 1
+    authority=${url#*://} authority=${authority%%/*} authority=${authority##*@}
+    if [[ $authority == \[* ]]; then
+        host=${authority#\[} host=${host%%]*}
+        pc__ipv6_canonical "$host" && [[ $PC_R == "$host" ]] || return 1
+        port=${authority#*]} port=${port#:}
+    elif [[ $authority == *:* ]]; then
+        port=${authority#*:}
+    fi
+    [[ -z $port ]] || ((10#$port <= 65535))
+}
+
+# PC_R <- the first grammar rule package URL $1 of manager $2 breaks, in harness/grammar.py's order
+# (package_url_violation); returns 1 when it breaks one.
+pc_package_url_violation() {
+    local LC_ALL=C url=$1
+    if ! [[ $url =~ $PC_RE_URL_CHARACTER ]]; then
+        PC_R=pkg-url-character
+    elif [[ $url != http://* && $url != https://* ]]; then
+        PC_R=pkg-url-scheme
+    elif ! pc__url_fits "$url"; then
+        PC_R=pkg-url-invalid
+    elif [[ $url =~ $PC_RE_DOT_SEGMENT ]]; then
+        PC_R=pkg-url-dot-segment
+    elif [[ $2 == go && $url == *[,\|]* ]]; then
+        PC_R=go-proxy-list
+    else
+        return 0
+    fi
+    return 1
+}
+
+# PC_AUTH (token|basic|none), PC_CRED_TOKEN / PC_CRED_USER / PC_CRED_PASS and the keys that hold them
+# (PC_TOKEN_KEY, PC_USER_KEY, PC_PASS_KEY) <- the credentials in effect for URL key $1. A username
+# counts only with its password: the rule of harness/config.py ProxyConfig.credentials.
+pc_credentials() {
+    local key=$1 user user_key
+    PC_AUTH=none PC_CRED_TOKEN='' PC_CRED_USER='' PC_CRED_PASS='' PC_TOKEN_KEY='' PC_USER_KEY='' PC_PASS_KEY=''
+    if [[ -n ${PC_KEY_TOKEN[$key]:-} ]] && pc_lookup "${PC_KEY_TOKEN[$key]}"; then
+        PC_AUTH=token PC_CRED_TOKEN=$PC_VALUE PC_TOKEN_KEY=$PC_KEY
+    elif [[ -n ${PC_KEY_USERNAME[$key]:-} ]] && pc_lookup "${PC_KEY_USERNAME[$key]}"; then
+        user=$PC_VALUE user_key=$PC_KEY
+        if pc_lookup "${PC_KEY_PASSWORD[$key]}"; then
+            PC_AUTH=basic PC_CRED_USER=$user PC_USER_KEY=$user_key PC_CRED_PASS=$PC_VALUE PC_PASS_KEY=$PC_KEY
+        fi
+    fi
+    return 0
+}
+
+# Whether Maven's or NuGet's XML can carry the basic credentials; refuses naming the key if not
+# (harness/grammar.py credential_format_violation).
+pc__credential_format_ok() {
+    local LC_ALL=C manager=$1 i value
+    local -a pairs=("$PC_USER_KEY" "$PC_CRED_USER" "$PC_PASS_KEY" "$PC_CRED_PASS")
+    [[ $PC_AUTH == basic && ($manager == maven || $manager == nuget) ]] || return 0
+    for ((i = 0; i < 4; i += 2)); do
+        value=${pairs[i + 1]}
+        if [[ $value == *[$'\x01'-$'\x08'$'\x0b'$'\x0c'$'\x0e'-$'\x1f']* || $value == *$'\xef\xbf'[$'\xbe\xbf']* ]] ||
+            [[ $manager == maven && ($value == [$' \t\n\r']* || $value == *[$' \t\n\r']) ]]; then
+            pc_refuse "${pairs[i]}" credential-format
+            return 1
+        fi
+    done
 }
 
 pc_configure_packages() {
-    local manager key token_key user_key pass_key
+    local manager key url_key authority status
     for manager in ${PC_MANAGERS[$PC_STRATEGY]}; do
         key=pkg-$manager-url
         pc_lookup "$key" || { pc_report package "$manager" none "" && continue; }
-        PC_URL=$PC_VALUE
-        local url_key=$PC_KEY
-        if ! pc__usable_url "$PC_URL"; then
-            pc_fail "$url_key: not an http(s):// URL without spaces, control characters or U+FFFE/U+FFFF"
+        PC_URL=$PC_VALUE url_key=$PC_KEY
+        if ! pc_package_url_violation "$PC_URL" "$manager"; then
+            pc_refuse "$url_key" "$PC_R"
             return 1
         fi
-        PC_AUTH=none PC_CRED_USER='' PC_CRED_PASS='' PC_CRED_TOKEN='' token_key='' user_key='' pass_key=''
-        if [[ -n ${PC_KEY_TOKEN[$key]:-} ]] && pc_lookup "${PC_KEY_TOKEN[$key]}"; then
-            PC_AUTH=token PC_CRED_TOKEN=$PC_VALUE token_key=$PC_KEY
-        elif [[ -n ${PC_KEY_USERNAME[$key]:-} ]] && pc_lookup "${PC_KEY_USERNAME[$key]}"; then
-            PC_CRED_USER=$PC_VALUE user_key=$PC_KEY
-            if pc_lookup "${PC_KEY_PASSWORD[$key]}"; then
-                PC_AUTH=basic PC_CRED_PASS=$PC_VALUE pass_key=$PC_KEY
-            else
-                PC_CRED_USER='' user_key=''
-            fi
-        fi
-        local authority=${PC_URL#*://}
-        authority=${authority%%[/?#]*}
+        pc_credentials "$key"
+        authority=${PC_URL#*://} authority=${authority%%/*}
         if [[ $PC_AUTH != none && $authority == *@* ]]; then
-            pc_fail "$url_key holds credentials and ${token_key}${user_key:+$user_key/$pass_key} are set too: keep one"
+            pc_refuse "$url_key" url-credentials-conflict
             return 1
         fi
-        local status=0
+        pc__credential_format_ok "$manager" || return 1
+        status=0
         "pc_write_$manager" || status=$?
         if ((status == 1)); then
-            pc_fail "$url_key ${token_key}${user_key} ${pass_key}: a value holds a character the $manager configuration format cannot carry"
+            pc_fail "$url_key: a value holds a character the $manager configuration format cannot carry"
         fi
         ((status == 0)) || return 1  # 2: pc_write_private has said which file it could not write
-        pc_report package "$manager" "$PC_AUTH" "$url_key" "$token_key" "$user_key" "$pass_key"
+        pc_report package "$manager" "$PC_AUTH" "$url_key" "$PC_TOKEN_KEY" "$PC_USER_KEY" "$PC_PASS_KEY"
         pc_mask_url "$PC_URL"
         pc_log "$manager: $PC_R (from $url_key, auth: $PC_AUTH)"
     done

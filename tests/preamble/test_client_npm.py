@@ -66,3 +66,16 @@ def test_npm_uses_the_mirror_with_the_token(network, tmp_path, registry):
     assert done.stdout.strip() == "1.0.0", done.stderr
     assert any(r.path == f"{PREFIX}tiny-pkg" for r in registry.requests[len(tarball):])
     assert all(r.authorization == f"Bearer {TOKEN}" for r in registry.requests)
+
+
+@pytest.mark.parametrize("spelling", ["http://LOCALHOST:{port}{prefix}", "http://LocalHost:{port}/repository/npm-proxy",
+                                      "http://localhost:{port}/repository/npm-proxy"])
+def test_npm_finds_the_token_however_the_registry_url_is_spelled(network, tmp_path, registry, spelling):
+    """npm looks a token up under its own normal form of the registry URL (lowercase host, no default
+    port, the path up to its last '/'): the preamble must key it the same way, or npm sends nothing."""
+    url = spelling.format(port=registry.port, prefix=PREFIX)
+    config = write_config(tmp_path / "config", {"pkg-npm-url": url, "pkg-npm-token": TOKEN})
+    env = apply_preamble("webapp", config, tmp_path / "home")
+    done = run_client(network, ["npm", "view", "tiny-pkg", "version", "--no-update-notifier"], env, cwd=tmp_path)
+    assert done.stdout.strip() == "1.0.0", done.stderr
+    assert registry.requests and all(r.authorization == f"Bearer {TOKEN}" for r in registry.requests)

@@ -3,15 +3,18 @@
 Hypothesis generates proxy-config directories (global and strategy-scoped keys, credentials, image
 overrides as full references, prefixes and digests, mirrors, empty values, trailing newlines, hostile
 and invalid values, unreadable entries, the kubelet `..data` layout). `airgap preamble-check` runs the
-preamble on each and reads back what it wrote; the compared fields must equal the plan's. Where the
-plan marks a value unusable (image, mirror or package URL `error`), or a credential holds a character
-its file format cannot carry (preamble_refusals), the preamble must stop and name the key instead.
+preamble on each and reads back what it wrote. The invariants of the value grammar must hold
+(check_agreement): lint clean => the preamble succeeds and agrees with the plan; a preamble refusal
+=> a lint error on that key with the same rule id.
 
 Examples per strategy: AIRGAP_DIFFERENTIAL_EXAMPLES (default 300).
 """
 
+import json
 import os
+import re
 import string
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,8 +22,10 @@ from hypothesis import strategies as st
 
 from harness.catalog import load_catalog
 from harness.config import read_config
+from harness.lint import lint
 from harness.plan import plan
-from harness.preamble_check import preamble_check
+from harness.commands.plan import render_text
+from harness.preamble_check import preamble_check, watched_secrets
 
 CATALOG = load_catalog()
 EXAMPLES = int(os.environ.get("AIRGAP_DIFFERENTIAL_EXAMPLES", "300"))
@@ -28,6 +33,14 @@ HOSTILE = ["$(touch /tmp/pwned)", "`touch /tmp/pwned`", "'", '"', ";", " ", "\\"
 DIGEST = "sha256:" + "ab" * 32
 
 hosts = st.sampled_from(["nexus.example.com", "mirror.corp:5000", "127.0.0.1:8081", "harbor.internal", "[::1]:5000"])
+# Package URL hosts: letter case, default and odd ports, IPv6 forms, IDN, short IPv4 forms.
+package_hosts = st.sampled_from(["nexus.example.com", "NEXUS.Example.com", "nexus.example.com:443", "nexus.example.com:8443",
+                                 "mirror.corp:5000", "127.0.0.1:8081", "127.1", "[::1]:5000", "[::0001]", "[2001:db8::1]",
+                                 "bücher.example", "xn--bcher-kva.example", "nexus.example.com:99999", "[::1"])
+userinfo = st.one_of(st.just(""), st.just(""), st.just(""),
+                     st.builds(lambda u, p: f"{u}:{p}@", st.sampled_from(["builder", "u"]),
+                               st.lists(st.sampled_from(list("Xy7Qz9+Secret") + ["/", "?", "#", "@", "%2F"]), min_size=8,
+                                        max_size=16).map("".join)))
 
 
 def mostly(valid, invalid):
@@ -45,10 +58,16 @@ image_values = mostly(
               st.sampled_from(["", ":20-alpine", "@" + DIGEST, ":1@" + DIGEST])),
     st.sampled_from(["Node:18", "node:", "a" * 64, "node@sha256:abc", "x/" + "y" * 260, "node:18;touch /tmp/pwned", "$(touch /tmp/pwned)"]),
 )
-url_path = st.text(alphabet=string.ascii_letters + string.digits + "/-_.~%$()`'\";&@:=+!*,éü日", max_size=20)
+url_path = st.one_of(
+    st.text(alphabet=string.ascii_letters + string.digits + "/-_.~%$()`'\";&@:=+!*,éü日", max_size=20),
+    st.lists(st.sampled_from(["repository", "npm", ".", "..", "%2e", "a,b", "a|b", "@scope", "\u2028", "\ufffe", "\t", ""]),
+             max_size=4).map("/".join),
+)
 package_values = mostly(
-    st.builds(lambda s, h, p: f"{s}://{h}/{p}", st.sampled_from(["https", "http"]), hosts, url_path),
-    st.sampled_from(["nexus.example.com/npm", "https://nexus.example.com/a b", "https://h/\x85", "ftp://h/", "https://u:pw@h/x/"]),
+    st.builds(lambda s, u, h, p: f"{s}://{u}{h}/{p}", st.sampled_from(["https", "http"]), userinfo, package_hosts, url_path),
+    st.sampled_from(["nexus.example.com/npm", "https://nexus.example.com/a b", "https://h/\x85", "ftp://h/", "https://u:pw@h/x/",
+                     "HTTPS://nexus.example.com/", "https://nexus.example.com/go,direct", "https://[nexus]/", " \t ",
+                     "https://nexus.example.com/?x#y"]),
 )
 credential_values = st.one_of(
     mostly(st.text(st.characters(blacklist_categories=["Cc", "Cs"]), min_size=1, max_size=16), st.text(max_size=16)),
@@ -125,33 +144,17 @@ def write_config(directory, entries, kubelet_layout: bool):
             (directory / name).symlink_to(f"..data/{name}")
 
 
-def _is_xml_unsafe(value: str) -> bool:
-    return any(ord(c) < 0x20 and c not in "\t\n\r" or c in "\ufffe\uffff" for c in value)
-
-
-def preamble_refusals(config, strategy: str, expected: dict) -> list[str]:
-    """Keys whose values the reference preamble refuses because their target file format cannot carry them
-    (docs/preamble.md, "Values a file format cannot carry")."""
-    refused = []
-    for manager in ("maven", "nuget"):
-        package = expected["packages"].get(manager)
-        if not package or package["auth"] != "basic" or package["error"]:
-            continue
-        values = [config.lookup(k.split(".", 1)[-1], strategy).value for k in package["credentials"]]
-        url = config.lookup(f"pkg-{manager}-url", strategy).value
-        unsafe = any(_is_xml_unsafe(v) for v in values + [url])
-        if manager == "maven":
-            unsafe |= any(v != v.strip(" \t\n\r") for v in values)
-        if unsafe:
-            refused.append(package["key"])
-    return refused
-
-
 def expected_errors(expected: dict) -> list[str]:
     keys = [m["key"] for m in expected["mirrors"].values() if m["error"]]
     keys += [i["key"] for i in expected["images"].values() if i["error"]]
     keys += [p["key"] for p in expected["packages"].values() if p["error"]]
     return keys
+
+
+# Text the outputs may rightly hold: a "secret" that is part of it cannot be told apart from it.
+INNOCENT = "\n".join(path.read_text() for pattern in ("harness/*.py", "harness/*.yaml", "harness/commands/*.py", "preamble/**/*.sh")
+                     for path in Path(__file__).resolve().parents[2].glob(pattern))
+REFUSAL = re.compile(r"^proxy-config: error: (\S+): .* \(([a-z0-9-]+)\)$", re.M)
 
 
 def compared(result: dict) -> dict:
@@ -167,23 +170,35 @@ def compared(result: dict) -> dict:
 
 
 def check_agreement(config_dir, strategy: str, choreo_registry: str | None = None) -> None:
+    """The invariants of the value grammar for one configuration and strategy:
+    (a) lint has no error => the preamble exits 0, and what it configured is what `plan` says;
+    (b) the preamble stops on a value => lint has an error on that key with the rule the preamble names;
+    and the preamble stops exactly when the plan marks a value the build cannot use."""
+    catalog = load_catalog(choreo_registry)
     config = read_config(config_dir)
-    expected = plan(load_catalog(choreo_registry), config, strategy).to_json()
+    expected = plan(catalog, config, strategy).to_json()
+    findings = lint(catalog, config, strategy)
+    errors = {(f.key, f.rule) for f in findings if f.severity == "error"}
     actual = preamble_check(strategy, config_dir, choreo_registry=choreo_registry)
-    errors = expected_errors(expected)
-    refusals = preamble_refusals(config, strategy, expected)
-    if errors or refusals:  # the preamble stops at the first bad value it meets, naming its key
-        assert actual["exit_code"] != 0, f"the preamble accepted unusable values of {errors + refusals}"
-        assert any(key in actual["log"] for key in errors + refusals), actual["log"]
+    printed = json.dumps([expected, render_text(plan(catalog, config, strategy), str(config_dir)),
+                          [f.to_json() for f in findings], actual], ensure_ascii=False)
+    for name, secret in watched_secrets(catalog, config, INNOCENT + str(config_dir)).items():
+        assert secret not in printed, f"the value of {name} is printed"  # (d): plan, lint, preamble-check, its log
+    if actual["exit_code"] != 0:
+        refusal = REFUSAL.search(actual["log"])
+        assert refusal, f"the preamble stopped without naming a key and a rule:\n{actual['log']}"
+        assert (refusal[1], refusal[2]) in errors, f"lint has no {refusal[2]} error on {refusal[1]}: {sorted(errors)}"
+        assert expected_errors(expected), f"the plan has no error, yet the preamble stopped:\n{actual['log']}"
         return
-    assert actual["exit_code"] == 0, actual["log"]
+    assert not expected_errors(expected), f"the preamble accepted unusable values of {expected_errors(expected)}"
     assert actual["problems"] == []
     assert compared(actual) == compared(expected)
 
 
 @pytest.mark.parametrize("strategy", list(CATALOG.strategies))
 def test_preamble_agrees_with_plan(strategy, tmp_path_factory):
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(entries=config_entries(strategy), kubelet_layout=st.booleans())
     def check(entries, kubelet_layout):
         directory = tmp_path_factory.mktemp("proxy-config")

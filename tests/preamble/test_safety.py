@@ -35,7 +35,8 @@ def hostile_config(directory: Path, marker: Path) -> Path:
         if name.endswith(("-password", "-token", "-username")):
             values[name] = SECRET + injection
         elif name.startswith("pkg-"):
-            values[name] = "https://nexus.example.com/repo/$(touch${IFS}" + str(marker) + ")`touch${IFS}x`;'\"/"
+            # Shell syntax that RFC 3986 allows in a path ('{', '`' and '"' it does not: the grammar refuses those).
+            values[name] = "https://nexus.example.com/repo/$(touch$IFS" + str(marker) + ");touch$IFS'x'&*!/"
         elif name.startswith("oci-"):
             values[name] = "nexus.example.com/proxy"
     return write_config(directory, values)
@@ -51,7 +52,7 @@ def test_values_stay_data_and_secrets_stay_private(tmp_path, strategy):
     assert not marker.exists()
     assert SECRET not in result["log"]
     for package in result["packages"].values():
-        assert "$(touch${IFS}" in package["url"]  # written and read back literally
+        assert "$(touch$IFS" in package["url"]  # written and read back literally
 
 
 def run_entry(strategy: str, config: Path, home: Path, env: dict, network: IsolatedNetwork | None = None):
@@ -116,7 +117,8 @@ def test_preamble_check_command_prints_plan_shaped_json(tmp_path):
     import sys
 
     done = subprocess.run([sys.executable, "-m", "harness", "preamble-check", "--strategy", "webapp",
-                           str(ROOT / "fixtures/proxy-config/credentials-everywhere")], capture_output=True, text=True, cwd=ROOT)
+                           str(ROOT / "fixtures/proxy-config/credentials-everywhere"), "--format", "json"],
+                          capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert set(result) >= {"images", "mirrors", "logins", "dockerhub_login", "packages", "ignored_keys", "problems"}

@@ -80,7 +80,7 @@ def test_credentials_are_open_when_the_run_does_not_ask():
 
 def test_values_the_stack_cannot_serve_are_reported_not_refused(tmp_path):
     directory = write_config(tmp_path / "cfg", {"oci-dockerhub-url": "10.9.8.7:5000/hub",
-                                                "pkg-npm-url": "https://nexus.example.com/npm proxy/"})
+                                                "pkg-npm-url": "https://nexus.example.com/npm$proxy/"})
     routes, unrouted = routes_of(directory)
     assert routes == []
     assert "IP address" in unrouted["oci-dockerhub-url"] and "path" in unrouted["pkg-npm-url"]

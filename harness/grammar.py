@@ -1,0 +1,444 @@
+"""The value grammar: what each kind of proxy-config value may be, why not, how clients read it, how it is shown.
+
+One place for the rules that lint, plan, the stack's endpoints and preamble-check apply to a value.
+Rule ids, severities, what the build does and examples are data (grammar.yaml); the URL patterns
+there are POSIX EREs that the reference preamble uses too (preamble/lib/grammar.sh is generated from
+them), so "lint has no error" and "the preamble accepts it" are the same question.
+
+Messages never hold a secret: a credential's value is never quoted back, and a URL's or registry
+value's user-info password is masked (`mask`).
+"""
+
+import functools
+import ipaddress
+import re
+import urllib.parse
+from dataclasses import dataclass
+from importlib import resources
+
+import yaml
+
+MAX_PORT = 65535
+DEFAULT_PORTS = {"http": 80, "https": 443}
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # what XML 1.0 cannot carry (besides \t \n \r)
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str  # error | warning | info
+    build: str  # stops | ignores | proceeds
+    summary: str
+    accepted: str
+    refused: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    message: str  # safe to print: no secret, user-info masked
+    accepted: str | None = None  # a value that would be accepted, when one can be computed
+
+    @property
+    def text(self) -> str:
+        hint = self.accepted or RULES[self.rule].accepted
+        return f"{self.message} (accepted: {hint})" if hint else self.message
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a key's value is: family `oci-mirror` | `image-override` | `package-proxy` | `username` |
+    `password` | `token`, and for package URLs and their credentials the manager."""
+
+    family: str
+    manager: str | None = None
+
+    @property
+    def secret(self) -> bool:
+        return self.family in ("password", "token")
+
+    @property
+    def credential(self) -> bool:
+        return self.family in ("username", "password", "token")
+
+
+def _load() -> tuple[dict[str, Rule], dict[str, re.Pattern]]:
+    text = resources.files("harness").joinpath("grammar.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    rules = {rid: Rule(rid, r["severity"], r["build"], r["summary"], r["accepted"], tuple(r.get("refused", ())))
+             for rid, r in data["rules"].items()}
+    patterns = {name: re.compile(pattern) for name, pattern in data["patterns"].items()}
+    return rules, patterns
+
+
+RULES, PATTERNS = _load()
+PATTERN_TEXTS = {name: pattern.pattern for name, pattern in PATTERNS.items()}
+
+
+def _matches(name: str, value: str) -> bool:
+    return PATTERNS[name].fullmatch(value) is not None
+
+
+# --- masking -----------------------------------------------------------------------------------
+
+def _userinfo_span(text: str) -> tuple[int, int] | None:
+    """Where the user-info of a URL (`scheme://…@`) or registry value (`…@host`) is, if it has one.
+
+    A password may hold '/', '?', '#' or '@' (generated passwords often do): such a value is no valid
+    URL, but it must still be masked. So unless the authority up to the first '/?#' is a plain
+    host[:port], the user-info runs to the last '@' that does not start a path segment (npm scopes
+    are `/@scope/`). Masking too much is safe; too little is a leak.
+    """
+    start = text.find("://")
+    start = start + 3 if start >= 0 else 0
+    rest = text[start:]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    after_host = authority.partition("]")[2] if authority.startswith("[") else authority
+    if "@" not in authority and not (":" in after_host and re.search(r"[^0-9]", after_host.split(":", 1)[1])):
+        return None
+    ends = [i for i in range(1, len(rest)) if rest[i] == "@" and rest[i - 1] != "/"]
+    return (start, start + ends[-1]) if ends else None
+
+
+def mask(text: str) -> str:
+    """The value with the password of its user-info replaced by `***` (`https://u:p@h/` -> `https://u:***@h/`)."""
+    span = _userinfo_span(text)
+    if span is None:
+        return text
+    start, at = span
+    userinfo = text[start:at]
+    if ":" not in userinfo:
+        return text
+    return f"{text[:start]}{userinfo.split(':', 1)[0]}:***{text[at:]}"
+
+
+def userinfo_password(text: str) -> str | None:
+    """The password part of a value's user-info (what `mask` hides), or None."""
+    span = _userinfo_span(text)
+    if span is None or ":" not in text[span[0]:span[1]]:
+        return None
+    return text[span[0]:span[1]].split(":", 1)[1]
+
+
+def has_userinfo(text: str) -> bool:
+    return _userinfo_span(text) is not None
+
+
+SHOWN_MAX = 120
+
+
+def quoted(value: str) -> str:
+    """A value as messages quote it: user-info password masked, control characters escaped by repr,
+    and cut to SHOWN_MAX characters (a 64 KiB value must not flood a terminal)."""
+    text = mask(value)
+    if len(text) > SHOWN_MAX:
+        return repr(text[:SHOWN_MAX]) + f"… ({len(value)} characters)"
+    return repr(text)
+
+
+def shown(value: str, kind: Kind) -> str:
+    """How a value may appear in a message: never a secret's text, and URLs with user-info masked."""
+    return "" if kind.credential else quoted(value)
+
+
+# --- package URLs ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PackageUrl:
+    """A package URL that the grammar accepts, split; `host` is lowercase, as clients and DNS use it."""
+
+    scheme: str
+    userinfo: str | None
+    host: str  # without brackets for IPv6
+    port: int
+    explicit_port: bool
+    path: str
+
+    @property
+    def netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}" if self.explicit_port and self.port != DEFAULT_PORTS[self.scheme] else host
+
+
+def _authority(value: str) -> str:
+    rest = value.split("://", 1)[1]
+    return re.split(r"[/?#]", rest, maxsplit=1)[0]
+
+
+def _split_authority(value: str) -> tuple[str | None, str, str]:
+    """(user-info, host as written, port text) of a URL the patterns accept."""
+    authority = _authority(value)
+    userinfo, at, hostport = authority.rpartition("@")
+    if hostport.startswith("["):
+        host, _, port = hostport[1:].partition("]")
+        port = port[1:]
+    else:
+        host, _, port = hostport.partition(":")
+    return (userinfo if at else None), host, port
+
+
+def _canonical_ipv6(host: str) -> str | None:
+    """The RFC 5952 form npm, Go and curl print, or None for a literal the grammar refuses (embedded IPv4)."""
+    try:
+        address = ipaddress.IPv6Address(host)
+    except ValueError:
+        return None
+    if "." in host:
+        return None
+    return address.compressed
+
+
+def _is_dotted_quad(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _idna_host(host: str) -> str | None:
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+
+
+def _suggested_url(value: str) -> str | None:
+    """What a value would look like written as clients normalise it, when that is easy to say."""
+    if re.search(r"[\x00-\x20\x7f]", value.strip()):
+        return None  # urlsplit would silently drop tabs and newlines: no honest suggestion
+    try:
+        parts = urllib.parse.urlsplit(value.strip())
+        host = parts.hostname or ""
+        if not host:
+            return None
+        ascii_host = _idna_host(host) if not host.isascii() else host.lower()
+        if ascii_host is None:
+            return None
+        if ":" in ascii_host:
+            ascii_host = f"[{_canonical_ipv6(ascii_host) or ascii_host}]"
+        port = parts.port
+    except ValueError:
+        return None
+    netloc = ascii_host + (f":{port}" if port and port != DEFAULT_PORTS.get(parts.scheme.lower()) else "")
+    path = urllib.parse.quote(_remove_dot_segments(parts.path), safe="/-._~!$&'()*+,;=:@%")
+    return f"{parts.scheme.lower() or 'https'}://{netloc}{path or '/'}"
+
+
+def _remove_dot_segments(path: str) -> str:
+    out: list[str] = []
+    for segment in path.split("/"):
+        lowered = segment.lower().replace("%2e", ".")
+        if lowered == ".":
+            continue
+        if lowered == "..":
+            if len(out) > 1:
+                out.pop()
+            continue
+        out.append(segment)
+    result = "/".join(out)
+    if path.endswith(("/.", "/..")) or path.lower().endswith(("/%2e", "/%2e%2e", "/.%2e", "/%2e.")):
+        result += "/"
+    return result
+
+
+def _invalid_reason(value: str) -> str:
+    """Why a URL with a lowercase http(s) scheme and printable ASCII does not fit the grammar."""
+    if re.search(r"[?#]", value):
+        return "has a query or fragment ('?' or '#'), which clients drop or mangle when they append their paths"
+    authority = _authority(value)
+    hostport = authority.rpartition("@")[2]
+    if "@" in value.split("://", 1)[1] and "@" not in authority:
+        return "holds user-info whose password has '/', '?' or '#'; put it in the -password key instead"
+    if not hostport:
+        return "has no host"
+    if hostport.startswith("["):
+        host, bracket, port = hostport[1:].partition("]")
+        if not bracket:
+            return "has an IPv6 literal without its closing ']'"
+        if _canonical_ipv6(host) != host:
+            canonical = _canonical_ipv6(host)
+            return (f"writes the IPv6 address [{host}] as [{canonical}], its normal form" if canonical
+                    else f"has [{host}], which is not an IPv6 address in the form clients print")
+    else:
+        host, _, port = hostport.partition(":")
+        if "]" in host or "[" in host:
+            return f"has a '[' or ']' in the host {quoted(host)}"
+        if not re.fullmatch(r"[-A-Za-z0-9_.]+", host):
+            return f"has a host {quoted(host)} with characters a host name cannot hold"
+        if host.rstrip(".").rsplit(".", 1)[-1][:1].isdigit() and not _is_dotted_quad(host):
+            return f"has {quoted(host)}, which clients read as an IPv4 address only in full dotted form (a.b.c.d, 0-255, no leading zeros)"
+    if ":" in hostport.rpartition("]")[2]:
+        port = hostport.rpartition("]")[2].rpartition(":")[2] if hostport.startswith("[") else hostport.partition(":")[2]
+        if not port.isdigit() or port.startswith("0") or int(port) > MAX_PORT:
+            return f"has the port {quoted(port)}, not a number from 1 to {MAX_PORT} without leading zeros"
+    path = value.split("://", 1)[1][len(authority):]
+    bad = sorted(set(re.sub(r"[-A-Za-z0-9._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2}", "", path)))
+    if bad:
+        return f"has {quoted(''.join(bad))} in its path, which must be percent-encoded"
+    userinfo = authority.rpartition("@")[0]
+    if re.sub(r"[-A-Za-z0-9._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2}", "", userinfo):
+        return "has user-info with characters that must be percent-encoded; put the credentials in the -username/-password keys instead"
+    return "is not a URL clients can use"
+
+
+def _port_in_range(value: str) -> bool:
+    port = _split_authority(value)[2]
+    return not port or int(port) <= MAX_PORT
+
+
+def _url_fits(value: str) -> bool:
+    if not (_matches("package-url", value) or _matches("package-url-ipv4", value) or _matches("package-url-ipv6", value)):
+        return False
+    host = _split_authority(value)[1]
+    if _matches("package-url-ipv6", value) and _canonical_ipv6(host) != host:
+        return False
+    return _port_in_range(value)
+
+
+def package_url_violation(value: str, manager: str | None = None) -> Violation | None:
+    """The first rule a pkg-*-url value breaks, in the order the preamble checks them, or None."""
+    suggestion = _suggested_url(value)
+    if not _matches("url-character", value):
+        return Violation("pkg-url-character", f"holds a space, a control character or a character that is not ASCII: "
+                         f"{quoted(value)}", _acceptable(suggestion))
+    if not re.match(r"https?://", value):
+        if re.match(r"(?i)https?://", value):
+            return Violation("pkg-url-scheme", f"must start with https:// or http:// in lowercase: {quoted(value)}",
+                             _acceptable(suggestion))
+        return Violation("pkg-url-scheme", f"must start with https:// (or http://): {quoted(value)}")
+    if not _url_fits(value):
+        return Violation("pkg-url-invalid", f"{_invalid_reason(value)}: {quoted(value)}", _acceptable(suggestion))
+    if _matches("dot-segment", value):
+        return Violation("pkg-url-dot-segment", f"has a '.' or '..' path segment, which clients resolve differently: "
+                         f"{quoted(value)}", _acceptable(suggestion))
+    if manager == "go" and re.search(r"[,|]", value):
+        return Violation("go-proxy-list", f"holds ',' or '|', which makes GOPROXY a list that Go falls through: "
+                         f"{quoted(value)}")
+    return None
+
+
+def _acceptable(suggestion: str | None) -> str | None:
+    """A suggestion only when the grammar accepts it (never a secret: suggestions drop user-info)."""
+    if suggestion and _matches("url-character", suggestion) and _url_fits(suggestion) and not _matches("dot-segment", suggestion):
+        return mask(suggestion)
+    return None
+
+
+def split_package_url(value: str) -> PackageUrl | None:
+    """The parts of a package URL the grammar accepts, or None for one it refuses."""
+    if package_url_violation(value) is not None:
+        return None
+    scheme = value.split("://", 1)[0]
+    userinfo, host, port = _split_authority(value)
+    path = value.split("://", 1)[1][len(_authority(value)):]
+    return PackageUrl(scheme, userinfo, host.lower(), int(port) if port else DEFAULT_PORTS[scheme], bool(port), path)
+
+
+def npm_token_key(url: str) -> str:
+    """The `.npmrc` key npm looks a registry's token up under: `//host[:port]/path/` as npm normalises it
+    (lowercase host, default port dropped, no user-info; the path up to its last '/')."""
+    parts = split_package_url(url)
+    if parts is None:
+        raise ValueError("not a package URL the grammar accepts")
+    return "//" + parts.netloc + parts.path.rpartition("/")[0] + "/"
+
+
+# --- every value ------------------------------------------------------------------------------
+
+def text_violations(value: str, kind: Kind) -> list[Violation]:
+    """Rules every value obeys (the build goes on with such a value, as written)."""
+    show = shown(value, kind)
+    suffix = f": {show}" if show else ""
+    found = []
+    if value == "":
+        return [Violation("empty-value", "empty: counts as unset; remove the file or give it a value")]
+    if not value.strip():
+        found.append(Violation("whitespace-only", "holds only whitespace, which the build uses as the value"))
+    if "\r" in value:
+        found.append(Violation("carriage-return", "contains a carriage return (CRLF line ending?); only trailing "
+                               "newlines are trimmed" + suffix))
+    if "\n" in value:
+        found.append(Violation("newline-in-value", "contains a line break inside the value" + suffix))
+    if value.strip() and value != value.strip(" \t"):
+        found.append(Violation("surrounding-whitespace", "starts or ends with spaces or tabs, which are kept as part "
+                               "of the value" + suffix))
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        found.append(Violation("quoted-value", "is wrapped in quotes, which are kept as part of the value" + suffix))
+    return found
+
+
+def credential_format_violation(value: str, kind: Kind) -> Violation | None:
+    """Maven's settings.xml and NuGet.Config are XML; Maven also trims element text."""
+    if kind.manager not in ("maven", "nuget") or kind.family not in ("username", "password"):
+        return None
+    if CONTROL_RE.search(value):
+        return Violation("credential-format", f"holds a character {kind.manager}'s XML configuration cannot carry "
+                         "(a control character, U+FFFE or U+FFFF)")
+    if kind.manager == "maven" and value != value.strip(" \t\n\r"):
+        return Violation("credential-format", "starts or ends with whitespace, which Maven trims from settings.xml")
+    return None
+
+
+def stop_violation(value: str, kind: Kind) -> Violation | None:
+    """The rule the reference preamble stops the build on for this value, if any (value-level rules only)."""
+    from harness import reference
+
+    if value == "":
+        return None
+    if kind.family == "package-proxy":
+        return package_url_violation(value, kind.manager)
+    if kind.family == "oci-mirror":
+        try:
+            reference.split_mirror(value)
+        except reference.ReferenceError as problem:
+            rule = "oci-url-scheme" if "://" in value else "oci-url-invalid"
+            return Violation(rule, f"{problem}: {quoted(value)}")
+        return None
+    if kind.family == "image-override":
+        try:
+            reference.parse_normalized(value)
+        except reference.ReferenceError as problem:
+            return Violation("image-override-invalid", f"not a valid image reference ({problem}): {quoted(value)}")
+        return None
+    return credential_format_violation(value, kind)
+
+
+def violations(value: str, kind: Kind) -> list[Violation]:
+    """Every value-level rule the value breaks: the text rules, the first build-stopping rule, the warnings."""
+    found = text_violations(value, kind)
+    if value == "":
+        return found
+    stop = stop_violation(value, kind)
+    if stop:
+        found.append(stop)
+    if kind.credential and _PERCENT_ESCAPE.search(value):
+        found.append(Violation("credential-percent-encoded", "looks percent-encoded; the seed says not to encode "
+                               "credentials: the build uses the value exactly as written"))
+    if kind.family == "package-proxy" and stop is None:
+        if value.startswith("http://"):
+            found.append(Violation("pkg-url-http", f"uses plain http://: credentials and packages travel unencrypted: "
+                                   f"{quoted(value)}"))
+        if has_userinfo(value):
+            found.append(Violation("url-credentials", "carries credentials in the URL; use the matching "
+                                   "-username/-password (or -token) keys"))
+    return found
+
+
+def kind_of(catalog, bare: str) -> Kind | None:
+    """The kind of value a key (without its strategy prefix) holds, or None for a name that is no key."""
+    key = catalog.keys.get(bare)
+    if key is not None:
+        return Kind(key.family, key.manager)
+    owner = catalog.credential_owner.get(bare)
+    if owner is None:
+        return None
+    key = catalog.keys[owner]
+    family = "username" if bare == key.username else "password" if bare == key.password else "token"
+    return Kind(family, key.manager)
+
+
+@functools.lru_cache(maxsize=None)
+def rules_by_build(build: str) -> tuple[str, ...]:
+    return tuple(rid for rid, rule in RULES.items() if rule.build == build)

@@ -1,0 +1,250 @@
+"""The value grammar, rule by rule, in Python (harness/grammar.py) and in the reference preamble's bash.
+
+Every build-stopping rule of harness/grammar.yaml has `refused` examples: each must be refused by
+that rule in Python and by the same rule in bash, and the rule's `accepted` example must pass both.
+Then hypothesis generates values of every class the grammar has to tell apart (letter case, ports,
+IDN, IPv6 literals, user-info with any characters, percent-escapes, dot segments, list separators,
+Unicode line breaks and non-characters, control characters, whitespace, long values) and the two
+implementations must name the same rule, mask the same way and key npm's token the same way.
+"""
+
+import ipaddress
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from harness import grammar, reference
+
+LIB = Path(__file__).resolve().parent.parent / "preamble" / "lib" / "proxy-config.sh"
+EXAMPLES = int(os.environ.get("AIRGAP_GRAMMAR_EXAMPLES", "2000"))
+
+# One bash process answers many questions: NUL-separated (function, arg1, arg2) in, (status, PC_R) out.
+BASH_BATCH = r"""
+source "$1"
+credential_format() {
+    PC_AUTH=basic PC_USER_KEY=the-username PC_CRED_USER=$2 PC_PASS_KEY=the-password PC_CRED_PASS=ok
+    if pc__credential_format_ok "$1" 2>/dev/null; then PC_R=''; else PC_R=credential-format; return 1; fi
+}
+image_override() { pc_parse_normalized "$1"; }
+while IFS= read -r -d '' fn && IFS= read -r -d '' a && IFS= read -r -d '' b; do
+    PC_R=''
+    if "$fn" "$a" "$b"; then status=0; else status=$?; fi
+    printf '%s\0%s\0' "$status" "$PC_R"
+done
+"""
+
+
+def bash(calls: list[tuple[str, str, str]]) -> list[tuple[int, str]]:
+    """Run (function, arg1, arg2) calls in one bash that sourced the preamble library."""
+    payload = b"".join(f"{fn}\0{a}\0{b}\0".encode("utf-8", "surrogatepass") for fn, a, b in calls)
+    done = subprocess.run(["bash", "-c", BASH_BATCH, "bash", str(LIB)], input=payload, capture_output=True,
+                          timeout=300, env={"PATH": os.environ["PATH"], "LC_ALL": "C.UTF-8"})
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    fields = done.stdout.split(b"\0")[:-1]
+    assert len(fields) == 2 * len(calls), done.stderr.decode(errors="replace")
+    return [(int(fields[i]), fields[i + 1].decode("utf-8", "surrogateescape")) for i in range(0, len(fields), 2)]
+
+
+def bash_rule(kind: grammar.Kind, value: str) -> str | None:
+    return bash_rules([(kind, value)])[0]
+
+
+def bash_rules(items: list[tuple[grammar.Kind, str]]) -> list[str | None]:
+    calls = []
+    for kind, value in items:
+        if kind.family == "package-proxy":
+            calls.append(("pc_package_url_violation", value, kind.manager or ""))
+        elif kind.family == "oci-mirror":
+            calls.append(("pc_mirror_ok", value, ""))
+        elif kind.family == "image-override":
+            calls.append(("image_override", value, ""))
+        else:
+            calls.append(("credential_format", kind.manager or "", value))
+    rules = []
+    for (kind, _), (status, result) in zip(items, bash(calls)):
+        if status == 0:
+            rules.append(None)
+        elif kind.family == "image-override":
+            rules.append("image-override-invalid")
+        else:
+            rules.append(result)
+    return rules
+
+
+def python_rule(kind: grammar.Kind, value: str) -> str | None:
+    violation = grammar.stop_violation(value, kind)
+    return violation.rule if violation else None
+
+
+KIND_OF_RULE = {
+    "oci-url-scheme": grammar.Kind("oci-mirror"),
+    "oci-url-invalid": grammar.Kind("oci-mirror"),
+    "image-override-invalid": grammar.Kind("image-override"),
+    "go-proxy-list": grammar.Kind("package-proxy", "go"),
+    "credential-format": grammar.Kind("password", "maven"),
+}
+EXAMPLES_OF_RULES = [(rule.id, value) for rule in grammar.RULES.values() for value in rule.refused]
+
+
+def kind_for(rule: str) -> grammar.Kind:
+    return KIND_OF_RULE.get(rule, grammar.Kind("package-proxy", "npm"))
+
+
+def test_every_stopping_rule_has_refused_examples_and_a_bash_summary():
+    catalog_sh = (LIB.parent / "catalog.sh").read_text()
+    value_rules = {"mirror-rewrite-invalid", "url-credentials-conflict"}  # need a whole configuration: tests/test_lint.py
+    for rule in grammar.rules_by_build("stops"):
+        assert f"PC_RULE_SUMMARY[{rule}]=" in catalog_sh
+        if rule not in value_rules:
+            assert grammar.RULES[rule].refused, f"{rule} has no refused examples in grammar.yaml"
+
+
+@pytest.mark.parametrize("rule, value", EXAMPLES_OF_RULES)
+def test_refused_examples_are_refused_by_their_rule_in_python_and_bash(rule, value):
+    kind = kind_for(rule)
+    assert python_rule(kind, value) == rule
+    assert bash_rule(kind, value) == rule
+
+
+@pytest.mark.parametrize("rule", sorted({rule for rule, _ in EXAMPLES_OF_RULES}))
+def test_accepted_example_is_accepted_in_python_and_bash(rule):
+    kind = kind_for(rule)
+    accepted = grammar.RULES[rule].accepted
+    if rule == "credential-format":
+        accepted = "s3cret-password"
+    assert python_rule(kind, accepted) is None
+    assert bash_rule(kind, accepted) is None
+
+
+def test_every_suggestion_is_accepted():
+    for rule, value in EXAMPLES_OF_RULES:
+        violation = grammar.stop_violation(value, kind_for(rule))
+        if violation.accepted:
+            assert python_rule(kind_for(rule), violation.accepted) is None, (value, violation.accepted)
+
+
+# --- generated values -----------------------------------------------------------------------------
+
+LINE_BREAKS = ["\n", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029"]
+NONCHARACTERS = ["\ufffe", "\uffff", "\ufdd0", "\U0001fffe"]
+CONTROLS = ["\t", "\x01", "\x1b", "\x7f", "\x9b"]
+ODD = LINE_BREAKS + NONCHARACTERS + CONTROLS + [" ", "%", "%2e", "%2E", "%41", "%zz", "/", "?", "#", "@", ":", ",", "|", "[", "]",
+                                                "\\", "{", "}", "`", '"', "'", "$", "${X}", "é", "日", "😀", "."]
+hosts = st.sampled_from([
+    "nexus.example.com", "NEXUS.Example.COM", "mirror.corp", "localhost", "a", "127.0.0.1", "127.1", "0x7f.0.0.1",
+    "1.2.3.256", "010.0.0.1", "[::1]", "[::0001]", "[0:0:0:0:0:0:0:1]", "[2001:db8::1]", "[2001:DB8::1]",
+    "[::ffff:1.2.3.4]", "[fe80::1%25eth0]", "[::1", "::1]", "[nexus]", "bücher.example", "xn--bcher-kva.example",
+    "nexus_1.example.com", "-bad.example.com", "nexus.example.com.", "a..b", "",
+])
+ports = st.sampled_from(["", "", "", ":443", ":80", ":8443", ":0", ":08081", ":65535", ":65536", ":99999", ":", ":x"])
+userinfos = st.one_of(
+    st.just(""),
+    st.builds(lambda u, p: f"{u}:{p}@", st.sampled_from(["builder", "u", "b@x", ""]),
+              st.lists(st.sampled_from(list("abcXYZ019+=-_.~") + ["/", "?", "#", "@", ":", "%2F", "%", " "]), max_size=12).map("".join)),
+    st.sampled_from(["token@", "u@"]),
+)
+segments = st.one_of(st.sampled_from(["repository", "npm", "go", ".", "..", "%2e", "%2E%2e", ".%2e", "@scope", "a,b", "a|b",
+                                      "x~y", "é", "%C3%A9", "-", ""]),
+                     st.lists(st.sampled_from(list("az09-._~") + ODD), max_size=6).map("".join))
+paths = st.lists(segments, max_size=5).map(lambda parts: "/" + "/".join(parts) if parts else "")
+schemes = st.sampled_from(["https://", "https://", "http://", "HTTPS://", "Https://", "ftp://", "", "https:/", " https://"])
+tails = st.sampled_from(["", "", "", "/", "?x=1", "#frag", "?", "#", ",direct", "|off", ",https://other.example.net/", "\n", " "])
+package_urls = st.builds(lambda s, u, h, p, path, t: s + u + h + p + path + t, schemes, userinfos, hosts, ports, paths, tails)
+any_text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\0"), max_size=40)
+package_values = st.one_of(package_urls, package_urls, package_urls, any_text,
+                           st.sampled_from(ODD).map(lambda c: c * 3), st.integers(1, 70).map(lambda n: "https://a.example/" + "x/" * n))
+managers = st.sampled_from(["npm", "maven", "gradle", "nuget", "python", "go", "composer", "rubygems"])
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.tuples(managers, package_values), min_size=20, max_size=40))
+@example([("npm", "https://NEXUS.example.com:443/a/../npm/"), ("go", "https://nexus.example.com/go,https://other.example.net/"),
+          ("npm", "https://[::0001]/npm/"), ("npm", "https://bücher.example/npm/"), ("npm", "HTTPS://nexus.example.com/"),
+          ("python", "https://[::1/simple/"), ("python", "https://nexus.example.com/\u2028"), ("npm", " \t ")])
+def test_package_url_rules_agree_with_bash(pairs):
+    pairs = [(manager, value) for manager, value in pairs if value]  # empty is unset: no rule applies
+    kinds = [grammar.Kind("package-proxy", manager) for manager, _ in pairs]
+    expected = [python_rule(kind, value) for kind, (_, value) in zip(kinds, pairs)]
+    assert bash_rules(list(zip(kinds, [value for _, value in pairs]))) == expected
+
+
+credential_values = st.one_of(any_text, st.lists(st.sampled_from(ODD + ["a", "B", "7", " ", "\t"]), min_size=1, max_size=8).map("".join))
+
+
+@settings(max_examples=max(EXAMPLES // 4, 50), deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.tuples(st.sampled_from(["maven", "nuget", "gradle"]), credential_values), min_size=20, max_size=40))
+def test_credential_format_agrees_with_bash(pairs):
+    pairs = [(manager, value) for manager, value in pairs if value]
+    kinds = [grammar.Kind("password", manager) for manager, _ in pairs]
+    expected = [python_rule(kind, value) for kind, (_, value) in zip(kinds, pairs)]
+    assert bash_rules(list(zip(kinds, [value for _, value in pairs]))) == expected
+
+
+mirror_values = st.one_of(
+    st.builds(lambda u, h, p, path: u + h.strip("[]") + p + path, userinfos, hosts, ports, paths),
+    st.builds(lambda s, h, p: s + h + p, schemes, hosts, st.sampled_from(["", "/dockerhub-proxy", "/Proxy", "/a__b", "/a/"])),
+    any_text,
+)
+
+
+@settings(max_examples=max(EXAMPLES // 4, 50), deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(mirror_values, min_size=20, max_size=40), st.lists(mirror_values, min_size=1, max_size=10))
+def test_oci_and_override_rules_agree_with_bash(mirrors, overrides):
+    items = [(grammar.Kind("oci-mirror"), v) for v in mirrors if v]
+    items += [(grammar.Kind("image-override"), v) for v in overrides if v]
+    assert bash_rules(items) == [python_rule(kind, value) for kind, value in items]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.one_of(package_values, mirror_values), min_size=20, max_size=40))
+@example(["https://builder:Xy7/Qz9+Secret@nexus.example.com/npm/", "https://b:Xy7?Q#z@nexus.example.com/@scope/",
+          "https://u:p@ss/w@rd@nexus.example.com/npm/", "user:s3cret@harbor.example.com/proxy", "https://[::1]:4873/@scope/"])
+def test_masking_agrees_with_bash_and_hides_every_password(values):
+    masked = bash([("pc_mask_url", value, "") for value in values])
+    for value, (_, shown) in zip(values, masked):
+        assert shown == grammar.mask(value)
+        password = grammar.userinfo_password(value)
+        if password and value.count(password) == 1:  # a password that is also part of the host cannot be told apart
+            assert password not in shown
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(package_urls, min_size=20, max_size=40))
+def test_npm_token_key_agrees_with_bash(values):
+    accepted = [v for v in values if grammar.package_url_violation(v, "npm") is None]
+    keys = bash([("pc__npm_token_key", value, "") for value in accepted])
+    assert [key for _, key in keys] == [grammar.npm_token_key(value) for value in accepted]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
+@given(st.lists(st.one_of(st.ip_addresses(v=6).map(lambda a: a.exploded), st.ip_addresses(v=6).map(str),
+                          st.text(st.sampled_from("0123456789abcdefABCDEF:."), max_size=45)), min_size=10, max_size=30))
+def test_ipv6_normal_form_agrees_with_python_ipaddress(addresses):
+    results = bash([("pc__ipv6_canonical", a, "") for a in addresses])
+    for address, (status, canonical) in zip(addresses, results):
+        try:
+            expected = ipaddress.IPv6Address(address).compressed if "." not in address else None
+        except ValueError:
+            expected = None
+        assert (canonical if status == 0 else None) == expected, address
+
+
+def test_a_64_kib_value_is_judged_quickly_and_never_quoted_whole():
+    for value in ["https://" + "a" * 65000 + ".example/", "https://a.example/" + "%" * 65000, "https://" + "a:" * 32000 + "/"]:
+        violation = grammar.package_url_violation(value, "npm")
+        assert violation is None or len(violation.text) < 600
+
+
+def test_reference_messages_never_quote_user_info():
+    with pytest.raises(reference.ReferenceError) as raised:
+        reference.split_mirror("user:hunter2secret@harbor.example.com/proxy")
+    assert "hunter2secret" not in str(raised.value)
