@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from harness import grammar, reference
 
 LIB = Path(__file__).resolve().parent.parent / "preamble" / "lib" / "proxy-config.sh"
-EXAMPLES = int(os.environ.get("AIRGAP_GRAMMAR_EXAMPLES", "2000"))
+EXAMPLES = int(os.environ.get("AIRGAP_GRAMMAR_EXAMPLES", "500"))
 
 # One bash process answers many questions: NUL-separated (function, arg1, arg2) in, (status, PC_R) out.
 BASH_BATCH = r"""
