@@ -22,7 +22,10 @@ def _owned_by(client: docker.DockerClient, pid: int) -> tuple[list, list]:
 
 
 def test_killed_run_leaves_nothing_after_airgap_clean(docker_client):
+    from harness.images import ensure_images
+
     client = docker_client
+    ensure_images(client=client)  # built here, not inside the child's wait: a cold build on 2 cores takes minutes
     env = dict(os.environ, PYTHONPATH=str(ROOT), TESTCONTAINERS_RYUK_DISABLED="true")
     child = subprocess.Popen([sys.executable, "-c", START_A_RUN], cwd=ROOT, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
