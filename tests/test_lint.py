@@ -167,3 +167,15 @@ def test_a_url_urlsplit_rejects_is_a_finding_not_a_crash(tmp_path, value):
     invalid = [f for f in lint(CATALOG, config, "webapp") if f.rule == "pkg-url-invalid"]
     assert [f.key for f in invalid] == ["pkg-npm-url"]
     assert mirror_endpoints(config, ["webapp"], CATALOG) == []
+
+
+def test_text_output_escapes_file_names(tmp_path):
+    """A file name with an escape sequence or a newline must not reach the terminal raw or forge a line."""
+    import subprocess
+    import sys
+
+    (tmp_path / "pkg-npm-url\nforged: error").write_text("x")
+    (tmp_path / "\x1b[31mred").write_text("x")
+    done = subprocess.run([sys.executable, "-m", "harness", "lint", str(tmp_path)], capture_output=True, text=True)
+    assert "\x1b" not in done.stdout and "\\x1b[31mred" in done.stdout
+    assert not any(line.startswith("forged") for line in done.stdout.splitlines())

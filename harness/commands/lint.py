@@ -2,6 +2,7 @@
 
 from harness.commands.common import add_catalog_option, add_format_option, catalog_from, print_json, strategy_names
 from harness.config import read_config
+from harness.textsafe import printable
 from harness.lint import RULES, exit_code, lint
 
 
@@ -39,7 +40,7 @@ def run(args) -> int:
         for f in findings:
             where = f"{directory}/{f.key}" if f.key in config.entries else f"{directory} ({f.key} not set)"
             scope = f" [{', '.join(f.strategies)}]" if f.strategies else ""
-            print(f"{where}: {f.severity}: {f.message} ({f.rule}){scope}")
+            print(printable(f"{where}: {f.severity}: {f.message} ({f.rule}){scope}"))
         counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
         print(f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes")
     return exit_code(findings, args.strict)
