@@ -9,6 +9,7 @@ implementations must name the same rule, mask the same way and key npm's token t
 """
 
 import ipaddress
+import urllib.parse
 import os
 import subprocess
 from pathlib import Path
@@ -248,3 +249,21 @@ def test_reference_messages_never_quote_user_info():
     with pytest.raises(reference.ReferenceError) as raised:
         reference.split_mirror("user:hunter2secret@harbor.example.com/proxy")
     assert "hunter2secret" not in str(raised.value)
+
+
+def _c0_escaped(text: str) -> str:
+    return "".join(f"\\u{ord(c):04x}" if "\x01" <= c <= "\x1f" else c for c in text)
+
+
+@settings(max_examples=max(EXAMPLES // 5, 50), deadline=None, derandomize=True)
+@given(st.lists(st.one_of(any_text, credential_values, st.text(st.characters(min_codepoint=1, max_codepoint=0x7f))),
+                min_size=10, max_size=30))
+def test_preamble_escapers_match_their_definition(values):
+    """pc_percent_encode (RFC 3986 unreserved kept) and pc__escape_c0 (\\uXXXX), made linear, still give
+    exactly the escaping they define: a 64 KiB credential used to cost 13 s per manager."""
+    values = [v for v in values if v]
+    encoded = bash([("pc_percent_encode", v, "") for v in values])
+    escaped = bash([("pc__escape_c0", v, "") for v in values])
+    for value, (_, percent), (_, c0) in zip(values, encoded, escaped):
+        assert percent == urllib.parse.quote(value.encode(), safe="-._~")
+        assert c0 == _c0_escaped(value)
