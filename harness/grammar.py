@@ -369,6 +369,23 @@ def text_violations(value: str, kind: Kind) -> list[Violation]:
     return found
 
 
+ENVIRONMENT_ENTRY_MAX = 131072  # Linux MAX_ARG_STRLEN: one "NAME=value" of the environment, its NUL included
+
+
+def go_environment_violation(url: str, username: str, password: str) -> Violation | None:
+    """Go takes its proxy from the environment; the longest entry the preamble exports is GOSUMDB,
+    `sum.golang.org <proxy with percent-encoded user-info>/sumdb/sum.golang.org`."""
+    def encoded(text: str) -> int:
+        return len(urllib.parse.quote(text.encode(), safe="-._~"))
+
+    proxy = len(url.rstrip("/")) + encoded(username) + encoded(password) + 2
+    entry = len("GOSUMDB=sum.golang.org ") + proxy + len("/sumdb/sum.golang.org") + 1
+    if entry > ENVIRONMENT_ENTRY_MAX:
+        return Violation("go-environment-limit", f"with the credentials percent-encoded, GOSUMDB would be {entry} bytes; "
+                         f"Linux passes at most {ENVIRONMENT_ENTRY_MAX} to a program")
+    return None
+
+
 def credential_format_violation(value: str, kind: Kind) -> Violation | None:
     """Maven's settings.xml and NuGet.Config are XML; Maven also trims element text."""
     if kind.manager not in ("maven", "nuget") or kind.family not in ("username", "password"):

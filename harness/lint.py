@@ -185,6 +185,10 @@ def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, e
         if not url and holder:
             findings.append(_finding(holder.key, "credential-without-url", f"{holder.key} has no effect: "
                                      f"{key_name} is not set", strategy_name))
+        if key.manager == "go" and url and credentials.auth == "basic":
+            too_long = grammar.go_environment_violation(url.value, *(lookup.value for lookup in credentials.lookups))
+            if too_long:
+                findings.append(_finding(credentials.keys[1], too_long.rule, too_long.text, strategy_name))
         if url and credentials.auth != "none" and grammar.has_userinfo(url.value) \
                 and grammar.stop_violation(url.value, grammar.kind_of(catalog, key_name)) is None:
             findings.append(_finding(url.key, "url-credentials-conflict", f"the URL holds credentials and "

@@ -157,6 +157,9 @@ def _packages(catalog, config, strategy) -> dict[str, PackagePlan]:
         for lookup, family in zip(credentials.lookups, ("username", "password")):
             if plan.error is None and credentials.auth == "basic":
                 plan.error = _value_error(lookup.value, grammar.Kind(family, manager_id))
+        if plan.error is None and manager_id == "go" and credentials.auth == "basic":
+            too_long = grammar.go_environment_violation(found.value, *(lookup.value for lookup in credentials.lookups))
+            plan.error = f"{too_long.text} ({too_long.rule})" if too_long else None
         if plan.error is None and plan.auth != "none" and grammar.has_userinfo(found.value):
             # Two sources of credentials for one request: the build cannot tell which one is meant.
             plan.error = (f"the URL holds credentials and {', '.join(plan.credentials)} are set too: keep one "

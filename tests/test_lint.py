@@ -53,6 +53,8 @@ CASES = {
                                   "pkg-python-username": "u", "pkg-python-password": "p"}, "buildpack", "pkg-python-url"),
     "credential-format": ({"pkg-maven-url": "https://a/", "pkg-maven-username": "u", "pkg-maven-password": " pw"}, None,
                           "pkg-maven-password"),
+    "go-environment-limit": ({"pkg-go-url": "https://a/", "pkg-go-username": "u", "pkg-go-password": "%" * 44000},
+                             "buildpack", "pkg-go-password"),
     "strategy-scoped-only": ({"buildpack.pkg-npm-url": "https://a/"}, None, "buildpack.pkg-npm-url"),
     "not-consumed": ({"prism.pkg-npm-url": "https://a/"}, None, "prism.pkg-npm-url"),
     "node-pinned": (GOOD_DOCKERHUB, "webapp", "image-node-ref"),

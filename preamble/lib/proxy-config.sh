@@ -28,21 +28,6 @@ pc__init_grammar() {
 }
 pc__init_grammar
 
-# Every byte (1-255) and its two hex digits, and a sed script that turns %XX back into the RFC 3986
-# unreserved character it encodes: tables for the escapers below.
-pc__init_bytes() {
-    local i hex
-    declare -ga PC_BYTE=() PC_BYTE_HEX=()
-    PC_SED_UNRESERVED=''
-    for ((i = 1; i < 256; i++)); do
-        printf -v hex '%02X' "$i"
-        printf -v "PC_BYTE[i]" '%b' "\\x$hex"
-        PC_BYTE_HEX[i]=$hex
-        [[ ${PC_BYTE[i]} == [A-Za-z0-9._~-] ]] && PC_SED_UNRESERVED+="s/%$hex/${PC_BYTE[i]}/g;"
-    done
-}
-LC_ALL=C pc__init_bytes
-
 # ---------------------------------------------------------------------------------------------
 # Logging: every line names the preamble; values are shown with %q; secrets are never passed here.
 
@@ -94,7 +79,11 @@ pc__read_file() {
         return 1
     fi
     [[ $PC_VALUE == *[$'\x80'-$'\xff']* && ! $PC_VALUE =~ $PC_RE_UTF8 ]] && { PC_VALUE='' && return 1; }
-    while [[ $PC_VALUE == *$'\n' ]]; do PC_VALUE=${PC_VALUE%$'\n'}; done
+    # Trailing newlines in one step (a loop that strips one at a time is quadratic: 51 s for 64 KiB).
+    if [[ $PC_VALUE == *$'\n' ]]; then
+        local kept=${PC_VALUE%[!$'\n']*}
+        if [[ $kept == "$PC_VALUE" ]]; then PC_VALUE=''; else PC_VALUE=${PC_VALUE:0:${#kept}+1}; fi
+    fi
     [[ -n $PC_VALUE ]]
 }
 
@@ -191,54 +180,128 @@ pc_mirror_ok() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Escaping for each file format. Results go to PC_R (no subshells: the preamble stays fast).
+# Escaping for each file format. Results go to PC_R; builtins only, but for one od per long value in
+# pc_percent_encode. Each helper is linear in the value's length (up to 64 KiB): in bash, ${s:i:1} and
+# each match of ${s//x/y} cost O(length of s), so a loop over the bytes, or many matches in one long
+# string, is quadratic. The helpers work on 4 KiB blocks instead (every escape maps one byte to a fixed
+# text, so a block may end between any two bytes) and replace each distinct byte of a block at once.
 
 pc__has_c0() { local LC_ALL=C; [[ $1 == *[$'\x01'-$'\x1f']* ]]; }
 
 # PC_R <- $1 with every remaining C0 control character as \uXXXX (JSON and Groovy share this escape).
-# One global replacement per control character present: linear in the value's length.
 pc__escape_c0() {
-    local LC_ALL=C s=$1 i
-    for ((i = 1; i < 32; i++)); do
-        [[ $s == *"${PC_BYTE[i]}"* ]] && s=${s//"${PC_BYTE[i]}"/\\u00${PC_BYTE_HEX[i],,}}
+    local LC_ALL=C s=$1 block controls c escape i parts=('')
+    if [[ $s != *[$'\x01'-$'\x1f']* ]]; then
+        PC_R=$s
+        return 0
+    fi
+    for ((i = 0; i < ${#s}; i += 4096)); do
+        block=${s:i:4096}
+        if [[ $block == *[$'\x01'-$'\x1f']* ]]; then
+            controls=${block//[!$'\x01'-$'\x1f']/}
+            while [[ -n $controls ]]; do
+                c=${controls:0:1}
+                printf -v escape '\\u%04x' "'$c"
+                block=${block//"$c"/"$escape"} controls=${controls//"$c"/}
+            done
+        fi
+        parts+=("$block")
     done
-    PC_R=$s
+    printf -v PC_R %s "${parts[@]}"
 }
 
 pc_json_string() {
-    local LC_ALL=C s=$1
-    s=${s//\\/\\\\} s=${s//\"/\\\"} s=${s//$'\n'/\\n} s=${s//$'\r'/\\r} s=${s//$'\t'/\\t}
-    pc__has_c0 "$s" && pc__escape_c0 "$s" && s=$PC_R
-    PC_R=\"$s\"
+    local LC_ALL=C s=$1 block i parts=('"')
+    if [[ $s != *[\\\"$'\x01'-$'\x1f']* ]]; then
+        PC_R=\"$s\"
+        return 0
+    fi
+    for ((i = 0; i < ${#s}; i += 4096)); do
+        block=${s:i:4096}
+        block=${block//\\/\\\\} block=${block//\"/\\\"}
+        block=${block//$'\n'/\\n} block=${block//$'\r'/\\r} block=${block//$'\t'/\\t}
+        pc__has_c0 "$block" && pc__escape_c0 "$block" && block=$PC_R
+        parts+=("$block")
+    done
+    parts+=('"')
+    printf -v PC_R %s "${parts[@]}"
 }
 
 # XML character data or attribute value; returns 1 when the text holds a character XML 1.0 cannot carry.
 pc_xml_text() {
-    local LC_ALL=C s=$1
+    local LC_ALL=C s=$1 block i parts=('')
     [[ $s == *[$'\x01'-$'\x08'$'\x0b'$'\x0c'$'\x0e'-$'\x1f']* || $s == *$'\xef\xbf'[$'\xbe'$'\xbf']* ]] && return 1
-    # Quoted replacements: bash 5.2's patsub_replacement would read a bare & as "the match".
-    s=${s//&/"&amp;"} s=${s//</"&lt;"} s=${s//>/"&gt;"} s=${s//\"/"&quot;"} s=${s//\'/"&apos;"}
-    s=${s//$'\t'/"&#9;"} s=${s//$'\n'/"&#10;"} s=${s//$'\r'/"&#13;"}
-    PC_R=$s
+    if [[ $s != *[\&\<\>\"\'$'\t\n\r']* ]]; then
+        PC_R=$s
+        return 0
+    fi
+    for ((i = 0; i < ${#s}; i += 4096)); do
+        block=${s:i:4096}
+        # Quoted replacements: bash 5.2's patsub_replacement would read a bare & as "the match".
+        block=${block//&/"&amp;"} block=${block//</"&lt;"} block=${block//>/"&gt;"}
+        block=${block//\"/"&quot;"} block=${block//\'/"&apos;"}
+        block=${block//$'\t'/"&#9;"} block=${block//$'\n'/"&#10;"} block=${block//$'\r'/"&#13;"}
+        parts+=("$block")
+    done
+    printf -v PC_R %s "${parts[@]}"
 }
 
 # A Groovy single-quoted string literal (no interpolation; \ ' and control characters escaped).
 pc_groovy_string() {
-    local LC_ALL=C s=$1
-    s=${s//\\/\\\\} s=${s//\'/\\\'} s=${s//$'\n'/\\n} s=${s//$'\r'/\\r} s=${s//$'\t'/\\t}
-    pc__has_c0 "$s" && pc__escape_c0 "$s" && s=$PC_R
-    PC_R="'$s'"
-}
-
-# Percent-encoding of everything but RFC 3986 unreserved characters (for URL user-info). od and sed
-# once per value: a byte-by-byte loop in bash is quadratic (13 s for a 64 KiB credential).
-pc_percent_encode() {
-    local LC_ALL=C
-    if [[ $1 != *[!A-Za-z0-9._~-]* ]]; then
-        PC_R=$1
+    local LC_ALL=C s=$1 block i parts=("'")
+    if [[ $s != *[\\\'$'\x01'-$'\x1f']* ]]; then
+        PC_R="'$s'"
         return 0
     fi
-    PC_R=$(printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n' | sed -e 's/../%&/g' -e 'y/abcdef/ABCDEF/' -e "$PC_SED_UNRESERVED")
+    for ((i = 0; i < ${#s}; i += 4096)); do
+        block=${s:i:4096}
+        block=${block//\\/\\\\} block=${block//\'/\\\'}
+        block=${block//$'\n'/\\n} block=${block//$'\r'/\\r} block=${block//$'\t'/\\t}
+        pc__has_c0 "$block" && pc__escape_c0 "$block" && block=$PC_R
+        parts+=("$block")
+    done
+    parts+=("'")
+    printf -v PC_R %s "${parts[@]}"
+}
+
+# Percent-encoding of everything but RFC 3986 unreserved characters (for URL user-info). Up to 4 KiB,
+# each distinct unsafe byte is replaced at once. A longer value may hold up to 190 distinct such bytes
+# in every block, so it is one printf instead: its format is the value with each unsafe byte as
+# %%%02X, its arguments are those bytes' codes from one od (without od: the blocks way).
+pc_percent_encode() {
+    local LC_ALL=C IFS=$' \t\n' s=$1 block unsafe c hex i format='' codes parts=('')
+    if [[ $s != *[!A-Za-z0-9._~-]* ]]; then
+        PC_R=$s
+        return 0
+    fi
+    if ((${#s} > 4096)); then
+        unsafe=''
+        for ((i = 0; i < ${#s}; i += 4096)); do
+            block=${s:i:4096}
+            format+=${block//[!A-Za-z0-9._~-]/%%%02X} unsafe+=${block//[A-Za-z0-9._~-]/}
+        done
+        if codes=$(printf '%s' "$unsafe" | od -An -v -tu1 2>/dev/null); then
+            # The format holds unreserved characters (never '%' or '\') and %%%02X; one argument per code.
+            # shellcheck disable=SC2059,SC2086
+            printf -v PC_R -- "$format" $codes
+            return 0
+        fi
+    fi
+    for ((i = 0; i < ${#s}; i += 4096)); do
+        block=${s:i:4096}
+        unsafe=${block//[A-Za-z0-9._~-]/}
+        # '%' first: the other bytes' escapes hold a '%' that must stay as it is.
+        if [[ $unsafe == *%* ]]; then
+            block=${block//"%"/%25} unsafe=${unsafe//"%"/}
+        fi
+        while [[ -n $unsafe ]]; do
+            c=${unsafe:0:1}
+            printf -v hex '%%%02X' "'$c"
+            block=${block//"$c"/"$hex"} unsafe=${unsafe//"$c"/}
+        done
+        parts+=("$block")
+    done
+    printf -v PC_R %s "${parts[@]}"
 }
 
 # PC_R <- URL $1 with user-info $2:$3 (percent-encoded) in place of any it had.
@@ -462,19 +525,46 @@ pc__npm_token_key() {
 }
 
 # npm expands ${VAR} in .npmrc keys and values; an odd run of backslashes keeps it literal.
+# Byte-wise and linear: one word split cuts the value at every '${' (at \xff, a byte UTF-8 never uses;
+# a value holding \xfe or \xff, not UTF-8, is encoded around it first), so the loop runs once per
+# '${', not once per byte, and never rescans the rest of the value.
 pc__npm_no_env() {
-    local s=$1 out='' head run open=$'\x24{'
-    while [[ $s == *"$open"* ]]; do
-        head=${s%%"$open"*} s=${s#*"$open"}
-        run=${head##*[!\\]}
-        if [[ $s =~ ^([^\$\{\}]+)\}(.*)$ ]]; then
-            out+="${head%"$run"}$run$run\\\${${BASH_REMATCH[1]}}"
-            s=${BASH_REMATCH[2]}
-        else
-            out+=$head$open
-        fi
+    local LC_ALL=C s=$1 IFS=$'\xff' open=$'\x24{' encoded='' noglob='' pieces i prev lead run
+    if [[ $s != *"$open"* ]]; then
+        PC_R=$s
+        return 0
+    fi
+    if [[ $s == *[$'\xfe\xff']* ]]; then
+        encoded=1 s=${s//$'\xfe'/$'\xfe\xfd'} s=${s//$'\xff'/$'\xfe\xfc'}
+    fi
+    [[ $- == *f* ]] && noglob=1
+    set -f
+    # Split on purpose (IFS is \xff, globbing is off); the '.' keeps a last, empty piece (removed below).
+    # shellcheck disable=SC2206
+    pieces=(${s//"$open"/$'\xff'}.)
+    [[ -n $noglob ]] || set +f
+    pieces[${#pieces[@]} - 1]=${pieces[${#pieces[@]} - 1]%.}
+    # Each piece but the first follows a '${'. Up to its first '$' or '{', one that starts with `NAME}`
+    # (NAME: no '$', '{' or '}') follows an expansion: the backslashes just before that '${' (the end
+    # of the piece before) are doubled and one is added. Pieces are joined back with '${'.
+    for ((i = 1; i < ${#pieces[@]}; i++)); do
+        case ${pieces[i]%%[\$\{]*} in
+            [!\}]*\}*)
+                prev=${pieces[i - 1]} run=''
+                if [[ $prev == *\\ ]]; then
+                    lead=${prev%[!\\]*}
+                    if [[ $lead == "$prev" ]]; then run=$prev; else run=${prev:${#lead}+1}; fi
+                fi
+                pieces[i - 1]+=$run\\
+                ;;
+        esac
     done
-    PC_R=$out$s
+    printf -v PC_R "%s$open" "${pieces[@]}"
+    PC_R=${PC_R%"$open"}
+    if [[ -n $encoded ]]; then
+        PC_R=${PC_R//$'\xfe\xfc'/$'\xff'} PC_R=${PC_R//$'\xfe\xfd'/$'\xfe'}
+    fi
+    return 0
 }
 
 pc_write_npm() {
@@ -591,8 +681,16 @@ pc_write_go() {
     # No ",direct": modules come from the proxy only. The checksum database is reached through the
     # same proxy (<proxy>/sumdb/sum.golang.org), never directly. GOTOOLCHAIN=local: no toolchain download.
     base=$PC_R
-    while [[ $base == */ ]]; do base=${base%/}; done
+    if [[ $base == */ ]]; then  # trailing slashes in one step, not one at a time
+        local kept=${base%[!/]*}
+        base=${base:0:${#kept}+1}
+    fi
     sumdb="sum.golang.org $base/sumdb/sum.golang.org"
+    # The environment takes at most 128 KiB per entry (harness/grammar.py go_environment_violation).
+    if ((${#sumdb} + 9 > 131072)); then
+        pc_refuse "$PC_PASS_KEY" go-environment-limit
+        return 2
+    fi
     export GOPROXY=$PC_R GOSUMDB=$sumdb GOTOOLCHAIN=local
     pc_write_private "$file" "GOPROXY=$GOPROXY"$'\n'"GOSUMDB=$GOSUMDB"$'\n'"GOTOOLCHAIN=local"$'\n'
 }

@@ -216,3 +216,15 @@ def test_pdp_specific_platform_registry(tmp_path, strategy, values):
     for name, value in values.items():
         (tmp_path / name).write_text(value)
     check_agreement(tmp_path, strategy, choreo_registry="acr.pdp.example.com:5000")
+
+
+@pytest.mark.parametrize("length", [43000, 44000])
+def test_go_credentials_at_the_environment_limit(tmp_path, length):
+    """A Go password whose percent-encoded form no longer fits one environment entry: plan, lint and
+    the preamble all refuse it with go-environment-limit; one just under the limit works."""
+    for name, value in {"pkg-go-url": "https://nexus.example.com/go/", "pkg-go-username": "u",
+                        "pkg-go-password": "%" * length}.items():
+        (tmp_path / name).write_text(value)
+    check_agreement(tmp_path, "buildpack")
+    refused = any(f.rule == "go-environment-limit" for f in lint(CATALOG, read_config(tmp_path), "buildpack"))
+    assert refused == (length == 44000)
