@@ -210,22 +210,26 @@ pc__escape_c0() {
     printf -v PC_R %s "${parts[@]}"
 }
 
-pc_json_string() {
-    local LC_ALL=C s=$1 block i parts=('"')
-    if [[ $s != *[\\\"$'\x01'-$'\x1f']* ]]; then
-        PC_R=\"$s\"
+# PC_R <- $2 as a string literal quoted with $1 (" for JSON, ' for Groovy): the backslash, the quote
+# and control characters escaped. One function for both: their escapes differ only in the quote.
+pc__quoted_literal() {
+    local LC_ALL=C q=$1 s=$2 block i parts=("$1")
+    if [[ $s != *[\\"$q"$'\x01'-$'\x1f']* ]]; then
+        PC_R=$q$s$q
         return 0
     fi
     for ((i = 0; i < ${#s}; i += 4096)); do
         block=${s:i:4096}
-        block=${block//\\/\\\\} block=${block//\"/\\\"}
+        block=${block//\\/\\\\} block=${block//"$q"/"\\$q"}
         block=${block//$'\n'/\\n} block=${block//$'\r'/\\r} block=${block//$'\t'/\\t}
         pc__has_c0 "$block" && pc__escape_c0 "$block" && block=$PC_R
         parts+=("$block")
     done
-    parts+=('"')
+    parts+=("$q")
     printf -v PC_R %s "${parts[@]}"
 }
+
+pc_json_string() { pc__quoted_literal '"' "$1"; }
 
 # XML character data or attribute value; returns 1 when the text holds a character XML 1.0 cannot carry.
 pc_xml_text() {
@@ -247,22 +251,7 @@ pc_xml_text() {
 }
 
 # A Groovy single-quoted string literal (no interpolation; \ ' and control characters escaped).
-pc_groovy_string() {
-    local LC_ALL=C s=$1 block i parts=("'")
-    if [[ $s != *[\\\'$'\x01'-$'\x1f']* ]]; then
-        PC_R="'$s'"
-        return 0
-    fi
-    for ((i = 0; i < ${#s}; i += 4096)); do
-        block=${s:i:4096}
-        block=${block//\\/\\\\} block=${block//\'/\\\'}
-        block=${block//$'\n'/\\n} block=${block//$'\r'/\\r} block=${block//$'\t'/\\t}
-        pc__has_c0 "$block" && pc__escape_c0 "$block" && block=$PC_R
-        parts+=("$block")
-    done
-    parts+=("'")
-    printf -v PC_R %s "${parts[@]}"
-}
+pc_groovy_string() { pc__quoted_literal "'" "$1"; }
 
 # Percent-encoding of everything but RFC 3986 unreserved characters (for URL user-info). Up to 4 KiB,
 # each distinct unsafe byte is replaced at once. A longer value may hold up to 190 distinct such bytes
