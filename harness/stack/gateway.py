@@ -147,11 +147,13 @@ def build_routes(endpoints: list[Endpoint], values: Mapping[str, str], backends:
         users: tuple[tuple[str, str], ...] = ()
         token = None
         if enforce_auth:
+            # The endpoint names credential keys only when both are in effect (ProxyConfig.credentials);
+            # here only their values are checked to have been handed over.
             user, password = _value(values, endpoint.username_key), _value(values, endpoint.password_key)
-            if bool(user) != bool(password):
+            if endpoint.username_key and not (user and password):
                 missing = endpoint.password_key if user else endpoint.username_key
-                raise UserError(f"{endpoint.key}: credentials are incomplete, {missing} is missing or empty")
-            users = ((user, password),) if user else ()
+                raise UserError(f"{endpoint.key}: the value of {missing} was not handed to the gateway")
+            users = ((user, password),) if endpoint.username_key else ()
             token = _value(values, endpoint.token_key)
         routes.append(Route(key=endpoint.key, scheme=endpoint.scheme, host=endpoint.host.lower(), port=endpoint.port,
                             prefix=endpoint.path, protocol=entry["protocol"],

@@ -86,7 +86,7 @@ def test_values_the_stack_cannot_serve_are_reported_not_refused(tmp_path):
     assert "IP address" in unrouted["oci-dockerhub-url"] and "path" in unrouted["pkg-npm-url"]
 
 
-def test_incomplete_credentials_are_refused_with_the_key():
+def test_credential_values_missing_for_an_endpoint_are_refused_with_the_key():
     route_values = {"pkg-maven-username": "build-user"}
     endpoint = gateway_endpoint("pkg-maven-url", "package-proxy", "maven", "/m/", "pkg-maven-username",
                                 "pkg-maven-password")
