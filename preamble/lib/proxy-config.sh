@@ -188,9 +188,22 @@ pc_mirror_ok() {
 
 pc__has_c0() { local LC_ALL=C; [[ $1 == *[$'\x01'-$'\x1f']* ]]; }
 
+# PC_R <- block $2 with every byte listed in $3 replaced by printf format $1 applied to its code, in
+# the order listed: one replacement per distinct byte, the shared step of the escapers below.
+pc__escape_bytes() {
+    local LC_ALL=C block=$2 bytes=$3 c escape
+    while [[ -n $bytes ]]; do
+        c=${bytes:0:1}
+        # shellcheck disable=SC2059 # the format is the caller's escape, e.g. '\u%04x' or '%%%02X'
+        printf -v escape "$1" "'$c"
+        block=${block//"$c"/"$escape"} bytes=${bytes//"$c"/}
+    done
+    PC_R=$block
+}
+
 # PC_R <- $1 with every remaining C0 control character as \uXXXX (JSON and Groovy share this escape).
 pc__escape_c0() {
-    local LC_ALL=C s=$1 block controls c escape i parts=('')
+    local LC_ALL=C s=$1 block i parts=('')
     if [[ $s != *[$'\x01'-$'\x1f']* ]]; then
         PC_R=$s
         return 0
@@ -198,12 +211,7 @@ pc__escape_c0() {
     for ((i = 0; i < ${#s}; i += 4096)); do
         block=${s:i:4096}
         if [[ $block == *[$'\x01'-$'\x1f']* ]]; then
-            controls=${block//[!$'\x01'-$'\x1f']/}
-            while [[ -n $controls ]]; do
-                c=${controls:0:1}
-                printf -v escape '\\u%04x' "'$c"
-                block=${block//"$c"/"$escape"} controls=${controls//"$c"/}
-            done
+            pc__escape_bytes '\\u%04x' "$block" "${block//[!$'\x01'-$'\x1f']/}" && block=$PC_R
         fi
         parts+=("$block")
     done
@@ -258,7 +266,7 @@ pc_groovy_string() { pc__quoted_literal "'" "$1"; }
 # in every block, so it is one printf instead: its format is the value with each unsafe byte as
 # %%%02X, its arguments are those bytes' codes from one od (without od: the blocks way).
 pc_percent_encode() {
-    local LC_ALL=C IFS=$' \t\n' s=$1 block unsafe c hex i format='' codes parts=('')
+    local LC_ALL=C IFS=$' \t\n' s=$1 block unsafe i format='' codes parts=('')
     if [[ $s != *[!A-Za-z0-9._~-]* ]]; then
         PC_R=$s
         return 0
@@ -280,14 +288,8 @@ pc_percent_encode() {
         block=${s:i:4096}
         unsafe=${block//[A-Za-z0-9._~-]/}
         # '%' first: the other bytes' escapes hold a '%' that must stay as it is.
-        if [[ $unsafe == *%* ]]; then
-            block=${block//"%"/%25} unsafe=${unsafe//"%"/}
-        fi
-        while [[ -n $unsafe ]]; do
-            c=${unsafe:0:1}
-            printf -v hex '%%%02X' "'$c"
-            block=${block//"$c"/"$hex"} unsafe=${unsafe//"$c"/}
-        done
+        [[ $unsafe == *%* ]] && unsafe=%${unsafe//"%"/}
+        pc__escape_bytes '%%%02X' "$block" "$unsafe" && block=$PC_R
         parts+=("$block")
     done
     printf -v PC_R %s "${parts[@]}"
