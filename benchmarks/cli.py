@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
-from harness.catalog import load_catalog  # noqa: E402
+from harness.contract.catalog import load_catalog  # noqa: E402
 
 TARGET_MS = 300
 PREAMBLE_CHECK_TARGET_MS = 1000

@@ -22,7 +22,7 @@ import docker.errors  # noqa: E402
 import trustme  # noqa: E402
 
 from harness import engine, images, settings  # noqa: E402
-from harness.errors import UserError  # noqa: E402
+from harness.infra.errors import UserError  # noqa: E402
 
 
 def remove_harness_images(client) -> int:
@@ -82,7 +82,7 @@ def main() -> int:
         client = engine.ensure_engine()
         if args.cold:
             print(f"removed {remove_harness_images(client)} harness images")
-        names = args.names or ["base", *images.IMAGE_NAMES]
+        names = args.names or ["base", *images.image_names()]
         with tempfile.TemporaryDirectory() as scratch:
             if args.fresh_ca:
                 add_throwaway_ca(scratch)

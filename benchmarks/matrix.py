@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.catalog import load_catalog  # noqa: E402
-from harness.matrix_run import default_jobs, run_all  # noqa: E402
-from harness.runner import PLATFORM_LOGIN_ENV, build_script, builder_files, recipes, run_scenario  # noqa: E402
-from harness.scenario import load  # noqa: E402
+from harness.contract.catalog import load_catalog  # noqa: E402
+from harness.scenarios.batch import default_jobs, run_all  # noqa: E402
+from harness.scenarios.steps import PLATFORM_LOGIN_ENV, build_script, builder_files, recipes, run_scenario  # noqa: E402
+from harness.scenarios.model import load  # noqa: E402
 
 
 def main() -> None:

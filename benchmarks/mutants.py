@@ -21,9 +21,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.catalog import load_catalog  # noqa: E402
-from harness.runner import recipes, run_scenario  # noqa: E402
-from harness.scenario import load, routes_used  # noqa: E402
+from harness.contract.catalog import load_catalog  # noqa: E402
+from harness.scenarios.steps import recipes, run_scenario  # noqa: E402
+from harness.scenarios.model import load, routes_used  # noqa: E402
 
 LOOKUP = "pc_lookup() {\n    PC_KEY=''"
 

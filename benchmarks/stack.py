@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.stack.run import RUN_LABEL  # noqa: E402
+from harness.stack.identity import RUN_LABEL  # noqa: E402
 from harness.stack.stack import AirgapStack  # noqa: E402
 
 WARM_START_TARGET_S = 15

@@ -9,7 +9,7 @@ import importlib
 import os
 import sys
 
-from harness.errors import UsageError, UserError
+from harness.infra.errors import UsageError, UserError
 
 COMMAND_MODULES = [
     "harness.commands.plan",

@@ -1,1 +1,1 @@
-pytest_plugins = ["harness.scenario_plugin"]
+pytest_plugins = ["harness.scenarios.pytest_plugin"]

@@ -7,7 +7,7 @@ client can never pass the suite by skipping (scripts/bootstrap installs every cl
 
 import pytest
 
-from harness import engine
+from harness.infra import engine
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.stack.run import PID_LABEL
+from harness.stack.identity import PID_LABEL
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "fixtures" / "proxy-config"

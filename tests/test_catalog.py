@@ -1,11 +1,11 @@
-"""The seed's tables, transcribed by hand, against harness/catalog.yaml: any drift fails here."""
+"""The seed's tables, transcribed by hand, against harness/contract/catalog.yaml: any drift fails here."""
 
 from pathlib import Path
 
 import pytest
 
-from harness import reference
-from harness.catalog import load_catalog
+from harness.contract import reference
+from harness.contract.catalog import load_catalog
 
 SEED = (Path(__file__).parent.parent / "docs" / "seed" / "mirror-registry.md").read_text()
 CATALOG = load_catalog()

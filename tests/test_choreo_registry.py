@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.catalog import DEFAULT_CHOREO_REGISTRY, load_catalog
-from harness.errors import UserError
-from harness.runner import recipes
-from harness.scenario import generated
+from harness.contract.catalog import DEFAULT_CHOREO_REGISTRY, load_catalog
+from harness.infra.errors import UserError
+from harness.scenarios.steps import recipes
+from harness.scenarios.model import generated
 from harness.stack import content
 from harness.stack.pki import RunCA
 from harness.stack.servers import all_specs, internet

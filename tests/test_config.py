@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.config import MAX_VALUE_BYTES, read_config
-from harness.errors import UserError
+from harness.contract.config import MAX_VALUE_BYTES, read_config
+from harness.infra.errors import UserError
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "proxy-config"
 
@@ -152,7 +152,7 @@ def test_unreadable_file_is_reported():
     package = Path(tempfile.mkdtemp(prefix="airgap-pkg-"))
     shutil.copytree(Path(__file__).parent.parent / "harness", package / "harness")
     subprocess.run(["chmod", "-R", "a+rX", str(package)], check=True)
-    code = "from harness.config import read_config; import sys; print(read_config(sys.argv[1]).entries['pkg-npm-url'].rule)"
+    code = "from harness.contract.config import read_config; import sys; print(read_config(sys.argv[1]).entries['pkg-npm-url'].rule)"
     python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     command = [python, "-c", code, str(directory)]
     if os.geteuid() == 0:

@@ -1,7 +1,7 @@
 """The Docker engine and the locally built images, against a real engine with real builds.
 
 Builds need the machine's extra CA certificates when outbound TLS is intercepted: pass them with
-AIRGAP_EXTRA_CA_CERTS (see harness/settings.py), as .ci/run does.
+AIRGAP_EXTRA_CA_CERTS (see harness/infra/settings.py), as .ci/run does.
 """
 
 import os
@@ -20,8 +20,8 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from harness import engine, images, settings
-from harness.errors import UserError
+from harness.infra import engine, images, settings
+from harness.infra.errors import UserError
 
 # (image, command, pattern its output must match): each image's main program, each builder client.
 VERSION_CHECKS = [
@@ -130,8 +130,8 @@ def test_ensure_engine_elsewhere_says_what_to_install(monkeypatch, tmp_path):
 
 NOBODY_CHILD = """
 import os, sys
-from harness import engine, settings
-from harness.errors import UserError
+from harness.infra import engine, settings
+from harness.infra.errors import UserError
 os.setgid(65534); os.setgroups([]); os.setuid(65534)  # a real user outside the docker group
 try:
     engine.ensure_engine()
@@ -189,7 +189,7 @@ def test_image_tag_changes_with_each_input(tmp_path, monkeypatch):
     context = tmp_path / "demo"
     context.mkdir()
     (context / "Dockerfile").write_text("ARG BASE\nFROM ${BASE}\n")
-    monkeypatch.setattr(images, "IMAGES_DIR", tmp_path)
+    monkeypatch.setattr(images, "images_dir", lambda: tmp_path)
     ca_file = tmp_path / "ca.pem"
     trustme.CA().cert_pem.write_to_path(str(ca_file))
     original = images.image_tag("demo", "sha256:parent")
@@ -211,23 +211,23 @@ def test_image_tag_changes_with_each_input(tmp_path, monkeypatch):
 def test_failed_build_is_a_user_error_with_its_output(
     docker_client, tags, tmp_path, monkeypatch, failing_step, expected
 ):
-    copy = shutil.copytree(images.IMAGES_DIR, tmp_path / "images")
+    copy = shutil.copytree(images.images_dir(), tmp_path / "images")
     (copy / "broken").mkdir()
     (copy / "broken" / "Dockerfile").write_text(f"ARG BASE\nFROM ${{BASE}}\nRUN {failing_step}\n")
-    monkeypatch.setattr(images, "IMAGES_DIR", copy)
-    monkeypatch.setitem(images.CATALOG, "broken", {"from": "ca-base"})
+    monkeypatch.setattr(images, "images_dir", lambda: copy)
+    monkeypatch.setitem(images.specs(), "broken", {"from": "ca-base"})
     with pytest.raises(UserError, match=expected):
         images.ensure_image("broken", docker_client)
     assert not docker_client.images.list(name="airgap-harness/broken")
 
 
 def test_prune_removes_images_whose_inputs_changed(docker_client, tags, tmp_path, monkeypatch):
-    copy = shutil.copytree(images.IMAGES_DIR, tmp_path / "images")
+    copy = shutil.copytree(images.images_dir(), tmp_path / "images")
     (copy / "scratch").mkdir()
     dockerfile = copy / "scratch" / "Dockerfile"
     dockerfile.write_text("ARG BASE\nFROM ${BASE}\nLABEL revision=1\n")
-    monkeypatch.setattr(images, "IMAGES_DIR", copy)
-    monkeypatch.setitem(images.CATALOG, "scratch", {"from": "ca-base"})
+    monkeypatch.setattr(images, "images_dir", lambda: copy)
+    monkeypatch.setitem(images.specs(), "scratch", {"from": "ca-base"})
     old = images.ensure_image("scratch", docker_client)
     dockerfile.write_text("ARG BASE\nFROM ${BASE}\nLABEL revision=2\n")
     new = images.ensure_image("scratch", docker_client)
@@ -244,7 +244,7 @@ def test_unknown_image_is_a_user_error(docker_client):
         images.ensure_image("nope", docker_client)
 
 
-@pytest.mark.parametrize("name", list(images.CATALOG))
+@pytest.mark.parametrize("name", list(images.specs()))
 def test_image_is_built_labelled_and_not_rebuilt(docker_client, tags, name):
     tag = tags[name] if name in tags else images.ensure_image(name, docker_client)  # the base is not in tags
     image = docker_client.images.get(tag)

@@ -1,6 +1,6 @@
-"""The value grammar, rule by rule, in Python (harness/grammar.py) and in the reference preamble's bash.
+"""The value grammar, rule by rule, in Python (harness/contract/grammar.py) and in the reference preamble's bash.
 
-Every build-stopping rule of harness/grammar.yaml has `refused` examples: each must be refused by
+Every build-stopping rule of harness/contract/grammar.yaml has `refused` examples: each must be refused by
 that rule in Python and by the same rule in bash, and the rule's `accepted` example must pass both.
 Then hypothesis generates values of every class the grammar has to tell apart (letter case, ports,
 IDN, IPv6 literals, user-info with any characters, percent-escapes, dot segments, list separators,
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from harness import grammar, reference
+from harness.contract import grammar, reference
 
 LIB = Path(__file__).resolve().parent.parent / "preamble" / "lib" / "proxy-config.sh"
 EXAMPLES = int(os.environ.get("AIRGAP_GRAMMAR_EXAMPLES", "500"))

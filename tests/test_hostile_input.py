@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import display_name
-from harness.secret import MAX_SECRET_FILE_BYTES
-from harness.textsafe import printable
+from harness.contract.config import display_name
+from harness.secret.convert import MAX_SECRET_FILE_BYTES
+from harness.infra.textsafe import printable
 
 ROOT = Path(__file__).parent.parent
 EMPTY_CONFIG = ROOT / "fixtures" / "proxy-config" / "none"

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.catalog import load_catalog
-from harness.config import read_config
-from harness.lint import RULES, exit_code, lint
-from harness.plan import plan
+from harness.contract.catalog import load_catalog
+from harness.contract.config import read_config
+from harness.contract.lint import RULES, exit_code, lint
+from harness.contract.plan import plan
 
 CATALOG = load_catalog()
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "proxy-config"
@@ -163,7 +163,7 @@ def directory_made(directory: Path) -> Path:
 
 @pytest.mark.parametrize("value", ["https://[x/", "https://nexus.example.com:abc/npm/"])
 def test_a_url_urlsplit_rejects_is_a_finding_not_a_crash(tmp_path, value):
-    from harness.endpoints import mirror_endpoints
+    from harness.contract.endpoints import mirror_endpoints
 
     config = read_config(make(directory_made(tmp_path / "cfg"), {"pkg-npm-url": value}))
     invalid = [f for f in lint(CATALOG, config, "webapp") if f.rule == "pkg-url-invalid"]

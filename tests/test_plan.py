@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.catalog import load_catalog
-from harness.config import read_config
-from harness.plan import plan
+from harness.contract.catalog import load_catalog
+from harness.contract.config import read_config
+from harness.contract.plan import plan
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "proxy-config"
 CATALOG = load_catalog()

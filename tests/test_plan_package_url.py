@@ -2,10 +2,10 @@
 
 import pytest
 
-from harness.catalog import load_catalog
-from harness.config import read_config
-from harness.grammar import mask as mask_url
-from harness.plan import plan
+from harness.contract.catalog import load_catalog
+from harness.contract.config import read_config
+from harness.contract.grammar import mask as mask_url
+from harness.contract.plan import plan
 
 
 @pytest.mark.parametrize("value, usable", [

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import reference
-from harness.reference import ReferenceError, apply_override, parse, parse_normalized, rewrite_to_mirror
+from harness.contract import reference
+from harness.contract.reference import ReferenceError, apply_override, parse, parse_normalized, rewrite_to_mirror
 
 HEX64 = "86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa"
 

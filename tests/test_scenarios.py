@@ -6,11 +6,12 @@ from xml.etree import ElementTree
 
 import pytest
 
-from harness import report
-from harness.catalog import load_catalog
-from harness.errors import UserError
-from harness.runner import Egress, Outcome, build_script, judge, mask, recipes
-from harness.scenario import ROOT, ConfigSpec, Scenario, generated, load, load_file
+from harness.scenarios import report
+from harness.contract.catalog import load_catalog
+from harness.infra.errors import UserError
+from harness.scenarios.steps import Egress, Outcome, build_script, judge, mask, recipes
+from harness.infra import paths
+from harness.scenarios.model import ConfigSpec, Scenario, generated, load, load_file
 
 CATALOG = load_catalog()
 MATRIX = generated(CATALOG, recipes())
@@ -24,7 +25,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_every_scenario_file_is_valid():
-    scenarios = load([ROOT / "scenarios"], CATALOG, recipes())
+    scenarios = load([paths.scenarios_dir()], CATALOG, recipes())
     assert len(scenarios) > len(MATRIX)
 
 
@@ -50,7 +51,7 @@ def test_secrets_are_references_resolved_at_run_time(tmp_path):
     spec = ConfigSpec(keys=(("pkg-npm-token", {"secret": "npm-token"}), ("pkg-npm-url", "https://m.example.com/")))
     directory = spec.materialize(tmp_path / "cfg")
     assert (directory / "pkg-npm-token").read_text() == "npm_fixtureToken0123456789abcdef"
-    for path in (ROOT / "scenarios").glob("*.yaml"):
+    for path in (paths.scenarios_dir()).glob("*.yaml"):
         assert "npm_fixtureToken" not in path.read_text() and "w0rd" not in path.read_text()
 
 
@@ -143,7 +144,7 @@ def test_reports(tmp_path):
 
 
 def test_support_matrix_cells_count_only_the_families_a_scenario_exercises():
-    by_name = {s.name: s for s in load([ROOT / "scenarios"], CATALOG, recipes())}
+    by_name = {s.name: s for s in load([paths.scenarios_dir()], CATALOG, recipes())}
     assert report.families_of(CATALOG, by_name["leak-go-toolchain"]) == {"package-proxy"}
     assert report.families_of(CATALOG, by_name["buildpack/full-global"]) == {"oci-mirror", "package-proxy"}
     assert report.families_of(CATALOG, by_name["prism/without:oci-choreo-url"]) == {"oci-mirror"}

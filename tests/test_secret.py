@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness import cli, secret
-from harness.config import read_config
-from harness.errors import UserError
+from harness import cli
+from harness.secret import convert as secret
+from harness.contract.config import read_config
+from harness.infra.errors import UserError
 from secret_kubectl import find_kubectls
 
 NAME = secret.DEFAULT_NAME

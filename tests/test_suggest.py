@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.catalog import load_catalog
+from harness.contract.catalog import load_catalog
 
 ROOT = Path(__file__).parent.parent
 CATALOG = load_catalog()

@@ -1,1 +1,1 @@
-"""Sub-commands of `airgap`; see harness/cli.py for how they are registered."""
+"""Sub-commands of `airgap`, the top layer; harness/cli.py registers them. May import every layer."""

@@ -9,7 +9,7 @@ def add_parser(subparsers) -> None:
 
 
 def _clean(args) -> int:
-    from harness.engine import ensure_engine
+    from harness.infra.engine import ensure_engine
     from harness.stack import cleanup
 
     removed, kept = cleanup.clean(ensure_engine(), include_live=args.all)

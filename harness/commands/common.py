@@ -5,9 +5,9 @@ import json
 import os
 import sys
 
-from harness import settings
-from harness.catalog import DEFAULT_CHOREO_REGISTRY, Catalog, load_catalog
-from harness.errors import UserError
+from harness.infra import settings
+from harness.contract.catalog import DEFAULT_CHOREO_REGISTRY, Catalog, choreo_registry_from_environment, load_catalog
+from harness.infra.errors import UserError
 
 
 class _FromEnvironment(str):
@@ -18,7 +18,7 @@ def _platform_registry(text: str) -> str | None:
     """argparse type of --choreo-registry: the catalog's own check, reported as an error of the option."""
     try:
         if isinstance(text, _FromEnvironment):
-            return settings.choreo_registry()
+            return choreo_registry_from_environment()
         load_catalog(text)
     except UserError as error:
         raise argparse.ArgumentTypeError(str(error)) from None

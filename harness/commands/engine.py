@@ -11,7 +11,7 @@ def add_parser(subparsers) -> None:
 def _ensure(args) -> int:
     import logging
 
-    from harness import engine
+    from harness.infra import engine
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     print(engine.describe(engine.ensure_engine()))

@@ -17,7 +17,7 @@ def add_parser(subparsers) -> None:
 def _ensure(args) -> int:
     import logging
 
-    from harness import images
+    from harness.infra import images
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for name, tag in images.ensure_images(args.names or None).items():
@@ -26,7 +26,7 @@ def _ensure(args) -> int:
 
 
 def _list(args) -> int:
-    from harness import images
+    from harness.infra import images
 
     for name, (tag, present) in images.status().items():
         print(f"{name}\t{tag or '-'}\t{'built' if present else 'missing'}")
@@ -34,7 +34,7 @@ def _list(args) -> int:
 
 
 def _prune(args) -> int:
-    from harness import images
+    from harness.infra import images
 
     removed = images.prune(names=args.names or None)
     for tag in removed:

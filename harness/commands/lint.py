@@ -1,9 +1,9 @@
 """`airgap lint`: mistakes in a proxy-config directory, each naming the file at fault."""
 
 from harness.commands.common import add_catalog_option, add_format_option, catalog_from, print_json, strategy_names
-from harness.config import read_config
-from harness.textsafe import printable
-from harness.lint import RULES, exit_code, lint
+from harness.contract.config import read_config
+from harness.infra.textsafe import printable
+from harness.contract.lint import RULES, exit_code, lint
 
 
 def add_parser(subparsers) -> None:
@@ -28,7 +28,7 @@ def run(args) -> int:
                 print(f"{rule:<28} {severity:<8} {summary}")
         return 0
     if args.config_dir is None:
-        from harness.errors import UsageError
+        from harness.infra.errors import UsageError
 
         raise UsageError("lint needs a proxy-config directory (or --rules)")
     config = read_config(args.config_dir)

@@ -3,8 +3,8 @@
 import sys
 
 from harness.commands.common import add_catalog_option, add_format_option, catalog_from, print_json, strategy_names
-from harness.config import read_config
-from harness.plan import Plan, plan
+from harness.contract.config import read_config
+from harness.contract.plan import Plan, plan
 
 
 def add_parser(subparsers) -> None:

@@ -23,7 +23,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from harness.preamble_check import preamble_check
+    from harness.preamble.check import preamble_check
 
     result = preamble_check(args.strategy, args.config_dir, args.preamble, args.choreo_registry)
     if args.format == "json":

@@ -5,7 +5,8 @@ import tempfile
 from pathlib import Path
 
 from harness.commands.common import add_catalog_option, add_format_option, catalog_from, strategy_names
-from harness.errors import UsageError
+from harness.infra.errors import UsageError
+from harness.infra import paths
 
 
 def add_parser(subparsers) -> None:
@@ -21,22 +22,22 @@ def add_parser(subparsers) -> None:
 
 
 def _config_from_secret(path: Path, directory: Path) -> Path:
-    from harness.secret import load_secret_file, write_key_files
+    from harness.secret.convert import load_secret_file, write_key_files
 
     write_key_files(load_secret_file(path), directory)
     return directory
 
 
 def run(args) -> int:
-    from harness.config import read_config
-    from harness.lint import lint
-    from harness.matrix_run import DEFAULT_PREAMBLE, run_all, stderr_progress
-    from harness.plan import plan
-    from harness.runner import check_preamble
-    from harness.scenario import ConfigSpec, Scenario
+    from harness.contract.config import read_config
+    from harness.contract.lint import lint
+    from harness.scenarios.batch import run_all, stderr_progress
+    from harness.contract.plan import plan
+    from harness.scenarios.steps import check_preamble
+    from harness.scenarios.model import ConfigSpec, Scenario
 
     catalog = catalog_from(args)
-    check_preamble(args.preamble or DEFAULT_PREAMBLE, [args.strategy])
+    check_preamble(args.preamble or paths.preamble_dir(), [args.strategy])
     with tempfile.TemporaryDirectory(prefix="airgap-repro-") as tmp:
         if args.secret:
             config_dir = _config_from_secret(args.secret, Path(tmp) / "from-secret")
@@ -50,7 +51,7 @@ def run(args) -> int:
         keys = tuple((name, entry.raw.decode()) for name, entry in config.entries.items() if entry.value is not None)
         scenario = Scenario(f"repro/{args.strategy}", args.strategy, ConfigSpec(keys=keys), {"build": "any"}, source="repro")
         progress = stderr_progress if args.format == "text" else None
-        [outcome] = run_all(catalog, [scenario], args.preamble or DEFAULT_PREAMBLE, progress)
+        [outcome] = run_all(catalog, [scenario], args.preamble or paths.preamble_dir(), progress)
     egress = [{"destination": e.destination, "step": e.step, "command": e.command, "covered_by": e.covered_by}
               for e in outcome.egress]
     unique_egress = [dict(t) for t in dict.fromkeys(tuple(e.items()) for e in egress)]

@@ -4,7 +4,8 @@ import argparse
 from pathlib import Path
 
 from harness.commands.common import add_catalog_option, catalog_from, strategy_names
-from harness.errors import UserError
+from harness.infra.errors import UserError
+from harness.infra import paths
 
 
 def add_parser(subparsers) -> None:
@@ -27,17 +28,17 @@ def _positive(text: str) -> int:
 
 
 def run(args) -> int:
-    from harness import report
-    from harness.matrix_run import DEFAULT_PREAMBLE, default_jobs, run_all, stderr_progress
-    from harness.runner import check_preamble, recipes
-    from harness.scenario import ROOT, load
+    from harness.scenarios import report
+    from harness.scenarios.batch import default_jobs, run_all, stderr_progress
+    from harness.scenarios.steps import check_preamble, recipes
+    from harness.scenarios.model import load
 
     catalog = catalog_from(args)
-    paths = args.paths or [ROOT / "scenarios"]  # a missing PATH is a usage error (harness/cli.py)
-    scenarios = [s for s in load(paths, catalog, recipes()) if args.strategy in (None, s.strategy)]
+    sources = args.paths or [paths.scenarios_dir()]  # a missing PATH is a usage error (harness/cli.py)
+    scenarios = [s for s in load(sources, catalog, recipes()) if args.strategy in (None, s.strategy)]
     if not scenarios:
         raise UserError("no scenario selected")
-    preamble = args.preamble or DEFAULT_PREAMBLE
+    preamble = args.preamble or paths.preamble_dir()
     check_preamble(preamble, {s.strategy for s in scenarios})
     outcomes = run_all(catalog, scenarios, preamble, stderr_progress, jobs=args.jobs or default_jobs())
     for path in report.write(args.report_dir, catalog, scenarios, outcomes):

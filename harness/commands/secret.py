@@ -7,8 +7,8 @@ import argparse
 import re
 import sys
 
-from harness import secret
-from harness.textsafe import printable
+from harness.secret import convert as secret
+from harness.infra.textsafe import printable
 
 
 def add_parser(subparsers) -> None:

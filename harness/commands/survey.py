@@ -4,9 +4,9 @@ import sys
 from pathlib import Path
 
 from harness.commands.common import add_catalog_option, catalog_from
-from harness.errors import UserError
-from harness.survey import survey, write_reports
-from harness.textsafe import printable
+from harness.infra.errors import UserError
+from harness.contract.survey import survey, write_reports
+from harness.infra.textsafe import printable
 
 
 def add_parser(subparsers) -> None:

@@ -9,7 +9,7 @@ import docker
 import docker.errors
 
 from harness.stack import isolation
-from harness.stack.run import PID_LABEL, RUN_LABEL
+from harness.stack.identity import PID_LABEL, RUN_LABEL
 
 
 @dataclass

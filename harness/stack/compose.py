@@ -14,22 +14,23 @@ from pathlib import Path
 
 import yaml
 
-from harness.images import run_options
+from harness.infra.images import run_options
 from harness.stack import content, gateway, isolation
 from harness.stack.pki import RunCA
-from harness.stack.run import LABEL, RUN_LABEL
+from harness.stack.identity import LABEL, RUN_LABEL
 from harness.stack.servers import all_specs
 from harness.stack.stack import CA_BUNDLE, PROXY_CONFIG_MOUNT, RESERVED_SUBNETS, RESTART_POLICY, routes_for
-from harness.stack.topology import BUILD, INTERNET, NETWORKS, Topology, plan
+from harness.stack.topology import BUILD, INTERNET, NETWORKS, Topology, place
+from harness.infra import paths
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_DIR = ROOT / "compose"
-COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 GENERATED = "generated"  # relative to the compose file
-PROXY_CONFIG = ROOT / "fixtures" / "proxy-config" / "full-global"
 RUN_ID = "compose"
 SUBNETS = dict(zip(NETWORKS, RESERVED_SUBNETS[0].subnets(new_prefix=24)))
 LABELS = {LABEL: "1", RUN_LABEL: RUN_ID}  # no pid label: `airgap clean` leaves it alone unless --all
+
+
+def _proxy_config() -> Path:
+    return paths.fixtures_dir() / "proxy-config" / "full-global"
 
 
 def _image(name: str) -> str:
@@ -41,16 +42,16 @@ def _files_dir(service: str) -> str:
 
 
 def _routes():
-    from harness.config import read_config
+    from harness.contract.config import read_config
 
-    return routes_for(read_config(PROXY_CONFIG))[0]
+    return routes_for(read_config(_proxy_config()))[0]
 
 
 def definition(ca: RunCA) -> tuple[Topology, list]:
     routes = _routes()
     servers = all_specs(ca, content.build())
     gateway_spec = gateway.spec(routes, ca.issue(gateway.mirror_hosts(routes)))
-    return plan(RUN_ID, SUBNETS, servers, gateway_spec, gateway.mirror_hosts(routes)), routes
+    return place(RUN_ID, SUBNETS, servers, gateway_spec, gateway.mirror_hosts(routes)), routes
 
 
 def _service(placement) -> dict:
@@ -147,21 +148,21 @@ def write_generated(topology: Topology, ca: RunCA, directory: Path, image_tags: 
             target.write_bytes(data)
     (directory / "run-ca.pem").write_bytes(ca.ca_pem)
     if not (directory / "proxy-config").exists():
-        secret_layout.mount(PROXY_CONFIG, directory / "proxy-config")
+        secret_layout.mount(_proxy_config(), directory / "proxy-config")
     env = f"COMPOSE_PROJECT_NAME=airgap-{RUN_ID}\n"
     env += "".join(f"AIRGAP_IMAGE_{name.upper().replace('-', '_')}={tag}\n" for name, tag in sorted(image_tags.items()))
     (directory.parent / ".env").write_text(env)  # compose reads .env next to the compose file
 
 
 def main() -> int:
-    from harness.images import ensure_image  # builds what is missing: only the generator needs Docker
+    from harness.infra.images import ensure_image  # builds what is missing: only the generator needs Docker
 
     ca = RunCA()
     topology, _ = definition(ca)
-    COMPOSE_FILE.write_text(render_compose(topology))
+    (paths.compose_dir() / "docker-compose.yml").write_text(render_compose(topology))
     images = {"builder", "dns", *(p.spec.image for p in topology.placements)}
-    write_generated(topology, ca, COMPOSE_DIR / GENERATED, {name: ensure_image(name) for name in images})
-    print(f"wrote {COMPOSE_FILE} and {COMPOSE_DIR / GENERATED}/")
+    write_generated(topology, ca, paths.compose_dir() / GENERATED, {name: ensure_image(name) for name in images})
+    print(f"wrote {paths.compose_dir() / 'docker-compose.yml'} and {paths.compose_dir() / GENERATED}/")
     return 0
 
 

@@ -18,7 +18,8 @@ from typing import Mapping, Protocol
 
 import yaml
 
-from harness.errors import UserError
+from harness.contract.endpoints import Endpoint
+from harness.infra.errors import UserError
 from harness.stack.pki import CertPair
 from harness.stack.spec import ServiceSpec
 
@@ -30,22 +31,6 @@ BACKENDS_FILE = Path(__file__).with_name("mirror_backends.yaml")
 PING_FILE = "registry-ping.json"
 DOCKER_DNS = "127.0.0.11"  # backends are found by their container alias, at request time
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9._~!*'()@+,;=:/-]*/$|^/$")
-
-
-class Endpoint(Protocol):
-    """What the gateway reads of harness.endpoints.Endpoint."""
-
-    key: str
-    family: str
-    target: str
-    scheme: str
-    host: str
-    port: int
-    path: str
-    username_key: str | None
-    password_key: str | None
-    token_key: str | None
-    pinned: bool
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 
-from harness.errors import UserError
+from harness.infra.errors import UserError
 
 COMMENT_PREFIX = "airgap-harness:"
 PUBLIC_LITERAL = "1.1.1.1"  # only ever given to `ip route get`, which sends no packet

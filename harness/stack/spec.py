@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str  # unique within a run, e.g. "sim-edge", "mirror-npm"; also a DNS alias inside the run
-    image: str  # logical image name for harness.images.ensure_image, e.g. "registry", "nginx"
+    image: str  # logical image name for harness.infra.images.ensure_image, e.g. "registry", "nginx"
     command: list[str] | None = None  # None: the image's default command
     files: dict[str, bytes] = field(default_factory=dict)  # absolute path in the container -> content
     env: dict[str, str] = field(default_factory=dict)

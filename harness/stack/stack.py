@@ -36,21 +36,21 @@ from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
-from harness import settings
-from harness.catalog import Catalog, load_catalog
-from harness.config import ProxyConfig, read_config
-from harness.endpoints import mirror_endpoints
-from harness.engine import ensure_engine
-from harness.errors import UserError
-from harness.images import ensure_image, run_options
+from harness.infra import settings
+from harness.contract.catalog import Catalog, load_catalog
+from harness.contract.config import ProxyConfig, read_config
+from harness.contract.endpoints import mirror_endpoints
+from harness.infra.engine import ensure_engine
+from harness.infra.errors import UserError
+from harness.infra.images import ensure_image, run_options
 from harness.stack import cleanup, content, dns, gateway, isolation, secret_layout, topology, trap
 from harness.stack.evidence import Evidence, parse as parse_evidence
 from harness.stack.pki import RunCA
-from harness.stack.run import new_run_id, resource_name, run_labels, sigterm_as_interrupt
+from harness.stack.identity import new_run_id, resource_name, run_labels, sigterm_as_interrupt
 from harness.stack.servers import all_specs
 from harness.stack.servers.mirrors import BACKENDS, GOLDEN_STORAGE
 from harness.stack.spec import ServiceSpec
-from harness.stack.topology import BUILD, INTERNET, NETWORKS, Placement, Topology, plan
+from harness.stack.topology import BUILD, INTERNET, NETWORKS, Placement, Topology, place
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ class AirgapStack:
         initial = _read(self.initial_proxy_config)
         self.routes, self.unrouted = routes_for(initial, self.strategies, self.enforce_auth, self.catalog)
         gateway_spec = gateway.spec(self.routes, self._gateway_cert())
-        self.topology = plan(self.run_id, subnets, servers, gateway_spec, gateway.mirror_hosts(self.routes))
+        self.topology = place(self.run_id, subnets, servers, gateway_spec, gateway.mirror_hosts(self.routes))
         with ThreadPoolExecutor(max_workers=START_WORKERS) as pool:
             list(pool.map(self._start_placement, self.topology.placements))  # list(): re-raise any failure
         mark = self._phase("containers", mark)
@@ -323,8 +323,8 @@ class AirgapStack:
         """Put a fixture image under every overriding reference that the gateway sends to the golden registry
         (an override on a host no mirror uses: the customer's own registry), so that pull succeeds as it
         would at the customer. The tag can change while the route stays the same, so this runs every time."""
-        from harness import reference
-        from harness.plan import plan
+        from harness.contract import reference
+        from harness.contract.plan import plan
         from harness.stack.content import oci
 
         golden = {route.key for route in self.routes if route.locations[0].service == BACKENDS["golden"].service}

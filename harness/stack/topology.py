@@ -86,7 +86,7 @@ def public_names(servers: list[ServiceSpec]) -> dict[str, str]:
     return {alias: server.name for server in servers for alias in server.aliases if "." in alias}
 
 
-def plan(run_id: str, subnets: dict[str, ipaddress.IPv4Network], servers: list[ServiceSpec],
+def place(run_id: str, subnets: dict[str, ipaddress.IPv4Network], servers: list[ServiceSpec],
          gateway_spec: ServiceSpec, mirror_hosts: list[str]) -> Topology:
     """Place the trap, the internet resolver, the mirror gateway and `servers` on the run's subnets."""
     numbers = host_numbers(servers)

@@ -20,12 +20,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.catalog import load_catalog
-from harness.config import read_config
-from harness.lint import lint
-from harness.plan import plan
+from harness.contract.catalog import load_catalog
+from harness.contract.config import read_config
+from harness.contract.lint import lint
+from harness.contract.plan import plan
 from harness.commands.plan import render_text
-from harness.preamble_check import preamble_check, watched_secrets
+from harness.preamble.check import preamble_check, watched_secrets
 
 CATALOG = load_catalog()
 EXAMPLES = int(os.environ.get("AIRGAP_DIFFERENTIAL_EXAMPLES", "300"))

@@ -6,7 +6,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.preamble_check import _npm_env_replace
+from harness.preamble.check import _npm_env_replace
 
 LIB = Path(__file__).resolve().parents[2] / "preamble" / "lib" / "proxy-config.sh"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.catalog import load_catalog
-from harness.preamble_catalog import render
-from harness.preamble_check import preamble_check
+from harness.contract.catalog import load_catalog
+from harness.preamble.catalog_gen import render
+from harness.preamble.check import preamble_check
 from loopback_mirror import PREAMBLE_DIR, IsolatedNetwork, write_config
 from test_differential import check_agreement
 
@@ -105,7 +105,7 @@ def test_shellcheck_clean():
 
 
 def test_bash_catalog_is_generated_from_the_yaml():
-    assert (PREAMBLE_DIR / "lib/catalog.sh").read_text() == render(), "run: python -m harness.preamble_catalog > preamble/lib/catalog.sh"
+    assert (PREAMBLE_DIR / "lib/catalog.sh").read_text() == render(), "run: python -m harness.preamble.catalog_gen > preamble/lib/catalog.sh"
 
 
 def test_every_strategy_has_an_entry():

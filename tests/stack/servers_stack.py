@@ -11,7 +11,7 @@ import uuid
 
 import docker
 
-from harness.images import ensure_image
+from harness.infra.images import ensure_image
 from harness.stack.spec import ServiceSpec
 
 LABELS = {"airgap-harness": "1", "airgap-harness.test": "servers"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 
 from harness.stack import isolation
-from harness.stack.run import PID_LABEL, RUN_LABEL
+from harness.stack.identity import PID_LABEL, RUN_LABEL
 
 ROOT = Path(__file__).resolve().parents[2]
 START_A_RUN = "from harness.stack.stack import AirgapStack; AirgapStack().start(); import time; time.sleep(900)"
@@ -22,7 +22,7 @@ def _owned_by(client: docker.DockerClient, pid: int) -> tuple[list, list]:
 
 
 def test_killed_run_leaves_nothing_after_airgap_clean(docker_client):
-    from harness.images import ensure_images
+    from harness.infra.images import ensure_images
 
     client = docker_client
     ensure_images(client=client)  # built here, not inside the child's wait: a cold build on 2 cores takes minutes

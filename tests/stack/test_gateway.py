@@ -1,16 +1,16 @@
-"""Gateway routes and nginx configuration from real proxy-config fixtures (harness.endpoints)."""
+"""Gateway routes and nginx configuration from real proxy-config fixtures (harness.contract.endpoints)."""
 
 from pathlib import Path
 
 import pytest
 
-from harness.config import read_config
-from harness.endpoints import Endpoint
-from harness.errors import UserError
-from harness.images import ensure_image
+from harness.contract.config import read_config
+from harness.contract.endpoints import Endpoint
+from harness.infra.errors import UserError
+from harness.infra.images import ensure_image
 from harness.stack import gateway
 from harness.stack.pki import RunCA
-from harness.stack.run import run_labels
+from harness.stack.identity import run_labels
 from harness.stack.servers.mirrors import BACKENDS
 from harness.stack.stack import routes_for
 
@@ -149,8 +149,8 @@ def test_rendered_configuration_passes_nginx_t(nginx_image, name, tmp_path):
 def test_an_override_beside_two_mirrors_takes_the_login_the_plan_pulls_with(tmp_path):
     """Two mirrors on one Harbor: the nginx override (a platform-registry image) logs in as the choreo
     mirror does, which is what plan() and the preamble use, so the gateway demands exactly that login."""
-    from harness.catalog import load_catalog
-    from harness.plan import plan
+    from harness.contract.catalog import load_catalog
+    from harness.contract.plan import plan
 
     directory = write_config(tmp_path / "cfg", {
         "oci-dockerhub-url": "harbor.acme.internal/hub", "oci-dockerhub-username": "hubuser",

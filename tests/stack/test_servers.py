@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from harness.engine import ensure_engine
+from harness.infra.engine import ensure_engine
 from harness.stack.content import build
 from harness.stack.content.oci import image_blobs
 from harness.stack.pki import RunCA
@@ -281,7 +281,7 @@ def test_content_changes_when_a_definition_changes(tmp_path):
 ])
 def test_bad_fixture_definitions_name_the_file(tmp_path, name, text, expected):
     import shutil
-    from harness.errors import UserError
+    from harness.infra.errors import UserError
     from harness.stack.content import FIXTURES
     shutil.copytree(FIXTURES, tmp_path, dirs_exist_ok=True)
     (tmp_path / name).write_text(text)

@@ -13,7 +13,7 @@ MIRROR_HOSTS = ["nexus.example.com", "harbor.acme.internal"]
 def planned():
     servers = all_specs(RunCA(), content.build())
     gateway_spec = gateway.spec([], RunCA().issue(["x.invalid"]))
-    return servers, topology.plan("t0p0", SUBNETS, servers, gateway_spec, MIRROR_HOSTS)
+    return servers, topology.place("t0p0", SUBNETS, servers, gateway_spec, MIRROR_HOSTS)
 
 
 def test_every_address_is_unique_inside_its_subnet_and_below_the_builders():

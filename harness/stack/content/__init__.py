@@ -10,11 +10,11 @@ from pathlib import Path
 
 import yaml
 
-from harness.errors import UserError
+from harness.infra.errors import UserError
 from harness.stack.content import composer, gomod, maven, npm, nuget, oci, python, rubygems, sumdb
 from harness.stack.content.archives import tgz_bytes, zip_bytes
+from harness.infra import paths
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "content"  # in a checkout or editable install
 Tree = dict[str, bytes]
 
 
@@ -55,12 +55,8 @@ def _placeholder(entry: dict) -> bytes:
 
 
 def fixtures_dir() -> Path:
-    """fixtures/content beside the package, else in the working directory (tox installs the package)."""
-    for candidate in (FIXTURES, Path.cwd() / "fixtures" / "content"):
-        if (candidate / "oci-images.yaml").is_file():
-            return candidate
-    raise UserError(f"fixtures/content/ not found beside the harness package or in {Path.cwd()}: "
-                    "run from the repository root")
+    """The content definitions: fixtures/content in the checkout."""
+    return paths.fixtures_dir() / "content"
 
 
 @functools.lru_cache(maxsize=4)

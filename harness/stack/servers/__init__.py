@@ -1,7 +1,7 @@
 """ServiceSpecs for the servers of a run: the simulated internet (`internet`) and the mirror backends
 (`mirrors`, with the gateway contract in its docstring and BACKENDS)."""
 
-from harness.catalog import Catalog, load_catalog
+from harness.contract.catalog import Catalog, load_catalog
 from harness.stack.content import Content
 from harness.stack.pki import RunCA
 from harness.stack.servers import internet, mirrors

@@ -14,7 +14,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import UserError
+from harness.infra.errors import UserError
 
 MAX_VALUE_BYTES = 64 * 1024
 SECRET_KEY_RE = re.compile(r"[-._a-zA-Z0-9]+\Z")  # Kubernetes IsConfigMapKey, also used for Secrets

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from harness import settings
-from harness.catalog import load_catalog
-from harness.runner import recipes
-from harness.scenario import load
+from harness.contract.catalog import choreo_registry_from_environment, load_catalog
+from harness.scenarios.steps import recipes
+from harness.scenarios.model import load
+from harness.infra import paths
 
 _SESSION = {}
 
 
 def _catalog():
     """The session's catalog: AIRGAP_CHOREO_REGISTRY names a PDP's own platform registry, as for `airgap run`."""
-    return load_catalog(settings.choreo_registry())
+    return load_catalog(choreo_registry_from_environment())
 
 
 def _stack():
@@ -60,11 +60,10 @@ class ScenarioItem(pytest.Item):
         self.scenario = scenario
 
     def runtest(self):
-        from harness.matrix_run import DEFAULT_PREAMBLE
-        from harness.runner import run_scenario
+        from harness.scenarios.steps import run_scenario
         from harness.stack import content
 
-        preamble = Path(self.config.getoption("--preamble", None) or DEFAULT_PREAMBLE)
+        preamble = Path(self.config.getoption("--preamble", None) or paths.preamble_dir())
         outcome = run_scenario(_stack(), self.scenario, _catalog(), preamble, content.build().projects)
         self.user_properties.append(("outcome", outcome.to_json()))
         if not outcome.passed:

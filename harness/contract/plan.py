@@ -7,9 +7,9 @@ names of the files that hold them.
 
 from dataclasses import asdict, dataclass, field
 
-from harness import grammar, reference
-from harness.catalog import Catalog, Registry, Strategy
-from harness.config import ProxyConfig, split_key_name
+from harness.contract import grammar, reference
+from harness.contract.catalog import Catalog, Registry, Strategy
+from harness.contract.config import ProxyConfig, split_key_name
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,11 @@ import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from harness.catalog import Catalog
-from harness.runner import Outcome, run_scenario
-from harness.scenario import ROOT, Scenario
-from harness.stack.run import sigterm_as_interrupt
+from harness.contract.catalog import Catalog
+from harness.scenarios.steps import Outcome, run_scenario
+from harness.scenarios.model import Scenario
+from harness.stack.identity import sigterm_as_interrupt
 
-DEFAULT_PREAMBLE = ROOT / "preamble"
 
 
 def default_jobs() -> int:

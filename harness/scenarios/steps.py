@@ -16,15 +16,15 @@ from pathlib import Path
 
 import yaml
 
-from harness.catalog import Catalog
-from harness.config import read_config
-from harness.errors import UsageError, UserError
-from harness.plan import plan
-from harness.scenario import ROOT, Scenario
+from harness.contract.catalog import Catalog
+from harness.contract.config import read_config
+from harness.infra.errors import UsageError, UserError
+from harness.contract.plan import plan
+from harness.scenarios.model import Scenario, step_name
+from harness.infra import paths
 
 PREAMBLE_IN_BUILDER = "/opt/preamble"
 PROJECTS_IN_BUILDER = "/work/projects"
-DOCKERFILES = ROOT / "fixtures" / "dockerfiles"
 STEP_MARK = "::airgap-step"
 IMAGE_REPORT = '\nfor v in $(compgen -v PROXY_IMAGE_); do echo "::airgap-image $v=${!v}"; done\n[ -z "$failed" ]\n'
 PLATFORM_LOGIN_ENV = {"PLATFORM_DOCKERHUB_USERNAME": "platform-robot", "PLATFORM_DOCKERHUB_PASSWORD": "platform-robot-secret",
@@ -33,7 +33,7 @@ PLATFORM_LOGIN_ENV = {"PLATFORM_DOCKERHUB_USERNAME": "platform-robot", "PLATFORM
 
 @functools.lru_cache(maxsize=1)
 def _recipe_data() -> dict:
-    return yaml.safe_load(resources.files("harness").joinpath("recipes.yaml").read_text())
+    return yaml.safe_load(resources.files("harness.scenarios").joinpath("recipes.yaml").read_text())
 
 
 def expand(steps: list[dict]) -> list[dict]:
@@ -42,7 +42,7 @@ def expand(steps: list[dict]) -> list[dict]:
     out = []
     for step in steps:
         if "project" in step and step["project"] not in projects:
-            raise UserError(f"recipe step {step}: no project {step['project']!r} in harness/recipes.yaml")
+            raise UserError(f"recipe step {step}: no project {step['project']!r} in harness/scenarios/recipes.yaml")
         out.append({**step, **projects[step["project"]]} if "project" in step else dict(step))
     return out
 
@@ -51,11 +51,6 @@ def expand(steps: list[dict]) -> list[dict]:
 def recipes() -> dict:
     """Each strategy's steps, expanded."""
     return {strategy: expand(steps) for strategy, steps in _recipe_data()["recipes"].items()}
-
-
-def step_name(step: dict) -> str:
-    kind = next(k for k in ("pull", "project", "fetch", "dockerfile") if k in step)
-    return f"{kind}:{step[kind]}"
 
 
 def _step_command(step: dict) -> str:
@@ -105,7 +100,7 @@ def builder_files(preamble_dir: Path, projects: dict[str, dict[str, bytes]]) -> 
     files = _files_under(preamble_dir, PREAMBLE_IN_BUILDER)
     for ecosystem, tree in projects.items():
         files.update({f"{PROJECTS_IN_BUILDER}/{ecosystem}/{path}": data for path, data in tree.items()})
-    files.update(_files_under(DOCKERFILES, f"{PROJECTS_IN_BUILDER}/dockerfiles"))
+    files.update(_files_under(paths.fixtures_dir() / "dockerfiles", f"{PROJECTS_IN_BUILDER}/dockerfiles"))
     return files
 
 

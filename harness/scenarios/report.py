@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from xml.etree import ElementTree
 
-from harness.catalog import Catalog
+from harness.contract.catalog import Catalog
 
 FAMILIES = {"oci-mirror": "OCI mirrors", "image-override": "Image overrides", "package-proxy": "Package proxies"}
 
@@ -67,8 +67,8 @@ def families_of(catalog: Catalog, scenario) -> set[str]:
     """The key families a scenario's verdict says something about: those of the mirror routes its steps go
     through (a Go-only leak scenario says nothing about OCI mirrors), and image overrides when it checks
     resolved images."""
-    from harness.runner import scenario_steps
-    from harness.scenario import routes_used
+    from harness.scenarios.steps import scenario_steps
+    from harness.scenarios.model import routes_used
 
     steps = scenario_steps(scenario)
     families = {catalog.keys[key].family for key in routes_used(catalog, steps, scenario.strategy)}

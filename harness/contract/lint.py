@@ -8,12 +8,12 @@ import difflib
 import re
 from dataclasses import asdict, dataclass
 
-from harness import grammar
-from harness.catalog import Catalog
-from harness.config import ProxyConfig
-from harness.plan import plan
+from harness.contract import grammar
+from harness.contract.catalog import Catalog
+from harness.contract.config import ProxyConfig
+from harness.contract.plan import plan
 
-# rule id -> (severity, what it catches): the grammar's rules (harness/grammar.yaml); `airgap lint --rules` lists them.
+# rule id -> (severity, what it catches): the grammar's rules (harness/contract/grammar.yaml); `airgap lint --rules` lists them.
 RULES = {rule.id: (rule.severity, rule.summary) for rule in grammar.RULES.values()}
 SEVERITIES = ("error", "warning", "info")
 

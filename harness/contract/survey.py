@@ -6,12 +6,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.catalog import Catalog
-from harness.config import display_name, read_config
-from harness.errors import UserError
-from harness.lint import lint
-from harness.plan import plan
-from harness.textsafe import printable
+from harness.contract.catalog import Catalog
+from harness.contract.config import display_name, read_config
+from harness.infra.errors import UserError
+from harness.contract.lint import lint
+from harness.contract.plan import plan
+from harness.infra.textsafe import printable
 
 
 @dataclass

@@ -30,9 +30,9 @@ from pathlib import Path
 
 import yaml
 
-from harness.config import display_name, key_problems, read_config
-from harness.errors import UserError
-from harness.textsafe import printable
+from harness.contract.config import display_name, key_problems, read_config
+from harness.infra.errors import UserError
+from harness.infra.textsafe import printable
 
 DEFAULT_NAME = "choreo-build-registry-proxy"
 DEFAULT_KUBECTL_VERSION = (1, 32)

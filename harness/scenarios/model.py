@@ -1,6 +1,6 @@
 """Scenarios: one strategy, one proxy-config, one set of expectations; from files or from the catalog.
 
-Files live in scenarios/*.yaml and are checked against harness/scenario_schema.yaml; the matrix that every
+Files live in scenarios/*.yaml and are checked against harness/scenarios/scenario_schema.yaml; the matrix that every
 strategy must pass is generated from the catalog (`generated()`), so a new key or strategy gets its
 scenarios without anyone writing them.
 """
@@ -14,14 +14,26 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from harness.catalog import Catalog, load_catalog
-from harness.config import read_config
-from harness.errors import UserError
-from harness.plan import plan
+from harness.contract.catalog import Catalog, load_catalog
+from harness.contract.config import read_config
+from harness.infra.errors import UserError
+from harness.contract.plan import plan
+from harness.infra import paths
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures" / "proxy-config"
-SECRETS_FILE = ROOT / "fixtures" / "secrets.yaml"
+
+
+def step_name(step: dict) -> str:
+    """A step as reports name it: `pull:node`, `project:npm`, `fetch:<url>`, `dockerfile:<name>`."""
+    kind = next(k for k in ("pull", "project", "fetch", "dockerfile") if k in step)
+    return f"{kind}:{step[kind]}"
+
+
+def _proxy_configs() -> Path:
+    return paths.fixtures_dir() / "proxy-config"
+
+
+def _secrets_file() -> Path:
+    return paths.fixtures_dir() / "secrets.yaml"
 
 
 @dataclass(frozen=True)
@@ -43,7 +55,7 @@ class ConfigSpec:
             shutil.rmtree(directory)
         directory.mkdir(parents=True)
         if self.fixture:
-            source = FIXTURES / self.fixture
+            source = _proxy_configs() / self.fixture
             if not source.is_dir():
                 raise UserError(f"proxy-config fixture {self.fixture!r}: no directory {source}")
             for name, entry in read_config(source).entries.items():
@@ -67,27 +79,27 @@ class Scenario:
     description: str = ""
     leak: dict | None = None
     source: str = "generated"  # the file it came from, or "generated"
-    recipe: tuple = ()  # steps replacing the strategy's recipe (harness/recipes.yaml), for leak scenarios
+    recipe: tuple = ()  # steps replacing the strategy's recipe (harness/scenarios/recipes.yaml), for leak scenarios
 
 
 @functools.lru_cache(maxsize=1)
 def _schema() -> dict:
     """The scenario schema, its strategy enum taken from the catalog (a new strategy needs no schema edit)."""
-    schema = yaml.safe_load(resources.files("harness").joinpath("scenario_schema.yaml").read_text())
+    schema = yaml.safe_load(resources.files("harness.scenarios").joinpath("scenario_schema.yaml").read_text())
     schema["properties"]["strategy"]["enum"] = list(load_catalog().strategies)
     return schema
 
 
 @functools.lru_cache(maxsize=1)
 def _secrets() -> dict:
-    return yaml.safe_load(SECRETS_FILE.read_text()) or {}
+    return yaml.safe_load(_secrets_file().read_text()) or {}
 
 
 def fixture_secret(name: str) -> str:
     try:
         return _secrets()[name]
     except KeyError:
-        raise UserError(f"fixture secret {name!r} is not in {SECRETS_FILE}") from None
+        raise UserError(f"fixture secret {name!r} is not in {_secrets_file()}") from None
 
 
 def from_json(data: dict, name: str, source: str) -> Scenario:
@@ -112,7 +124,7 @@ def load_file(path: Path) -> Scenario:
         raise UserError(f"{path}: not a valid scenario:\n" + "\n".join(lines))
     for secret in _secret_refs(data):
         if secret not in _secrets():
-            raise UserError(f"{path}: fixture secret {secret!r} is not in {SECRETS_FILE}")
+            raise UserError(f"{path}: fixture secret {secret!r} is not in {_secrets_file()}")
     return from_json(data, path.stem, str(path))
 
 
@@ -154,7 +166,7 @@ def _plan_of(catalog: Catalog, spec: ConfigSpec, strategy: str):
 
 def _step_public_hosts(catalog: Catalog, planned, step: dict) -> list[str]:
     """The public hosts a recipe step reaches under this plan (empty when it goes to a mirror)."""
-    from harness import reference
+    from harness.contract import reference
 
     if "fetch" in step:
         return [step["fetch"].split("/")[2]]
@@ -178,7 +190,6 @@ def expected(catalog: Catalog, recipe: list[dict], spec: ConfigSpec, strategy: s
     The preamble's Docker Hub login stops the build first when it happens; otherwise every step that
     reaches a public host fails at the trap and names that host.
     """
-    from harness.runner import step_name
 
     planned = _plan_of(catalog, spec, strategy)
     if planned.dockerhub_login:
@@ -244,7 +255,7 @@ def _unsupported_keys(catalog: Catalog, strategy: str) -> tuple:
 
 def _scoped_keys(catalog: Catalog, strategy: str) -> tuple:
     """The strategy's keys again under `<strategy>.`, pointing at their own mirror paths."""
-    config = read_config(FIXTURES / FULL)
+    config = read_config(_proxy_configs() / FULL)
     keys = []
     for key in catalog.strategies[strategy].url_keys:
         found = config.lookup(key)
@@ -268,9 +279,9 @@ def _override_keys(catalog: Catalog, strategy: str, form: str) -> tuple:
     """Each override key of the strategy, naming a golden copy of its image (`golden-<name>`, served by the
     full configuration's mirror): as a `registry/repo` prefix, which keeps the default's tag, or as a
     complete reference with the tag `golden`. Either way the result differs from the mirror rewrite."""
-    from harness import reference
+    from harness.contract import reference
 
-    mirrors = read_config(FIXTURES / FULL)
+    mirrors = read_config(_proxy_configs() / FULL)
     keys = []
     for image in catalog.strategies[strategy].images.values():
         if image.override in catalog.strategies[strategy].image_keys:

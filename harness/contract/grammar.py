@@ -64,7 +64,7 @@ class Kind:
 
 
 def _load() -> tuple[dict[str, Rule], dict[str, re.Pattern]]:
-    text = resources.files("harness").joinpath("grammar.yaml").read_text(encoding="utf-8")
+    text = resources.files("harness.contract").joinpath("grammar.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     rules = {rid: Rule(rid, r["severity"], r["build"], r["summary"], r["accepted"], tuple(r.get("refused", ())))
              for rid, r in data["rules"].items()}
@@ -400,7 +400,7 @@ def credential_format_violation(value: str, kind: Kind) -> Violation | None:
 
 def stop_violation(value: str, kind: Kind) -> Violation | None:
     """The rule the reference preamble stops the build on for this value, if any (value-level rules only)."""
-    from harness import reference
+    from harness.contract import reference
 
     if value == "":
         return None

@@ -7,6 +7,7 @@ image id and the extra CA certificates, so a present tag means "already built, i
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import io
 import logging
@@ -21,52 +22,53 @@ import docker
 import docker.errors
 import yaml
 
-from harness import settings
-from harness.engine import apt_install, ensure_engine
-from harness.errors import UserError
+from harness.infra import paths, settings
+from harness.infra.engine import apt_install, ensure_engine
+from harness.infra.errors import UserError
 
 log = logging.getLogger(__name__)
 
 LABEL = {"airgap-harness": "1"}
 REPOSITORY = "airgap-harness"
-CATALOG_NAME = "images.yaml"
+SPECS_FILE = "images.yaml"
 
 
-def _images_dir() -> Path:
-    """images/ beside the package (a checkout or editable install), else in the working directory (tox)."""
-    for candidate in (Path(__file__).resolve().parent.parent / "images", Path.cwd() / "images"):
-        if (candidate / CATALOG_NAME).is_file():
-            return candidate
-    raise UserError(f"images/{CATALOG_NAME} not found beside the harness package or in {Path.cwd()}: "
-                    "run from the repository root")
-
-
-IMAGES_DIR = _images_dir()
 CA_DIR_IN_CONTEXT = "extra-ca"
 HASH_LENGTH = 16
 
 
-def _load_catalog() -> dict:
-    catalog_file = IMAGES_DIR / CATALOG_NAME
+def images_dir() -> Path:
+    return paths.images_dir()
+
+
+@functools.lru_cache(maxsize=8)
+def _read_specs(directory: Path) -> dict:
+    catalog_file = directory / SPECS_FILE
     try:
-        catalog = yaml.safe_load(catalog_file.read_text())
+        specs = yaml.safe_load(catalog_file.read_text())
     except (OSError, yaml.YAMLError) as error:
-        raise UserError(f"image catalog {catalog_file} cannot be read: {error}") from None
-    for name, entry in catalog.items():
-        if "bootstrap" not in entry and entry.get("from") not in catalog:
+        raise UserError(f"image list {catalog_file} cannot be read: {error}") from None
+    for name, entry in specs.items():
+        if "bootstrap" not in entry and entry.get("from") not in specs:
             raise UserError(f"{catalog_file}: image {name!r} builds from unknown image {entry.get('from')!r}")
-    return catalog
+    return specs
 
 
-CATALOG = _load_catalog()
-IMAGE_NAMES = [name for name, entry in CATALOG.items() if "bootstrap" not in entry]
+def specs() -> dict:
+    """images/images.yaml: how each image is built and run, read when first needed."""
+    return _read_specs(images_dir())
+
+
+def image_names() -> list[str]:
+    """The images built from a Dockerfile (every one but the bootstrapped base)."""
+    return [name for name, entry in specs().items() if "bootstrap" not in entry]
 
 
 def run_options(name: str) -> dict:
     """Keyword arguments for docker-py `containers.run()` that image `name` needs (images.yaml `run_options`)."""
-    if name not in CATALOG:
-        raise UserError(f"unknown image {name!r}: known images are {', '.join(IMAGE_NAMES)}")
-    return dict(CATALOG[name].get("run_options", {}))
+    if name not in specs():
+        raise UserError(f"unknown image {name!r}: known images are {', '.join(image_names())}")
+    return dict(specs()[name].get("run_options", {}))
 
 
 def _digest(parts: list[bytes]) -> str:
@@ -77,7 +79,7 @@ def _digest(parts: list[bytes]) -> str:
 
 
 def _context_files(name: str) -> list[Path]:
-    context = IMAGES_DIR / name
+    context = images_dir() / name
     if not (context / "Dockerfile").is_file():
         raise UserError(f"image {name!r}: {context / 'Dockerfile'} is missing")
     return sorted(path for path in context.rglob("*") if path.is_file())
@@ -90,7 +92,7 @@ def _ca_files(extra_ca_certs) -> list[tuple[str, bytes]]:
 
 def image_tag(name: str, parent_id: str, extra_ca_certs=()) -> str:
     """The tag `name` gets for these inputs: changing any context file, the parent or a CA file changes it."""
-    context = IMAGES_DIR / name
+    context = images_dir() / name
     parts = [name.encode(), parent_id.encode()]
     for path in _context_files(name):
         parts += [str(path.relative_to(context)).encode(), path.read_bytes()]
@@ -100,7 +102,7 @@ def image_tag(name: str, parent_id: str, extra_ca_certs=()) -> str:
 
 
 def _bootstrap_tag(name: str) -> str:
-    spec = CATALOG[name]["bootstrap"]
+    spec = specs()[name]["bootstrap"]
     return f"{REPOSITORY}/{name}:{_digest([name.encode(), yaml.safe_dump(spec, sort_keys=True).encode()])}"
 
 
@@ -113,7 +115,7 @@ def _present(client: docker.DockerClient, tag: str):
 
 def _bootstrap(client: docker.DockerClient, name: str, tag: str, state: settings.Settings) -> None:
     """debootstrap a Debian rootfs and `docker import` it (the one image we cannot build FROM anything)."""
-    spec = CATALOG[name]["bootstrap"]
+    spec = specs()[name]["bootstrap"]
     apt_install("debootstrap", "debootstrap", state.state_dir)
     log.info("bootstrapping %s: debootstrap --variant=%s %s (about a minute)", tag, spec["variant"], spec["suite"])
     with tempfile.TemporaryDirectory(dir=state.state_dir, prefix="rootfs-") as work:
@@ -140,7 +142,7 @@ def _build_context(name: str, extra_ca_certs) -> io.BytesIO:
     """The context directory as a tar, plus extra-ca/ holding the extra CA files (empty but present if none)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        tar.add(IMAGES_DIR / name, arcname=".")
+        tar.add(images_dir() / name, arcname=".")
         files = _ca_files(extra_ca_certs) or [(".keep", b"")]
         for ca_name, contents in files:
             info = tarfile.TarInfo(f"{CA_DIR_IN_CONTEXT}/{ca_name}")
@@ -195,8 +197,8 @@ BUILT: list[str] = []
 
 def ensure_image(name: str, client: docker.DockerClient | None = None) -> str:
     """Return the tag of image `name`, building it (and what it builds on) only if that tag is missing."""
-    if name not in CATALOG:
-        raise UserError(f"unknown image {name!r}: known images are {', '.join(IMAGE_NAMES)}")
+    if name not in specs():
+        raise UserError(f"unknown image {name!r}: known images are {', '.join(image_names())}")
     client = client or ensure_engine()
     return _ensure(name, client, settings.load())
 
@@ -212,7 +214,7 @@ def _tag_lock(state: settings.Settings, tag: str):
 
 
 def _ensure(name: str, client: docker.DockerClient, state: settings.Settings) -> str:
-    entry = CATALOG[name]
+    entry = specs()[name]
     parent_tag = None if "bootstrap" in entry else _ensure(entry["from"], client, state)
     if parent_tag is None:
         tag = _bootstrap_tag(name)
@@ -233,7 +235,7 @@ def _ensure(name: str, client: docker.DockerClient, state: settings.Settings) ->
 def planned_tag(name: str, client: docker.DockerClient | None = None) -> str | None:
     """The tag `name` has for the current inputs, without building; None while what it builds on is missing."""
     client = client or ensure_engine()
-    entry = CATALOG[name]
+    entry = specs()[name]
     if "bootstrap" in entry:
         return _bootstrap_tag(name)
     parent_tag = planned_tag(entry["from"], client)
@@ -245,7 +247,7 @@ def status(client: docker.DockerClient | None = None) -> dict[str, tuple[str | N
     """name -> (current tag or None, whether that tag is built), for every image including the base."""
     client = client or ensure_engine()
     result = {}
-    for name in CATALOG:
+    for name in specs():
         tag = planned_tag(name, client)
         result[name] = (tag, bool(tag and _present(client, tag)))
     return result
@@ -254,7 +256,7 @@ def status(client: docker.DockerClient | None = None) -> dict[str, tuple[str | N
 def ensure_images(names=None, client: docker.DockerClient | None = None) -> dict[str, str]:
     """Ensure several images (default: all); returns name -> tag."""
     client = client or ensure_engine()
-    return {name: ensure_image(name, client) for name in (names or IMAGE_NAMES)}
+    return {name: ensure_image(name, client) for name in (names or image_names())}
 
 
 def prune(client: docker.DockerClient | None = None, names=None) -> list[str]:
@@ -263,12 +265,12 @@ def prune(client: docker.DockerClient | None = None, names=None) -> list[str]:
     Tags change whenever a Dockerfile or a CA changes, so old builds pile up (the builder is ~2 GB). Returns
     the tags removed.
     """
-    unknown = sorted(set(names or ()) - set(CATALOG))
+    unknown = sorted(set(names or ()) - set(specs()))
     if unknown:
-        raise UserError(f"unknown image(s) {', '.join(unknown)}: known images are {', '.join(CATALOG)}")
+        raise UserError(f"unknown image(s) {', '.join(unknown)}: known images are {', '.join(specs())}")
     client = client or ensure_engine()
     current = {tag for tag, _present in status(client).values() if tag}
-    repositories = {f"{REPOSITORY}/{name}" for name in (names or CATALOG)}
+    repositories = {f"{REPOSITORY}/{name}" for name in (names or specs())}
     in_use = {container.image.id for container in client.containers.list(all=True) if container.image}
     removed = []
     for image in client.images.list(filters={"label": "=".join(next(iter(LABEL.items())))}):

@@ -26,10 +26,11 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import yaml
 
-from harness.catalog import Catalog, load_catalog
-from harness.config import ProxyConfig, display_name, read_config, split_key_name
-from harness.errors import UserError
-from harness import grammar
+from harness.contract.catalog import Catalog, load_catalog
+from harness.contract.config import ProxyConfig, display_name, read_config, split_key_name
+from harness.infra.errors import UserError
+from harness.contract import grammar
+from harness.infra import paths
 
 WRAPPER = 'set -euo pipefail\nsource "$1"\nenv -0 >"$2"\n'
 TIMEOUT_SECONDS = 60
@@ -396,23 +397,10 @@ def groovy_unquote(literal: str) -> str:
     return re.sub(r"\\(u[0-9a-fA-F]{4}|.)", lambda m: chr(int(m[1][1:], 16)) if m[1][0] == "u" and len(m[1]) == 5 else escapes.get(m[1], m[1]), body)
 
 
-def default_preamble_dir() -> Path:
-    """The reference preamble: $AIRGAP_PREAMBLE_DIR, else the checkout this package runs from, else ./preamble.
-
-    An installed (non-editable) package has no checkout next to it, so the working directory of a
-    clone (where tox and the README's commands run) is the last place looked.
-    """
-    candidates = [os.environ.get("AIRGAP_PREAMBLE_DIR"), Path(__file__).resolve().parent.parent / "preamble", Path.cwd() / "preamble"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "lib" / "proxy-config.sh").is_file():
-            return Path(candidate)
-    raise UserError("cannot find the reference preamble: pass --preamble DIR or set AIRGAP_PREAMBLE_DIR")
-
-
 def catalog_text() -> str:
     from importlib import resources
 
-    return resources.files("harness").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    return resources.files("harness.contract").joinpath("catalog.yaml").read_text(encoding="utf-8")
 
 
 def _source_texts(preamble_dir: Path) -> list[str]:
@@ -449,7 +437,7 @@ def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: s
     catalog = load_catalog(choreo_registry)
     if strategy not in catalog.strategies:
         raise UserError(f"unknown strategy {strategy!r} (one of: {', '.join(catalog.strategies)})")
-    entry = Path(preamble_dir or default_preamble_dir()) / f"{strategy}.sh"
+    entry = Path(preamble_dir or paths.preamble_dir()) / f"{strategy}.sh"
     if not entry.is_file():
         raise UserError(f"{entry}: no preamble entry for strategy {strategy} (expected <preamble dir>/{strategy}.sh)")
     config_dir = Path(config_dir).resolve()

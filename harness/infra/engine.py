@@ -16,8 +16,8 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from harness import settings
-from harness.errors import UserError
+from harness.infra import settings
+from harness.infra.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.catalog import load_catalog
-from harness.errors import UserError
+from harness.infra.errors import UserError
 
 STATE_DIR_VAR = "AIRGAP_STATE_DIR"
 EXTRA_CA_VAR = "AIRGAP_EXTRA_CA_CERTS"
@@ -67,17 +66,6 @@ def _debian_mirror(environ) -> str:
     raw = environ.get(DEBIAN_MIRROR_VAR, "").strip() or DEFAULT_DEBIAN_MIRROR
     if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", raw):
         raise UserError(f"{DEBIAN_MIRROR_VAR}={raw!r} is not an http(s) URL of a Debian mirror")
-    return raw
-
-
-def choreo_registry(environ=None) -> str | None:
-    """The PDP's platform registry host (None: the catalog's default), checked as the catalog checks it.
-    `--choreo-registry` takes its default from here."""
-    raw = (os.environ if environ is None else environ).get(CHOREO_REGISTRY_VAR) or None
-    try:
-        load_catalog(raw)
-    except UserError as error:
-        raise UserError(f"{CHOREO_REGISTRY_VAR}: {error}") from None
     return raw
 
 

@@ -1,17 +1,19 @@
-"""The key catalog (harness/catalog.yaml) loaded into typed records and checked for consistency.
+"""The key catalog (harness/contract/catalog.yaml) loaded into typed records and checked for consistency.
 
 All knowledge of keys, strategies, images and public destinations is in the YAML file; this module
 only gives it a shape and answers the questions other modules ask ("which keys does webapp consume?").
 """
 
 import functools
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 
 import yaml
 
-from harness import reference
-from harness.errors import UserError
+from harness.contract import reference
+from harness.infra.errors import UserError
+from harness.infra.settings import CHOREO_REGISTRY_VAR
 
 FAMILIES = ("oci-mirror", "image-override", "package-proxy")
 DEFAULT_CHOREO_REGISTRY = "choreocontrolplane.azurecr.io"
@@ -189,13 +191,13 @@ def _check(catalog: Catalog) -> None:
         if strategy.dockerhub_login and "oci-dockerhub-url" not in strategy.oci_keys:
             problems.append(f"{strategy.name}: logs in to Docker Hub but cannot take oci-dockerhub-url")
     if problems:
-        raise UserError("harness/catalog.yaml is inconsistent:\n  " + "\n  ".join(problems))
+        raise UserError("harness/contract/catalog.yaml is inconsistent:\n  " + "\n  ".join(problems))
 
 
 @functools.lru_cache(maxsize=None)
 def load_catalog(choreo_registry: str | None = None) -> Catalog:
     """The catalog, with the platform registry host replaced when a PDP uses its own registry."""
-    text = resources.files("harness").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    text = resources.files("harness.contract").joinpath("catalog.yaml").read_text(encoding="utf-8")
     data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if choreo_registry and choreo_registry != DEFAULT_CHOREO_REGISTRY:
         # The host stands where a registry domain stands in image references, and the stack serves it under
@@ -215,3 +217,14 @@ def load_catalog(choreo_registry: str | None = None) -> Catalog:
             raise UserError(f"{choreo_registry!r} is not a platform registry host: {name} is a host of {owner}")
         _with_choreo_host(data, choreo_registry)
     return _build(data)
+
+
+def choreo_registry_from_environment(environ=None) -> str | None:
+    """The PDP's platform registry host from $AIRGAP_CHOREO_REGISTRY (None: the catalog's default), checked as
+    `load_catalog` checks it. `--choreo-registry` takes its default from here."""
+    raw = (os.environ if environ is None else environ).get(CHOREO_REGISTRY_VAR) or None
+    try:
+        load_catalog(raw)
+    except UserError as error:
+        raise UserError(f"{CHOREO_REGISTRY_VAR}: {error}") from None
+    return raw

@@ -7,10 +7,10 @@ names, certificates and routes from here rather than from fixed host names.
 
 from dataclasses import dataclass
 
-from harness import grammar, reference
-from harness.catalog import Catalog, load_catalog
-from harness.config import ProxyConfig
-from harness.plan import Mirror, effective_mirrors, override_login
+from harness.contract import grammar, reference
+from harness.contract.catalog import Catalog, load_catalog
+from harness.contract.config import ProxyConfig
+from harness.contract.plan import Mirror, effective_mirrors, override_login
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,15 @@
 """Render the key catalog and the value grammar as bash data (preamble/lib/catalog.sh), so the preamble
 never duplicates them by hand.
 
-`python -m harness.preamble_catalog > preamble/lib/catalog.sh` regenerates the file; a test fails when
+`python -m harness.preamble.catalog_gen > preamble/lib/catalog.sh` regenerates the file; a test fails when
 the committed copy is stale.
 """
 
 import shlex
 import sys
 
-from harness import grammar
-from harness.catalog import Catalog, load_catalog
+from harness.contract import grammar
+from harness.contract.catalog import Catalog, load_catalog
 
 
 def _assign(array: str, index: str, value: str) -> str:
@@ -20,7 +20,7 @@ def render(catalog: Catalog | None = None) -> str:
     catalog = catalog or load_catalog()
     lines = [
         "# shellcheck shell=bash disable=SC2034",
-        "# Generated from harness/catalog.yaml and harness/grammar.yaml by `python -m harness.preamble_catalog`; do not edit.",
+        "# Generated from harness/contract/catalog.yaml and harness/contract/grammar.yaml by `python -m harness.preamble.catalog_gen`; do not edit.",
         "declare -gA PC_REGISTRY_MIRROR_KEY=() PC_REGISTRY_PREFIXES=() PC_KEY_USERNAME=() PC_KEY_PASSWORD=() PC_KEY_TOKEN=()",
         "declare -gA PC_OCI_KEYS=() PC_IMAGES=() PC_MANAGERS=() PC_DOCKERHUB_LOGIN=() PC_CONSUMED=()",
         "declare -gA PC_IMAGE_DEFAULT=() PC_IMAGE_REGISTRY=() PC_IMAGE_OVERRIDE=()",

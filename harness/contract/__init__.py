@@ -1,0 +1,5 @@
+"""The contract (docs/seed/mirror-registry.md) as a model: the key catalog, a proxy-config directory,
+image references, the value grammar, the effective plan, lint, the mirror endpoints a plan needs, surveys.
+
+Pure computation over files: no Docker, no network. May import harness.infra only.
+"""
