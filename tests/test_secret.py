@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness import cli
-from harness.secret import convert as secret
+from harness.secret import convert as secret, goyaml
 from harness.contract.config import read_config
 from harness.infra.errors import UserError
+from helpers import PROXY_CONFIGS as PROJECT_FIXTURES, write_proxy_config
 from secret_kubectl import find_kubectls
 
 NAME = secret.DEFAULT_NAME
@@ -51,13 +52,6 @@ def run_airgap(monkeypatch, capsys, *argv) -> tuple[int, str, str]:
     return code, out, err
 
 
-def write_dir(directory: Path, values: dict[str, bytes]) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for key, raw in values.items():
-        (directory / key).write_bytes(raw)
-    return directory
-
-
 def files_of(directory: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in directory.iterdir()}
 
@@ -67,7 +61,7 @@ def assert_same_as_kubectl(kubectl, directory, namespace=None, name=NAME):
     theirs = kubectl.create(directory, name, namespace)
     assert theirs.returncode == 0, theirs.stderr
     keys = secret.read_directory(directory).data
-    if secret.go_yaml_key_order(keys)[1]:
+    if goyaml.go_yaml_key_order(keys)[1]:
         assert ours == theirs.stdout.decode()
     else:  # kubectl's own order varies from run to run here: same lines, order not comparable
         assert sorted(ours.splitlines()) == sorted(theirs.stdout.decode().splitlines())
@@ -80,21 +74,21 @@ def test_render_tricky_keys_and_values_byte_for_byte(kubectl, tmp_path):
     values = {key: TRICKY_VALUES[i % len(TRICKY_VALUES)] for i, key in enumerate(TRICKY_KEYS)}
     # one set whose go-yaml order is well defined, so the whole output is comparable byte for byte
     deterministic = {k: v for k, v in values.items() if not re.match(r"[0-9.-]", k) or k in ("-", "---x", ".5")}
-    assert secret.go_yaml_key_order(deterministic)[1]
-    assert_same_as_kubectl(kubectl, write_dir(tmp_path / "d", deterministic), namespace="prod")
+    assert goyaml.go_yaml_key_order(deterministic)[1]
+    assert_same_as_kubectl(kubectl, write_proxy_config(tmp_path / "d", deterministic), namespace="prod")
     for key, raw in values.items():  # each key alone: quoting and the `? key` form
-        assert_same_as_kubectl(kubectl, write_dir(tmp_path / f"one-{len(key)}-{key[:20]}", {key: raw}))
+        assert_same_as_kubectl(kubectl, write_proxy_config(tmp_path / f"one-{len(key)}-{key[:20]}", {key: raw}))
 
 
 @pytest.mark.parametrize("namespace", ["123", "y", "on", "1e5", "0x1f", "2024-01-02", "choreo-builds", "a"])
 def test_render_namespace_quoting(kubectl, tmp_path, namespace):
-    assert_same_as_kubectl(kubectl, write_dir(tmp_path, {"pkg-npm-url": b"https://npm.example.com/"}), namespace)
+    assert_same_as_kubectl(kubectl, write_proxy_config(tmp_path, {"pkg-npm-url": b"https://npm.example.com/"}), namespace)
 
 
 @pytest.mark.parametrize("name", ["y", "123", "2024-01-02", "registry.proxy", "a" * 253],
                          ids=lambda name: name if len(name) < 20 else f"{len(name)}-chars")
 def test_render_name_quoting(kubectl, tmp_path, name):
-    assert_same_as_kubectl(kubectl, write_dir(tmp_path, {"k": b"v"}), name=name)
+    assert_same_as_kubectl(kubectl, write_proxy_config(tmp_path, {"k": b"v"}), name=name)
 
 
 def test_render_empty_directory_has_no_data(kubectl, tmp_path):
@@ -104,13 +98,13 @@ def test_render_empty_directory_has_no_data(kubectl, tmp_path):
 
 def test_render_binary_and_long_values_are_not_folded(kubectl, tmp_path):
     values = {"bin": bytes(range(256)) * 3, "long": b"x" * 70000, "nl": b"line\n" * 40}
-    assert_same_as_kubectl(kubectl, write_dir(tmp_path, values))
+    assert_same_as_kubectl(kubectl, write_proxy_config(tmp_path, values))
     long_line = next(line for line in secret.render_secret(values).splitlines() if line.startswith("  long: "))
     assert len(long_line) > 90000
 
 
 def test_render_takes_regular_files_only_and_warns(kubectl, tmp_path, monkeypatch, capsys):
-    write_dir(tmp_path, {"pkg-npm-url": b"https://npm.example.com/", "pkg-npm-token": b"s3cr3t-token"})
+    write_proxy_config(tmp_path, {"pkg-npm-url": b"https://npm.example.com/", "pkg-npm-token": b"s3cr3t-token"})
     (tmp_path / "subdir").mkdir()
     (tmp_path / "subdir" / "inner").write_bytes(b"x")
     (tmp_path / "link").symlink_to("pkg-npm-token")
@@ -139,7 +133,7 @@ def test_render_of_a_mounted_layout_is_empty_like_kubectl(kubectl, tmp_path, mon
 @pytest.mark.parametrize("bad", ["a b", "..x", "ä", "k" * 254, "." * 3 + "k" * 251, "q\"uote", "tab\there"],
                          ids=lambda bad: bad if len(bad) < 20 else f"{bad[:4]}-{len(bad)}-chars")
 def test_render_invalid_key_name_fails_with_kubectls_message(kubectl, tmp_path, monkeypatch, capsys, bad):
-    write_dir(tmp_path, {"good": b"v", bad: b"secret-value"})
+    write_proxy_config(tmp_path, {"good": b"v", bad: b"secret-value"})
     theirs = kubectl.create(tmp_path, NAME)
     assert theirs.returncode == 1
     with pytest.raises(UserError) as caught:
@@ -165,9 +159,9 @@ def test_render_refuses_names_the_api_server_would_reject(name, namespace):
 
 def test_render_warns_when_go_yaml_has_no_single_key_order(tmp_path, monkeypatch, capsys):
     keys = {"1e5": b"", "08": b"", "0x1f": b""}  # go-yaml's Less: 1e5 < 08 < 0x1f < 1e5
-    assert secret.go_yaml_key_order(keys)[1] is False
-    assert secret.go_yaml_key_order({"a1": b"", "a10": b"", "a9": b""}) == (["a1", "a9", "a10"], True)
-    code, _, err = run_airgap(monkeypatch, capsys, "secret", "render", str(write_dir(tmp_path, keys)))
+    assert goyaml.go_yaml_key_order(keys)[1] is False
+    assert goyaml.go_yaml_key_order({"a1": b"", "a10": b"", "a9": b""}) == (["a1", "a9", "a10"], True)
+    code, _, err = run_airgap(monkeypatch, capsys, "secret", "render", str(write_proxy_config(tmp_path, keys)))
     assert code == 0 and "kubectl may print the data keys in another order" in err
 
 
@@ -202,7 +196,7 @@ skipped_kinds = st.lists(st.tuples(st.sampled_from(["symlink", "directory", "fif
 @given(data=st.dictionaries(keys, values, max_size=8), namespace=namespaces, extras=skipped_kinds)
 def test_render_matches_kubectl_on_generated_directories(kubectl, data, namespace, extras):
     with tempfile.TemporaryDirectory() as temp:
-        directory = write_dir(Path(temp) / "proxy-config", data)
+        directory = write_proxy_config(Path(temp) / "proxy-config", data)
         for kind, name in extras:
             if name in data or (directory / name).exists() or (directory / name).is_symlink():
                 continue
@@ -223,7 +217,7 @@ def mode_of(path: Path) -> int:
 def test_import_of_kubectls_output_gives_the_same_files(kubectl, tmp_path, output, monkeypatch, capsys):
     values = {"oci-dockerhub-url": b"nexus.example.com/dockerhub", "pkg-npm-token": b"tok\n",
               "bin": bytes(range(256)), "y": b"", ".hidden": b"h", "k" * 200: b"long key"}
-    source = write_dir(tmp_path / "src", values)
+    source = write_proxy_config(tmp_path / "src", values)
     secret_file = tmp_path / f"secret.{output}"
     secret_file.write_bytes(kubectl.create(source, NAME, "ns", output).stdout)
     code, out, err = run_airgap(monkeypatch, capsys, "secret", "import", str(secret_file), str(tmp_path / "out"))
@@ -329,7 +323,7 @@ def test_import_errors_name_the_file_and_key_and_never_the_value(tmp_path, monke
 def test_import_refuses_a_non_empty_out_dir_unless_forced(tmp_path, monkeypatch, capsys):
     secret_file = tmp_path / "s.yaml"
     secret_file.write_text("kind: Secret\nstringData:\n  pkg-npm-url: https://npm.example.com/\n")
-    out_dir = write_dir(tmp_path / "out", {"stale-key": b"old", "pkg-npm-url": b"old"})
+    out_dir = write_proxy_config(tmp_path / "out", {"stale-key": b"old", "pkg-npm-url": b"old"})
     (out_dir / "pkg-npm-url").chmod(0o644)
     code, _, err = run_airgap(monkeypatch, capsys, "secret", "import", str(secret_file), str(out_dir))
     assert code == 1 and "exists and is not empty (use --force" in err
@@ -359,7 +353,7 @@ def values_read_back(directory: Path) -> dict[str, bytes]:
 
 
 def test_mount_layout_is_kubelets_and_reads_back(tmp_path, monkeypatch, capsys):
-    source = write_dir(tmp_path / "src", FIXTURE)
+    source = write_proxy_config(tmp_path / "src", FIXTURE)
     code, out, err = run_airgap(monkeypatch, capsys, "secret", "mount", str(source), str(tmp_path / "vol"))
     assert code == 0 and "t0ken" not in out + err
     volume = tmp_path / "vol"
@@ -372,9 +366,6 @@ def test_mount_layout_is_kubelets_and_reads_back(tmp_path, monkeypatch, capsys):
         assert os.readlink(volume / key) == f"..data/{key}"
         assert mode_of(data_dir / key) == 0o644
     assert values_read_back(volume) == FIXTURE
-
-
-PROJECT_FIXTURES = Path(__file__).parent.parent / "fixtures" / "proxy-config"
 
 
 @pytest.mark.parametrize("fixture", sorted(PROJECT_FIXTURES.glob("*")) or [None],
@@ -394,7 +385,7 @@ def test_mount_of_each_project_fixture_reads_back_the_same(tmp_path, fixture):
 
 
 def test_mount_mode_and_remount_of_a_mounted_layout(tmp_path, monkeypatch, capsys):
-    source = write_dir(tmp_path / "src", FIXTURE)
+    source = write_proxy_config(tmp_path / "src", FIXTURE)
     code = run_airgap(monkeypatch, capsys, "secret", "mount", "--mode", "0400", str(source), str(tmp_path / "a"))[0]
     assert code == 0
     data_dir = tmp_path / "a" / os.readlink(tmp_path / "a" / "..data")
@@ -404,8 +395,8 @@ def test_mount_mode_and_remount_of_a_mounted_layout(tmp_path, monkeypatch, capsy
 
 
 def test_mount_refuses_non_empty_out_dir_and_bad_entries(tmp_path, monkeypatch, capsys):
-    source = write_dir(tmp_path / "src", FIXTURE)
-    write_dir(tmp_path / "busy", {"x": b""})
+    source = write_proxy_config(tmp_path / "src", FIXTURE)
+    write_proxy_config(tmp_path / "busy", {"x": b""})
     code, _, err = run_airgap(monkeypatch, capsys, "secret", "mount", str(source), str(tmp_path / "busy"))
     assert code == 1 and "busy: exists and is not empty" in err
     (source / "bin").write_bytes(b"\x00secret")

@@ -7,7 +7,7 @@ import argparse
 import re
 import sys
 
-from harness.secret import convert as secret
+from harness.secret import convert as secret, goyaml
 from harness.infra.textsafe import printable
 
 
@@ -68,7 +68,7 @@ def run_render(args) -> int:
         _warn(f"skipped {kind} {printable(name)}: kubectl --from-file takes regular files only")
     if any(name == "..data" for name, _ in found.skipped):
         _warn(f"{printable(args.directory)} looks like a mounted Secret volume; render its ..data directory instead")
-    if not secret.go_yaml_key_order(found.data)[1]:
+    if not goyaml.go_yaml_key_order(found.data)[1]:
         _warn("go-yaml has no single order for these key names (digit runs); "
               "kubectl may print the data keys in another order from run to run")
     sys.stdout.write(secret.render_secret(found.data, args.name, args.namespace, args.kubectl_version))
