@@ -12,29 +12,28 @@ import ipaddress
 import urllib.parse
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from harness.contract import grammar, reference
+from helpers import PROXY_CONFIG_LIB as LIB
 
-LIB = Path(__file__).resolve().parent.parent / "preamble" / "lib" / "proxy-config.sh"
 EXAMPLES = int(os.environ.get("AIRGAP_GRAMMAR_EXAMPLES", "500"))
 
-# One bash process answers many questions: NUL-separated (function, arg1, arg2) in, (status, PC_R) out.
+# One bash process answers many questions: NUL-separated (function, arg1, arg2) in, (status, result) out.
+# Each function is called as `FUNCTION result ARG1 ARG2` (the library's convention: results go to the named variable).
 BASH_BATCH = r"""
 source "$1"
 credential_format() {
-    PC_AUTH=basic PC_USER_KEY=the-username PC_CRED_USER=$2 PC_PASS_KEY=the-password PC_CRED_PASS=ok
-    if pc__credential_format_ok "$1" 2>/dev/null; then PC_R=''; else PC_R=credential-format; return 1; fi
+    if pc__credential_format_ok "$2" basic the-username "$3" the-password ok 2>/dev/null; then printf -v "$1" ''; else printf -v "$1" credential-format; return 1; fi
 }
-image_override() { pc_parse_normalized "$1"; }
+image_override() { local -A ref; pc_parse_normalized ref "$2"; }
 while IFS= read -r -d '' fn && IFS= read -r -d '' a && IFS= read -r -d '' b; do
-    PC_R=''
-    if "$fn" "$a" "$b"; then status=0; else status=$?; fi
-    printf '%s\0%s\0' "$status" "$PC_R"
+    result=''
+    if "$fn" result "$a" "$b"; then status=0; else status=$?; fi
+    printf '%s\0%s\0' "$status" "$result"
 done
 """
 

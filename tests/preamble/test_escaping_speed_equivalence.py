@@ -20,28 +20,27 @@ import re
 import shutil
 import subprocess
 import urllib.parse
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[2]
-LIB = ROOT / "preamble" / "lib" / "proxy-config.sh"
+from helpers import PROXY_CONFIG_LIB as LIB
+
 EXAMPLES = int(os.environ.get("AIRGAP_ESCAPING_EXAMPLES", "200"))
 FUNCTIONS = ("pc_percent_encode", "pc__escape_c0", "pc_json_string", "pc_groovy_string", "pc_xml_text", "pc__npm_no_env")
 
 # Sourced the way a build step sources the preamble (set -euo pipefail), then every function on every
-# value: "<status>\0<PC_R>\0" per call. A hostile caller's shell state must not change the results.
+# value: "<status>\0<result>\0" per call (`FUNCTION result VALUE`). A hostile caller's shell state must not change the results.
 BATCH = r"""
 set -euo pipefail
 source "$1"
 if [[ ${2:-} == hostile ]]; then set -f; shopt -s extglob nullglob; IFS=$'{}$\\ %\xff'; fi
 while IFS= read -r -d '' value; do
     for function in "${@:3}"; do
-        PC_R='' status=0
-        "$function" "$value" || status=$?
-        printf '%s\0%s\0' "$status" "$PC_R"
+        result='' status=0
+        "$function" result "$value" || status=$?
+        printf '%s\0%s\0' "$status" "$result"
     done
 done
 """
@@ -107,7 +106,7 @@ DEFINITIONS = {"pc_percent_encode": percent_encode, "pc__escape_c0": escape_c0, 
 
 def run_helpers(values: list[bytes], locale: str = "C.UTF-8", caller: str = "plain",
                 path: str | None = None) -> list[dict[str, tuple[int, bytes]]]:
-    """Every helper on every value, in one bash: [{function: (status, PC_R)}] in the order of `values`."""
+    """Every helper on every value, in one bash: [{function: (status, result)}] in the order of `values`."""
     done = subprocess.run([shutil.which("bash"), "-c", BATCH, "bash", str(LIB), caller, *FUNCTIONS],
                           input=b"".join(v + b"\0" for v in values), capture_output=True, timeout=600,
                           env={"PATH": path or os.environ["PATH"], "LC_ALL": locale})

@@ -1,18 +1,16 @@
 """npm expands ${VAR} in .npmrc values: the preamble's escaping must give back every value unchanged."""
 
 import subprocess
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.preamble.check import _npm_env_replace
-
-LIB = Path(__file__).resolve().parents[2] / "preamble" / "lib" / "proxy-config.sh"
+from harness.preamble.readers.npm import _npm_env_replace
+from helpers import PROXY_CONFIG_LIB as LIB
 
 
 def escaped(value: str) -> str:
-    script = 'source "$1"; pc__npm_no_env "$2"; printf %s "$PC_R"'
+    script = 'source "$1"; pc__npm_no_env result "$2"; printf %s "$result"'
     return subprocess.run(["bash", "-c", script, "_", str(LIB), value], capture_output=True, text=True, check=True).stdout
 
 

@@ -1,0 +1,179 @@
+# shellcheck shell=bash
+# Escaping for each output format family, one function per family: the quoted literal (JSON and Groovy
+# strings: pc_json_string, pc_groovy_string), XML text (pc_xml_text), percent-encoding (URL user-info:
+# pc_percent_encode, pc_url_with_userinfo) and masking (the log: pc_mask_url). Part of the library
+# sourced by proxy-config.sh (conventions there: $1 names the variable that receives the result).
+#
+# Builtins only, but for one od per long value in pc_percent_encode. Each helper is linear in the value's
+# length (up to 64 KiB): in bash, ${s:i:1} and each match of ${s//x/y} cost O(length of s), so a loop
+# over the bytes, or many matches in one long string, is quadratic. The helpers work on 4 KiB blocks
+# instead (every escape maps one byte to a fixed text, so a block may end between any two bytes) and
+# replace each distinct byte of a block at once.
+
+# $1 <- $2 with the password of its user-info replaced by *** (harness/contract/grammar.py `mask`, step for
+# step). Unless the authority is a plain host[:port], the user-info runs to the last '@' that does not
+# start a path segment: a password may hold '/', '?', '#' or '@', and masking too much is safe.
+pc_mask_url() {
+    local LC_ALL=C _text=$2 _start='' _rest _authority _after_host _userinfo
+    printf -v "$1" %s "$_text"
+    [[ $_text == *://* ]] && _start=${_text%%://*}://
+    _rest=${_text#"$_start"}
+    _authority=${_rest%%[/?#]*}
+    _after_host=$_authority
+    [[ $_authority == \[* ]] && { [[ $_authority == *]* ]] && _after_host=${_authority#*]} || _after_host=''; }
+    if [[ $_authority != *@* ]]; then
+        [[ $_after_host == *:* && ${_after_host#*:} == *[!0-9]* ]] || return 0
+    fi
+    _userinfo=${_rest%[!/]@*}
+    [[ $_userinfo == "$_rest" ]] && return 0
+    _userinfo=${_rest:0:${#_userinfo}+1}
+    [[ $_userinfo == *:* ]] || return 0
+    printf -v "$1" %s "$_start${_userinfo%%:*}:***${_rest:${#_userinfo}}"
+}
+
+pc__has_c0() { local LC_ALL=C; [[ $1 == *[$'\x01'-$'\x1f']* ]]; }
+
+# $1 <- block $3 with every byte listed in $4 replaced by printf format $2 applied to its code, in
+# the order listed: one replacement per distinct byte, the shared step of the escapers below.
+pc__escape_bytes() {
+    local LC_ALL=C _block=$3 _bytes=$4 _c _escape
+    while [[ -n $_bytes ]]; do
+        _c=${_bytes:0:1}
+        # shellcheck disable=SC2059 # the format is the caller's escape, e.g. '\u%04x' or '%%%02X'
+        printf -v _escape "$2" "'$_c"
+        _block=${_block//"$_c"/"$_escape"} _bytes=${_bytes//"$_c"/}
+    done
+    printf -v "$1" %s "$_block"
+}
+
+# $1 <- $2 with every remaining C0 control character as \uXXXX (JSON and Groovy share this escape).
+pc__escape_c0() {
+    local -n _out=$1
+    local LC_ALL=C _s=$2 _block _i _parts=('')
+    if [[ $_s != *[$'\x01'-$'\x1f']* ]]; then
+        _out=$_s
+        return 0
+    fi
+    for ((_i = 0; _i < ${#_s}; _i += 4096)); do
+        _block=${_s:_i:4096}
+        if [[ $_block == *[$'\x01'-$'\x1f']* ]]; then
+            pc__escape_bytes "$1" '\\u%04x' "$_block" "${_block//[!$'\x01'-$'\x1f']/}" && _block=$_out
+        fi
+        _parts+=("$_block")
+    done
+    printf -v "$1" %s "${_parts[@]}"
+}
+
+# $1 <- $3 as a string literal quoted with $2 (" for JSON, ' for Groovy): the backslash, the quote
+# and control characters escaped. One function for both: their escapes differ only in the quote.
+pc__quoted_literal() {
+    local -n _out=$1
+    local LC_ALL=C _q=$2 _s=$3 _block _i _parts=("$2")
+    if [[ $_s != *[\\"$_q"$'\x01'-$'\x1f']* ]]; then
+        _out=$_q$_s$_q
+        return 0
+    fi
+    for ((_i = 0; _i < ${#_s}; _i += 4096)); do
+        _block=${_s:_i:4096}
+        _block=${_block//\\/\\\\} _block=${_block//"$_q"/"\\$_q"}
+        _block=${_block//$'\n'/\\n} _block=${_block//$'\r'/\\r} _block=${_block//$'\t'/\\t}
+        pc__has_c0 "$_block" && pc__escape_c0 "$1" "$_block" && _block=$_out
+        _parts+=("$_block")
+    done
+    _parts+=("$_q")
+    printf -v "$1" %s "${_parts[@]}"
+}
+
+# $1 <- $2 as a JSON string.
+pc_json_string() { pc__quoted_literal "$1" '"' "$2"; }
+
+# $1 <- $2 as a Groovy single-quoted string literal (no interpolation; \ ' and control characters escaped).
+pc_groovy_string() { pc__quoted_literal "$1" "'" "$2"; }
+
+# $1 <- $2 as XML character data or attribute value; returns 1 when the text holds a character XML 1.0
+# cannot carry.
+pc_xml_text() {
+    local LC_ALL=C _s=$2 _block _i _parts=('')
+    [[ $_s == *[$'\x01'-$'\x08'$'\x0b'$'\x0c'$'\x0e'-$'\x1f']* || $_s == *$'\xef\xbf'[$'\xbe'$'\xbf']* ]] && return 1
+    if [[ $_s != *[\&\<\>\"\'$'\t\n\r']* ]]; then
+        printf -v "$1" %s "$_s"
+        return 0
+    fi
+    for ((_i = 0; _i < ${#_s}; _i += 4096)); do
+        _block=${_s:_i:4096}
+        # Quoted replacements: bash 5.2's patsub_replacement would read a bare & as "the match".
+        _block=${_block//&/"&amp;"} _block=${_block//</"&lt;"} _block=${_block//>/"&gt;"}
+        _block=${_block//\"/"&quot;"} _block=${_block//\'/"&apos;"}
+        _block=${_block//$'\t'/"&#9;"} _block=${_block//$'\n'/"&#10;"} _block=${_block//$'\r'/"&#13;"}
+        _parts+=("$_block")
+    done
+    printf -v "$1" %s "${_parts[@]}"
+}
+
+# Record $1 <- URL $2 and, when the credentials' kind $3 is basic, username $4 and password $5, escaped
+# for XML ([url] [user] [pass]; Maven and NuGet); returns 1 if XML cannot carry one of them.
+pc__xml_values() {
+    local -n _xml=$1
+    _xml=([url]='' [user]='' [pass]='')
+    pc_xml_text "$1[url]" "$2" || return 1
+    [[ $3 == basic ]] || return 0
+    pc_xml_text "$1[user]" "$4" || return 1
+    pc_xml_text "$1[pass]" "$5" || return 1
+}
+
+# $1 <- $2 percent-encoded: everything but RFC 3986 unreserved characters (for URL user-info). Up to
+# 4 KiB, each distinct unsafe byte is replaced at once. A longer value may hold up to 190 distinct such
+# bytes in every block, so it is one printf instead: its format is the value with each unsafe byte as
+# %%%02X, its arguments are those bytes' codes from one od (without od: the blocks way).
+pc_percent_encode() {
+    local -n _out=$1
+    local LC_ALL=C IFS=$' \t\n' _s=$2 _block _unsafe _i _format='' _codes _parts=('')
+    if [[ $_s != *[!A-Za-z0-9._~-]* ]]; then
+        _out=$_s
+        return 0
+    fi
+    if ((${#_s} > 4096)); then
+        _unsafe=''
+        for ((_i = 0; _i < ${#_s}; _i += 4096)); do
+            _block=${_s:_i:4096}
+            _format+=${_block//[!A-Za-z0-9._~-]/%%%02X} _unsafe+=${_block//[A-Za-z0-9._~-]/}
+        done
+        if _codes=$(printf '%s' "$_unsafe" | od -An -v -tu1 2>/dev/null); then
+            # The format holds unreserved characters (never '%' or '\') and %%%02X; one argument per code.
+            # shellcheck disable=SC2059,SC2086
+            printf -v "$1" -- "$_format" $_codes
+            return 0
+        fi
+    fi
+    for ((_i = 0; _i < ${#_s}; _i += 4096)); do
+        _block=${_s:_i:4096}
+        _unsafe=${_block//[A-Za-z0-9._~-]/}
+        # '%' first: the other bytes' escapes hold a '%' that must stay as it is.
+        [[ $_unsafe == *%* ]] && _unsafe=%${_unsafe//"%"/}
+        pc__escape_bytes "$1" '%%%02X' "$_block" "$_unsafe" && _block=$_out
+        _parts+=("$_block")
+    done
+    printf -v "$1" %s "${_parts[@]}"
+}
+
+# $1 <- URL $2 with user-info $3:$4 (percent-encoded) in place of any it had.
+pc_url_with_userinfo() {
+    local -n _out=$1
+    local _url=$2 _scheme _rest _authority _user
+    _scheme=${_url%%://*} _rest=${_url#*://}
+    _authority=${_rest%%[/?#]*} _rest=${_rest#"$_authority"}
+    _authority=${_authority##*@}
+    pc_percent_encode "$1" "$3" && _user=$_out
+    pc_percent_encode "$1" "$4"
+    _out="$_scheme://$_user:$_out@$_authority$_rest"
+}
+
+# $1 <- URL $2, with the credentials as percent-encoded user-info when their kind $3 is basic
+# (username $4, password $5).
+pc__url_with_auth() {
+    if [[ $3 == basic ]]; then
+        pc_url_with_userinfo "$1" "$2" "$4" "$5"
+    else
+        printf -v "$1" %s "$2"
+    fi
+}

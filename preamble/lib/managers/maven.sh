@@ -1,0 +1,20 @@
+# shellcheck shell=bash
+# Maven: ~/.m2/settings.xml with one mirror of `*` and a server with the credentials. Writer protocol: packages.sh.
+
+pc_write_maven() {
+    local url=$1 auth=$2 user=$3 pass=$4 file=$HOME/.m2/settings.xml value out servers=''
+    local -A xml
+    pc__xml_values xml "$url" "$auth" "$user" "$pass" || return 1
+    if [[ $auth == basic ]]; then
+        # Maven trims element text, so surrounding whitespace cannot be carried. Braces stay as they
+        # are: Maven 3.8 keeps a {...} password that it cannot decrypt (no settings-security.xml)
+        # and does not unescape the documented \{ form for plain passwords (docs/preamble.md).
+        for value in "$user" "$pass"; do
+            [[ $value == [$' \t\n\r']* || $value == *[$' \t\n\r'] ]] && return 1
+        done
+        printf -v servers '  <servers>\n    <server>\n      <id>proxy-config</id>\n      <username>%s</username>\n      <password>%s</password>\n    </server>\n  </servers>\n' "${xml[user]}" "${xml[pass]}"
+    fi
+    printf -v out '%s\n%s\n<settings>\n  <mirrors>\n    <mirror>\n      <id>proxy-config</id>\n      <mirrorOf>*</mirrorOf>\n      <url>%s</url>\n    </mirror>\n  </mirrors>\n%s</settings>\n' \
+        '<?xml version="1.0" encoding="UTF-8"?>' '<!-- Written by the proxy-config build preamble. -->' "${xml[url]}" "$servers"
+    pc_write_private "$file" "$out"
+}
