@@ -4,7 +4,8 @@ A customer's proxy-config names hosts, ports and path prefixes (`nexus.example.c
 `https://artifactory.acme.internal/artifactory/api/npm/npm-remote/`, `harbor.acme.internal:8443/hub`); the
 gateway turns each endpoint into a route (host, port, prefix) -> the mirror backend of its kind, terminates
 TLS with a run-CA certificate for exactly those names, enforces the configured credentials and logs every
-request as one JSON line (never the secret). Which backend serves which kind is data: mirror_backends.yaml.
+request as one JSON line (never the secret). Which backend serves which kind is data: mirror_backends.yaml for
+the OCI families, each package manager's slice (harness/stack/managers/<manager>.yaml `route:`) for its key.
 """
 
 import base64
@@ -20,6 +21,7 @@ import yaml
 
 from harness.contract.endpoints import Endpoint
 from harness.infra.errors import UserError
+from harness.stack import slices
 from harness.stack.pki import CertPair
 from harness.stack.spec import ServiceSpec
 
@@ -83,9 +85,14 @@ def _locations(entry: dict, prefix: str, backends: Mapping[str, BackendLike]) ->
 
 @functools.cache
 def load_table(path: Path = BACKENDS_FILE) -> dict[tuple[str, str], dict]:
-    """(family, target) -> how the gateway reaches its backend (see mirror_backends.yaml)."""
+    """(family, target) -> how the gateway reaches its backend: mirror_backends.yaml (OCI mirrors, image
+    overrides) and, for package-proxy, every package manager's slice (`route:`, its backend kind its name)."""
     table = yaml.safe_load(path.read_text())
-    return {(family, target): entry for family, targets in table.items() for target, entry in targets.items()}
+    if "package-proxy" in table:
+        raise UserError(f"{path}: package-proxy routes belong in the managers' slices "
+                        "(harness/stack/managers/<manager>.yaml `route:`)")
+    entries = {(family, target): entry for family, targets in table.items() for target, entry in targets.items()}
+    return entries | {("package-proxy", piece.manager): piece.gateway_entry() for piece in slices.load()}
 
 
 def _value(values: Mapping[str, str], key: str | None) -> str | None:

@@ -149,7 +149,7 @@ def test_public_nuget_v3(run):
 
 @pytest.mark.parametrize("path", [p for p in CONTENT.static if p.split("/", 1)[0] in {
     "services.gradle.org", "dist.ballerina.io", "api.central.ballerina.io", "fileserver.central.ballerina.io",
-    "release-assets.githubusercontent.com"} and not p.rsplit(".", 1)[-1] in {"md5", "sha1"}])
+    "release-assets.githubusercontent.com"} and p.rsplit(".", 1)[-1] not in {"md5", "sha1"}])
 def test_public_static_files(run, path):
     digest = ok(run, f"curl -fsS https://{path} | sha256sum").split()[0]
     assert digest == hashlib.sha256(CONTENT.static[path]).hexdigest()
@@ -260,14 +260,14 @@ def _digest(content) -> str:
 
 
 def test_content_is_byte_identical_for_the_same_definitions():
-    from harness.stack.content import FIXTURES, _build
-    assert _digest(_build(FIXTURES)) == _digest(_build(FIXTURES)) == _digest(CONTENT)
+    from harness.stack.content import _build, fixtures_dir
+    assert _digest(_build(fixtures_dir())) == _digest(_build(fixtures_dir())) == _digest(CONTENT)
 
 
 def test_content_changes_when_a_definition_changes(tmp_path):
     import shutil
-    from harness.stack.content import FIXTURES, _build
-    shutil.copytree(FIXTURES, tmp_path, dirs_exist_ok=True)
+    from harness.stack.content import _build, fixtures_dir
+    shutil.copytree(fixtures_dir(), tmp_path, dirs_exist_ok=True)
     npm_yaml = tmp_path / "npm.yaml"
     npm_yaml.write_text(npm_yaml.read_text().replace("2.1.0", "2.1.1"))
     changed = _build(tmp_path)
@@ -282,8 +282,8 @@ def test_content_changes_when_a_definition_changes(tmp_path):
 def test_bad_fixture_definitions_name_the_file(tmp_path, name, text, expected):
     import shutil
     from harness.infra.errors import UserError
-    from harness.stack.content import FIXTURES
-    shutil.copytree(FIXTURES, tmp_path, dirs_exist_ok=True)
+    from harness.stack.content import fixtures_dir
+    shutil.copytree(fixtures_dir(), tmp_path, dirs_exist_ok=True)
     (tmp_path / name).write_text(text)
     with pytest.raises(UserError, match=expected):
         build(tmp_path)

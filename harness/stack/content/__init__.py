@@ -1,21 +1,39 @@
 """Fixture content for the simulated internet, generated from the small definitions in fixtures/content/.
 
+Each package manager's content comes with its slice (harness/stack/slices.py): its generator,
+harness/stack/content/<manager>.py, turns fixtures/content/<manager>.yaml into named trees and a project
+(`generate(definition) -> Generated`), and the slice's `internet:` places each tree on a host or a server.
+OCI images (oci-images.yaml) and the single downloads (static.yaml) belong to no manager.
+
 `build()` is pure: the same definitions give byte-identical trees (fixed timestamps, sorted entries), so a
 run can compare digests across the public source, the mirror and the client's download.
 """
 
 import functools
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
 from harness.infra.errors import UserError
-from harness.stack.content import composer, gomod, maven, npm, nuget, oci, python, rubygems, sumdb
+from harness.stack import slices
+from harness.stack.content import oci, sumdb
 from harness.stack.content.archives import tgz_bytes, zip_bytes
 from harness.infra import paths
 
 Tree = dict[str, bytes]
+STORES = {"verdaccio": "verdaccio", "devpi": "python"}  # slice server -> the Content tree that fills it
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What a manager's generator (harness/stack/content/<manager>.py) makes of fixtures/content/<manager>.yaml."""
+
+    trees: dict[str, Tree]  # named trees; the slice's `internet:` places each on a host (URL path) or a server
+    project: Tree | None = None  # the client project consuming the fixtures (recipes.yaml `projects: <manager>`)
+    make_project: Callable[[dict], Tree] | None = None  # a project from a definition shaped like `project:`
 
 
 @dataclass(frozen=True)
@@ -25,7 +43,7 @@ class Content:
     verdaccio: Tree  # verdaccio storage directory
     python: Tree  # file name -> wheel/sdist to upload to the simulated PyPI
     static: Tree  # "<host>/<url path>" -> bytes, served as files by the simulated internet
-    projects: dict[str, Tree]  # ecosystem (or leak project) -> a client project consuming the fixtures
+    projects: dict[str, Tree]  # ecosystem -> a client project consuming the fixtures (recipes.yaml `projects:`)
     go_sumdb_key: str = sumdb.VERIFIER_KEY  # GOSUMDB value under which the simulated sum.golang.org verifies
 
 
@@ -59,53 +77,110 @@ def fixtures_dir() -> Path:
     return paths.fixtures_dir() / "content"
 
 
+def generator(manager: str):
+    """The manager's content generator: the module harness/stack/content/<manager>.py, with `generate`."""
+    name = f"{__name__}.{manager}"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:
+            raise
+        raise UserError(f"package manager {manager}: no content generator harness/stack/content/{manager}.py "
+                        "(docs/adding-a-key.md)") from None
+    if not callable(getattr(module, "generate", None)):
+        raise UserError(f"harness/stack/content/{manager}.py has no generate(definition) (docs/adding-a-key.md)")
+    return module
+
+
+def _generate(directory: Path) -> dict[str, Generated]:
+    """manager -> what its generator makes of its definitions, for every slice (catalog order)."""
+    out = {}
+    for piece in slices.load():
+        definition = _load(directory, f"{piece.manager}.yaml")
+        try:
+            out[piece.manager] = generator(piece.manager).generate(definition)
+        except (KeyError, ValueError, TypeError) as error:
+            raise UserError(f"fixture content {directory / f'{piece.manager}.yaml'}: "
+                            f"{type(error).__name__}: {error}") from None
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _generated(directory: Path) -> dict[str, Generated]:
+    return _generate(directory)
+
+
 @functools.lru_cache(maxsize=4)
 def build(directory: Path | None = None) -> Content:
     """Generate every fixture tree from the definitions in `directory` (default: fixtures_dir())."""
     directory = directory or fixtures_dir()
     try:
-        return _build(directory)
+        return _build(directory, _generated(directory))
     except (KeyError, ValueError, TypeError) as error:
         raise UserError(f"fixture content in {directory}: {error}") from None
 
 
-def _build(directory: Path) -> Content:
+def _placed(piece: slices.Slice, generated: Generated, static: Tree, stores: dict[str, Tree]) -> None:
+    """Put each tree of a manager's content where its slice's `internet:` says; every tree must have a place."""
+    def tree(host: str, name: str) -> Tree:
+        if name not in generated.trees:
+            raise UserError(f"{piece.file}: internet: {host}: harness/stack/content/{piece.manager}.py makes no tree "
+                            f"{name!r} (it makes: {', '.join(sorted(generated.trees)) or 'none'})")
+        return generated.trees[name]
+
+    used = set()
+    for site in piece.sites:
+        for name, url_path in site.trees:
+            static |= _under(site.host + url_path.rstrip("/"), tree(site.host, name))
+            used.add(name)
+        if site.store:
+            stores[STORES[site.server]] |= tree(site.host, site.store)
+            used.add(site.store)
+    unplaced = sorted(set(generated.trees) - used)
+    if unplaced:
+        raise UserError(f"{piece.file}: internet: no host serves the tree(s) {', '.join(unplaced)} that "
+                        f"harness/stack/content/{piece.manager}.py makes")
+
+
+def _build(directory: Path, generated: dict[str, Generated] | None = None) -> Content:
     images_def = _load(directory, "oci-images.yaml")
     refs = tuple(oci.parse_ref(r, images_def.get("registry_hosts", {})) for r in images_def["images"])
-    npm_def, py_def, mvn_def = (_load(directory, n) for n in ("npm.yaml", "python.yaml", "maven.yaml"))
-    go_def, gem_def, php_def = (_load(directory, n) for n in ("go.yaml", "rubygems.yaml", "composer.yaml"))
-    nuget_def, static_def = _load(directory, "nuget.yaml"), _load(directory, "static.yaml")
+    static_def = _load(directory, "static.yaml")
+    generated = _generate(directory) if generated is None else generated
 
-    go_tree, go_sums = gomod.proxy_layout(go_def["modules"])
-    gem_tree = rubygems.index_layout(gem_def["gems"])
     static: Tree = {}
-    static |= _under("repo.maven.apache.org/maven2", maven.layout(mvn_def["maven"]))
-    static |= _under("plugins.gradle.org/m2", maven.layout(maven.plugin_artifacts(mvn_def.get("gradle_plugins", []))))
-    static |= _under("proxy.golang.org", go_tree)
-    # the checksum database, also under the proxy's /sumdb/ (the go command asks its GOPROXY first)
-    sums_tree = sumdb.layout(go_sums)
-    static |= _under("sum.golang.org", sums_tree)
-    static |= _under("proxy.golang.org/sumdb/sum.golang.org", sums_tree | {"supported": b""})
-    static |= _under("rubygems.org", gem_tree)
-    static |= _under("repo.packagist.org", composer.repository_layout(php_def["packages"]))
-    static |= _under("api.nuget.org", nuget.feed_layout(nuget_def["packages"]))
+    stores: dict[str, Tree] = {tree: {} for tree in STORES.values()}
+    projects: dict[str, Tree] = {}
+    for piece in slices.load():
+        _placed(piece, generated[piece.manager], static, stores)
+        if generated[piece.manager].project is not None:
+            projects[piece.manager] = generated[piece.manager].project
     for entry in static_def["files"]:
         static[f"{entry['host']}{entry['path']}"] = _placeholder(entry)
+    return Content(images=refs, registry=oci.registry_storage(list(refs)), verdaccio=stores["verdaccio"],
+                   python=stores["python"], static=static, projects=projects)
 
-    projects = {
-        "npm": npm.project(npm_def["project"], npm_def["packages"]),
-        "python": python.project(py_def["project"]),
-        "maven": maven.project(mvn_def["project"]),
-        "gradle": maven.gradle_project(mvn_def.get("gradle_plugins", [])),
-        "go": gomod.project(go_def["project"], go_def["modules"], go_sums),
-        "rubygems": rubygems.project(gem_def["project"], gem_def["gems"]),
-        "composer": composer.project(php_def["project"]),
-    }
-    # projects built to show one known leak each (scenarios/leak-*.yaml), named in the ecosystem's file
-    for definition, make in ((mvn_def, maven.project), (py_def, python.project), (php_def, composer.project),
-                             (go_def, lambda d: gomod.project(d, go_def["modules"], go_sums)),
-                             (npm_def, lambda d: npm.project(d, npm_def["packages"]))):
-        projects |= {name: make(leak) for name, leak in definition.get("leak_projects", {}).items()}
-    return Content(images=refs, registry=oci.registry_storage(list(refs)),
-                   verdaccio=npm.verdaccio_storage(npm_def["packages"]),
-                   python=python.distributions(py_def["distributions"]), static=static, projects=projects)
+
+def project_ecosystems(directory: Path | None = None) -> tuple[str, ...]:
+    """The package managers whose generator makes a project from a definition (`make_project`)."""
+    return tuple(manager for manager, made in _generated(directory or fixtures_dir()).items() if made.make_project)
+
+
+def __getattr__(name: str):
+    if name == "PROJECT_ECOSYSTEMS":  # derived from the slices' generators when first asked for
+        return project_ecosystems()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def project(ecosystem: str, definition: dict, directory: Path | None = None) -> Tree:
+    """A client project of `ecosystem` generated from `definition` (the shape of the ecosystem file's
+    `project:`) against the fixture packages of `directory` (default: fixtures_dir()): for a scenario whose
+    project carries their digests (a lockfile, a go.sum) and so is generated, not committed
+    (scenarios/<name>/project.yaml)."""
+    made = _generated(directory or fixtures_dir()).get(ecosystem)
+    if made is None or made.make_project is None:
+        raise UserError(f"no project generator for {ecosystem!r} (one of {', '.join(project_ecosystems(directory))})")
+    try:
+        return made.make_project(definition)
+    except (KeyError, ValueError, TypeError, AttributeError) as error:
+        raise UserError(f"{ecosystem} project definition: {type(error).__name__}: {error}") from None

@@ -6,6 +6,7 @@ the mirror leaves those alone, so only a mirror that proxies the code host too k
 """
 
 
+from harness.stack.content import Generated
 from harness.stack.content.archives import json_bytes, sha1_hex, zip_bytes
 
 SITE = "https://repo.packagist.org"
@@ -51,3 +52,9 @@ def repository_layout(packages: list[dict]) -> dict[str, bytes]:
 def project(definition: dict) -> dict[str, bytes]:
     return {"composer.json": json_bytes({"name": definition["name"], "require": dict(definition["require"]),
                                     "config": {"allow-plugins": False}})}
+
+
+def generate(definition: dict) -> Generated:
+    """The Composer slice's content: the repository (`repository`) and the project."""
+    return Generated(trees={"repository": repository_layout(definition["packages"])},
+                     project=project(definition["project"]), make_project=project)

@@ -1,23 +1,24 @@
-"""Maven repository layout (pom, jar, maven-metadata.xml, checksums) for repo.maven.apache.org/maven2 and
-the Gradle plugin portal (plugins.gradle.org/m2), whose plugin markers are plain Maven poms.
+"""Maven repository layout (pom, jar, maven-metadata.xml, checksums) for repo.maven.apache.org/maven2 (and for
+the Gradle plugin portal, whose plugin markers are plain Maven poms: content/gradle.py).
 """
 
 import hashlib
 
+from harness.stack.content import Generated
 from harness.stack.content.archives import zip_bytes
 
 CHECKSUMS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 
 
-def _coordinates(gav: str) -> tuple[str, str, str]:
+def coordinates(gav: str) -> tuple[str, str, str]:
     parts = gav.split(":")
     if len(parts) != 3:
-        raise ValueError(f"fixtures/content/maven.yaml: {gav!r} is not group:artifact:version")
+        raise ValueError(f"{gav!r} is not group:artifact:version")
     return parts[0], parts[1], parts[2]
 
 
 def _gav_xml(gav: str) -> str:
-    group, artifact, version = _coordinates(gav)
+    group, artifact, version = coordinates(gav)
     return f"<groupId>{group}</groupId><artifactId>{artifact}</artifactId><version>{version}</version>"
 
 
@@ -76,19 +77,6 @@ def layout(artifacts: list[dict]) -> dict[str, bytes]:
     return tree
 
 
-def plugin_artifacts(plugins: list[dict]) -> list[dict]:
-    """Each Gradle plugin as the portal publishes it: a marker pom and its implementation jar."""
-    artifacts = []
-    for plugin in plugins:
-        group, artifact, version = _coordinates(plugin["implementation"])
-        artifacts.append({"group": plugin["id"], "artifact": f"{plugin['id']}.gradle.plugin",
-                          "version": plugin["version"], "packaging": "pom",
-                          "dependencies": [plugin["implementation"]]})
-        artifacts.append({"group": group, "artifact": artifact, "version": version, "files": {
-            f"META-INF/gradle-plugins/{plugin['id']}.properties": "implementation-class=airgap.fixture.Plugin\n"}})
-    return artifacts
-
-
 def project(definition: dict) -> dict[str, bytes]:
     """A pom.xml whose fixture dependencies are also build extensions: Maven core resolves extensions (and
     their dependencies) itself, so `mvn validate` downloads them without any plugin from Maven Central.
@@ -100,10 +88,7 @@ def project(definition: dict) -> dict[str, bytes]:
     return {"pom.xml": pom}
 
 
-def gradle_project(plugins: list[dict]) -> dict[str, bytes]:
-    """A build.gradle resolving each plugin through its marker, from the portal or `-PpluginRepo=URL`."""
-    deps = "".join(f"  fx '{p['id']}:{p['id']}.gradle.plugin:{p['version']}'\n" for p in plugins)
-    text = ("repositories { maven { url(project.findProperty('pluginRepo') ?: 'https://plugins.gradle.org/m2/') } }\n"
-            f"configurations {{ fx }}\ndependencies {{\n{deps}}}\n"
-            "task fetch { doLast { configurations.fx.files.each { println 'FETCHED ' + it.name } } }\n")
-    return {"build.gradle": text.encode()}
+def generate(definition: dict) -> Generated:
+    """The Maven slice's content: the repository (`repository`) and the project."""
+    return Generated(trees={"repository": layout(definition["maven"])}, project=project(definition["project"]),
+                     make_project=project)

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import tarfile
 
+from harness.stack.content import Generated
 from harness.stack.content.archives import EPOCH_ISO, json_bytes, sha1_hex, tgz_bytes
 
 PUBLIC_REGISTRY = "https://registry.npmjs.org/"
@@ -131,3 +132,10 @@ def project(definition: dict, packages: list[dict]) -> dict[str, bytes]:
     if definition.get("lockfile", "npm") == "yarn":
         return {"package.json": json_bytes(manifest), "yarn.lock": _yarn_lock(entries)}
     return {"package.json": json_bytes(manifest), "package-lock.json": _package_lock(definition, manifest, entries)}
+
+
+def generate(definition: dict) -> Generated:
+    """The npm slice's content: verdaccio storage of the fixture packages (`storage`) and the project."""
+    packages = definition["packages"]
+    make = lambda project_definition: project(project_definition, packages)  # noqa: E731
+    return Generated(trees={"storage": verdaccio_storage(packages)}, project=make(definition["project"]), make_project=make)

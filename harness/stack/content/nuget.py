@@ -1,6 +1,7 @@
 """NuGet v3 feed for api.nuget.org: service index, flat container (what restore reads) and registrations."""
 
 
+from harness.stack.content import Generated
 from harness.stack.content.archives import json_bytes, zip_bytes
 
 SITE = "https://api.nuget.org"
@@ -53,3 +54,8 @@ def feed_layout(packages: list[dict]) -> dict[str, bytes]:
             "@id": f"{REGISTRATIONS}{lower_id}/index.json#page/{listed[0]}/{listed[-1]}", "count": len(items),
             "lower": listed[0], "upper": listed[-1], "items": items}]})
     return tree
+
+
+def generate(definition: dict) -> Generated:
+    """The NuGet slice's content: the v3 feed (`feed`). No project: no recipe runs a NuGet client (recipes.yaml)."""
+    return Generated(trees={"feed": feed_layout(definition["packages"])})

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import re
 
+from harness.stack.content import Generated
 from harness.stack.content.archives import tgz_bytes, zip_bytes
 
 BACKEND = '''"""PEP 517 backend of airgap-harness fixtures: writes a pure-Python wheel with zipfile."""
@@ -105,3 +106,9 @@ def distributions(dists: list[dict]) -> dict[str, bytes]:
 
 def project(definition: dict) -> dict[str, bytes]:
     return {"requirements.txt": "".join(f"{line}\n" for line in definition["requirements"]).encode()}
+
+
+def generate(definition: dict) -> Generated:
+    """The Python slice's content: the distributions to upload to the index (`distributions`) and the project."""
+    return Generated(trees={"distributions": distributions(definition["distributions"])},
+                     project=project(definition["project"]), make_project=project)

@@ -8,6 +8,7 @@ import tarfile
 import zlib
 from dataclasses import dataclass
 
+from harness.stack.content import Generated
 from harness.stack.content.archives import gzip_bytes, sha256_hex, tar_bytes
 
 RUBYGEMS_VERSION = "3.3.15"
@@ -222,3 +223,10 @@ def project(definition: dict, gems: list[dict]) -> dict[str, bytes]:
     deps = "".join(f"  {name} (= {version})\n" for name, version in sorted(definition["gems"].items()))
     lock = f"GEM\n  remote: https://rubygems.org/\n  specs:\n{specs}\nPLATFORMS\n  ruby\n\nDEPENDENCIES\n{deps}"
     return {"Gemfile": gemfile.encode(), "Gemfile.lock": lock.encode()}
+
+
+def generate(definition: dict) -> Generated:
+    """The RubyGems slice's content: the index (`index`: gems, compact index, Marshal specs) and the project."""
+    gems = definition["gems"]
+    make = lambda project_definition: project(project_definition, gems)  # noqa: E731
+    return Generated(trees={"index": index_layout(gems)}, project=make(definition["project"]), make_project=make)

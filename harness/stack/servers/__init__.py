@@ -1,5 +1,6 @@
 """ServiceSpecs for the servers of a run: the simulated internet (`internet`) and the mirror backends
-(`mirrors`, with the gateway contract in its docstring and BACKENDS)."""
+(`mirrors`, with the gateway contract in its docstring and BACKENDS). What each package manager needs of
+them is its slice's data (harness/stack/managers/<manager>.yaml, read by harness.stack.slices)."""
 
 from harness.contract.catalog import Catalog, load_catalog
 from harness.stack.content import Content
@@ -10,5 +11,5 @@ from harness.stack.spec import ServiceSpec
 
 def all_specs(ca: RunCA, content: Content, catalog: Catalog | None = None) -> list[ServiceSpec]:
     """The servers of a run; the platform registry's host comes from `catalog` (default: the default catalog)."""
-    platform = (catalog or load_catalog()).registries["choreo"].prefixes[0]
-    return internet.specs(ca, content, platform) + mirrors.specs(ca, platform)
+    catalog = catalog or load_catalog()
+    return internet.specs(ca, content, catalog) + mirrors.specs(ca, catalog.registries["choreo"].prefixes[0])

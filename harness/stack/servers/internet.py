@@ -4,24 +4,31 @@ One `sim-edge` nginx terminates TLS for every public name (its network aliases),
 itself and routes by Host to three real servers: `sim-registry` (registry:2 with every fixture image written
 into its storage, read-only), `sim-npm` (verdaccio with the fixture packages in its storage, no uplink) and
 `sim-pypi` (devpi with the fixture distributions uploaded at start into index root/fixtures).
+
+Its names are derived, never listed here: the catalog's registries (their endpoints, but the token service and
+NOT_SERVED), each package manager's hosts from its slice (harness/stack/managers/<manager>.yaml `internet:`,
+which also says how each is served) and the strategies' single downloads that no key redirects (the catalog's
+unredirectable hosts no slice owns; their files are in fixtures/content/static.yaml). tests/test_managers.py
+checks that every public destination of the catalog is served, or listed in NOT_SERVED with the reason.
 """
 
 import hashlib
 
+from harness.contract.catalog import Catalog
+from harness.infra.errors import UserError
+from harness.stack import slices
 from harness.stack.content import Content
 from harness.stack.pki import RunCA
 from harness.stack.servers.common import CA_PATH, DEVPI_FAST_SECRET, listening, nginx_command, nginx_conf, under
 from harness.stack.spec import ServiceSpec
 
-DOCKER_HUB_HOSTS = ("registry-1.docker.io", "index.docker.io")
-BUILDPACKS_HOSTS = ("gcr.io", "us-docker.pkg.dev")
-STATIC_HOSTS = ("repo.maven.apache.org", "plugins.gradle.org", "services.gradle.org", "proxy.golang.org",
-                "sum.golang.org", "rubygems.org", "index.rubygems.org", "repo.packagist.org", "api.nuget.org",
-                "api.central.ballerina.io", "fileserver.central.ballerina.io", "dist.ballerina.io",
-                "release-assets.githubusercontent.com")
-OTHER_NAMES = ("auth.docker.io", "registry.npmjs.org", "pypi.org", "files.pythonhosted.org")
-# hosts that serve another host's files (index.rubygems.org is the compact-index name of rubygems.org)
-SAME_SITE = {"index.rubygems.org": "rubygems.org"}
+TOKEN_HOST = "auth.docker.io"  # Docker Hub's token service: the edge answers /token itself
+# Public destinations of the catalog the simulated internet does not serve, and why.
+NOT_SERVED = {
+    "production.cloudflare.docker.com": "Docker Hub's blob CDN: the simulated registry serves every blob itself "
+                                        "and never redirects a client there",
+}
+COMPACT_INDEX_FILES = {"versions", "info", "names"}  # Bundler's compact index: first path segment
 
 EDGE, REGISTRY, NPM, PYPI = "sim-edge", "sim-registry", "sim-npm", "sim-pypi"
 PYPI_INDEX = "root/fixtures"
@@ -36,29 +43,99 @@ DOCKER_TOKEN = ('{"token":"airgap-anonymous","access_token":"airgap-anonymous","
                 '"issued_at":"2024-01-01T00:00:00Z"}')
 
 
+def _sites(server: str) -> list[slices.Site]:
+    return [site for piece in slices.load() for site in piece.sites if site.server == server]
+
+
 def _compact_index_etags(content: Content) -> str:
     """Bundler accepts a compact-index file only if its ETag is empty or the MD5 of the body, as rubygems.org
-    sends it (nginx's own ETag is mtime-size): an nginx map from URL path to that ETag."""
-    prefix = "rubygems.org/"
-    lines = "".join(f'    {path[len(prefix) - 1:]} \'"{hashlib.md5(data).hexdigest()}"\';\n'
+    sends it (nginx's own ETag is mtime-size): an nginx map from URL path to that ETag (slice: compact_index)."""
+    prefixes = tuple(f"{site.host}/" for site in _sites("static") if site.compact_index)
+    if not prefixes:
+        return ""
+    lines = "".join(f'    {path[len(path.split("/", 1)[0]):]} \'"{hashlib.md5(data).hexdigest()}"\';\n'
                     for path, data in sorted(content.static.items())
-                    if path.startswith(prefix) and path.split("/")[1] in {"versions", "info", "names"})
+                    if path.startswith(prefixes) and path.split("/")[1] in COMPACT_INDEX_FILES)
     return f"  map $uri $compact_index_etag {{\n{lines}  }}\n"
 
 
-def oci_hosts(platform: str) -> tuple[str, ...]:
-    """The registry hosts the edge serves; `platform` is the catalog's platform registry (host[:port], a setting)."""
-    return DOCKER_HUB_HOSTS + (platform.partition(":")[0],) + BUILDPACKS_HOSTS
+def oci_hosts(catalog: Catalog) -> tuple[str, ...]:
+    """The registry hosts the edge serves: every registry endpoint of the catalog (its platform registry's host
+    is a setting) but the token service and NOT_SERVED."""
+    hosts = [host for registry in catalog.registries.values() for host in registry.endpoints
+             if host != TOKEN_HOST and host not in NOT_SERVED]
+    return tuple(dict.fromkeys(hosts))
 
 
-def public_names(platform: str) -> tuple[str, ...]:
-    return oci_hosts(platform) + OTHER_NAMES + STATIC_HOSTS
+def download_hosts(catalog: Catalog) -> tuple[str, ...]:
+    """Hosts of the strategies' single downloads no key redirects (catalog: unredirectable) that no slice owns."""
+    owned = {host for piece in slices.load() for host in piece.hosts}
+    hosts = [d.host for strategy in catalog.strategies.values() for d in strategy.unredirectable
+             if d.host not in owned and d.host not in NOT_SERVED]
+    return tuple(dict.fromkeys(hosts))
 
 
-def _edge_body(content: Content, platform: str) -> str:
-    port = platform.partition(":")[2]
+def static_hosts(catalog: Catalog) -> tuple[str, ...]:
+    """The names whose files the edge serves itself (from /srv/sim/<host>/)."""
+    return tuple(site.host for site in _sites("static")) + download_hosts(catalog)
+
+
+def public_names(catalog: Catalog) -> tuple[str, ...]:
+    """Every name of the simulated internet: registries, the token service, the managers' hosts, downloads."""
+    managers = tuple(host for piece in slices.load() for host in piece.hosts)
+    return oci_hosts(catalog) + (TOKEN_HOST,) + managers + download_hosts(catalog)
+
+
+def _manager_servers() -> str:
+    """The edge's server blocks for the package managers' hosts that a real server answers (slice: server)."""
+    blocks = ""
+    for piece in slices.load():
+        files_hosts = [site.host for site in piece.sites if site.server == "devpi-files"]
+        for site in piece.sites:
+            if site.server == "verdaccio":
+                blocks += f"""
+  server {{
+    listen 443 ssl; server_name {site.host}; {TLS}
+    location / {{ set $backend http://{NPM}:4873; proxy_pass $backend; {FORWARD} }}
+  }}"""
+            elif site.server == "devpi":
+                if len(files_hosts) != 1:
+                    raise UserError(f"{piece.file}: internet: {site.host} (server devpi) needs one devpi-files host of "
+                                    "the same slice for the files its pages link")
+                blocks += f"""
+  server {{
+    listen 443 ssl; server_name {site.host}; {TLS}
+    # devpi's simple pages link files relatively (../../+f/...); PyPI links them on {files_hosts[0]}.
+    location /simple/ {{
+      set $backend http://{PYPI}:3141;
+      rewrite ^/simple/(.*)$ /{PYPI_INDEX}/+simple/$1 break;
+      proxy_pass $backend; {FORWARD}
+      proxy_set_header Accept-Encoding "";
+      sub_filter_types *; sub_filter_once off;
+      sub_filter '../../+f/' 'https://{files_hosts[0]}/packages/';
+    }}
+    location / {{ return 404; }}
+  }}"""
+            elif site.server == "devpi-files":
+                blocks += f"""
+  server {{
+    listen 443 ssl; server_name {site.host}; {TLS}
+    location /packages/ {{
+      set $backend http://{PYPI}:3141;
+      rewrite ^/packages/(.*)$ /{PYPI_INDEX}/+f/$1 break;
+      proxy_pass $backend; {FORWARD}
+    }}
+    location / {{ return 404; }}
+  }}"""
+    return blocks
+
+
+def _edge_body(content: Content, catalog: Catalog) -> str:
+    port = catalog.registries["choreo"].prefixes[0].partition(":")[2]
     extra_listen = f" listen {port} ssl;" if port and port != "443" else ""
-    same_site = "".join(f"    {alias} {site};\n" for alias, site in SAME_SITE.items())
+    same_site = "".join(f"    {site.host} {site.same_as};\n" for site in _sites("static") if site.same_as)
+    compact_index = ("\n    location ~ ^/(versions|names|info/) { etag off; add_header ETag $compact_index_etag; "
+                     "try_files $uri =404; }" if any(site.compact_index for site in _sites("static")) else "")
     return _compact_index_etags(content) + f"""
   # Docker's embedded DNS, resolved per request: the edge may start before the servers it routes to.
   resolver 127.0.0.11 valid=10s ipv6=off;
@@ -70,7 +147,7 @@ def _edge_body(content: Content, platform: str) -> str:
     return 404;
   }}
   server {{
-    listen 443 ssl;{extra_listen} server_name {' '.join(oci_hosts(platform))}; {TLS}
+    listen 443 ssl;{extra_listen} server_name {' '.join(oci_hosts(catalog))}; {TLS}
     location /v2/ {{
       # Docker Hub's token flow: no bearer token -> 401 naming auth.docker.io, whose /token hands one out.
       set $challenge "";
@@ -84,48 +161,21 @@ def _edge_body(content: Content, platform: str) -> str:
     location / {{ return 404; }}
   }}
   server {{
-    listen 443 ssl; server_name auth.docker.io; {TLS}
+    listen 443 ssl; server_name {TOKEN_HOST}; {TLS}
     location /token {{ default_type application/json; return 200 '{DOCKER_TOKEN}'; }}
-  }}
+  }}{_manager_servers()}
   server {{
-    listen 443 ssl; server_name registry.npmjs.org; {TLS}
-    location / {{ set $backend http://{NPM}:4873; proxy_pass $backend; {FORWARD} }}
-  }}
-  server {{
-    listen 443 ssl; server_name pypi.org; {TLS}
-    # devpi's simple pages link files relatively (../../+f/...); PyPI links them on files.pythonhosted.org.
-    location /simple/ {{
-      set $backend http://{PYPI}:3141;
-      rewrite ^/simple/(.*)$ /{PYPI_INDEX}/+simple/$1 break;
-      proxy_pass $backend; {FORWARD}
-      proxy_set_header Accept-Encoding "";
-      sub_filter_types *; sub_filter_once off;
-      sub_filter '../../+f/' 'https://files.pythonhosted.org/packages/';
-    }}
-    location / {{ return 404; }}
-  }}
-  server {{
-    listen 443 ssl; server_name files.pythonhosted.org; {TLS}
-    location /packages/ {{
-      set $backend http://{PYPI}:3141;
-      rewrite ^/packages/(.*)$ /{PYPI_INDEX}/+f/$1 break;
-      proxy_pass $backend; {FORWARD}
-    }}
-    location / {{ return 404; }}
-  }}
-  server {{
-    listen 443 ssl; server_name {' '.join(STATIC_HOSTS)}; {TLS}
+    listen 443 ssl; server_name {' '.join(static_hosts(catalog))}; {TLS}
     root {STATIC_ROOT}/$site;
-    location / {{ try_files $uri =404; }}
-    location ~ ^/(versions|names|info/) {{ etag off; add_header ETag $compact_index_etag; try_files $uri =404; }}
+    location / {{ try_files $uri =404; }}{compact_index}
   }}
 """
 
 
-def edge(ca: RunCA, content: Content, platform: str) -> ServiceSpec:
-    names = public_names(platform)
+def edge(ca: RunCA, content: Content, catalog: Catalog) -> ServiceSpec:
+    names = public_names(catalog)
     pair = ca.issue(list(names))
-    files = {EDGE_CONF: nginx_conf(_edge_body(content, platform), EDGE_LOG), "/etc/airgap/tls/edge.crt": pair.cert_pem,
+    files = {EDGE_CONF: nginx_conf(_edge_body(content, catalog), EDGE_LOG), "/etc/airgap/tls/edge.crt": pair.cert_pem,
              "/etc/airgap/tls/edge.key": pair.key_pem, CA_PATH: ca.ca_pem, "/var/log/airgap/.keep": b""}
     files |= under(STATIC_ROOT, content.static)
     return ServiceSpec(name=EDGE, image="nginx", command=nginx_command(EDGE_CONF), files=files, port=443,
@@ -225,6 +275,12 @@ def pypi(content: Content) -> ServiceSpec:
                        port=3141, ready=["test", "-f", "/tmp/ready"])
 
 
-def specs(ca: RunCA, content: Content, platform: str) -> list[ServiceSpec]:
-    """Every container of the simulated internet, backends before the edge that routes to them."""
-    return [registry(content), npm(content), pypi(content), edge(ca, content, platform)]
+def specs(ca: RunCA, content: Content, catalog: Catalog) -> list[ServiceSpec]:
+    """Every container of the simulated internet, backends before the edge that routes to them: sim-npm and
+    sim-pypi when a slice's host is served by them (slice: server verdaccio, devpi)."""
+    servers = [registry(content)]
+    if _sites("verdaccio"):
+        servers.append(npm(content))
+    if _sites("devpi"):
+        servers.append(pypi(content))
+    return servers + [edge(ca, content, catalog)]

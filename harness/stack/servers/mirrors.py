@@ -2,28 +2,34 @@
 
 They listen plain HTTP inside the run and trust the run CA for their upstream TLS. The topology's gateway
 terminates TLS for the customer's mirror names, checks credentials, logs, strips the customer's path prefix
-and forwards to the backend path listed in BACKENDS (kind -> service, port, path). Gateway contract:
+and forwards to the backend path listed in BACKENDS (kind -> service, port, path). A package manager's kind is
+its name, and its backend comes from its slice (harness/stack/managers/<manager>.yaml `mirror:`). Gateway contract:
 
 - OCI (`oci-*`): registry:2 with `proxy.remoteurl`. It serves the Registry API at `/v2/`: a reference
   `harbor.acme.internal:8443/hub/library/node:18` arrives as `/v2/hub/library/node/...`; the gateway strips the
   customer's prefix (`hub/`) after `/v2/` and forwards `/v2/library/node/...`. `oci-buildpacks` covers two
   upstreams, so its gateway route picks by repository: `/v2/gae-runtimes/...` goes to the us-docker.pkg.dev
   mirror, everything else to the gcr.io one.
-- npm: verdaccio serves at `/` (`/<name>`, `/@scope%2fname`, `/<name>/-/<file>.tgz`). It writes tarball URLs
-  from X-Forwarded-Proto and Host but knows no per-request path prefix, so the gateway rewrites
+- npm (verdaccio): verdaccio serves at `/` (`/<name>`, `/@scope%2fname`, `/<name>/-/<file>.tgz`). It writes
+  tarball URLs from X-Forwarded-Proto and Host but knows no per-request path prefix, so the gateway rewrites
   `<scheme>://<host>/` in its JSON to the customer's URL (mirror_backends.yaml: rewrite_urls).
-- pypi: devpi's mirror index `root/pypi` of https://pypi.org/simple/: `<prefix>/simple/...` goes to
+- python (devpi): devpi's mirror index `root/pypi` of https://pypi.org/simple/: `<prefix>/simple/...` goes to
   `/root/pypi/+simple/...` and every other `<prefix>/...` (file links `../../+f/...`) to `/root/pypi/...`.
-- files (Maven, Gradle plugins, Go incl. its checksum database under /go/sumdb/sum.golang.org/, RubyGems,
-  Composer, NuGet): one caching nginx, one path per kind (see FILE_MIRRORS). Where upstream documents carry
-  absolute URLs (Composer dists and metadata-url, the NuGet service index), the mirror rewrites them to
-  `X-Forwarded-Proto://X-Forwarded-Host X-Forwarded-Prefix`, so the gateway must send those three headers
-  (Prefix = the customer's path prefix without its trailing slash). The NuGet service index is served at
-  `/nuget/index.json` (upstream /v3/index.json), as Nexus serves `<prefix>/index.json`.
+- files (every slice with `mirror: {server: files}`: Maven, Gradle plugins, Go incl. its checksum database under
+  /go/sumdb/sum.golang.org/, RubyGems, Composer, NuGet): one caching nginx, one location per slice (its `path`).
+  Where upstream documents carry absolute URLs (Composer dists and metadata-url, the NuGet service index), the
+  mirror rewrites them (slice: `rewrites`) to `X-Forwarded-Proto://X-Forwarded-Host X-Forwarded-Prefix`, so the
+  gateway must send those three headers (Prefix = the customer's path prefix without its trailing slash). The
+  NuGet service index is served at `/nuget/index.json` (upstream /v3/index.json; slice: `aliases`), as Nexus
+  serves `<prefix>/index.json`.
 """
 
+import functools
+import re
 from dataclasses import dataclass
 
+from harness.infra.errors import UserError
+from harness.stack import slices
 from harness.stack.pki import RunCA
 from harness.stack.servers.common import CA_PATH, DEVPI_FAST_SECRET, TRUST_RUN_CA, listening, nginx_command, nginx_conf
 from harness.stack.spec import ServiceSpec
@@ -43,34 +49,47 @@ OCI_UPSTREAMS = {  # backend kind -> upstream registry host on the simulated int
     "oci-buildpacks-gcr": "gcr.io",
     "oci-buildpacks-gar": "us-docker.pkg.dev",
 }
-# kind -> (path on mirror-files, upstream host, upstream path prefix, rewrites of upstream text: (from, to)
-# with $outside = the URL of this kind's mirror as the client sees it)
-FILE_MIRRORS = {
-    "maven": ("/maven/", "repo.maven.apache.org", "/maven2/", ()),
-    "gradle": ("/gradle-plugins/", "plugins.gradle.org", "/m2/", ()),
-    "go": ("/go/", "proxy.golang.org", "/", ()),
-    "rubygems": ("/rubygems/", "rubygems.org", "/", ()),
-    "composer": ("/composer/", "repo.packagist.org", "/",
-                 (("https://repo.packagist.org", "$outside"), ('"/p2/', '"$outside/p2/'))),
-    "nuget": ("/nuget/", "api.nuget.org", "/", (("https://api.nuget.org", "$outside"),)),
-}
 FILES = "mirror-files"
 FILES_LOG = "/var/log/airgap/mirror-files.jsonl"
 FILES_CONF = "/etc/airgap/mirror-files.conf"
+# A slice's mirror server that is a container of its own: its service, port and the path its kind maps onto.
+DEDICATED = {"verdaccio": ("mirror-npm", 4873, "/"), "devpi": ("mirror-pypi", 3141, "/root/pypi/")}
+DEVPI_UPSTREAM = "https://pypi.org/simple/"  # what devpi-init's root/pypi mirrors: the only upstream it can have
 
-BACKENDS: dict[str, Backend] = {
-    kind: Backend(f"mirror-{kind}", 5000, "/v2/", f"https://{host}" if host else "the platform registry")
-    for kind, host in OCI_UPSTREAMS.items()
-} | {
-    "npm": Backend("mirror-npm", 4873, "/", "https://registry.npmjs.org/"),
-    "pypi": Backend("mirror-pypi", 3141, "/root/pypi/", "https://pypi.org/simple/"),
-} | {
-    kind: Backend(FILES, 80, path, f"https://{host}{prefix}") for kind, (path, host, prefix, _) in FILE_MIRRORS.items()
-} | {
-    "golden": Backend("mirror-golden", 5000, "/v2/", "the customer's own registry (image overrides)"),
-}
+
+def _mirror_slices(server: str) -> list[slices.Slice]:
+    return [piece for piece in slices.load() if piece.mirror.server == server]
+
+
+def _package_backend(piece: slices.Slice) -> Backend:
+    if piece.mirror.server == "files":
+        return Backend(FILES, 80, piece.mirror.path, piece.mirror.upstream)
+    if piece.mirror.server == "devpi" and piece.mirror.upstream != DEVPI_UPSTREAM:
+        raise UserError(f"{piece.file}: mirror: server devpi mirrors {DEVPI_UPSTREAM} only (devpi-init's root/pypi)")
+    service, port, path = DEDICATED[piece.mirror.server]
+    return Backend(service, port, path, piece.mirror.upstream)
+
+
+@functools.cache
+def backends() -> dict[str, Backend]:
+    """kind -> its backend: the OCI upstreams, every package manager's (by name, from its slice), golden."""
+    return {
+        kind: Backend(f"mirror-{kind}", 5000, "/v2/", f"https://{host}" if host else "the platform registry")
+        for kind, host in OCI_UPSTREAMS.items()
+    } | {
+        piece.manager: _package_backend(piece) for piece in slices.load()
+    } | {
+        "golden": Backend("mirror-golden", 5000, "/v2/", "the customer's own registry (image overrides)"),
+    }
+
+
+def __getattr__(name: str):
+    if name == "BACKENDS":  # built from the slices when first asked for
+        return backends()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 GOLDEN_STORAGE = "/var/lib/registry"  # filled by the stack with the overriding references of each proxy-config
-# nuget: the customer's URL names the service index (<prefix>/index.json); the mirror serves it there too.
 
 
 def _registry_config(upstream: str | None) -> bytes:
@@ -86,7 +105,7 @@ http: {{addr: ":5000"}}
 
 def oci(kind: str, ca: RunCA, platform: str) -> ServiceSpec:
     files = {"/etc/airgap/registry.yml": _registry_config(OCI_UPSTREAMS[kind] or platform), CA_PATH: ca.ca_pem}
-    return ServiceSpec(name=BACKENDS[kind].service, image="registry",
+    return ServiceSpec(name=backends()[kind].service, image="registry",
                        command=["registry", "serve", "/etc/airgap/registry.yml"], files=files, env=TRUST_RUN_CA,
                        port=5000, ready=listening(5000))
 
@@ -94,27 +113,29 @@ def oci(kind: str, ca: RunCA, platform: str) -> ServiceSpec:
 def golden() -> ServiceSpec:
     """A customer's own registry for image overrides on hosts no mirror uses: plain registry:2, no upstream."""
     files = {"/etc/airgap/registry.yml": _registry_config(None), f"{GOLDEN_STORAGE}/.keep": b""}
-    return ServiceSpec(name=BACKENDS["golden"].service, image="registry",
+    return ServiceSpec(name=backends()["golden"].service, image="registry",
                        command=["registry", "serve", "/etc/airgap/registry.yml"], files=files, port=5000,
                        ready=listening(5000))
 
 
 VERDACCIO_MIRROR_CONFIG = """storage: /verdaccio/storage
 auth:
-  htpasswd: {file: /verdaccio/htpasswd, max_users: -1}
+  htpasswd: {{file: /verdaccio/htpasswd, max_users: -1}}
 uplinks:
-  npmjs: {url: "https://registry.npmjs.org/", cache: true, timeout: 30s}
+  npmjs: {{url: "{upstream}", cache: true, timeout: 30s}}
 packages:
-  '@*/*': {access: $all, publish: $authenticated, proxy: npmjs}
-  '**': {access: $all, publish: $authenticated, proxy: npmjs}
-web: {enable: false}
-log: {type: stdout, format: json, level: http}
+  '@*/*': {{access: $all, publish: $authenticated, proxy: npmjs}}
+  '**': {{access: $all, publish: $authenticated, proxy: npmjs}}
+web: {{enable: false}}
+log: {{type: stdout, format: json, level: http}}
 """
 
 
-def npm(ca: RunCA) -> ServiceSpec:
-    files = {"/verdaccio/conf/config.yaml": VERDACCIO_MIRROR_CONFIG.encode(), CA_PATH: ca.ca_pem}
-    return ServiceSpec(name=BACKENDS["npm"].service, image="verdaccio", files=files, env=TRUST_RUN_CA,
+def npm(ca: RunCA, piece: slices.Slice) -> ServiceSpec:
+    """mirror-npm: verdaccio with an uplink to the slice's upstream."""
+    files = {"/verdaccio/conf/config.yaml": VERDACCIO_MIRROR_CONFIG.format(upstream=piece.mirror.upstream).encode(),
+             CA_PATH: ca.ca_pem}
+    return ServiceSpec(name=DEDICATED["verdaccio"][0], image="verdaccio", files=files, env=TRUST_RUN_CA,
                        port=4873, ready=listening(4873))
 
 
@@ -128,12 +149,14 @@ exec devpi-server --serverdir $dir --host 0.0.0.0 --port 3141 {DEVPI_FAST_SECRET
 
 
 def pypi(ca: RunCA) -> ServiceSpec:
+    """mirror-pypi: devpi's root/pypi, which mirrors https://pypi.org/simple/ (the slice's upstream)."""
     files = {"/etc/airgap/devpi-mirror.sh": DEVPI_MIRROR_START.encode(), CA_PATH: ca.ca_pem}
-    return ServiceSpec(name=BACKENDS["pypi"].service, image="devpi", command=["sh", "/etc/airgap/devpi-mirror.sh"],
+    return ServiceSpec(name=DEDICATED["devpi"][0], image="devpi", command=["sh", "/etc/airgap/devpi-mirror.sh"],
                        files=files, env=TRUST_RUN_CA, port=3141, ready=listening(3141))
 
 
-def _file_location(path: str, host: str, prefix: str, rewrites: tuple[tuple[str, str], ...]) -> str:
+def _file_location(mirror: slices.Mirror) -> str:
+    path, host, prefix, rewrites = mirror.path, mirror.upstream_host, mirror.upstream_path, mirror.rewrites
     outside, rewrite = "", ""
     if rewrites:  # rewrite-module order matters: set $outside before the `rewrite ... break`
         outside = f"""
@@ -143,9 +166,7 @@ def _file_location(path: str, host: str, prefix: str, rewrites: tuple[tuple[str,
       proxy_set_header Accept-Encoding "";
       sub_filter_types *; sub_filter_once off;""" + "".join(
             f"\n      sub_filter '{old}' '{new}';" for old, new in rewrites)
-    index = ""
-    if host == "api.nuget.org":
-        index = f"\n      rewrite ^{path}index\\.json$ /v3/index.json break;"
+    index = "".join(f"\n      rewrite ^{path}{re.escape(alias)}$ {target} break;" for alias, target in mirror.aliases)
     return f"""
     location {path} {{
       set $upstream https://{host};{outside}{index}
@@ -160,7 +181,7 @@ def _file_location(path: str, host: str, prefix: str, rewrites: tuple[tuple[str,
 
 
 def files_mirror(ca: RunCA) -> ServiceSpec:
-    locations = "".join(_file_location(*entry) for entry in FILE_MIRRORS.values())
+    locations = "".join(_file_location(piece.mirror) for piece in _mirror_slices("files"))
     body = f"""
   resolver 127.0.0.11 valid=10s ipv6=off;
   proxy_cache_path /var/cache/airgap levels=1:2 keys_zone=files:4m max_size=512m inactive=7d use_temp_path=off;
@@ -176,5 +197,8 @@ def files_mirror(ca: RunCA) -> ServiceSpec:
 
 
 def specs(ca: RunCA, platform: str) -> list[ServiceSpec]:
-    """Every mirror backend of a run; `platform`: the catalog's platform registry host[:port]."""
-    return [*(oci(kind, ca, platform) for kind in OCI_UPSTREAMS), npm(ca), pypi(ca), files_mirror(ca), golden()]
+    """Every mirror backend of a run; `platform`: the catalog's platform registry host[:port]. The package
+    managers' backends are their slices' (one verdaccio, one devpi, the files mirror when a slice uses it)."""
+    packages = [npm(ca, piece) for piece in _mirror_slices("verdaccio")] + [pypi(ca) for _ in _mirror_slices("devpi")]
+    packages += [files_mirror(ca)] if _mirror_slices("files") else []
+    return [*(oci(kind, ca, platform) for kind in OCI_UPSTREAMS), *packages, golden()]

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 
+from harness.stack.content import Generated, sumdb
 from harness.stack.content.archives import EPOCH_ISO, zip_bytes
 
 
@@ -68,3 +69,15 @@ def project(definition: dict, modules: list[dict], sums: dict) -> dict[str, byte
             f"func main() {{ fmt.Println({first.rpartition('/')[2]}.Hello()) }}\n")
     go_mod = _go_mod(definition["module"], requires, definition.get("go", "1.19"))
     return {"go.mod": go_mod, "go.sum": go_sum.encode(), "main.go": main.encode()}
+
+
+def generate(definition: dict) -> Generated:
+    """The Go slice's content: the module proxy (`proxy`, with the checksum database under /sumdb/sum.golang.org/:
+    the go command asks its GOPROXY first), the checksum database itself (`sumdb`) and the project."""
+    modules = definition["modules"]
+    proxy_tree, sums = proxy_layout(modules)
+    sums_tree = sumdb.layout(sums)
+    proxy_tree |= {f"sumdb/{sumdb.NAME}/{path}": data for path, data in (sums_tree | {"supported": b""}).items()}
+    make = lambda project_definition: project(project_definition, modules, sums)  # noqa: E731
+    return Generated(trees={"proxy": proxy_tree, "sumdb": sums_tree}, project=make(definition["project"]),
+                     make_project=make)

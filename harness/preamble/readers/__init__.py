@@ -1,0 +1,28 @@
+"""Readers of what a preamble wrote for each package manager: harness/preamble/readers/<manager>.py, one per
+manager of the catalog (part of the manager's slice, docs/adding-a-key.md), each with
+
+    read(reader, record) -> (url, auth) | None
+
+`reader` is the harness.preamble.check.Reader of the run (its HOME, the configured values, `expect` to record a
+problem, `strip_userinfo`), `record` the preamble's report line for the manager. It returns the URL the client
+will use and the auth it carries (`none`, `basic` or `token`), or None when the preamble wrote nothing for it.
+"""
+
+import importlib
+
+from harness.infra.errors import UserError
+
+
+def reader_for(manager: str):
+    """The `read` function of harness/preamble/readers/<manager>.py; a clear error when there is none."""
+    name = f"{__name__}.{manager}"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:
+            raise
+        raise UserError(f"preamble-check cannot read back package manager {manager!r}: no reader "
+                        f"harness/preamble/readers/{manager}.py (docs/adding-a-key.md)") from None
+    if not callable(getattr(module, "read", None)):
+        raise UserError(f"harness/preamble/readers/{manager}.py has no read(reader, record) (docs/adding-a-key.md)")
+    return module.read
