@@ -6,11 +6,12 @@ names, certificates and routes from here rather than from fixed host names.
 """
 
 from dataclasses import dataclass
+from typing import Mapping
 
 from harness.contract import grammar, reference
 from harness.contract.catalog import Catalog, load_catalog
 from harness.contract.config import ProxyConfig
-from harness.contract.plan import Mirror, effective_mirrors, override_login
+from harness.contract.plan import Mirror, Plan, override_login, plan
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,22 @@ def _prefix(path: str) -> str:
 def mirror_endpoints(config: ProxyConfig, strategies: list[str] | None = None, catalog: Catalog | None = None) -> list[Endpoint]:
     """Every mirror endpoint in effect for the given strategies (default: all), without duplicates."""
     catalog = catalog or load_catalog()
+    return planned_endpoints(catalog, config, {name: plan(catalog, config, name) for name in strategies or list(catalog.strategies)})
+
+
+def _planned_mirrors(config: ProxyConfig, planned: Plan) -> dict[str, Mirror]:
+    """The OCI mirrors a plan found in effect, with their values as configured (the plan shows them masked)."""
+    return {rid: Mirror(rid, config.entries[m["key"]].value, m["key"], m["credentials"], m["error"])
+            for rid, m in planned.mirrors.items()}
+
+
+def planned_endpoints(catalog: Catalog, config: ProxyConfig, plans: Mapping[str, Plan]) -> list[Endpoint]:
+    """Every mirror endpoint in effect in `plans` (strategy -> its plan of `config`), without duplicates:
+    what the mirrors must serve, derived from plans already made (nothing is planned again)."""
     found: dict[tuple, Endpoint] = {}
-    for name in strategies or list(catalog.strategies):
+    for name, planned in plans.items():
         strategy = catalog.strategies[name]
-        mirrors = effective_mirrors(catalog, config, strategy)
+        mirrors = _planned_mirrors(config, planned)
 
         def password_key(mirror: Mirror | None) -> str | None:
             key = catalog.keys[catalog.registries[mirror.registry].mirror_key] if mirror else None

@@ -19,7 +19,10 @@ from harness.stack import content, gateway, isolation
 from harness.stack.pki import RunCA
 from harness.stack.identity import LABEL, RUN_LABEL
 from harness.stack.servers import all_specs
-from harness.stack.stack import CA_BUNDLE, PROXY_CONFIG_MOUNT, RESERVED_SUBNETS, RESTART_POLICY, routes_for
+from harness.stack.builders import CA_BUNDLE, PROXY_CONFIG_MOUNT
+from harness.stack.configuration import routes_for
+from harness.stack.containers import RESTART_POLICY
+from harness.stack.networks import RESERVED_SUBNETS
 from harness.stack.topology import BUILD, INTERNET, NETWORKS, Topology, place
 from harness.infra import paths
 

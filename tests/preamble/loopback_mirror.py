@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-PREAMBLE_DIR = Path(__file__).resolve().parents[2] / "preamble"
+from helpers import PREAMBLE as PREAMBLE_DIR, write_proxy_config
+from harness.preamble.interface import Environment, entry
+from harness.preamble.runner import run_preamble
+
 HOSTILE_PASSWORD = "p & < > { } % @ : / # \" ' $(touch /tmp/pwned) `id` ; end"
 HOSTILE_USER = "build user@corp"
 
@@ -114,29 +117,20 @@ def basic_header(user: str, password: str) -> str:
 
 
 def write_config(directory: Path, values: dict[str, str]) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, value in values.items():
-        (directory / name).write_text(value + "\n")
-    return directory
+    """The proxy-config as a customer writes it with `echo value > key` (a trailing newline)."""
+    return write_proxy_config(directory, values, newline=True)
 
 
 def apply_preamble(strategy: str, config_dir: Path, home: Path, extra_env: dict | None = None) -> dict[str, str]:
-    """Source the strategy's entry in bash and return the environment it leaves (for running clients)."""
-    home.mkdir(parents=True, exist_ok=True)
-    env = {"HOME": str(home), "PATH": os.environ["PATH"], "LANG": "C.UTF-8", "PROXY_CONFIG_DIR": str(config_dir),
-           "PREAMBLE_DRY_RUN_LOGIN": "1", "PLATFORM_DOCKERHUB_USERNAME": "platform", "PLATFORM_DOCKERHUB_PASSWORD": "platform-secret",
-           **(extra_env or {})}
-    script = 'set -euo pipefail; source "$1"; env -0'
-    done = subprocess.run(["bash", "-c", script, "preamble", str(PREAMBLE_DIR / f"{strategy}.sh")],
-                          env=env, capture_output=True, timeout=60)
-    assert done.returncode == 0, done.stderr.decode()
-    assert HOSTILE_PASSWORD.encode() not in done.stderr, "the preamble log shows a password"
-    result = {}
-    for item in done.stdout.split(b"\0"):
-        name, sep, value = item.partition(b"=")
-        if sep:
-            result[name.decode()] = value.decode()
-    return result
+    """Source the strategy's entry in bash (harness.preamble.runner) and return the environment it leaves,
+    for running clients."""
+    workdir = home.parent / f"{home.name}.preamble-run"  # TMPDIR of the environment returned: it stays
+    workdir.mkdir(parents=True, exist_ok=True)
+    environment = Environment(home=home, proxy_config_dir=config_dir, dockerhub_login=("platform", "platform-secret"))
+    run = run_preamble(entry(PREAMBLE_DIR, strategy), environment, workdir, extra_env=extra_env)
+    assert run.ok, run.stderr
+    assert HOSTILE_PASSWORD not in run.stderr, "the preamble log shows a password"
+    return run.env
 
 
 def run_client(network: "IsolatedNetwork", argv: list[str], env: dict[str, str], cwd: Path | None = None,

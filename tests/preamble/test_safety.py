@@ -2,7 +2,6 @@
 out of logs, credential files are private, the config directory is never written, shellcheck is clean,
 the bash catalog is not stale, and the Docker Hub login fails loudly naming oci-dockerhub-url."""
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,11 +11,13 @@ import pytest
 from harness.contract.catalog import load_catalog
 from harness.preamble.catalog_gen import render
 from harness.preamble.check import preamble_check
+from harness.preamble.interface import Environment, entry
+from harness.preamble.runner import PreambleRun, run_preamble
+from helpers import PROXY_CONFIGS, airgap
 from loopback_mirror import PREAMBLE_DIR, IsolatedNetwork, write_config
 from test_differential import check_agreement
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = sorted(p for p in (ROOT / "fixtures/proxy-config").iterdir() if p.is_dir())
+FIXTURES = sorted(p for p in PROXY_CONFIGS.iterdir() if p.is_dir())
 STRATEGIES = list(load_catalog().strategies)
 SECRET = "s3cr3t value & < > { } % @ : / # \" ' ; `id` $(id)"
 
@@ -55,46 +56,48 @@ def test_values_stay_data_and_secrets_stay_private(tmp_path, strategy):
         assert "$(touch$IFS" in package["url"]  # written and read back literally
 
 
-def run_entry(strategy: str, config: Path, home: Path, env: dict, network: IsolatedNetwork | None = None):
-    home.mkdir(parents=True, exist_ok=True)
-    base = {"HOME": str(home), "PATH": os.environ["PATH"], "PROXY_CONFIG_DIR": str(config)}
-    argv = ["bash", "-c", 'set -euo pipefail; source "$1"; echo "reached the build"', "x", str(PREAMBLE_DIR / f"{strategy}.sh")]
-    return subprocess.run((network.enter if network else []) + argv, env={**base, **env}, capture_output=True, text=True, timeout=60)
+def run_entry(strategy: str, config: Path, home: Path, *, dockerhub_login: tuple[str, str] | None = None,
+              dry_run_login: bool = False, network: IsolatedNetwork | None = None) -> PreambleRun:
+    """The entry sourced as a build step does (harness.preamble.runner); `completed`: the build went on.
+    By default the Docker Hub login is real and the platform has no credentials for it."""
+    workdir = home.parent / f"{home.name}.preamble-run"
+    workdir.mkdir(parents=True, exist_ok=True)
+    environment = Environment(home=home, proxy_config_dir=config, dockerhub_login=dockerhub_login, dry_run_login=dry_run_login)
+    return run_preamble(entry(PREAMBLE_DIR, strategy), environment, workdir, enter=network.enter if network else ())
 
 
 def test_missing_config_directory_means_public_defaults(tmp_path):
-    done = run_entry("webapp", tmp_path / "absent", tmp_path / "home", {"PREAMBLE_DRY_RUN_LOGIN": "1",
-                     "PLATFORM_DOCKERHUB_USERNAME": "u", "PLATFORM_DOCKERHUB_PASSWORD": "p"})
-    assert done.returncode == 0 and "reached the build" in done.stdout, done.stderr
+    done = run_entry("webapp", tmp_path / "absent", tmp_path / "home", dockerhub_login=("u", "p"), dry_run_login=True)
+    assert done.exit_code == 0 and done.completed, done.stderr
     assert not (tmp_path / "home/.npmrc").exists()
 
 
 def test_docker_hub_login_without_platform_credentials_names_the_key(tmp_path):
-    done = run_entry("byoc", tmp_path / "absent", tmp_path / "home", {})
-    assert done.returncode != 0 and "reached the build" not in done.stdout
+    done = run_entry("byoc", tmp_path / "absent", tmp_path / "home")
+    assert done.exit_code != 0 and not done.completed
     assert "oci-dockerhub-url" in done.stderr
 
 
 @pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed (.ci/run installs it)")
 def test_failed_docker_hub_login_stops_the_build_naming_the_key(tmp_path, network):
     # A real `podman login docker.io`, inside the empty network namespace: it cannot reach anything and fails.
-    done = run_entry("test-runner", tmp_path / "absent", tmp_path / "home",
-                     {"PLATFORM_DOCKERHUB_USERNAME": "platform", "PLATFORM_DOCKERHUB_PASSWORD": SECRET}, network)
-    assert done.returncode != 0 and "reached the build" not in done.stdout
+    done = run_entry("test-runner", tmp_path / "absent", tmp_path / "home", dockerhub_login=("platform", SECRET),
+                     network=network)
+    assert done.exit_code != 0 and not done.completed
     assert "Docker Hub login failed" in done.stderr and "oci-dockerhub-url" in done.stderr
     assert SECRET not in done.stderr + done.stdout
 
 
 def test_docker_hub_mirror_skips_the_login(tmp_path):
     config = write_config(tmp_path / "config", {"oci-dockerhub-url": "nexus.example.com/dockerhub"})
-    done = run_entry("byoc", config, tmp_path / "home", {})  # no platform credentials needed
-    assert done.returncode == 0, done.stderr
+    done = run_entry("byoc", config, tmp_path / "home")  # no platform credentials needed
+    assert done.exit_code == 0, done.stderr
 
 
 def test_invalid_values_stop_the_build_naming_the_key(tmp_path):
     config = write_config(tmp_path / "config", {"webapp.image-node-ref": "Node:18", "pkg-npm-url": "https://ok.example.com/"})
-    done = run_entry("webapp", config, tmp_path / "home", {"PREAMBLE_DRY_RUN_LOGIN": "1"})
-    assert done.returncode != 0 and "webapp.image-node-ref" in done.stderr
+    done = run_entry("webapp", config, tmp_path / "home", dry_run_login=True)
+    assert done.exit_code != 0 and "webapp.image-node-ref" in done.stderr
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed (.ci/run installs it)")
@@ -114,11 +117,8 @@ def test_every_strategy_has_an_entry():
 
 def test_preamble_check_command_prints_plan_shaped_json(tmp_path):
     import json
-    import sys
 
-    done = subprocess.run([sys.executable, "-m", "harness", "preamble-check", "--strategy", "webapp",
-                           str(ROOT / "fixtures/proxy-config/credentials-everywhere"), "--format", "json"],
-                          capture_output=True, text=True, cwd=ROOT)
+    done = airgap("preamble-check", "--strategy", "webapp", PROXY_CONFIGS / "credentials-everywhere", "--format", "json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert set(result) >= {"images", "mirrors", "logins", "dockerhub_login", "packages", "ignored_keys", "problems"}
@@ -145,19 +145,17 @@ def test_a_file_that_cannot_be_written_stops_the_build(tmp_path):
     config = write_config(tmp_path / "config", {"pkg-maven-url": "https://nexus.example.com/maven/"})
     (tmp_path / "home").mkdir()
     (tmp_path / "home/.m2").write_text("a file where Maven's directory belongs")
-    done = run_entry("mi", config, tmp_path / "home", {})
-    assert done.returncode != 0 and "cannot write" in done.stderr and "settings.xml" in done.stderr
+    done = run_entry("mi", config, tmp_path / "home")
+    assert done.exit_code != 0 and "cannot write" in done.stderr and "settings.xml" in done.stderr
 
 
 def test_a_file_it_cannot_write_is_named_not_blamed_on_a_value(tmp_path):
     """A writer that fails to write says which file; 'a value ... cannot carry' is for format refusals."""
-    config = tmp_path / "cfg"
-    config.mkdir()
-    (config / "pkg-maven-url").write_text("https://nexus.example.com/repository/maven/\n")
+    config = write_config(tmp_path / "cfg", {"pkg-maven-url": "https://nexus.example.com/repository/maven/"})
     home = tmp_path / "home"
     home.mkdir()
     (home / ".m2").write_text("a file where the preamble needs a directory")
-    done = run_entry("mi", config, home, {})
-    assert done.returncode != 0 and "reached the build" not in done.stdout
+    done = run_entry("mi", config, home)
+    assert done.exit_code != 0 and not done.completed
     assert "cannot write" in done.stderr and ".m2/settings.xml" in done.stderr, done.stderr
     assert "cannot carry" not in done.stderr, done.stderr

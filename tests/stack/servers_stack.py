@@ -1,31 +1,21 @@
 """A minimal starter for the servers' ServiceSpecs, so their tests need not wait for the topology layer.
 
 It puts every spec's container on one internal network the test creates (labelled airgap-harness=1),
-with the spec's name and aliases as DNS names, plus a builder that trusts the run CA.
+with the spec's name and aliases as DNS names, plus a builder that trusts the run CA. Containers start
+as the stack starts them (harness.stack.containers: files in one archive, removed if the start fails).
 """
 
-import io
-import tarfile
 import time
 import uuid
 
 import docker
 
 from harness.infra.images import ensure_image
+from harness.stack import containers
 from harness.stack.spec import ServiceSpec
 
 LABELS = {"airgap-harness": "1", "airgap-harness.test": "servers"}
 READY_TIMEOUT_S = 90
-
-
-def _tar(files: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        for path, data in sorted(files.items()):
-            info = tarfile.TarInfo(path.lstrip("/"))
-            info.size, info.mode = len(data), 0o755 if path.endswith(".sh") else 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
 
 
 class ServersRun:
@@ -39,18 +29,11 @@ class ServersRun:
         self.containers: dict[str, docker.models.containers.Container] = {}
 
     def start(self, spec: ServiceSpec, command: list[str] | None = None) -> None:
-        api = self.client.api
-        endpoint = api.create_endpoint_config(aliases=[spec.name, *spec.aliases])
-        created = api.create_container(
-            ensure_image(spec.image, self.client), command=command or spec.command, environment=spec.env,
-            labels=LABELS | {"airgap-harness.run": self.run_id}, name=f"airgap-{self.run_id}-{spec.name}",
-            host_config=api.create_host_config(network_mode=self.network.name),
-            networking_config=api.create_networking_config({self.network.name: endpoint}))
-        container = self.client.containers.get(created["Id"])
-        self.containers[spec.name] = container
-        if spec.files:
-            container.put_archive("/", _tar(spec.files))
-        container.start()
+        started = containers.start(self.client, containers.service_config(
+            spec, ensure_image(spec.image, self.client), name=f"airgap-{self.run_id}-{spec.name}",
+            labels=LABELS | {"airgap-harness.run": self.run_id},
+            attachments=[containers.Attachment(self.network.name)], command=command))
+        self.containers[spec.name] = started.wrapped
 
     def wait_ready(self, spec: ServiceSpec) -> float:
         """Seconds until the spec's readiness command exits 0 (fails with the container's log otherwise)."""

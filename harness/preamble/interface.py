@@ -1,0 +1,171 @@
+"""The interface of a build preamble, defined once: what it receives, what it exports, what it reports.
+
+Every runner of a preamble (harness.preamble.runner offline, the scenario build script in a builder, the
+real-client tests) and every reader of what it left (harness.preamble.check, harness.scenarios.steps) takes
+the names from here; docs/preamble.md describes them and points here. tests/preamble/test_interface.py runs
+the reference preamble and checks that it reads these variables and writes these columns.
+
+    entry(preamble_dir, "webapp")                      # <preamble dir>/webapp.sh
+    Environment(home=..., proxy_config_dir=...).variables()
+    image_variable("buildpacks-builder")               # PROXY_IMAGE_BUILDPACKS_BUILDER
+    parse_report(text)                                 # report.tsv -> [ReportRecord]
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+# --- in: the environment a preamble receives ------------------------------------------------------------
+
+PROXY_CONFIG_DIR = "PROXY_CONFIG_DIR"  # the proxy-config directory (plain or a kubelet Secret volume)
+DEFAULT_PROXY_CONFIG_DIR = "/mnt/proxy-config"  # where builds mount the Secret, and the default of the above
+HOME = "HOME"  # where client configuration is written
+CHOREO_REGISTRY = "CHOREO_REGISTRY"  # the platform registry host (a PDP's own), default the catalog's
+DOCKERHUB_USERNAME = "PLATFORM_DOCKERHUB_USERNAME"  # the platform's Docker Hub login, when it still happens
+DOCKERHUB_PASSWORD = "PLATFORM_DOCKERHUB_PASSWORD"
+DRY_RUN_LOGIN = "PREAMBLE_DRY_RUN_LOGIN"  # non-empty: record the Docker Hub login instead of performing it
+LOGIN_COMMAND = "PREAMBLE_LOGIN_COMMAND"  # podman (default), buildah or skopeo: the tool that logs in
+STATE_DIR = "PREAMBLE_STATE_DIR"  # where the report goes, default $HOME/.proxy-config-preamble
+INPUTS = (PROXY_CONFIG_DIR, HOME, CHOREO_REGISTRY, DOCKERHUB_USERNAME, DOCKERHUB_PASSWORD, DRY_RUN_LOGIN,
+          LOGIN_COMMAND, STATE_DIR)
+
+DEFAULT_STATE_DIR = ".proxy-config-preamble"  # under HOME
+REPORT_FILE = "report.tsv"
+IGNORED_KEYS_FILE = "ignored-keys"  # NUL-separated names of present keys the strategy does not consume
+DOCKERHUB_LOGIN_FILE = "dockerhub-login"  # the login recorded instead of performed (dry run)
+
+
+def entry(preamble_dir: str | os.PathLike, strategy: str) -> Path:
+    """A preamble is a directory with one `<strategy>.sh` per strategy (and its lib/), sourced by bash."""
+    return Path(preamble_dir) / f"{strategy}.sh"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The variables a preamble runs with. `variables()` gives them as an environment; None leaves a
+    variable unset (the preamble's default applies). The Docker Hub login is dry-run unless told otherwise."""
+
+    home: str | os.PathLike | None  # None: the runner's own (a builder's HOME)
+    proxy_config_dir: str | os.PathLike | None = None  # None: the default mount point
+    choreo_registry: str | None = None
+    dockerhub_login: tuple[str, str] | None = None  # (username, password)
+    dry_run_login: bool = True
+    login_command: str | None = None
+    state_dir: str | os.PathLike | None = None
+
+    def variables(self) -> dict[str, str]:
+        out = {HOME: str(self.home)} if self.home is not None else {}
+        if self.proxy_config_dir is not None:
+            out[PROXY_CONFIG_DIR] = str(self.proxy_config_dir)
+        if self.choreo_registry:
+            out[CHOREO_REGISTRY] = self.choreo_registry
+        if self.dockerhub_login is not None:
+            out[DOCKERHUB_USERNAME], out[DOCKERHUB_PASSWORD] = self.dockerhub_login
+        if self.dry_run_login:
+            out[DRY_RUN_LOGIN] = "1"
+        if self.login_command:
+            out[LOGIN_COMMAND] = self.login_command
+        if self.state_dir is not None:
+            out[STATE_DIR] = str(self.state_dir)
+        return out
+
+    def report_dir(self) -> Path:
+        return Path(self.state_dir) if self.state_dir is not None else state_dir(self.home)
+
+
+def state_dir(home: str | os.PathLike) -> Path:
+    """Where a preamble run with this HOME (and no PREAMBLE_STATE_DIR) leaves its report."""
+    return Path(home) / DEFAULT_STATE_DIR
+
+
+# --- out: exported variables -------------------------------------------------------------------------------
+
+IMAGE_VARIABLE_PREFIX = "PROXY_IMAGE_"
+
+
+def image_variable(image: str) -> str:
+    """The variable holding the resolved reference of a catalog image: PROXY_IMAGE_<NAME>, `-` as `_`."""
+    return IMAGE_VARIABLE_PREFIX + image.upper().replace("-", "_")
+
+
+# --- out: report.tsv ---------------------------------------------------------------------------------------
+
+# The columns after the first (the record's kind) of each kind of line, tab-separated, key *names* only.
+# Trailing empty columns may be left out. A package line's credential columns hold the token key, or the
+# username key and the password key; empty columns among them are skipped (the reference preamble writes
+# token, username and password key in three columns, two of them empty).
+REPORT_COLUMNS = {
+    "mirror": ("name", "key", "username_key"),  # registry id, winning URL key, username key or empty
+    "image": ("name", "source", "key", "username_key"),  # image, default|mirror|override, winning key, login
+    "login": ("name", "username_key", "password_key"),  # auth.json key or docker.io
+    "package": ("name", "auth", "key", "token_key", "username_key", "password_key"),  # manager, none|token|basic
+}
+IMAGE_SOURCES = ("default", "mirror", "override")
+PACKAGE_AUTH = ("none", "token", "basic")
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    """One line of report.tsv. Empty columns are empty strings."""
+
+    kind: str  # mirror | image | login | package
+    name: str  # registry id, image name, auth.json key (or docker.io), manager
+    source: str = ""  # image: default | mirror | override
+    auth: str = ""  # package: none | token | basic
+    key: str = ""  # the winning key: the mirror's or package's URL key, the image's override or mirror key
+    username_key: str = ""
+    password_key: str = ""
+    token_key: str = ""
+
+    @property
+    def credentials(self) -> list[str]:
+        """The credential keys named, in column order (a package's token, or its username and password)."""
+        return [k for k in (self.token_key, self.username_key, self.password_key) if k]
+
+    def columns(self) -> list[str]:
+        """The line's columns as the interface declares them (to write a report, or compare one)."""
+        return [self.kind] + [getattr(self, column) for column in REPORT_COLUMNS[self.kind]]
+
+
+class ReportError(ValueError):
+    pass
+
+
+def parse_record(line: str) -> ReportRecord:
+    """One report.tsv line; a kind the interface does not declare, or too many columns, is a ReportError."""
+    kind, *fields = line.split("\t")
+    columns = REPORT_COLUMNS.get(kind)
+    if columns is None:
+        raise ReportError(f"report.tsv: unknown kind of line {kind!r}: {line!r}")
+    if len(fields) > len(columns):
+        raise ReportError(f"report.tsv: {kind} line with {len(fields)} columns, at most {len(columns)}: {line!r}")
+    fields += [""] * (len(columns) - len(fields))
+    if kind == "package":  # the credential columns: the token key, or the username and password keys
+        credentials = [field for field in fields[3:] if field]
+        token = credentials[:1] if fields[1] == "token" else []
+        basic = [] if token else credentials[:2]
+        fields = fields[:3] + (token or [""]) + basic + [""] * (2 - len(basic))
+    return ReportRecord(kind, **dict(zip(columns, fields)))
+
+
+def parse_report(text: str, problems: list[str] | None = None) -> list[ReportRecord]:
+    """Every line of a report.tsv, in order (blank lines skipped). With `problems`, a line that breaks the
+    interface is described there and skipped (a foreign preamble's report is checked, not trusted);
+    without, it raises ReportError."""
+    records = []
+    for line in text.splitlines():
+        if not line:
+            continue
+        try:
+            records.append(parse_record(line))
+        except ReportError as error:
+            if problems is None:
+                raise
+            problems.append(str(error))
+    return records
+
+
+def read_report(directory: str | os.PathLike, problems: list[str] | None = None) -> list[ReportRecord]:
+    """The report in a preamble's state directory; none when it wrote none (it failed first, or is foreign)."""
+    path = Path(directory) / REPORT_FILE
+    return parse_report(path.read_text(errors="replace"), problems) if path.exists() else []

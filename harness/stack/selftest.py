@@ -1,0 +1,100 @@
+"""The isolation self-test of a run: show the build network is closed, without sending anything to an address
+the run did not create. No scenario may run on a stack whose self-test failed (AirgapStack.start raises).
+
+From a builder: public and unknown names resolve only to the trap, a public IP literal routes to the trap, the
+host (bridge gateway) is unreachable, and a connection off the build subnet ends in the trap. From a throwaway
+container on every network: the host is unreachable, and its firewall rule is in place. A decoy listener on
+the host must see no connection at all.
+"""
+
+import os
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import docker
+import docker.errors
+
+from harness.stack import dns, isolation, secret_layout, trap
+from harness.stack.builders import LOG_FLUSH_S, Builders
+from harness.stack.evidence import Evidence
+from harness.stack.identity import resource_name
+from harness.stack.networks import RunNetworks
+from harness.stack.topology import BUILD, INTERNET, NETWORKS, Topology
+
+OFF_SUBNET_PORT = 53  # TCP DNS on the internet resolver: it would answer, were it reachable
+
+
+@dataclass
+class SelfTest:
+    """What the self-test needs of a started run."""
+
+    client: docker.DockerClient
+    run_id: str
+    labels: dict[str, str]
+    probe_image: str  # the dns image: a shell, nc and ip
+    topology: Topology
+    networks: RunNetworks
+    builders: Builders
+    evidence: Callable[[float], Evidence]  # trap events and mirror hits since a Unix time
+
+    def probe(self, network: str, command: list[str]) -> str:
+        """Output of `command` in a throwaway container on `network` with no route changes (firewall check)."""
+        try:
+            output = self.client.containers.run(
+                self.probe_image, command, remove=True, labels=dict(self.labels), network=self.networks.name(network),
+                name=resource_name(self.run_id, f"probe-{uuid.uuid4().hex[:6]}"))
+        except docker.errors.ContainerError as error:
+            return f"probe failed: {error}"
+        return output.decode(errors="replace")
+
+    def off_subnet_check(self, builder) -> isolation.Check:
+        """A connection to an address off the build subnet (the simulated internet's resolver, an address of
+        this run) must end in the trap, recorded with its original destination, and never reach the target."""
+        target = self.topology.address(dns.INTERNET_DNS, INTERNET)
+        since = time.time()
+        output = builder.exec_run(isolation.connect_probe(target, OFF_SUBNET_PORT)).output.decode(errors="replace")
+        time.sleep(LOG_FLUSH_S)
+        captured = [e for e in self.evidence(since).trapped_connections()
+                    if (e.dst_ip, e.dst_port) == (target, OFF_SUBNET_PORT)]
+        return isolation.Check(f"a connection off the build subnet ({target}:{OFF_SUBNET_PORT}) ends in the trap",
+                               bool(captured), f"probe: {output.strip()}; trap events: {len(captured)}")
+
+    def run(self) -> isolation.Report:
+        decoy = isolation.Decoy()
+        checks: list[isolation.Check] = []
+        trap_address = self.topology.address(trap.NAME, BUILD)
+        try:
+            with tempfile.TemporaryDirectory(prefix="airgap-selftest-") as tmp:
+                secret_layout.mount_config(None, Path(tmp) / "proxy-config")
+                with self.builders.builder(BUILD, Path(tmp) / "proxy-config") as builder:
+                    wrapped = builder.wrapped
+                    for name in ("registry.npmjs.org", f"selftest-{self.run_id}.example.com"):
+                        output = wrapped.exec_run(isolation.resolve_probe(name)).output.decode(errors="replace")
+                        checks.append(isolation.check_resolution(name, output, trap_address))
+                    route = wrapped.exec_run(["ip", "route", "get", isolation.PUBLIC_LITERAL])
+                    checks.append(isolation.check_public_route(route.output.decode(errors="replace"), trap_address))
+                    gateway_ip = self.topology.bridge_gateway(BUILD)
+                    output = wrapped.exec_run(isolation.connect_probe(gateway_ip, decoy.port)).output.decode()
+                    checks.append(isolation.check_unreachable(
+                        f"the host (bridge gateway {gateway_ip}, decoy port {decoy.port}) from a builder", output))
+                    checks.append(self.off_subnet_check(wrapped))
+            with ThreadPoolExecutor(max_workers=len(NETWORKS)) as pool:  # re-raises a probe's error
+                outputs = dict(zip(NETWORKS, pool.map(lambda n: self.probe(
+                    n, isolation.connect_probe(self.topology.bridge_gateway(n), decoy.port)), NETWORKS)))
+            for network in NETWORKS:
+                checks.append(isolation.check_unreachable(
+                    f"the host from any container on {network} (bridge gateway {self.topology.bridge_gateway(network)},"
+                    " decoy port; host firewall, no builder routes)", outputs[network]))
+                closed = isolation.bridge_closed(self.networks.id(network), self.run_id, os.getpid())
+                checks.append(isolation.Check(f"host firewall rule for the {network} bridge", closed,
+                                              isolation.bridge_name(self.networks.id(network))))
+            checks.append(isolation.Check("the host decoy listener saw no connection", not decoy.accepted,
+                                          f"connections from {decoy.accepted}" if decoy.accepted else "none"))
+        finally:
+            decoy.close()
+        return isolation.Report(tuple(checks))
