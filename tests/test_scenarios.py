@@ -1,32 +1,92 @@
-"""The scenario layer without a stack: schema errors, the generated matrix, the judge and the reports."""
+"""The scenario layer without a stack: the folder layout, schema errors, the typed expectations, the generated
+matrix, the judge and the reports."""
 
+import dataclasses
 import json
+import subprocess
+import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+import yaml
 
 from harness.scenarios import report
 from harness.contract.catalog import load_catalog
 from harness.infra.errors import UserError
-from harness.scenarios.steps import Egress, Outcome, build_script, judge, mask, recipes
+from harness.scenarios.steps import (PROJECTS_IN_BUILDER, Egress, Outcome, build_script, judge, mask,
+                                     own_project_files, recipes, scenario_steps)
 from harness.infra import paths
-from harness.scenarios.model import ConfigSpec, Scenario, generated, load, load_file
+from harness.scenarios.model import (BUILD_RESULTS, EXPECT_FIELDS, MIRROR_AUTH, ConfigSpec, Expect, MirrorHit,
+                                     Scenario, _schema, generated, load, load_file, scenario_files)
 
 CATALOG = load_catalog()
 MATRIX = generated(CATALOG, recipes())
+FOLDERS = paths.scenarios_dir()
+# the scenario folders of scenarios/ (the matrix file stands for the generated rest)
+NAMED = ["leak-composer-dist-code-host", "leak-go-direct-fallback", "leak-go-toolchain", "leak-gradle-wrapper",
+         "leak-maven-own-repository", "leak-npm-lockfile-resolved", "leak-pip-sdist-build-backend",
+         "leak-yarn-lockfile-resolved", "override-own-registry", "ts-restricted-no-dockerhub-url",
+         "ts-scheme-in-oci-url", "ts-strategy-scoped-only", "ts-webapp-node-override", "ts-webapp-node18"]
+VALID = "strategy: webapp\nproxy_config: {}\nexpect: {build: fails}\n"
 
 
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "scenarios" / "case.yaml"
-    path.parent.mkdir(exist_ok=True)
+def write(tmp_path: Path, text: str, name: str = "case", files: dict | None = None) -> Path:
+    """scenarios/<name>/scenario.yaml with `text`, and `files` (relative path -> text) beside it."""
+    path = tmp_path / "scenarios" / name / "scenario.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+    for relative, content in (files or {}).items():
+        (path.parent / relative).parent.mkdir(parents=True, exist_ok=True)
+        (path.parent / relative).write_text(content)
     return path
 
 
 def test_every_scenario_file_is_valid():
     scenarios = load([paths.scenarios_dir()], CATALOG, recipes())
     assert len(scenarios) > len(MATRIX)
+
+
+def test_each_scenario_is_one_folder_named_like_it():
+    """scenarios/ holds the matrix file and one folder per scenario, in name order, each named by its folder."""
+    assert sorted(p.name for p in FOLDERS.iterdir() if p.suffix == ".yaml") == ["matrix.yaml"]
+    folders = sorted(p.name for p in FOLDERS.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    assert folders == NAMED
+    loaded = [s for s in load([FOLDERS], CATALOG, recipes()) if s.source != "generated"]
+    assert [s.name for s in loaded] == NAMED
+    assert all(Path(s.source) == FOLDERS / s.name / "scenario.yaml" for s in loaded)
+
+
+def test_a_folder_its_scenario_file_and_a_folder_of_folders_load_alike():
+    one = FOLDERS / "leak-go-toolchain"
+    assert load([one], CATALOG, recipes()) == load([one / "scenario.yaml"], CATALOG, recipes())
+    assert [s.name for s in load([one], CATALOG, recipes())] == ["leak-go-toolchain"]
+    assert len(load([FOLDERS / "matrix.yaml"], CATALOG, recipes())) == len(MATRIX)
+
+
+def test_a_loose_scenario_file_is_an_error_naming_it(tmp_path):
+    """The old layout (scenarios/x.yaml) is not read as a scenario: the error names the file and where it goes."""
+    loose = tmp_path / "scenarios" / "old.yaml"
+    loose.parent.mkdir()
+    loose.write_text(VALID)
+    for attempt in (lambda: load([loose], CATALOG, recipes()), lambda: load([loose.parent], CATALOG, recipes()),
+                    lambda: load_file(loose)):
+        with pytest.raises(UserError) as error:
+            attempt()
+        assert f"{loose}: not a scenario" in str(error.value)
+        assert str(tmp_path / "scenarios" / "old" / "scenario.yaml") in str(error.value)
+
+
+def test_a_folder_without_scenario_file_is_an_error_and_caches_are_skipped(tmp_path):
+    write(tmp_path, VALID)
+    (tmp_path / "scenarios" / "__pycache__").mkdir()
+    (tmp_path / "scenarios" / ".pytest_cache").mkdir()
+    (tmp_path / "scenarios" / "conftest.py").write_text("")
+    assert scenario_files(tmp_path / "scenarios") == [tmp_path / "scenarios" / "case" / "scenario.yaml"]
+    (tmp_path / "scenarios" / "typo").mkdir()
+    (tmp_path / "scenarios" / "typo" / "scenario.yml").write_text(VALID)
+    with pytest.raises(UserError, match=f"{tmp_path / 'scenarios' / 'typo'}: not a scenario folder"):
+        load([tmp_path / "scenarios"], CATALOG, recipes())
 
 
 @pytest.mark.parametrize("text, message", [
@@ -39,6 +99,15 @@ def test_every_scenario_file_is_valid():
     ("strategy: [webapp\n", "cannot be read as YAML"),
     ("strategy: webapp\nproxy_config: {}\nmirrors: {accept_from: {fixture: ../../etc}}\nexpect: {build: fails}\n",
      "mirrors/accept_from/fixture"),
+    ("strategy: webapp\nproxy_config: {dir: ../x}\nexpect: {build: fails}\n", "at proxy_config/dir"),
+    ("strategy: webapp\nproxy_config: {fixture: full-global, dir: proxy-config}\nexpect: {build: fails}\n",
+     "at proxy_config"),
+    ("strategy: webapp\nproxy_config: {dir: proxy-config}\nexpect: {build: fails}\n", "no directory"),
+    ("strategy: webapp\nproxy_config: {}\nrecipe: [{project: x, manager: npm}]\nexpect: {build: fails}\n",
+     "at recipe/0"),
+    ("strategy: webapp\nproxy_config: {}\nrecipe: [{project: x, manager: npm, run: 'true'}]\nexpect: {build: fails}\n",
+     "needs project/ (its files) or project.yaml"),
+    ("strategy: webapp\nproxy_config: {}\nexpect: {build: fails, failing_stepz: x}\n", "at expect"),
 ])
 def test_invalid_scenarios_name_the_file_and_place(tmp_path, text, message):
     path = write(tmp_path, text)
@@ -51,8 +120,114 @@ def test_secrets_are_references_resolved_at_run_time(tmp_path):
     spec = ConfigSpec(keys=(("pkg-npm-token", {"secret": "npm-token"}), ("pkg-npm-url", "https://m.example.com/")))
     directory = spec.materialize(tmp_path / "cfg")
     assert (directory / "pkg-npm-token").read_text() == "npm_fixtureToken0123456789abcdef"
-    for path in (paths.scenarios_dir()).glob("*.yaml"):
-        assert "npm_fixtureToken" not in path.read_text() and "w0rd" not in path.read_text()
+    secrets = yaml.safe_load((paths.fixtures_dir() / "secrets.yaml").read_text()).values()
+    for path in (p for p in paths.scenarios_dir().rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        text = path.read_text()
+        assert not any(secret in text for secret in secrets), path
+
+
+def test_a_proxy_config_dir_is_the_folders_own(tmp_path):
+    path = write(tmp_path, "strategy: webapp\nproxy_config: {dir: proxy-config}\nexpect: {build: fails}\n")
+    (path.parent / "proxy-config").symlink_to(paths.fixtures_dir() / "proxy-config" / "full-global")
+    with pytest.raises(UserError, match="is a symlink; a scenario's proxy-config is its own"):
+        load_file(path)
+
+
+def test_a_secret_value_in_a_scenario_folder_is_refused(tmp_path):
+    path = write(tmp_path, "strategy: webapp\nproxy_config: {dir: proxy-config}\nexpect: {build: fails}\n",
+                 files={"proxy-config/pkg-npm-url": "https://m.example.com/", "proxy-config/webapp.pkg-npm-token": "t0k3n"})
+    with pytest.raises(UserError, match="webapp.pkg-npm-token: a secret value in a scenario folder"):
+        load_file(path)
+
+
+def test_the_folders_proxy_config_is_used_when_named_and_only_then(tmp_path):
+    files = {"proxy-config/pkg-npm-url": "https://m.example.com/npm/\n", "proxy-config/oci-dockerhub-url": "m.example.com/hub"}
+    named = write(tmp_path, "strategy: webapp\nproxy_config: {dir: proxy-config, keys: {image-node-ref: m.example.com/n:20},"
+                  " remove: [oci-dockerhub-url]}\nexpect: {build: fails}\n", files=files)
+    directory = load_file(named).config.materialize(tmp_path / "cfg")
+    assert {p.name: p.read_text() for p in directory.iterdir()} == {
+        "pkg-npm-url": "https://m.example.com/npm/\n", "image-node-ref": "m.example.com/n:20"}
+    unused = write(tmp_path, "strategy: webapp\nproxy_config: {fixture: full-global}\nexpect: {build: fails}\n",
+                   name="unused", files=files)
+    with pytest.raises(UserError, match=f"{unused}: .*proxy-config is not used"):
+        load_file(unused)
+
+
+def test_moved_troubleshooting_configs_live_beside_their_scenarios():
+    for name in ("ts-restricted-no-dockerhub-url", "ts-scheme-in-oci-url", "ts-webapp-node18", "ts-webapp-node-override"):
+        scenario = load_file(FOLDERS / name)
+        assert scenario.config.fixture is None and scenario.config.path == FOLDERS / name / "proxy-config"
+        assert not (paths.fixtures_dir() / "proxy-config" / name).exists()
+    assert load_file(FOLDERS / "leak-go-toolchain").config.fixture == "full-global"  # shared fixtures stay shared
+
+
+def test_a_scenarios_own_project_reaches_the_builder_under_its_step(tmp_path):
+    """project/ as committed; project.yaml generated against the fixture packages (digests in go.sum)."""
+    toolchain = load_file(FOLDERS / "leak-go-toolchain")
+    files = own_project_files(toolchain)
+    assert set(files) == {f"{PROJECTS_IN_BUILDER}/go-toolchain/{f}" for f in ("go.mod", "go.sum", "main.go")}
+    assert b"\ngo 1.99.0\n" in files[f"{PROJECTS_IN_BUILDER}/go-toolchain/go.mod"]
+    assert b"github.com/airgap-fixture/hello v1.0.0 h1:" in files[f"{PROJECTS_IN_BUILDER}/go-toolchain/go.sum"]
+    pom = own_project_files(load_file(FOLDERS / "leak-maven-own-repository"))
+    assert pom == {f"{PROJECTS_IN_BUILDER}/maven-own-repository/pom.xml":
+                   (FOLDERS / "leak-maven-own-repository" / "project" / "pom.xml").read_bytes()}
+    [step] = scenario_steps(toolchain)
+    assert step == {"project": "go-toolchain", "manager": "go", "run": "go mod download -x"}
+    # a step with `dir` runs in a shared project's files and brings none of its own
+    fallback = load_file(FOLDERS / "leak-go-direct-fallback")
+    assert own_project_files(fallback) == {} and scenario_steps(fallback)[0]["dir"] == "go"
+    assert build_script("buildpack", scenario_steps(fallback)).count(f"cd {PROJECTS_IN_BUILDER}/go && go mod download") == 1
+
+
+@pytest.mark.parametrize("files, message", [
+    ({}, "needs project/ (its files) or project.yaml"),
+    ({"project/a.txt": "x", "project.yaml": "generate: npm\ndefinition: {}\n"}, "either project/ or project.yaml, not both"),
+    ({"project.yaml": "generate: cobol\ndefinition: {}\n"}, "project.yaml: expected `generate:`"),
+    ({"project.yaml": "generate: go\ndefinition: {module: x}\n"}, "project.yaml: go project definition: KeyError"),
+    ({"project.yaml": "generate: [go\n"}, "project.yaml: cannot be read as YAML"),
+])
+def test_own_project_errors_name_the_folder_or_file(tmp_path, files, message):
+    path = write(tmp_path, "strategy: buildpack\nproxy_config: {}\nrecipe: [{project: p, manager: go, run: 'true'}]\n"
+                 "expect: {build: fails}\n", files=files)
+    with pytest.raises(UserError) as error:
+        load_file(path)
+    assert str(path.parent) in str(error.value) and message in str(error.value)
+
+
+def test_a_project_no_step_runs_is_an_error(tmp_path):
+    path = write(tmp_path, VALID, files={"project/requirements.txt": "x\n"})
+    with pytest.raises(UserError, match="project is not used"):
+        load_file(path)
+
+
+def test_leak_projects_carry_their_leak():
+    def tree(name):
+        return {path.rsplit("/", 1)[-1]: data for path, data in own_project_files(load_file(FOLDERS / name)).items()}
+    assert b"<url>https://jitpack.io</url>" in tree("leak-maven-own-repository")["pom.xml"]
+    assert tree("leak-composer-dist-code-host")["composer.json"].count(b"airgap-fixture/coded") == 1
+    assert tree("leak-pip-sdist-build-backend")["requirements.txt"] == b"airgap-fixture-built==0.1.0\n"
+    assert b'resolved "https://registry.yarnpkg.com/' in tree("leak-yarn-lockfile-resolved")["yarn.lock"]
+
+
+def test_pytest_collects_scenario_folders_and_names_a_loose_file(tmp_path):
+    """`pytest scenarios/` collects each folder's scenario.yaml and the matrix; a loose file fails collection."""
+    def collect(*args, cwd=paths.checkout()):
+        return subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+                              cwd=cwd, capture_output=True, text=True, timeout=300)
+    result = collect("scenarios/")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    ids = [line for line in result.stdout.splitlines() if "::" in line]
+    assert len(ids) == len(MATRIX) + len(NAMED)
+    assert "scenarios/leak-go-toolchain/scenario.yaml::leak-go-toolchain" in ids
+    assert "scenarios/matrix.yaml::webapp/no-secret" in ids
+    one = collect("scenarios/ts-webapp-node18")
+    assert [line for line in one.stdout.splitlines() if "::" in line] == ["scenarios/ts-webapp-node18/scenario.yaml::ts-webapp-node18"]
+
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "conftest.py").write_text((FOLDERS / "conftest.py").read_text())
+    (tmp_path / "scenarios" / "old.yaml").write_text(VALID)
+    loose = collect("scenarios/", cwd=tmp_path)
+    assert loose.returncode != 0 and "old.yaml: not a scenario" in loose.stdout, loose.stdout[-3000:]
 
 
 def test_the_matrix_covers_every_strategy_and_every_key_a_recipe_uses():
@@ -69,12 +244,59 @@ MATRIX_BY_NAME = {s.name: s for s in MATRIX}
 
 def test_oracle_for_removed_keys_and_the_docker_hub_login():
     by_name = {s.name: s for s in MATRIX}
-    assert by_name["webapp/without:pkg-npm-url"].expect["egress_required"] == ["registry.npmjs.org"]
-    assert by_name["webapp/without:pkg-npm-url"].expect["failing_step"] == "project:npm"
+    assert by_name["webapp/without:pkg-npm-url"].expect.egress_required == ("registry.npmjs.org",)
+    assert by_name["webapp/without:pkg-npm-url"].expect.failing_step == "project:npm"
     hub = by_name["webapp/without:oci-dockerhub-url"].expect
-    assert (hub["failing_step"], hub["egress"]) == ("preamble", ["registry-1.docker.io"])
-    assert by_name["webapp/full-global"].expect["build"] == "succeeds"
-    assert "api.central.ballerina.io" in by_name["ballerina/full-global"].expect["egress"]
+    assert (hub.failing_step, hub.egress) == ("preamble", ("registry-1.docker.io",))
+    assert by_name["webapp/full-global"].expect.build == "succeeds"
+    assert "api.central.ballerina.io" in by_name["ballerina/full-global"].expect.egress
+    wrong = by_name["webapp/wrong-password"].expect
+    assert (wrong.build, wrong.failing_step, wrong.failing_steps, wrong.egress_required) == ("fails", None, None, ())
+
+
+def test_expect_fields_are_the_schemas_expect_properties():
+    expect_schema = _schema()["properties"]["expect"]
+    assert set(expect_schema["properties"]) == set(EXPECT_FIELDS)
+    assert expect_schema["required"] == [f.name for f in dataclasses.fields(Expect) if f.default is dataclasses.MISSING]
+    assert set(expect_schema["properties"]["build"]["enum"]) == set(BUILD_RESULTS)
+    hit = expect_schema["properties"]["mirror_hits"]["items"]["properties"]
+    assert set(hit) == {f.name for f in dataclasses.fields(MirrorHit)} and set(hit["auth"]["enum"]) == set(MIRROR_AUTH)
+
+
+@pytest.mark.parametrize("build", _schema()["properties"]["expect"]["properties"]["build"]["enum"])
+def test_every_build_value_of_the_schema_loads_and_judges(tmp_path, build):
+    path = write(tmp_path, f"strategy: webapp\nproxy_config: {{}}\nexpect: {{build: {build}}}\n")
+    expect = load_file(path).expect
+    assert expect == Expect(build)
+    succeeded, failed = judge(scenario(expect), outcome()), judge(scenario(expect), outcome(build="failed"))
+    assert (not succeeded, not failed) == {"succeeds": (True, False), "fails": (False, True), "any": (True, True)}[build]
+
+
+@pytest.mark.parametrize("auth", _schema()["properties"]["expect"]["properties"]["mirror_hits"]["items"]["properties"]["auth"]["enum"])
+def test_every_auth_value_of_the_schema_is_judged(auth):
+    expect = Expect.from_json({"build": "any", "mirror_hits": [{"route": "pkg-npm-url", "auth": auth}]})
+    hit = {"route": "pkg-npm-url", "status": 200, "auth": auth}
+    assert judge(scenario(expect), outcome(mirror_hits=[hit])) == []
+    other = {**hit, "auth": next(a for a in MIRROR_AUTH if a != auth)}
+    assert judge(scenario(expect), outcome(mirror_hits=[other])) == [f"no successful mirror hit on route pkg-npm-url with {auth} auth"]
+
+
+def test_code_refuses_what_the_schema_refuses():
+    with pytest.raises(ValueError, match="expect build 'works'"):
+        Expect("works")
+    with pytest.raises(ValueError, match="mirror hit auth 'digest'"):
+        MirrorHit("pkg-npm-url", "digest")
+
+
+def test_every_expectation_round_trips_through_its_file_form():
+    """to_json writes what a scenario file would hold: it validates against the schema and reads back equal."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(_schema()["properties"]["expect"])
+    for s in load([FOLDERS], CATALOG, recipes()) + [Scenario("repro/webapp", "webapp", ConfigSpec(), Expect("any"))]:
+        data = s.expect.to_json()
+        assert not list(validator.iter_errors(data)), s.name
+        assert Expect.from_json(data) == s.expect, s.name
 
 
 def outcome(**changes) -> Outcome:
@@ -83,8 +305,8 @@ def outcome(**changes) -> Outcome:
     return Outcome(**{**base, **changes})
 
 
-def scenario(expect: dict) -> Scenario:
-    return Scenario("s", "webapp", ConfigSpec(), expect)
+def scenario(expect: dict | Expect) -> Scenario:
+    return Scenario("s", "webapp", ConfigSpec(), expect if isinstance(expect, Expect) else Expect.from_json(expect))
 
 
 def test_judge_reports_each_unmet_expectation():
@@ -103,7 +325,7 @@ def test_judge_reports_each_unmet_expectation():
 def test_a_step_failing_for_another_reason_fails_the_scenario():
     """The oracle names every step that must fail: an unrelated failure beside the expected one shows."""
     expect = MATRIX_BY_NAME["buildpack/without:pkg-npm-url"].expect
-    assert expect["failing_steps"] == ["project:npm"]
+    assert expect.failing_steps == ("project:npm",)
     extra = outcome(build="failed", failed_steps=["project:npm", "project:maven"])
     assert any("failing steps are ['project:npm', 'project:maven']" in p for p in judge(scenario(expect), extra))
     assert not any("failing steps" in p for p in judge(scenario(expect), outcome(failed_steps=["project:npm"])))

@@ -34,7 +34,7 @@ def run(args) -> int:
     from harness.scenarios.batch import run_all, stderr_progress
     from harness.contract.plan import plan
     from harness.scenarios.steps import check_preamble
-    from harness.scenarios.model import ConfigSpec, Scenario
+    from harness.scenarios.model import ConfigSpec, Expect, Scenario
 
     catalog = catalog_from(args)
     check_preamble(args.preamble or paths.preamble_dir(), [args.strategy])
@@ -49,7 +49,8 @@ def run(args) -> int:
         findings = lint(catalog, config, args.strategy)
         planned = plan(catalog, config, args.strategy)
         keys = tuple((name, entry.raw.decode()) for name, entry in config.entries.items() if entry.value is not None)
-        scenario = Scenario(f"repro/{args.strategy}", args.strategy, ConfigSpec(keys=keys), {"build": "any"}, source="repro")
+        # the customer's build is judged by its egress below, not by an expectation: build "any"
+        scenario = Scenario(f"repro/{args.strategy}", args.strategy, ConfigSpec(keys=keys), Expect("any"), source="repro")
         progress = stderr_progress if args.format == "text" else None
         [outcome] = run_all(catalog, [scenario], args.preamble or paths.preamble_dir(), progress)
     egress = [{"destination": e.destination, "step": e.step, "command": e.command, "covered_by": e.covered_by}

@@ -11,7 +11,8 @@ from harness.infra import paths
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("run", help="run scenarios under air-gap and write the reports")
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                        help="scenario files or folders (default: scenarios/, whose matrix.yaml stands for the generated matrix)")
+                        help="scenario folders (scenarios/NAME), folders of them, or a matrix file (default: scenarios/, "
+                             "whose matrix.yaml stands for the generated matrix)")
     parser.add_argument("--strategy", choices=strategy_names())
     parser.add_argument("--preamble", type=Path, help="the preamble directory to test (default: the reference preamble)")
     parser.add_argument("--report-dir", type=Path, default=Path("reports"))

@@ -1,13 +1,16 @@
-"""Scenarios: one strategy, one proxy-config, one set of expectations; from files or from the catalog.
+"""Scenarios: one strategy, one proxy-config, one set of expectations; from folders or from the catalog.
 
-Files live in scenarios/*.yaml and are checked against harness/scenarios/scenario_schema.yaml; the matrix that every
-strategy must pass is generated from the catalog (`generated()`), so a new key or strategy gets its
-scenarios without anyone writing them.
+Each scenario is one folder, scenarios/<name>/: its scenario.yaml (checked against
+harness/scenarios/scenario_schema.yaml), and beside it what only it uses: its proxy-config (a directory
+with one file per key that `proxy_config: {dir: ...}` names) and its project (project/, the real files, or
+project.yaml, the definition harness.stack.content generates it from). The matrix that every strategy must
+pass is generated from the catalog (`generated()`), so a new key or strategy gets its scenarios without
+anyone writing them; scenarios/matrix.yaml stands for it.
 """
 
 import functools
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 
@@ -38,26 +41,37 @@ def _secrets_file() -> Path:
 
 @dataclass(frozen=True)
 class ConfigSpec:
-    """A proxy-config: a fixture directory, inline keys (secrets by reference), keys removed."""
+    """A proxy-config: a shared fixture directory or the scenario's own, inline keys (secrets by reference),
+    keys removed."""
 
-    fixture: str | None = None
+    fixture: str | None = None  # fixtures/proxy-config/<fixture>, shared by many scenarios
     keys: tuple[tuple[str, object], ...] = ()
     remove: tuple[str, ...] = ()
+    path: Path | None = None  # the scenario's own directory (scenarios/<name>/<dir>)
 
     @classmethod
-    def from_json(cls, data: dict | None) -> "ConfigSpec":
+    def from_json(cls, data: dict | None, folder: Path | None = None) -> "ConfigSpec":
         data = data or {}
-        return cls(data.get("fixture"), tuple(sorted((data.get("keys") or {}).items())), tuple(data.get("remove", ())))
+        path = folder / data["dir"] if data.get("dir") else None  # a `dir` is read from a scenario folder only
+        return cls(data.get("fixture"), tuple(sorted((data.get("keys") or {}).items())), tuple(data.get("remove", ())),
+                   path)
+
+    def source(self) -> Path | None:
+        """The directory the keys come from before inline keys and removals, if any."""
+        if self.path is not None:
+            return self.path
+        return _proxy_configs() / self.fixture if self.fixture else None
 
     def materialize(self, directory: Path) -> Path:
         """Write the configuration as one file per key into `directory` (created empty)."""
         if directory.exists():
             shutil.rmtree(directory)
         directory.mkdir(parents=True)
-        if self.fixture:
-            source = _proxy_configs() / self.fixture
+        source = self.source()
+        if source is not None:
             if not source.is_dir():
-                raise UserError(f"proxy-config fixture {self.fixture!r}: no directory {source}")
+                raise UserError(f"proxy-config fixture {self.fixture!r}: no directory {source}" if self.fixture
+                                else f"proxy-config {source}: not a directory")
             for name, entry in read_config(source).entries.items():
                 if name not in self.remove and entry.raw is not None:
                     (directory / name).write_bytes(entry.raw)
@@ -68,18 +82,92 @@ class ConfigSpec:
         return directory
 
 
+BUILD_RESULTS = ("succeeds", "fails", "any")  # any: the build's result is not judged (airgap repro)
+MIRROR_AUTH = ("none", "basic", "bearer")
+
+
+@dataclass(frozen=True)
+class MirrorHit:
+    """A mirror route that must answer at least one request successfully (with this auth, when given)."""
+
+    route: str
+    auth: str | None = None
+
+    def __post_init__(self):
+        if self.auth is not None and self.auth not in MIRROR_AUTH:
+            raise ValueError(f"mirror hit auth {self.auth!r}: expected one of {', '.join(MIRROR_AUTH)}")
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a scenario's build must do: one field per property of `expect` in scenario_schema.yaml.
+
+    None and empty mean "not judged", except `egress`: an empty one allows no destination at all, and
+    `failing_steps=()`, which says no step may fail.
+    """
+
+    build: str  # one of BUILD_RESULTS
+    failing_step: str | None = None  # the first step that fails
+    failing_steps: tuple[str, ...] | None = None  # exactly the steps that fail, in order
+    message: str | None = None  # a regular expression the build output must match
+    egress: tuple[str, ...] = ()  # host names allowed to reach the trap
+    egress_required: tuple[str | tuple[str, ...], ...] = ()  # hosts that must reach it; a tuple: any one of them
+    mirror_hits: tuple[MirrorHit, ...] = ()
+    no_mirror_hits: tuple[str, ...] = ()  # routes that must not be hit
+    images: tuple[tuple[str, str], ...] = ()  # logical image -> the reference it must resolve to
+
+    def __post_init__(self):
+        if self.build not in BUILD_RESULTS:
+            raise ValueError(f"expect build {self.build!r}: expected one of {', '.join(BUILD_RESULTS)}")
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Expect":
+        """The `expect` of a scenario file, already checked against the schema: the one place it is read."""
+        steps = data.get("failing_steps")
+        return cls(build=data["build"], failing_step=data.get("failing_step"),
+                   failing_steps=None if steps is None else tuple(steps), message=data.get("message"),
+                   egress=tuple(data.get("egress", ())),
+                   egress_required=tuple(g if isinstance(g, str) else tuple(g) for g in data.get("egress_required", ())),
+                   mirror_hits=tuple(MirrorHit(h["route"], h.get("auth")) for h in data.get("mirror_hits", ())),
+                   no_mirror_hits=tuple(data.get("no_mirror_hits", ())),
+                   images=tuple((data.get("images") or {}).items()))
+
+    def to_json(self) -> dict:
+        """The fields that judge something, as a scenario file would write them."""
+        data = {"build": self.build}
+        for name in ("failing_step", "failing_steps", "message"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = list(value) if isinstance(value, tuple) else value
+        if self.egress:
+            data["egress"] = list(self.egress)
+        if self.egress_required:
+            data["egress_required"] = [g if isinstance(g, str) else list(g) for g in self.egress_required]
+        if self.mirror_hits:
+            data["mirror_hits"] = [{"route": h.route, **({"auth": h.auth} if h.auth else {})} for h in self.mirror_hits]
+        if self.no_mirror_hits:
+            data["no_mirror_hits"] = list(self.no_mirror_hits)
+        if self.images:
+            data["images"] = dict(self.images)
+        return data
+
+
+EXPECT_FIELDS = tuple(f.name for f in fields(Expect))
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
     strategy: str
     config: ConfigSpec
-    expect: dict
+    expect: Expect
     require_credentials: bool = True
     accept_from: ConfigSpec | None = None
     description: str = ""
     leak: dict | None = None
-    source: str = "generated"  # the file it came from, or "generated"
+    source: str = "generated"  # the scenario.yaml it came from, "generated" or "repro"
     recipe: tuple = ()  # steps replacing the strategy's recipe (harness/scenarios/recipes.yaml), for leak scenarios
+    project: tuple[tuple[str, bytes], ...] = ()  # its own project's files (path, bytes), for its steps that `run`
 
 
 @functools.lru_cache(maxsize=1)
@@ -102,18 +190,34 @@ def fixture_secret(name: str) -> str:
         raise UserError(f"fixture secret {name!r} is not in {_secrets_file()}") from None
 
 
-def from_json(data: dict, name: str, source: str) -> Scenario:
+SCENARIO_FILE = "scenario.yaml"  # scenarios/<name>/scenario.yaml
+PROJECT_DIR, PROJECT_DEFINITION = "project", "project.yaml"  # a scenario's own project: files, or a definition
+MATRIX_FILE = {"generate": "catalog"}  # a scenarios/*.yaml with this content stands for the generated matrix
+
+
+def from_json(data: dict, name: str, source: str, folder: Path | None = None,
+              project: tuple[tuple[str, bytes], ...] = ()) -> Scenario:
     mirrors = data.get("mirrors", {})
     accept = mirrors.get("accept_from")
-    return Scenario(name=data.get("name", name), strategy=data["strategy"], config=ConfigSpec.from_json(data["proxy_config"]),
-                    expect=data["expect"], require_credentials=mirrors.get("require_credentials", True),
-                    accept_from=ConfigSpec.from_json(accept) if accept else None,
+    return Scenario(name=data.get("name", name), strategy=data["strategy"],
+                    config=ConfigSpec.from_json(data["proxy_config"], folder),
+                    expect=Expect.from_json(data["expect"]), require_credentials=mirrors.get("require_credentials", True),
+                    accept_from=ConfigSpec.from_json(accept, folder) if accept else None,
                     description=data.get("description", ""), leak=data.get("leak"), source=source,
-                    recipe=tuple(data.get("recipe", ())))
+                    recipe=tuple(data.get("recipe", ())), project=project)
+
+
+def own_project_steps(recipe) -> list[dict]:
+    """The recipe steps that run the scenario's own project (a step with `run` and no shared `dir`)."""
+    return [step for step in recipe if "run" in step and "dir" not in step]
 
 
 def load_file(path: Path) -> Scenario:
-    """One scenario file, validated; errors name the file and the place in it."""
+    """One scenario: its folder or the folder's scenario.yaml, validated; errors name the file and the place in it."""
+    path = path / SCENARIO_FILE if path.is_dir() else path
+    if path.name != SCENARIO_FILE:
+        raise _loose(path)
+    folder = path.parent
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as error:
@@ -125,7 +229,9 @@ def load_file(path: Path) -> Scenario:
     for secret in _secret_refs(data):
         if secret not in _secrets():
             raise UserError(f"{path}: fixture secret {secret!r} is not in {_secrets_file()}")
-    return from_json(data, path.stem, str(path))
+    _check_config_dirs(path, data)
+    project = _own_project(path, data)
+    return from_json(data, folder.name, str(path), folder, project)
 
 
 def _secret_refs(data: dict) -> list[str]:
@@ -133,20 +239,114 @@ def _secret_refs(data: dict) -> list[str]:
     return [v["secret"] for c in configs for v in (c.get("keys") or {}).values() if isinstance(v, dict)]
 
 
-MATRIX_FILE = {"generate": "catalog"}  # a scenarios/*.yaml with this content stands for the generated matrix
+def _check_config_dirs(path: Path, data: dict) -> None:
+    """The proxy-config directories the scenario names exist in its folder and hold no secret values (secrets
+    only by reference, as inline keys do); a folder's proxy-config/ that the scenario does not name is a mistake."""
+    folder = path.parent
+    named = {c["dir"] for c in (data["proxy_config"], (data.get("mirrors") or {}).get("accept_from") or {}) if c.get("dir")}
+    secret_keys = {k for key in load_catalog().keys.values() for k in (key.password, key.token) if k}
+    for name in sorted(named):
+        directory = folder / name
+        if directory.is_symlink():
+            raise UserError(f"{path}: proxy_config dir {name!r}: {directory} is a symlink; a scenario's proxy-config "
+                            "is its own (copy the files, or name a shared one with fixture:)")
+        if not directory.is_dir():
+            raise UserError(f"{path}: proxy_config dir {name!r}: no directory {directory}")
+        for entry in sorted(directory.iterdir()):
+            if entry.name.split(".", 1)[-1] in secret_keys:
+                raise UserError(f"{entry}: a secret value in a scenario folder; name it in {path} instead "
+                                f"(keys: {{{entry.name}: {{secret: NAME}}}}, NAME in {_secrets_file()})")
+    if (folder / "proxy-config").is_dir() and "proxy-config" not in named:
+        raise UserError(f"{path}: {folder / 'proxy-config'} is not used: name it (proxy_config: {{dir: proxy-config}})")
+
+
+def _own_project(path: Path, data: dict) -> tuple[tuple[str, bytes], ...]:
+    """The files of the scenario's own project: project/ as it is, or generated from project.yaml."""
+    folder = path.parent
+    files, definition = folder / PROJECT_DIR, folder / PROJECT_DEFINITION
+    present = [p for p in (files, definition) if p.exists()]
+    if not own_project_steps(data.get("recipe", ())):
+        if present:
+            raise UserError(f"{path}: {present[0]} is not used: no recipe step runs the scenario's own project "
+                            "(a step with `project`, `manager` and `run`)")
+        return ()
+    if len(present) != 1:
+        raise UserError(f"{path}: a recipe step runs the scenario's own project: {folder} needs "
+                        + ("either project/ or project.yaml, not both" if present else
+                           f"{PROJECT_DIR}/ (its files) or {PROJECT_DEFINITION} (a definition to generate it from)"))
+    if files in present:
+        if not files.is_dir():
+            raise UserError(f"{files}: not a directory (a project's files)")
+        tree = tuple((p.relative_to(files).as_posix(), p.read_bytes()) for p in sorted(files.rglob("*")) if p.is_file())
+        if not tree:
+            raise UserError(f"{files}: no files")
+        return tree
+    return _generated_project(definition)
+
+
+def _generated_project(path: Path) -> tuple[tuple[str, bytes], ...]:
+    """project.yaml: `generate: <ecosystem>` and `definition:`, turned into files against the fixture packages."""
+    from harness.stack import content
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise UserError(f"{path}: cannot be read as YAML: {error}") from None
+    if (not isinstance(data, dict) or set(data) != {"generate", "definition"}
+            or data["generate"] not in content.PROJECT_ECOSYSTEMS or not isinstance(data["definition"], dict)):
+        raise UserError(f"{path}: expected `generate:` (one of {', '.join(content.PROJECT_ECOSYSTEMS)}) and "
+                        "`definition:` (a mapping), nothing else")
+    try:
+        return tuple(sorted(content.project(data["generate"], data["definition"]).items()))
+    except UserError as error:
+        raise UserError(f"{path}: {error}") from None
+
+
+def scenario_files(path: Path) -> list[Path]:
+    """The scenario.yaml files and matrix files under `path`: a scenario folder, its scenario.yaml, a matrix
+    file, or a folder of scenario folders and matrix files. Anything else that looks like a scenario (a
+    loose .yaml, a folder without scenario.yaml) is an error naming it, so nothing is silently skipped."""
+    if path.is_file():
+        if path.name == SCENARIO_FILE or _is_matrix(path):
+            return [path]
+        raise _loose(path)
+    if (path / SCENARIO_FILE).is_file():
+        return [path / SCENARIO_FILE]
+    found = []
+    for child in sorted(path.iterdir(), key=lambda p: p.stem if p.is_file() else p.name):
+        if child.name.startswith((".", "_")):
+            continue  # .pytest_cache, __pycache__
+        if child.is_dir():
+            if not (child / SCENARIO_FILE).is_file():
+                raise UserError(f"{child}: not a scenario folder: it has no {SCENARIO_FILE}")
+            found.append(child / SCENARIO_FILE)
+        elif child.suffix in (".yaml", ".yml"):
+            found += scenario_files(child)
+    return found
+
+
+def _loose(path: Path) -> UserError:
+    """The error for a scenario file outside a scenario folder (the layout before folders: scenarios/NAME.yaml)."""
+    return UserError(f"{path}: not a scenario: a scenario is a folder holding {SCENARIO_FILE} (move this file to "
+                     f"{path.parent / path.stem / SCENARIO_FILE}, its proxy-config and project beside it)")
+
+
+def _is_matrix(path: Path) -> bool:
+    try:
+        return yaml.safe_load(path.read_text()) == MATRIX_FILE
+    except (OSError, yaml.YAMLError):
+        return False
 
 
 def load(paths: list[Path], catalog: Catalog, recipes: dict) -> list[Scenario]:
-    """Scenario files and folders of them; a matrix file expands into the generated scenarios."""
-    files = []
-    for path in paths:
-        files += sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    """Scenario folders and folders of them; a matrix file expands into the generated scenarios."""
     scenarios = []
-    for file in files:
-        if yaml.safe_load(file.read_text()) == MATRIX_FILE:
-            scenarios += generated(catalog, recipes)
-        else:
-            scenarios.append(load_file(file))
+    for path in paths:
+        for file in scenario_files(path):
+            if file.name != SCENARIO_FILE:
+                scenarios += generated(catalog, recipes)
+            else:
+                scenarios.append(load_file(file))
     return scenarios
 
 
@@ -184,7 +384,7 @@ def _step_public_hosts(catalog: Catalog, planned, step: dict) -> list[str]:
     return [OCI_PULL_HOST.get(host, host)]
 
 
-def expected(catalog: Catalog, recipe: list[dict], spec: ConfigSpec, strategy: str) -> dict:
+def expected(catalog: Catalog, recipe: list[dict], spec: ConfigSpec, strategy: str) -> Expect:
     """What the build must do with this configuration: the oracle the generated scenarios are judged by.
 
     The preamble's Docker Hub login stops the build first when it happens; otherwise every step that
@@ -193,21 +393,17 @@ def expected(catalog: Catalog, recipe: list[dict], spec: ConfigSpec, strategy: s
 
     planned = _plan_of(catalog, spec, strategy)
     if planned.dockerhub_login:
-        return {"build": "fails", "failing_step": "preamble", "failing_steps": ["preamble"],
-                "egress": ["registry-1.docker.io"],
-                "egress_required": ["registry-1.docker.io"], "message": "oci-dockerhub-url"}
+        return Expect("fails", failing_step="preamble", failing_steps=("preamble",), message="oci-dockerhub-url",
+                      egress=("registry-1.docker.io",), egress_required=("registry-1.docker.io",))
     allowed, required, failing = set(), [], []
     for step in recipe:
         hosts = _step_public_hosts(catalog, planned, step)
         if hosts:
             allowed |= set(hosts)
-            required.append(hosts if len(hosts) > 1 else hosts[0])
+            required.append(tuple(hosts) if len(hosts) > 1 else hosts[0])
             failing.append(step_name(step))
-    result = {"build": "fails" if failing else "succeeds", "failing_steps": failing, "egress": sorted(allowed),
-              "egress_required": required}
-    if failing:
-        result["failing_step"] = failing[0]
-    return result
+    return Expect("fails" if failing else "succeeds", failing_step=failing[0] if failing else None,
+                  failing_steps=tuple(failing), egress=tuple(sorted(allowed)), egress_required=tuple(required))
 
 
 def generated(catalog: Catalog, recipes: dict) -> list[Scenario]:
@@ -217,14 +413,12 @@ def generated(catalog: Catalog, recipes: dict) -> list[Scenario]:
         recipe = recipes[name]
         used = sorted(routes_used(catalog, recipe, name))
 
-        def add(suffix, spec, extra_expect=None, drop=(), **extra):
-            expect = {**expected(catalog, recipe, spec, name), **(extra_expect or {})}
-            for field_name in drop:
-                expect.pop(field_name, None)
+        def add(suffix, spec, changes=None, **extra):
+            expect = replace(expected(catalog, recipe, spec, name), **(changes or {}))
             scenarios.append(Scenario(f"{name}/{suffix}", name, spec, expect, **extra))
 
         add("no-secret", ConfigSpec())
-        add("full-global", ConfigSpec(CREDENTIALS), {"mirror_hits": [{"route": k} for k in used]})
+        add("full-global", ConfigSpec(CREDENTIALS), {"mirror_hits": tuple(MirrorHit(k) for k in used)})
         full = expected(catalog, recipe, ConfigSpec(FULL), name)
         for key in strategy.oci_keys + tuple(f"pkg-{m}-url" for m in strategy.managers):
             spec = ConfigSpec(FULL, remove=(key,))
@@ -233,15 +427,15 @@ def generated(catalog: Catalog, recipes: dict) -> list[Scenario]:
                 scenarios.append(Scenario(f"{name}/without:{key}", name, spec, without))
         add("unsupported-keys-ignored", ConfigSpec(FULL, keys=_unsupported_keys(catalog, name)))
         add("scoped-beats-global", ConfigSpec(FULL, keys=_scoped_keys(catalog, name)),
-            {"mirror_hits": [{"route": f"{name}.{k}"} for k in used], "no_mirror_hits": used})
+            {"mirror_hits": tuple(MirrorHit(f"{name}.{k}") for k in used), "no_mirror_hits": tuple(used)})
         if any(catalog.keys[k].credential_keys for k in used):
             # The mirrors refuse the first credentialed request, whichever step makes it.
             add("wrong-password", ConfigSpec(CREDENTIALS, keys=_wrong_credentials(catalog, name)),
-                {"build": "fails"}, drop=("failing_step", "failing_steps", "egress_required"),
+                {"build": "fails", "failing_step": None, "failing_steps": None, "egress_required": ()},
                 accept_from=ConfigSpec(CREDENTIALS))
         for form in ("prefix", "full") if strategy.image_keys else ():
             spec = ConfigSpec(FULL, keys=_override_keys(catalog, name, form))
-            add(f"image-overrides-{form}", spec, {"images": _resolved(catalog, spec, name)})
+            add(f"image-overrides-{form}", spec, {"images": tuple(_resolved(catalog, spec, name).items())})
     return scenarios
 
 

@@ -1,6 +1,8 @@
-"""pytest plugin: scenario files (scenarios/*.yaml) and the generated matrix as test items.
+"""pytest plugin: scenario folders (scenarios/<name>/scenario.yaml) and the generated matrix as test items.
 
-`pytest scenarios/` runs them on one air-gap stack for the session; `-k webapp` selects as usual. A failure
+`pytest scenarios/` runs them on one air-gap stack for the session; `pytest scenarios/<name>` runs one;
+`-k webapp` selects as usual. A loose scenarios/*.yaml other than the matrix file fails collection with an
+error naming it (a scenario is a folder: harness/scenarios/model.py, scenario_files). A failure
 reads as the list of unmet expectations: unexpected destinations with the step and command that caused
 each, missing mirror hits, the wrong build result.
 """
@@ -11,7 +13,7 @@ import pytest
 
 from harness.contract.catalog import choreo_registry_from_environment, load_catalog
 from harness.scenarios.steps import recipes
-from harness.scenarios.model import load
+from harness.scenarios.model import SCENARIO_FILE, load
 from harness.infra import paths
 
 _SESSION = {}
@@ -37,13 +39,14 @@ def pytest_sessionfinish(session):
 
 
 def pytest_collect_file(parent, file_path):
-    if file_path.suffix == ".yaml" and file_path.parent.name == "scenarios":
+    if file_path.name == SCENARIO_FILE or (file_path.suffix == ".yaml" and file_path.parent.name == "scenarios"):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
 
 class ScenarioFile(pytest.File):
-    """A scenario file, or the matrix file (`generate: catalog`) standing for every generated scenario."""
+    """A scenario folder's scenario.yaml, or the matrix file (`generate: catalog`) standing for every
+    generated scenario."""
 
     def collect(self):
         for scenario in load([self.path], _catalog(), recipes()):
@@ -57,6 +60,7 @@ class ScenarioFailed(Exception):
 class ScenarioItem(pytest.Item):
     def __init__(self, *, scenario, **kwargs):
         super().__init__(**kwargs)
+        self.add_marker("docker")  # the test layer (tests/conftest.py): it runs on an air-gap stack
         self.scenario = scenario
 
     def runtest(self):

@@ -72,7 +72,7 @@ def families_of(catalog: Catalog, scenario) -> set[str]:
 
     steps = scenario_steps(scenario)
     families = {catalog.keys[key].family for key in routes_used(catalog, steps, scenario.strategy)}
-    if "images" in scenario.expect:
+    if scenario.expect.images:
         families.add("image-override")
     return families
 
