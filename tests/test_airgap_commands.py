@@ -8,20 +8,13 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from harness.stack.identity import PID_LABEL
+from helpers import CHECKOUT as ROOT, PREAMBLE, PROXY_CONFIGS as CONFIGS, airgap
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ROOT / "fixtures" / "proxy-config"
 ENV = dict(os.environ, TESTCONTAINERS_RYUK_DISABLED="true")
-
-
-def airgap(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, env=ENV, capture_output=True,
-                          text=True, timeout=900)
 
 
 def _left_by(client, pid: int) -> list:
@@ -36,7 +29,7 @@ def engine(docker_client):
 
 def test_repro_reports_the_egress_the_step_and_the_key_that_would_redirect_it():
     result = airgap("repro", "--strategy", "test-runner", "--config", str(CONFIGS / "ts-strategy-scoped-only"),
-                    "--format", "json")
+                    "--format", "json", env=ENV, timeout=900)
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     assert report["build"] == "failed" and report["failed_steps"] == ["preamble"]
@@ -45,7 +38,8 @@ def test_repro_reports_the_egress_the_step_and_the_key_that_would_redirect_it():
 
 
 def test_repro_of_a_complete_configuration_exits_0_with_mirror_hits_only():
-    result = airgap("repro", "--strategy", "webapp", "--config", str(CONFIGS / "full-global"), "--format", "json")
+    result = airgap("repro", "--strategy", "webapp", "--config", str(CONFIGS / "full-global"), "--format", "json",
+                    env=ENV, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads(result.stdout)
     assert report["build"] == "succeeded" and report["egress"] == []
@@ -53,7 +47,7 @@ def test_repro_of_a_complete_configuration_exits_0_with_mirror_hits_only():
 
 
 def test_run_on_two_stacks_keeps_the_order_writes_the_reports_and_leaves_nothing(docker_client, tmp_path):
-    files = ["leak-go-toolchain.yaml", "ts-webapp-node18.yaml", "leak-maven-own-repository.yaml"]
+    files = ["leak-go-toolchain", "ts-webapp-node18", "leak-maven-own-repository"]
     process = subprocess.Popen([sys.executable, "-m", "harness", "run", "--jobs", "2", "--report-dir",
                                 str(tmp_path), *(f"scenarios/{f}" for f in files)], cwd=ROOT, env=ENV,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -62,21 +56,21 @@ def test_run_on_two_stacks_keeps_the_order_writes_the_reports_and_leaves_nothing
     assert stderr.count(" up; isolation self-test:") == 2  # two stacks, each proved isolated
     report = json.loads((tmp_path / "scenarios.json").read_text())
     rows = report["scenarios"] if isinstance(report, dict) else report
-    assert [row["scenario"] for row in rows] == [f.removesuffix(".yaml") for f in files]
+    assert [row["scenario"] for row in rows] == files
     assert (tmp_path / "junit.xml").is_file() and (tmp_path / "support-matrix.html").is_file()
     assert _left_by(docker_client, process.pid) == []
 
 
 def test_pytest_collects_scenarios_and_a_faulty_preamble_fails_readably(tmp_path):
-    """`pytest scenarios/FILE` passes with the reference preamble and fails, saying why, with a fault."""
-    scenario = "scenarios/leak-go-toolchain.yaml"
+    """`pytest scenarios/NAME` passes with the reference preamble and fails, saying why, with a fault."""
+    scenario = "scenarios/leak-go-toolchain"
     passing = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", scenario],
                              cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=900)
     assert passing.returncode == 0 and "1 passed" in passing.stdout, passing.stdout[-3000:]
 
     faulty = tmp_path / "preamble"
-    shutil.copytree(ROOT / "preamble", faulty)
-    library = faulty / "lib" / "proxy-config.sh"
+    shutil.copytree(PREAMBLE, faulty)
+    library = faulty / "lib" / "managers" / "go.sh"
     library.write_text(library.read_text().replace("GOTOOLCHAIN=local", "GOTOOLCHAIN=auto"))
     failing = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", scenario,
                               "--preamble", str(faulty)], cwd=ROOT, env=ENV, capture_output=True, text=True,

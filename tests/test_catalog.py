@@ -1,13 +1,12 @@
 """The seed's tables, transcribed by hand, against harness/contract/catalog.yaml: any drift fails here."""
 
-from pathlib import Path
-
 import pytest
 
 from harness.contract import reference
 from harness.contract.catalog import load_catalog
+from helpers import CHECKOUT
 
-SEED = (Path(__file__).parent.parent / "docs" / "seed" / "mirror-registry.md").read_text()
+SEED = (CHECKOUT / "docs" / "seed" / "mirror-registry.md").read_text()
 CATALOG = load_catalog()
 
 # "The build strategies recognized by the lookup are buildpack, ballerina, mi, webapp, prism, test-runner, and byoc."

@@ -9,11 +9,10 @@ the same registry. The last test runs the prism and webapp matrix with one on th
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+import helpers
 from harness.contract.catalog import DEFAULT_CHOREO_REGISTRY, load_catalog
 from harness.infra.errors import UserError
 from harness.scenarios.steps import recipes
@@ -22,14 +21,13 @@ from harness.stack import content
 from harness.stack.pki import RunCA
 from harness.stack.servers import all_specs, internet
 
-ROOT = Path(__file__).resolve().parents[1]
 HOST = "acr.pdp.example.com"
 
 
 def airgap(*args: str, env: dict | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, capture_output=True, text=True,
-                          env=env or {k: v for k, v in os.environ.items() if k != "AIRGAP_CHOREO_REGISTRY"},
-                          timeout=timeout)
+    """The command without the machine's AIRGAP_CHOREO_REGISTRY, unless `env` is given."""
+    env = env or {k: v for k, v in os.environ.items() if k != "AIRGAP_CHOREO_REGISTRY"}
+    return helpers.airgap(*args, env=env, timeout=timeout)
 
 
 def test_a_dotless_host_is_a_usage_error_naming_the_flag(tmp_path):
@@ -63,7 +61,7 @@ def test_a_port_stays_in_the_references_and_leaves_the_host_names():
     assert catalog.registries["choreo"].prefixes == (f"{HOST}:5000",)
     assert catalog.registries["choreo"].endpoints == (HOST,)  # as egress evidence names it
     scenario = next(s for s in generated(catalog, recipes()) if s.name == "prism/no-secret")
-    assert HOST in scenario.expect["egress"] and f"{HOST}:5000" not in scenario.expect["egress"]
+    assert HOST in scenario.expect.egress and f"{HOST}:5000" not in scenario.expect.egress
 
 
 def test_the_servers_serve_the_platform_registry_under_the_chosen_host():

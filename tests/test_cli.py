@@ -2,19 +2,12 @@
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parent.parent
-FIXTURES = ROOT / "fixtures" / "proxy-config"
-
-
-def airgap(*args, entry=None):
-    command = entry or [sys.executable, "-m", "harness"]
-    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+from helpers import PROXY_CONFIGS as FIXTURES, airgap
 
 
 def test_console_script_and_module_give_the_same_answer():
@@ -86,7 +79,7 @@ def test_survey_writes_its_reports(tmp_path):
     assert "| full-global | webapp |" in (tmp_path / "survey.md").read_text()
 
 
-@pytest.mark.parametrize("command", [["run", "scenarios/leak-go-toolchain.yaml"],
+@pytest.mark.parametrize("command", [["run", "scenarios/leak-go-toolchain"],
                                      ["repro", "--strategy", "mi", "--config", "fixtures/proxy-config/full-global"]])
 def test_a_wrong_preamble_directory_stops_before_any_stack_starts(command, tmp_path):
     (tmp_path / "lib").mkdir()

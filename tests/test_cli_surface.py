@@ -4,19 +4,10 @@ shows what its JSON shows. Every case runs the real `airgap` process."""
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parent.parent
-FIXTURES = ROOT / "fixtures" / "proxy-config"
-
-
-def airgap(*args, stdout=subprocess.PIPE):
-    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], stdout=stdout,
-                          stderr=subprocess.PIPE, text=True, cwd=ROOT)
+from helpers import PROXY_CONFIGS as FIXTURES, airgap
 
 
 @pytest.mark.parametrize("usage, args", [("lint", []), ("plan", ["--strategy", "webapp"]),

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.contract.config import MAX_VALUE_BYTES, read_config
+from harness.infra import paths
 from harness.infra.errors import UserError
-
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "proxy-config"
+from helpers import PROXY_CONFIGS as FIXTURES
 
 
 def write(directory: Path, name: str, data: bytes | str) -> None:
@@ -150,7 +150,7 @@ def test_unreadable_file_is_reported():
     (directory / "pkg-npm-url").chmod(0o000)
     # nobody may not be able to read this checkout or this interpreter: give it a copy and the system Python
     package = Path(tempfile.mkdtemp(prefix="airgap-pkg-"))
-    shutil.copytree(Path(__file__).parent.parent / "harness", package / "harness")
+    shutil.copytree(paths.PACKAGE, package / "harness")
     subprocess.run(["chmod", "-R", "a+rX", str(package)], check=True)
     code = "from harness.contract.config import read_config; import sys; print(read_config(sys.argv[1]).entries['pkg-npm-url'].rule)"
     python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable

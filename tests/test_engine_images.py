@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes
 
 from harness.infra import engine, images, settings
 from harness.infra.errors import UserError
+from helpers import CHECKOUT
 
 # (image, command, pattern its output must match): each image's main program, each builder client.
 VERSION_CHECKS = [
@@ -144,7 +145,7 @@ def test_ensure_engine_tells_a_user_without_socket_access_what_to_do(docker_clie
     environ = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
     environ["AIRGAP_STATE_DIR"] = str(tmp_path)
     result = subprocess.run([sys.executable, "-c", NOBODY_CHILD], env=environ, capture_output=True, text=True,
-                            cwd=Path(images.__file__).parent.parent, check=False)
+                            cwd=CHECKOUT, check=False)
     assert "no permission to use /var/run/docker.sock" in result.stdout, result.stdout + result.stderr
 
 
@@ -152,6 +153,7 @@ TEST_BRIDGE = "airgap-t0"  # the second daemon's own bridge: `--bridge=none` wou
 TEST_BRIDGE_ADDRESS = "172.31.254.1/24"
 
 
+@pytest.mark.docker  # no docker_client, but it starts a second dockerd (the engine's binary, root, a bridge)
 def test_start_dockerd_starts_an_engine_that_answers(tmp_path):
     """The path a fresh machine takes: a second dockerd on its own socket, directories and bridge, then stopped."""
     short = Path(tempfile.mkdtemp(prefix="airgap-d", dir="/tmp"))  # unix socket paths must stay short

@@ -7,19 +7,17 @@ an address-space limit, so a regression shows as a failure instead of taking the
 import json
 import os
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+import helpers
 from harness.contract.config import display_name
 from harness.secret.convert import MAX_SECRET_FILE_BYTES
 from harness.infra.textsafe import printable
 
-ROOT = Path(__file__).parent.parent
-EMPTY_CONFIG = ROOT / "fixtures" / "proxy-config" / "none"
+EMPTY_CONFIG = helpers.PROXY_CONFIGS / "none"
 MEMORY_LIMIT = 1 << 30
 
 
@@ -29,8 +27,7 @@ def _limit_memory():
 
 def airgap(*args, timeout=60, limit_memory=False):
     """`python -m harness ARGS`; stdout and stderr as bytes, so raw control characters stay visible."""
-    return subprocess.run([sys.executable, "-m", "harness", *map(os.fsencode, args)], capture_output=True,
-                          cwd=ROOT, timeout=timeout, preexec_fn=_limit_memory if limit_memory else None)
+    return helpers.airgap(*args, text=False, timeout=timeout, preexec_fn=_limit_memory if limit_memory else None)
 
 
 def assert_clear_error(result, *expected: str):

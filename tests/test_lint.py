@@ -13,9 +13,9 @@ from harness.contract.catalog import load_catalog
 from harness.contract.config import read_config
 from harness.contract.lint import RULES, exit_code, lint
 from harness.contract.plan import plan
+from helpers import PROXY_CONFIGS as FIXTURES, SCENARIOS, airgap, write_proxy_config
 
 CATALOG = load_catalog()
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "proxy-config"
 GOOD_DOCKERHUB = {"oci-dockerhub-url": "nexus.example.com/dockerhub-proxy"}
 
 # rule -> (files, strategy or None, key the finding names)
@@ -62,12 +62,6 @@ CASES = {
 }
 
 
-def make(directory: Path, files: dict) -> Path:
-    for name, data in files.items():
-        (directory / name).write_bytes(data if isinstance(data, bytes) else data.encode())
-    return directory
-
-
 def test_every_rule_has_a_case():
     filesystem_only = {"unreadable", "not-a-file", "broken-symlink"}  # cases below need the file system
     assert set(CASES) | filesystem_only == set(RULES)
@@ -76,7 +70,7 @@ def test_every_rule_has_a_case():
 @pytest.mark.parametrize("rule", sorted(CASES))
 def test_rule(tmp_path, rule):
     files, strategy, key = CASES[rule]
-    findings = lint(CATALOG, read_config(make(tmp_path, files)), strategy)
+    findings = lint(CATALOG, read_config(write_proxy_config(tmp_path, files)), strategy)
     hits = [f for f in findings if f.rule == rule]
     assert hits, findings
     assert hits[0].key == key and hits[0].severity == RULES[rule][0]
@@ -114,10 +108,11 @@ def test_strategy_filter_keeps_only_that_strategy():
 def test_seed_troubleshooting_fixtures():
     def rules(fixture, strategy=None):
         return {f.rule for f in lint(CATALOG, read_config(FIXTURES / fixture), strategy)}
-    assert "oci-url-scheme" in rules("ts-scheme-in-oci-url")
-    assert "dockerhub-login" in rules("ts-restricted-no-dockerhub-url", "webapp")
+    # FIXTURES / an absolute path is that path: a scenario's own proxy-config
+    assert "oci-url-scheme" in rules(SCENARIOS / "ts-scheme-in-oci-url" / "proxy-config")
+    assert "dockerhub-login" in rules(SCENARIOS / "ts-restricted-no-dockerhub-url" / "proxy-config", "webapp")
     assert "strategy-scoped-only" in rules("ts-strategy-scoped-only")
-    assert "node-pinned" in rules("ts-webapp-node18", "webapp")
+    assert "node-pinned" in rules(SCENARIOS / "ts-webapp-node18" / "proxy-config", "webapp")
 
 
 def test_secrets_never_appear_in_findings():
@@ -130,7 +125,7 @@ def test_secrets_never_appear_in_findings():
 
 def make_tmp(files: dict) -> Path:
     import tempfile
-    return make(Path(tempfile.mkdtemp()), files)
+    return write_proxy_config(Path(tempfile.mkdtemp()), files)
 
 
 def test_exit_code():
@@ -149,23 +144,18 @@ NAMES = sorted(CATALOG.all_key_names()) + ["webapp.pkg-npm-url", "byoc.oci-docke
 def test_lint_and_plan_never_raise(tmp_path, files, strategy):
     directory = tmp_path / "cfg"
     shutil.rmtree(directory, ignore_errors=True)
-    config = read_config(make(directory_made(directory), files))
+    config = read_config(write_proxy_config(directory, files))
     findings = lint(CATALOG, config, strategy)
     assert all(f.severity in ("error", "warning", "info") and f.rule in RULES for f in findings)
     for name in CATALOG.strategies:
         plan(CATALOG, config, name).to_json()
 
 
-def directory_made(directory: Path) -> Path:
-    directory.mkdir()
-    return directory
-
-
 @pytest.mark.parametrize("value", ["https://[x/", "https://nexus.example.com:abc/npm/"])
 def test_a_url_urlsplit_rejects_is_a_finding_not_a_crash(tmp_path, value):
     from harness.contract.endpoints import mirror_endpoints
 
-    config = read_config(make(directory_made(tmp_path / "cfg"), {"pkg-npm-url": value}))
+    config = read_config(write_proxy_config(tmp_path / "cfg", {"pkg-npm-url": value}))
     invalid = [f for f in lint(CATALOG, config, "webapp") if f.rule == "pkg-url-invalid"]
     assert [f.key for f in invalid] == ["pkg-npm-url"]
     assert mirror_endpoints(config, ["webapp"], CATALOG) == []
@@ -173,11 +163,7 @@ def test_a_url_urlsplit_rejects_is_a_finding_not_a_crash(tmp_path, value):
 
 def test_text_output_escapes_file_names(tmp_path):
     """A file name with an escape sequence or a newline must not reach the terminal raw or forge a line."""
-    import subprocess
-    import sys
-
-    (tmp_path / "pkg-npm-url\nforged: error").write_text("x")
-    (tmp_path / "\x1b[31mred").write_text("x")
-    done = subprocess.run([sys.executable, "-m", "harness", "lint", str(tmp_path)], capture_output=True, text=True)
+    write_proxy_config(tmp_path, {"pkg-npm-url\nforged: error": "x", "\x1b[31mred": "x"})
+    done = airgap("lint", tmp_path)
     assert "\x1b" not in done.stdout and "\\x1b[31mred" in done.stdout
     assert not any(line.startswith("forged") for line in done.stdout.splitlines())

@@ -1,7 +1,6 @@
 """`plan`: what each strategy's build does with the fixture configurations."""
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,8 +9,8 @@ from hypothesis import strategies as st
 from harness.contract.catalog import load_catalog
 from harness.contract.config import read_config
 from harness.contract.plan import plan
+from helpers import PROXY_CONFIGS as FIXTURES, SCENARIOS
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "proxy-config"
 CATALOG = load_catalog()
 STRATEGIES = list(CATALOG.strategies)
 
@@ -99,15 +98,16 @@ def test_strategy_scoped_keys():
 
 
 def test_troubleshooting_cases():
-    scheme = plan_of("ts-scheme-in-oci-url", "webapp")["images"]["node"]
+    # a scenario's own proxy-config (FIXTURES / an absolute path is that path)
+    scheme = plan_of(SCENARIOS / "ts-scheme-in-oci-url" / "proxy-config", "webapp")["images"]["node"]
     assert scheme["source"] == "mirror" and "without a scheme" in scheme["error"]
-    restricted = plan_of("ts-restricted-no-dockerhub-url", "webapp")
+    restricted = plan_of(SCENARIOS / "ts-restricted-no-dockerhub-url" / "proxy-config", "webapp")
     assert restricted["dockerhub_login"] is True and {"registry": "docker.io", "key": None} in restricted["logins"]
     scoped = plan_of("ts-strategy-scoped-only", "webapp")
     assert scoped["packages"]["npm"]["key"] is None
     assert "registry.npmjs.org" in {d["host"] for d in scoped["public"]}
     assert plan_of("ts-strategy-scoped-only", "buildpack")["packages"]["npm"]["key"] == "buildpack.pkg-npm-url"
-    node18 = plan_of("ts-webapp-node18", "webapp")["images"]["node"]
+    node18 = plan_of(SCENARIOS / "ts-webapp-node18" / "proxy-config", "webapp")["images"]["node"]
     assert node18["resolved"].endswith("/library/node:18")
 
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from harness.contract.catalog import load_catalog
 from harness.contract.config import read_config
 from harness.contract.grammar import mask as mask_url
 from harness.contract.plan import plan
+from helpers import write_proxy_config
 
 
 @pytest.mark.parametrize("value, usable", [
@@ -26,9 +26,9 @@ from harness.contract.plan import plan
     ("https://nexus.example.com:99999/", False),
     ("https://nexus.example.com/a/../npm/", False),
 ])
-def test_package_url_error(tmp_path, value, usable):
-    (tmp_path / "pkg-npm-url").write_text(value + "\n")
-    package = plan(load_catalog(), read_config(tmp_path), "webapp").packages["npm"]
+def test_package_url_error(tmp_path, catalog, value, usable):
+    write_proxy_config(tmp_path, {"pkg-npm-url": value}, newline=True)
+    package = plan(catalog, read_config(tmp_path), "webapp").packages["npm"]
     assert (package.error is None) == usable
 
 
@@ -50,10 +50,8 @@ def test_mask_url(url, masked):
 
 @pytest.mark.parametrize("credentials, usable", [({}, True), ({"pkg-python-username": "u", "pkg-python-password": "p"}, False),
                                                  ({"pkg-python-username": "u"}, True)])
-def test_url_credentials_and_credential_keys_together_are_an_error(tmp_path, credentials, usable):
-    (tmp_path / "pkg-python-url").write_text("https://me:secret@nexus.example.com/pypi/simple/")
-    for name, value in credentials.items():
-        (tmp_path / name).write_text(value)
-    package = plan(load_catalog(), read_config(tmp_path), "buildpack").packages["python"]
+def test_url_credentials_and_credential_keys_together_are_an_error(tmp_path, catalog, credentials, usable):
+    write_proxy_config(tmp_path, {"pkg-python-url": "https://me:secret@nexus.example.com/pypi/simple/", **credentials})
+    package = plan(catalog, read_config(tmp_path), "buildpack").packages["python"]
     assert (package.error is None) == usable
     assert "secret" not in (package.error or "") and package.url == "https://me:***@nexus.example.com/pypi/simple/"

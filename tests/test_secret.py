@@ -20,6 +20,7 @@ from helpers import PROXY_CONFIGS as PROJECT_FIXTURES, write_proxy_config
 from secret_kubectl import find_kubectls
 
 NAME = secret.DEFAULT_NAME
+EXAMPLES = int(os.environ.get("AIRGAP_SECRET_EXAMPLES", "150"))  # per property test; `tox -e fast` runs fewer
 KEY_CHARS = "-._abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 # Key names where go-yaml quotes, uses the `? key` form, or sorts digit runs by value.
@@ -192,7 +193,7 @@ namespaces = st.one_of(st.none(), st.from_regex(r"[a-z0-9]([-a-z0-9]{0,10}[a-z0-
 skipped_kinds = st.lists(st.tuples(st.sampled_from(["symlink", "directory", "fifo"]), keys), max_size=3)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.dictionaries(keys, values, max_size=8), namespace=namespaces, extras=skipped_kinds)
 def test_render_matches_kubectl_on_generated_directories(kubectl, data, namespace, extras):
     with tempfile.TemporaryDirectory() as temp:
@@ -227,7 +228,7 @@ def test_import_of_kubectls_output_gives_the_same_files(kubectl, tmp_path, outpu
     assert "nexus" not in err and "tok" not in err
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=EXAMPLES * 4 // 3, deadline=None)
 @given(data=st.dictionaries(keys, values, max_size=8))
 def test_render_then_import_round_trip(data):
     with tempfile.TemporaryDirectory() as temp:

@@ -5,23 +5,19 @@ key the contract refuses. Each case runs through the real `airgap lint`.
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from harness.contract.catalog import load_catalog
+from helpers import airgap, write_proxy_config
 
-ROOT = Path(__file__).parent.parent
 CATALOG = load_catalog()
 
 
 def lint_messages(directory: Path, *names: str) -> dict[str, dict]:
-    for name in names:
-        (directory / name).write_text("https://nexus.example.com/x/")
-    done = subprocess.run([sys.executable, "-m", "harness", "lint", str(directory), "--format", "json"],
-                          capture_output=True, text=True, cwd=ROOT)
+    write_proxy_config(directory, dict.fromkeys(names, "https://nexus.example.com/x/"))
+    done = airgap("lint", directory, "--format", "json")
     assert done.returncode == 1, done.stderr
     return {f["key"]: f for f in json.loads(done.stdout)["findings"] if f["key"] in names}
 

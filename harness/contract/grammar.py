@@ -2,7 +2,7 @@
 
 One place for the rules that lint, plan, the stack's endpoints and preamble-check apply to a value.
 Rule ids, severities, what the build does and examples are data (grammar.yaml); the URL patterns
-there are POSIX EREs that the reference preamble uses too (preamble/lib/grammar.sh is generated from
+there are POSIX EREs that the reference preamble uses too (preamble/lib/catalog.sh is generated from
 them), so "lint has no error" and "the preamble accepts it" are the same question.
 
 Messages never hold a secret: a credential's value is never quoted back, and a URL's or registry

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import string
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,6 +25,7 @@ from harness.contract.lint import lint
 from harness.contract.plan import plan
 from harness.commands.plan import render_text
 from harness.preamble.check import preamble_check, watched_secrets
+from helpers import CHECKOUT, write_proxy_config
 
 CATALOG = load_catalog()
 EXAMPLES = int(os.environ.get("AIRGAP_DIFFERENTIAL_EXAMPLES", "300"))
@@ -130,20 +130,6 @@ def config_entries(draw, strategy: str):
     return entries
 
 
-def write_config(directory, entries, kubelet_layout: bool):
-    """Write the entries, optionally the way kubelet mounts a Secret (`..data` symlinks)."""
-    target = directory / "..data" if kubelet_layout else directory
-    target.mkdir(parents=True, exist_ok=True)
-    for name, content in entries.items():
-        path = target / name
-        if content is None:
-            path.mkdir()
-        else:
-            path.write_bytes(content)
-        if kubelet_layout:
-            (directory / name).symlink_to(f"..data/{name}")
-
-
 def expected_errors(expected: dict) -> list[str]:
     keys = [m["key"] for m in expected["mirrors"].values() if m["error"]]
     keys += [i["key"] for i in expected["images"].values() if i["error"]]
@@ -152,8 +138,8 @@ def expected_errors(expected: dict) -> list[str]:
 
 
 # Text the outputs may rightly hold: a "secret" that is part of it cannot be told apart from it.
-INNOCENT = "\n".join(path.read_text() for pattern in ("harness/*.py", "harness/*.yaml", "harness/commands/*.py", "preamble/**/*.sh")
-                     for path in Path(__file__).resolve().parents[2].glob(pattern))
+INNOCENT = "\n".join(path.read_text() for pattern in ("harness/**/*.py", "harness/**/*.yaml", "preamble/**/*.sh")
+                     for path in CHECKOUT.glob(pattern))
 REFUSAL = re.compile(r"^proxy-config: error: (\S+): .* \(([a-z0-9-]+)\)$", re.M)
 
 
@@ -202,7 +188,7 @@ def test_preamble_agrees_with_plan(strategy, tmp_path_factory):
     @given(entries=config_entries(strategy), kubelet_layout=st.booleans())
     def check(entries, kubelet_layout):
         directory = tmp_path_factory.mktemp("proxy-config")
-        write_config(directory, entries, kubelet_layout)
+        write_proxy_config(directory, entries, kubelet_layout=kubelet_layout)
         check_agreement(directory, strategy)
         assert not os.path.exists("/tmp/pwned")
 
@@ -213,8 +199,7 @@ def test_preamble_agrees_with_plan(strategy, tmp_path_factory):
 @pytest.mark.parametrize("values", [{}, {"oci-choreo-url": "acr-mirror.example.com/choreo", "image-nginx-ref": "acr.pdp.example.com/x/nginx"}])
 def test_pdp_specific_platform_registry(tmp_path, strategy, values):
     """CHOREO_REGISTRY (the harness's AIRGAP_CHOREO_REGISTRY) moves the platform images and their remap."""
-    for name, value in values.items():
-        (tmp_path / name).write_text(value)
+    write_proxy_config(tmp_path, values)
     check_agreement(tmp_path, strategy, choreo_registry="acr.pdp.example.com:5000")
 
 
@@ -222,9 +207,8 @@ def test_pdp_specific_platform_registry(tmp_path, strategy, values):
 def test_go_credentials_at_the_environment_limit(tmp_path, length):
     """A Go password whose percent-encoded form no longer fits one environment entry: plan, lint and
     the preamble all refuse it with go-environment-limit; one just under the limit works."""
-    for name, value in {"pkg-go-url": "https://nexus.example.com/go/", "pkg-go-username": "u",
-                        "pkg-go-password": "%" * length}.items():
-        (tmp_path / name).write_text(value)
+    write_proxy_config(tmp_path, {"pkg-go-url": "https://nexus.example.com/go/", "pkg-go-username": "u",
+                                  "pkg-go-password": "%" * length})
     check_agreement(tmp_path, "buildpack")
     refused = any(f.rule == "go-environment-limit" for f in lint(CATALOG, read_config(tmp_path), "buildpack"))
     assert refused == (length == 44000)

@@ -4,14 +4,13 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import docker
 
 from harness.stack import isolation
 from harness.stack.identity import PID_LABEL, RUN_LABEL
+from helpers import CHECKOUT as ROOT, airgap
 
-ROOT = Path(__file__).resolve().parents[2]
 START_A_RUN = "from harness.stack.stack import AirgapStack; AirgapStack().start(); import time; time.sleep(900)"
 WAIT_S = 600
 
@@ -45,8 +44,7 @@ def test_killed_run_leaves_nothing_after_airgap_clean(docker_client):
     (run_id,) = {c.labels[RUN_LABEL] for c in containers}
     assert [rule for rule in isolation.host_rules() if rule.run_id == run_id]
 
-    cleaned = subprocess.run([sys.executable, "-m", "harness", "clean"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=300)
+    cleaned = airgap("clean", env=env, timeout=300)
 
     assert cleaned.returncode == 0, cleaned.stderr
     assert "removed network" in cleaned.stdout and "removed firewall rule" in cleaned.stdout

@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from harness.stack.evidence import parse
+
+pytestmark = pytest.mark.offline  # parses log lines: no engine
 
 
 def lines(*records: dict) -> str:

@@ -13,8 +13,8 @@ from harness.stack.pki import RunCA
 from harness.stack.identity import run_labels
 from harness.stack.servers.mirrors import BACKENDS
 from harness.stack.stack import routes_for
+from helpers import PROXY_CONFIGS, write_proxy_config
 
-PROXY_CONFIGS = Path(__file__).resolve().parents[2] / "fixtures" / "proxy-config"
 CONFIGS = sorted(path.name for path in PROXY_CONFIGS.iterdir() if path.is_dir())
 
 
@@ -28,13 +28,6 @@ def gateway_endpoint(key, family, target, path, username_key=None, password_key=
 
 def by_key(routes):
     return {route.key: route for route in routes}
-
-
-def write_config(directory: Path, values: dict[str, str]) -> Path:
-    directory.mkdir()
-    for key, value in values.items():
-        (directory / key).write_text(value)
-    return directory
 
 
 def test_nexus_paths_map_onto_their_backends():
@@ -79,7 +72,7 @@ def test_credentials_are_open_when_the_run_does_not_ask():
 
 
 def test_values_the_stack_cannot_serve_are_reported_not_refused(tmp_path):
-    directory = write_config(tmp_path / "cfg", {"oci-dockerhub-url": "10.9.8.7:5000/hub",
+    directory = write_proxy_config(tmp_path / "cfg", {"oci-dockerhub-url": "10.9.8.7:5000/hub",
                                                 "pkg-npm-url": "https://nexus.example.com/npm$proxy/"})
     routes, unrouted = routes_of(directory)
     assert routes == []
@@ -96,7 +89,7 @@ def test_credential_values_missing_for_an_endpoint_are_refused_with_the_key():
 
 def test_keys_sharing_a_url_are_served_by_the_first(tmp_path):
     url = "https://nexus.example.com/repository/maven-public/"
-    directory = write_config(tmp_path / "cfg", {"pkg-maven-url": url, "pkg-gradle-url": url})
+    directory = write_proxy_config(tmp_path / "cfg", {"pkg-maven-url": url, "pkg-gradle-url": url})
     routes, unrouted = routes_of(directory)
     assert [route.key for route in routes] == ["pkg-maven-url"]
     assert list(unrouted) == ["pkg-gradle-url"] and "pkg-maven-url" in unrouted["pkg-gradle-url"]
@@ -117,7 +110,7 @@ def test_image_overrides_on_their_own_hosts_go_to_the_golden_registry_under_thei
 
 
 def test_an_image_override_on_a_mirror_host_is_served_by_that_mirror(tmp_path):
-    directory = write_config(tmp_path / "cfg", {"oci-dockerhub-url": "nexus.example.com/dockerhub-proxy",
+    directory = write_proxy_config(tmp_path / "cfg", {"oci-dockerhub-url": "nexus.example.com/dockerhub-proxy",
                                                 "image-node-ref": "nexus.example.com/dockerhub-proxy/golden/node"})
     routes, unrouted = routes_of(directory)
     assert [route.key for route in routes] == ["oci-dockerhub-url"]
@@ -146,17 +139,16 @@ def test_rendered_configuration_passes_nginx_t(nginx_image, name, tmp_path):
     assert b"syntax is ok" in output and b"test is successful" in output, output.decode()
 
 
-def test_an_override_beside_two_mirrors_takes_the_login_the_plan_pulls_with(tmp_path):
+def test_an_override_beside_two_mirrors_takes_the_login_the_plan_pulls_with(tmp_path, catalog):
     """Two mirrors on one Harbor: the nginx override (a platform-registry image) logs in as the choreo
     mirror does, which is what plan() and the preamble use, so the gateway demands exactly that login."""
-    from harness.contract.catalog import load_catalog
     from harness.contract.plan import plan
 
-    directory = write_config(tmp_path / "cfg", {
+    directory = write_proxy_config(tmp_path / "cfg", {
         "oci-dockerhub-url": "harbor.acme.internal/hub", "oci-dockerhub-username": "hubuser",
         "oci-dockerhub-password": "hubpass", "oci-choreo-url": "harbor.acme.internal/choreo",
         "oci-choreo-username": "chuser", "oci-choreo-password": "chpass",
         "image-nginx-ref": "harbor.acme.internal/golden/nginx:1.25"})
-    assert plan(load_catalog(), read_config(directory), "webapp").images["nginx"].credentials == "oci-choreo-username"
+    assert plan(catalog, read_config(directory), "webapp").images["nginx"].credentials == "oci-choreo-username"
     routes, _ = routes_of(directory)
     assert by_key(routes)["image-nginx-ref"].users == (("chuser", "chpass"),)

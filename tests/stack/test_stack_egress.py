@@ -7,16 +7,15 @@ unconfigured command on the simulated internet, where it must succeed.
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from harness.stack import content
+from helpers import PROXY_CONFIGS
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-NEXUS = FIXTURES / "proxy-config" / "full-global"
-CREDENTIALS = FIXTURES / "proxy-config" / "credentials-everywhere"
-CUSTOMER = FIXTURES / "proxy-config" / "customer-artifactory-harbor"
+NEXUS = PROXY_CONFIGS / "full-global"
+CREDENTIALS = PROXY_CONFIGS / "credentials-everywhere"
+CUSTOMER = PROXY_CONFIGS / "customer-artifactory-harbor"
 KEY = "/mnt/proxy-config"
 
 

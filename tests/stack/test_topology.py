@@ -2,12 +2,15 @@
 
 import ipaddress
 
+import pytest
+
 from harness.stack import content, dns, gateway, topology, trap
 from harness.stack.pki import RunCA
 from harness.stack.servers import all_specs
 
 SUBNETS = {"internet": ipaddress.ip_network("10.213.7.0/24"), "build": ipaddress.ip_network("10.213.8.0/24")}
 MIRROR_HOSTS = ["nexus.example.com", "harbor.acme.internal"]
+pytestmark = pytest.mark.offline  # plans addresses from the specs: no engine
 
 
 def planned():

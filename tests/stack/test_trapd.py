@@ -13,6 +13,8 @@ import pytest
 
 from harness.stack import trapd
 
+pytestmark = pytest.mark.offline  # the daemon's code on this host's loopback: no engine, no namespace
+
 
 def client_hello(server_name: str) -> bytes:
     """The first flight of a real TLS client (Python's ssl) asking for `server_name`."""
