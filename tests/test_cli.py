@@ -79,6 +79,17 @@ def test_survey_writes_its_reports(tmp_path):
     assert "| full-global | webapp |" in (tmp_path / "survey.md").read_text()
 
 
+def test_survey_tells_configs_with_the_same_folder_name_apart(tmp_path):
+    """A scenario's proxy-config is scenarios/<name>/proxy-config: the report names it by <name> too."""
+    for scenario in ("a", "b"):
+        shutil.copytree(FIXTURES / "full-global", tmp_path / "scenarios" / scenario / "proxy-config")
+    result = airgap("survey", tmp_path / "scenarios" / "a" / "proxy-config", tmp_path / "scenarios" / "b" / "proxy-config",
+                    FIXTURES / "none", "--report-dir", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    names = {line.split(" | ")[0].lstrip("| ") for line in (tmp_path / "out" / "survey.md").read_text().splitlines()[4:]}
+    assert names == {"a/proxy-config", "b/proxy-config", "none"}
+
+
 @pytest.mark.parametrize("command", [["run", "scenarios/leak-go-toolchain"],
                                      ["repro", "--strategy", "mi", "--config", "fixtures/proxy-config/full-global"]])
 def test_a_wrong_preamble_directory_stops_before_any_stack_starts(command, tmp_path):

@@ -78,15 +78,30 @@ def _write_whole(path: Path, text: str) -> None:
         raise
 
 
+def short_names(configs: list[str]) -> dict[str, str]:
+    """Each config by the fewest trailing path parts that tell it from the others (scenarios/x/proxy-config
+    and scenarios/y/proxy-config are `x/proxy-config` and `y/proxy-config`, not both `proxy-config`)."""
+    parts = {config: Path(config).parts or (config,) for config in configs}
+    names = {}
+    for config, own in parts.items():
+        for length in range(1, len(own) + 1):
+            name = "/".join(own[-length:])
+            if sum(other[-length:] == own[-length:] for other in parts.values()) == 1:
+                break
+        names[config] = name
+    return names
+
+
 def write_reports(cells: list[Cell], report_dir: Path) -> list[Path]:
     """survey.json and survey.md in `report_dir`; names in the markdown are escaped (no control characters)."""
     json_text = json.dumps([{**c.summary(), "lint": c.lint, "plan": c.plan} for c in cells], indent=2)
     rows = ["| config | strategy | lint | images m/o/d | packages proxied | Docker Hub login | public (no key) |",
             "|---|---|---|---|---|---|---|"]
+    names = short_names(list(dict.fromkeys(cell.config for cell in cells)))
     for cell in cells:
         s = cell.summary()
         i = s["images"]
-        name = printable(Path(s["config"]).name).replace("|", "\\|")
+        name = printable(names[s["config"]]).replace("|", "\\|")
         rows.append(f"| {name} | {s['strategy']} | {s['errors']}E {s['warnings']}W | "
                     f"{i['mirror']}/{i['override']}/{i['default']} | {s['packages_proxied']} | "
                     f"{'yes' if s['dockerhub_login'] else 'no'} | {len(s['public_redirectable'])} "
