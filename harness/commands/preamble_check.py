@@ -54,7 +54,7 @@ def render_text(result: dict, config_dir: str) -> str:
         lines += [login_line(login["registry"], login["key"]) for login in result["logins"]]
         if result["packages"]:
             lines += ["", "packages:"]
-            lines += [package_line(manager, p["url"], p["auth"], p["key"]) for manager, p in result["packages"].items()]
+            lines += [package_line(manager, p["url"] or "(no URL)", p["auth"], p["key"]) for manager, p in result["packages"].items()]
         if result["ignored_keys"]:
             lines += ["", ignored_line(result["ignored_keys"])]
     problems = len(result["problems"])

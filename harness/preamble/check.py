@@ -164,12 +164,21 @@ class Reader:
         reported = self.reported("package")
         for manager in self.catalog.strategies[self.strategy].managers:
             record = reported.get(manager, ReportRecord("package", manager, auth="none"))
-            found = readers.reader_for(manager)(self, record)  # harness/preamble/readers/<manager>.py
+            read = readers.reader_for(manager)  # harness/preamble/readers/<manager>.py
+            try:
+                found = read(self, record)
+            except Exception as error:  # noqa: BLE001 - a foreign preamble's files: unreadable is a finding, not a crash
+                found = (None, f"unreadable ({type(error).__name__})")  # the type only: the text may quote a secret
             if found is None:
                 self.expect(not record.key, f"{manager}: reported {record.key} but wrote no configuration")
                 out[manager] = {"url": self.catalog.managers[manager].default_url, "auth": "none", "key": None, "credentials": []}
                 continue
             url, auth = found
+            if not isinstance(url, str):
+                self.problems.append(f"{manager}: what the preamble wrote names no URL the client can use"
+                                     + (f": {auth}" if auth.startswith("unreadable") else ""))
+                out[manager] = {"url": None, "auth": auth, "key": record.key or None, "credentials": record.credentials}
+                continue
             self.expect(auth == record.auth, f"{manager}: wrote {auth} credentials but reported {record.auth}")
             self.expect(self.value(record.key) == url, f"{manager}: {record.key or 'no key'} does not hold the URL written")
             out[manager] = {"url": grammar.mask(url), "auth": auth, "key": record.key or None, "credentials": record.credentials}

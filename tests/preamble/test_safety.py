@@ -2,6 +2,7 @@
 out of logs, credential files are private, the config directory is never written, shellcheck is clean,
 the bash catalog is not stale, and the Docker Hub login fails loudly naming oci-dockerhub-url."""
 
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -139,6 +140,29 @@ def test_preamble_check_catches_a_leaky_preamble(tmp_path):
     assert "contains the value of pkg-npm-token" in problems
     assert "pkg-npm-url does not hold the URL written" in problems
     assert "tok-" not in result["log"]
+
+
+@pytest.mark.parametrize("strategy, written", [
+    ("mi", {".m2/settings.xml": "<settings><mirrors>&secret-pass<"}),  # XML Maven could not read either
+    ("webapp", {".npmrc": "_authToken=abc\n"}),  # no registry line
+    ("webapp", {".npmrc": b"registry=\xff\xfe\n"}),  # not UTF-8
+])
+def test_files_a_foreign_preamble_wrote_that_cannot_be_read_back_are_problems(tmp_path, strategy, written):
+    """preamble-check reads back what any preamble wrote: what it cannot parse is a finding, not a traceback."""
+    other = tmp_path / "other-preamble"
+    other.mkdir()
+    lines = []
+    for name, content in written.items():
+        data = content if isinstance(content, bytes) else content.encode()
+        lines.append(f'mkdir -p "$(dirname "$HOME/{name}")" && printf %b {shlex.quote(data.decode("latin-1").encode("unicode_escape").decode())} >"$HOME/{name}"')
+    (other / f"{strategy}.sh").write_text("\n".join(lines) + "\n")
+    config = write_config(tmp_path / "config", {"pkg-maven-url": "https://nexus.example.com/maven/",
+                                                "pkg-npm-url": "https://nexus.example.com/npm/"})
+    result = preamble_check(strategy, config, other)
+    manager = "maven" if strategy == "mi" else "npm"
+    assert any(p.startswith(f"{manager}: what the preamble wrote names no URL") for p in result["problems"]), result["problems"]
+    assert result["packages"][manager]["url"] is None
+    assert "secret-pass" not in "\n".join(result["problems"])
 
 
 def test_a_file_that_cannot_be_written_stops_the_build(tmp_path):
