@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "harness.commands.preamble_check",
     "harness.commands.run",
     "harness.commands.repro",
+    "harness.commands.report",
 ]
 
 

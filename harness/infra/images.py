@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 import docker
@@ -195,40 +196,56 @@ def _build_once(client, name, tag, parent_tag, extra_ca_certs) -> tuple[str | No
 BUILT: list[str] = []
 
 
-def ensure_image(name: str, client: docker.DockerClient | None = None) -> str:
-    """Return the tag of image `name`, building it (and what it builds on) only if that tag is missing."""
+def ensure_image(name: str, client: docker.DockerClient | None = None, progress=None) -> str:
+    """Return the tag of image `name`, building it (and what it builds on) only if that tag is missing.
+
+    `progress` (a callable taking one line) hears of each build as it starts and ends; a present image is
+    not mentioned."""
     if name not in specs():
         raise UserError(f"unknown image {name!r}: known images are {', '.join(image_names())}")
     client = client or ensure_engine()
-    return _ensure(name, client, settings.load())
+    return _ensure(name, client, settings.load(), progress or (lambda line: None), {})
 
 
 @contextlib.contextmanager
-def _tag_lock(state: settings.Settings, tag: str):
+def _tag_lock(state: settings.Settings, tag: str, waiting=lambda: None):
     """One builder per tag across processes: others wait, then find it built. Other tags do not wait."""
     locks = state.state_dir / "image-locks"
     locks.mkdir(exist_ok=True)
     with (locks / f"{tag.replace('/', '_').replace(':', '_')}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting()
+            fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
 
-def _ensure(name: str, client: docker.DockerClient, state: settings.Settings) -> str:
+def _ensure(name: str, client: docker.DockerClient, state: settings.Settings, say, seen: dict) -> str:
+    """`seen`: name -> "present" | "built" | "built elsewhere", for the images this call looked at."""
     entry = specs()[name]
-    parent_tag = None if "bootstrap" in entry else _ensure(entry["from"], client, state)
+    parent_tag = None if "bootstrap" in entry else _ensure(entry["from"], client, state, say, seen)
     if parent_tag is None:
         tag = _bootstrap_tag(name)
     else:
         tag = image_tag(name, client.images.get(parent_tag).id, state.extra_ca_certs)
     if _present(client, tag):
+        seen.setdefault(name, "present")
         return tag
-    with _tag_lock(state, tag):
-        if not _present(client, tag):  # another process may have built it while we waited
-            if parent_tag is None:
-                _bootstrap(client, name, tag, state)
-            else:
-                _build(client, name, tag, parent_tag, state.extra_ca_certs)
-            BUILT.append(tag)
+    with _tag_lock(state, tag, lambda: say(f"image {name}: waiting for another process building {tag}")):
+        if _present(client, tag):  # another process built it while we waited
+            seen[name] = "built elsewhere"
+            return tag
+        started = time.monotonic()
+        if parent_tag is None:
+            say(f"image {name}: bootstrapping {tag} with debootstrap (about a minute)")
+            _bootstrap(client, name, tag, state)
+        else:
+            say(f"image {name}: building {tag} from {parent_tag.split('/', 1)[-1]}")
+            _build(client, name, tag, parent_tag, state.extra_ca_certs)
+        say(f"image {name}: built {tag} in {time.monotonic() - started:.1f} s")
+        seen[name] = "built"
+        BUILT.append(tag)
     return tag
 
 
@@ -253,10 +270,31 @@ def status(client: docker.DockerClient | None = None) -> dict[str, tuple[str | N
     return result
 
 
-def ensure_images(names=None, client: docker.DockerClient | None = None) -> dict[str, str]:
-    """Ensure several images (default: all); returns name -> tag."""
+def ensure_images(names=None, client: docker.DockerClient | None = None, progress=None) -> dict[str, str]:
+    """Ensure several images (default: all); returns name -> tag.
+
+    With `progress` (a callable taking one line): a line as each build starts and ends (name, tag, seconds),
+    then one summary line, which is all a run whose images are present prints."""
     client = client or ensure_engine()
-    return {name: ensure_image(name, client) for name in (names or image_names())}
+    say = progress or (lambda line: None)
+    started, seen, state = time.monotonic(), {}, settings.load()
+    tags = {}
+    for name in names or image_names():
+        if name not in specs():
+            raise UserError(f"unknown image {name!r}: known images are {', '.join(image_names())}")
+        tags[name] = _ensure(name, client, state, say, seen)
+    say(summary(seen, time.monotonic() - started))
+    return tags
+
+
+def summary(seen: dict, seconds: float) -> str:
+    """One line for a set of ensured images: how many were present, how many built and in how long."""
+    present = sorted(name for name, how in seen.items() if how == "present")
+    built = sorted(name for name, how in seen.items() if how != "present")
+    if not built:
+        return f"images: all {len(present)} present ({REPOSITORY}/*, tagged by the hash of their inputs)"
+    return (f"images: {len(built)} built ({', '.join(built)}) in {seconds:.1f} s, "
+            f"{len(present)} present")
 
 
 def prune(client: docker.DockerClient | None = None, names=None) -> list[str]:

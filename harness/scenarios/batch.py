@@ -26,11 +26,14 @@ def default_jobs() -> int:
 
 def run_all(catalog: Catalog, scenarios: list[Scenario], preamble: Path, progress=None,
             jobs: int = 1) -> list[Outcome]:
-    """Bring `jobs` stacks up, prove each one's isolation, run every scenario once, take them down.
+    """Build the images that are missing, bring `jobs` stacks up, prove each one's isolation, run every
+    scenario once, take them down.
 
     Outcomes come back in the order of `scenarios`. Ctrl-C or SIGTERM stops handing out scenarios; each
-    stack finishes the one it runs and is removed.
+    stack finishes the one it runs and is removed. `progress` hears each image build as it starts and ends
+    (on a fresh machine the longest phase) and one line on the images, then each stack and scenario.
     """
+    from harness.infra import images
     from harness.stack import content
     from harness.stack.stack import AirgapStack
 
@@ -60,6 +63,8 @@ def run_all(catalog: Catalog, scenarios: list[Scenario], preamble: Path, progres
 
     previous = sigterm_as_interrupt()
     try:
+        # here, once, before the stacks: each stack would otherwise build them itself, silently
+        images.ensure_images(progress=say)
         stacks = max(1, min(jobs, len(scenarios)))
         with ThreadPoolExecutor(max_workers=stacks) as pool:
             futures = [pool.submit(worker) for _ in range(stacks)]
