@@ -16,6 +16,7 @@ import socket
 import ssl
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +34,7 @@ class Request:
     method: str
     path: str
     authorization: str | None
+    host: str | None = None  # the Host header as the client sent it
 
     @property
     def basic(self) -> tuple[str, str] | None:
@@ -56,20 +58,26 @@ class RecordingServer:
     expected_authorization: str | None = None  # the full header value; None: no auth needed
     requests: list[Request] = field(default_factory=list)
     tls_context: ssl.SSLContext | None = None
+    # Where to listen inside the namespace: ("::", port) is dual-stack (127.0.0.1, localhost and [::1]).
+    bind: tuple[str, int] = ("127.0.0.1", 0)
+    # Routes are looked up by path_key(request path) when given (e.g. `canonical_path`), else by the path.
+    path_key: Callable[[str], str] | None = None
 
     def start(self, network: "IsolatedNetwork") -> "RecordingServer":
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                owner.requests.append(Request(self.command, self.path, self.headers.get("Authorization")))
+                owner.requests.append(Request(self.command, self.path, self.headers.get("Authorization"),
+                                              self.headers.get("Host")))
                 if owner.expected_authorization and self.headers.get("Authorization") != owner.expected_authorization:
                     self.send_response(401)
                     self.send_header("WWW-Authenticate", 'Basic realm="mirror"')
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                route = owner.routes.get(self.path.split("?", 1)[0])
+                path = self.path.split("?", 1)[0]
+                route = owner.routes.get(owner.path_key(path) if owner.path_key else path)
                 if route is None:
                     self.send_response(404)
                     self.send_header("Content-Length", "0")
@@ -89,7 +97,7 @@ class RecordingServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
         self.httpd.socket.close()
-        self.httpd.socket = network.listening_socket()
+        self.httpd.socket = network.listening_socket(*self.bind)
         self.httpd.server_address = self.httpd.socket.getsockname()
         if self.tls_context:
             self.httpd.socket = self.tls_context.wrap_socket(self.httpd.socket, server_side=True)
@@ -155,7 +163,8 @@ class IsolatedNetwork:
         self.path = f"/proc/{self.holder.pid}/ns/net"
         self.enter = ["nsenter", f"--net={self.path}", "--"]
 
-    def listening_socket(self) -> socket.socket:
+    def listening_socket(self, host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+        """A listening TCP socket in the namespace; host "::" listens on IPv6 and IPv4 loopback both."""
         result: dict = {}
 
         def create():
@@ -167,9 +176,11 @@ class IsolatedNetwork:
                     return
             finally:
                 os.close(fd)
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("127.0.0.1", 0))
+            if ":" in host:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            sock.bind((host, port))
             sock.listen(64)
             result["socket"] = sock
 
@@ -185,13 +196,15 @@ class IsolatedNetwork:
         self.holder.wait()
 
 
-def tls_server(network: IsolatedNetwork, ca_file: Path, **kwargs) -> RecordingServer:
-    """A RecordingServer speaking HTTPS for 127.0.0.1 with a throw-away CA (written to ca_file for the client)."""
+def tls_server(network: IsolatedNetwork, ca_file: Path, identities: tuple[str, ...] = ("127.0.0.1", "localhost"),
+               **kwargs) -> RecordingServer:
+    """A RecordingServer speaking HTTPS for 127.0.0.1 (or the given identities, e.g. "::1") with a throw-away CA
+    (written to ca_file for the client)."""
     import trustme
 
     ca = trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    ca.issue_cert(*identities).configure_cert(context)
     ca.cert_pem.write_to_path(str(ca_file))
     return RecordingServer(tls_context=context, **kwargs).start(network)
 
@@ -202,3 +215,175 @@ def assert_fetched_with_credentials(server: RecordingServer, path: str, output: 
     assert path in [r.path for r in server.authenticated()], [r.path for r in server.requests]
     assert server.authenticated()[0].basic == (user, password)
     assert password not in output
+
+
+# --- property (c), generated: any package URL and credentials the grammar accepts reach the mirror ---------
+#
+# The test_client_* property tests draw a mirror URL (`mirror_urls`) and credentials (`credentials`) from the
+# grammar's accepted space, start a RecordingServer where that URL points (inside the namespace: port 80/443
+# for the default port, so a URL without a port or with the default one written reaches it; dual-stack so
+# [::1] does too), run the real client and check, with `assert_reached_mirror`: every request came to that
+# host and port, under that path prefix, and every Authorization header sent is exactly the configured one.
+# The client cannot reach a public default at all (the namespace has loopback only); the files it must fetch
+# are served only under the prefix, so success means it used the mirror.
+
+import contextlib  # noqa: E402
+import tempfile  # noqa: E402
+import urllib.parse  # noqa: E402
+
+from hypothesis import HealthCheck, Phase, settings, strategies as st  # noqa: E402
+
+from harness.contract import grammar  # noqa: E402
+
+REALCLIENT_EXAMPLES = int(os.environ.get("AIRGAP_REALCLIENT_EXAMPLES", "8"))
+UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+SUB_DELIMS_AND_PCHAR = "!$&'()*+,;=:@"
+# Credential characters: printable ASCII (every character some file format escapes: XML, Groovy, JSON, YAML,
+# URL user-info), tab, a few C0 controls and DEL, non-ASCII of 2, 3 and 4 UTF-8 bytes, and the XML-excluded
+# U+FFFE. `credentials` keeps only what the grammar accepts for the manager.
+ASCII_CREDENTIAL_CHARACTERS = [chr(c) for c in range(0x20, 0x7F)] + ["\t", "\x01", "\x1b", "\x7f"]
+CREDENTIAL_CHARACTERS = ASCII_CREDENTIAL_CHARACTERS + ["é", "€", "😀", "\ufffe"]
+# Shrinking reruns the real client hundreds of times (minutes for pip, far longer for a JVM client): off unless
+# AIRGAP_REALCLIENT_SHRINK=1, to find the minimal example of a failure that the derandomized run reproduces.
+REALCLIENT_PHASES = tuple(Phase) if os.environ.get("AIRGAP_REALCLIENT_SHRINK") else (Phase.explicit, Phase.generate)
+
+
+def realclient_settings(**overrides):
+    """Settings every real-client property shares: AIRGAP_REALCLIENT_EXAMPLES examples (8 by default: a JVM
+    client takes seconds per example), the same examples on every run, no deadline."""
+    return settings(**{"max_examples": REALCLIENT_EXAMPLES, "derandomize": True, "deadline": None,
+                       "phases": REALCLIENT_PHASES, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much], **overrides})
+
+
+def canonical_path(path: str) -> str:
+    """A request path as a mirror's server routes it: each segment percent-decoded, then re-encoded one way
+    (unreserved characters plain, every other byte %XX in uppercase); an encoded '/' stays inside its segment."""
+    return "/".join(urllib.parse.quote_from_bytes(urllib.parse.unquote_to_bytes(segment), safe="")
+                    for segment in path.split("/"))
+
+
+@dataclass(frozen=True)
+class MirrorUrl:
+    """A generated package URL, before the server's port is known."""
+
+    scheme: str
+    host: str  # as written: a case variant of localhost, 127.0.0.1 or [::1]
+    port: str  # "implicit" (default port, not written) | "explicit-default" (":80"/":443" written) | "other"
+    path: str  # as written: "", "/" or "/seg[/seg...][/]"
+
+    @property
+    def bind(self) -> tuple[str, int]:
+        return "::", 0 if self.port == "other" else grammar.DEFAULT_PORTS[self.scheme]
+
+    def url(self, server: RecordingServer) -> str:
+        port = "" if self.port == "implicit" else f":{server.port}"
+        return f"{self.scheme}://{self.host}{port}{self.path}"
+
+    @property
+    def base(self) -> str:
+        """The canonical path prefix every request must start with: the path up to and with a final '/'
+        (clients append their paths to the URL as a directory)."""
+        return canonical_path(self.path.rstrip("/") + "/")
+
+    def under(self, relative: str) -> str:
+        """The canonical path of `relative` below the prefix (a route key)."""
+        return canonical_path(self.base + relative)
+
+    def host_header_matches(self, header: str | None, server: RecordingServer) -> bool:
+        """Host header names the URL's host (case-insensitively) and the server's port (written or default)."""
+        if not header:
+            return False
+        header = header.lower()
+        if header.startswith("["):
+            host, _, port = header[1:].partition("]")
+            host, port = f"[{host}]", port[1:]
+        else:
+            host, _, port = header.partition(":")
+        return host == self.host.lower() and int(port or grammar.DEFAULT_PORTS[self.scheme]) == server.port
+
+
+@st.composite
+def hosts(draw, ipv6: bool = True) -> str:
+    """A case variant of localhost, 127.0.0.1 or (with ipv6) [::1]: the namespace's loopback has ::1 and the
+    server listens dual-stack. ipv6=False only where a client is known to mishandle it (an xfail says so)."""
+    kind = draw(st.sampled_from(["name", "ipv4", "ipv6"] if ipv6 else ["name", "ipv4"]))
+    if kind == "ipv4":
+        return "127.0.0.1"
+    if kind == "ipv6":
+        return "[::1]"
+    return "".join(c.upper() if draw(st.booleans()) else c for c in "localhost")
+
+
+def paths(max_percent_byte: int = 0xFF):
+    """"", "/" or up to 3 segments of RFC 3986 path characters and %XX escapes (either hex case) of bytes up to
+    max_percent_byte, with or without a trailing '/'. max_percent_byte=0x7F only where a client is known to
+    mangle escaped bytes that are not UTF-8 (an xfail says so)."""
+    atoms = st.one_of(
+        st.sampled_from(UNRESERVED),
+        st.sampled_from(SUB_DELIMS_AND_PCHAR),
+        st.builds(lambda byte, upper: "%" + (f"{byte:02X}" if upper else f"{byte:02x}"),
+                  st.integers(0, max_percent_byte), st.booleans()),
+    )
+    segments = st.lists(st.lists(atoms, min_size=1, max_size=5).map("".join), min_size=0, max_size=3)
+    return st.builds(lambda parts, trailing: ("/" + "/".join(parts) + ("/" if trailing else "")) if parts
+                     else ("/" if trailing else ""), segments, st.booleans())
+
+
+def mirror_urls(manager: str, schemes: tuple[str, ...] = ("http",), host_strategy=None, path_strategy=None):
+    """MirrorUrls whose URL (with any port) the grammar accepts for this manager's pkg-*-url key."""
+    def accepted(mirror: MirrorUrl) -> bool:
+        port = {"implicit": "", "explicit-default": f":{grammar.DEFAULT_PORTS[mirror.scheme]}", "other": ":54321"}[mirror.port]
+        return grammar.package_url_violation(f"{mirror.scheme}://{mirror.host}{port}{mirror.path}", manager) is None
+
+    return st.builds(MirrorUrl, st.sampled_from(schemes), host_strategy if host_strategy is not None else hosts(),
+                     st.sampled_from(["implicit", "explicit-default", "other"]), path_strategy if path_strategy is not None else paths()).filter(accepted)
+
+
+def credential_accepted(value: str, kind: grammar.Kind) -> bool:
+    """The grammar raises no error for this credential (warnings, like a percent-encoded look, are fine)."""
+    return not any(grammar.RULES[v.rule].severity == "error" for v in grammar.violations(value, kind))
+
+
+def credentials(manager: str, family: str, characters=None, max_size: int = 16):
+    """Credential values the grammar accepts for `manager` (`family`: username | password | token)."""
+    kind = grammar.Kind(family, manager)
+    return st.text(st.sampled_from(characters or CREDENTIAL_CHARACTERS), min_size=1, max_size=max_size).filter(
+        lambda value: credential_accepted(value, kind))
+
+
+@contextlib.contextmanager
+def scratch_directory():
+    """A fresh directory per generated example (function-scoped tmp_path would be shared by all examples)."""
+    with tempfile.TemporaryDirectory(prefix="airgap-realclient-") as name:
+        yield Path(name)
+
+
+@contextlib.contextmanager
+def generated_mirror(network: IsolatedNetwork, mirror: MirrorUrl, expected_authorization: str | None,
+                     ca_file: Path | None = None):
+    """A RecordingServer where `mirror` points, routing by canonical path (https: a CA written to ca_file)."""
+    options = {"expected_authorization": expected_authorization, "bind": mirror.bind, "path_key": canonical_path}
+    if mirror.scheme == "https":
+        server = tls_server(network, ca_file, identities=("127.0.0.1", "localhost", "::1"), **options)
+    else:
+        server = RecordingServer(**options).start(network)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def assert_reached_mirror(server: RecordingServer, mirror: MirrorUrl, expected_authorization: str,
+                          fetched: list[str], output: str = "") -> None:
+    """Property (c): every request reached the mirror's host and port under its path prefix; every
+    Authorization header sent is exactly the configured credentials; `fetched` (paths below the prefix)
+    were served with them."""
+    requests = [(r.method, r.path, r.host, r.authorization is not None) for r in server.requests]
+    assert server.requests, "the client never reached the mirror"
+    for request in server.requests:
+        assert mirror.host_header_matches(request.host, server), (request.host, requests)
+        assert canonical_path(request.path.split("?", 1)[0]).startswith(mirror.base), (mirror.base, requests)
+        assert request.authorization in (None, expected_authorization), ("wrong credentials sent", requests)
+    served = {canonical_path(r.path.split("?", 1)[0]) for r in server.authenticated()}
+    for relative in fetched:
+        assert mirror.under(relative) in served, (mirror.under(relative), requests, output[-3000:])

@@ -7,7 +7,9 @@ import shutil
 import zipfile
 
 import pytest
+from hypothesis import given
 
+from loopback_mirror import assert_reached_mirror, credentials, generated_mirror, mirror_urls, realclient_settings, scratch_directory
 from loopback_mirror import HOSTILE_PASSWORD, HOSTILE_USER, Route, apply_preamble, basic_header, run_client, tls_server, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="Go is not installed (.ci/run installs it)")
@@ -88,3 +90,29 @@ def test_newer_go_never_downloads_a_toolchain(network, tmp_path, proxy):
     done = run_client(network, [NEWER_GO, "list", "./..."], env, cwd=module)
     assert done.returncode != 0 and "GOTOOLCHAIN=local" in done.stderr, done.stderr
     assert len(proxy.requests) == before  # no toolchain download, not even from the mirror
+
+
+@realclient_settings()
+@given(mirror=mirror_urls("go", schemes=("https",)), user=credentials("go", "username"), password=credentials("go", "password"))
+def test_go_reaches_any_accepted_mirror_url_with_any_accepted_credentials(network, mirror, user, password):
+    """Property (c) for Go (https only: Go sends no credentials to an http:// proxy): host case, [::1] (the
+    certificate names it), default port written or not, any accepted path, credentials of any accepted
+    characters (percent-encoded user-info in GOPROXY)."""
+    check_go(network, mirror, user, password)
+
+
+def check_go(network, mirror, user, password):
+    expected = basic_header(user, password)
+    with scratch_directory() as tmp, generated_mirror(network, mirror, expected, tmp / "ca.pem") as server:
+        base = f"{MODULE}/@v/{VERSION}"
+        server.routes[mirror.under(base + ".info")] = Route(json.dumps({"Version": VERSION, "Time": "2024-01-01T00:00:00Z"}).encode(), "application/json")
+        server.routes[mirror.under(base + ".mod")] = Route(f"module {MODULE}\n".encode(), "text/plain")
+        server.routes[mirror.under(base + ".zip")] = Route(module_zip(), "application/zip")
+        config = write_config(tmp / "config", {"pkg-go-url": mirror.url(server), "pkg-go-username": user,
+                                               "pkg-go-password": password})
+        env = apply_preamble("buildpack", config, tmp / "home")
+        env.update(GOMODCACHE=str(tmp / "modcache"), GOCACHE=str(tmp / "gocache"), GOFLAGS="-modcacherw",
+                   SSL_CERT_FILE=str(tmp / "ca.pem"), GONOSUMDB=MODULE)  # the fake mirror cannot sign sumdb answers
+        done = run_client(network, ["go", "mod", "download", "-json", f"{MODULE}@{VERSION}"], env, cwd=tmp)
+        assert done.returncode == 0, (mirror.url(server), done.stdout[-2000:] + done.stderr[-2000:])
+        assert_reached_mirror(server, mirror, expected, [base + ".zip"], done.stdout + done.stderr)

@@ -3,7 +3,9 @@
 import shutil
 
 import pytest
+from hypothesis import given
 
+from loopback_mirror import MirrorUrl, assert_reached_mirror, credentials, generated_mirror, hosts, mirror_urls, realclient_settings, scratch_directory
 from loopback_mirror import HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("mvn") is None, reason="Maven is not installed (.ci/run installs it)")
@@ -40,3 +42,35 @@ def test_maven_resolves_through_the_mirror_with_a_hostile_password(network, tmp_
         assert PASSWORD not in done.stdout + done.stderr
     finally:
         server.stop()
+
+
+@realclient_settings()
+@given(mirror=mirror_urls("maven", host_strategy=hosts(ipv6=False)), user=credentials("maven", "username"), password=credentials("maven", "password"))
+def test_maven_reaches_any_accepted_mirror_url_with_any_accepted_credentials(network, mirror, user, password):
+    """Property (c) for Maven: host case, [::1], default port written or not, any accepted path, credentials of
+    any characters the grammar accepts for Maven (XML-escaped into settings.xml by the preamble). An IPv6
+    literal host: the xfail below."""
+    check_maven(network, mirror, user, password)
+
+
+@pytest.mark.xfail(strict=True, reason="grammar/client mismatch: the grammar accepts an IPv6 literal host, but Maven 3.8.7 sends "
+                   "no credentials to http://[::1]:PORT/m/ (the server's <server> credentials never reach the request): 401")
+def test_maven_sends_credentials_to_an_ipv6_literal_mirror(network):
+    check_maven(network, MirrorUrl("http", "[::1]", "other", "/m/"), "y", "r")  # narrowed from hypothesis's example
+
+
+def check_maven(network, mirror, user, password):
+    expected = basic_header(user, password)
+    with scratch_directory() as tmp, generated_mirror(network, mirror, expected) as server:
+        server.routes[mirror.under("com/example/parent/1.0/parent-1.0.pom")] = Route(PARENT, "text/xml")
+        config = write_config(tmp / "config", {"pkg-maven-url": mirror.url(server), "pkg-maven-username": user,
+                                               "pkg-maven-password": password})
+        home = tmp / "home"
+        env = apply_preamble("mi", config, home)
+        env["MAVEN_OPTS"] = f"-Duser.home={home}"
+        project = tmp / "app"
+        project.mkdir()
+        (project / "pom.xml").write_text(PROJECT)
+        done = run_client(network, ["mvn", "-B", "validate"], env, cwd=project)
+        assert done.returncode == 0, (mirror.url(server), done.stdout[-3000:])
+        assert_reached_mirror(server, mirror, expected, ["com/example/parent/1.0/parent-1.0.pom"], done.stdout + done.stderr)

@@ -1,10 +1,15 @@
 """gem and Bundler read back what the preamble wrote: the mirror as the only gem source and as Bundler's rubygems.org mirror."""
 
+import functools
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
+from hypothesis import given
 
+from loopback_mirror import MirrorUrl, assert_reached_mirror, credentials, generated_mirror, mirror_urls, realclient_settings, scratch_directory
 from loopback_mirror import assert_fetched_with_credentials, HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("gem") is None or shutil.which("bundle") is None,
@@ -62,3 +67,57 @@ def test_bundler_mirrors_rubygems_org(network, tmp_path, gem_mirror):
     assert "tiny (1.0.0)" in (project / "Gemfile.lock").read_text()
     assert gem_mirror.authenticated() and all(r.basic == (HOSTILE_USER, HOSTILE_PASSWORD) for r in gem_mirror.authenticated())
     assert HOSTILE_PASSWORD not in done.stdout + done.stderr
+
+
+@functools.cache
+def gem_repository_files() -> dict[str, bytes]:
+    """The static gem repository of `gem_mirror` (gem build + gem generate_index), built once: path -> bytes."""
+    with tempfile.TemporaryDirectory(prefix="airgap-gem-repo-") as name:
+        root = Path(name)
+        (root / "src").mkdir()
+        (root / "src/tiny.gemspec").write_text(GEMSPEC)
+        subprocess.run(["gem", "build", "tiny.gemspec"], cwd=root / "src", check=True, capture_output=True)
+        (root / "repo/gems").mkdir(parents=True)
+        (root / "src/tiny-1.0.0.gem").rename(root / "repo/gems/tiny-1.0.0.gem")
+        subprocess.run(["gem", "generate_index", "-d", str(root / "repo")], check=True, capture_output=True)
+        return {str(path.relative_to(root / "repo")): path.read_bytes() for path in (root / "repo").rglob("*") if path.is_file()}
+
+
+@realclient_settings()
+@given(mirror=mirror_urls("rubygems").filter(lambda mirror: mirror.path in ("", "/") or mirror.path.endswith("/")), user=credentials("rubygems", "username"), password=credentials("rubygems", "password"))
+def test_gem_and_bundler_reach_any_accepted_mirror_url_with_any_accepted_credentials(network, mirror, user, password):
+    """Property (c) for gem and Bundler: host case, [::1], default port written or not, any accepted path,
+    credentials of any accepted characters (percent-encoded user-info in .gemrc and Bundler's mirror). A path
+    without a trailing '/': the xfail below."""
+    check_gem_and_bundler(network, mirror, user, password)
+
+
+@pytest.mark.xfail(strict=True, reason="grammar/preamble/client mismatch: the grammar accepts a path without a trailing '/' and "
+                   "the preamble writes it as it is to :sources:, but gem fetch resolves the .gem URL relative to it (RFC 3986 "
+                   "merge drops the last segment): source http://HOST/a/b fetches /a/gems/tiny-1.0.0.gem, outside the prefix: 404")
+def test_gem_keeps_the_last_path_segment_without_a_trailing_slash(network):
+    check_gem_and_bundler(network, MirrorUrl("http", "127.0.0.1", "other", "/a/b"), "y", "r")  # narrowed from hypothesis's example
+
+
+def check_gem_and_bundler(network, mirror, user, password):
+    expected = basic_header(user, password)
+    with scratch_directory() as tmp, generated_mirror(network, mirror, expected) as server:
+        for relative, data in gem_repository_files().items():
+            server.routes[mirror.under(relative)] = Route(data)
+        config = write_config(tmp / "config", {"pkg-rubygems-url": mirror.url(server), "pkg-rubygems-username": user,
+                                               "pkg-rubygems-password": password})
+        env = apply_preamble("buildpack", config, tmp / "home")
+        done = run_client(network, ["gem", "fetch", "tiny"], env, cwd=tmp)
+        assert done.returncode == 0, ("gem", mirror.url(server), done.stdout[-2000:] + done.stderr[-2000:])
+        assert (tmp / "tiny-1.0.0.gem").exists()
+        assert_reached_mirror(server, mirror, expected, ["gems/tiny-1.0.0.gem"], done.stdout + done.stderr)
+
+        server.requests.clear()
+        project = tmp / "app"
+        project.mkdir()
+        (project / "Gemfile").write_text('source "https://rubygems.org"\ngem "tiny"\n')
+        done = run_client(network, ["bundle", "lock"], env, cwd=project)
+        assert done.returncode == 0, ("bundle", mirror.url(server), done.stdout[-2000:] + done.stderr[-2000:])
+        assert "tiny (1.0.0)" in (project / "Gemfile.lock").read_text()
+        assert_reached_mirror(server, mirror, expected, [], done.stdout + done.stderr)
+        assert server.authenticated(), [r.path for r in server.requests]
