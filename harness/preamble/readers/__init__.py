@@ -8,21 +8,9 @@ problem, `strip_userinfo`), `record` the preamble's report line for the manager.
 will use and the auth it carries (`none`, `basic` or `token`), or None when the preamble wrote nothing for it.
 """
 
-import importlib
-
-from harness.infra.errors import UserError
+from harness.infra.modules import module_with
 
 
 def reader_for(manager: str):
     """The `read` function of harness/preamble/readers/<manager>.py; a clear error when there is none."""
-    name = f"{__name__}.{manager}"
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as error:
-        if error.name != name:
-            raise
-        raise UserError(f"preamble-check cannot read back package manager {manager!r}: no reader "
-                        f"harness/preamble/readers/{manager}.py (docs/adding-a-key.md)") from None
-    if not callable(getattr(module, "read", None)):
-        raise UserError(f"harness/preamble/readers/{manager}.py has no read(reader, record) (docs/adding-a-key.md)")
-    return module.read
+    return module_with(__name__, manager, "read", "reader").read

@@ -10,7 +10,6 @@ run can compare digests across the public source, the mirror and the client's do
 """
 
 import functools
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -22,6 +21,7 @@ from harness.stack import slices
 from harness.stack.content import oci, sumdb
 from harness.stack.content.archives import tgz_bytes, zip_bytes
 from harness.infra import paths
+from harness.infra.modules import module_with
 
 Tree = dict[str, bytes]
 STORES = {"verdaccio": "verdaccio", "devpi": "python"}  # slice server -> the Content tree that fills it
@@ -79,17 +79,7 @@ def fixtures_dir() -> Path:
 
 def generator(manager: str):
     """The manager's content generator: the module harness/stack/content/<manager>.py, with `generate`."""
-    name = f"{__name__}.{manager}"
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as error:
-        if error.name != name:
-            raise
-        raise UserError(f"package manager {manager}: no content generator harness/stack/content/{manager}.py "
-                        "(docs/adding-a-key.md)") from None
-    if not callable(getattr(module, "generate", None)):
-        raise UserError(f"harness/stack/content/{manager}.py has no generate(definition) (docs/adding-a-key.md)")
-    return module
+    return module_with(__name__, manager, "generate", "content generator")
 
 
 def _generate(directory: Path) -> dict[str, Generated]:
