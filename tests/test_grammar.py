@@ -266,3 +266,41 @@ def test_preamble_escapers_match_their_definition(values):
     for value, (_, percent), (_, c0) in zip(values, encoded, escaped):
         assert percent == urllib.parse.quote(value.encode(), safe="-._~")
         assert c0 == _c0_escaped(value)
+
+
+CLIENT_RULES = [rule for rule in grammar.RULES.values() if rule.client]
+
+
+def test_every_client_limit_has_a_check_examples_and_lets_the_build_go_on():
+    assert {rule.id for rule in CLIENT_RULES} == set(grammar.CLIENT_CHECKS)
+    for rule in CLIENT_RULES:
+        assert rule.examples and rule.build == "proceeds" and rule.severity == "error", rule.id
+
+
+@pytest.mark.parametrize("rule, manager, value", [(rule.id, manager, value) for rule in CLIENT_RULES
+                                                  for manager in rule.client["managers"] for value in rule.examples])
+def test_client_limit_examples_are_caught_for_their_managers_only(rule, manager, value):
+    limit = grammar.RULES[rule].client
+    family = limit["families"][-1]
+    credentials = limit.get("with") == "credentials"
+    caught = {v.rule for v in grammar.client_violations(value, grammar.Kind(family, manager), credentials)}
+    assert rule in caught
+    assert rule not in {v.rule for v in grammar.client_violations(value, grammar.Kind(family, "npm"), credentials)}
+    assert grammar.stop_violation(value, grammar.Kind(family, manager)) is None  # the build goes on with it
+    if credentials:  # without credentials in effect the client has nothing to lose
+        assert rule not in {v.rule for v in grammar.client_violations(value, grammar.Kind(family, manager))}
+
+
+@pytest.mark.parametrize("value", ["https://a/%C3%A9/", "https://a/%41/", "https://a/", "https://a/b%2Fc/"])
+def test_utf8_escapes_are_no_client_limit(value):
+    assert grammar.client_violations(value, grammar.Kind("package-proxy", "python")) == []
+
+
+def test_directory_base_urls_get_their_slash_in_python_and_bash():
+    for manager in grammar.CLIENT_URLS["directory-base"]:
+        assert grammar.client_url(manager, "https://a/b") == "https://a/b/"
+        assert grammar.client_url(manager, "https://a/b/") == "https://a/b/"
+    assert grammar.client_url("npm", "https://a/b") == "https://a/b"
+    catalog_sh = (LIB.parent / "catalog.sh").read_text()
+    assert f"PC_DIRECTORY_BASE_MANAGERS={' '.join(grammar.CLIENT_URLS['directory-base'])}" in catalog_sh \
+        or f"PC_DIRECTORY_BASE_MANAGERS='{' '.join(grammar.CLIENT_URLS['directory-base'])}'" in catalog_sh

@@ -32,6 +32,8 @@ class Rule:
     summary: str
     accepted: str
     refused: tuple[str, ...] = ()
+    client: dict | None = None  # a client limit: {managers, families, with?} (grammar.yaml explains)
+    examples: tuple[str, ...] = ()  # values a client limit catches
 
 
 @dataclass(frozen=True)
@@ -63,16 +65,18 @@ class Kind:
         return self.family in ("username", "password", "token")
 
 
-def _load() -> tuple[dict[str, Rule], dict[str, re.Pattern]]:
+def _load() -> tuple[dict[str, Rule], dict[str, re.Pattern], dict[str, tuple[str, ...]]]:
     text = resources.files("harness.contract").joinpath("grammar.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
-    rules = {rid: Rule(rid, r["severity"], r["build"], r["summary"], r["accepted"], tuple(r.get("refused", ())))
+    rules = {rid: Rule(rid, r["severity"], r["build"], r["summary"], r["accepted"], tuple(r.get("refused", ())),
+                       r.get("client"), tuple(r.get("examples", ())))
              for rid, r in data["rules"].items()}
     patterns = {name: re.compile(pattern) for name, pattern in data["patterns"].items()}
-    return rules, patterns
+    client_urls = {name: tuple(managers) for name, managers in data["client_urls"].items()}
+    return rules, patterns, client_urls
 
 
-RULES, PATTERNS = _load()
+RULES, PATTERNS, CLIENT_URLS = _load()
 PATTERN_TEXTS = {name: pattern.pattern for name, pattern in PATTERNS.items()}
 
 
@@ -336,6 +340,14 @@ def split_package_url(value: str) -> PackageUrl | None:
     return PackageUrl(scheme, userinfo, host.lower(), int(port) if port else DEFAULT_PORTS[scheme], bool(port), path)
 
 
+def client_url(manager: str, url: str) -> str:
+    """The URL as the preamble writes it for the manager's client (grammar.yaml `client_urls`): a
+    directory-base client gets a trailing '/', so that no path segment of the mirror is dropped."""
+    if manager in CLIENT_URLS["directory-base"] and not url.endswith("/"):
+        return url + "/"
+    return url
+
+
 def npm_token_key(url: str) -> str:
     """The `.npmrc` key npm looks a registry's token up under: `//host[:port]/path/` as npm normalises it
     (lowercase host, default port dropped, no user-info; the path up to its last '/')."""
@@ -366,6 +378,63 @@ def text_violations(value: str, kind: Kind) -> list[Violation]:
                                "of the value" + suffix))
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         found.append(Violation("quoted-value", "is wrapped in quotes, which are kept as part of the value" + suffix))
+    return found
+
+
+def _escape_not_utf8(url: str) -> bool:
+    path = url.split("://", 1)[-1].partition("/")[2]
+    try:
+        urllib.parse.unquote_to_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _ipv6_host(url: str) -> bool:
+    parts = split_package_url(url)
+    return parts is not None and ":" in parts.host
+
+
+# The check of each client limit (rule ids of grammar.yaml with a `client` entry; a test holds the two together).
+CLIENT_CHECKS = {
+    "client-credential-not-ascii": lambda value: not value.isascii(),
+    "client-username-slash": lambda value: "/" in value,
+    "client-path-escape-not-utf8": _escape_not_utf8,
+    "client-path-parenthesis": lambda url: bool(re.search(r"[()]", url.split("://", 1)[-1].partition("/")[2])),
+    "client-ipv6-credentials": _ipv6_host,
+}
+
+
+def client_violations(value: str, kind: Kind, with_credentials: bool = False) -> list[Violation]:
+    """The client limits a value runs into (the build goes on; the manager's client then fails).
+    Rules that matter only with credentials are checked when `with_credentials` says they are in effect."""
+    found = []
+    for rule in RULES.values():
+        limit = rule.client
+        if not limit or kind.manager not in limit["managers"] or kind.family not in limit["families"]:
+            continue
+        if limit.get("with") == "credentials" and not with_credentials:
+            continue
+        if CLIENT_CHECKS[rule.id](value):
+            found.append(Violation(rule.id, f"{rule.summary}; the build goes on with it"))
+    return found
+
+
+def source_violations(manager: str, url: str, auth: str, credential_keys: list[str],
+                      credential_values: list[str]) -> list[tuple[str, Violation]]:
+    """Rules on a package URL together with its credentials, as (the key at fault: "url" or "password",
+    violation): plan stops on the `stops` ones, lint reports them all. The URL must pass stop_violation."""
+    found = []
+    if manager == "go" and auth == "basic":
+        too_long = go_environment_violation(url, *credential_values)
+        if too_long:
+            found.append(("password", too_long))
+    if auth != "none" and has_userinfo(url):
+        # Two sources of credentials for one request: the build cannot tell which one is meant.
+        found.append(("url", Violation("url-credentials-conflict", f"the URL holds credentials and "
+                                       f"{', '.join(credential_keys)} are set too: the build stops; keep one")))
+    if auth != "none":
+        found += [("url", v) for v in client_violations(url, Kind("package-proxy", manager), with_credentials=True)]
     return found
 
 
@@ -430,6 +499,8 @@ def violations(value: str, kind: Kind) -> list[Violation]:
     stop = stop_violation(value, kind)
     if stop:
         found.append(stop)
+    if stop is None:
+        found += client_violations(value, kind)
     if kind.credential and _PERCENT_ESCAPE.search(value):
         found.append(Violation("credential-percent-encoded", "looks percent-encoded; the seed says not to encode "
                                "credentials: the build uses the value exactly as written"))

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from harness.contract import grammar
 from harness.contract.catalog import Catalog
 from harness.contract.config import ProxyConfig
-from harness.contract.plan import plan
+from harness.contract.plan import plan, source_violations
 
 # rule id -> (severity, what it catches): the grammar's rules (harness/contract/grammar.yaml); `airgap lint --rules` lists them.
 RULES = {rule.id: (rule.severity, rule.summary) for rule in grammar.RULES.values()}
@@ -185,15 +185,10 @@ def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, e
         if not url and holder:
             findings.append(_finding(holder.key, "credential-without-url", f"{holder.key} has no effect: "
                                      f"{key_name} is not set", strategy_name))
-        if key.manager == "go" and url and credentials.auth == "basic":
-            too_long = grammar.go_environment_violation(url.value, *(lookup.value for lookup in credentials.lookups))
-            if too_long:
-                findings.append(_finding(credentials.keys[1], too_long.rule, too_long.text, strategy_name))
-        if url and credentials.auth != "none" and grammar.has_userinfo(url.value) \
-                and grammar.stop_violation(url.value, grammar.kind_of(catalog, key_name)) is None:
-            findings.append(_finding(url.key, "url-credentials-conflict", f"the URL holds credentials and "
-                                     f"{', '.join(credentials.keys)} are set too: the build stops; keep one",
-                                     strategy_name))
+        if url and grammar.stop_violation(url.value, grammar.kind_of(catalog, key_name)) is None:
+            for at_fault, violation in source_violations(key.manager, url.value, credentials):
+                holder = url.key if at_fault == "url" else credentials.keys[1]
+                findings.append(_finding(holder, violation.rule, violation.text, strategy_name))
     result = plan(catalog, config, strategy_name)
     if result.dockerhub_login:
         findings.append(_finding("oci-dockerhub-url", "dockerhub-login", "pulls from Docker Hub and, without "

@@ -152,20 +152,24 @@ def _packages(catalog, config, strategy) -> dict[str, PackagePlan]:
             packages[manager_id] = PackagePlan(catalog.managers[manager_id].default_url, "none", None)
             continue
         credentials = config.credentials(key, strategy.name)
-        plan = PackagePlan(grammar.mask(found.value), credentials.auth, found.key, credentials.keys)
+        plan = PackagePlan(grammar.mask(grammar.client_url(manager_id, found.value)), credentials.auth, found.key,
+                           credentials.keys)
         plan.error = _value_error(found.value, grammar.Kind("package-proxy", manager_id))
         for lookup, family in zip(credentials.lookups, ("username", "password")):
             if plan.error is None and credentials.auth == "basic":
                 plan.error = _value_error(lookup.value, grammar.Kind(family, manager_id))
-        if plan.error is None and manager_id == "go" and credentials.auth == "basic":
-            too_long = grammar.go_environment_violation(found.value, *(lookup.value for lookup in credentials.lookups))
-            plan.error = f"{too_long.text} ({too_long.rule})" if too_long else None
-        if plan.error is None and plan.auth != "none" and grammar.has_userinfo(found.value):
-            # Two sources of credentials for one request: the build cannot tell which one is meant.
-            plan.error = (f"the URL holds credentials and {', '.join(plan.credentials)} are set too: keep one "
-                          "(url-credentials-conflict)")
+        if plan.error is None:
+            stops = [v for _, v in source_violations(manager_id, found.value, credentials)
+                     if grammar.RULES[v.rule].build == "stops"]
+            plan.error = f"{stops[0].text} ({stops[0].rule})" if stops else None
         packages[manager_id] = plan
     return packages
+
+
+def source_violations(manager: str, url: str, credentials) -> list[tuple[str, grammar.Violation]]:
+    """The grammar's rules on a package URL with the credentials in effect for it (plan and lint both ask)."""
+    return grammar.source_violations(manager, url, credentials.auth, credentials.keys,
+                                     [lookup.value for lookup in credentials.lookups])
 
 
 def _key_usage(catalog, config, strategy) -> tuple[list[str], list[str]]:

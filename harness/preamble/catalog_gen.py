@@ -46,6 +46,7 @@ def render(catalog: Catalog | None = None) -> str:
             lines.append(_assign("PC_IMAGE_DEFAULT", index, image.default))
             lines.append(_assign("PC_IMAGE_REGISTRY", index, image.registry))
             lines.append(_assign("PC_IMAGE_OVERRIDE", index, image.override or ""))
+    lines.append(f"PC_DIRECTORY_BASE_MANAGERS={shlex.quote(' '.join(grammar.CLIENT_URLS['directory-base']))}")
     lines.append("declare -gA PC_RULE_SUMMARY=()")
     for name, pattern in grammar.PATTERN_TEXTS.items():
         lines.append(f"PC_RE_{name.upper().replace('-', '_')}={shlex.quote(pattern)}")

@@ -180,7 +180,8 @@ class Reader:
                 out[manager] = {"url": None, "auth": auth, "key": record.key or None, "credentials": record.credentials}
                 continue
             self.expect(auth == record.auth, f"{manager}: wrote {auth} credentials but reported {record.auth}")
-            self.expect(self.value(record.key) == url, f"{manager}: {record.key or 'no key'} does not hold the URL written")
+            self.expect(grammar.client_url(manager, self.value(record.key)) == url,
+                        f"{manager}: {record.key or 'no key'} does not hold the URL written")
             out[manager] = {"url": grammar.mask(url), "auth": auth, "key": record.key or None, "credentials": record.credentials}
         return out
 

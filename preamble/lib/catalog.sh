@@ -118,6 +118,7 @@ PC_CONSUMED[byoc]='oci-dockerhub-url oci-dockerhub-username oci-dockerhub-passwo
 PC_IMAGE_DEFAULT[byoc/dockerfile-base]=docker.io/library/alpine:3.20
 PC_IMAGE_REGISTRY[byoc/dockerfile-base]=dockerhub
 PC_IMAGE_OVERRIDE[byoc/dockerfile-base]=''
+PC_DIRECTORY_BASE_MANAGERS=rubygems
 declare -gA PC_RULE_SUMMARY=()
 PC_RE_PACKAGE_URL='^https?://(([-A-Za-z0-9._~!$&'"'"'()*+,;=:]|%[0-9A-Fa-f][0-9A-Fa-f])*@)?([A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?\.)*[A-Za-z]([-A-Za-z0-9_]*[A-Za-z0-9_])?\.?(:[1-9][0-9]{0,4})?(/([-A-Za-z0-9._~!$&'"'"'()*+,;=:@]|%[0-9A-Fa-f][0-9A-Fa-f])*)*$'
 PC_RE_PACKAGE_URL_IPV4='^https?://(([-A-Za-z0-9._~!$&'"'"'()*+,;=:]|%[0-9A-Fa-f][0-9A-Fa-f])*@)?((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(:[1-9][0-9]{0,4})?(/([-A-Za-z0-9._~!$&'"'"'()*+,;=:@]|%[0-9A-Fa-f][0-9A-Fa-f])*)*$'

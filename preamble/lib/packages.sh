@@ -25,6 +25,8 @@ pc_configure_packages() {
             pc_refuse "$url_key" url-credentials-conflict
             return 1
         fi
+        # a client that resolves its paths against the URL keeps its last segment only after a '/'
+        if [[ " $PC_DIRECTORY_BASE_MANAGERS " == *" $manager "* && $url != */ ]]; then url+=/; fi
         pc__credential_format_ok "$manager" "${credentials[auth]}" "${credentials[user_key]}" "${credentials[user]}" \
             "${credentials[pass_key]}" "${credentials[pass]}" || return 1
         status=0

@@ -5,7 +5,8 @@ import shutil
 import pytest
 from hypothesis import given
 
-from loopback_mirror import ASCII_CREDENTIAL_CHARACTERS, MirrorUrl, assert_reached_mirror, credentials, generated_mirror, mirror_urls, paths, realclient_settings, scratch_directory
+from harness.contract.grammar import Kind
+from loopback_mirror import MirrorUrl, assert_client_limit, assert_reached_mirror, credentials, generated_mirror, mirror_urls, realclient_settings, scratch_directory
 from loopback_mirror import assert_fetched_with_credentials, HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("gradle") is None, reason="Gradle is not installed (.ci/run installs it)")
@@ -64,26 +65,31 @@ def test_gradle_plugins_resolve_through_the_mirror(network, tmp_path):
 
 
 @realclient_settings()
-@given(mirror=mirror_urls("gradle", path_strategy=paths(max_percent_byte=0x7F)), user=credentials("gradle", "username", ASCII_CREDENTIAL_CHARACTERS),
-       password=credentials("gradle", "password", ASCII_CREDENTIAL_CHARACTERS))
+@given(mirror=mirror_urls("gradle"), user=credentials("gradle", "username"), password=credentials("gradle", "password"))
 def test_gradle_reaches_any_accepted_mirror_url_with_any_accepted_credentials(network, mirror, user, password):
-    """Property (c) for Gradle: host case, [::1], default port written or not, any accepted path, credentials of
-    any accepted ASCII characters (Groovy-quoted into the init script by the preamble). Non-ASCII credentials and
-    escaped bytes that are not UTF-8: the xfails below."""
+    """Property (c) for Gradle: host case, [::1], default port written or not, any path the grammar accepts for
+    gradle, credentials of any characters it accepts (Groovy-quoted into the init script by the preamble). What
+    Gradle cannot take is a client limit of the grammar, each shown below with Gradle failing on it."""
     check_gradle(network, mirror, user, password)
 
 
-@pytest.mark.xfail(strict=True, reason="grammar/client mismatch: the grammar accepts any %XX in a package URL path, but Gradle "
-                   "4.4.1 decodes the repository path as UTF-8: /%9e/ becomes /\ufffd/ (sent as %EF%BF%BD), a path the mirror "
-                   "does not have")
-def test_gradle_keeps_an_escaped_byte_that_is_not_utf8(network):
-    check_gradle(network, MirrorUrl("http", "127.0.0.1", "other", "/%9e"), "y", "r")  # narrowed from hypothesis's example
+def test_gradle_cannot_keep_an_escaped_byte_that_is_not_utf8(network):
+    """Gradle 4.4.1 decodes the repository path as UTF-8: /%9e/ becomes /\ufffd/ (sent as %EF%BF%BD)."""
+    assert_client_limit("client-path-escape-not-utf8", Kind("package-proxy", "gradle"), "http://127.0.0.1/%9e",
+                        check_gradle, network, MirrorUrl("http", "127.0.0.1", "other", "/%9e"), "y", "r")
 
 
-@pytest.mark.xfail(strict=True, reason="grammar/client mismatch: the grammar accepts a non-ASCII gradle credential, but Gradle "
-                   "4.4.1 does not send it as UTF-8 in the Basic header: the mirror answers 401 (password 'é'; hypothesis found 'x€@')")
-def test_gradle_sends_a_non_ascii_password_as_utf8(network):
-    check_gradle(network, MirrorUrl("http", "127.0.0.1", "other", "/"), "y", "é")
+def test_gradle_cannot_take_a_parenthesis_in_the_path(network):
+    """Gradle builds an artifact pattern from the URL (/B!*)l/[organisation]/...), where '(' ')' mark an optional
+    part: "invalid end of optional part at position 4". Found by the property above."""
+    assert_client_limit("client-path-parenthesis", Kind("package-proxy", "gradle"), "http://127.0.0.1/B!*)l",
+                        check_gradle, network, MirrorUrl("http", "127.0.0.1", "implicit", "/B!*)l"), "*", "r")
+
+
+def test_gradle_cannot_send_a_non_ascii_password(network):
+    """Gradle 4.4.1 does not send a non-ASCII password as UTF-8 in the Basic header: 401."""
+    assert_client_limit("client-credential-not-ascii", Kind("password", "gradle"), "é",
+                        check_gradle, network, MirrorUrl("http", "127.0.0.1", "other", "/"), "y", "é")
 
 
 def check_gradle(network, mirror, user, password):

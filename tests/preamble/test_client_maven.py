@@ -5,7 +5,8 @@ import shutil
 import pytest
 from hypothesis import given
 
-from loopback_mirror import MirrorUrl, assert_reached_mirror, credentials, generated_mirror, hosts, mirror_urls, realclient_settings, scratch_directory
+from harness.contract.grammar import Kind
+from loopback_mirror import MirrorUrl, assert_client_limit, assert_reached_mirror, credentials, generated_mirror, mirror_urls, realclient_settings, scratch_directory
 from loopback_mirror import HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("mvn") is None, reason="Maven is not installed (.ci/run installs it)")
@@ -45,18 +46,18 @@ def test_maven_resolves_through_the_mirror_with_a_hostile_password(network, tmp_
 
 
 @realclient_settings()
-@given(mirror=mirror_urls("maven", host_strategy=hosts(ipv6=False)), user=credentials("maven", "username"), password=credentials("maven", "password"))
+@given(mirror=mirror_urls("maven"), user=credentials("maven", "username"), password=credentials("maven", "password"))
 def test_maven_reaches_any_accepted_mirror_url_with_any_accepted_credentials(network, mirror, user, password):
-    """Property (c) for Maven: host case, [::1], default port written or not, any accepted path, credentials of
-    any characters the grammar accepts for Maven (XML-escaped into settings.xml by the preamble). An IPv6
-    literal host: the xfail below."""
+    """Property (c) for Maven: host case, default port written or not, any accepted path, credentials of any
+    characters the grammar accepts for Maven (XML-escaped into settings.xml by the preamble). What Maven cannot
+    take is a client limit of the grammar, shown below with Maven failing on it."""
     check_maven(network, mirror, user, password)
 
 
-@pytest.mark.xfail(strict=True, reason="grammar/client mismatch: the grammar accepts an IPv6 literal host, but Maven 3.8.7 sends "
-                   "no credentials to http://[::1]:PORT/m/ (the server's <server> credentials never reach the request): 401")
-def test_maven_sends_credentials_to_an_ipv6_literal_mirror(network):
-    check_maven(network, MirrorUrl("http", "[::1]", "other", "/m/"), "y", "r")  # narrowed from hypothesis's example
+def test_maven_cannot_send_credentials_to_an_ipv6_literal_mirror(network):
+    """Maven 3.8.7 sends no credentials to http://[::1]:PORT/m/ (its <server> credentials never reach it): 401."""
+    assert_client_limit("client-ipv6-credentials", Kind("package-proxy", "maven"), "http://[::1]:8081/m/",
+                        check_maven, network, MirrorUrl("http", "[::1]", "other", "/m/"), "y", "r")
 
 
 def check_maven(network, mirror, user, password):

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 
 from loopback_mirror import assert_fetched_with_credentials, HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
-from loopback_mirror import ASCII_CREDENTIAL_CHARACTERS, MirrorUrl, assert_reached_mirror, credentials, generated_mirror, mirror_urls, paths, realclient_settings, scratch_directory
+from harness.contract.grammar import Kind
+from loopback_mirror import MirrorUrl, assert_client_limit, assert_reached_mirror, credentials, generated_mirror, mirror_urls, realclient_settings, scratch_directory
 
 WHEEL = "tiny_pkg-1.0-py3-none-any.whl"
 
@@ -62,35 +63,31 @@ def test_pip_downloads_from_the_mirror_with_hostile_credentials(network, tmp_pat
 
 
 @realclient_settings()
-@given(mirror=mirror_urls("python", path_strategy=paths(max_percent_byte=0x7F)), user=credentials("python", "username", [c for c in ASCII_CREDENTIAL_CHARACTERS if c != "/"]),
-       password=credentials("python", "password", ASCII_CREDENTIAL_CHARACTERS))
+@given(mirror=mirror_urls("python"), user=credentials("python", "username"), password=credentials("python", "password"))
 def test_pip_reaches_any_accepted_mirror_url_with_any_accepted_credentials(network, mirror, user, password):
-    """Property (c) for pip: host case, [::1], default port written or not, any accepted path (percent-encoded
-    characters, with or without a trailing '/'), credentials of any accepted ASCII characters (percent-encoded
-    into index-url's user-info by the preamble). Non-ASCII credentials, a '/' in the username and escaped bytes
-    that are not UTF-8: the xfails below."""
+    """Property (c) for pip: host case, [::1], default port written or not, any path the grammar accepts for
+    python (percent-encoded characters, with or without a trailing '/'), credentials of any characters it accepts
+    (percent-encoded into index-url's user-info by the preamble). What pip cannot take is a client limit of the
+    grammar, each shown below with pip failing on it."""
     check_pip(network, mirror, user, password)
 
 
-@pytest.mark.xfail(strict=True, reason="grammar/client mismatch: the grammar accepts a non-ASCII python credential, but pip "
-                   "(requests' HTTPBasicAuth) encodes Basic credentials as ISO-8859-1, not UTF-8: the mirror gets 0x E9, "
-                   "not C3 A9, and answers 401 (characters outside Latin-1 cannot be sent at all)")
-def test_pip_sends_a_non_ascii_password_as_utf8(network):
-    check_pip(network, MirrorUrl("http", "127.0.0.1", "implicit", ""), "0", "é")  # hypothesis's minimal example
+def test_pip_cannot_send_a_non_ascii_password(network):
+    """pip (requests' HTTPBasicAuth) encodes Basic credentials as ISO-8859-1: the mirror gets 0xE9, not C3 A9."""
+    assert_client_limit("client-credential-not-ascii", Kind("password", "python"), "é",
+                        check_pip, network, MirrorUrl("http", "127.0.0.1", "implicit", ""), "0", "é")
 
 
-@pytest.mark.xfail(strict=True, reason="grammar/client mismatch: the grammar accepts a '/' in a python username and the preamble "
-                   "writes it as %2F (index-url = http://a%2Fb:r@127.0.0.1:PORT/), but pip 23.2.1 decodes it before splitting "
-                   "the URL: it reports the repository at host 'a' and never reaches the mirror (a '/' in the password works)")
-def test_pip_takes_a_slash_in_the_username(network):
-    check_pip(network, MirrorUrl("http", "127.0.0.1", "other", "/"), "a/b", "r")  # narrowed from '_rm<\x01/5N' / '#'
+def test_pip_cannot_take_a_slash_in_the_username(network):
+    """The preamble writes a/b as a%2Fb, but pip decodes the user-info before it splits the URL: host 'a'."""
+    assert_client_limit("client-username-slash", Kind("username", "python"), "a/b",
+                        check_pip, network, MirrorUrl("http", "127.0.0.1", "other", "/"), "a/b", "r")
 
 
-@pytest.mark.xfail(strict=True, reason="grammar/client mismatch: the grammar accepts any %XX in a package URL path, but pip "
-                   "cleans the link URLs of the index page by decoding the path as UTF-8: /%CA/tiny-pkg/x.whl is fetched as "
-                   "/%EF%BF%BD/tiny-pkg/x.whl (U+FFFD), a path the mirror does not have (the index page itself is fetched right)")
-def test_pip_keeps_an_escaped_byte_that_is_not_utf8(network):
-    check_pip(network, MirrorUrl("http", "127.0.0.1", "other", "/%CA"), "y", "r")  # narrowed from hypothesis's example
+def test_pip_cannot_keep_an_escaped_byte_that_is_not_utf8(network):
+    """pip decodes the index page's link paths as UTF-8: /%CA/tiny-pkg/x.whl is fetched as /%EF%BF%BD/..."""
+    assert_client_limit("client-path-escape-not-utf8", Kind("package-proxy", "python"), "http://127.0.0.1/%CA",
+                        check_pip, network, MirrorUrl("http", "127.0.0.1", "other", "/%CA"), "y", "r")
 
 
 def check_pip(network, mirror, user, password):

@@ -84,19 +84,18 @@ def gem_repository_files() -> dict[str, bytes]:
 
 
 @realclient_settings()
-@given(mirror=mirror_urls("rubygems").filter(lambda mirror: mirror.path in ("", "/") or mirror.path.endswith("/")), user=credentials("rubygems", "username"), password=credentials("rubygems", "password"))
+@given(mirror=mirror_urls("rubygems"), user=credentials("rubygems", "username"), password=credentials("rubygems", "password"))
 def test_gem_and_bundler_reach_any_accepted_mirror_url_with_any_accepted_credentials(network, mirror, user, password):
-    """Property (c) for gem and Bundler: host case, [::1], default port written or not, any accepted path,
-    credentials of any accepted characters (percent-encoded user-info in .gemrc and Bundler's mirror). A path
-    without a trailing '/': the xfail below."""
+    """Property (c) for gem and Bundler: host case, [::1], default port written or not, any accepted path with
+    or without a trailing '/', credentials of any accepted characters (percent-encoded user-info in .gemrc and
+    Bundler's mirror)."""
     check_gem_and_bundler(network, mirror, user, password)
 
 
-@pytest.mark.xfail(strict=True, reason="grammar/preamble/client mismatch: the grammar accepts a path without a trailing '/' and "
-                   "the preamble writes it as it is to :sources:, but gem fetch resolves the .gem URL relative to it (RFC 3986 "
-                   "merge drops the last segment): source http://HOST/a/b fetches /a/gems/tiny-1.0.0.gem, outside the prefix: 404")
 def test_gem_keeps_the_last_path_segment_without_a_trailing_slash(network):
-    check_gem_and_bundler(network, MirrorUrl("http", "127.0.0.1", "other", "/a/b"), "y", "r")  # narrowed from hypothesis's example
+    """gem resolves the .gem URL against its source as RFC 3986 merges (source http://HOST/a/b would fetch
+    /a/gems/...): the preamble writes a directory-base URL with its '/' (grammar.yaml client_urls)."""
+    check_gem_and_bundler(network, MirrorUrl("http", "127.0.0.1", "other", "/a/b"), "y", "r")
 
 
 def check_gem_and_bundler(network, mirror, user, password):
