@@ -27,16 +27,19 @@ class MirrorHit:
 
 @dataclass(frozen=True)
 class TrapEvent:
-    """One attempt to leave the build network: a DNS query for an unmirrored name, or a TCP connection."""
+    """One attempt to leave the build network: a DNS query for an unmirrored name, a TCP connection, a UDP
+    datagram or an ICMP packet for an address off the run (trapd.py)."""
 
     ts: float
-    kind: str  # dns | tcp
+    kind: str  # dns | tcp | udp | icmp
     client: str
-    name: str | None = None  # dns: the name asked for
+    name: str | None = None  # dns: the name asked for; udp to port 53: the name the query asks for
     qtype: str | None = None
-    dst_ip: str | None = None  # tcp: where the client meant to go
+    dst_ip: str | None = None  # tcp, udp, icmp: where the client meant to go
     dst_port: int | None = None
-    protocol: str | None = None  # tls | http | unknown
+    protocol: str | None = None  # tcp: tls | http | unknown; udp: dns when it is a DNS query
+    icmp_type: int | None = None
+    icmp_code: int | None = None
     sni: str | None = None
     http_host: str | None = None
     http_method: str | None = None
@@ -44,7 +47,10 @@ class TrapEvent:
 
     @property
     def host(self) -> str | None:
-        """The host name the attempt names: DNS name, TLS SNI or HTTP Host (without port)."""
+        """The host name the attempt names: DNS name, TLS SNI or HTTP Host (without port); None for UDP and
+        ICMP, whose destination is their address (a query to a hard-coded resolver leaves for that resolver)."""
+        if self.kind in ("udp", "icmp"):
+            return None
         if self.kind == "dns":
             return self.name
         return self.sni or (self.http_host.rsplit(":", 1)[0] if self.http_host else None)

@@ -23,6 +23,8 @@ from harness.infra.errors import UserError
 
 COMMENT_PREFIX = "airgap-harness:"
 PUBLIC_LITERAL = "1.1.1.1"  # only ever given to `ip route get`, which sends no packet
+METADATA_ADDRESS = "169.254.169.254"  # the cloud metadata service: only ever given to `ip route get`
+IPV6_LITERAL = "2001:db8::1"  # a documentation address: only ever given to `ip -6 route get`
 PROBE_TIMEOUT_S = 1.5  # a local bridge answers in microseconds; silence this long means dropped
 
 
@@ -179,12 +181,40 @@ def check_resolution(name: str, output: str, trap_address: str) -> Check:
                  f"answers {sorted(answers) or 'none'}, trap is {trap_address}")
 
 
-def check_public_route(output: str, trap_address: str) -> Check:
-    """`ip route get` of a public literal: either no route at all, or via the trap (captured there)."""
+def check_public_route(output: str, trap_address: str, literal: str = PUBLIC_LITERAL,
+                       what: str = "public IP literal") -> Check:
+    """`ip route get` of an address off the run: either no route at all, or via the trap (captured there)."""
     unreachable = "unreachable" in output.lower() or "prohibit" in output.lower() or not output.strip()
     via_trap = f"via {trap_address} " in output + " "
-    return Check(f"public IP literal {PUBLIC_LITERAL} leads only to the trap (route lookup, no packet sent)",
+    return Check(f"{what} {literal} leads only to the trap (route lookup, no packet sent)",
                  unreachable or via_trap, output.strip() or "no route")
+
+
+def check_no_ipv6_way_out(route_output: str, addresses_output: str) -> Check:
+    """`ip -6 route get` of a global IPv6 address finds no route, and the builder has no global IPv6 address."""
+    no_route = not route_output.strip() or any(word in route_output.lower() for word in
+                                               ("unreachable", "prohibit", "not supported", "cannot"))
+    no_address = "inet6" not in addresses_output
+    return Check(f"IPv6 has no way out (route lookup of {IPV6_LITERAL}, no packet sent; no global IPv6 address)",
+                 no_route and no_address, f"route: {route_output.strip() or 'none'}; global addresses: "
+                 f"{addresses_output.strip() or 'none'}")
+
+
+def udp_probe(address: str, port: int, name: str) -> list[str]:
+    """A command (python3) that sends one DNS query for `name` over UDP to address:port and prints `sent`."""
+    code = ("import socket,struct\n"
+            f"q=struct.pack('!6H',0x4242,0x0100,1,0,0,0)+b''.join(bytes([len(p)])+p.encode() for p in {name!r}.split('.'))"
+            "+b'\\0'+struct.pack('!2H',1,1)\n"
+            f"s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.sendto(q,({address!r},{port}))\nprint('sent')\n")
+    return ["python3", "-c", code]
+
+
+def icmp_probe(address: str) -> list[str]:
+    """A command (python3, an unprivileged ping socket) that sends one ICMP echo request and prints `sent`."""
+    code = ("import socket\n"
+            "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM,socket.IPPROTO_ICMP)\n"
+            f"s.sendto(bytes([8,0,0,0,0,0,0,1])+b'airgap',({address!r},0))\nprint('sent')\n")
+    return ["python3", "-c", code]
 
 
 def check_unreachable(what: str, output: str) -> Check:

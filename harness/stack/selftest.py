@@ -1,8 +1,10 @@
 """The isolation self-test of a run: show the build network is closed, without sending anything to an address
 the run did not create. No scenario may run on a stack whose self-test failed (AirgapStack.start raises).
 
-From a builder: public and unknown names resolve only to the trap, a public IP literal routes to the trap, the
-host (bridge gateway) is unreachable, and a connection off the build subnet ends in the trap. From a throwaway
+From a builder: public and unknown names resolve only to the trap, a public IP literal and the cloud metadata
+address route to the trap, IPv6 has no route and no global address, the host (bridge gateway) is unreachable,
+and a TCP connection, a UDP DNS query and an ICMP echo off the build subnet each end in the trap, recorded with
+their original destination (an address of this run: the simulated internet's resolver). From a throwaway
 container on every network: the host is unreachable, and its firewall rule is in place. A decoy listener on
 the host must see no connection at all.
 """
@@ -64,6 +66,26 @@ class SelfTest:
         return isolation.Check(f"a connection off the build subnet ({target}:{OFF_SUBNET_PORT}) ends in the trap",
                                bool(captured), f"probe: {output.strip()}; trap events: {len(captured)}")
 
+    def off_subnet_datagram_checks(self, builder) -> list[isolation.Check]:
+        """A DNS query over UDP and an ICMP echo to the same address of this run: the trap records both, with
+        the name the query asks for; neither goes further (the trap does not forward)."""
+        target = self.topology.address(dns.INTERNET_DNS, INTERNET)
+        name = f"udp-selftest-{self.run_id}.example.com"
+        since = time.time()
+        udp = builder.exec_run(isolation.udp_probe(target, OFF_SUBNET_PORT, name)).output.decode(errors="replace")
+        icmp = builder.exec_run(isolation.icmp_probe(target)).output.decode(errors="replace")
+        time.sleep(LOG_FLUSH_S)
+        events = self.evidence(since).trap_events
+        datagrams = [e for e in events if e.kind == "udp" and (e.dst_ip, e.dst_port, e.name) == (target, OFF_SUBNET_PORT, name)]
+        echoes = [e for e in events if e.kind == "icmp" and e.dst_ip == target and e.icmp_type == 8]
+        return [
+            isolation.Check(f"a UDP DNS query to a resolver off the build subnet ({target}:{OFF_SUBNET_PORT}) is "
+                            "recorded by the trap with its name", bool(datagrams),
+                            f"probe: {udp.strip()}; trap events: {len(datagrams)}"),
+            isolation.Check(f"an ICMP echo off the build subnet ({target}) is recorded by the trap", bool(echoes),
+                            f"probe: {icmp.strip()}; trap events: {len(echoes)}"),
+        ]
+
     def run(self) -> isolation.Report:
         decoy = isolation.Decoy()
         checks: list[isolation.Check] = []
@@ -78,11 +100,19 @@ class SelfTest:
                         checks.append(isolation.check_resolution(name, output, trap_address))
                     route = wrapped.exec_run(["ip", "route", "get", isolation.PUBLIC_LITERAL])
                     checks.append(isolation.check_public_route(route.output.decode(errors="replace"), trap_address))
+                    route = wrapped.exec_run(["ip", "route", "get", isolation.METADATA_ADDRESS])
+                    checks.append(isolation.check_public_route(route.output.decode(errors="replace"), trap_address,
+                                                               isolation.METADATA_ADDRESS, "the cloud metadata address"))
+                    route6 = wrapped.exec_run(["ip", "-6", "route", "get", isolation.IPV6_LITERAL])
+                    global6 = wrapped.exec_run(["ip", "-6", "addr", "show", "scope", "global"])
+                    checks.append(isolation.check_no_ipv6_way_out(route6.output.decode(errors="replace"),
+                                                                  global6.output.decode(errors="replace")))
                     gateway_ip = self.topology.bridge_gateway(BUILD)
                     output = wrapped.exec_run(isolation.connect_probe(gateway_ip, decoy.port)).output.decode()
                     checks.append(isolation.check_unreachable(
                         f"the host (bridge gateway {gateway_ip}, decoy port {decoy.port}) from a builder", output))
                     checks.append(self.off_subnet_check(wrapped))
+                    checks += self.off_subnet_datagram_checks(wrapped)
             with ThreadPoolExecutor(max_workers=len(NETWORKS)) as pool:  # re-raises a probe's error
                 outputs = dict(zip(NETWORKS, pool.map(lambda n: self.probe(
                     n, isolation.connect_probe(self.topology.bridge_gateway(n), decoy.port)), NETWORKS)))

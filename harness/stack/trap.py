@@ -22,8 +22,10 @@ SYSCTLS = {"net.ipv4.ip_forward": "0"}
 
 
 def startup_script(own_address: str) -> str:
-    """Steer all TCP (except DNS to itself) to the trap listener, then run trapd with dnsmasq under it."""
-    command = ["python3", PROGRAM, EVENTS_FILE, str(LISTEN_PORT), "--", *dns.dnsmasq_command(catch_all=own_address)]
+    """Steer all TCP (except DNS to itself) to the trap listener, then run trapd with dnsmasq under it (trapd
+    also records UDP and ICMP from a packet socket: Docker's default NET_RAW capability)."""
+    command = ["python3", PROGRAM, EVENTS_FILE, str(LISTEN_PORT), own_address, "--",
+               *dns.dnsmasq_command(catch_all=own_address)]
     return "\n".join([
         "set -e",
         "ip route del default 2>/dev/null || true",

@@ -5,9 +5,14 @@ route points here, so whatever tries to leave arrives here instead. It records, 
   dns  - each query dnsmasq answers (name, type, client), read from dnsmasq's log;
   tcp  - each TCP connection on any port (iptables REDIRECTs them all to one listener; the original
          destination comes from SO_ORIGINAL_DST), with the TLS SNI or the HTTP Host if the client sent one.
-Then it refuses: a TLS handshake_failure alert, an HTTP 403, or a plain close. It never connects anywhere.
+         Then it refuses: a TLS handshake_failure alert, an HTTP 403, or a plain close.
+  udp  - each UDP datagram that arrives for another address, or for this one other than DNS to dnsmasq
+         (a query to a hard-coded resolver such as 8.8.8.8 included, with the name it asks for);
+  icmp - each ICMP (or ICMPv6) packet for another address: echo requests, traceroute probes.
+UDP and ICMP are read from a packet socket on the build interface; the kernel then drops them (forwarding
+is off), so nothing answers. It never connects or sends anywhere.
 
-Usage: trapd.py EVENTS_FILE LISTEN_PORT -- DNSMASQ_COMMAND...
+Usage: trapd.py EVENTS_FILE LISTEN_PORT OWN_ADDRESS -- DNSMASQ_COMMAND...
 """
 
 import json
@@ -151,6 +156,79 @@ def serve_tcp(server: socket.socket, out) -> None:
         threading.Thread(target=handle, args=(conn, client, out), daemon=True).start()
 
 
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4  # the pkttype of a frame this container sent
+ETHERTYPE_IPV4, ETHERTYPE_IPV6 = 0x0800, 0x86DD
+UDP, ICMP, ICMPV6 = 17, 1, 58
+NEIGHBOUR_DISCOVERY = range(133, 138)  # ICMPv6 router/neighbour solicitations and adverts: the link, not egress
+
+
+def parse_dns_question(payload: bytes) -> str | None:
+    """The first question's name of a DNS query, or None if `payload` is not one."""
+    labels, pos = [], 12
+    try:
+        if len(payload) < 12 or payload[2] & 0x80 or struct.unpack("!H", payload[4:6])[0] < 1:
+            return None  # a response, or no question
+        while payload[pos]:
+            length = payload[pos]
+            if length > 63:
+                return None  # compression in a question: not a query we read
+            labels.append(payload[pos + 1 : pos + 1 + length].decode("ascii", "replace"))
+            pos += 1 + length
+    except IndexError:
+        return None
+    return ".".join(labels) or "."
+
+
+def parse_frame(frame: bytes, own_address: str) -> dict | None:
+    """An udp or icmp event for an Ethernet frame that tries to leave, None for anything else (TCP, which the
+    listener records; DNS to dnsmasq; ARP; the link's own ICMPv6)."""
+    try:
+        ethertype = struct.unpack("!H", frame[12:14])[0]
+        if ethertype == ETHERTYPE_IPV4:
+            header = (frame[14] & 0x0F) * 4
+            protocol, src, dst = frame[23], socket.inet_ntoa(frame[26:30]), socket.inet_ntoa(frame[30:34])
+            body = frame[14 + header :]
+        elif ethertype == ETHERTYPE_IPV6:
+            protocol = frame[20]  # next header (extension headers are not followed)
+            src, dst = socket.inet_ntop(socket.AF_INET6, frame[22:38]), socket.inet_ntop(socket.AF_INET6, frame[38:54])
+            body = frame[54:]
+        else:
+            return None
+        if protocol == UDP:
+            dst_port = struct.unpack("!H", body[2:4])[0]
+            if dst == own_address and dst_port == 53:
+                return None  # a query to dnsmasq, which logs it itself
+            event = {"kind": "udp", "client": src, "dst_ip": dst, "dst_port": dst_port, "bytes": len(body) - 8}
+            name = parse_dns_question(body[8:]) if dst_port == 53 else None
+            return {**event, "name": name, "protocol": "dns"} if name else event
+        if protocol in (ICMP, ICMPV6) and dst != own_address:
+            if protocol == ICMPV6 and body[0] in NEIGHBOUR_DISCOVERY:
+                return None
+            return {"kind": "icmp", "client": src, "dst_ip": dst, "icmp_type": body[0], "icmp_code": body[1]}
+    except (IndexError, struct.error, OSError, ValueError):
+        return None
+    return None
+
+
+def capture(sock: socket.socket, own_address: str, out) -> None:
+    """Record every UDP and ICMP packet that arrives on `sock` (a packet socket) trying to leave."""
+    while True:
+        try:
+            frame, address = sock.recvfrom(65535)
+        except OSError:
+            return
+        if address[0] == "lo" or address[2] == PACKET_OUTGOING:
+            continue
+        event = parse_frame(frame, own_address)
+        if event:
+            emit(out, event)
+
+
+def packet_socket() -> socket.socket:
+    return socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+
+
 def parse_dnsmasq_line(line: str) -> dict | None:
     """`dnsmasq[1]: query[A] registry.npmjs.org from 10.0.0.3` -> a dns event; other lines -> None."""
     _, _, message = line.partition(": ")
@@ -174,12 +252,13 @@ def follow_dnsmasq(args: list[str], out) -> int:
 
 
 def main(argv: list[str]) -> int:
-    events_file, port, dashdash, *dnsmasq = argv
+    events_file, port, own_address, dashdash, *dnsmasq = argv
     if dashdash != "--" or not dnsmasq:
         sys.stderr.write(__doc__)
         return 2
     out = open(events_file, "a", encoding="utf-8")
     threading.Thread(target=serve_tcp, args=(listen(int(port)), out), daemon=True).start()
+    threading.Thread(target=capture, args=(packet_socket(), own_address, out), daemon=True).start()
     return follow_dnsmasq(dnsmasq, out)
 
 

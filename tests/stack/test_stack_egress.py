@@ -6,11 +6,13 @@ and the trap must show the public host's DNS query and TLS SNI). The open-egress
 unconfigured command on the simulated internet, where it must succeed.
 """
 
+import shlex
 from dataclasses import dataclass
 
 import pytest
 
-from harness.stack import content
+from harness.stack import content, dns, isolation
+from harness.stack.topology import INTERNET
 from helpers import PROXY_CONFIGS
 
 NEXUS = PROXY_CONFIGS / "full-global"
@@ -71,8 +73,22 @@ def test_isolation_self_test_passed(airgap_stack):
     report = airgap_stack.isolation_report
     assert report.ok, report.summary()
     names = " ".join(check.name for check in report.checks)
-    for expected in ("resolves only to the trap", "public IP literal", "bridge gateway", "decoy listener"):
+    for expected in ("resolves only to the trap", "public IP literal", "bridge gateway", "decoy listener",
+                     "cloud metadata address", "IPv6 has no way out", "UDP DNS query", "ICMP echo"):
         assert expected in names
+
+
+def test_udp_and_icmp_of_a_build_are_recorded_as_its_egress(airgap_stack):
+    """A build that asks a hard-coded resolver and pings: both end in the trap, recorded with the builder as
+    client. The destination is an address of this run (its simulated internet resolver), never a real one."""
+    target = airgap_stack.topology.address(dns.INTERNET_DNS, INTERNET)
+    probes = [isolation.udp_probe(target, 53, "hard-coded.example.com"), isolation.icmp_probe(target)]
+    result = airgap_stack.run(" && ".join(shlex.join(probe) for probe in probes))
+    assert result.ok, result.output
+    events = airgap_stack.evidence_of(result).trap_events
+    assert [(e.kind, e.dst_ip, e.dst_port, e.name) for e in events if e.kind == "udp"] == \
+        [("udp", target, 53, "hard-coded.example.com")]
+    assert [(e.kind, e.dst_ip, e.icmp_type) for e in events if e.kind == "icmp"] == [("icmp", target, 8)]
 
 
 @pytest.mark.parametrize("name", CASES)
