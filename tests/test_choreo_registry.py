@@ -22,6 +22,7 @@ from harness.stack.pki import RunCA
 from harness.stack.servers import all_specs, internet
 
 HOST = "acr.pdp.example.com"
+PLATFORM_HOSTS = (DEFAULT_CHOREO_REGISTRY, "choreoprivateacr.azurecr.io", "choreoanonymouspullable.azurecr.io")
 
 
 def airgap(*args: str, env: dict | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
@@ -44,7 +45,7 @@ def test_a_bad_host_from_the_environment_names_the_variable(tmp_path):
     result = airgap("plan", "--strategy", "prism", str(tmp_path), env=env)
     assert result.returncode == 2 and "AIRGAP_CHOREO_REGISTRY" in result.stderr, result.stderr
     accepted = airgap("plan", "--strategy", "prism", "--choreo-registry", HOST, str(tmp_path), env=env)
-    assert accepted.returncode == 0 and f"{HOST}/choreo-base/prism:5.8" in accepted.stdout, accepted.stderr
+    assert accepted.returncode == 0 and f"{HOST}/stoplight/prism:5" in accepted.stdout, accepted.stderr
 
 
 @pytest.mark.parametrize("host", ["myacr", "MyAcr.example.com", "localhost", "localhost:5000", "10.0.0.5",
@@ -57,8 +58,8 @@ def test_refused_hosts(host):
 
 def test_a_port_stays_in_the_references_and_leaves_the_host_names():
     catalog = load_catalog(f"{HOST}:5000")
-    assert catalog.strategies["webapp"].images["nginx"].default == f"{HOST}:5000/choreo-base/nginx:1.25-alpine"
-    assert catalog.registries["choreo"].prefixes == (f"{HOST}:5000",)
+    assert catalog.strategies["webapp"].images["nginx"].default == f"{HOST}:5000/nginxinc/nginx-unprivileged:stable-alpine-slim"
+    assert catalog.registries["choreo"].prefixes == (f"{HOST}:5000",)  # every platform host of the profile, one PDP's
     assert catalog.registries["choreo"].endpoints == (HOST,)  # as egress evidence names it
     scenario = next(s for s in generated(catalog, recipes()) if s.name == "prism/no-secret")
     assert HOST in scenario.expect.egress and f"{HOST}:5000" not in scenario.expect.egress
@@ -67,9 +68,9 @@ def test_a_port_stays_in_the_references_and_leaves_the_host_names():
 def test_the_servers_serve_the_platform_registry_under_the_chosen_host():
     specs = {spec.name: spec for spec in all_specs(RunCA(), content.build(), load_catalog(f"{HOST}:5000"))}
     edge = specs[internet.EDGE]
-    assert HOST in edge.aliases and DEFAULT_CHOREO_REGISTRY not in edge.aliases
+    assert HOST in edge.aliases and not set(PLATFORM_HOSTS) & set(edge.aliases)
     conf = edge.files["/etc/airgap/sim-edge.conf"].decode()
-    assert "listen 5000 ssl;" in conf and HOST in conf and DEFAULT_CHOREO_REGISTRY not in conf
+    assert "listen 5000 ssl;" in conf and HOST in conf and not any(host in conf for host in PLATFORM_HOSTS)
     assert f'remoteurl: "https://{HOST}:5000"' in specs["mirror-oci-choreo"].files["/etc/airgap/registry.yml"].decode()
 
 
@@ -82,7 +83,7 @@ def test_the_matrix_passes_on_the_stack_with_a_pdp_platform_registry(strategy, d
                     "--report-dir", str(tmp_path), "scenarios/matrix.yaml", env=env, timeout=1800)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     text = (tmp_path / "scenarios.json").read_text()
-    assert DEFAULT_CHOREO_REGISTRY not in text
+    assert not any(host in text for host in PLATFORM_HOSTS)
     outcomes = {o["scenario"]: o for o in json.loads(text)}
     assert HOST in {e["destination"] for e in outcomes[f"{strategy}/without:oci-choreo-url"]["egress"]}
     full = outcomes[f"{strategy}/full-global"]

@@ -66,7 +66,7 @@ def test_preamble_check_prints_text_or_json():
     text = airgap("preamble-check", "--strategy", "webapp", config, "--format", "text")
     assert text.returncode == 0, text.stderr
     assert text.stdout.startswith("webapp preamble with ")
-    for expected in ("images:", "nexus.example.com/dockerhub-proxy/library/node:18  (mirror via oci-dockerhub-url, "
+    for expected in ("images:", "nexus.example.com/dockerhub-proxy/library/node:18-alpine  (mirror via oci-dockerhub-url, "
                      "credentials oci-dockerhub-username)",
                      "login: nexus.example.com/choreo-proxy  (oci-choreo-username)",
                      "Docker Hub login with the platform's credentials: no",

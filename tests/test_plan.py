@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.contract import reference
 from harness.contract.catalog import load_catalog
 from harness.contract.config import read_config
 from harness.contract.plan import plan
@@ -28,7 +29,7 @@ def test_no_configuration_uses_public_defaults(strategy):
     assert result["logins"] == ([{"registry": "docker.io", "key": None}] if result["dockerhub_login"] else [])
     hosts = {d["host"] for d in result["public"]}
     for image in result["images"].values():
-        assert set(CATALOG.registries[image["registry"]].endpoints) <= hosts
+        assert set(CATALOG.pull_hosts(reference.parse(image["default"]))) <= hosts
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -44,11 +45,29 @@ def test_full_global_mirror_leaves_only_unredirectable_destinations(strategy):
 
 def test_mirror_rewrite_keeps_library_for_official_images():
     images = plan_of("full-global", "webapp")["images"]
-    assert images["node"]["resolved"] == "nexus.example.com/dockerhub-proxy/library/node:18"
-    assert images["nginx"]["resolved"] == "nexus.example.com/choreo-proxy/choreo-base/nginx:1.25-alpine"
+    assert images["node"]["resolved"] == "nexus.example.com/dockerhub-proxy/library/node:18-alpine"
+    assert images["nginx"]["resolved"] == \
+        "nexus.example.com/choreo-proxy/nginxinc/nginx-unprivileged:stable-alpine-slim"
     buildpack = plan_of("full-global", "buildpack")["images"]
     assert buildpack["buildpacks-runtime"]["resolved"] == \
         "nexus.example.com/gcr-proxy/gae-runtimes/runtimes-ubuntu2204/nodejs:20"
+    # the namespace stays: buildpacksio/lifecycle, on Docker Hub, through the buildpacks mirror
+    assert buildpack["buildpacks-lifecycle"]["resolved"] == "nexus.example.com/gcr-proxy/buildpacksio/lifecycle:0.20.2"
+
+
+def test_an_image_inside_another_registry_goes_to_the_mirror_of_its_longest_prefix_in_effect(tmp_path):
+    """docker.io/buildpacksio is the buildpacks registry's prefix inside Docker Hub's: with the buildpacks mirror
+    the lifecycle is rewritten to it; without, registries.conf sends it to the Docker Hub mirror (not public), and
+    with neither it is public, covered by its own key."""
+    (tmp_path / "oci-dockerhub-url").write_text("hub.example.com/hub")
+    (tmp_path / "oci-choreo-url").write_text("acr.example.com/choreo")
+    only_hub = plan(CATALOG, read_config(tmp_path), "buildpack").to_json()
+    assert only_hub["images"]["buildpacks-lifecycle"]["source"] == "default"
+    hosts = {d["host"] for d in only_hub["public"]}
+    assert not hosts & {"registry-1.docker.io", "choreoprivateacr.azurecr.io"}  # remapped to hub and choreo mirrors
+    assert "us-docker.pkg.dev" in hosts  # the runtime: no mirror in effect takes gae-runtimes
+    none = {d["host"]: d["covered_by"] for d in plan_of("none", "mi")["public"]}
+    assert none["choreoprivateacr.azurecr.io"] == "oci-buildpacks-url"
 
 
 def test_credentials_are_key_names_and_never_values():
@@ -69,14 +88,14 @@ def test_credentials_are_key_names_and_never_values():
 
 def test_image_overrides_full_prefix_and_digest():
     webapp = plan_of("image-overrides", "webapp")["images"]
-    assert webapp["node"] == {"default": "docker.io/library/node:18", "resolved": "golden.example.com:5000/base/node:20.11-alpine",
+    assert webapp["node"] == {"default": "docker.io/library/node:18-alpine", "resolved": "golden.example.com:5000/base/node:20.11-alpine",
                               "source": "override", "key": "image-node-ref", "registry": "dockerhub",
                               "credentials": "oci-dockerhub-username", "error": None}
-    assert webapp["nginx"]["resolved"] == "golden.example.com:5000/base/nginx:1.25-alpine"
+    assert webapp["nginx"]["resolved"] == "golden.example.com:5000/base/nginx:stable-alpine-slim"
     assert webapp["nginx"]["credentials"] == "oci-dockerhub-username"  # same host as the Docker Hub mirror
     prism = plan_of("image-overrides", "prism")["images"]
     assert prism["prism"]["resolved"].endswith("@sha256:" + "0123456789abcdef" * 4)
-    assert prism["golang"]["resolved"] == "registry.acme.internal/base/golang:1.22"
+    assert prism["golang"]["resolved"] == "registry.acme.internal/base/golang:1.22.4-alpine"
     assert prism["golang"]["credentials"] is None
 
 
@@ -92,7 +111,7 @@ def test_strategy_scoped_keys():
     assert plan_of("strategy-scoped", "mi")["packages"]["maven"]["url"] == \
         "https://nexus.example.com/repository/maven-proxy/"
     webapp = plan_of("strategy-scoped", "webapp")
-    assert webapp["images"]["node"]["resolved"] == "harbor.acme.internal:8443/webapp-hub/library/node:18"
+    assert webapp["images"]["node"]["resolved"] == "harbor.acme.internal:8443/webapp-hub/library/node:18-alpine"
     assert "oci-dockerhub-url" in webapp["shadowed_keys"]
     assert "buildpack.pkg-npm-url" in webapp["ignored_keys"]
 
@@ -108,7 +127,7 @@ def test_troubleshooting_cases():
     assert "registry.npmjs.org" in {d["host"] for d in scoped["public"]}
     assert plan_of("ts-strategy-scoped-only", "buildpack")["packages"]["npm"]["key"] == "buildpack.pkg-npm-url"
     node18 = plan_of(SCENARIOS / "ts-webapp-node18" / "proxy-config", "webapp")["images"]["node"]
-    assert node18["resolved"].endswith("/library/node:18")
+    assert node18["resolved"].endswith("/library/node:18-alpine")
 
 
 def test_unsupported_keys_have_no_effect():

@@ -6,7 +6,7 @@ import os
 import sys
 
 from harness.infra import settings
-from harness.contract.catalog import DEFAULT_CHOREO_REGISTRY, Catalog, choreo_registry_from_environment, load_catalog
+from harness.contract.catalog import Catalog, choreo_registry_from_environment, load_catalog
 from harness.infra.errors import UserError
 
 
@@ -25,6 +25,16 @@ def _platform_registry(text: str) -> str | None:
     return text
 
 
+def _profile(text: str) -> str:
+    """argparse type of --profile: the profile must load and merge into the catalog; its errors name the file."""
+    try:
+        load_catalog(profile=text)
+    except UserError as error:
+        variable = f"{settings.PROFILE_VAR}: " if isinstance(text, _FromEnvironment) else ""
+        raise argparse.ArgumentTypeError(variable + str(error)) from None
+    return str(text)
+
+
 def add_catalog_option(parser: argparse.ArgumentParser) -> None:
     from_environment = os.environ.get(settings.CHOREO_REGISTRY_VAR)
     parser.add_argument(
@@ -32,8 +42,17 @@ def add_catalog_option(parser: argparse.ArgumentParser) -> None:
         type=_platform_registry,
         default=_FromEnvironment(from_environment) if from_environment else None,
         metavar="HOST[:PORT]",
-        help=f"the platform registry host of this PDP, a DNS name with a dot "
-             f"(default: ${settings.CHOREO_REGISTRY_VAR} or {DEFAULT_CHOREO_REGISTRY})",
+        help=f"the platform registry host of this PDP, a DNS name with a dot: it replaces every platform registry "
+             f"host of the profile (default: ${settings.CHOREO_REGISTRY_VAR}, else none)",
+    )
+    profile_from_environment = os.environ.get(settings.PROFILE_VAR)
+    parser.add_argument(
+        "--profile",
+        type=_profile,
+        default=_FromEnvironment(profile_from_environment) if profile_from_environment else None,
+        metavar="FILE",
+        help=f"the platform profile: the default images, hand-off and destinations of the platform's build flows "
+             f"(default: ${settings.PROFILE_VAR}, else profiles/choreo.yaml)",
     )
 
 
@@ -44,7 +63,7 @@ def add_format_option(parser: argparse.ArgumentParser) -> None:
 
 
 def catalog_from(args: argparse.Namespace) -> Catalog:
-    return load_catalog(args.choreo_registry)
+    return load_catalog(args.choreo_registry, args.profile)
 
 
 def strategy_names() -> list[str]:

@@ -25,7 +25,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from harness.preamble.check import preamble_check
 
-    result = preamble_check(args.strategy, args.config_dir, args.preamble, args.choreo_registry)
+    result = preamble_check(args.strategy, args.config_dir, args.preamble, args.choreo_registry, args.profile)
     if args.format == "json":
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:

@@ -1,17 +1,22 @@
-"""The key catalog (harness/contract/catalog.yaml) loaded into typed records and checked for consistency.
+"""The key catalog (harness/contract/catalog.yaml) and a platform profile (profiles/choreo.yaml by default)
+loaded into typed records and checked for consistency.
 
-All knowledge of keys, strategies, images and public destinations is in the YAML file; this module
-only gives it a shape and answers the questions other modules ask ("which keys does webapp consume?").
+The contract's facts (keys, registries, the support matrix) are in catalog.yaml; the platform's images,
+hand-off and public destinations are in the profile (harness/contract/profile.py reads it). This module
+merges the two into one `Catalog` and answers the questions other modules ask ("which keys does webapp
+consume?", "which registry does this image belong to?").
 """
 
 import functools
 import os
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
 import yaml
 
 from harness.contract import reference
+from harness.contract.profile import Handoff, Profile, load_profile
 from harness.infra.errors import UserError
 from harness.infra.settings import CHOREO_REGISTRY_VAR
 
@@ -23,6 +28,7 @@ DEFAULT_CHOREO_REGISTRY = "choreocontrolplane.azurecr.io"
 class Destination:
     host: str
     purpose: str
+    key: str | None = None  # the key that redirects it under the contract (profile destinations); None: none
 
 
 @dataclass(frozen=True)
@@ -66,8 +72,10 @@ class Image:
     default: str
     registry: str
     override: str | None
-    origin: str
+    origin: str  # platform: as the profile's platform flows name it; model: the harness's stand-in
     pinned: bool = False
+    written: str = ""  # the default as the profile writes it (node:18-alpine); `default` is its normalised form
+    platform_resolves: bool = True  # False: the platform's own preamble never resolves it (the profile says so)
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,9 @@ class Strategy:
     managers: tuple[str, ...]
     dockerhub_login: bool
     images: dict[str, Image]
-    unredirectable: tuple[Destination, ...]
+    unredirectable: tuple[Destination, ...]  # the destinations no key redirects
+    destinations: tuple[Destination, ...] = ()  # every destination of the profile's steps (with a key or not)
+    handoff: Handoff | None = None  # how the profile's platform hands configuration to the build
 
     @property
     def url_keys(self) -> tuple[str, ...]:
@@ -95,6 +105,9 @@ class Catalog:
     strategies: dict[str, Strategy]
     credential_owner: dict[str, str] = field(default_factory=dict)  # credential key -> its main key
     aliases: dict[str, dict[str, str]] = field(default_factory=dict)  # managers|registries|fields -> word -> id
+    profile: Profile | None = None  # the platform profile merged in
+    choreo_registry: str | None = None  # the PDP's own platform registry host[:port], when one was given
+    platform_hosts: tuple[str, ...] = ()  # the platform registry's hosts (choreo), as `CHOREO_REGISTRY` replaces them
 
     def all_key_names(self) -> list[str]:
         return list(self.keys) + list(self.credential_owner)
@@ -107,30 +120,148 @@ class Catalog:
         return names
 
     def registry_of(self, ref: reference.Reference) -> Registry | None:
-        for registry in self.registries.values():
-            if any(reference.matches_prefix(ref, prefix) for prefix in registry.prefixes):
-                return registry
-        return None
+        """The registry of the longest prefix `ref` lives under (docker.io/buildpacksio/lifecycle is the buildpacks
+        registry's, docker.io/library/node Docker Hub's), as registries.conf picks the longest matching prefix."""
+        return self.remapping(ref, self.registries)
+
+    def remapping(self, ref: reference.Reference, registry_ids) -> Registry | None:
+        """Among the registries `registry_ids` (the mirrors in effect), the one whose prefix remaps `ref` in the
+        build's registries.conf: the longest matching prefix. None: no mirror in effect takes the reference."""
+        best, length = None, -1
+        for rid in registry_ids:
+            for prefix in self.registries[rid].prefixes:
+                if len(prefix) > length and reference.matches_prefix(ref, prefix):
+                    best, length = self.registries[rid], len(prefix)
+        return best
+
+    def pull_hosts(self, ref: reference.Reference) -> tuple[str, ...]:
+        """The host names a pull of `ref` reaches (egress names hosts, never ports): Docker Hub's endpoints for a
+        Docker Hub reference, else the reference's own host."""
+        if ref.domain in self.registries["dockerhub"].prefixes:
+            return self.registries["dockerhub"].endpoints
+        return (ref.domain.partition(":")[0],)
 
 
 def _destinations(items) -> tuple[Destination, ...]:
-    return tuple(Destination(item["host"], item["for"]) for item in items or ())
+    return tuple(Destination(item["host"], item["for"], item.get("key")) for item in items or ())
+
+
+def _swap_host(text: str, hosts: set[str], host: str) -> str:
+    """`text` (a reference or prefix) with its domain replaced by `host` when the domain is one of `hosts`."""
+    domain, slash, rest = text.partition("/")
+    return host + slash + rest if domain in hosts else text
 
 
 def _with_choreo_host(data: dict, host: str) -> None:
-    """Swap the platform registry host everywhere it appears (PDPs may run their own ACR). Endpoints are
-    host names, as egress evidence names them (DNS, SNI): a port stays in the prefix only."""
-    choreo = data["registries"]["choreo"]
-    [old] = choreo["prefixes"]
-    choreo["prefixes"] = [host]
-    choreo["endpoints"] = [host.partition(":")[0]]
+    """Swap every platform registry host (the choreo registry's, catalog and profile) for a PDP's own, everywhere
+    it appears: registry prefixes (a buildpacks prefix on the platform's ACR too) and default images. Endpoints
+    are host names, as egress evidence names them (DNS, SNI): a port stays in the prefixes only."""
+    hosts = {prefix.partition("/")[0] for prefix in data["registries"]["choreo"]["prefixes"]}
+    names = {h.partition(":")[0] for h in hosts}
+    for registry in data["registries"].values():
+        registry["prefixes"] = list(dict.fromkeys(_swap_host(p, hosts, host) for p in registry["prefixes"]))
+        registry["endpoints"] = list(dict.fromkeys(host.partition(":")[0] if e in names else e
+                                                   for e in registry["endpoints"]))
     for strategy in data["strategies"].values():
         for image in strategy["images"].values():
-            if image["registry"] == "choreo":
-                image["default"] = host + image["default"][len(old):]
+            image["default"] = _swap_host(image["default"], hosts, host)
 
 
-def _build(data: dict) -> Catalog:
+def _longest_prefix_registry(data: dict, ref: reference.Reference) -> str | None:
+    best, length = None, -1
+    for rid, registry in data["registries"].items():
+        for prefix in registry["prefixes"]:
+            if len(prefix) > length and reference.matches_prefix(ref, prefix):
+                best, length = rid, len(prefix)
+    return best
+
+
+def _merge(data: dict, profile: Profile) -> None:
+    """Put the profile's registries, images, destinations and hand-off into the catalog's data, checking what
+    needs the catalog: a registry id, a strategy, an image's registry and override key, a destination's key."""
+    def fail(where: str, problem: str):
+        raise UserError(f"{profile.path}: {where}: {problem}")
+
+    registries = data["registries"]
+    for rid, prefixes in profile.prefixes.items():
+        if rid not in registries:
+            fail(f"registries.{rid}", f"unknown registry (harness/contract/catalog.yaml has: {', '.join(registries)})")
+        registries[rid]["prefixes"] = list(dict.fromkeys([*registries[rid]["prefixes"], *prefixes]))
+    owner = {}
+    for rid, registry in registries.items():
+        for prefix in registry["prefixes"]:
+            if prefix in owner and owner[prefix] != rid:
+                fail(f"registries.{rid}", f"{prefix} is already a prefix of the {owner[prefix]} registry")
+            owner[prefix] = rid
+    strategies = data["strategies"]
+    missing = [s for s in strategies if s not in profile.strategies]
+    unknown = [s for s in profile.strategies if s not in strategies]
+    if unknown:
+        fail(f"strategies.{unknown[0]}", f"unknown strategy (one of: {', '.join(strategies)})")
+    if missing:
+        fail("strategies", f"no entry for {', '.join(missing)} (every strategy of the catalog needs one)")
+    image_keys = {name: key for name, key in data["keys"].items() if key["family"] == "image-override"}
+    for sid, strategy in strategies.items():
+        entry = profile.strategies[sid]
+        row = strategy["supports"]["images"]
+        images = {}
+        for name, image in entry.images.items():
+            where = f"strategies.{sid}.images.{name}"
+            found = _longest_prefix_registry(data, reference.parse_normalized(image.default))
+            registry = image.registry or found
+            if registry not in registries:
+                fail(f"{where}.registry", f"{registry!r} is not a registry (one of: {', '.join(registries)})")
+            if found != registry:
+                fail(where, f"{image.default} is not under a prefix of the {registry} registry "
+                            f"({found or 'no registry'} holds it): add its host or host/path to registries.{registry}.prefixes")
+            override = next((key for key, k in image_keys.items() if k["image"] == name and key in row), None)
+            images[name] = {"default": image.default, "registry": registry, "override": override,
+                            "origin": image.origin, "pinned": image.pinned, "written": image.written,
+                            "platform_resolves": image.platform_resolves}
+        for key in row:
+            if image_keys[key]["image"] not in images:
+                fail(f"strategies.{sid}.images", f"no image {image_keys[key]['image']!r}, which {key} (in {sid}'s "
+                                                 "support row) replaces")
+        for name in entry.handoff.images:
+            if name not in images:
+                fail(f"strategies.{sid}.handoff.images.{name}", f"no such image of {sid}")
+        for manager in entry.handoff.managers:
+            if manager not in data["managers"]:
+                fail(f"strategies.{sid}.handoff.managers.{manager}",
+                     f"unknown package manager (one of: {', '.join(data['managers'])})")
+        consumed = set(strategy["supports"]["oci"]) | {f"pkg-{m}-url" for m in strategy["supports"]["packages"]}
+        destinations = []
+        for index, destination in enumerate(entry.destinations):
+            where = f"strategies.{sid}.destinations[{index}]"
+            if destination.key is not None:
+                key = data["keys"].get(destination.key)
+                if destination.key not in consumed:
+                    fail(f"{where}.key", f"{destination.key} is not a URL key of {sid}'s support row: leave the key out "
+                                         "when no key of the strategy redirects it")
+                source = registries[key["registry"]] if key["family"] == "oci-mirror" else data["managers"][key["manager"]]
+                if destination.host not in source["endpoints"]:
+                    fail(f"{where}.host", f"{destination.host} is not a host {destination.key} redirects "
+                                          f"({', '.join(source['endpoints'])})")
+            destinations.append({"host": destination.host, "for": destination.purpose, "key": destination.key})
+        strategy["images"] = images
+        strategy["destinations"] = destinations
+        strategy["handoff"] = entry.handoff
+
+
+def _endpoints(data: dict) -> None:
+    """Each registry's endpoints: the catalog's, and the hosts a pull under each of its prefixes reaches (a Docker
+    Hub prefix reaches Docker Hub's endpoints)."""
+    hub = data["registries"]["dockerhub"]
+    for registry in data["registries"].values():
+        hosts = list(registry["endpoints"])
+        for prefix in registry["prefixes"]:
+            domain = prefix.partition("/")[0]
+            hosts += hub["endpoints"] if domain in hub["prefixes"] else [domain.partition(":")[0]]
+        registry["endpoints"] = list(dict.fromkeys(hosts))
+
+
+def _build(data: dict, profile: Profile | None = None, choreo_registry: str | None = None,
+           platform_hosts: tuple[str, ...] = ()) -> Catalog:
     registries = {
         rid: Registry(rid, r["title"], r["mirror_key"], tuple(r["prefixes"]), tuple(r["endpoints"]))
         for rid, r in data["registries"].items()
@@ -143,9 +274,11 @@ def _build(data: dict) -> Catalog:
     strategies = {}
     for sid, s in data["strategies"].items():
         images = {
-            iname: Image(iname, i["default"], i["registry"], i.get("override"), i["origin"], i.get("pinned", False))
+            iname: Image(iname, i["default"], i["registry"], i.get("override"), i["origin"], i.get("pinned", False),
+                         i.get("written", ""), i.get("platform_resolves", True))
             for iname, i in s["images"].items()
         }
+        destinations = _destinations(s.get("destinations"))
         strategies[sid] = Strategy(
             name=sid,
             title=s["title"],
@@ -154,10 +287,13 @@ def _build(data: dict) -> Catalog:
             managers=tuple(s["supports"]["packages"]),
             dockerhub_login=bool(s["dockerhub_login"]),
             images=images,
-            unredirectable=_destinations(s.get("unredirectable")),
+            unredirectable=tuple(d for d in destinations if d.key is None),
+            destinations=destinations,
+            handoff=s.get("handoff"),
         )
     owners = {cred: key.name for key in keys.values() for cred in key.credential_keys}
-    catalog = Catalog(registries, managers, keys, strategies, owners, data.get("aliases", {}))
+    catalog = Catalog(registries, managers, keys, strategies, owners, data.get("aliases", {}), profile,
+                      choreo_registry, platform_hosts)
     _check(catalog)
     return catalog
 
@@ -191,15 +327,24 @@ def _check(catalog: Catalog) -> None:
         if strategy.dockerhub_login and "oci-dockerhub-url" not in strategy.oci_keys:
             problems.append(f"{strategy.name}: logs in to Docker Hub but cannot take oci-dockerhub-url")
     if problems:
-        raise UserError("harness/contract/catalog.yaml is inconsistent:\n  " + "\n  ".join(problems))
+        source = f" with {catalog.profile.path}" if catalog.profile else ""
+        raise UserError(f"harness/contract/catalog.yaml{source} is inconsistent:\n  " + "\n  ".join(problems))
+
+
+def load_catalog(choreo_registry: str | None = None, profile: str | os.PathLike | None = None) -> Catalog:
+    """The catalog with the platform profile `profile` merged in (None: the default, profiles/choreo.yaml; the
+    commands take --profile / $AIRGAP_PROFILE), and every platform registry host replaced by `choreo_registry`
+    when a PDP uses its own registry."""
+    return _load_catalog(choreo_registry or None, str(Path(profile).expanduser().resolve()) if profile else None)
 
 
 @functools.lru_cache(maxsize=None)
-def load_catalog(choreo_registry: str | None = None) -> Catalog:
-    """The catalog, with the platform registry host replaced when a PDP uses its own registry."""
+def _load_catalog(choreo_registry: str | None, profile_path: str | None) -> Catalog:
     text = resources.files("harness.contract").joinpath("catalog.yaml").read_text(encoding="utf-8")
     data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    if choreo_registry and choreo_registry != DEFAULT_CHOREO_REGISTRY:
+    profile = load_profile(profile_path)
+    _merge(data, profile)
+    if choreo_registry:
         # The host stands where a registry domain stands in image references, and the stack serves it under
         # that name (DNS, certificate, evidence). So: a dot (a dot-less first component is a Docker Hub
         # path: `myacr/x` is docker.io/myacr/x), lowercase (one spelling everywhere), not an IP address,
@@ -211,12 +356,15 @@ def load_catalog(choreo_registry: str | None = None) -> Catalog:
                             "with a dot, optionally with :port, as it stands in an image reference "
                             "(e.g. acr.pdp.example.com or registry.pdp.internal:5000)")
         sources = [r for rid, r in data["registries"].items() if rid != "choreo"] + list(data["managers"].values())
+        platform = {p.partition("/")[0].partition(":")[0] for p in data["registries"]["choreo"]["prefixes"]}
         owner = next((s["title"] for s in sources for h in s["endpoints"] + s.get("prefixes", [])
-                      if h.partition("/")[0] == name), None)
+                      if h.partition("/")[0] == name and name not in platform), None)
         if owner:
             raise UserError(f"{choreo_registry!r} is not a platform registry host: {name} is a host of {owner}")
         _with_choreo_host(data, choreo_registry)
-    return _build(data)
+    _endpoints(data)
+    platform_hosts = tuple(dict.fromkeys(p.partition("/")[0] for p in data["registries"]["choreo"]["prefixes"]))
+    return _build(data, profile, choreo_registry, platform_hosts)
 
 
 def choreo_registry_from_environment(environ=None) -> str | None:

@@ -210,17 +210,19 @@ class _Destinations:
 
 def _public(catalog, strategy, images, mirrors, packages, dockerhub_login) -> list[dict]:
     out = _Destinations()
+    if dockerhub_login:  # first: it is what reaches Docker Hub first, and oci-dockerhub-url is what skips it
+        out.add_registry(catalog.registries["dockerhub"], "Docker Hub login with the platform's credentials", "oci-dockerhub-url")
     for name, image in images.items():
         if image.error:
             continue
-        registry = catalog.registry_of(reference.parse(image.resolved))
-        if registry is None or registry.id in mirrors:
-            continue  # on a customer host, or remapped to the mirror by registries.conf
+        ref = reference.parse(image.resolved)
+        registry = catalog.registry_of(ref)
+        if registry is None or catalog.remapping(ref, mirrors) is not None:
+            continue  # on a customer host, or remapped to a mirror by registries.conf (its longest prefix in effect)
         key = registry.mirror_key if registry.mirror_key in strategy.oci_keys else None
         override = strategy.images[name].override
-        out.add_registry(registry, f"image {name} ({image.resolved})", key or override)
-    if dockerhub_login:
-        out.add_registry(catalog.registries["dockerhub"], "Docker Hub login with the platform's credentials", "oci-dockerhub-url")
+        for host in catalog.pull_hosts(ref):
+            out.add(host, f"image {name} ({image.resolved})", key or override)
     for manager_id, package in packages.items():
         manager = catalog.managers[manager_id]
         if package.key is None:
@@ -228,9 +230,21 @@ def _public(catalog, strategy, images, mirrors, packages, dockerhub_login) -> li
                 out.add(host, f"{manager.title} packages", f"pkg-{manager_id}-url")
         for destination in manager.unredirectable:
             out.add(destination.host, destination.purpose, None)
-    for destination in strategy.unredirectable:
-        out.add(destination.host, destination.purpose, None)
+    for destination in strategy.destinations:  # the profile's: a keyed one only while its key is not in effect
+        key = destination.key
+        if key is None:
+            out.add(destination.host, destination.purpose, None)
+        elif not _in_effect(catalog, key, mirrors, packages):
+            out.add(destination.host, destination.purpose, key)
     return out.as_list()
+
+
+def _in_effect(catalog: Catalog, key: str, mirrors: dict, packages: dict) -> bool:
+    entry = catalog.keys[key]
+    if entry.family == "oci-mirror":
+        return entry.registry in mirrors
+    package = packages.get(entry.manager)
+    return package is not None and package.key is not None
 
 
 def plan(catalog: Catalog, config: ProxyConfig, strategy_name: str) -> Plan:

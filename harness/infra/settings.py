@@ -11,6 +11,7 @@ STATE_DIR_VAR = "AIRGAP_STATE_DIR"
 EXTRA_CA_VAR = "AIRGAP_EXTRA_CA_CERTS"
 DEBIAN_MIRROR_VAR = "AIRGAP_DEBIAN_MIRROR"
 CHOREO_REGISTRY_VAR = "AIRGAP_CHOREO_REGISTRY"
+PROFILE_VAR = "AIRGAP_PROFILE"  # the platform profile file (harness/contract/profile.py); unset: profiles/choreo.yaml
 DEFAULT_STATE_DIR = "~/.cache/airgap-harness"
 DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"
 

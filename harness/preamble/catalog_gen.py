@@ -1,5 +1,6 @@
-"""Render the key catalog and the value grammar as bash data (preamble/lib/catalog.sh), so the preamble
-never duplicates them by hand.
+"""Render the key catalog (with the default platform profile merged in) and the value grammar as bash data
+(preamble/lib/catalog.sh), so the preamble never duplicates them by hand; and render another profile's defaults
+as the records of the preamble's PREAMBLE_PROFILE variable (harness.preamble.interface.PROFILE).
 
 `python -m harness.preamble.catalog_gen > preamble/lib/catalog.sh` regenerates the file; a test fails when
 the committed copy is stale.
@@ -10,6 +11,7 @@ import sys
 
 from harness.contract import grammar
 from harness.contract.catalog import Catalog, load_catalog
+from harness.preamble import interface
 
 
 def _assign(array: str, index: str, value: str) -> str:
@@ -20,12 +22,13 @@ def render(catalog: Catalog | None = None) -> str:
     catalog = catalog or load_catalog()
     lines = [
         "# shellcheck shell=bash disable=SC2034",
-        "# Generated from harness/contract/catalog.yaml and harness/contract/grammar.yaml by `python -m harness.preamble.catalog_gen`; do not edit.",
+        "# Generated from harness/contract/catalog.yaml, profiles/choreo.yaml and harness/contract/grammar.yaml by `python -m harness.preamble.catalog_gen`; do not edit.",
         "declare -gA PC_REGISTRY_MIRROR_KEY=() PC_REGISTRY_PREFIXES=() PC_KEY_USERNAME=() PC_KEY_PASSWORD=() PC_KEY_TOKEN=()",
         "declare -gA PC_OCI_KEYS=() PC_IMAGES=() PC_MANAGERS=() PC_DOCKERHUB_LOGIN=() PC_CONSUMED=()",
         "declare -gA PC_IMAGE_DEFAULT=() PC_IMAGE_REGISTRY=() PC_IMAGE_OVERRIDE=()",
         f"PC_STRATEGIES={shlex.quote(' '.join(catalog.strategies))}",
         f"PC_DEFAULT_CHOREO_REGISTRY={shlex.quote(catalog.registries['choreo'].prefixes[0])}",
+        f"PC_PLATFORM_HOSTS={shlex.quote(' '.join(catalog.platform_hosts))}",
     ]
     for registry in catalog.registries.values():
         lines.append(_assign("PC_REGISTRY_MIRROR_KEY", registry.id, registry.mirror_key))
@@ -54,6 +57,28 @@ def render(catalog: Catalog | None = None) -> str:
         if rule.build == "stops":
             lines.append(_assign("PC_RULE_SUMMARY", rule.id, rule.summary))
     return "\n".join(lines) + "\n"
+
+
+def profile_records(catalog: Catalog) -> str:
+    """The catalog's registry prefixes and images as PREAMBLE_PROFILE's records (interface.PROFILE_RECORDS):
+    what a preamble needs of a profile, in lines a bash `read` takes apart without evaluating anything."""
+    def record(kind: str, *columns: str) -> str:
+        assert len(columns) == len(interface.PROFILE_RECORDS[kind]) and not any("\t" in c or "\n" in c for c in columns)
+        return "\t".join((kind, *columns))
+
+    lines = [record("platform-hosts", " ".join(catalog.platform_hosts))]
+    lines += [record("registry", r.id, " ".join(r.prefixes)) for r in catalog.registries.values()]
+    for strategy in catalog.strategies.values():
+        lines.append(record("images", strategy.name, " ".join(strategy.images)))
+        lines += [record("image", f"{strategy.name}/{i.name}", i.default, i.registry, i.override or "")
+                  for i in strategy.images.values()]
+    return "\n".join(lines) + "\n"
+
+
+def preamble_profile(catalog: Catalog) -> str | None:
+    """PREAMBLE_PROFILE for a preamble run under this catalog: None with the default profile (the preamble's own
+    defaults are that profile's: preamble/lib/catalog.sh), else the profile's records."""
+    return None if catalog.profile is None or catalog.profile.is_default else profile_records(catalog)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from harness.infra.errors import UserError
 from harness.contract import grammar
 from harness.infra import paths
 from harness.preamble import interface, readers
+from harness.preamble.catalog_gen import preamble_profile
 from harness.preamble.interface import ReportRecord
 from harness.preamble.runner import PreambleRun, run_preamble as run_offline
 
@@ -45,11 +46,12 @@ def _snapshot(directory: Path) -> dict[str, tuple]:
     return state
 
 
-def run_preamble(entry: Path, config_dir: Path, workdir: Path, choreo_registry: str | None = None) -> PreambleRun:
+def run_preamble(entry: Path, config_dir: Path, workdir: Path, choreo_registry: str | None = None,
+                 profile: str | None = None) -> PreambleRun:
     """The preamble in a clean HOME under `workdir`, in an empty network namespace, the Docker Hub login dry-run
-    with placeholder platform credentials (harness.preamble.runner)."""
+    with placeholder platform credentials (harness.preamble.runner); `profile`: PREAMBLE_PROFILE's records."""
     environment = interface.Environment(home=workdir / "home", proxy_config_dir=config_dir, choreo_registry=choreo_registry,
-                                        dockerhub_login=("preamble-check", secrets.token_hex(16)))
+                                        profile=profile, dockerhub_login=("preamble-check", secrets.token_hex(16)))
     return run_offline(entry, environment, workdir, isolate=True)
 
 
@@ -199,10 +201,12 @@ class Reader:
         return any(value.encode() in data for value in self.watched.values())
 
 
-def catalog_text() -> str:
+def catalog_text(catalog: Catalog | None = None) -> str:
+    """The catalog's files as text (catalog.yaml and the profile): the preamble may rightly print what they say."""
     from importlib import resources
 
-    return resources.files("harness.contract").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    text = resources.files("harness.contract").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    return text + (catalog.profile.text if catalog is not None and catalog.profile is not None else "")
 
 
 def _source_texts(preamble_dir: Path) -> list[str]:
@@ -234,9 +238,10 @@ def watched_secrets(catalog: Catalog, config: ProxyConfig, innocent: str) -> dic
 
 
 def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: str | os.PathLike | None = None,
-                   choreo_registry: str | None = None) -> dict:
-    """Run the strategy's preamble on `config_dir` and return the plan-shaped result (see module doc)."""
-    catalog = load_catalog(choreo_registry)
+                   choreo_registry: str | None = None, profile: str | os.PathLike | None = None) -> dict:
+    """Run the strategy's preamble on `config_dir` and return the plan-shaped result (see module doc); with a
+    `profile` other than the default, the preamble gets its defaults through PREAMBLE_PROFILE."""
+    catalog = load_catalog(choreo_registry, profile)
     if strategy not in catalog.strategies:
         raise UserError(f"unknown strategy {strategy!r} (one of: {', '.join(catalog.strategies)})")
     entry = interface.entry(preamble_dir or paths.preamble_dir(), strategy)
@@ -246,8 +251,8 @@ def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: s
     config = read_config(config_dir)
     before = _snapshot(config_dir)
     with tempfile.TemporaryDirectory(prefix="airgap-preamble-") as workdir:
-        run = run_preamble(entry.resolve(), config_dir, Path(workdir), choreo_registry)
-        innocent = "\n".join([str(config_dir), catalog_text(), *_source_texts(entry.parent)])
+        run = run_preamble(entry.resolve(), config_dir, Path(workdir), choreo_registry, preamble_profile(catalog))
+        innocent = "\n".join([str(config_dir), catalog_text(catalog), *_source_texts(entry.parent)])
         watched = watched_secrets(catalog, config, innocent)
         reader = Reader(catalog, config, strategy, run, watched)
         result = {"strategy": strategy, "exit_code": run.exit_code}

@@ -20,14 +20,25 @@ from pathlib import Path
 PROXY_CONFIG_DIR = "PROXY_CONFIG_DIR"  # the proxy-config directory (plain or a kubelet Secret volume)
 DEFAULT_PROXY_CONFIG_DIR = "/mnt/proxy-config"  # where builds mount the Secret, and the default of the above
 HOME = "HOME"  # where client configuration is written
-CHOREO_REGISTRY = "CHOREO_REGISTRY"  # the platform registry host (a PDP's own), default the catalog's
+CHOREO_REGISTRY = "CHOREO_REGISTRY"  # a PDP's own platform registry host: replaces every platform host; unset: none
+# The platform profile's defaults when the harness runs with a profile other than the preamble's own (--profile):
+# one record a line, tab-separated (harness.preamble.catalog_gen.profile_records writes them, PROFILE_RECORDS
+# names the columns). Unset: the preamble's built-in defaults (the reference's: preamble/lib/catalog.sh, generated
+# from the default profile).
+PROFILE = "PREAMBLE_PROFILE"
 DOCKERHUB_USERNAME = "PLATFORM_DOCKERHUB_USERNAME"  # the platform's Docker Hub login, when it still happens
 DOCKERHUB_PASSWORD = "PLATFORM_DOCKERHUB_PASSWORD"
 DRY_RUN_LOGIN = "PREAMBLE_DRY_RUN_LOGIN"  # non-empty: record the Docker Hub login instead of performing it
 LOGIN_COMMAND = "PREAMBLE_LOGIN_COMMAND"  # podman (default), buildah or skopeo: the tool that logs in
 STATE_DIR = "PREAMBLE_STATE_DIR"  # where the report goes, default $HOME/.proxy-config-preamble
-INPUTS = (PROXY_CONFIG_DIR, HOME, CHOREO_REGISTRY, DOCKERHUB_USERNAME, DOCKERHUB_PASSWORD, DRY_RUN_LOGIN,
+INPUTS = (PROXY_CONFIG_DIR, HOME, CHOREO_REGISTRY, PROFILE, DOCKERHUB_USERNAME, DOCKERHUB_PASSWORD, DRY_RUN_LOGIN,
           LOGIN_COMMAND, STATE_DIR)
+PROFILE_RECORDS = {  # the columns after the first (the record's kind) of each line of PREAMBLE_PROFILE
+    "platform-hosts": ("hosts",),  # the platform registry's hosts, space-separated: what CHOREO_REGISTRY replaces
+    "registry": ("id", "prefixes"),  # a registry's prefixes, space-separated (the catalog's and the profile's)
+    "images": ("strategy", "names"),  # the strategy's logical images, space-separated
+    "image": ("strategy/name", "default", "registry", "override_key"),  # its normalised default reference
+}
 
 DEFAULT_STATE_DIR = ".proxy-config-preamble"  # under HOME
 REPORT_FILE = "report.tsv"
@@ -48,6 +59,7 @@ class Environment:
     home: str | os.PathLike | None  # None: the runner's own (a builder's HOME)
     proxy_config_dir: str | os.PathLike | None = None  # None: the default mount point
     choreo_registry: str | None = None
+    profile: str | None = None  # PREAMBLE_PROFILE's records (catalog_gen.profile_records); None: unset
     dockerhub_login: tuple[str, str] | None = None  # (username, password)
     dry_run_login: bool = True
     login_command: str | None = None
@@ -59,6 +71,8 @@ class Environment:
             out[PROXY_CONFIG_DIR] = str(self.proxy_config_dir)
         if self.choreo_registry:
             out[CHOREO_REGISTRY] = self.choreo_registry
+        if self.profile:
+            out[PROFILE] = self.profile
         if self.dockerhub_login is not None:
             out[DOCKERHUB_USERNAME], out[DOCKERHUB_PASSWORD] = self.dockerhub_login
         if self.dry_run_login:

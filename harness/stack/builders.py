@@ -22,6 +22,7 @@ from harness.contract.config import ProxyConfig
 from harness.infra.errors import UserError
 from harness.infra.images import run_options
 from harness.preamble import interface
+from harness.preamble.catalog_gen import preamble_profile
 from harness.stack import containers, isolation, secret_layout
 from harness.stack.identity import resource_name
 from harness.stack.networks import RunNetworks
@@ -94,7 +95,8 @@ class Builders:
             raise UserError(f"network must be one of {', '.join(NETWORKS)}, not {network!r}")
         self._count += 1
         trust = {CA_BUNDLE: self.ca.ca_pem, JAVA_TRUSTSTORE: self.java_trust()}
-        platform = {interface.CHOREO_REGISTRY: self.catalog.registries["choreo"].prefixes[0]}  # as the platform sets it
+        platform = interface.Environment(home=None, dry_run_login=False, choreo_registry=self.catalog.choreo_registry,
+                                         profile=preamble_profile(self.catalog)).variables()  # the PDP's host, the profile
         resolver = self.topology.resolver(network)
         builder = containers.start(self.client, containers.ContainerConfig(
             image=self.tags["builder"], name=resource_name(self.run_id, f"builder-{self._count}"), labels=self.labels,

@@ -64,9 +64,7 @@ pc_resolve_images() {
     for image in ${PC_IMAGES[$PC_STRATEGY]}; do
         index=$PC_STRATEGY/$image
         default=${PC_IMAGE_DEFAULT[$index]} registry=${PC_IMAGE_REGISTRY[$index]} override=${PC_IMAGE_OVERRIDE[$index]}
-        if [[ $registry == choreo && $PC_CHOREO_REGISTRY != "$PC_DEFAULT_CHOREO_REGISTRY" ]]; then
-            default=$PC_CHOREO_REGISTRY${default#"$PC_DEFAULT_CHOREO_REGISTRY"}
-        fi
+        pc_platform_host default "$default"
         pc_parse_normalized ref "$default" || { pc_fail "catalog default $default is not a valid reference"; return 1; }
         mirror=''
         if [[ -n $override ]] && pc_lookup value key "$override"; then
@@ -111,15 +109,33 @@ pc_resolve_images() {
     done
 }
 
+# $1 <- reference or prefix $2 with its registry host replaced by CHOREO_REGISTRY (a PDP's own platform
+# registry) when that host is one of the platform's (PC_PLATFORM_HOSTS); else $2 unchanged.
+pc_platform_host() {
+    local _host=${2%%/*} _platform
+    printf -v "$1" %s "$2"
+    [[ -n $PC_CHOREO_REGISTRY ]] || return 0
+    for _platform in $PC_PLATFORM_HOSTS; do
+        if [[ $_host == "$_platform" ]]; then
+            printf -v "$1" %s "$PC_CHOREO_REGISTRY${2:${#_host}}"
+            return 0
+        fi
+    done
+}
+
 # registries.conf: each mirrored registry's prefixes remapped (no [[registry.mirror]], which would
-# fall back to the public registry), short names resolved only through docker.io.
+# fall back to the public registry), short names resolved only through docker.io. A registry's prefix
+# may lie inside another's (docker.io/buildpacksio in docker.io): the longest prefix wins, as in plan.
 pc_write_registries_conf() {
     local file=$HOME/.config/containers/registries.conf registry prefix location out entry
+    local -A written=()
     out=$'# Written by the proxy-config build preamble.\n'
     out+=$'unqualified-search-registries = ["docker.io"]\nshort-name-mode = "enforcing"\n'
     for registry in "${PC_MIRROR_ORDER[@]}"; do
         for prefix in ${PC_REGISTRY_PREFIXES[$registry]}; do
-            [[ $registry == choreo ]] && prefix=$PC_CHOREO_REGISTRY
+            pc_platform_host prefix "$prefix"
+            [[ -n ${written[$prefix]:-} ]] && continue
+            written[$prefix]=1
             location=${PC_MIRROR_URL[$registry]}
             [[ $prefix == */* ]] && location+=/${prefix#*/}
             printf -v entry '\n[[registry]]\nprefix = "%s"\nlocation = "%s"\n' "$prefix" "$location"

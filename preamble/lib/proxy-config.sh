@@ -39,7 +39,8 @@
 #
 # The only globals are the catalog's tables (catalog.sh), the grammar's expressions (PC_RE_*,
 # PC_MAX_VALUE_BYTES) and the run's state, set once by the step that owns it and read by the later
-# ones: PC_STRATEGY, PC_DIR, PC_STATE_DIR, PC_CHOREO_REGISTRY (pc_main), PC_MIRROR_ORDER and
+# ones: PC_STRATEGY, PC_DIR, PC_STATE_DIR, PC_CHOREO_REGISTRY (pc_main; PREAMBLE_PROFILE's records replace
+# catalog tables there, pc_load_profile), PC_MIRROR_ORDER and
 # PC_MIRROR_URL/KEY/USER/PASS (pc_collect_mirrors), PC_LOGIN_REGISTRY/MIRROR (pc_resolve_images).
 
 # shellcheck source=catalog.sh
@@ -71,12 +72,47 @@ source "${BASH_SOURCE[0]%/*}/managers/composer.sh" || return
 # shellcheck source=managers/rubygems.sh
 source "${BASH_SOURCE[0]%/*}/managers/rubygems.sh" || return
 
+# A platform profile's defaults from PREAMBLE_PROFILE, over catalog.sh's (the default profile's): one record a
+# line, tab-separated (harness/preamble/interface.py, PROFILE_RECORDS). Read as data, never evaluated.
+pc_load_profile() {
+    local kind first second third fourth
+    [[ -n ${PREAMBLE_PROFILE:-} ]] || return 0
+    while IFS=$'\t' read -r kind first second third fourth; do
+        case $kind in
+            platform-hosts) PC_PLATFORM_HOSTS=$first ;;
+            registry)
+                if [[ -z ${PC_REGISTRY_MIRROR_KEY[$first]+set} ]]; then
+                    pc_fail "PREAMBLE_PROFILE: unknown registry ${first@Q}"
+                    return 1
+                fi
+                PC_REGISTRY_PREFIXES[$first]=$second ;;
+            images)
+                if [[ -z ${PC_OCI_KEYS[$first]+set} ]]; then
+                    pc_fail "PREAMBLE_PROFILE: unknown strategy ${first@Q}"
+                    return 1
+                fi
+                PC_IMAGES[$first]=$second ;;
+            image)
+                if [[ -z ${PC_REGISTRY_MIRROR_KEY[$third]+set} ]]; then
+                    pc_fail "PREAMBLE_PROFILE: image ${first@Q}: unknown registry ${third@Q}"
+                    return 1
+                fi
+                PC_IMAGE_DEFAULT[$first]=$second PC_IMAGE_REGISTRY[$first]=$third PC_IMAGE_OVERRIDE[$first]=$fourth ;;
+            '') ;;
+            *)
+                pc_fail "PREAMBLE_PROFILE: unknown record ${kind@Q}"
+                return 1 ;;
+        esac
+    done <<<"$PREAMBLE_PROFILE"
+}
+
 # The entry point: configure everything for strategy $1. Returns non-zero (never exits) on a bad value.
 pc_main() {
     PC_STRATEGY=$1
     PC_DIR=${PROXY_CONFIG_DIR:-/mnt/proxy-config}
-    PC_CHOREO_REGISTRY=${CHOREO_REGISTRY:-$PC_DEFAULT_CHOREO_REGISTRY}
+    PC_CHOREO_REGISTRY=${CHOREO_REGISTRY:-}
     PC_STATE_DIR=${PREAMBLE_STATE_DIR:-$HOME/.proxy-config-preamble}
+    pc_load_profile || return 1
     if [[ -z ${PC_OCI_KEYS[$PC_STRATEGY]+set} ]]; then
         pc_fail "unknown strategy $PC_STRATEGY (one of: $PC_STRATEGIES)"
         return 1

@@ -86,6 +86,11 @@ def test_podman_build_follows_the_mirror_for_multi_stage_and_arg_templated_from(
 @pytest.mark.parametrize("image, path", [
     ("gcr.io/buildpacks/builder:google-22", "/v2/bp/buildpacks/builder/manifests/google-22"),
     ("us-docker.pkg.dev/gae-runtimes/runtimes-ubuntu2204/nodejs:20", "/v2/bp/gae-runtimes/runtimes-ubuntu2204/nodejs/manifests/20"),
+    # the default profile's (profiles/choreo.yaml): on the platform's ACR, and inside Docker Hub
+    ("choreoprivateacr.azurecr.io/buildpacks/builder:google-22", "/v2/bp/buildpacks/builder/manifests/google-22"),
+    ("choreoprivateacr.azurecr.io/choreoipaas/choreo-buildpacks/builder:0.2.78",
+     "/v2/bp/choreoipaas/choreo-buildpacks/builder/manifests/0.2.78"),
+    ("docker.io/buildpacksio/lifecycle:0.20.2", "/v2/bp/buildpacksio/lifecycle/manifests/0.20.2"),
 ])
 def test_skopeo_follows_the_buildpacks_mirror(network, tmp_path, registry, image, path):
     config = write_config(tmp_path / "config", {"oci-buildpacks-url": f"127.0.0.1:{registry.port}/bp",
@@ -94,3 +99,21 @@ def test_skopeo_follows_the_buildpacks_mirror(network, tmp_path, registry, image
     done = run_client(network, ["skopeo", "inspect", "--no-tags", "--cert-dir", str(tmp_path / "certs"), f"docker://{image}"], env)
     assert path in [r.path for r in registry.authenticated()], done.stderr  # 404 there: the fake mirror holds only node
     assert registry.authenticated()[0].basic == (HOSTILE_USER, HOSTILE_PASSWORD)
+
+
+@pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed (.ci/run installs it)")
+@pytest.mark.parametrize("keys, path", [
+    (("oci-dockerhub-url", "oci-buildpacks-url"), "/v2/bp/buildpacksio/lifecycle/manifests/0.20.2"),
+    (("oci-dockerhub-url",), "/v2/dockerhub-proxy/buildpacksio/lifecycle/manifests/0.20.2"),
+], ids=["longest-prefix", "docker-hub-mirror-takes-the-rest"])
+def test_the_longest_prefix_in_effect_takes_a_registry_inside_docker_hub(network, tmp_path, registry, keys, path):
+    """docker.io/buildpacksio is the buildpacks registry's prefix inside Docker Hub's (the plan's model): with both
+    mirrors the lifecycle goes to the buildpacks mirror, with the Docker Hub mirror alone to that one."""
+    values = {"oci-dockerhub-url": f"127.0.0.1:{registry.port}/dockerhub-proxy", "oci-buildpacks-url": f"127.0.0.1:{registry.port}/bp"}
+    config = {key: values[key] for key in keys}
+    for key in keys:
+        config[key.replace("-url", "-username")], config[key.replace("-url", "-password")] = HOSTILE_USER, HOSTILE_PASSWORD
+    env = apply_preamble("buildpack", write_config(tmp_path / "config", config), tmp_path / "home")
+    image = "docker://docker.io/buildpacksio/lifecycle:0.20.2"
+    done = run_client(network, ["skopeo", "inspect", "--no-tags", "--cert-dir", str(tmp_path / "certs"), image], env)
+    assert path in [r.path for r in registry.authenticated()], (done.stderr, [r.path for r in registry.requests])

@@ -81,7 +81,7 @@ def test_public_docker_hub_sends_clients_to_auth_docker_io(run):
 
 
 def test_public_registry_skopeo_copy(run):
-    out = ok(run, clients.skopeo_copy("docker.io/library/node:18"))
+    out = ok(run, clients.skopeo_copy("docker.io/library/node:18-alpine"))
     assert "application/vnd.oci.image.manifest.v1+json" in out
 
 
@@ -164,7 +164,7 @@ def registry_has_blob(run: ServersRun, service: str, digest: str) -> bool:
 
 @pytest.mark.parametrize("kind, reference", [
     ("oci-dockerhub", "library/node:20"),
-    ("oci-choreo", "choreo-base/nginx:1.25-alpine"),
+    ("oci-choreo", "nginxinc/nginx-unprivileged:stable-alpine-slim"),
     ("oci-buildpacks-gcr", "buildpacks/builder:google-22"),
     ("oci-buildpacks-gar", "gae-runtimes/runtimes-ubuntu2204/nodejs:20"),
 ])

@@ -1,7 +1,9 @@
 """Tiny OCI images written straight into registry:2's filesystem storage layout.
 
 Writing the storage tree (instead of pushing at start-up) makes the simulated registry ready as soon as
-it listens. One registry holds every upstream's images: their repository paths do not collide.
+it listens. One registry holds every upstream's images, by repository path: an image's bytes depend on its
+repository and tag only, so the same name on two hosts (docker.io/buildpacksio/lifecycle:0.20.2 and the
+platform ACR's copy, choreoprivateacr.azurecr.io/buildpacksio/lifecycle:0.20.2) is one image, as a copy is.
 """
 
 import json
@@ -35,14 +37,26 @@ def _canonical(document: dict) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
 
+def golden_references(default: str) -> list[str]:
+    """The golden copies of a default image (`docker.io/library/node:18-alpine`) that the image-override scenarios
+    name on the full configuration's mirror (harness/scenarios/model.py, _override_keys), as the public source
+    serves them: `golden-<last path component>` under the default's tag and under the tag `golden` (a default
+    pinned by digest has none: only the customer's bytes match a digest)."""
+    if "@" in default:
+        return []
+    name, _, tag = default.rpartition(":")
+    head, _, last = name.rpartition("/")
+    return [f"{head}/golden-{last}:{tag}", f"{head}/golden-{last}:golden"]
+
+
 def image_blobs(ref: ImageRef) -> tuple[bytes, bytes, bytes]:
-    """(layer, config, manifest) of the one-layer image for `ref`."""
-    marker = f"airgap-harness fixture image {ref.reference}\n".encode()
+    """(layer, config, manifest) of the one-layer image for `ref` (its repository and tag, not its host)."""
+    marker = f"airgap-harness fixture image {ref.repository}:{ref.tag}\n".encode()
     layer_tar = tar_bytes({"airgap-fixture/image.txt": marker})
     layer = gzip_bytes(layer_tar)
     config = _canonical({
         "architecture": "amd64", "os": "linux", "created": EPOCH_ISO,
-        "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Labels": {"airgap.fixture.ref": ref.reference}},
+        "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Labels": {"airgap.fixture.ref": f"{ref.repository}:{ref.tag}"}},
         "rootfs": {"type": "layers", "diff_ids": [f"sha256:{sha256_hex(layer_tar)}"]},
         "history": [{"created": EPOCH_ISO, "created_by": "airgap-harness fixture"}],
     })

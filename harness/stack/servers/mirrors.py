@@ -9,7 +9,10 @@ its name, and its backend comes from its slice (harness/stack/managers/<manager>
   `harbor.acme.internal:8443/hub/library/node:18` arrives as `/v2/hub/library/node/...`; the gateway strips the
   customer's prefix (`hub/`) after `/v2/` and forwards `/v2/library/node/...`. `oci-buildpacks` covers two
   upstreams, so its gateway route picks by repository: `/v2/gae-runtimes/...` goes to the us-docker.pkg.dev
-  mirror, everything else to the gcr.io one.
+  mirror, everything else to the gcr.io one. The profile's buildpacks paths on other hosts (the platform ACR's
+  `buildpacks/`, `buildpacksio/`, `choreoipaas/`; Docker Hub's `buildpacksio/`) go the gcr.io way too, and the
+  platform registry's mirror proxies its first host only: the simulated internet keeps every host's images in one
+  registry by repository path, so either upstream answers for them (a customer's mirror is a group of proxies).
 - npm (verdaccio): verdaccio serves at `/` (`/<name>`, `/@scope%2fname`, `/<name>/-/<file>.tgz`). It writes
   tarball URLs from X-Forwarded-Proto and Host but knows no per-request path prefix, so the gateway rewrites
   `<scheme>://<host>/` in its JSON to the customer's URL (mirror_backends.yaml: rewrite_urls).
