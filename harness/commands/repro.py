@@ -32,6 +32,7 @@ def run(args) -> int:
     from harness.contract.config import read_config
     from harness.contract.lint import lint
     from harness.scenarios.batch import run_all, stderr_progress
+    from harness.scenarios.causes import describe
     from harness.contract.plan import plan
     from harness.scenarios.steps import check_preamble
     from harness.scenarios.model import ConfigSpec, Expect, Scenario
@@ -53,9 +54,9 @@ def run(args) -> int:
         scenario = Scenario(f"repro/{args.strategy}", args.strategy, ConfigSpec(keys=keys), Expect("any"), source="repro")
         progress = stderr_progress if args.format == "text" else None
         [outcome] = run_all(catalog, [scenario], args.preamble or paths.preamble_dir(), progress)
-    egress = [{"destination": e.destination, "step": e.step, "command": e.command, "covered_by": e.covered_by}
-              for e in outcome.egress]
-    unique_egress = [dict(t) for t in dict.fromkeys(tuple(e.items()) for e in egress)]
+    egress = [{"destination": e.destination, "step": e.step, "command": e.command, "covered_by": e.covered_by,
+               "cause": describe(e)} for e in outcome.egress]
+    unique_egress = [e for i, e in enumerate(egress) if e not in egress[:i]]  # first seen first
     hits = [{field: h[field] for field in ("kind", "route", "host", "path", "status", "auth")}
             for h in outcome.mirror_hits]
     if args.format == "json":
@@ -83,3 +84,13 @@ def _print_text(findings, planned, outcome, egress, hits) -> None:
     print("egress (what tried to leave):" if egress else "egress: none")
     for e in egress:
         print(f"  {e['destination']}  step {e['step']}  [{e['covered_by'] or 'no key covers this'}]")
+        print(*cause_lines(e["cause"]), sep="\n")
+
+
+def cause_lines(cause: dict | None) -> list[str]:
+    """Why the client went there and what fixes it, under a destination of the text report."""
+    from harness.scenarios.causes import UNKNOWN
+
+    if cause is None:
+        return [f"    cause: {UNKNOWN}"]
+    return [f"    cause: {cause['id']}: {cause['why']}", f"    fix: {cause['fix']}", f"    see: {cause['reference']}"]

@@ -132,9 +132,20 @@ def _placed(piece: slices.Slice, generated: Generated, static: Tree, stores: dic
                         f"harness/stack/content/{piece.manager}.py makes")
 
 
+LEAKS_FILE = "leaks.yaml"  # what the leak scenarios fetch from hosts outside the contract (content/leaks.py)
+
+
+def _leaks():
+    """harness/stack/content/leaks.py, found by name as the generators are (it imports this package and them)."""
+    return module_with(__name__, "leaks", "generate", "content generator")
+
+
 def _build(directory: Path, generated: dict[str, Generated] | None = None) -> Content:
+    leaks = _leaks()
     images_def = _load(directory, "oci-images.yaml")
+    leaks_def = _load(directory, LEAKS_FILE)
     refs = tuple(oci.parse_ref(r, images_def.get("registry_hosts", {})) for r in images_def["images"])
+    refs += leaks.images(leaks_def)  # images on registries the contract does not mirror (leak scenarios)
     static_def = _load(directory, "static.yaml")
     generated = _generate(directory) if generated is None else generated
 
@@ -147,8 +158,21 @@ def _build(directory: Path, generated: dict[str, Generated] | None = None) -> Co
             projects[piece.manager] = generated[piece.manager].project
     for entry in static_def["files"]:
         static[f"{entry['host']}{entry['path']}"] = _placeholder(entry)
+    static |= leaks.generate(leaks_def)
     return Content(images=refs, registry=oci.registry_storage(list(refs)), verdaccio=stores["verdaccio"],
                    python=stores["python"], static=static, projects=projects)
+
+
+@functools.lru_cache(maxsize=4)
+def leak_hosts(directory: Path | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The hosts of fixtures/content/leaks.yaml, without generating anything: (the hosts whose files the
+    simulated internet serves, its registry hosts)."""
+    leaks = _leaks()
+    definition = _load(directory or fixtures_dir(), LEAKS_FILE)
+    try:
+        return leaks.static_hosts(definition), leaks.registry_hosts(definition)
+    except (KeyError, ValueError, TypeError) as error:
+        raise UserError(f"fixture content {(directory or fixtures_dir()) / LEAKS_FILE}: {error}") from None
 
 
 def project_ecosystems(directory: Path | None = None) -> tuple[str, ...]:

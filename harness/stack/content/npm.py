@@ -11,23 +11,26 @@ from harness.stack.content import Generated
 from harness.stack.content.archives import EPOCH_ISO, json_bytes, sha1_hex, tgz_bytes
 
 PUBLIC_REGISTRY = "https://registry.npmjs.org/"
+INSTALL_SCRIPTS = {"preinstall", "install", "postinstall"}
 
 
 def _tarball_name(name: str, version: str) -> str:
     return f"{name.rpartition('/')[2]}-{version}.tgz"
 
 
-def _manifest(pkg: dict) -> dict:
+def manifest(pkg: dict) -> dict:
     manifest = {"name": pkg["name"], "version": pkg["version"], "main": "index.js", "license": "MIT",
                 "description": f"airgap-harness fixture {pkg['name']}"}
     if pkg.get("dependencies"):
         manifest["dependencies"] = dict(pkg["dependencies"])
+    if pkg.get("scripts"):  # lifecycle scripts (a postinstall download); verdaccio derives hasInstallScript
+        manifest["scripts"] = dict(pkg["scripts"])
     return manifest
 
 
 def tarball(pkg: dict) -> bytes:
     files = {f"package/{path}": text.encode() for path, text in pkg.get("files", {}).items()}
-    files["package/package.json"] = json_bytes(_manifest(pkg))
+    files["package/package.json"] = json_bytes(manifest(pkg))
     return tgz_bytes(files, fmt=tarfile.USTAR_FORMAT)
 
 
@@ -49,7 +52,7 @@ def verdaccio_storage(packages: list[dict]) -> dict[str, bytes]:
             data = tarball(pkg)
             filename = _tarball_name(name, pkg["version"])
             tree[f"{name}/{filename}"] = data
-            version = _manifest(pkg) | {"_id": f"{name}@{pkg['version']}", "dist": {
+            version = manifest(pkg) | {"_id": f"{name}@{pkg['version']}", "dist": {
                 "shasum": sha1_hex(data), "integrity": integrity(data),
                 "tarball": f"{PUBLIC_REGISTRY}{name}/-/{filename}"}}
             document["versions"][pkg["version"]] = version
@@ -98,11 +101,13 @@ def _lock_entries(dependencies: dict, packages: list[dict], registry: str) -> di
 
 def _package_lock(definition: dict, manifest: dict, entries: dict) -> bytes:
     """lockfileVersion 3 (flat: one version per name)."""
-    locked = {"": {k: v for k, v in manifest.items() if k != "private"}}
+    locked = {"": {k: v for k, v in manifest.items() if k not in ("private", "scripts")}}
     for (name, _), entry in sorted(entries.items()):
         pkg = entry["pkg"]
         locked[f"node_modules/{name}"] = {"version": pkg["version"], "resolved": entry["resolved"],
                                           "integrity": integrity(entry["data"]), "license": "MIT"}
+        if set(pkg.get("scripts", {})) & INSTALL_SCRIPTS:  # npm ci runs a locked package's scripts only then
+            locked[f"node_modules/{name}"]["hasInstallScript"] = True
         if pkg.get("dependencies"):
             locked[f"node_modules/{name}"]["dependencies"] = dict(pkg["dependencies"])
     return json_bytes({"name": definition["name"], "version": definition["version"], "lockfileVersion": 3,
@@ -128,6 +133,8 @@ def project(definition: dict, packages: list[dict]) -> dict[str, bytes]:
     URLs name `registry` (default: the public npm registry), as real lockfiles do."""
     manifest = {"name": definition["name"], "version": definition["version"], "private": True,
                 "dependencies": dict(definition["dependencies"])}
+    if definition.get("scripts"):  # the project's own lifecycle scripts (npm ci runs preinstall and the rest)
+        manifest["scripts"] = dict(definition["scripts"])
     entries = _lock_entries(definition["dependencies"], packages, definition.get("registry", PUBLIC_REGISTRY))
     if definition.get("lockfile", "npm") == "yarn":
         return {"package.json": json_bytes(manifest), "yarn.lock": _yarn_lock(entries)}

@@ -2,13 +2,14 @@
 
 One `sim-edge` nginx terminates TLS for every public name (its network aliases), serves the static layouts
 itself and routes by Host to three real servers: `sim-registry` (registry:2 with every fixture image written
-into its storage, read-only), `sim-npm` (verdaccio with the fixture packages in its storage, no uplink) and
+into its storage, read-only, and the images of the run's platform profile the fixtures lack), `sim-npm` (verdaccio with the fixture packages in its storage, no uplink) and
 `sim-pypi` (devpi with the fixture distributions uploaded at start into index root/fixtures).
 
 Its names are derived, never listed here: the catalog's registries (their endpoints, but the token service and
 NOT_SERVED), each package manager's hosts from its slice (harness/stack/managers/<manager>.yaml `internet:`,
 which also says how each is served) and the strategies' single downloads that no key redirects (the catalog's
-unredirectable hosts no slice owns; their files are in fixtures/content/static.yaml). tests/test_managers.py
+unredirectable hosts no slice owns; their files are in fixtures/content/static.yaml), and the hosts outside the
+contract that the leak scenarios' projects fetch from (fixtures/content/leaks.yaml). tests/test_managers.py
 checks that every public destination of the catalog is served, or listed in NOT_SERVED with the reason.
 """
 
@@ -17,7 +18,7 @@ import hashlib
 from harness.contract.catalog import Catalog
 from harness.infra.errors import UserError
 from harness.stack import slices
-from harness.stack.content import Content
+from harness.stack.content import Content, leak_hosts, oci
 from harness.stack.pki import RunCA
 from harness.stack.servers.common import CA_PATH, DEVPI_FAST_SECRET, listening, nginx_command, nginx_conf, under
 from harness.stack.spec import ServiceSpec
@@ -64,7 +65,7 @@ def oci_hosts(catalog: Catalog) -> tuple[str, ...]:
     is a setting) but the token service and NOT_SERVED."""
     hosts = [host for registry in catalog.registries.values() for host in registry.endpoints
              if host != TOKEN_HOST and host not in NOT_SERVED]
-    return tuple(dict.fromkeys(hosts))
+    return tuple(dict.fromkeys(hosts + list(leak_hosts()[1])))  # and the leak scenarios' unmirrored registries
 
 
 def download_hosts(catalog: Catalog) -> tuple[str, ...]:
@@ -75,15 +76,23 @@ def download_hosts(catalog: Catalog) -> tuple[str, ...]:
     return tuple(dict.fromkeys(hosts))
 
 
+def leak_download_hosts(catalog: Catalog) -> tuple[str, ...]:
+    """Hosts outside the contract that the leak scenarios' projects fetch files from (fixtures/content/leaks.yaml),
+    but those the catalog's names already serve."""
+    served = set(oci_hosts(catalog)) | {TOKEN_HOST} | {h for piece in slices.load() for h in piece.hosts}
+    return tuple(host for host in leak_hosts()[0] if host not in served and host not in download_hosts(catalog))
+
+
 def static_hosts(catalog: Catalog) -> tuple[str, ...]:
     """The names whose files the edge serves itself (from /srv/sim/<host>/)."""
-    return tuple(site.host for site in _sites("static")) + download_hosts(catalog)
+    return tuple(site.host for site in _sites("static")) + download_hosts(catalog) + leak_download_hosts(catalog)
 
 
 def public_names(catalog: Catalog) -> tuple[str, ...]:
-    """Every name of the simulated internet: registries, the token service, the managers' hosts, downloads."""
+    """Every name of the simulated internet: registries, the token service, the managers' hosts, downloads, and
+    the hosts outside the contract that the leak scenarios fetch from."""
     managers = tuple(host for piece in slices.load() for host in piece.hosts)
-    return oci_hosts(catalog) + (TOKEN_HOST,) + managers + download_hosts(catalog)
+    return oci_hosts(catalog) + (TOKEN_HOST,) + managers + download_hosts(catalog) + leak_download_hosts(catalog)
 
 
 def _manager_servers() -> str:
@@ -167,7 +176,8 @@ def _edge_body(content: Content, catalog: Catalog) -> str:
   server {{
     listen 443 ssl; server_name {' '.join(static_hosts(catalog))}; {TLS}
     root {STATIC_ROOT}/$site;
-    location / {{ try_files $uri =404; }}{compact_index}
+    # a directory's index.html answers for it (a PEP 503 project page: /whl/cpu/<project>/); none: 404, not 403
+    location / {{ try_files $uri $uri/index.html =404; }}{compact_index}
   }}
 """
 
@@ -191,8 +201,24 @@ http: {addr: ":5000"}
 """
 
 
-def registry(content: Content) -> ServiceSpec:
-    files = {"/etc/airgap/registry.yml": REGISTRY_CONFIG.encode()} | under("/var/lib/registry", content.registry)
+def profile_images(content: Content, catalog: Catalog) -> list[oci.ImageRef]:
+    """The catalog's default images (and their golden copies, for the image-override scenarios) that the fixture
+    content does not hold: a --profile other than the default names its own versions, and the simulated
+    internet serves them too. Empty for the default profile (tests/test_profile.py)."""
+    held = {ref.reference for ref in content.images}
+    refs: dict[str, oci.ImageRef] = {}
+    for strategy in catalog.strategies.values():
+        for image in strategy.images.values():
+            names = [image.default] + (oci.golden_references(image.default) if image.override else [])
+            for name in names:
+                if name not in held and "@" not in name:
+                    refs[name] = oci.parse_ref(name, {})
+    return list(refs.values())
+
+
+def registry(content: Content, catalog: Catalog | None = None) -> ServiceSpec:
+    storage = content.registry | (oci.registry_storage(profile_images(content, catalog)) if catalog else {})
+    files = {"/etc/airgap/registry.yml": REGISTRY_CONFIG.encode()} | under("/var/lib/registry", storage)
     return ServiceSpec(name=REGISTRY, image="registry", command=["registry", "serve", "/etc/airgap/registry.yml"],
                        files=files, port=5000, ready=listening(5000))
 
@@ -278,7 +304,7 @@ def pypi(content: Content) -> ServiceSpec:
 def specs(ca: RunCA, content: Content, catalog: Catalog) -> list[ServiceSpec]:
     """Every container of the simulated internet, backends before the edge that routes to them: sim-npm and
     sim-pypi when a slice's host is served by them (slice: server verdaccio, devpi)."""
-    servers = [registry(content)]
+    servers = [registry(content, catalog)]
     if _sites("verdaccio"):
         servers.append(npm(content))
     if _sites("devpi"):
