@@ -49,11 +49,12 @@ def plans_for(catalog: Catalog, config: ProxyConfig, strategies: list[str] | Non
 
 
 def routes_of(catalog: Catalog, config: ProxyConfig, plans: Mapping[str, Plan],
-              enforce_auth: bool = True) -> tuple[list[gateway.Route], dict[str, str]]:
+              enforce_auth: bool = True, not_proxied: Mapping[str, tuple[str, ...]] | None = None,
+              ) -> tuple[list[gateway.Route], dict[str, str]]:
     """The gateway routes the plans ask for (credentials from `config`), and key -> why no route of its own
-    serves it."""
+    serves it. `not_proxied`: key -> paths below its mirror that the mirror answers 404 for (gateway.build_routes)."""
     values = {name: entry.value for name, entry in config.entries.items() if entry.value}
-    return gateway.build_routes(planned_endpoints(catalog, config, plans), values, BACKENDS, enforce_auth)
+    return gateway.build_routes(planned_endpoints(catalog, config, plans), values, BACKENDS, enforce_auth, not_proxied)
 
 
 def routes_for(config: ProxyConfig, strategies: list[str] | None = None, enforce_auth: bool = True,
@@ -92,8 +93,8 @@ class MirrorConfig:
 
     @classmethod
     def derive(cls, catalog: Catalog, config: ProxyConfig, plans: Mapping[str, Plan],
-               enforce_auth: bool = True) -> "MirrorConfig":
-        routes, unrouted = routes_of(catalog, config, plans, enforce_auth)
+               enforce_auth: bool = True, not_proxied: Mapping[str, tuple[str, ...]] | None = None) -> "MirrorConfig":
+        routes, unrouted = routes_of(catalog, config, plans, enforce_auth, not_proxied)
         golden = golden_images(plans, routes)
         return cls(config, dict(plans), enforce_auth, tuple(routes), unrouted, None if golden is None else tuple(golden))
 

@@ -37,11 +37,15 @@ _SAFE_PATH = re.compile(r"^/[A-Za-z0-9._~!*'()@+,;=:/-]*/$|^/$")
 
 @dataclass(frozen=True)
 class Location:
-    """One nginx location of a route: a gateway path and the backend URL it maps onto."""
+    """One nginx location of a route: a gateway path and the backend URL it maps onto (NOT_PROXIED: none, the
+    mirror answers 404 there)."""
 
     path: str
     service: str
-    upstream: str  # http://service:port/base-path/
+    upstream: str  # http://service:port/base-path/, or "" for a path the mirror does not proxy
+
+
+NOT_PROXIED = "-"  # Location.service of a path below a route that its mirror does not proxy (404)
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,11 @@ def _value(values: Mapping[str, str], key: str | None) -> str | None:
 
 
 def build_routes(endpoints: list[Endpoint], values: Mapping[str, str], backends: Mapping[str, BackendLike],
-                 enforce_auth: bool = True) -> tuple[list[Route], dict[str, str]]:
+                 enforce_auth: bool = True, not_proxied: Mapping[str, tuple[str, ...]] | None = None,
+                 ) -> tuple[list[Route], dict[str, str]]:
     """Routes for `endpoints` (credentials from `values`), and key -> why no route of its own serves it.
+    `not_proxied`: key -> paths below its route (`sumdb/`) that the mirror does not proxy: answered 404, as a
+    mirror without them answers (a Nexus Go proxy and the checksum database).
 
     A key the stack cannot serve (no backend of its kind, an IP address, a path nginx cannot match) is
     left out rather than refused: a misconfigured customer value must reach the build, and fail there,
@@ -147,9 +154,12 @@ def build_routes(endpoints: list[Endpoint], values: Mapping[str, str], backends:
                 raise UserError(f"{endpoint.key}: the value of {missing} was not handed to the gateway")
             users = ((user, password),) if endpoint.username_key else ()
             token = _value(values, endpoint.token_key)
+        locations = _locations(entry, endpoint.path, backends)
+        locations += tuple(Location(locations[0].path + below, NOT_PROXIED, "")
+                           for below in (not_proxied or {}).get(endpoint.key, ()))
         routes.append(Route(key=endpoint.key, scheme=endpoint.scheme, host=endpoint.host.lower(), port=endpoint.port,
                             prefix=endpoint.path, protocol=entry["protocol"],
-                            locations=_locations(entry, endpoint.path, backends),
+                            locations=locations,
                             rewrite_urls=entry.get("rewrite_urls", False), users=users, token=token))
     unique, shadowed = _unique(routes)
     return unique, unrouted | shadowed
@@ -205,6 +215,9 @@ def _rest_map(path: str, maps: dict[str, str]) -> str:
 
 
 def _location(location: Location, route: Route, auth: list[str], maps: dict[str, str]) -> str:
+    if location.service == NOT_PROXIED:  # logged as the route's request, answered as a mirror without it
+        return _block(f"location ^~ {location.path}",
+                      [f"set $airgap_route {_quote(route.key)};", 'set $airgap_backend "-";', "return 404;"])
     backend_path = "/" + location.upstream.split("/", 3)[3]
     lines = [
         f"set $airgap_route {_quote(route.key)};",

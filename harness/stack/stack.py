@@ -183,10 +183,12 @@ class AirgapStack:
         return plans_for(self.catalog, config, self.strategies)
 
     def configure(self, config: ProxyConfig, plans: Mapping[str, Plan] | None = None, *,
-                  enforce_auth: bool | None = None) -> MirrorConfig:
+                  enforce_auth: bool | None = None,
+                  not_proxied: Mapping[str, tuple[str, ...]] | None = None) -> MirrorConfig:
         """Serve `config` (read once by the caller) from its `plans` (stack.plan(config), made once): gateway
         routes and certificate, the build network's names, and the images its overrides name on hosts no
-        mirror uses. Nothing is read or planned again; without `plans`, they are made here, once."""
+        mirror uses. Nothing is read or planned again; without `plans`, they are made here, once.
+        `not_proxied`: key -> paths below its mirror that the mirror answers 404 for, for this configuration."""
         if enforce_auth is not None:
             self.enforce_auth = enforce_auth
         if plans is None:
@@ -195,7 +197,7 @@ class AirgapStack:
         if sorted(plans) != sorted(served_strategies):
             raise ValueError(f"plans for {sorted(plans)}; the mirrors serve {sorted(served_strategies)}: use stack.plan()")
         self._started()
-        served = MirrorConfig.derive(self.catalog, config, plans, self.enforce_auth)
+        served = MirrorConfig.derive(self.catalog, config, plans, self.enforce_auth, not_proxied)
         self._mirrors.serve(served)
         return served
 
