@@ -24,9 +24,15 @@ CATALOG = load_catalog()
 MATRIX = generated(CATALOG, recipes())
 FOLDERS = paths.scenarios_dir()
 # the scenario folders of scenarios/ (the matrix file stands for the generated rest)
-NAMED = ["leak-composer-dist-code-host", "leak-go-direct-fallback", "leak-go-toolchain", "leak-gradle-wrapper",
-         "leak-maven-own-repository", "leak-npm-lockfile-resolved", "leak-pip-sdist-build-backend",
-         "leak-yarn-lockfile-resolved", "override-own-registry", "ts-restricted-no-dockerhub-url",
+NAMED = ["leak-byoc-unmirrored-registry", "leak-composer-dist-code-host", "leak-dns-hard-coded-resolver",
+         "leak-go-direct-fallback", "leak-go-toolchain", "leak-gradle-plugin-portal", "leak-gradle-wrapper",
+         "leak-icmp-connectivity-check", "leak-maven-own-repository", "leak-maven-wrapper",
+         "leak-npm-lockfile-resolved", "leak-npm-postinstall-binary", "leak-npm-project-scoped-registry",
+         "leak-pip-extra-index-url", "leak-pip-sdist-build-backend",
+         "leak-yarn-lockfile-resolved", "override-own-registry", "platform-ballerina-run-image", "platform-crlf-secret",
+         "platform-dockerhub-library", "platform-go-nosumdb", "platform-go-sumdb-direct", "platform-lifecycle-namespace",
+         "platform-login-password-argv", "platform-npm-token-percent", "platform-trailing-space",
+         "ts-restricted-no-dockerhub-url",
          "ts-scheme-in-oci-url", "ts-strategy-scoped-only", "ts-webapp-node-override", "ts-webapp-node18"]
 VALID = "strategy: webapp\nproxy_config: {}\nexpect: {build: fails}\n"
 
@@ -354,11 +360,13 @@ def test_reports(tmp_path):
                   egress=[Egress("registry.npmjs.org", "project:npm", "npm ci", "pkg-npm-url", "tcp", 2.0, "10.0.0.2", 443, "tls")])
     scenarios = [s for s in MATRIX if s.name in ("webapp/full-global", "webapp/without:pkg-npm-url")]
     paths = report.write(tmp_path, CATALOG, scenarios, [ok, bad])
-    assert {p.name for p in paths} >= {"junit.xml", "egress.json", "support-matrix.md", "support-matrix.html"}
+    assert {p.name for p in paths} >= {"junit.xml", "egress.json", "support-matrix.md", "report.html"}
     suite = ElementTree.parse(tmp_path / "junit.xml").getroot()
     assert suite.get("tests") == "2" and suite.get("failures") == "1"
     egress = json.loads((tmp_path / "egress.json").read_text())
-    assert egress["summary"] == [{"destination": "registry.npmjs.org", "count": 1, "covered_by": "pkg-npm-url"}]
+    [summary] = egress["summary"]
+    assert {"destination": "registry.npmjs.org", "count": 1, "covered_by": "pkg-npm-url"}.items() <= summary.items()
+    assert [cause["id"] for cause in summary["causes"]] == ["npm-registry"]  # tests/test_leak_causes.py: the rest
     assert egress["events"][0]["step"] == "project:npm"
     matrix = json.loads((tmp_path / "support-matrix.json").read_text())
     assert matrix["webapp"]["package-proxy"]["state"] == "failed"

@@ -25,6 +25,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--durations", type=Path, default=None, metavar="FILE",
                         help="with --shard: a previous scenarios.json whose `seconds` balance the shards (default: "
                              "the report directory's scenarios.json of a whole run, if there is one)")
+    parser.add_argument("--exhaustive", action="store_true",
+                        help="run every step of every scenario; by default a step whose inputs equal those of a step "
+                             "already run in this run takes that step's evidence instead (the report names it)")
     add_catalog_option(parser)
     parser.set_defaults(func=run)
 
@@ -69,7 +72,8 @@ def run(args) -> int:
         members = set(meta["scenarios"])
         scenarios = [s for s in selection if s.name in members]
         stderr_progress(shards.describe(args.shard, names, durations, source))
-    outcomes = run_all(catalog, scenarios, preamble, stderr_progress, jobs=args.jobs or default_jobs()) \
+    outcomes = run_all(catalog, scenarios, preamble, stderr_progress, jobs=args.jobs or default_jobs(),
+                       exhaustive=args.exhaustive) \
         if scenarios else []  # a shard of N > scenarios may be empty: its (empty) reports still merge
     written = report.write(args.report_dir, catalog, scenarios, outcomes)
     shard_file = shards.write_shard(args.report_dir, meta)  # without --shard: a stale one goes
@@ -86,9 +90,14 @@ def summarize(outcomes, report_dir: Path, missing=()) -> int:
     def field(o, name):
         return o[name] if isinstance(o, dict) else getattr(o, name)
 
+    from harness.scenarios.model import describe_finding
+
     failed = [o for o in outcomes if field(o, "problems")]
     for outcome in failed:
         print(f"FAILED {field(outcome, 'scenario')}: {field(outcome, 'problems')[0]}")
+        finding = describe_finding((outcome if isinstance(outcome, dict) else vars(outcome)).get("finding"))
+        if finding:  # the scenario's verdict and fix (scenario.yaml `finding`)
+            print(f"       {finding}")
     for name in missing:
         print(f"MISSING {name}: in no shard")
     egress = sum(len(field(o, "egress")) for o in outcomes)

@@ -2,6 +2,9 @@
 
 A scenario reconfigures its stack's mirrors (routes, credentials), so two scenarios never share a stack at
 the same time; `jobs` stacks run side by side instead, each taking the next scenario from one queue.
+Unless `exhaustive`, a step whose inputs equal those of a step already run is not run again: its evidence
+is taken from that step (harness/scenarios/reuse.py), and the queue hands a scenario out only once every
+step it would take is in, or is its own to run (reuse.Schedule).
 """
 
 import os
@@ -13,10 +16,11 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from harness.contract.catalog import Catalog
-from harness.scenarios.steps import Outcome, run_scenario
 from harness.scenarios.model import Scenario
+from harness.scenarios.reuse import Schedule, StepReuse
+from harness.scenarios.step_keys import RunInputs
+from harness.scenarios.steps import Outcome, predicted_keys, run_scenario
 from harness.stack.identity import sigterm_as_interrupt
-
 
 
 def default_jobs() -> int:
@@ -25,46 +29,53 @@ def default_jobs() -> int:
 
 
 def run_all(catalog: Catalog, scenarios: list[Scenario], preamble: Path, progress=None,
-            jobs: int = 1) -> list[Outcome]:
+            jobs: int = 1, exhaustive: bool = False) -> list[Outcome]:
     """Build the images that are missing, bring `jobs` stacks up, prove each one's isolation, run every
-    scenario once, take them down.
+    scenario once (every step of it with `exhaustive`, else the steps whose evidence the run does not have
+    yet), take them down.
 
     Outcomes come back in the order of `scenarios`. Ctrl-C or SIGTERM stops handing out scenarios; each
     stack finishes the one it runs and is removed. `progress` hears each image build as it starts and ends
     (on a fresh machine the longest phase) and one line on the images, then each stack and scenario.
     """
-    from harness.infra import images
+    from harness.infra import images, paths
     from harness.stack import content
     from harness.stack.stack import AirgapStack
 
     projects = content.build().projects
-    pending = list(enumerate(scenarios))
     outcomes: list[Outcome | None] = [None] * len(scenarios)
     lock, stopping = threading.Lock(), threading.Event()
     say = progress or (lambda line: None)
-
-    def next_scenario():
-        with lock:
-            return None if stopping.is_set() or not pending else pending.pop(0)
+    schedule: Schedule | None = None
+    reuse: StepReuse | None = None
 
     def worker() -> None:
         with AirgapStack(catalog=catalog) as stack:
             say(f"stack {stack.run_id} up; isolation self-test:\n{stack.isolation_report.summary()}")
-            while (item := next_scenario()) is not None:
-                index, scenario = item
+            while (index := schedule.take(stopping)) is not None:
+                scenario = scenarios[index]
                 started = time.monotonic()
-                outcome = run_scenario(stack, scenario, catalog, preamble, projects)
+                try:
+                    outcome = run_scenario(stack, scenario, catalog, preamble, projects, reuse)
+                finally:
+                    schedule.done(index)
                 with lock:
                     outcomes[index] = outcome
                     done = sum(o is not None for o in outcomes)
                 verdict = "ok" if outcome.passed else "FAILED"
-                lines = [f"[{done}/{len(scenarios)}] {scenario.name}: {verdict} ({time.monotonic() - started:.1f}s)"]
+                reused = f", {len(outcome.reused)} of {len(outcome.step_keys)} steps reused" if outcome.reused else ""
+                if schedule.keys[index] and [k[:16] for k in schedule.keys[index]] != list(outcome.step_keys.values()):
+                    reused += "; its step keys differ from those it was scheduled by"  # a bug: reuse stays sound
+                lines = [f"[{done}/{len(scenarios)}] {scenario.name}: {verdict} ({time.monotonic() - started:.1f}s{reused})"]
                 say("\n".join(lines + [f"      {problem}" for problem in outcome.problems]))
 
     previous = sigterm_as_interrupt()
     try:
         # here, once, before the stacks: each stack would otherwise build them itself, silently
-        images.ensure_images(progress=say)
+        tags = images.ensure_images(progress=say)
+        inputs = RunInputs.collect(catalog, preamble, projects, tags, paths.fixtures_dir() / "dockerfiles")
+        reuse = StepReuse(inputs, exhaustive=exhaustive)
+        schedule = Schedule([[] if exhaustive else _keys_of(catalog, s, inputs) for s in scenarios], reuse)
         stacks = max(1, min(jobs, len(scenarios)))
         with ThreadPoolExecutor(max_workers=stacks) as pool:
             futures = [pool.submit(worker) for _ in range(stacks)]
@@ -80,7 +91,19 @@ def run_all(catalog: Catalog, scenarios: list[Scenario], preamble: Path, progres
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+    if reuse is not None and not exhaustive and len(scenarios) > 1:
+        ran = [o for o in outcomes if o is not None]
+        say(f"steps: {sum(len(o.reused) for o in ran)} of {sum(len(o.step_keys) for o in ran)} taken from a step with "
+            f"the same inputs ({reuse.refused} refused; `airgap run --exhaustive` runs every step)")
     return [o for o in outcomes if o is not None]
+
+
+def _keys_of(catalog: Catalog, scenario: Scenario, inputs: RunInputs) -> list[str]:
+    """The scenario's predicted step keys; none when they cannot be predicted (its run reports why)."""
+    try:
+        return [key.key for key in predicted_keys(catalog, scenario, inputs) if key is not None]
+    except Exception:  # noqa: BLE001 - the scenario's own run raises it where it can be reported
+        return []
 
 
 def stderr_progress(line: str) -> None:

@@ -155,6 +155,56 @@ class Expect:
 EXPECT_FIELDS = tuple(f.name for f in fields(Expect))
 
 
+# What a failed scenario means for a preamble under test: the verdicts of docs/platform-preamble.md, as the
+# reports word them.
+FINDING_VERDICTS = {"contract-says-otherwise": "the contract says otherwise", "leak": "a leak",
+                    "weakening": "a weakening"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A scenario's `finding`: the verdict on a preamble that fails it, and the fix (scenario_schema.yaml)."""
+
+    verdict: str  # one of FINDING_VERDICTS
+    fix: str
+
+    def __post_init__(self):
+        if self.verdict not in FINDING_VERDICTS:
+            raise ValueError(f"finding verdict {self.verdict!r}: expected one of {', '.join(FINDING_VERDICTS)}")
+        if not self.fix.strip():
+            raise ValueError("finding fix: empty")
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Finding":
+        return cls(data["verdict"], data["fix"])
+
+    def to_json(self) -> dict:
+        return {"verdict": self.verdict, "fix": self.fix}
+
+    def describe(self) -> str:
+        """One line, as the reports and the console print it beside a failed scenario."""
+        return f"verdict: {FINDING_VERDICTS[self.verdict]} — fix: {self.fix}"
+
+
+def describe_finding(data: dict | None) -> str | None:
+    """The line of an outcome record's `finding` (its JSON form), None without one."""
+    return Finding.from_json(data).describe() if data else None
+
+
+@dataclass(frozen=True)
+class Leak:
+    """A leak scenario's `leak` (scenario_schema.yaml): the leak it shows, whether the preamble closes it, and
+    its cause in harness/scenarios/leak_causes.yaml, which must explain every egress event it allows."""
+
+    name: str
+    verdict: str  # closed | reported
+    cause: str | None = None  # a cause id of leak_causes.yaml
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Leak":
+        return cls(data["name"], data["verdict"], data.get("cause"))
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -164,10 +214,12 @@ class Scenario:
     require_credentials: bool = True
     accept_from: ConfigSpec | None = None
     description: str = ""
-    leak: dict | None = None
+    leak: Leak | None = None
     source: str = "generated"  # the scenario.yaml it came from, "generated" or "repro"
     recipe: tuple = ()  # steps replacing the strategy's recipe (harness/scenarios/recipes.yaml), for leak scenarios
     project: tuple[tuple[str, bytes], ...] = ()  # its own project's files (path, bytes), for its steps that `run`
+    finding: Finding | None = None  # what its failure means for a preamble under test (platform-* scenarios)
+    not_proxied: tuple[tuple[str, tuple[str, ...]], ...] = ()  # key -> paths below its mirror URL answered 404
 
 
 @functools.lru_cache(maxsize=1)
@@ -203,8 +255,10 @@ def from_json(data: dict, name: str, source: str, folder: Path | None = None,
                     config=ConfigSpec.from_json(data["proxy_config"], folder),
                     expect=Expect.from_json(data["expect"]), require_credentials=mirrors.get("require_credentials", True),
                     accept_from=ConfigSpec.from_json(accept, folder) if accept else None,
-                    description=data.get("description", ""), leak=data.get("leak"), source=source,
-                    recipe=tuple(data.get("recipe", ())), project=project)
+                    description=data.get("description", ""), leak=Leak.from_json(data["leak"]) if data.get("leak") else None, source=source,
+                    recipe=tuple(data.get("recipe", ())), project=project,
+                    finding=Finding.from_json(data["finding"]) if data.get("finding") else None,
+                    not_proxied=tuple(sorted((k, tuple(v)) for k, v in (mirrors.get("not_proxied") or {}).items())))
 
 
 def own_project_steps(recipe) -> list[dict]:
@@ -230,8 +284,21 @@ def load_file(path: Path) -> Scenario:
         if secret not in _secrets():
             raise UserError(f"{path}: fixture secret {secret!r} is not in {_secrets_file()}")
     _check_config_dirs(path, data)
+    _check_leak_cause(path, data)
+    for key in ((data.get("mirrors") or {}).get("not_proxied") or {}):
+        if key.split(".", 1)[-1] not in load_catalog().keys:  # a mirror key, global or strategy-scoped
+            raise UserError(f"{path}: mirrors not_proxied {key!r}: not a mirror key of the catalog")
     project = _own_project(path, data)
     return from_json(data, folder.name, str(path), folder, project)
+
+
+def _check_leak_cause(path: Path, data: dict) -> None:
+    """A leak's cause is one of harness/scenarios/leak_causes.yaml."""
+    from harness.scenarios import causes
+
+    cause = (data.get("leak") or {}).get("cause")
+    if cause is not None and cause not in {c.id for c in causes.load()}:
+        raise UserError(f"{path}: leak cause {cause!r} is not a cause of {causes.DATA_FILE}")
 
 
 def _secret_refs(data: dict) -> list[str]:
@@ -377,9 +444,8 @@ def _step_public_hosts(catalog: Catalog, planned, step: dict) -> list[str]:
     if image.error:
         return []
     ref = reference.parse(image.resolved)
-    registry = catalog.registry_of(ref)
-    if registry is None or (image.source == "override" and registry.id in planned.mirrors):
-        return []
+    if catalog.registry_of(ref) is None or (image.source != "mirror" and catalog.remapping(ref, planned.mirrors)):
+        return []  # a customer host, or sent to a mirror in effect by registries.conf (its longest prefix there)
     host = ref.domain.partition(":")[0]  # egress is named by host (DNS, TLS SNI), never with a port
     return [OCI_PULL_HOST.get(host, host)]
 

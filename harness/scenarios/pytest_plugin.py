@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.contract.catalog import choreo_registry_from_environment, load_catalog
+from harness.contract.profile import path_from_environment
 from harness.scenarios.steps import recipes
 from harness.scenarios.model import SCENARIO_FILE, load
 from harness.infra import paths
@@ -20,8 +21,9 @@ _SESSION = {}
 
 
 def _catalog():
-    """The session's catalog: AIRGAP_CHOREO_REGISTRY names a PDP's own platform registry, as for `airgap run`."""
-    return load_catalog(choreo_registry_from_environment())
+    """The session's catalog: AIRGAP_CHOREO_REGISTRY names a PDP's own platform registry and AIRGAP_PROFILE the
+    platform profile, as for `airgap run`."""
+    return load_catalog(choreo_registry_from_environment(), path_from_environment())
 
 
 def _stack():
@@ -78,6 +80,8 @@ class ScenarioItem(pytest.Item):
             outcome = excinfo.value.args[0]
             lines = [f"scenario {outcome.scenario} ({self.scenario.source}): build {outcome.build}"]
             lines += [f"  - {problem}" for problem in outcome.problems]
+            if self.scenario.finding:  # what the failure means for the preamble under test (platform-* scenarios)
+                lines.append(f"  {self.scenario.finding.describe()}")
             return "\n".join(lines)
         return super().repr_failure(excinfo)
 

@@ -10,6 +10,7 @@ import functools
 import re
 import shlex
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,7 @@ from harness.contract.catalog import Catalog
 from harness.contract.config import read_config
 from harness.infra.errors import UsageError, UserError
 from harness.preamble import interface
+from harness.scenarios import argv, causes
 from harness.scenarios.model import Scenario, own_project_steps, step_name
 from harness.infra import paths
 from harness.stack.configuration import empty_plan
@@ -29,6 +31,12 @@ PROJECTS_IN_BUILDER = "/work/projects"
 STEP_MARK = "::airgap-step"
 IMAGE_MARK = "::airgap-image"
 REPORT_MARK = "::airgap-report"
+# Each step marker is followed by a DNS query for `m<N>.` + STEP_PROBE_DOMAIN (N: the marker's place in the
+# script), which the trap logs like any query. The trap logs DNS queries as its DNS server reports them, in
+# the order they came but possibly late; so a DNS event belongs to the step whose probe precedes it in the
+# log, whatever its time. (A TCP event is logged before the trap answers, so within its step's window.)
+STEP_PROBE_DOMAIN = "airgap-step.invalid"
+REUSED_MARK = "::airgap-reused-from"  # in a step's output taken from another scenario: SCENARIO STEP
 _REPORT_IN_BUILDER = f"${{{interface.STATE_DIR}:-$HOME/{interface.DEFAULT_STATE_DIR}}}/{interface.REPORT_FILE}"
 # After the steps: every image variable the preamble exported, and its report.tsv (key names only), each line
 # marked; the script's status is whether every step succeeded.
@@ -80,7 +88,8 @@ def recipes() -> dict:
     return {strategy: expand(steps) for strategy, steps in _recipe_data()["recipes"].items()}
 
 
-def _step_command(step: dict) -> str:
+def step_command(step: dict) -> str:
+    """The shell command of one recipe step."""
     if "pull" in step:
         variable = interface.image_variable(step["pull"])
         return f'skopeo copy --retry-times 0 "docker://${{{variable}}}" "oci:/tmp/images/{step["pull"]}"'
@@ -96,17 +105,21 @@ def build_script(strategy: str, steps: list[dict]) -> str:
     """The build step: source the preamble, then run every step and report which ones failed."""
     lines = [
         "exec 2>&1",  # one stream: each step's errors print under its marker, in order
-        "mark() { printf '\\n%s %s %s\\n' '" + STEP_MARK + "' \"$1\" \"$(date +%s.%N)\"; }",
+        argv.start_command(),  # records every process's arguments until argv.report_command() (argv.py)
+        "mark() { printf '\\n%s %s %s\\n' '" + STEP_MARK + "' \"$1\" \"$(date +%s.%N)\"; "
+        f"getent ahostsv4 \"m$2.{STEP_PROBE_DOMAIN}\" >/dev/null 2>&1 || :; }}",
         "failed=''",
-        "mark preamble",
-        f"if ! source {PREAMBLE_IN_BUILDER}/{strategy}.sh; then printf '\\n::airgap-failed preamble\\n'; exit 90; fi",
+        "mark preamble 0",
+        f"if ! source {PREAMBLE_IN_BUILDER}/{strategy}.sh; then printf '\\n::airgap-failed preamble\\n'; "
+        f"{argv.report_command()}; exit 90; fi",
         "mkdir -p /tmp/images",
     ]
-    for step in steps:
+    for index, step in enumerate(steps, 1):
         name = step_name(step)
-        lines.append(f"mark {shlex.quote(name)}")
-        lines.append(f"( {_step_command(step)} ) || {{ printf '\\n::airgap-failed %s\\n' {shlex.quote(name)}; failed=\"$failed {name}\"; }}")
-    lines.append("mark end")
+        lines.append(f"mark {shlex.quote(name)} {index}")
+        lines.append(f"( {step_command(step)} ) || {{ printf '\\n::airgap-failed %s\\n' {shlex.quote(name)}; failed=\"$failed {name}\"; }}")
+    lines.append(f"mark end {len(steps) + 1}")
+    lines.append(argv.report_command())
     return "\n".join(lines) + "\n"
 
 
@@ -125,6 +138,9 @@ def check_preamble(preamble_dir: Path, strategies) -> None:
 def builder_files(preamble_dir: Path, projects: dict[str, dict[str, bytes]]) -> dict[str, bytes]:
     check_preamble(preamble_dir, ())
     files = _files_under(preamble_dir, PREAMBLE_IN_BUILDER)
+    # The harness's catalog as bash, where a preamble beside the reference one reads it in the checkout
+    # (../lib/catalog.sh: preamble/platform/adapter.sh).
+    files[f"{Path(PREAMBLE_IN_BUILDER).parent}/lib/catalog.sh"] = (paths.preamble_dir() / "lib" / "catalog.sh").read_bytes()
     for ecosystem, tree in projects.items():
         files.update({f"{PROJECTS_IN_BUILDER}/{ecosystem}/{path}": data for path, data in tree.items()})
     files.update(_files_under(paths.fixtures_dir() / "dockerfiles", f"{PROJECTS_IN_BUILDER}/dockerfiles"))
@@ -142,6 +158,9 @@ class Egress:
     ip: str | None = None
     port: int | None = None
     protocol: str | None = None
+    reused_from: dict | None = None  # {scenario, step} whose evidence this is, when the step was not run again
+    path: str | None = None  # the HTTP request path (plain HTTP only; TLS hides it), without its query
+    manager: str | None = None  # the step's package manager (recipes.yaml): what causes.explain matches on
 
 
 @dataclass
@@ -157,6 +176,10 @@ class Outcome:
     problems: list[str] = field(default_factory=list)  # unmet expectations; empty means the scenario passed
     seconds: float = 0.0
     preamble_report: list[dict] = field(default_factory=list)  # its report.tsv (interface.ReportRecord), key names only
+    reused: dict[str, dict] = field(default_factory=dict)  # step -> {scenario, step} it took its evidence from
+    step_keys: dict[str, str] = field(default_factory=dict)  # step -> its input key (step_keys.py), when computed
+    finding: dict | None = None  # the scenario's finding (model.Finding.to_json): what its failure means
+    argv_secrets: list[dict] = field(default_factory=list)  # argv.exposures: secrets seen in process arguments
 
     @property
     def passed(self) -> bool:
@@ -171,6 +194,41 @@ class Outcome:
 def _windows(output: str) -> list[tuple[str, float]]:
     marks = re.findall(rf"^{re.escape(STEP_MARK)} (\S+) ([0-9.]+)$", output, re.M)
     return [(name, float(ts)) for name, ts in marks]
+
+
+def _dns_steps(events, marks: list[str]) -> dict[int, str]:
+    """Each DNS event (by its place in `events`, the trap's log order) -> the step whose probe query came last
+    before it; `marks`: the script's markers in order (preamble, its steps, end). Probes are left out."""
+    steps, current = {}, "preamble"
+    probe = re.compile(rf"m(\d+)\.{re.escape(STEP_PROBE_DOMAIN)}\.?")
+    for place, event in enumerate(events):
+        if event.kind != "dns":
+            continue
+        found = probe.fullmatch(event.name or "")
+        if found:
+            current = marks[int(found[1])] if int(found[1]) < len(marks) else current
+            continue
+        steps[place] = current
+    return steps
+
+
+PROBE_WAIT_S = 5.0  # how long the evidence may wait for the trap to log the build's last probe
+
+
+def _evidence(stack, result, marks: int):
+    """The build's evidence, once the trap has logged the probe of its last marker (so every DNS query before
+    it too), or after PROBE_WAIT_S; at once when the trap logged no probe at all."""
+    deadline, last = time.monotonic() + PROBE_WAIT_S, f"m{marks - 1}.{STEP_PROBE_DOMAIN}"
+    while True:
+        evidence = stack.evidence(since=result.started, client=result.address)
+        probes = {(e.name or "").rstrip(".") for e in evidence.trap_events if _is_probe(e)}
+        if not probes or last in probes or time.monotonic() > deadline:
+            return evidence
+        time.sleep(0.1)
+
+
+def _is_probe(event) -> bool:
+    return event.kind == "dns" and (event.name or "").rstrip(".").endswith("." + STEP_PROBE_DOMAIN)
 
 
 def _step_at(windows: list[tuple[str, float]], ts: float) -> str:
@@ -227,55 +285,176 @@ def judge(scenario: Scenario, outcome: Outcome) -> list[str]:
     for image, reference in expect.images:
         if outcome.resolved_images.get(image) != reference:
             problems.append(f"image {image} resolved to {outcome.resolved_images.get(image)!r}, expected {reference!r}")
+    problems += causes.leak_problems(scenario.leak and scenario.leak.cause, expect.egress, outcome.egress)
     return list(dict.fromkeys(problems))
 
 
-def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path, projects: dict) -> Outcome:
+def _sections(output: str) -> list[tuple[str | None, str]]:
+    """The build output cut at each step marker: (step, its text from its marker up to the next); the text
+    before the first marker has no step. Joined again they are the output."""
+    parts = re.split(rf"(?m)^(?={re.escape(STEP_MARK)} )", output)
+    return [(re.match(rf"{re.escape(STEP_MARK)} (\S+)", part)[1] if part.startswith(STEP_MARK) else None, part)
+            for part in parts if part]
+
+
+def _reused_section(evidence) -> str:
+    """A step's output taken from another scenario: its own text, and a line saying where it comes from."""
+    head, newline, rest = evidence.section.partition("\n")
+    return f"{head}{newline}{REUSED_MARK} {evidence.scenario} {evidence.step}\n{rest}"
+
+
+def _in_recipe_order(items: list, step_of, names: list[str]) -> list:
+    """Evidence ordered by the step it belongs to (preamble first, then the recipe's order, then the rest)."""
+    position = {"preamble": -1}
+    for index, name in enumerate(names):
+        position.setdefault(name, index)
+    return sorted(items, key=lambda item: position.get(step_of(item), len(names)))
+
+
+def _configurations(scenario: Scenario, tmp: Path):
+    """The scenario's configurations, each read once: what the build reads, what the mirrors serve, what is
+    mounted (None: the build reads a copy), the builder's environment, and the files of that copy."""
+    config_dir = scenario.config.materialize(tmp / "proxy-config")
+    config = read_config(config_dir)  # read once: the mirrors, the mount and the secrets all come from it
+    if not scenario.accept_from:
+        return config, config, config, BUILDER_ENVIRONMENT, {}
+    # The mirrors take the other configuration's credentials; the build reads its own from a copy
+    # (PROXY_CONFIG_DIR), since mounting it would reconfigure the mirrors with them.
+    mirrored = read_config(scenario.accept_from.materialize(tmp / "accepted"))
+    copied = {f"/tmp/proxy-config/{p.name}": p.read_bytes() for p in config_dir.iterdir()}
+    return config, mirrored, None, replace(BUILDER_ENVIRONMENT, proxy_config_dir="/tmp/proxy-config"), copied
+
+
+def predicted_keys(catalog: Catalog, scenario: Scenario, run_inputs) -> list:
+    """The scenario's step keys (step_keys.StepKey, None for a step never reused) as its run will compute them,
+    without a stack: the mirrors' configuration is derived here as the stack derives it (reuse.Schedule
+    orders the scenarios by them; tests compare them)."""
+    from harness.stack.configuration import MirrorConfig, plans_for
+
+    with tempfile.TemporaryDirectory(prefix="airgap-keys-") as tmp:
+        config, mirrored, _, environment, _ = _configurations(scenario, Path(tmp))
+        plans = plans_for(catalog, mirrored)
+        served = MirrorConfig.derive(catalog, mirrored, plans, scenario.require_credentials,
+                                     dict(scenario.not_proxied) or None)
+        return scenario_keys(catalog, scenario, scenario_steps(scenario), run_inputs, config, served,
+                             None if scenario.accept_from else plans[scenario.strategy], environment.variables())
+
+
+def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path, projects: dict,
+                 reuse=None) -> Outcome:
+    """Run one scenario's build on `stack` and judge it. With `reuse` (reuse.StepReuse), each step is keyed
+    (step_keys.py) and the steps whose evidence the run already has are taken from it instead of run."""
     steps = scenario_steps(scenario)
-    commands = {step_name(s): _step_command(s) for s in steps}
+    names = [step_name(s) for s in steps]
+    commands = {step_name(s): step_command(s) for s in steps}
     commands["preamble"] = f"source {PREAMBLE_IN_BUILDER}/{scenario.strategy}.sh"
+    managers = {step_name(s): s.get("manager") for s in steps}
+    keys, taken = [None] * len(steps), {}
     with tempfile.TemporaryDirectory(prefix="airgap-scenario-") as tmp:
-        config_dir = scenario.config.materialize(Path(tmp) / "proxy-config")
-        config = read_config(config_dir)  # read once: the mirrors, the mount and the secrets all come from it
-        files, environment = builder_files(preamble_dir, projects), BUILDER_ENVIRONMENT
+        config, mirrored, mounted, environment, copied = _configurations(scenario, Path(tmp))
+        files = builder_files(preamble_dir, projects)
         files.update(own_project_files(scenario))
-        mirrored, mounted = config, config  # what the mirrors serve, what the build reads
-        if scenario.accept_from:
-            # The mirrors take the other configuration's credentials; the build reads its own from a copy
-            # (PROXY_CONFIG_DIR), since mounting it would reconfigure the mirrors with them.
-            mirrored = read_config(scenario.accept_from.materialize(Path(tmp) / "accepted"))
-            files.update({f"/tmp/proxy-config/{p.name}": p.read_bytes() for p in config_dir.iterdir()})
-            environment, mounted = replace(environment, proxy_config_dir="/tmp/proxy-config"), None
-        stack.configure(mirrored, stack.plan(mirrored), enforce_auth=scenario.require_credentials)  # planned once
-        script = build_script(scenario.strategy, steps) + IMAGE_REPORT
-        result = stack.run(f"bash -c {shlex.quote(script)}", mount=mounted, env=environment.variables(), files=files)
+        files.update(copied)
+        served = stack.configure(mirrored, stack.plan(mirrored), enforce_auth=scenario.require_credentials,  # planned once
+                                 **({"not_proxied": dict(scenario.not_proxied)} if scenario.not_proxied else {}))
         secrets = secret_values(catalog, config)
-    leaked = [name for name, value in secrets.items() if value in result.output]
-    output = mask(result.output, secrets)
-    windows = _windows(output)
+        if reuse is not None:
+            keys = scenario_keys(catalog, scenario, steps, reuse.run_inputs, config, served,
+                                 None if scenario.accept_from else served.plans[scenario.strategy],
+                                 environment.variables())
+            taken = reuse.choose(keys, served.mirror_hosts, secrets)
+        live = [step for index, step in enumerate(steps) if index not in taken]
+        script = build_script(scenario.strategy, live) + IMAGE_REPORT
+        result = stack.run(f"bash -c {shlex.quote(script)}", mount=mounted, env=environment.variables(), files=files)
+    processes, stdout = argv.take(result.stdout)  # the recorded arguments leave the output before anything reads it
+    result = replace(result, stdout=stdout)
+    windows = _windows(result.output)
+    if "end" not in {name for name, _ in windows}:
+        taken = {}  # the preamble failed (or the build stopped): no step ran, none is taken, as in a full run
+    sections = _sections(result.output)
+    live_index = iter(i for i in range(len(steps)) if i not in taken)
+    placed = []  # (recipe position, text)
+    for name, text in sections:
+        position = -1 if name in (None, "preamble") else len(steps) if name == "end" else next(live_index, len(steps))
+        placed.append((position, text))
+    placed += [(index, _reused_section(evidence)) for index, evidence in taken.items()]
+    raw = "".join(text for _, text in sorted(placed, key=lambda item: item[0]))
+    leaked = [name for name, value in secrets.items() if value in raw]
+    output = mask(raw, secrets)
     covering = covering_keys(catalog, scenario.strategy)
-    evidence = stack.evidence(since=result.started, client=result.address)
-    served = set(stack.mirror_hosts)  # names the run's DNS answers with the mirror gateway
+    evidence = _evidence(stack, result, len(windows))
+    served_hosts = set(stack.mirror_hosts)  # names the run's DNS answers with the mirror gateway
     egress = []
-    for event in evidence.trap_events:
+    dns_steps = _dns_steps(evidence.trap_events, ["preamble", *(step_name(s) for s in live), "end"])
+    for place, event in enumerate(evidence.trap_events):
         host = event.host or event.dst_ip or "?"
-        if event.kind == "dns" and host in served:
+        if _is_probe(event) or (event.kind == "dns" and host in served_hosts):
             continue  # e.g. the AAAA query for a mirror name: answered inside the run, nothing left
-        step = _step_at(windows, event.ts)
+        step = dns_steps.get(place) or _step_at(windows, event.ts)
         egress.append(Egress(host, step, commands.get(step, step), covering.get(host), event.kind, event.ts,
-                             event.dst_ip, event.dst_port, event.protocol))
+                             event.dst_ip, event.dst_port, event.protocol,
+                             path=event.http_path.split("?", 1)[0] if event.http_path else None,
+                             manager=managers.get(step)))
+    hits = [{"kind": h.backend, "route": h.route, "host": h.host, "path": h.path, "status": h.status, "auth": h.auth,
+             "user": h.user, "step": _step_at(windows, h.ts)} for h in evidence.mirror_hits]
+    live_failed = re.findall(r"^::airgap-failed (\S+)$", result.output, re.M)
+    if reuse is not None and "end" in {name for name, _ in windows}:
+        _keep(reuse, scenario, steps, keys, taken, sections, live_failed, egress, hits, secrets)
+    for evidence_taken in taken.values():
+        copied_egress, copied_hits = evidence_taken.copied()
+        egress += copied_egress
+        hits += copied_hits
+    egress = _in_recipe_order(egress, lambda e: e.step, names)
+    hits = _in_recipe_order(hits, lambda h: h["step"], names)
     failed = re.findall(r"^::airgap-failed (\S+)$", output, re.M)
     images = dict(re.findall(rf"^{re.escape(IMAGE_MARK)} ({interface.IMAGE_VARIABLE_PREFIX}\S+?)=(.*)$", output, re.M))
     resolved = {name: images.get(interface.image_variable(name), "")
                 for name in catalog.strategies[scenario.strategy].images}
     report = interface.parse_report("\n".join(re.findall(rf"^{re.escape(REPORT_MARK)}\t(.*)$", output, re.M)), [])
-    hits = [{"kind": h.backend, "route": h.route, "host": h.host, "path": h.path, "status": h.status, "auth": h.auth,
-             "user": h.user, "step": _step_at(windows, h.ts)} for h in evidence.mirror_hits]
-    outcome = Outcome(scenario.name, scenario.strategy, "succeeded" if result.ok else "failed", failed, egress, hits,
+    ok = result.ok and not any(e.failed for e in taken.values())
+    outcome = Outcome(scenario.name, scenario.strategy, "succeeded" if ok else "failed", failed, egress, hits,
                       resolved, output, seconds=result.finished - result.started,
-                      preamble_report=[asdict(record) for record in report])
-    outcome.problems = judge(scenario, outcome) + [f"the build printed the secret held in {name}" for name in leaked]
+                      preamble_report=[asdict(record) for record in report],
+                      reused={names[i]: e.source for i, e in sorted(taken.items())},
+                      step_keys={k.step: k.key[:16] for k in keys if k is not None},
+                      finding=scenario.finding.to_json() if scenario.finding else None,
+                      argv_secrets=argv.exposures(processes, {**secrets, **_platform_secrets(environment)},
+                                                  lambda ts: _step_at(windows, ts)))
+    outcome.problems = (judge(scenario, outcome) + [f"the build printed the secret held in {name}" for name in leaked]
+                        + argv.problems(outcome.argv_secrets))
     return outcome
+
+
+def scenario_keys(catalog: Catalog, scenario: Scenario, steps: list[dict], run_inputs, config, served, planned,
+                  environment: dict) -> list:
+    """Each step's input key (step_keys.py) for the scenario as its stack serves it (`served`: MirrorConfig).
+    `planned`: the build's plan for the strategy, None to plan `config` here (when the mirrors serve another
+    configuration than the build reads)."""
+    from harness.contract.plan import plan
+    from harness.scenarios.step_keys import StepContext, step_keys
+
+    planned = planned if planned is not None else plan(catalog, config, scenario.strategy)
+    context = StepContext(scenario.strategy, config, planned, served.routes, tuple(served.mirror_hosts),
+                          served.enforce_auth, environment, scenario.project)
+    return step_keys(catalog, run_inputs, context, steps, [step_command(step) for step in steps])
+
+
+def _keep(reuse, scenario: Scenario, steps, keys, taken, sections, failed, egress, hits, secrets) -> None:
+    """Put the evidence of every step that ran (and ran to its end, preamble included) into the run's cache."""
+    from harness.scenarios.reuse import StepEvidence
+
+    texts = iter(text for name, text in sections if name not in (None, "preamble", "end"))
+    for index, step in enumerate(steps):
+        if index in taken:
+            continue
+        text = next(texts, None)
+        key = keys[index]
+        if key is None or text is None:
+            continue
+        name = step_name(step)
+        reuse.keep(key, StepEvidence(scenario.name, name, name in failed, text,
+                                 tuple(e for e in egress if e.step == name),
+                                 tuple(h for h in hits if h["step"] == name), frozenset(secrets.values())))
 
 
 def secret_values(catalog: Catalog, config) -> dict[str, str]:
@@ -286,6 +465,13 @@ def secret_values(catalog: Catalog, config) -> dict[str, str]:
         if name.split(".", 1)[-1] in secret_keys and entry.value and len(entry.value) >= 6:
             values[name] = entry.value
     return values
+
+
+def _platform_secrets(environment) -> dict[str, str]:
+    """The platform's own Docker Hub password the builder hands the preamble, under its variable's name: a
+    credential too, for the process list (argv.py)."""
+    password = (environment.dockerhub_login or ("", ""))[1]
+    return {interface.DOCKERHUB_PASSWORD: password} if password and len(password) >= 6 else {}
 
 
 def mask(text: str, secrets: dict[str, str]) -> str:
