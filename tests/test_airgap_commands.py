@@ -57,7 +57,7 @@ def test_run_on_two_stacks_keeps_the_order_writes_the_reports_and_leaves_nothing
     report = json.loads((tmp_path / "scenarios.json").read_text())
     rows = report["scenarios"] if isinstance(report, dict) else report
     assert [row["scenario"] for row in rows] == files
-    assert (tmp_path / "junit.xml").is_file() and (tmp_path / "support-matrix.html").is_file()
+    assert (tmp_path / "junit.xml").is_file() and (tmp_path / "report.html").is_file()
     assert _left_by(docker_client, process.pid) == []
 
 

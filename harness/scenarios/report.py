@@ -1,15 +1,16 @@
 """Reports of a scenario run: JSON, JUnit XML, the egress report and the verified support matrix.
 
-The egress report follows the two-part shape of network-policy reports: a summary (each destination and
-how often it was tried) and the full event log. The support matrix is strategies x key families, each cell
-verified, failed or not applicable, linking to the scenarios that decided it.
+The egress report follows the two-part shape of network-policy reports: a summary (each destination, how
+often it was tried and its causes) and the full event log; every event carries its cause and fix
+(harness/scenarios/causes.py), as the scenario report's rows do. The support matrix is strategies x key
+families, each cell verified, failed, not run or not applicable, with the keys no scenario exercised; the one
+page a person reads, report.html (harness/scenarios/html_report.py), has it per key, linked to its scenarios.
 
 Every report is written from outcome records: the JSON form of each outcome that scenarios.json holds (plus
-the key families the scenario decides, for the support matrix). `write_records` takes them as a run makes them
+the key families and keys the scenario decides, for the support matrices). `write_records` takes them as a run makes them
 or as `load_records` reads them back, so merged shards (`airgap report merge`) get the very same writers.
 """
 
-import html
 import json
 from collections import Counter
 from pathlib import Path
@@ -17,6 +18,9 @@ from xml.etree import ElementTree
 
 from harness.contract.catalog import Catalog
 from harness.infra.errors import UserError
+from harness.scenarios import html_report
+from harness.scenarios.causes import UNKNOWN, describe
+from harness.scenarios.model import FINDING_VERDICTS, describe_finding
 
 FAMILIES = {"oci-mirror": "OCI mirrors", "image-override": "Image overrides", "package-proxy": "Package proxies"}
 
@@ -27,9 +31,11 @@ RECORD_FIELDS = ("scenario", "strategy", "build", "failed_steps", "egress", "mir
 
 def to_records(catalog: Catalog, scenarios, outcomes) -> list[dict]:
     """Outcome records of a run: each outcome's JSON form, as scenarios.json holds it, plus its scenario's key
-    families (what the support matrix needs and a record would not know otherwise)."""
+    families and keys (what the support matrices need and a record would not know otherwise)."""
     families = {s.name: families_of(catalog, s) for s in scenarios}
-    records = [{**o.to_json(), "families": sorted(families.get(o.scenario, ()))} for o in outcomes]
+    keys = {s.name: html_report.decided_keys(catalog, s) for s in scenarios}
+    records = [{**o.to_json(), "families": sorted(families.get(o.scenario, ())), "keys": keys.get(o.scenario, [])}
+               for o in outcomes]
     return json.loads(json.dumps(records, default=str))  # exactly what load_records reads back
 
 
@@ -51,15 +57,36 @@ def _passed(record: dict) -> bool:
     return not record["problems"]
 
 
+def explained(records) -> list[dict]:
+    """The records with each egress event's cause (causes.describe: None for an unknown cause), computed again
+    from the event on every write, so reports of older or merged records explain with today's data file."""
+    return [{**o, "egress": [{**e, "cause": describe(e)} for e in o["egress"]]} for o in records]
+
+
 def egress_report(records) -> dict:
+    """The summary per destination (with every cause seen for it) and the full event log, each event explained."""
     events = [{"time": e["time"], "scenario": o["scenario"], "strategy": o["strategy"], "step": e["step"],
                "command": e["command"], "destination": e["destination"], "ip": e["ip"], "port": e["port"],
-               "protocol": e["protocol"] or e["kind"], "kind": e["kind"], "covered_by": e["covered_by"]}
+               "protocol": e["protocol"] or e["kind"], "kind": e["kind"], "covered_by": e["covered_by"],
+               "cause": describe(e)}
               for o in records for e in o["egress"]]
     counts = Counter(e["destination"] for e in events)
     covering = {e["destination"]: e["covered_by"] for e in events}
-    summary = [{"destination": d, "count": n, "covered_by": covering[d]} for d, n in counts.most_common()]
+    causes: dict[str, list] = {}
+    for e in events:
+        if e["cause"] not in causes.setdefault(e["destination"], []):
+            causes[e["destination"]].append(e["cause"])
+    connected = {e["destination"] for e in events if e["kind"] != "dns"}  # the others were only looked up
+    summary = [{"destination": d, "count": n, "covered_by": covering[d], "causes": causes[d],
+                "lookup_only": d not in connected} for d, n in counts.most_common()]
     return {"summary": summary, "events": events}
+
+
+def cause_cells(cause: dict | None) -> tuple[str, str]:
+    """The cause and fix cells of a Markdown row: the cause linked to its reference, and its one-line fix."""
+    if cause is None:
+        return UNKNOWN, "-"
+    return f"[{cause['id']}]({cause['reference']})", cause["fix"]
 
 
 def junit_xml(records) -> bytes:
@@ -71,7 +98,8 @@ def junit_xml(records) -> bytes:
                                       time=f"{o['seconds']:.3f}")
         if not _passed(o):
             failure = ElementTree.SubElement(case, "failure", message=o["problems"][0])
-            failure.text = "\n".join(o["problems"])
+            finding = describe_finding(o.get("finding"))  # a scenario's verdict and fix (model.Finding)
+            failure.text = "\n".join(o["problems"] + ([finding] if finding else []))
         ElementTree.SubElement(case, "system-out").text = o["output"][-20000:]
     return ElementTree.tostring(suite, encoding="utf-8", xml_declaration=True)
 
@@ -111,52 +139,73 @@ def families_of(catalog: Catalog, scenario) -> set[str]:
     return families
 
 
-def _matrix_markdown(matrix: dict) -> str:
+def _matrix_markdown(catalog: Catalog, matrix: dict, keys: dict) -> str:
+    """Short cells for terminals and pull requests: the state, how many scenarios decided it, and the keys of
+    the family no scenario exercised (report.html has the matrix per key, with links)."""
     lines = ["# Verified support matrix", "", "| strategy | " + " | ".join(FAMILIES.values()) + " |",
              "|---|" + "---|" * len(FAMILIES)]
     for strategy, row in matrix.items():
         cells = []
         for family in FAMILIES:
             cell = row[family]
-            links = ", ".join(f"[{n.split('/', 1)[-1]}](scenarios.md#{anchor(n)})" for n in cell["scenarios"])
-            cells.append(cell["state"] + (f" ({links})" if links and cell["state"] != "not applicable" else ""))
+            text = cell["state"] + (f" · {len(cell['scenarios'])}" if cell["scenarios"] else "")
+            unexercised = [key for key, k in keys[strategy].items()
+                           if k["state"] == "not exercised" and catalog.keys[key].family == family]
+            if unexercised and cell["state"] != "not applicable":
+                text += f"; not exercised: {', '.join(unexercised)}"
+            cells.append(text)
         lines.append(f"| {strategy} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _matrix_html(matrix: dict) -> str:
-    colours = {"verified": "#c8f7c5", "failed": "#f7c5c5", "not applicable": "#eee", "not run": "#f7efc5"}
-    rows = []
-    for strategy, row in matrix.items():
-        cells = "".join(
-            f'<td style="background:{colours[row[f]["state"]]}">{html.escape(row[f]["state"])}<br>'
-            + " ".join(f'<a href="scenarios.md#{anchor(n)}">{html.escape(n.split("/", 1)[-1])}</a>'
-                       for n in row[f]["scenarios"]) + "</td>"
-            for f in FAMILIES)
-        rows.append(f"<tr><th>{html.escape(strategy)}</th>{cells}</tr>")
-    head = "".join(f"<th>{html.escape(t)}</th>" for t in FAMILIES.values())
-    return ("<!doctype html><meta charset=utf-8><title>Verified support matrix</title>"
-            "<style>td,th{border:1px solid #999;padding:4px 8px;font:14px sans-serif}</style>"
-            f"<h1>Verified support matrix</h1><table><tr><th>strategy</th>{head}</tr>{''.join(rows)}</table>")
+    return "\n".join(lines) + "\n\nreport.html has the matrix per key, each cell linked to its scenarios.\n"
 
 
 def anchor(name: str) -> str:
     return name.replace("/", "-").replace(":", "-").replace(".", "-").lower()
 
 
+def _findings_markdown(records) -> list[str]:
+    """The failed scenarios that carry a finding (model.Finding), one row each: what a platform team reads
+    first. Empty when there is none."""
+    failed = [o for o in records if not _passed(o) and o.get("finding")]
+    if not failed:
+        return []
+    lines = ["## Findings", "", "| scenario | verdict | fix | problems |", "|---|---|---|---|"]
+    for o in failed:
+        cells = [FINDING_VERDICTS[o["finding"]["verdict"]], o["finding"]["fix"], *o["problems"]]
+        cells = [_md_text(c).replace("|", "\\|") for c in cells]
+        lines.append(f"| [{o['scenario']}](#{anchor(o['scenario'])}) | " + " | ".join(cells[:2]) + " | "
+                     + "<br>".join(cells[2:]) + " |")
+    return lines + [""]
+
+
+def _md_text(text: str) -> str:
+    """Text shown as it is in Markdown: `<pkg-go-url>` and masked secrets (`<oci-choreo-password>`) are not tags."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _scenarios_markdown(records) -> str:
-    lines = ["# Scenarios", ""]
+    lines = ["# Scenarios", "", *_findings_markdown(records)]
     for o in records:
         failed_steps = o["failed_steps"]
         lines += [f'<a id="{anchor(o["scenario"])}"></a>', f"## {o['scenario']}: {'passed' if _passed(o) else 'FAILED'}",
                   "", f"build {o['build']}" + (f"; failed steps: {', '.join(failed_steps)}" if failed_steps else ""), ""]
+        if not _passed(o) and o.get("finding"):
+            lines += [f"- {_md_text(describe_finding(o['finding']))}"]
         lines += [f"- problem: {p}" for p in o["problems"]]
+        lines += [f"- step {step}: same inputs as {source['scenario']}, step {source['step']} (its evidence, not run "
+                  "again)" for step, source in o.get("reused", {}).items()]  # harness/scenarios/reuse.py
         if o["egress"]:
-            lines += ["", "| step | destination | kind | covered by |", "|---|---|---|---|"]
-            rows = dict.fromkeys((e["step"], e["destination"], e["kind"], e["covered_by"] or "no key covers this")
-                                 for e in o["egress"])  # first seen first: the same text in every process
-            for e in rows:
-                lines.append("| " + " | ".join(map(str, e)) + " |")
+            lines += ["", "| step | destination | kind | covered by | cause | fix |", "|---|---|---|---|---|---|"]
+            rows: dict[tuple, dict] = {}  # (step, destination) -> (covered by, cause, fix) -> kinds, first seen first
+            for e in o["egress"]:
+                cells = (e["covered_by"] or "no key covers this", *cause_cells(describe(e)))
+                kinds = rows.setdefault((e["step"], e["destination"]), {}).setdefault(cells, [])
+                if e["kind"] not in kinds:
+                    kinds.append(e["kind"])
+            for (step, destination), by_cause in rows.items():
+                looked_up_only = all(kinds == ["dns"] for kinds in by_cause.values())  # nothing connected
+                for (covered, cause, fix), kinds in by_cause.items():
+                    kind = "dns (lookup only)" if looked_up_only else ", ".join(kinds)
+                    lines.append(f"| {step} | {destination} | {kind} | {covered} | {cause} | {fix} |")
         routes = Counter((h["route"], h["status"], h["auth"]) for h in o["mirror_hits"])
         if routes:
             lines += ["", "| mirror route | status | auth | requests |", "|---|---|---|---|"]
@@ -171,12 +220,13 @@ def write(report_dir: Path, catalog: Catalog, scenarios, outcomes) -> list[Path]
 
 
 REPORT_FILES = ("scenarios.json", "scenarios.md", "junit.xml", "egress.json", "support-matrix.json",
-                "support-matrix.md", "support-matrix.html")
+                "support-matrix.md", "report.html")
 
 
 def write_records(report_dir: Path, catalog: Catalog, records: list[dict]) -> list[Path]:
     """Every report of these outcome records (to_records or load_records) in `report_dir`; the paths written."""
     report_dir.mkdir(parents=True, exist_ok=True)
+    records = explained(records)
     matrix = support_matrix(catalog, records)
     files = {
         "scenarios.json": json.dumps(records, indent=2),
@@ -184,8 +234,8 @@ def write_records(report_dir: Path, catalog: Catalog, records: list[dict]) -> li
         "junit.xml": junit_xml(records),
         "egress.json": json.dumps(egress_report(records), indent=2),
         "support-matrix.json": json.dumps(matrix, indent=2),
-        "support-matrix.md": _matrix_markdown(matrix),
-        "support-matrix.html": _matrix_html(matrix),
+        "support-matrix.md": _matrix_markdown(catalog, matrix, html_report.key_matrix(catalog, records)),
+        "report.html": html_report.render(catalog, records),
     }
     paths = []
     for name, content in files.items():
