@@ -23,9 +23,32 @@ from harness.scenarios.steps import Outcome, predicted_keys, run_scenario
 from harness.stack.identity import sigterm_as_interrupt
 
 
-def default_jobs() -> int:
-    """Two stacks side by side, one on a single core: builds are CPU-bound (measured: benchmarks/matrix.py)."""
-    return 2 if (os.cpu_count() or 1) > 1 else 1
+# One stack's memory at its peak, with headroom: benchmarks/stacks.py sampled 476-576 MiB per stack (docker stats
+# every 5 s, so a JVM's short spike can be missed) for the whole matrix with 1, 2 and 3 stacks on 2 cores.
+STACK_MEMORY_MIB = 1024
+
+
+def default_jobs(cores: int | None = None, available_mib: int | None = None) -> int:
+    """One stack per core, no more than the available memory holds. Measured on 2 cores (benchmarks/stacks.py,
+    the 103-scenario matrix, warm): 1 stack 282 s, 2 stacks 250 s, 3 stacks 254 s: builds are CPU-bound, so a
+    stack beyond the cores only adds contention."""
+    cores = cores or os.cpu_count() or 1
+    available_mib = available_mib if available_mib is not None else _available_mib()
+    by_memory = max(1, available_mib // STACK_MEMORY_MIB) if available_mib else cores
+    return max(1, min(cores, by_memory))
+
+
+def _available_mib() -> int | None:
+    """MemAvailable of /proc/meminfo in MiB, None where there is none (not Linux)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            text = meminfo.read(65536)
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) // 1024
+    return None
 
 
 def run_all(catalog: Catalog, scenarios: list[Scenario], preamble: Path, progress=None,
