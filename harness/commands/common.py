@@ -36,21 +36,19 @@ def _profile(text: str) -> str:
 
 
 def add_catalog_option(parser: argparse.ArgumentParser) -> None:
-    from_environment = os.environ.get(settings.CHOREO_REGISTRY_VAR)
+    """--choreo-registry and --profile, each defaulting to its environment variable (marked as such for errors)."""
+    def from_environment(variable: str):
+        value = os.environ.get(variable)
+        return _FromEnvironment(value) if value else None
+
     parser.add_argument(
-        "--choreo-registry",
-        type=_platform_registry,
-        default=_FromEnvironment(from_environment) if from_environment else None,
+        "--choreo-registry", type=_platform_registry, default=from_environment(settings.CHOREO_REGISTRY_VAR),
         metavar="HOST[:PORT]",
         help=f"the platform registry host of this PDP, a DNS name with a dot: it replaces every platform registry "
              f"host of the profile (default: ${settings.CHOREO_REGISTRY_VAR}, else none)",
     )
-    profile_from_environment = os.environ.get(settings.PROFILE_VAR)
     parser.add_argument(
-        "--profile",
-        type=_profile,
-        default=_FromEnvironment(profile_from_environment) if profile_from_environment else None,
-        metavar="FILE",
+        "--profile", type=_profile, default=from_environment(settings.PROFILE_VAR), metavar="FILE",
         help=f"the platform profile: the default images, hand-off and destinations of the platform's build flows "
              f"(default: ${settings.PROFILE_VAR}, else profiles/choreo.yaml)",
     )

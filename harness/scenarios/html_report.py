@@ -16,10 +16,9 @@ from collections import Counter
 from harness.contract.catalog import Catalog
 from harness.scenarios.causes import describe
 from harness.scenarios.model import describe_finding
+from harness.scenarios.steps import _sections
 
 STATES = ("verified", "failed", "not exercised", "not applicable")
-_STEP_MARK = re.compile(r"^::airgap-step (\S+) [0-9.]+$", re.M)
-
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}
@@ -117,15 +116,12 @@ def _matrix_table(catalog: Catalog, matrix: dict) -> str:
 
 
 def _steps(output: str) -> list[tuple[str, str]]:
-    """The build output cut at each step marker: (step, its text)."""
-    marks = list(_STEP_MARK.finditer(output))
-    if not marks:
-        return [("build", output)] if output.strip() else []
-    parts = [("before the first step", output[:marks[0].start()])] if output[:marks[0].start()].strip() else []
-    for mark, following in zip(marks, marks[1:] + [None]):
-        text = output[mark.end():following.start() if following else len(output)]
-        if mark[1] != "end":
-            parts.append((mark[1], text.strip("\n")))
+    """The build output per step (steps._sections cuts it), each without its marker line; the end marker dropped."""
+    parts = []
+    for step, text in _sections(output):
+        body = text.partition("\n")[2] if step else text
+        if step != "end" and body.strip():
+            parts.append((step or "before the first step", body.strip("\n")))
     return parts
 
 
