@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from harness.contract import reference
 from harness.contract.profile import Handoff, Profile, load_profile
 from harness.infra.errors import UserError
 from harness.infra.settings import CHOREO_REGISTRY_VAR
+from harness.infra.yamltext import load_yaml
 
 FAMILIES = ("oci-mirror", "image-override", "package-proxy")
 DEFAULT_CHOREO_REGISTRY = "choreocontrolplane.azurecr.io"
@@ -341,7 +340,7 @@ def load_catalog(choreo_registry: str | None = None, profile: str | os.PathLike 
 @functools.lru_cache(maxsize=None)
 def _load_catalog(choreo_registry: str | None, profile_path: str | None) -> Catalog:
     text = resources.files("harness.contract").joinpath("catalog.yaml").read_text(encoding="utf-8")
-    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    data = load_yaml(text)
     profile = load_profile(profile_path)
     _merge(data, profile)
     if choreo_registry:

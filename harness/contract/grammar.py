@@ -16,7 +16,7 @@ import urllib.parse
 from dataclasses import dataclass
 from importlib import resources
 
-import yaml
+from harness.infra.yamltext import load_yaml
 
 MAX_PORT = 65535
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -67,7 +67,7 @@ class Kind:
 
 def _load() -> tuple[dict[str, Rule], dict[str, re.Pattern], dict[str, tuple[str, ...]]]:
     text = resources.files("harness.contract").joinpath("grammar.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     rules = {rid: Rule(rid, r["severity"], r["build"], r["summary"], r["accepted"], tuple(r.get("refused", ())),
                        r.get("client"), tuple(r.get("examples", ())))
              for rid, r in data["rules"].items()}

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Protocol
 
-import yaml
 
 from harness.contract.endpoints import Endpoint
 from harness.infra.errors import UserError
 from harness.stack import slices
 from harness.stack.pki import CertPair
 from harness.stack.spec import ServiceSpec
+from harness.infra.yamltext import load_yaml
 
 NAME = "mirror-gateway"
 IMAGE = "nginx"
@@ -91,7 +91,7 @@ def _locations(entry: dict, prefix: str, backends: Mapping[str, BackendLike]) ->
 def load_table(path: Path = BACKENDS_FILE) -> dict[tuple[str, str], dict]:
     """(family, target) -> how the gateway reaches its backend: mirror_backends.yaml (OCI mirrors, image
     overrides) and, for package-proxy, every package manager's slice (`route:`, its backend kind its name)."""
-    table = yaml.safe_load(path.read_text())
+    table = load_yaml(path.read_text())
     if "package-proxy" in table:
         raise UserError(f"{path}: package-proxy routes belong in the managers' slices "
                         "(harness/stack/managers/<manager>.yaml `route:`)")
