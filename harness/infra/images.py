@@ -17,6 +17,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
@@ -26,6 +27,7 @@ import yaml
 from harness.infra import paths, settings
 from harness.infra.engine import apt_install, ensure_engine
 from harness.infra.errors import UserError
+from harness.infra.yamltext import load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ def images_dir() -> Path:
 def _read_specs(directory: Path) -> dict:
     catalog_file = directory / SPECS_FILE
     try:
-        specs = yaml.safe_load(catalog_file.read_text())
+        specs = load_yaml(catalog_file.read_text())
     except (OSError, yaml.YAMLError) as error:
         raise UserError(f"image list {catalog_file} cannot be read: {error}") from None
     for name, entry in specs.items():
@@ -232,7 +234,7 @@ def _ensure(name: str, client: docker.DockerClient, state: settings.Settings, sa
     if _present(client, tag):
         seen.setdefault(name, "present")
         return tag
-    with _tag_lock(state, tag, lambda: say(f"image {name}: waiting for another process building {tag}")):
+    with _tag_lock(state, tag, lambda: say(f"image {name}: waiting for another build of {tag}")):
         if _present(client, tag):  # another process built it while we waited
             seen[name] = "built elsewhere"
             return tag
@@ -278,11 +280,14 @@ def ensure_images(names=None, client: docker.DockerClient | None = None, progres
     client = client or ensure_engine()
     say = progress or (lambda line: None)
     started, seen, state = time.monotonic(), {}, settings.load()
-    tags = {}
-    for name in names or image_names():
-        if name not in specs():
-            raise UserError(f"unknown image {name!r}: known images are {', '.join(image_names())}")
-        tags[name] = _ensure(name, client, state, say, seen)
+    names = list(names or image_names())
+    unknown = [name for name in names if name not in specs()]
+    if unknown:
+        raise UserError(f"unknown image {unknown[0]!r}: known images are {', '.join(image_names())}")
+    # Siblings build side by side (they share only what they build on, which the tag lock builds once): on a
+    # fresh machine the servers' images build while the builder, the longest, does.
+    with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+        tags = dict(zip(names, pool.map(lambda name: _ensure(name, client, state, say, seen), names)))
     say(summary(seen, time.monotonic() - started))
     return tags
 
