@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from harness.contract.catalog import load_catalog  # noqa: E402
 from harness.scenarios.batch import default_jobs  # noqa: E402
-from harness.scenarios.steps import PLATFORM_LOGIN_ENV, build_script, builder_files, recipes, run_scenario  # noqa: E402
+from harness.scenarios.steps import PLATFORM_LOGIN_ENV, build_script, builder_files, run_scenario  # noqa: E402
+from harness.scenarios.recipes import recipes  # noqa: E402
 from harness.scenarios.model import load  # noqa: E402
 
 

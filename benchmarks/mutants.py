@@ -144,7 +144,7 @@ def check(chosen: list[dict], catalog, preamble: Path) -> list[str]:
 def exercised(catalog, key: str) -> bool:
     """Whether any recipe fetches through the key's route (a dropped key nothing uses cannot be caught)."""
     from harness.scenarios.model import routes_used
-    from harness.scenarios.steps import recipes
+    from harness.scenarios.recipes import recipes
 
     owner = catalog.credential_owner.get(key, key)
     return any(owner in routes_used(catalog, recipe, strategy) or owner in catalog.strategies[strategy].image_keys
@@ -186,7 +186,8 @@ def main() -> int:
         return 2
 
     from harness.scenarios.model import load
-    from harness.scenarios.steps import recipes, run_scenario
+    from harness.scenarios.steps import run_scenario
+    from harness.scenarios.recipes import recipes
     from harness.stack import content
     from harness.stack.stack import AirgapStack
 

@@ -151,7 +151,7 @@ def main() -> int:
     from harness.contract.catalog import load_catalog
     from harness.scenarios.batch import default_jobs, stderr_progress
     from harness.scenarios.model import load
-    from harness.scenarios.steps import recipes
+    from harness.scenarios.recipes import recipes
 
     catalog = load_catalog()
     scenarios = [s for s in load([ROOT / "scenarios"], catalog, recipes()) if args.strategy in (None, s.strategy)]

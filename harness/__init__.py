@@ -7,6 +7,7 @@ Layers, lowest first; a module imports only from its own layer or the ones below
     secret     the proxy-config Secret: render, import, mount
     preamble   the reference preamble's interface, its offline oracle, its generated catalog
     stack      the air-gap stack: networks, simulated internet, mirrors, gateway, trap, evidence
+    customer   a customer's own project: reading it, its managers, its stand-in dependencies
     scenarios  scenario model, recipes, steps, batches of scenarios, leak causes, reports, pytest plugin
     commands   the `airgap` command line (harness.cli registers them)
 """

@@ -46,6 +46,30 @@ def test_repro_of_a_complete_configuration_exits_0_with_mirror_hits_only():
     assert {hit["route"] for hit in report["mirror_hits"] if hit["status"] < 400} >= {"oci-dockerhub-url", "pkg-npm-url"}
 
 
+def test_repro_builds_a_customers_project_and_explains_what_left():
+    """--project: the customer's Dockerfile (fixtures/projects/byoc-dockerfile) built on its stand-in copy; the
+    Docker Hub bases come through the mirror, the public.ecr.aws base leaves, with its cause and fix."""
+    project = ROOT / "fixtures" / "projects" / "byoc-dockerfile"
+    before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()}
+    result = airgap("repro", "--strategy", "byoc", "--config", str(CONFIGS / "full-global"), "--project", str(project),
+                    "--format", "json", env=ENV, timeout=900)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["project"]["rewritten"] == ["Dockerfile.airgap-standin"] and report["project"]["dockerfile"]
+    assert report["failed_steps"] == ["dockerfile:Dockerfile"]
+    [egress] = {e["destination"]: e for e in report["egress"] if e["destination"] == "public.ecr.aws"}.values()
+    assert egress["cause"]["id"] == "oci-unmirrored-registry" and egress["cause"]["fix"]
+    assert {hit["route"] for hit in report["mirror_hits"] if hit["status"] < 400} == {"oci-dockerhub-url"}
+    assert {p: p.read_bytes() for p in project.rglob("*") if p.is_file()} == before  # the customer's files, untouched
+
+
+def test_repro_with_a_project_it_cannot_read_stops_before_any_stack():
+    result = airgap("repro", "--strategy", "byoc", "--config", str(CONFIGS / "full-global"), "--project",
+                    str(ROOT / "no-such-project"), env=ENV, timeout=60)
+    assert result.returncode == 1 and "no-such-project: not a directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_run_on_two_stacks_keeps_the_order_writes_the_reports_and_leaves_nothing(docker_client, tmp_path):
     files = ["leak-go-toolchain", "ts-webapp-node18", "leak-maven-own-repository"]
     process = subprocess.Popen([sys.executable, "-m", "harness", "run", "--jobs", "2", "--report-dir",

@@ -15,7 +15,7 @@ import pytest
 import helpers
 from harness.contract.catalog import DEFAULT_CHOREO_REGISTRY, load_catalog
 from harness.infra.errors import UserError
-from harness.scenarios.steps import recipes
+from harness.scenarios.recipes import recipes
 from harness.scenarios.model import generated
 from harness.stack import content
 from harness.stack.pki import RunCA

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from harness.scenarios.steps import _recipe_data
+from harness.scenarios.recipes import _recipe_data
 from harness.stack import content
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import harness
 
 PACKAGE = Path(harness.__file__).parent
-LAYERS = ["infra", "contract", "secret", "preamble", "stack", "scenarios", "commands"]
+LAYERS = ["infra", "contract", "secret", "preamble", "stack", "customer", "scenarios", "commands"]
 TOP = {"harness", "harness.cli", "harness.__main__"}  # the package docstring and the command line entry points
 
 

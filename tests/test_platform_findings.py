@@ -21,7 +21,8 @@ from harness.infra import paths
 from harness.infra.errors import UserError
 from harness.scenarios import argv, report
 from harness.scenarios.model import FINDING_VERDICTS, Finding, describe_finding, load_file
-from harness.scenarios.steps import PREAMBLE_IN_BUILDER, Outcome, build_script, builder_files, recipes
+from harness.scenarios.steps import PREAMBLE_IN_BUILDER, Outcome, build_script, builder_files
+from harness.scenarios.recipes import recipes
 from harness.stack import gateway
 from harness.stack.configuration import plans_for, routes_of
 from helpers import PROXY_CONFIGS

@@ -34,6 +34,10 @@ NAMED = ["leak-byoc-unmirrored-registry", "leak-composer-dist-code-host", "leak-
          "platform-login-password-argv", "platform-npm-token-percent", "platform-trailing-space",
          "ts-restricted-no-dockerhub-url",
          "ts-scheme-in-oci-url", "ts-strategy-scoped-only", "ts-webapp-node-override", "ts-webapp-node18"]
+# The customer-* scenarios build the customer-style projects of fixtures/projects/ (project: {path}), one or more
+# per project: every project is built by a scenario, every such scenario names a project there.
+CUSTOMER = sorted(p.name for p in FOLDERS.glob("customer-*") if p.is_dir())
+NAMED = sorted(NAMED + CUSTOMER)
 VALID = "strategy: webapp\nproxy_config: {}\nexpect: {build: fails}\n"
 
 
@@ -51,6 +55,15 @@ def write(tmp_path: Path, text: str, name: str = "case", files: dict | None = No
 def test_every_scenario_file_is_valid():
     scenarios = load([paths.scenarios_dir()], CATALOG, recipes())
     assert len(scenarios) > len(MATRIX)
+
+
+def test_every_customer_style_project_is_built_by_a_customer_scenario():
+    projects = paths.fixtures_dir() / "projects"
+    built = {}
+    for scenario in load([FOLDERS / name for name in CUSTOMER], CATALOG, recipes()):
+        assert scenario.customer is not None, f"{scenario.name}: a customer-* scenario builds a project: {{path}}"
+        built[Path(scenario.customer.root).resolve()] = scenario.name
+    assert {p.resolve() for p in projects.iterdir() if p.is_dir()} == set(built)
 
 
 def test_each_scenario_is_one_folder_named_like_it():

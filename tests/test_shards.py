@@ -12,7 +12,8 @@ from harness.infra import paths
 from harness.infra.errors import UsageError, UserError
 from harness.scenarios import report, shards
 from harness.scenarios.model import load
-from harness.scenarios.steps import Egress, Outcome, recipes
+from harness.scenarios.steps import Egress, Outcome
+from harness.scenarios.recipes import recipes
 from helpers import airgap
 
 CATALOG = load_catalog()

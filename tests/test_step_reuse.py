@@ -18,7 +18,8 @@ from harness.scenarios import steps
 from harness.scenarios.model import ConfigSpec, Expect, Scenario, generated, step_name
 from harness.scenarios.reuse import Schedule, StepEvidence, StepReuse
 from harness.scenarios.step_keys import RunInputs, StepKey, digest
-from harness.scenarios.steps import REUSED_MARK, STEP_PROBE_DOMAIN, Egress, predicted_keys, recipes, run_scenario
+from harness.scenarios.steps import REUSED_MARK, STEP_PROBE_DOMAIN, Egress, predicted_keys, run_scenario
+from harness.scenarios.recipes import recipes
 from harness.stack.builders import RunResult
 from harness.stack.configuration import MirrorConfig, plans_for
 from harness.stack.evidence import Evidence as StackEvidence

@@ -15,6 +15,9 @@ def add_parser(subparsers) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--config", type=Path, metavar="DIR", help="the customer's proxy-config directory")
     source.add_argument("--secret", type=Path, metavar="SECRET.yaml", help="their `kubectl get secret -o yaml` output")
+    parser.add_argument("--project", type=Path, metavar="DIR",
+                        help="the customer's component source: built with the strategy's steps and the real clients, "
+                             "every dependency its files name served as a stand-in (default: the fixture projects)")
     parser.add_argument("--preamble", type=Path, help="the preamble directory to test (default: the reference preamble)")
     add_format_option(parser)
     add_catalog_option(parser)
@@ -35,10 +38,15 @@ def run(args) -> int:
     from harness.scenarios.causes import describe
     from harness.contract.plan import plan
     from harness.scenarios.steps import check_preamble
-    from harness.scenarios.model import ConfigSpec, Expect, Scenario
+    from harness.scenarios.model import ConfigSpec, Expect, Scenario, with_customer
+    from harness.scenarios.recipes import recipes
+    from harness.customer import project as customer
 
     catalog = catalog_from(args)
     check_preamble(args.preamble or paths.preamble_dir(), [args.strategy])
+    project = customer.load(args.project) if args.project else None  # read once, before any stack starts
+    if project is not None:
+        project.steps(args.strategy, recipes()[args.strategy])  # a project the strategy does not build: say so now
     with tempfile.TemporaryDirectory(prefix="airgap-repro-") as tmp:
         if args.secret:
             config_dir = _config_from_secret(args.secret, Path(tmp) / "from-secret")
@@ -52,6 +60,8 @@ def run(args) -> int:
         keys = tuple((name, entry.raw.decode()) for name, entry in config.entries.items() if entry.value is not None)
         # the customer's build is judged by its egress below, not by an expectation: build "any"
         scenario = Scenario(f"repro/{args.strategy}", args.strategy, ConfigSpec(keys=keys), Expect("any"), source="repro")
+        if project is not None:
+            scenario = with_customer(scenario, project, recipes()[args.strategy])
         progress = stderr_progress if args.format == "text" else None
         [outcome] = run_all(catalog, [scenario], args.preamble or paths.preamble_dir(), progress)
     egress = [{"destination": e.destination, "step": e.step, "command": e.command, "covered_by": e.covered_by,
@@ -60,15 +70,20 @@ def run(args) -> int:
     hits = [{field: h[field] for field in ("kind", "route", "host", "path", "status", "auth")}
             for h in outcome.mirror_hits]
     if args.format == "json":
-        print(json.dumps({"strategy": args.strategy, "build": outcome.build, "failed_steps": outcome.failed_steps,
+        print(json.dumps({"strategy": args.strategy, "project": project.summary() if project else None,
+                          "build": outcome.build, "failed_steps": outcome.failed_steps,
                           "lint": [f.to_json() for f in findings], "plan": planned.to_json(),
                           "egress": unique_egress, "mirror_hits": hits}, indent=2))
     else:
-        _print_text(findings, planned, outcome, unique_egress, hits)
+        _print_text(findings, planned, outcome, unique_egress, hits, project)
     return 0 if outcome.build == "succeeded" and not egress else 1
 
 
-def _print_text(findings, planned, outcome, egress, hits) -> None:
+def _print_text(findings, planned, outcome, egress, hits, project=None) -> None:
+    if project is not None:
+        from harness.customer.project import summary_lines
+
+        print("project:", *summary_lines(project.summary(), "  "), sep="\n")
     print("lint:")
     for f in findings:
         print(f"  {f.severity}: {f.key}: {f.message} ({f.rule})")

@@ -50,7 +50,8 @@ def _shard(text: str):
 def run(args) -> int:
     from harness.scenarios import report, shards
     from harness.scenarios.batch import default_jobs, run_all, stderr_progress
-    from harness.scenarios.steps import check_preamble, recipes
+    from harness.scenarios.steps import check_preamble
+    from harness.scenarios.recipes import recipes
     from harness.scenarios.model import load
     from harness.infra.errors import UsageError
 

@@ -65,7 +65,8 @@ def run_all(catalog: Catalog, scenarios: list[Scenario], preamble: Path, progres
     from harness.stack import content
     from harness.stack.stack import AirgapStack
 
-    projects = content.build().projects
+    served = content.with_standins(s for scenario in scenarios if scenario.customer for s in scenario.customer.standins)
+    projects = served.projects
     outcomes: list[Outcome | None] = [None] * len(scenarios)
     lock, stopping = threading.Lock(), threading.Event()
     say = progress or (lambda line: None)
@@ -73,7 +74,7 @@ def run_all(catalog: Catalog, scenarios: list[Scenario], preamble: Path, progres
     reuse: StepReuse | None = None
 
     def worker() -> None:
-        with AirgapStack(catalog=catalog) as stack:
+        with AirgapStack(catalog=catalog, served_content=served) as stack:
             say(f"stack {stack.run_id} up; isolation self-test:\n{stack.isolation_report.summary()}")
             while (index := schedule.take(stopping)) is not None:
                 scenario = scenarios[index]

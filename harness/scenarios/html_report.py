@@ -14,6 +14,7 @@ import re
 from collections import Counter
 
 from harness.contract.catalog import Catalog
+from harness.customer.project import summary_lines
 from harness.scenarios.causes import describe
 from harness.scenarios.model import describe_finding
 from harness.scenarios.steps import _sections
@@ -162,6 +163,7 @@ def _scenario(record: dict) -> str:
     problems = "".join(f"<li>{_e(p)}</li>" for p in record["problems"])
     if not passed and record.get("finding"):  # a platform finding: its verdict and fix (model.Finding)
         problems = f"<li class=finding><b>{_e(describe_finding(record['finding']))}</b></li>" + problems
+    project = "".join(f"<li>{_e(line)}</li>" for line in summary_lines(record.get("project"), ""))
     reused = "".join(f"<li>step {_e(step)}: same inputs as {_e(src['scenario'])}, step {_e(src['step'])}</li>"
                      for step, src in record.get("reused", {}).items())
     steps = "".join(f"<details class=step><summary>{_e(name)}</summary><pre>{_e(text)}</pre></details>"
@@ -174,6 +176,7 @@ def _scenario(record: dict) -> str:
             f'{record["seconds"]:.1f} s</summary>'
             f'<p>build {_e(record["build"])}{_e(failed)}</p>'
             + (f"<ul class=problems>{problems}</ul>" if problems else "")
+            + (f"<ul class=project>{project}</ul>" if project else "")
             + (f"<ul class=reused>{reused}</ul>" if reused else "")
             + f"<h4>Egress</h4>{_egress_table(record)}<h4>Mirror hits</h4>{_hits_table(record)}"
             f"<h4>Steps</h4>{steps or '<p class=muted>No output.</p>'}</details>")

@@ -9,6 +9,7 @@ anyone writing them; scenarios/matrix.yaml stands for it.
 """
 
 import functools
+import os
 import shutil
 from dataclasses import dataclass, fields, replace
 from importlib import resources
@@ -18,10 +19,13 @@ import jsonschema
 import yaml
 
 from harness.contract.catalog import Catalog, load_catalog
+from harness.customer.project import CustomerProject
+from harness.scenarios.recipes import recipes
 from harness.contract.config import read_config
 from harness.infra.errors import UserError
 from harness.contract.plan import plan
 from harness.infra import paths
+from harness.infra.yamltext import load_yaml
 
 
 
@@ -220,19 +224,20 @@ class Scenario:
     project: tuple[tuple[str, bytes], ...] = ()  # its own project's files (path, bytes), for its steps that `run`
     finding: Finding | None = None  # what its failure means for a preamble under test (platform-* scenarios)
     not_proxied: tuple[tuple[str, tuple[str, ...]], ...] = ()  # key -> paths below its mirror URL answered 404
+    customer: CustomerProject | None = None  # a customer's project it builds (harness/customer): its stand-ins
 
 
 @functools.lru_cache(maxsize=1)
 def _schema() -> dict:
     """The scenario schema, its strategy enum taken from the catalog (a new strategy needs no schema edit)."""
-    schema = yaml.safe_load(resources.files("harness.scenarios").joinpath("scenario_schema.yaml").read_text())
+    schema = load_yaml(resources.files("harness.scenarios").joinpath("scenario_schema.yaml").read_text())
     schema["properties"]["strategy"]["enum"] = list(load_catalog().strategies)
     return schema
 
 
 @functools.lru_cache(maxsize=1)
 def _secrets() -> dict:
-    return yaml.safe_load(_secrets_file().read_text()) or {}
+    return load_yaml(_secrets_file().read_text()) or {}
 
 
 def fixture_secret(name: str) -> str:
@@ -261,9 +266,22 @@ def from_json(data: dict, name: str, source: str, folder: Path | None = None,
                     not_proxied=tuple(sorted((k, tuple(v)) for k, v in (mirrors.get("not_proxied") or {}).items())))
 
 
+def with_customer(scenario: Scenario, project: CustomerProject, recipe: list[dict]) -> Scenario:
+    """`scenario` building a customer's project: the strategy's `recipe` with its project steps building the
+    project (CustomerProject.steps), on the copy whose pinned hashes are the stand-ins'."""
+    return replace(scenario, recipe=tuple(project.steps(scenario.strategy, recipe)), project=project.copy(),
+                   customer=project)
+
+
 def own_project_steps(recipe) -> list[dict]:
-    """The recipe steps that run the scenario's own project (a step with `run` and no shared `dir`)."""
-    return [step for step in recipe if "run" in step and "dir" not in step]
+    """The recipe steps that run the scenario's own project (a step with `run` and no shared `dir`, or a
+    Dockerfile built in it: `context`)."""
+    return [step for step in recipe if ("run" in step and "dir" not in step) or "context" in step]
+
+
+def own_project_dir(step: dict) -> str:
+    """Where a step that runs the scenario's own project finds it, below the builder's projects directory."""
+    return step.get("context") or step["project"]
 
 
 def load_file(path: Path) -> Scenario:
@@ -273,7 +291,7 @@ def load_file(path: Path) -> Scenario:
         raise _loose(path)
     folder = path.parent
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml(path.read_text())
     except (OSError, yaml.YAMLError) as error:
         raise UserError(f"{path}: cannot be read as YAML: {error}") from None
     errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=lambda e: list(e.path))
@@ -288,8 +306,32 @@ def load_file(path: Path) -> Scenario:
     for key in ((data.get("mirrors") or {}).get("not_proxied") or {}):
         if key.split(".", 1)[-1] not in load_catalog().keys:  # a mirror key, global or strategy-scoped
             raise UserError(f"{path}: mirrors not_proxied {key!r}: not a mirror key of the catalog")
+    if "project" in data:  # a customer-style project: built with the strategy's steps and stand-ins
+        return _with_project_path(path, data)
     project = _own_project(path, data)
     return from_json(data, folder.name, str(path), folder, project)
+
+
+def _with_project_path(path: Path, data: dict) -> Scenario:
+    from harness.customer import project as customer
+
+    folder = path.parent
+    clashes = [p.name for p in (folder / PROJECT_DIR, folder / PROJECT_DEFINITION) if p.exists()] + (
+        ["recipe"] if data.get("recipe") else [])
+    if clashes:
+        raise UserError(f"{path}: project: {{path}} builds a customer's project with the strategy's steps; "
+                        f"it cannot be combined with {', '.join(clashes)}")
+    try:
+        where = (folder / data["project"]["path"]).resolve()
+        relative = os.path.relpath(where)  # reports name it from the checkout, as a user would type it
+        loaded = customer.load(Path(relative) if not relative.startswith("..") else where)
+    except UserError as error:
+        raise UserError(f"{path}: {error}") from None
+    scenario = from_json(data, folder.name, str(path), folder)
+    try:
+        return with_customer(scenario, loaded, recipes()[scenario.strategy])
+    except UserError as error:
+        raise UserError(f"{path}: {error}") from None
 
 
 def _check_leak_cause(path: Path, data: dict) -> None:
@@ -356,7 +398,7 @@ def _generated_project(path: Path) -> tuple[tuple[str, bytes], ...]:
     from harness.stack import content
 
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml(path.read_text())
     except (OSError, yaml.YAMLError) as error:
         raise UserError(f"{path}: cannot be read as YAML: {error}") from None
     if (not isinstance(data, dict) or set(data) != {"generate", "definition"}
@@ -400,7 +442,7 @@ def _loose(path: Path) -> UserError:
 
 def _is_matrix(path: Path) -> bool:
     try:
-        return yaml.safe_load(path.read_text()) == MATRIX_FILE
+        return load_yaml(path.read_text()) == MATRIX_FILE
     except (OSError, yaml.YAMLError):
         return False
 

@@ -13,7 +13,7 @@ import pytest
 
 from harness.contract.catalog import choreo_registry_from_environment, load_catalog
 from harness.contract.profile import path_from_environment
-from harness.scenarios.steps import recipes
+from harness.scenarios.recipes import recipes
 from harness.scenarios.model import SCENARIO_FILE, load
 from harness.infra import paths
 
@@ -26,12 +26,27 @@ def _catalog():
     return load_catalog(choreo_registry_from_environment(), path_from_environment())
 
 
+def _content():
+    """What the session's simulated internet serves: the fixtures and the stand-ins of every collected
+    scenario's customer project (one stack serves them all)."""
+    if "content" not in _SESSION:
+        from harness.stack import content
+
+        _SESSION["content"] = content.with_standins(_SESSION.get("standins", ()))
+    return _SESSION["content"]
+
+
 def _stack():
     if "stack" not in _SESSION:
         from harness.stack.stack import AirgapStack
 
-        _SESSION["stack"] = AirgapStack(catalog=_catalog()).start()
+        _SESSION["stack"] = AirgapStack(catalog=_catalog(), served_content=_content()).start()
     return _SESSION["stack"]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    _SESSION["standins"] = tuple(s for item in items if isinstance(item, ScenarioItem) and item.scenario.customer
+                                 for s in item.scenario.customer.standins)
 
 
 def pytest_sessionfinish(session):
@@ -67,10 +82,9 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self):
         from harness.scenarios.steps import run_scenario
-        from harness.stack import content
 
         preamble = Path(self.config.getoption("--preamble", None) or paths.preamble_dir())
-        outcome = run_scenario(_stack(), self.scenario, _catalog(), preamble, content.build().projects)
+        outcome = run_scenario(_stack(), self.scenario, _catalog(), preamble, _content().projects)
         self.user_properties.append(("outcome", outcome.to_json()))
         if not outcome.passed:
             raise ScenarioFailed(outcome)

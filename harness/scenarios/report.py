@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 
 from harness.contract.catalog import Catalog
 from harness.infra.errors import UserError
+from harness.customer.project import summary_lines
 from harness.scenarios import html_report
 from harness.scenarios.causes import UNKNOWN, describe
 from harness.scenarios.model import FINDING_VERDICTS, describe_finding
@@ -191,6 +192,7 @@ def _scenarios_markdown(records) -> str:
         if not _passed(o) and o.get("finding"):
             lines += [f"- {_md_text(describe_finding(o['finding']))}"]
         lines += [f"- problem: {p}" for p in o["problems"]]
+        lines += summary_lines(o.get("project"), "- ")
         lines += [f"- step {step}: same inputs as {source['scenario']}, step {source['step']} (its evidence, not run "
                   "again)" for step, source in o.get("reused", {}).items()]  # harness/scenarios/reuse.py
         if o["egress"]:

@@ -300,6 +300,8 @@ def step_keys(catalog: Catalog, run: RunInputs, context: StepContext, steps: lis
             own, routes = {"public": _served(context, [host])}, set()
         else:
             own, routes = _dockerfile(run, context), ANY_ROUTE
+            if "context" in step:  # a customer's Dockerfile: its project's files, not the fixtures'
+                own["files"] = files_digest(context.own_project)
         group = _group(step)
         before = chains.setdefault(group, [])
         key = digest({"common": common, "step": step, "command": command, "inputs": own, "after": before})

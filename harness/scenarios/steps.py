@@ -6,23 +6,21 @@ prints a marker with its start time; trap events and mirror hits are attributed 
 holds them.
 """
 
-import functools
 import re
 import shlex
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 
-import yaml
 
 from harness.contract.catalog import Catalog
 from harness.contract.config import read_config
-from harness.infra.errors import UsageError, UserError
+from harness.infra.errors import UsageError
 from harness.preamble import interface
 from harness.scenarios import argv, causes
-from harness.scenarios.model import Scenario, own_project_steps, step_name
+from harness.scenarios.model import Scenario, own_project_dir, own_project_steps, step_name
+from harness.scenarios.recipes import expand, recipes
 from harness.infra import paths
 from harness.stack.configuration import empty_plan
 
@@ -52,40 +50,11 @@ BUILDER_ENVIRONMENT = interface.Environment(home=None, dockerhub_login=("platfor
 PLATFORM_LOGIN_ENV = BUILDER_ENVIRONMENT.variables()
 
 
-@functools.lru_cache(maxsize=1)
-def _recipe_data() -> dict:
-    return yaml.safe_load(resources.files("harness.scenarios").joinpath("recipes.yaml").read_text())
-
-
-def expand(steps: list[dict]) -> list[dict]:
-    """Steps with each shared project step's manager, directory and command filled in from its project entry;
-    a scenario's own project step (with `run`, scenario_schema.yaml) carries them already."""
-    projects = _recipe_data()["projects"]
-    out = []
-    for step in steps:
-        if "project" in step and "run" not in step and step["project"] not in projects:
-            raise UserError(f"recipe step {step}: no project {step['project']!r} in harness/scenarios/recipes.yaml")
-        if "run" in step and step["project"] in projects:
-            raise UserError(f"recipe step {step}: a scenario's own project may not take the name of the shared "
-                            f"project {step['project']!r} of harness/scenarios/recipes.yaml")
-        if "run" in step and "dir" in step and step["dir"] not in projects:
-            raise UserError(f"recipe step {step}: dir {step['dir']!r} is not a project of harness/scenarios/recipes.yaml")
-        shared = "project" in step and "run" not in step
-        out.append({**step, **projects[step["project"]]} if shared else dict(step))
-    return out
-
-
 def own_project_files(scenario: Scenario) -> dict[str, bytes]:
     """The scenario's own project (scenarios/<name>/project/ or project.yaml) where each step that runs it
     looks for it: the builder's projects directory under the step's project name."""
-    return {f"{PROJECTS_IN_BUILDER}/{step['project']}/{path}": data
+    return {f"{PROJECTS_IN_BUILDER}/{own_project_dir(step)}/{path}": data
             for step in own_project_steps(scenario.recipe) for path, data in scenario.project}
-
-
-@functools.lru_cache(maxsize=1)
-def recipes() -> dict:
-    """Each strategy's steps, expanded."""
-    return {strategy: expand(steps) for strategy, steps in _recipe_data()["recipes"].items()}
 
 
 def step_command(step: dict) -> str:
@@ -97,8 +66,9 @@ def step_command(step: dict) -> str:
         return f"cd {PROJECTS_IN_BUILDER}/{step.get('dir', step['project'])} && {step['run']}"
     if "fetch" in step:
         return f"curl -fsS --max-time 20 -o /dev/null {shlex.quote(step['fetch'])}"
+    context = f"{PROJECTS_IN_BUILDER}/{step.get('context', 'dockerfiles')}"  # context: a customer's project
     return (f"podman --storage-driver vfs build --isolation chroot --pull=always "
-            f"-f {PROJECTS_IN_BUILDER}/dockerfiles/{step['dockerfile']} {PROJECTS_IN_BUILDER}/dockerfiles")
+            f"-f {context}/{step.get('file', step['dockerfile'])} {context}")
 
 
 def build_script(strategy: str, steps: list[dict]) -> str:
@@ -180,6 +150,7 @@ class Outcome:
     step_keys: dict[str, str] = field(default_factory=dict)  # step -> its input key (step_keys.py), when computed
     finding: dict | None = None  # the scenario's finding (model.Finding.to_json): what its failure means
     argv_secrets: list[dict] = field(default_factory=list)  # argv.exposures: secrets seen in process arguments
+    project: dict | None = None  # a customer's project it built (CustomerProject.summary): stand-ins, rewritten files
 
     @property
     def passed(self) -> bool:
@@ -418,6 +389,7 @@ def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path
                       reused={names[i]: e.source for i, e in sorted(taken.items())},
                       step_keys={k.step: k.key[:16] for k in keys if k is not None},
                       finding=scenario.finding.to_json() if scenario.finding else None,
+                      project=scenario.customer.summary() if scenario.customer else None,
                       argv_secrets=argv.exposures(processes, {**secrets, **_platform_secrets(environment)},
                                                   lambda ts: _step_at(windows, ts)))
     outcome.problems = (judge(scenario, outcome) + [f"the build printed the secret held in {name}" for name in leaked]

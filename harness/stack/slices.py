@@ -21,6 +21,9 @@ the manager's name (docs/adding-a-key.md lists them all; tests/test_managers.py 
                protocol (http), strip_suffix, subpaths [{path, to}], rewrite_urls (see mirror_backends.yaml)
     client:    the real client the preamble tests read its configuration back with
                {command: <on PATH>, debian: [packages scripts/bootstrap installs when the command is missing]}
+    customer:  how a customer's own project of this manager is built (`airgap repro --project`, harness/customer)
+               {builds: [{when: <file at the project's top>, run: <command>}]}: the first whose file exists
+               decides the command; a project with none of the files does not use this manager
 
 `python3 -m harness.stack.slices clients` prints `<command> <debian package>...` per manager (scripts/bootstrap).
 """
@@ -35,13 +38,14 @@ import yaml
 
 from harness.contract.catalog import load_catalog
 from harness.infra.errors import UserError
+from harness.infra.yamltext import load_yaml
 
 DIRECTORY = Path(__file__).with_name("managers")
 SITE_SERVERS = ("static", "verdaccio", "devpi", "devpi-files")
 MIRROR_SERVERS = ("files", "verdaccio", "devpi")
 ROUTE_FIELDS = ("protocol", "strip_suffix", "subpaths", "rewrite_urls")
 FIELDS = {
-    "slice": ("internet", "mirror", "route", "client"),
+    "slice": ("internet", "mirror", "route", "client", "customer"),
     "site": ("server", "trees", "store", "same_as", "compact_index"),
     "mirror": ("server", "upstream", "path", "rewrites", "aliases"),
     "client": ("command", "debian"),
@@ -93,6 +97,7 @@ class Slice:
     mirror: Mirror
     route: dict
     client: Client
+    builds: tuple[tuple[str, str], ...] = ()  # customer: (file at a project's top, the command that builds it)
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -162,12 +167,12 @@ def _mirror(path: Path, data, hosts: tuple[str, ...]) -> Mirror:
 
 def _parse(manager: str, path: Path) -> Slice:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml(path.read_text())
     except OSError as error:
         raise UserError(f"{path}: cannot be read ({error.strerror})") from None
     except yaml.YAMLError as error:
         raise UserError(f"{path}: not valid YAML ({error})") from None
-    data = _fields(path, "top level", data, "slice", FIELDS["slice"])
+    data = _fields(path, "top level", data, "slice", FIELDS["slice"][:4])
     if not isinstance(data["internet"], dict) or not data["internet"]:
         raise UserError(f"{path}: internet: expected a mapping of the manager's public hosts")
     sites = tuple(_site(path, host, entry) for host, entry in data["internet"].items())
@@ -182,7 +187,17 @@ def _parse(manager: str, path: Path) -> Slice:
     if not isinstance(client["debian"], list):
         raise UserError(f"{path}: client: debian: expected a list of Debian packages")
     return Slice(manager, path, sites, _mirror(path, data["mirror"], hosts), dict(route),
-                 Client(str(client["command"]), tuple(client["debian"])))
+                 Client(str(client["command"]), tuple(client["debian"])), _builds(path, data.get("customer")))
+
+
+def _builds(path: Path, data) -> tuple[tuple[str, str], ...]:
+    if data is None:
+        return ()
+    builds = data.get("builds") if isinstance(data, dict) and set(data) == {"builds"} else None
+    if not isinstance(builds, list) or not all(isinstance(b, dict) and set(b) == {"when", "run"}
+                                                and all(isinstance(v, str) and v for v in b.values()) for b in builds):
+        raise UserError(f"{path}: customer: expected builds: [{{when: FILE, run: COMMAND}}, ...]")
+    return tuple((b["when"], b["run"]) for b in builds)
 
 
 @functools.cache

@@ -62,12 +62,15 @@ class AirgapStack:
     `catalog` is the run's contract (load_catalog(host) for a PDP's own platform registry): the simulated
     internet serves the platform images under its host, every builder gets it as CHOREO_REGISTRY, and the
     gateway's routes are planned with it, so the stack serves what the scenarios are judged by. `strategies`
-    are the strategies whose keys the mirrors serve (default: all of the catalog's).
+    are the strategies whose keys the mirrors serve (default: all of the catalog's). `served_content`: what the
+    simulated internet serves instead of the fixtures alone (content.with_standins: a customer's stand-ins).
     """
 
     def __init__(self, proxy_config: str | os.PathLike | None = None, *, enforce_auth: bool = True,
-                 strategies: list[str] | None = None, catalog: Catalog | None = None) -> None:
+                 strategies: list[str] | None = None, catalog: Catalog | None = None,
+                 served_content: content.Content | None = None) -> None:
         self.catalog = catalog or load_catalog()
+        self.content = served_content  # what the simulated internet serves (None: the fixtures, content.build())
         self.run_id = new_run_id()
         self.labels = run_labels(self.run_id)
         self.enforce_auth = enforce_auth
@@ -126,7 +129,7 @@ class AirgapStack:
     def _start(self) -> None:
         mark = time.monotonic()
         self.client = ensure_engine()
-        servers = all_specs(self._ca, content.build(), self.catalog)
+        servers = all_specs(self._ca, self.content or content.build(), self.catalog)
         for name in {"dns", "nginx", "builder", *(server.image for server in servers)}:
             self._tags[name] = ensure_image(name, self.client)
         mark = self._phase("images", mark)

@@ -22,6 +22,7 @@ from harness.stack.content import oci, sumdb
 from harness.stack.content.archives import tgz_bytes, zip_bytes
 from harness.infra import paths
 from harness.infra.modules import module_with
+from harness.infra.yamltext import load_yaml
 
 Tree = dict[str, bytes]
 STORES = {"verdaccio": "verdaccio", "devpi": "python"}  # slice server -> the Content tree that fills it
@@ -45,12 +46,14 @@ class Content:
     static: Tree  # "<host>/<url path>" -> bytes, served as files by the simulated internet
     projects: dict[str, Tree]  # ecosystem -> a client project consuming the fixtures (recipes.yaml `projects:`)
     go_sumdb_key: str = sumdb.VERIFIER_KEY  # GOSUMDB value under which the simulated sum.golang.org verifies
+    # hosts outside the contract it serves (leaks.yaml, a customer project's stand-ins): (file hosts, registry hosts)
+    outside: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
 
 def _load(directory: Path, name: str) -> dict:
     path = directory / name
     try:
-        document = yaml.safe_load(path.read_text())
+        document = load_yaml(path.read_text())
     except OSError as error:
         raise UserError(f"fixture content {path}: cannot be read ({error.strerror})") from None
     except yaml.YAMLError as error:
@@ -140,11 +143,13 @@ def _leaks():
     return module_with(__name__, "leaks", "generate", "content generator")
 
 
-def _build(directory: Path, generated: dict[str, Generated] | None = None) -> Content:
+def _build(directory: Path, generated: dict[str, Generated] | None = None, images: tuple[str, ...] = (),
+           elsewhere: tuple[dict, ...] = ()) -> Content:
     leaks = _leaks()
     images_def = _load(directory, "oci-images.yaml")
-    leaks_def = _load(directory, LEAKS_FILE)
-    refs = tuple(oci.parse_ref(r, images_def.get("registry_hosts", {})) for r in images_def["images"])
+    leaks_def = merged(_load(directory, LEAKS_FILE), elsewhere, LEAKS_FILE)
+    listed = list(dict.fromkeys([*images_def["images"], *images]))
+    refs = tuple(oci.parse_ref(r, images_def.get("registry_hosts", {})) for r in listed)
     refs += leaks.images(leaks_def)  # images on registries the contract does not mirror (leak scenarios)
     static_def = _load(directory, "static.yaml")
     generated = _generate(directory) if generated is None else generated
@@ -159,8 +164,49 @@ def _build(directory: Path, generated: dict[str, Generated] | None = None) -> Co
     for entry in static_def["files"]:
         static[f"{entry['host']}{entry['path']}"] = _placeholder(entry)
     static |= leaks.generate(leaks_def)
+    added = [oci.parse_ref(r, images_def.get("registry_hosts", {})) for r in images] + list(leaks.images(leaks_def))
+    outside = (leaks.static_hosts(leaks_def), tuple(dict.fromkeys(ref.host for ref in added)))
     return Content(images=refs, registry=oci.registry_storage(list(refs)), verdaccio=stores["verdaccio"],
-                   python=stores["python"], static=static, projects=projects)
+                   python=stores["python"], static=static, projects=projects, outside=outside)
+
+
+def merged(base: dict, additions, where: str) -> dict:
+    """A definition with additions of the same shape: lists extended (without repeating an entry), mappings
+    updated. Stand-ins for a customer's project come into the fixture definitions this way."""
+    out = dict(base)
+    for addition in additions:
+        for name, value in addition.items():
+            if isinstance(value, list):
+                have = list(out.get(name) or [])
+                out[name] = have + [entry for entry in value if entry not in have]
+            elif isinstance(value, dict):
+                out[name] = {**(out.get(name) or {}), **value}
+            else:
+                raise ValueError(f"{where}: an addition to {name!r} must be a list or a mapping")
+    return out
+
+
+def with_standins(standins, directory: Path | None = None) -> Content:
+    """The fixture content and the stand-ins of customer projects (harness/customer/project.StandIns): each
+    manager's additions go into its definition, so its generator makes them as it makes the fixtures."""
+    standins = tuple(standins)
+    directory = directory or fixtures_dir()
+    if not standins:
+        return build(directory)
+    generated = {}
+    for piece in slices.load():
+        path = directory / f"{piece.manager}.yaml"
+        additions = [s.definition for s in standins if s.manager == piece.manager and s.definition]
+        try:
+            definition = merged(_load(directory, path.name), additions, str(path))
+            generated[piece.manager] = generator(piece.manager).generate(definition)
+        except (KeyError, ValueError, TypeError) as error:
+            raise UserError(f"stand-ins for {piece.manager} with {path}: {type(error).__name__}: {error}") from None
+    try:
+        return _build(directory, generated, tuple(ref for s in standins for ref in s.images),
+                      tuple(s.elsewhere for s in standins if s.elsewhere))
+    except (KeyError, ValueError, TypeError) as error:
+        raise UserError(f"stand-ins with the fixture content in {directory}: {error}") from None
 
 
 @functools.lru_cache(maxsize=4)

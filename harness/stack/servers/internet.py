@@ -60,12 +60,18 @@ def _compact_index_etags(content: Content) -> str:
     return f"  map $uri $compact_index_etag {{\n{lines}  }}\n"
 
 
-def oci_hosts(catalog: Catalog) -> tuple[str, ...]:
+def _outside(content: Content | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Hosts outside the contract: those of fixtures/content/leaks.yaml, or those `content` serves (with a
+    customer project's stand-ins)."""
+    return content.outside if content is not None else leak_hosts()
+
+
+def oci_hosts(catalog: Catalog, content: Content | None = None) -> tuple[str, ...]:
     """The registry hosts the edge serves: every registry endpoint of the catalog (its platform registry's host
     is a setting) but the token service and NOT_SERVED."""
     hosts = [host for registry in catalog.registries.values() for host in registry.endpoints
              if host != TOKEN_HOST and host not in NOT_SERVED]
-    return tuple(dict.fromkeys(hosts + list(leak_hosts()[1])))  # and the leak scenarios' unmirrored registries
+    return tuple(dict.fromkeys(hosts + list(_outside(content)[1])))  # and the leak scenarios' unmirrored registries
 
 
 def download_hosts(catalog: Catalog) -> tuple[str, ...]:
@@ -76,23 +82,24 @@ def download_hosts(catalog: Catalog) -> tuple[str, ...]:
     return tuple(dict.fromkeys(hosts))
 
 
-def leak_download_hosts(catalog: Catalog) -> tuple[str, ...]:
+def leak_download_hosts(catalog: Catalog, content: Content | None = None) -> tuple[str, ...]:
     """Hosts outside the contract that the leak scenarios' projects fetch files from (fixtures/content/leaks.yaml),
     but those the catalog's names already serve."""
-    served = set(oci_hosts(catalog)) | {TOKEN_HOST} | {h for piece in slices.load() for h in piece.hosts}
-    return tuple(host for host in leak_hosts()[0] if host not in served and host not in download_hosts(catalog))
+    served = set(oci_hosts(catalog, content)) | {TOKEN_HOST} | {h for piece in slices.load() for h in piece.hosts}
+    return tuple(host for host in _outside(content)[0] if host not in served and host not in download_hosts(catalog))
 
 
-def static_hosts(catalog: Catalog) -> tuple[str, ...]:
+def static_hosts(catalog: Catalog, content: Content | None = None) -> tuple[str, ...]:
     """The names whose files the edge serves itself (from /srv/sim/<host>/)."""
-    return tuple(site.host for site in _sites("static")) + download_hosts(catalog) + leak_download_hosts(catalog)
+    return tuple(site.host for site in _sites("static")) + download_hosts(catalog) + leak_download_hosts(catalog, content)
 
 
-def public_names(catalog: Catalog) -> tuple[str, ...]:
+def public_names(catalog: Catalog, content: Content | None = None) -> tuple[str, ...]:
     """Every name of the simulated internet: registries, the token service, the managers' hosts, downloads, and
     the hosts outside the contract that the leak scenarios fetch from."""
     managers = tuple(host for piece in slices.load() for host in piece.hosts)
-    return oci_hosts(catalog) + (TOKEN_HOST,) + managers + download_hosts(catalog) + leak_download_hosts(catalog)
+    return (oci_hosts(catalog, content) + (TOKEN_HOST,) + managers + download_hosts(catalog)
+            + leak_download_hosts(catalog, content))
 
 
 def _manager_servers() -> str:
@@ -156,7 +163,7 @@ def _edge_body(content: Content, catalog: Catalog) -> str:
     return 404;
   }}
   server {{
-    listen 443 ssl;{extra_listen} server_name {' '.join(oci_hosts(catalog))}; {TLS}
+    listen 443 ssl;{extra_listen} server_name {' '.join(oci_hosts(catalog, content))}; {TLS}
     location /v2/ {{
       # Docker Hub's token flow: no bearer token -> 401 naming auth.docker.io, whose /token hands one out.
       set $challenge "";
@@ -174,7 +181,7 @@ def _edge_body(content: Content, catalog: Catalog) -> str:
     location /token {{ default_type application/json; return 200 '{DOCKER_TOKEN}'; }}
   }}{_manager_servers()}
   server {{
-    listen 443 ssl; server_name {' '.join(static_hosts(catalog))}; {TLS}
+    listen 443 ssl; server_name {' '.join(static_hosts(catalog, content))}; {TLS}
     root {STATIC_ROOT}/$site;
     # a directory's index.html answers for it (a PEP 503 project page: /whl/cpu/<project>/); none: 404, not 403
     location / {{ try_files $uri $uri/index.html =404; }}{compact_index}
@@ -183,7 +190,7 @@ def _edge_body(content: Content, catalog: Catalog) -> str:
 
 
 def edge(ca: RunCA, content: Content, catalog: Catalog) -> ServiceSpec:
-    names = public_names(catalog)
+    names = public_names(catalog, content)
     pair = ca.issue(list(names))
     files = {EDGE_CONF: nginx_conf(_edge_body(content, catalog), EDGE_LOG), "/etc/airgap/tls/edge.crt": pair.cert_pem,
              "/etc/airgap/tls/edge.key": pair.key_pem, CA_PATH: ca.ca_pem, "/var/log/airgap/.keep": b""}

@@ -1,0 +1,93 @@
+"""Stand-ins for a byoc project's Dockerfile: every base image its FROM lines name, and a copy it can build.
+
+The simulated registries serve one-layer stand-in images that hold a single file and no shell, so the project's
+RUN steps cannot run in them. What the mirrors decide is where each FROM is pulled from; the build runs on
+Dockerfile.airgap-standin: the same ARGs and FROM lines (so podman resolves every base image as it would), each
+stage's instructions left out, and the last stage copying a file from every other stage so no stage is skipped.
+"""
+
+import re
+
+from harness.contract import reference
+from harness.customer.project import DOCKERFILE, STANDIN_DOCKERFILE, StandIns
+from harness.infra.errors import UserError
+
+_VARIABLE = re.compile(r"\$(?:\{(\w+)(?::?([-+])([^}]*))?\}|(\w+))")
+_FROM = re.compile(r"FROM\s+((?:--\S+\s+)*)(\S+)(?:\s+AS\s+(\S+))?\s*$", re.I)
+_ARG = re.compile(r"ARG\s+(\w+)(?:=(\S*))?\s*$", re.I)
+MARKER_FILE = "/airgap-fixture/image.txt"  # the one file of every stand-in image (harness/stack/content/oci.py)
+
+
+def instructions(text: str) -> list[str]:
+    """The Dockerfile's instructions: comments and blank lines dropped, continuation lines joined."""
+    out, current = [], ""
+    for line in text.replace("\r\n", "\n").split("\n"):
+        stripped = line.strip()
+        if not current and (not stripped or stripped.startswith("#")):
+            continue  # a comment (or a parser directive) or an empty line
+        if current and stripped.startswith("#"):
+            continue  # a comment inside a continued instruction is dropped, as BuildKit does
+        if stripped.endswith("\\"):
+            current += stripped[:-1] + " "
+            continue
+        out.append((current + stripped).strip())
+        current = ""
+    if current.strip():
+        out.append(current.strip())
+    return out
+
+
+def _expand(text: str, values: dict[str, str]) -> str:
+    def one(match: re.Match) -> str:
+        name = match.group(1) or match.group(4)
+        value = values.get(name, "")
+        if match.group(2) == "-":
+            return value or match.group(3)
+        if match.group(2) == "+":
+            return match.group(3) if value else ""
+        return value
+    return _VARIABLE.sub(one, text)
+
+
+def standins(files: dict[str, bytes]) -> StandIns:
+    try:
+        text = files[DOCKERFILE].decode()
+    except UnicodeDecodeError:
+        raise UserError(f"{DOCKERFILE}: not UTF-8 text") from None
+    args: dict[str, str] = {}
+    head, stages, images, notes = [], [], [], []
+    for instruction in instructions(text):
+        if not stages and (arg := _ARG.match(instruction)):
+            args[arg.group(1)] = arg.group(2) or ""
+            head.append(instruction)
+            continue
+        found = _FROM.match(instruction)
+        if found:
+            written = _expand(found.group(2), args)
+            stages.append((instruction, found.group(3), written))
+            if written.lower() == "scratch" or written in {name for _, name, _ in stages[:-1] if name}:
+                continue  # no image: an empty base, or an earlier stage
+            try:
+                named = reference.parse_normalized(written)
+            except reference.ReferenceError as error:
+                raise UserError(f"{DOCKERFILE}: FROM {written}: not an image reference ({error})") from None
+            if named.digest:
+                notes.append(f"FROM {written}: pinned by digest; no stand-in can have the real image's digest")
+            elif ":" in named.domain:
+                notes.append(f"FROM {written}: a registry on a port of its own; the simulated internet serves 443 only")
+            else:
+                images.append(f"{named.domain}/{named.path}:{named.tag or 'latest'}")
+        elif not stages:
+            raise UserError(f"{DOCKERFILE}: {instruction.split()[0]} before the first FROM")
+    if not stages:
+        raise UserError(f"{DOCKERFILE}: no FROM line")
+    lines = ["# Written by airgap-harness from Dockerfile: its ARGs and FROM lines; stand-in images have no",
+             "# shell, so each stage's instructions are left out (harness/customer/dockerfile.py).", *head]
+    for index, (instruction, _, _) in enumerate(stages):
+        lines.append(instruction)
+    lines += [f"COPY --from={index} {MARKER_FILE} /airgap-standin/stage-{index}.txt"
+              for index, (_, _, written) in enumerate(stages[:-1]) if written.lower() != "scratch"]
+    notes.append(f"{STANDIN_DOCKERFILE}: built instead of {DOCKERFILE}, with its FROM lines and without the "
+                 "stages' instructions (stand-in images have no shell)")
+    return StandIns("dockerfile", images=tuple(dict.fromkeys(images)),
+                    rewritten={STANDIN_DOCKERFILE: ("\n".join(lines) + "\n").encode()}, notes=tuple(notes))

@@ -1,0 +1,204 @@
+"""Read a customer's project, find its package managers, and make its stand-ins and its build steps.
+
+Reading is bounded (file size, file count, total size) and skips what a build makes (node_modules/, target/,
+.git/ ...): a customer's checkout can be large, and nothing here may hang or fill the memory. A file that
+cannot be read is an error naming it.
+"""
+
+import json
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.infra.errors import UserError
+from harness.infra.modules import module_with
+from harness.infra.textsafe import printable
+from harness.stack import slices
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_FILES = 5000
+MAX_TOTAL_BYTES = 128 * 1024 * 1024
+# What a build or an editor makes, never part of the source a build starts from.
+SKIPPED_DIRECTORIES = {".git", ".hg", ".svn", "node_modules", ".gradle", "target", "build", "vendor", "__pycache__",
+                       ".venv", "venv", ".idea", ".vscode", ".yarn/cache", ".m2"}
+DOCKERFILE = "Dockerfile"
+STEP_PREFIX = "customer-"  # a customer step's project name: customer-<manager>, customer-dockerfile
+
+
+@dataclass(frozen=True)
+class StandIns:
+    """What one manager's module (harness/customer/<manager>.py) makes of the project's files."""
+
+    manager: str
+    definition: dict = field(default_factory=dict)  # additions to fixtures/content/<manager>.yaml (same shape)
+    elsewhere: dict = field(default_factory=dict)  # additions to fixtures/content/leaks.yaml: files on other hosts
+    images: tuple[str, ...] = ()  # image references to serve (host/repository:tag), as oci-images.yaml lists them
+    rewritten: dict = field(default_factory=dict)  # project path -> the copy's bytes (hashes of the stand-ins; new files)
+    notes: tuple[str, ...] = ()  # what is not stood in for, and why
+
+    @property
+    def count(self) -> int:
+        """How many packages (or images) it stands in for, for the report."""
+        lists = [v for v in self.definition.values() if isinstance(v, list)]
+        lists += [v for v in self.elsewhere.values() if isinstance(v, list)]
+        return sum(len(v) for v in lists) + len(self.images)
+
+
+@dataclass(frozen=True)
+class CustomerProject:
+    """A customer's project as read once: its files, how each of its managers builds, and its stand-ins."""
+
+    root: str  # the directory as the user named it (for messages)
+    files: tuple[tuple[str, bytes], ...]  # (path relative to the root, bytes), as read
+    builds: tuple[tuple[str, str], ...]  # (manager, the command that builds it), in catalog order
+    standins: tuple[StandIns, ...]
+    dockerfile: bool  # a Dockerfile at its top (what byoc builds)
+
+    @property
+    def managers(self) -> tuple[str, ...]:
+        return tuple(manager for manager, _ in self.builds)
+
+    @property
+    def rewritten(self) -> tuple[str, ...]:
+        """The project paths the build's copy changes (sorted)."""
+        return tuple(sorted({path for s in self.standins for path in s.rewritten}))
+
+    def copy(self) -> tuple[tuple[str, bytes], ...]:
+        """The files the build runs on: the project's, with the rewritten ones replaced."""
+        changed = {path: data for s in self.standins for path, data in s.rewritten.items()}
+        return tuple(sorted(({path: data for path, data in self.files} | changed).items()))
+
+    def steps(self, strategy: str, recipe: list[dict]) -> list[dict]:
+        """The strategy's recipe with its project steps building this project instead: a fixture project of a
+        manager the project uses becomes the project's build with that manager; one of a manager it does not use
+        is left out (the customer's build has only its own); byoc's Dockerfile step builds the project's."""
+        builds = dict(self.builds)
+        out, built = [], False
+        for step in recipe:
+            if "project" in step:
+                manager = step.get("manager")
+                if manager in builds and not any(s.get("manager") == manager for s in out if "run" in s):
+                    out.append({"project": STEP_PREFIX + manager, "manager": manager, "run": builds[manager]})
+                    built = True
+            elif "dockerfile" in step:
+                if self.dockerfile:  # its build context is the project; the file, the copy dockerfile.py makes
+                    out.append({"dockerfile": DOCKERFILE, "context": STEP_PREFIX + "dockerfile",
+                                "file": STANDIN_DOCKERFILE})
+                    built = True
+            else:
+                out.append(step)
+        if not built:
+            uses = ", ".join(self.managers + ((DOCKERFILE,) if self.dockerfile else ())) or "no package manager"
+            builds_of = sorted({s["manager"] for s in recipe if "project" in s} | ({DOCKERFILE} if any(
+                "dockerfile" in s for s in recipe) else set()))
+            raise UserError(f"--project {self.root}: the project uses {uses}; strategy {strategy} builds "
+                            f"{', '.join(builds_of) or 'no project'} (pick the strategy that builds it)")
+        return out
+
+    def summary(self) -> dict:
+        """For reports: what was built, stood in for and rewritten."""
+        return {"path": self.root, "managers": list(self.managers), "dockerfile": self.dockerfile,
+                "standins": {s.manager: s.count for s in self.standins}, "rewritten": list(self.rewritten),
+                "notes": [f"{s.manager}: {note}" for s in self.standins for note in s.notes]}
+
+
+def summary_lines(project: dict | None, bullet: str) -> list[str]:
+    """A customer project's build (CustomerProject.summary): what was stood in for, which files the build's
+    copy changed and what could not be stood in for."""
+    if not project:
+        return []
+    built = project["managers"] + (["Dockerfile"] if project["dockerfile"] else [])
+    standins = ", ".join(f"{name} {count}" for name, count in project["standins"].items())
+    return ([f"{bullet}project {project['path']}: builds {', '.join(built)}; stand-ins: {standins}",
+             f"{bullet}rewritten on the build's copy: {', '.join(project['rewritten']) or 'none'}"]
+            + [f"{bullet}note: {note}" for note in project["notes"]])
+
+
+STANDIN_DOCKERFILE = "Dockerfile.airgap-standin"  # dockerfile.py: the copy whose stages need no shell
+
+
+def read_tree(root: Path) -> tuple[tuple[str, bytes], ...]:
+    """The project's files (relative path, bytes), bounded; symbolic links and special files are left out."""
+    if not root.is_dir():
+        raise UserError(f"--project {printable(root)}: not a directory")
+    files, total = [], 0
+    for directory, subdirectories, names in os.walk(root, onerror=_walk_error):
+        relative_dir = Path(directory).relative_to(root)
+        subdirectories[:] = sorted(d for d in subdirectories
+                                   if d not in SKIPPED_DIRECTORIES and (relative_dir / d).as_posix() not in SKIPPED_DIRECTORIES)
+        for name in sorted(names):
+            path = Path(directory) / name
+            relative = (relative_dir / name).as_posix()
+            data = _read(path)
+            if data is None:
+                continue
+            files.append((relative, data))
+            total += len(data)
+            if len(files) > MAX_FILES or total > MAX_TOTAL_BYTES:
+                raise UserError(f"--project {printable(root)}: more than {MAX_FILES} files or {MAX_TOTAL_BYTES >> 20} MiB "
+                                "(is it a component's source? build outputs like node_modules/ and target/ are skipped)")
+    if not files:
+        raise UserError(f"--project {printable(root)}: no files")
+    return tuple(files)
+
+
+def _walk_error(error: OSError) -> None:
+    raise UserError(f"--project: {printable(error.filename)}: cannot be read ({error.strerror})")
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode):
+            return None  # a symbolic link could point outside the project; a FIFO would hang
+        if info.st_size > MAX_FILE_BYTES:
+            raise UserError(f"--project: {printable(path)}: {info.st_size} bytes; a project file is at most "
+                            f"{MAX_FILE_BYTES >> 20} MiB")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise UserError(f"--project: {printable(path)}: cannot be read ({error.strerror})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise UserError(f"--project: {printable(path)}: grew past {MAX_FILE_BYTES >> 20} MiB while read")
+    return data
+
+
+def standins_module(name: str):
+    """harness/customer/<name>.py: `standins(files) -> StandIns` for a manager (or the Dockerfile)."""
+    return module_with(__name__.rpartition(".")[0], name, "standins", "customer stand-in module")
+
+
+def _standins(name: str, files: dict[str, bytes], root: str) -> StandIns:
+    try:
+        made = standins_module(name).standins(files)
+    except UserError as error:
+        raise UserError(f"--project {root}: {error}") from None
+    except (KeyError, ValueError, TypeError, AttributeError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UserError(f"--project {root}: its {name} files cannot be read: {type(error).__name__}: {error}") from None
+    outside = sorted(p for p in made.rewritten if p.startswith("/") or ".." in p.split("/"))
+    if outside:
+        raise UserError(f"harness/customer/{name}.py wrote {', '.join(outside)}, outside the project's copy")
+    return made
+
+
+def load(root: Path) -> CustomerProject:
+    """Read the project at `root` and make its stand-ins (no stack needed: pure, from its files)."""
+    files = read_tree(root)
+    by_path = dict(files)
+    builds = []
+    for piece in slices.load():
+        for when, command in piece.builds:
+            if when in by_path:
+                builds.append((piece.manager, command))
+                break
+    dockerfile = DOCKERFILE in by_path
+    display = printable(root)
+    standins = tuple(_standins(manager, by_path, display) for manager, _ in builds)
+    if dockerfile:
+        standins += (_standins("dockerfile", by_path, display),)
+    if not builds and not dockerfile:
+        markers = sorted({when for piece in slices.load() for when, _ in piece.builds} | {DOCKERFILE})
+        raise UserError(f"--project {display}: no project file of a package manager at its top "
+                        f"(looked for {', '.join(markers)})")
+    return CustomerProject(display, files, tuple(builds), standins, dockerfile)

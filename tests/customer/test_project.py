@@ -1,0 +1,144 @@
+"""A customer's project read and turned into steps and stand-ins (harness/customer/project.py, dockerfile.py)."""
+
+import os
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import given, strategies as st
+
+from harness.contract.catalog import load_catalog
+from harness.customer import dockerfile, project
+from harness.customer.project import STANDIN_DOCKERFILE, StandIns
+from harness.infra.errors import UserError
+from harness.infra import paths
+from harness.scenarios import model
+from harness.scenarios.steps import step_command
+from harness.scenarios.recipes import recipes
+from harness.stack import content
+from harness.stack.servers import internet
+
+BYOC = paths.fixtures_dir() / "projects" / "byoc-dockerfile"
+
+
+def write(root: Path, files: dict[str, str | bytes]) -> Path:
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return root
+
+
+def test_reading_skips_build_outputs_links_and_special_files(tmp_path):
+    write(tmp_path, {"Dockerfile": "FROM alpine:3.20\n", "node_modules/x/index.js": "x", ".git/HEAD": "ref",
+                     "src/app.js": "1"})
+    (tmp_path / "outside").symlink_to("/etc/passwd")
+    os.mkfifo(tmp_path / "pipe")  # reading it would hang
+    assert [path for path, _ in project.read_tree(tmp_path)] == ["Dockerfile", "src/app.js"]
+
+
+def test_a_file_too_large_is_an_error_naming_it(tmp_path, monkeypatch):
+    write(tmp_path, {"Dockerfile": "FROM alpine:3.20\n", "big.bin": b"x" * 2048})
+    monkeypatch.setattr(project, "MAX_FILE_BYTES", 1024)
+    with pytest.raises(UserError, match=r"big\.bin: 2048 bytes"):
+        project.read_tree(tmp_path)
+
+
+def test_too_many_files_is_an_error(tmp_path, monkeypatch):
+    write(tmp_path, {f"f{i}": "x" for i in range(5)})
+    monkeypatch.setattr(project, "MAX_FILES", 3)
+    with pytest.raises(UserError, match="more than 3 files"):
+        project.read_tree(tmp_path)
+
+
+def test_not_a_directory_empty_or_without_a_build_file_are_errors(tmp_path):
+    with pytest.raises(UserError, match="not a directory"):
+        project.load(tmp_path / "missing")
+    with pytest.raises(UserError, match="no files"):
+        project.load(tmp_path)
+    write(tmp_path, {"README.md": "hello"})
+    with pytest.raises(UserError, match="no project file of a package manager.*looked for .*Dockerfile"):
+        project.load(tmp_path)
+
+
+def test_byoc_builds_the_project_dockerfile_on_its_standin_copy():
+    loaded = project.load(BYOC)
+    [step] = loaded.steps("byoc", recipes()["byoc"])
+    assert step == {"dockerfile": "Dockerfile", "context": "customer-dockerfile", "file": STANDIN_DOCKERFILE}
+    assert step_command(step).endswith(f"-f /work/projects/customer-dockerfile/{STANDIN_DOCKERFILE} "
+                                       "/work/projects/customer-dockerfile")
+    copy = dict(loaded.copy())
+    assert copy["Dockerfile"] == (BYOC / "Dockerfile").read_bytes()  # the customer's own file, as it is
+    assert loaded.rewritten == (STANDIN_DOCKERFILE,)
+
+
+def test_a_strategy_that_builds_nothing_of_the_project_says_what_it_found():
+    loaded = project.load(BYOC)
+    with pytest.raises(UserError, match="uses .*Dockerfile; strategy prism builds no project"):
+        loaded.steps("prism", recipes()["prism"])
+
+
+def test_standin_images_are_served_with_their_hosts():
+    loaded = project.load(BYOC)
+    served = content.with_standins(loaded.standins)
+    references = {ref.reference for ref in served.images}
+    assert {"docker.io/library/node:20-alpine", "public.ecr.aws/acme-platform/runtime:2024.1",
+            "docker.io/nginxinc/nginx-unprivileged:stable-alpine"} <= references
+    names = internet.public_names(load_catalog(), served)
+    assert "public.ecr.aws" in names and "public.ecr.aws" not in internet.public_names(load_catalog())
+
+
+def test_a_scenario_with_a_project_path_builds_it(tmp_path):
+    folder = write(tmp_path / "customer-x", {"scenario.yaml": (
+        f"strategy: byoc\nproxy_config: {{fixture: full-global}}\nproject: {{path: {BYOC}}}\n"
+        "expect: {build: fails}\n")})
+    scenario = model.load_file(folder)
+    assert scenario.customer is not None and scenario.recipe[0]["context"] == "customer-dockerfile"
+    write(folder, {"project/x.txt": "x"})
+    with pytest.raises(UserError, match="cannot be combined with project"):
+        model.load_file(folder)
+
+
+def froms(text: str) -> int:
+    return sum(line.startswith("FROM ") for line in text.splitlines())
+
+
+def parsed(text: str) -> StandIns:
+    return dockerfile.standins({"Dockerfile": text.encode()})
+
+
+def test_from_lines_are_resolved_as_the_builder_resolves_them():
+    made = parsed("# syntax=docker/dockerfile:1\r\nARG BASE=node\r\nARG TAG\r\n"
+                  "FROM ${BASE}:${TAG:-20} AS build\r\nRUN echo \\\r\n  # a comment inside\r\n  more\r\n"
+                  "FROM build AS again\nFROM scratch\nFROM registry.corp:5000/team/base:1\n"
+                  "FROM ghcr.io/acme/x@sha256:" + "a" * 64 + "\nFROM --platform=$BUILDPLATFORM alpine\n")
+    assert made.images == ("docker.io/library/node:20", "docker.io/library/alpine:latest")
+    assert any("digest" in note for note in made.notes) and any("port" in note for note in made.notes)
+    standin = made.rewritten[STANDIN_DOCKERFILE].decode()
+    assert "RUN" not in standin and froms(standin) == 6
+
+
+@pytest.mark.parametrize("text, message", [("RUN true\n", "RUN before the first FROM"), ("# nothing\n", "no FROM"),
+                                            ("FROM Upper/Case:1\n", "not an image reference")])
+def test_a_malformed_dockerfile_is_an_error_naming_it(text, message):
+    with pytest.raises(UserError, match=f"Dockerfile: .*{message}|Dockerfile: {message}"):
+        parsed(text)
+
+
+names = st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=12)
+tags = st.text(string.ascii_letters + string.digits + "._-", min_size=1, max_size=20).filter(lambda t: t[0] not in ".-")
+
+
+@given(st.lists(st.tuples(st.sampled_from(["", "docker.io/", "quay.io/", "ghcr.io/acme/"]), names, tags),
+                min_size=1, max_size=5))
+def test_every_from_image_gets_a_standin_and_a_stage(images):
+    text = "".join(f"FROM {host}{name}:{tag}\nRUN make\n" for host, name, tag in images)
+    made = parsed(text)
+    expected = []
+    for host, name, tag in images:
+        domain = host.split("/")[0] if host else "docker.io"
+        path = "/".join(filter(None, [*host.split("/")[1:], name])) if host not in ("", "docker.io/") else f"library/{name}"
+        expected.append(f"{domain}/{path}:{tag}")
+    assert made.images == tuple(dict.fromkeys(expected))
+    standin = made.rewritten[STANDIN_DOCKERFILE].decode()
+    assert froms(standin) == len(images) and standin.count("COPY --from=") == len(images) - 1
