@@ -7,7 +7,7 @@ import argparse
 import re
 import sys
 
-from harness.secret import convert as secret, goyaml
+from harness import secret as defaults  # the Secret code imports PyYAML: only when a command runs
 from harness.infra.textsafe import printable
 
 
@@ -20,8 +20,8 @@ def add_parser(subparsers) -> None:
                        "--dry-run=client -o yaml` prints it")
     render.add_argument("directory", metavar="DIR")
     render.add_argument("--namespace", "-n", metavar="NS")
-    render.add_argument("--name", default=secret.DEFAULT_NAME, help="default: %(default)s")
-    render.add_argument("--kubectl-version", type=_kubectl_version, default=secret.DEFAULT_KUBECTL_VERSION,
+    render.add_argument("--name", default=defaults.DEFAULT_NAME, help="default: %(default)s")
+    render.add_argument("--kubectl-version", type=_kubectl_version, default=defaults.DEFAULT_KUBECTL_VERSION,
                         metavar="1.N", help="print as this kubectl version does (default: 1.32)")
     render.set_defaults(func=run_render)
 
@@ -36,7 +36,7 @@ def add_parser(subparsers) -> None:
         "mount", help="lay DIR out the way kubelet mounts a Secret volume (..data symlinks)")
     mount.add_argument("directory", metavar="DIR")
     mount.add_argument("out_dir", metavar="OUT_DIR")
-    mount.add_argument("--mode", type=_octal_mode, default=secret.DEFAULT_MOUNT_MODE,
+    mount.add_argument("--mode", type=_octal_mode, default=defaults.DEFAULT_MOUNT_MODE,
                        help="file mode like a volume's defaultMode, in octal (default: 0644)")
     mount.set_defaults(func=run_mount)
 
@@ -63,6 +63,8 @@ def _warn(message: str) -> None:
 
 
 def run_render(args) -> int:
+    from harness.secret import convert as secret, goyaml
+
     found = secret.read_directory(args.directory)
     for name, kind in found.skipped:
         _warn(f"skipped {kind} {printable(name)}: kubectl --from-file takes regular files only")
@@ -76,6 +78,8 @@ def run_render(args) -> int:
 
 
 def run_import(args) -> int:
+    from harness.secret import convert as secret
+
     values = secret.load_secret_file(args.secret_file)
     leftovers = secret.write_key_files(values, args.out_dir, force=args.force)
     if leftovers:
@@ -86,6 +90,8 @@ def run_import(args) -> int:
 
 
 def run_mount(args) -> int:
+    from harness.secret import convert as secret
+
     values = secret.read_for_mount(args.directory)
     data_dir = secret.mount_layout(values, args.out_dir, mode=args.mode)
     print(f"mounted {len(values)} keys at {printable(args.out_dir)} (..data -> {data_dir.name})", file=sys.stderr)

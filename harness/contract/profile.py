@@ -12,13 +12,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from harness.contract import reference
 from harness.infra import paths
 from harness.infra.errors import UserError
 from harness.infra.settings import PROFILE_VAR
-from harness.infra.yamltext import load_yaml
+from harness.infra.yamltext import YAMLSyntaxError, load_yaml
 
 DEFAULT_PROFILE = "choreo.yaml"  # under the checkout's profiles/
 MAX_BYTES = 256 * 1024
@@ -240,7 +239,7 @@ def load_profile(path: str | os.PathLike | None = None) -> Profile:
         reader.fail("", "not UTF-8 text")
     try:
         document = load_yaml(text)
-    except yaml.YAMLError as error:
+    except YAMLSyntaxError as error:
         reader.fail("", f"not valid YAML ({error})")
     data = reader.mapping(document, "", ("profile", "strategies"), ("title", "registries"))
     prefixes = {}

@@ -27,7 +27,7 @@ import yaml
 from harness.infra import paths, settings
 from harness.infra.engine import apt_install, ensure_engine
 from harness.infra.errors import UserError
-from harness.infra.yamltext import load_yaml
+from harness.infra.yamltext import YAMLSyntaxError, load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def _read_specs(directory: Path) -> dict:
     catalog_file = directory / SPECS_FILE
     try:
         specs = load_yaml(catalog_file.read_text())
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, YAMLSyntaxError) as error:
         raise UserError(f"image list {catalog_file} cannot be read: {error}") from None
     for name, entry in specs.items():
         if "bootstrap" not in entry and entry.get("from") not in specs:

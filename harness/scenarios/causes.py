@@ -14,11 +14,10 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml
 
 from harness.contract.catalog import load_catalog
 from harness.infra.errors import UserError
-from harness.infra.yamltext import load_yaml
+from harness.infra.yamltext import YAMLSyntaxError, load_yaml
 
 DATA_FILE = "harness/scenarios/leak_causes.yaml"
 MAX_BYTES = 256 * 1024  # the file is about 42 KiB; a much bigger one is not this file
@@ -254,7 +253,7 @@ def _load(path: Path | None) -> tuple[Cause, ...]:
     name, data = _read(path)
     try:
         document = load_yaml(data.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as error:
+    except (UnicodeDecodeError, YAMLSyntaxError) as error:
         raise UserError(f"{name}: not valid UTF-8 YAML ({error})") from None
     if not (isinstance(document, dict) and set(document) == {"causes"} and isinstance(document["causes"], list)):
         raise UserError(f"{name}: expected one top-level field, causes: a list of causes")

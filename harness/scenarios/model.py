@@ -16,7 +16,6 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
-import yaml
 
 from harness.contract.catalog import Catalog, load_catalog
 from harness.customer.project import CustomerProject
@@ -25,7 +24,7 @@ from harness.contract.config import read_config
 from harness.infra.errors import UserError
 from harness.contract.plan import plan
 from harness.infra import paths
-from harness.infra.yamltext import load_yaml
+from harness.infra.yamltext import YAMLSyntaxError, load_yaml
 
 
 
@@ -292,7 +291,7 @@ def load_file(path: Path) -> Scenario:
     folder = path.parent
     try:
         data = load_yaml(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, YAMLSyntaxError) as error:
         raise UserError(f"{path}: cannot be read as YAML: {error}") from None
     errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=lambda e: list(e.path))
     if errors:
@@ -399,7 +398,7 @@ def _generated_project(path: Path) -> tuple[tuple[str, bytes], ...]:
 
     try:
         data = load_yaml(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, YAMLSyntaxError) as error:
         raise UserError(f"{path}: cannot be read as YAML: {error}") from None
     if (not isinstance(data, dict) or set(data) != {"generate", "definition"}
             or data["generate"] not in content.PROJECT_ECOSYSTEMS or not isinstance(data["definition"], dict)):
@@ -443,7 +442,7 @@ def _loose(path: Path) -> UserError:
 def _is_matrix(path: Path) -> bool:
     try:
         return load_yaml(path.read_text()) == MATRIX_FILE
-    except (OSError, yaml.YAMLError):
+    except (OSError, YAMLSyntaxError):
         return False
 
 

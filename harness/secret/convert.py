@@ -31,13 +31,11 @@ import yaml
 from harness.contract.config import ProxyConfig, display_name, key_problems, read_config
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
+from harness.secret import DEFAULT_KUBECTL_VERSION, DEFAULT_MOUNT_MODE, DEFAULT_NAME  # noqa: F401 (re-exported)
 from harness.secret.goyaml import (check_name, check_namespace, go_quote, go_yaml_key_order, go_yaml_scalar,
                                    invalid_key_message)
 
-DEFAULT_NAME = "choreo-build-registry-proxy"
-DEFAULT_KUBECTL_VERSION = (1, 32)
 LAST_KUBECTL_WITH_NULL_TIMESTAMP = (1, 33)  # Kubernetes 1.34 omits a zero creationTimestamp (PR 130989)
-DEFAULT_MOUNT_MODE = 0o644  # a Secret volume's defaultMode (420)
 
 # Bounds on what a hostile file can cost. Kubernetes keeps an object in etcd only up to 1.5 MiB
 # (--max-request-bytes) and a Secret's data up to 1 MiB; as YAML or JSON, base64 makes that at most

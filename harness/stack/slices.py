@@ -34,11 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml
 
 from harness.contract.catalog import load_catalog
 from harness.infra.errors import UserError
-from harness.infra.yamltext import load_yaml
+from harness.infra.yamltext import YAMLSyntaxError, load_yaml
 
 DIRECTORY = Path(__file__).with_name("managers")
 SITE_SERVERS = ("static", "verdaccio", "devpi", "devpi-files")
@@ -170,7 +169,7 @@ def _parse(manager: str, path: Path) -> Slice:
         data = load_yaml(path.read_text())
     except OSError as error:
         raise UserError(f"{path}: cannot be read ({error.strerror})") from None
-    except yaml.YAMLError as error:
+    except YAMLSyntaxError as error:
         raise UserError(f"{path}: not valid YAML ({error})") from None
     data = _fields(path, "top level", data, "slice", FIELDS["slice"][:4])
     if not isinstance(data["internet"], dict) or not data["internet"]:

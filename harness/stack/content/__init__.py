@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import yaml
-
 from harness.infra.errors import UserError
 from harness.stack import slices
 from harness.stack.content import oci, sumdb
 from harness.stack.content.archives import tgz_bytes, zip_bytes
 from harness.infra import paths
 from harness.infra.modules import module_with
-from harness.infra.yamltext import load_yaml
+from harness.infra.yamltext import YAMLSyntaxError, load_yaml
 
 Tree = dict[str, bytes]
 STORES = {"verdaccio": "verdaccio", "devpi": "python"}  # slice server -> the Content tree that fills it
@@ -56,7 +54,7 @@ def _load(directory: Path, name: str) -> dict:
         document = load_yaml(path.read_text())
     except OSError as error:
         raise UserError(f"fixture content {path}: cannot be read ({error.strerror})") from None
-    except yaml.YAMLError as error:
+    except YAMLSyntaxError as error:
         raise UserError(f"fixture content {path}: not valid YAML ({error})") from None
     if not isinstance(document, dict):
         raise UserError(f"fixture content {path}: expected a mapping at the top level")
