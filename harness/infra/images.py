@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -209,6 +210,22 @@ def ensure_image(name: str, client: docker.DockerClient | None = None, progress=
     return _ensure(name, client, settings.load(), progress or (lambda line: None), {})
 
 
+HEARTBEAT_S = 30  # a build longer than this says it is still going, so a log is never silent for minutes
+
+
+@contextlib.contextmanager
+def _heartbeat(beat, every: float = HEARTBEAT_S):
+    """Call `beat` every `every` seconds while the block runs."""
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: [beat() for _ in iter(lambda: done.wait(every), True)], daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
 @contextlib.contextmanager
 def _tag_lock(state: settings.Settings, tag: str, waiting=lambda: None):
     """One builder per tag across processes: others wait, then find it built. Other tags do not wait."""
@@ -239,12 +256,13 @@ def _ensure(name: str, client: docker.DockerClient, state: settings.Settings, sa
             seen[name] = "built elsewhere"
             return tag
         started = time.monotonic()
-        if parent_tag is None:
-            say(f"image {name}: bootstrapping {tag} with debootstrap (about a minute)")
-            _bootstrap(client, name, tag, state)
-        else:
-            say(f"image {name}: building {tag} from {parent_tag.split('/', 1)[-1]}")
-            _build(client, name, tag, parent_tag, state.extra_ca_certs)
+        with _heartbeat(lambda: say(f"image {name}: still building ({time.monotonic() - started:.0f} s so far)")):
+            if parent_tag is None:
+                say(f"image {name}: bootstrapping {tag} with debootstrap (about a minute)")
+                _bootstrap(client, name, tag, state)
+            else:
+                say(f"image {name}: building {tag} from {parent_tag.split('/', 1)[-1]}")
+                _build(client, name, tag, parent_tag, state.extra_ca_certs)
         say(f"image {name}: built {tag} in {time.monotonic() - started:.1f} s")
         seen[name] = "built"
         BUILT.append(tag)
