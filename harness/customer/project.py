@@ -42,7 +42,9 @@ class StandIns:
         """How many packages (or images) it stands in for, for the report."""
         lists = [v for v in self.definition.values() if isinstance(v, list)]
         lists += [v for v in self.elsewhere.values() if isinstance(v, list)]
-        return sum(len(v) for v in lists) + len(self.images)
+        # an index elsewhere (leaks.yaml `python:`) holds its distributions; any other entry is one package or file
+        return sum(len(e["distributions"]) if isinstance(e, dict) and "distributions" in e else 1
+                   for v in lists for e in v) + len(self.images)
 
 
 @dataclass(frozen=True)

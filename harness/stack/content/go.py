@@ -1,5 +1,8 @@
 """Go module proxy layout (@v/list, .info, .mod, .zip) and a consuming module whose go.sum carries the
 real `h1:` hashes (golang.org/x/mod/sumdb/dirhash Hash1), so the go command verifies what it downloads.
+
+A `+incompatible` version (a customer's stand-in, harness/customer/go.py) is a module without go.mod: its zip
+has none and its .mod is the one-line go.mod the proxy synthesizes, as proxy.golang.org serves such versions.
 """
 
 import base64
@@ -8,6 +11,9 @@ import json
 
 from harness.stack.content import Generated, sumdb
 from harness.stack.content.archives import EPOCH_ISO, zip_bytes
+
+
+INCOMPATIBLE = "+incompatible"  # a version of a module that has no go.mod at that version (major version 2+)
 
 
 def escape(path: str) -> str:
@@ -37,7 +43,10 @@ def proxy_layout(modules: list[dict]) -> tuple[dict[str, bytes], dict[tuple[str,
         go_mod = _go_mod(module, mod.get("requires", []))
         prefix = f"{module}@{version}/"
         files = {prefix + path: text.encode() for path, text in mod.get("files", {}).items()}
-        files[prefix + "go.mod"] = go_mod
+        if version.endswith(INCOMPATIBLE):  # a v2+ module without go.mod: the proxy serves a synthesized one
+            go_mod = f"module {module}\n".encode()
+        else:
+            files[prefix + "go.mod"] = go_mod
         base = f"{escape(module)}/@v/{escape(version)}"
         tree[f"{base}.info"] = json.dumps({"Version": version, "Time": EPOCH_ISO}).encode()
         tree[f"{base}.mod"] = go_mod
