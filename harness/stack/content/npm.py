@@ -14,8 +14,15 @@ PUBLIC_REGISTRY = "https://registry.npmjs.org/"
 INSTALL_SCRIPTS = {"preinstall", "install", "postinstall"}
 
 
-def _tarball_name(name: str, version: str) -> str:
+def tarball_name(name: str, version: str) -> str:
+    """The tarball's file name as the registry names it (a scoped package's without its scope)."""
     return f"{name.rpartition('/')[2]}-{version}.tgz"
+
+
+# package.json fields a definition may carry as they are, besides dependencies and scripts: a customer's
+# lockfile records them for its packages (harness/customer/npm.py); without them a stand-in's optional edges
+# would be required ones, and a project's lifecycle script would find no bin to run.
+PASSED_FIELDS = ("optionalDependencies", "bin")
 
 
 def manifest(pkg: dict) -> dict:
@@ -25,6 +32,9 @@ def manifest(pkg: dict) -> dict:
         manifest["dependencies"] = dict(pkg["dependencies"])
     if pkg.get("scripts"):  # lifecycle scripts (a postinstall download); verdaccio derives hasInstallScript
         manifest["scripts"] = dict(pkg["scripts"])
+    for name in PASSED_FIELDS:
+        if pkg.get(name):
+            manifest[name] = pkg[name]
     return manifest
 
 
@@ -50,7 +60,7 @@ def verdaccio_storage(packages: list[dict]) -> dict[str, bytes]:
                     "_rev": "1-0000000000000000", "readme": ""}
         for pkg in versions:
             data = tarball(pkg)
-            filename = _tarball_name(name, pkg["version"])
+            filename = tarball_name(name, pkg["version"])
             tree[f"{name}/{filename}"] = data
             version = manifest(pkg) | {"_id": f"{name}@{pkg['version']}", "dist": {
                 "shasum": sha1_hex(data), "integrity": integrity(data),
@@ -58,31 +68,45 @@ def verdaccio_storage(packages: list[dict]) -> dict[str, bytes]:
             document["versions"][pkg["version"]] = version
             document["time"][pkg["version"]] = EPOCH_ISO
             document["_attachments"][filename] = {"shasum": sha1_hex(data), "version": pkg["version"]}
-        document["dist-tags"]["latest"] = max((p["version"] for p in versions), key=_version_key)
+        document["dist-tags"]["latest"] = latest([p["version"] for p in versions])
         tree[f"{name}/package.json"] = json_bytes(document)
     tree[".verdaccio-db.json"] = json_bytes({"list": sorted(by_name), "secret": "0" * 64})
     return tree
 
 
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
+def version_key(version: str) -> tuple:
+    """SemVer 2.0 precedence (build metadata ignored): 1.0.0-beta.2 < 1.0.0-beta.11 < 1.0.0 < 1.0.1, so that
+    a customer's prerelease stand-ins (1.0.0-rc.1, 0.0.0-insiders.abc) sort as their registry sorts them.
+    Numeric identifiers sort below alphanumeric ones, a release above its prereleases."""
+    core, _, prerelease = version.partition("+")[0].partition("-")
+    numbers = tuple(int(part) for part in core.split("."))
+    if not prerelease:
+        return numbers, 1, ()
+    return numbers, 0, tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in prerelease.split("."))
+
+
+def latest(versions: list[str]) -> str:
+    """The `latest` dist-tag as the public registry sets it on publish: the highest release, or the highest
+    prerelease of a package that has only prereleases."""
+    releases = [v for v in versions if "-" not in v.partition("+")[0]]
+    return max(releases or versions, key=version_key)
 
 
 def _satisfies(version: str, spec: str) -> bool:
     """Enough of npm's ranges for fixtures: exact, ^x.y.z, ~x.y.z."""
-    have = _version_key(version)
+    have = version_key(version)
     if spec[0] in "^~":
-        want = _version_key(spec[1:])
+        want = version_key(spec[1:])
         same = 1 if spec[0] == "^" else 2
-        return have[:same] == want[:same] and have >= want
-    return have == _version_key(spec)
+        return have[0][:same] == want[0][:same] and have >= want
+    return have == version_key(spec)
 
 
 def _resolve(name: str, spec: str, packages: list[dict]) -> dict:
     candidates = [p for p in packages if p["name"] == name and _satisfies(p["version"], spec)]
     if not candidates:
         raise ValueError(f"fixtures/content/npm.yaml: no package satisfies {name}@{spec}")
-    return max(candidates, key=lambda p: _version_key(p["version"]))
+    return max(candidates, key=lambda p: version_key(p["version"]))
 
 
 def _lock_entries(dependencies: dict, packages: list[dict], registry: str) -> dict[tuple[str, str], dict]:
@@ -94,7 +118,7 @@ def _lock_entries(dependencies: dict, packages: list[dict], registry: str) -> di
             continue
         pkg = _resolve(name, spec, packages)
         entries[(name, spec)] = {"pkg": pkg, "data": tarball(pkg),
-                                 "resolved": f"{registry}{name}/-/{_tarball_name(name, pkg['version'])}"}
+                                 "resolved": f"{registry}{name}/-/{tarball_name(name, pkg['version'])}"}
         pending.extend(pkg.get("dependencies", {}).items())
     return entries
 
