@@ -142,3 +142,18 @@ def test_every_from_image_gets_a_standin_and_a_stage(images):
     assert made.images == tuple(dict.fromkeys(expected))
     standin = made.rewritten[STANDIN_DOCKERFILE].decode()
     assert froms(standin) == len(images) and standin.count("COPY --from=") == len(images) - 1
+
+
+def test_stand_ins_that_disagree_about_a_package_version_are_an_error_not_a_silent_choice():
+    one = StandIns("npm", {"packages": [{"name": "debug", "version": "4.3.4", "dependencies": {"ms": "2.1.2"}}]})
+    same = StandIns("npm", {"packages": [{"name": "debug", "version": "4.3.4", "dependencies": {"ms": "2.1.2"}}]})
+    other = StandIns("npm", {"packages": [{"name": "debug", "version": "4.3.4", "dependencies": {"ms": "2.1.3"}}]})
+    assert content.with_standins([one, same]).verdaccio == content.with_standins([one]).verdaccio
+    with pytest.raises(UserError, match=r"two different stand-ins for \{'name': 'debug', 'version': '4.3.4'\}"):
+        content.with_standins([one, other])
+
+
+def test_an_index_on_the_same_host_holds_the_distributions_of_both():
+    merged = content.merged({"python": [{"host": "h.example", "index": "/i/", "distributions": [{"name": "a"}]}]},
+                            [{"python": [{"host": "h.example", "index": "/i/", "distributions": [{"name": "b"}]}]}], "w")
+    assert merged == {"python": [{"host": "h.example", "index": "/i/", "distributions": [{"name": "a"}, {"name": "b"}]}]}

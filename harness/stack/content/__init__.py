@@ -168,15 +168,48 @@ def _build(directory: Path, generated: dict[str, Generated] | None = None, image
                    python=stores["python"], static=static, projects=projects, outside=outside)
 
 
+# What names one entry of a definition list (a package version, a module version, a file at a URL): two entries
+# with the same identity and different contents cannot both be served.
+IDENTITY_FIELDS = ("host", "path", "index", "name", "module", "group", "artifact", "id", "version", "kind", "platform",
+                   "classifier", "packaging")
+
+
+def _identity(entry):
+    if not isinstance(entry, dict):
+        return entry
+    return tuple((field, entry[field]) for field in IDENTITY_FIELDS if field in entry) or repr(sorted(entry.items()))
+
+
+def _same_but_lists(one, other) -> bool:
+    """Two mappings that differ only in their list values (entries holding entries, like an index's files)."""
+    if not (isinstance(one, dict) and isinstance(other, dict)):
+        return False
+    return ({k: v for k, v in one.items() if not isinstance(v, list)}
+            == {k: v for k, v in other.items() if not isinstance(v, list)})
+
+
 def merged(base: dict, additions, where: str) -> dict:
     """A definition with additions of the same shape: lists extended (without repeating an entry), mappings
-    updated. Stand-ins for a customer's project come into the fixture definitions this way."""
+    updated. Stand-ins for a customer's project come into the fixture definitions this way. Two different entries
+    for one package version (two projects whose lockfiles disagree about it) are an error: one of them would be
+    served, and the other project's pinned hashes would not match it."""
     out = dict(base)
     for addition in additions:
         for name, value in addition.items():
             if isinstance(value, list):
-                have = list(out.get(name) or [])
-                out[name] = have + [entry for entry in value if entry not in have]
+                known = {_identity(entry): entry for entry in out.get(name) or []}  # in order, first seen first
+                for entry in value:
+                    identity = _identity(entry)
+                    other = known.get(identity)
+                    if other is None or other == entry:
+                        known.setdefault(identity, entry)
+                    elif _same_but_lists(other, entry):  # one index on a host, its distributions from both
+                        known[identity] = merged(other, [{k: v for k, v in entry.items() if isinstance(v, list)}], where)
+                    else:
+                        raise ValueError(f"{where}: {name}: two different stand-ins for "
+                                         f"{dict(identity) if isinstance(entry, dict) else entry} "
+                                         "(the projects' files disagree about it; run them in separate runs)")
+                out[name] = list(known.values())
             elif isinstance(value, dict):
                 out[name] = {**(out.get(name) or {}), **value}
             else:

@@ -56,8 +56,7 @@ def github_packages(packages: list[dict]) -> Tree:
             tree[f"{registry}/{path}"] = data
             document["versions"][pkg["version"]] = npm.manifest(pkg) | {"_id": f"{name}@{pkg['version']}", "dist": {
                 "shasum": sha1_hex(data), "integrity": npm.integrity(data), "tarball": f"https://{registry}/{path}"}}
-        latest = max(versions, key=lambda p: tuple(int(part) for part in p["version"].split(".")))
-        document["dist-tags"]["latest"] = latest["version"]
+        document["dist-tags"]["latest"] = npm.latest([p["version"] for p in versions])
         tree[f"{registry}/{name}"] = json_bytes(document)
     return tree
 
