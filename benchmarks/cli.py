@@ -1,6 +1,6 @@
 """Whole-process times of the CLI and of the reference preamble (issue 8, item 7). Prints figures, asserts nothing.
 
-- `airgap plan` and `airgap lint` on a 60-key configuration (target: under 300 ms each);
+- `airgap plan` and `airgap lint` on a 60-key configuration (target: under 100 ms each; issue 8 asked for 300);
 - `airgap preamble-check --strategy S DIR` for all seven strategies on the same configuration
   (target: under 1 s each);
 - the preamble with one package manager configured and a 64 KiB credential, for each worst-case
@@ -28,7 +28,7 @@ ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
 from harness.contract.catalog import load_catalog  # noqa: E402
 
-TARGET_MS = 300
+TARGET_MS = 100  # issue 12, item 5 (issue 8 asked for 300)
 PREAMBLE_CHECK_TARGET_MS = 1000
 MANAGER_TARGET_MS = 500
 MAX_VALUE_BYTES = 65536  # PC_MAX_VALUE_BYTES: the largest value the preamble reads
