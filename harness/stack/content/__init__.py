@@ -73,6 +73,15 @@ def _placeholder(entry: dict) -> bytes:
     return kinds[entry["kind"]]()
 
 
+def static_download(host: str, path: str, directory: Path | None = None) -> bytes | None:
+    """The bytes fixtures/content/static.yaml serves at https://<host><path>, or None: a stand-in for the same
+    URL must be these bytes, since the simulated internet serves one file there."""
+    for entry in _load(directory or fixtures_dir(), "static.yaml").get("files", []):
+        if entry["host"] == host and entry["path"] == path:
+            return _placeholder(entry)
+    return None
+
+
 def fixtures_dir() -> Path:
     """The content definitions: fixtures/content in the checkout."""
     return paths.fixtures_dir() / "content"

@@ -8,6 +8,7 @@ from harness.stack.content import Generated
 from harness.stack.content.archives import zip_bytes
 
 CHECKSUMS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+JAR_PACKAGINGS = ("jar", "maven-plugin")  # packagings whose artifact is a jar (a plugin's too)
 
 
 def coordinates(gav: str) -> tuple[str, str, str]:
@@ -23,22 +24,32 @@ def _gav_xml(gav: str) -> str:
 
 
 def _pom(group: str, artifact: str, version: str, dependencies: list[str], packaging: str,
-         extensions: list[str] = (), repositories: dict[str, str] | None = None) -> bytes:
+         extensions: list[str] = (), repositories: dict[str, str] | None = None, managed: list[str] = (),
+         managed_plugins: list[str] = ()) -> bytes:
     repos = ""
     for section, element in (("repositories", "repository"), ("pluginRepositories", "pluginRepository")):
         listed = "".join(f"    <{element}><id>{rid}</id><url>{url}</url></{element}>\n"
                          for rid, url in (repositories or {}).items())
         repos += f"  <{section}>\n{listed}  </{section}>\n" if listed else ""
     deps = "".join(f"    <dependency>{_gav_xml(gav)}</dependency>\n" for gav in dependencies)
+    management = ""
+    if managed:  # a BOM's or a parent's managed versions (stand-ins for a customer's BOM imports and parents)
+        listed = "".join(f"      <dependency>{_gav_xml(gav)}</dependency>\n" for gav in managed)
+        management = (f"  <dependencyManagement>\n    <dependencies>\n{listed}    </dependencies>\n"
+                      "  </dependencyManagement>\n")
     build = ""
+    if managed_plugins:  # a parent's plugin versions (a stand-in for a customer's parent outside the project)
+        listed = "".join(f"        <plugin>{_gav_xml(gav)}</plugin>\n" for gav in managed_plugins)
+        build += f"    <pluginManagement>\n      <plugins>\n{listed}      </plugins>\n    </pluginManagement>\n"
     if extensions:
         listed = "".join(f"      <extension>{_gav_xml(gav)}</extension>\n" for gav in extensions)
-        build = f"  <build>\n    <extensions>\n{listed}    </extensions>\n  </build>\n"
+        build += f"    <extensions>\n{listed}    </extensions>\n"
+    build = f"  <build>\n{build}  </build>\n" if build else ""
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<project xmlns="http://maven.apache.org/POM/4.0.0">\n  <modelVersion>4.0.0</modelVersion>\n'
             f"  <groupId>{group}</groupId>\n  <artifactId>{artifact}</artifactId>\n  <version>{version}</version>\n"
             f"  <packaging>{packaging}</packaging>\n"
-            f"{repos}  <dependencies>\n{deps}  </dependencies>\n{build}</project>\n").encode()
+            f"{repos}  <dependencies>\n{deps}  </dependencies>\n{management}{build}</project>\n").encode()
 
 
 def _metadata(group: str, artifact: str, versions: list[str]) -> bytes:
@@ -55,23 +66,37 @@ def _with_checksums(tree: dict[str, bytes], path: str, data: bytes) -> None:
         tree[f"{path}.{ext}"] = algorithm(data).hexdigest().encode()
 
 
+def _version_key(version: str) -> list[tuple]:
+    """Numeric parts before words, so any two versions compare (32.1.3-jre against 32.1.2)."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in version.split(".")]
+
+
 def layout(artifacts: list[dict]) -> dict[str, bytes]:
-    """Repository-relative paths for artifacts {group, artifact, version, dependencies?, packaging?, files?}."""
+    """Repository-relative paths for artifacts {group, artifact, version, dependencies?, packaging?, files?,
+    managed?, managed_plugins?}: `managed` lists the versions a pom's dependencyManagement manages (a BOM, a
+    parent), `managed_plugins` those of its pluginManagement (a parent); `files`
+    are the jar's files besides its manifest (text, or bytes for a class file). A later entry of the same
+    coordinates replaces an earlier one."""
     tree: dict[str, bytes] = {}
     versions: dict[tuple[str, str], list[str]] = {}
     for item in artifacts:
         group, artifact, version = item["group"], item["artifact"], item["version"]
         packaging = item.get("packaging", "jar")
         base = f"{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}"
-        _with_checksums(tree, f"{base}.pom", _pom(group, artifact, version, item.get("dependencies", []), packaging))
-        if packaging == "jar":
+        _with_checksums(tree, f"{base}.pom", _pom(group, artifact, version, item.get("dependencies", []), packaging,
+                                                  managed=item.get("managed", ()),
+                                                  managed_plugins=item.get("managed_plugins", ())))
+        if packaging in JAR_PACKAGINGS:
             files = {"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\r\nCreated-By: airgap-harness\r\n\r\n",
                      f"{artifact}.txt": f"{group}:{artifact}:{version}\n".encode()}
-            files |= {path: text.encode() for path, text in item.get("files", {}).items()}
+            files |= {path: data.encode() if isinstance(data, str) else data
+                      for path, data in item.get("files", {}).items()}
             _with_checksums(tree, f"{base}.jar", zip_bytes(files))
-        versions.setdefault((group, artifact), []).append(version)
+        versions.setdefault((group, artifact), [])
+        if version not in versions[(group, artifact)]:
+            versions[(group, artifact)].append(version)
     for (group, artifact), listed in versions.items():
-        listed.sort(key=lambda v: [int(p) if p.isdigit() else p for p in v.split(".")])
+        listed.sort(key=_version_key)
         _with_checksums(tree, f"{group.replace('.', '/')}/{artifact}/maven-metadata.xml",
                         _metadata(group, artifact, listed))
     return tree

@@ -1,0 +1,520 @@
+"""Stand-ins for a customer's Gradle build: its build and settings scripts (Groovy .gradle and Kotlin .gradle.kts,
+every one in the project: subprojects, buildSrc, applied script files), gradle.properties, the version catalog
+gradle/libs.versions.toml, lockfiles, gradle/verification-metadata.xml and the wrapper.
+
+Gradle has no manifest format a parser could read exactly: scripts are programs. What is read is what builds
+write in practice: plugins { id '...' version '...' } (and kotlin("..."), alias(libs.plugins...)), the
+pluginManagement defaults in settings, `apply plugin:` with buildscript classpath jars, and every string that is
+group:artifact:version coordinates (implementation, api, classpath, platform, useModule ...) or map notation
+(group: ..., name: ..., version: ...), with ${...} from gradle.properties and ext/extra/def/val assignments. What
+cannot be read (a dynamic version, an unknown variable) is a note, never a silent drop.
+
+Where they are served: the preamble's init script replaces every repository of the build (settings, buildscript,
+project) by pkg-gradle-url, whose upstream is the plugin portal (plugins.gradle.org/m2), which answers for Maven
+Central's artifacts too. So plugins and artifacts alike are stand-ins on the portal (content/gradle.py). Each
+plugin jar carries a plugin class that does nothing (the plugins block applies it); its DSL (springBoot { }) is
+not there, so a script that configures a plugin's extension stops at it (a note cannot know which do).
+
+The builder has Debian's Gradle 4.4.1: Kotlin DSL, version catalogs, platform(), dependency verification and
+later APIs are not in it (notes name those the project uses); the build of a project that needs them stops
+there, which the report shows. gradle/verification-metadata.xml is still rewritten to the stand-ins' checksums
+(for a platform whose Gradle reads it).
+"""
+
+import functools
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+from harness.customer.maven import parse_xml, properties, standin_download, with_property
+from harness.customer.project import StandIns
+from harness.infra.errors import UserError
+from harness.infra.textsafe import printable
+from harness.stack.content import gradle as portal
+from harness.stack.content.maven import CHECKSUMS
+
+MANAGER = "gradle"
+PROPERTIES_FILE = "gradle.properties"
+CATALOG = "gradle/libs.versions.toml"
+VERIFICATION = "gradle/verification-metadata.xml"
+WRAPPER_PROPERTIES = "gradle/wrapper/gradle-wrapper.properties"
+WRAPPER_JAR = "gradle/wrapper/gradle-wrapper.jar"
+LOCKFILES = re.compile(r"(^|/)([\w.-]*gradle\.lockfile|gradle/dependency-locks/[^/]+\.lockfile)$")
+PLUGINS_FILE = Path(__file__).with_name("gradle_plugins.yaml")
+STANDIN_GROUP = "airgap.standin"  # the made-up implementation of a plugin gradle_plugins.yaml does not name
+
+_STR = r"'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\""
+_TOKEN = re.compile(rf"(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z))|(?P<string>{_STR})", re.S)
+_STRING = re.compile(_STR, re.S)
+_VALUE = rf"(?:{_STR}|[A-Za-z_][\w.]*)"
+_COORDINATES = re.compile(r"^([\w.\-]+):([\w.\-]+)(?::([^:@\s]*))?(?::([\w.\-]+))?(?:@([\w.\-]+))?$")
+_ASSIGN = re.compile(rf"\b([A-Za-z_]\w*)\s*=\s*({_STR})", re.S)
+_EXTRA = (re.compile(rf"\b(?:ext|extra)\s*\[\s*({_STR})\s*\]\s*=\s*({_STR})", re.S),  # ext['x'] = 'v'
+          re.compile(rf"\bset\s*\(\s*({_STR})\s*,\s*({_STR})\s*\)", re.S))  # extra.set("x", "v")
+_BY_EXTRA = re.compile(rf"\bval\s+(\w+)\s+by\s+extra\s*\(\s*({_STR})\s*\)", re.S)  # val x by extra("v")
+_LOOSE_COORDINATES = re.compile(r"^[^:\s/]+:[^:\s/]+:[^:\s/]+$")
+_MAP_ASSIGN = re.compile(r"\b([A-Za-z_]\w*)\s*=\s*\[([^\[\]]*)\]")
+_MAP_ENTRY = re.compile(rf"([A-Za-z_][\w-]*|{_STR})\s*:\s*({_STR})", re.S)
+_GSTRING = re.compile(r"\$\{([^}]*)\}|\$([A-Za-z_][\w.]*)")
+_MAP_NOTATION = re.compile(rf"\bgroup\s*[:=]\s*({_VALUE})\s*,\s*name\s*[:=]\s*({_VALUE})"
+                           rf"(?:\s*,\s*version\s*[:=]\s*({_VALUE}))?(?:\s*,\s*(classifier|ext)\s*[:=])?", re.S)
+_PLUGIN = re.compile(rf"\bid\s*\(?\s*({_STR})\s*\)?|\bkotlin\s*\(\s*({_STR})\s*\)|\balias\s*\(\s*([\w.]+)\s*\)")
+_PLUGIN_TAIL = re.compile(rf"\s*(?:version\s*\(?\s*({_VALUE})\s*\)?)?\s*(?:apply\s*\(?\s*(true|false)\s*\)?)?")
+_APPLY = re.compile(rf"\bapply\s*\(?\s*(plugin|from)\s*[:=]\s*({_STR})")
+_PRECEDING = re.compile(r"([A-Za-z_]\w*)\s*\(?\s*$")
+# Words before a string that make it something other than a dependency (a task path, a URL, a file...).
+NOT_DEPENDENCIES = {"url", "uri", "id", "from", "file", "files", "include", "includeBuild", "println", "print",
+                    "task", "named", "register", "exec", "commandLine", "args", "dependsOn", "mustRunAfter",
+                    "description", "group", "name", "version", "setUrl", "mainClass", "mainClassName"}
+PLATFORM_WORDS = {"platform", "enforcedPlatform", "mavenBom"}  # a BOM: its pom is fetched, no jar
+# What a script may use that Debian's Gradle 4.4.1 does not have: (pattern in the code, what, since).
+LATER_GRADLE = ((re.compile(r"\bdependencyResolutionManagement\b"), "dependencyResolutionManagement", "6.8"),
+                (re.compile(r"\b(?:enforcedPlatform|platform)\s*\("), "platform()", "5.0"),
+                (re.compile(r"\bannotationProcessor\b"), "annotationProcessor", "4.6"),
+                (re.compile(r"\btasks\.(?:named|register)\b"), "tasks.named/register", "4.9"),
+                (re.compile(r"\btoolchain\s*\{"), "Java toolchains", "6.7"),
+                (re.compile(r"\buseJUnitPlatform\b"), "useJUnitPlatform", "4.6"),
+                (re.compile(r"(?<![\w.])java\s*\{"), "the java { } extension", "4.10"))
+
+
+def code_of(text: str) -> str:
+    """The script with its comments blanked (same length, lines kept) and its strings as they are."""
+    return _TOKEN.sub(lambda m: re.sub(r"[^\n]", " ", m.group()) if m.group("comment") else m.group(), text)
+
+
+def _literal(token: str) -> tuple[str, bool]:
+    """A string token's text and whether Gradle interpolates it (double quotes)."""
+    body = token[3:-3] if token[:3] in ("'''", '"""') else token[1:-1]
+    return re.sub(r"\\(.)", r"\1", body), token[0] == '"'
+
+
+def block_spans(code: str, name: str) -> list[tuple[int, int]]:
+    """(start of `name {`, end of its closing brace) for every such block, strings skipped."""
+    spans = []
+    for found in re.finditer(rf"\b{name}\s*\{{", code):
+        depth, position = 0, found.end() - 1
+        for token in re.finditer(rf"{_STR}|[{{}}]", code[position:], re.S):
+            if token.group() == "{":
+                depth += 1
+            elif token.group() == "}":
+                depth -= 1
+                if depth == 0:
+                    spans.append((found.start(), position + token.end()))
+                    break
+    return spans
+
+
+class Values:
+    """What ${...} and a bare name in a script may stand for: gradle.properties, ext/extra/def/val assignments
+    (every script's, as one name space: a build's are mostly unique), maps of them, and the catalog's versions."""
+
+    def __init__(self):
+        self.values: dict[str, str] = {}
+
+    def read_script(self, code: str) -> None:
+        for name, token in _ASSIGN.findall(code):
+            self.values[name] = _literal(token)[0]
+        for pattern in _EXTRA:
+            for key, token in pattern.findall(code):
+                self.values[_literal(key)[0]] = _literal(token)[0]
+        for name, token in _BY_EXTRA.findall(code):
+            self.values[name] = _literal(token)[0]
+        for name, body in _MAP_ASSIGN.findall(code):
+            for key, token in _MAP_ENTRY.findall(body):
+                key = _literal(key)[0] if key[0] in "'\"" else key
+                self.values[f"{name}.{key}"] = _literal(token)[0]
+
+    def lookup(self, expression: str) -> str | None:
+        expression = expression.strip()
+        found = re.fullmatch(r"(?:\w+\.)*(?:findProperty|property)\s*\(\s*['\"]([^'\"]+)['\"]\s*\)(?:\s*\?:.*)?",
+                             expression) or re.fullmatch(r"(?:\w+\.)*(?:ext|extra|properties)\s*\[\s*['\"]([^'\"]+)"
+                                                         r"['\"]\s*\]", expression)
+        if found:
+            return self.values.get(found.group(1))
+        found = re.fullmatch(r"libs\.versions\.([\w.]+?)(?:\.get\(\))?", expression)
+        if found:
+            return self.values.get(f"libs.versions.{_alias(found.group(1))}")
+        while True:
+            stripped = re.sub(r"^(?:rootProject|project|ext|extra|properties)\.", "", expression)
+            if stripped == expression:
+                break
+            expression = stripped
+        return self.values.get(expression)
+
+    def text(self, token: str) -> str:
+        """A string token's value; an unknown ${...} stays as written (and the caller notes it)."""
+        text, interpolates = _literal(token)
+        if not interpolates:
+            return text
+        return _GSTRING.sub(lambda m: self.lookup(m.group(1) or m.group(2)) or m.group(0), text)
+
+    def value(self, written: str | None) -> str | None:
+        if written is None:
+            return None
+        return self.text(written) if written[0] in "'\"" else self.lookup(written) or "${" + written + "}"
+
+
+def _alias(name: str) -> str:
+    """A catalog alias as libs.<alias> accessors see it: -, _ and . all separate."""
+    return re.sub(r"[-_.]", ".", name)
+
+
+@functools.lru_cache(maxsize=1)
+def implementations() -> dict[str, str]:
+    try:
+        return yaml.safe_load(PLUGINS_FILE.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise UserError(f"{PLUGINS_FILE}: cannot be read ({error})") from None
+
+
+class Found:
+    """Stand-ins by coordinates, plugins by id and version, and the notes."""
+
+    def __init__(self):
+        self.artifacts: dict[tuple[str, str, str], str] = {}  # coordinates -> packaging (jar, pom)
+        self.management_plugins = False  # a pluginManagement { plugins { } } (Gradle 5.6)
+        self.plugins: dict[tuple[str, str], dict] = {}
+        self.plugin_defaults: dict[str, str] = {}
+        self.legacy_ids: list[str] = []
+        self.classpath: list[tuple[str, str, str]] = []
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def artifact(self, where: str, group: str, name: str, version: str | None, packaging: str = "jar",
+                 classifier: str | None = None) -> tuple[str, str, str] | None:
+        shown = printable(f"{group}:{name}" + (f":{version}" if version else ""))
+        if not version:
+            self.note(f"{where}: {shown}: no version (a platform or a plugin manages it); not stood in for")
+            return None
+        if "$" in version:
+            self.note(f"{where}: {shown}: a variable not found in the project; not stood in for")
+            return None
+        if "+" in version or version.startswith(("latest.", "[", "(", "]")) or not re.fullmatch(r"[\w.\-]+", version):
+            self.note(f"{where}: {shown}: a dynamic version or a range; Gradle would read maven-metadata.xml "
+                      "and pick one; not stood in for")
+            return None
+        if classifier:
+            self.note(f"{where}: {shown}:{printable(classifier)}: a classifier or an extension; the stand-ins "
+                      "are a jar and a pom; not stood in for")
+            return None
+        gav = (group, name, version)
+        # a platform's pom that is also a jar dependency somewhere is a jar (with its pom)
+        self.artifacts[gav] = "jar" if "jar" in (packaging, self.artifacts.get(gav)) else "pom"
+        return gav
+
+    def plugin(self, where: str, plugin_id: str, version: str | None) -> None:
+        if plugin_id.startswith("org.gradle.") or "." not in plugin_id:
+            return  # a core plugin (java, application, org.gradle.java-library): in Gradle itself
+        version = version or self.plugin_defaults.get(plugin_id)
+        if not version:
+            self.note(f"{where}: plugin {printable(plugin_id)}: no version (from buildSrc, an included build or "
+                      "a settings plugin); not stood in for")
+            return
+        if "$" in version or not re.fullmatch(r"[\w.\-]+", version):
+            self.note(f"{where}: plugin {printable(plugin_id)} version {printable(version)}: not a version this "
+                      "can read; not stood in for")
+            return
+        self.plugins.setdefault((plugin_id, version), {"id": plugin_id, "version": version})
+
+
+def _script(path: str, text: str, values: Values, found: Found, catalog: dict) -> None:
+    code = code_of(text)
+    management = block_spans(code, "pluginManagement")
+    for start, end in block_spans(code, "plugins"):
+        defaults = any(m_start < start < m_end for m_start, m_end in management)
+        block = code[start:end]
+        for match in _PLUGIN.finditer(block):
+            tail = _PLUGIN_TAIL.match(block, match.end())
+            version = values.value(tail.group(1)) if tail and tail.group(1) else None
+            if match.group(1):
+                plugin_id = values.text(match.group(1))
+            elif match.group(2):
+                plugin_id = f"org.jetbrains.kotlin.{values.text(match.group(2))}"
+            else:
+                entry = catalog.get("plugins", {}).get(_alias(match.group(3).removeprefix("libs.plugins.")))
+                if entry is None:
+                    found.note(f"{printable(path)}: alias({printable(match.group(3))}): not in {CATALOG}; not "
+                               "stood in for")
+                    continue
+                plugin_id, version = entry
+            if defaults:
+                found.management_plugins = True
+                if version:
+                    found.plugin_defaults[plugin_id] = version
+            else:
+                found.plugin(printable(path), plugin_id, version)
+    for kind, token in _APPLY.findall(code):
+        value = values.text(token)
+        if kind == "plugin" and "." in value and not value.startswith("org.gradle."):
+            found.legacy_ids.append(value)
+        elif kind == "from" and re.match(r"https?://", value):
+            found.note(f"{printable(path)}: apply from: {printable(value)}: a script Gradle downloads from that "
+                       "host while it configures the build; not stood in for")
+    for match in _STRING.finditer(code):
+        value = values.text(match.group())
+        parts = _COORDINATES.match(value)
+        if not parts and "$" in value and _LOOSE_COORDINATES.match(value):
+            found.note(f"{printable(path)}: {printable(value)}: a variable not found in the project; not stood in for")
+        if not parts or "/" in value:
+            continue
+        word = _PRECEDING.search(code[max(0, match.start() - 60):match.start()])
+        word = word.group(1) if word else None
+        if word in NOT_DEPENDENCIES or (parts.group(3) is None and word is None):
+            continue
+        group, name, version, classifier, extension = parts.groups()
+        packaging = "pom" if word in PLATFORM_WORDS else "jar"
+        gav = found.artifact(printable(path), group, name, version, packaging,
+                             classifier or (extension if extension not in (None, "jar", "pom") else None))
+        if gav and word == "classpath":
+            found.classpath.append(gav)
+    for match in _MAP_NOTATION.finditer(code):
+        group, name, version = (values.value(g) for g in match.groups()[:3])
+        if group and name and "$" not in group + name:
+            found.artifact(printable(path), group, name, version,
+                           classifier=f"({match.group(4)})" if match.group(4) else None)
+
+
+def _catalog(files: dict[str, bytes], found: Found, values: Values) -> dict:
+    """gradle/libs.versions.toml: its libraries and plugins stood in for; {"plugins": alias -> (id, version)}."""
+    if CATALOG not in files:
+        return {}
+    try:
+        document = tomllib.loads(files[CATALOG].decode())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise UserError(f"{CATALOG}: not TOML ({error})") from None
+    versions = {}
+    for name, version in document.get("versions", {}).items():
+        if isinstance(version, dict):
+            version = version.get("strictly") or version.get("require") or version.get("prefer")
+        if isinstance(version, str):
+            versions[name] = version
+            values.values[f"libs.versions.{_alias(name)}"] = version
+
+    def version_of(entry: dict) -> str | None:
+        """version = "1.0", version.ref = "name" (TOML: {"version": {"ref": ...}}) or a rich version."""
+        version = entry.get("version")
+        if isinstance(version, dict):
+            if "ref" in version:
+                return versions.get(version["ref"])
+            return version.get("strictly") or version.get("require") or version.get("prefer")
+        return version if isinstance(version, str) else None
+
+    for alias, entry in document.get("libraries", {}).items():
+        if isinstance(entry, str):
+            parts = entry.split(":")
+            group, name, version = (parts + [None])[:3] if len(parts) >= 2 else (None, None, None)
+        elif isinstance(entry, dict):
+            module = entry.get("module", "")
+            group, name = module.split(":", 1) if ":" in module else (entry.get("group"), entry.get("name"))
+            version = version_of(entry)
+        else:
+            group = name = version = None
+        if not group or not name:
+            raise UserError(f"{CATALOG}: libraries.{alias}: not group:artifact[:version] coordinates")
+        found.artifact(CATALOG, group, name, version)
+    plugins = {}
+    for alias, entry in document.get("plugins", {}).items():
+        if isinstance(entry, str):
+            plugin_id, _, version = entry.partition(":")
+        elif isinstance(entry, dict) and entry.get("id"):
+            plugin_id, version = entry["id"], version_of(entry)
+        else:
+            raise UserError(f"{CATALOG}: plugins.{alias}: needs an id")
+        plugins[_alias(alias)] = (plugin_id, version or None)
+    found.note(f"{CATALOG}: version catalogs came in Gradle 7.0; Debian's Gradle 4.4.1 does not read it (a "
+               "script using libs. stops there)")
+    return {"plugins": plugins}
+
+
+def _lockfiles(files: dict[str, bytes], found: Found) -> None:
+    """gradle.lockfile (and the older per-configuration lockfiles): every locked module, transitive ones too."""
+    for path in sorted(p for p in files if LOCKFILES.search(p)):
+        for number, line in enumerate(files[path].decode(errors="replace").splitlines(), 1):
+            line = line.strip()
+            if not line or line.startswith("#") or line.startswith("empty="):
+                continue
+            parts = line.split("=", 1)[0].split(":")
+            if len(parts) != 3:
+                raise UserError(f"{path}: line {number}: not group:artifact:version")
+            found.artifact(printable(path), *parts)
+
+
+def _verification_components(files: dict[str, bytes]) -> list[tuple[str, str, str, list[str]]]:
+    """(group, name, version, artifact file names) of gradle/verification-metadata.xml."""
+    root = parse_xml(VERIFICATION, files[VERIFICATION])
+    if root.tag != "verification-metadata":
+        raise UserError(f"{VERIFICATION}: not Gradle dependency verification metadata (top element <{root.tag}>)")
+    out = []
+    for component in root.findall("components/component"):
+        coords = [component.get(name) for name in ("group", "name", "version")]
+        if not all(coords):
+            raise UserError(f"{VERIFICATION}: a <component> needs group, name and version")
+        out.append((*coords, [artifact.get("name", "") for artifact in component.findall("artifact")]))
+    return out
+
+
+_COMPONENT = re.compile(r"(<component\b([^>]*)>)(.*?)(</component>)", re.S)
+_ARTIFACT = re.compile(r"(<artifact\b([^>]*)>)(.*?)(</artifact>)", re.S)
+_CHECKSUM = re.compile(r"(<(md5|sha1|sha256|sha512)\b[^>]*?\bvalue=\")([0-9a-fA-F]*)(\")")
+
+
+def _attributes(text: str) -> dict[str, str]:
+    return dict(re.findall(r"([\w-]+)\s*=\s*\"([^\"]*)\"", text))
+
+
+def rewrite_verification(data: bytes, tree: dict[str, bytes]) -> tuple[bytes, int, int]:
+    """verification-metadata.xml with each checksum of a file the stand-ins serve replaced by that file's, every
+    other byte as it was; how many checksums were replaced, and how many files listed are not served."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{VERIFICATION}: not UTF-8 text") from None
+    count = unserved = 0
+
+    def component(match: re.Match) -> str:
+        attributes = _attributes(match.group(2))
+        base = f"{attributes.get('group', '').replace('.', '/')}/{attributes.get('name')}/{attributes.get('version')}"
+
+        def artifact(inner: re.Match) -> str:
+            nonlocal unserved
+            served = tree.get(f"{base}/{_attributes(inner.group(2)).get('name')}")
+            if served is None:
+                unserved += 1
+                return inner.group(0)
+
+            def checksum(found: re.Match) -> str:
+                nonlocal count
+                count += 1
+                return found.group(1) + CHECKSUMS[found.group(2)](served).hexdigest() + found.group(4)
+            return inner.group(1) + _CHECKSUM.sub(checksum, inner.group(3)) + inner.group(4)
+        return match.group(1) + _ARTIFACT.sub(artifact, match.group(3)) + match.group(4)
+
+    return _COMPONENT.sub(component, text).encode("utf-8"), count, unserved
+
+
+def _wrapper(files: dict[str, bytes], found: Found) -> tuple[list[dict], dict[str, bytes]]:
+    """A stand-in for the distribution ./gradlew downloads, and its distributionSha256Sum rewritten."""
+    if WRAPPER_PROPERTIES not in files:
+        if "gradlew" in files:
+            found.note("gradlew without gradle/wrapper/gradle-wrapper.properties: it cannot start")
+        return [], {}
+    data = files[WRAPPER_PROPERTIES]
+    values = properties(WRAPPER_PROPERTIES, data)
+    url = values.get("distributionUrl")
+    if not url:
+        raise UserError(f"{WRAPPER_PROPERTIES}: no distributionUrl")
+    if "gradlew" in files and WRAPPER_JAR not in files:
+        found.note(f"gradlew without {WRAPPER_JAR}: it cannot start (a repository commits the jar)")
+    name = url.rsplit("/", 1)[-1]
+    distribution = re.fullmatch(r"(gradle-[\w.\-]+?)-(?:bin|all)\.zip", name)
+    if not distribution:
+        found.note(f"{WRAPPER_PROPERTIES}: distributionUrl {printable(url)}: not a gradle-*-bin.zip or -all.zip; "
+                   "not stood in for")
+        return [], {}
+    home = distribution.group(1)
+    script = f"#!/bin/sh\necho 'airgap stand-in {home}: no Gradle in it'\nexit 1\n"
+    entry, served, problem = standin_download(url, "distributionUrl", {f"{home}/bin/gradle": script})
+    if problem:
+        found.note(f"{WRAPPER_PROPERTIES}: {problem}")
+    if served is not None:
+        found.note(f"{WRAPPER_PROPERTIES}: the stand-in {home} distribution has no Gradle in it: if its "
+                   "download got through, ./gradlew would stop at it")
+    new = data
+    if served is not None and "distributionSha256Sum" in values:
+        new = with_property(data, "distributionSha256Sum", CHECKSUMS["sha256"](served).hexdigest())
+    return ([entry] if entry else []), ({WRAPPER_PROPERTIES: new} if new != data else {})
+
+
+def _definition(found: Found) -> dict:
+    """The additions to fixtures/content/gradle.yaml: plugins (with the stand-in class) and artifacts."""
+    plugins = []
+    for (plugin_id, version), _ in sorted(found.plugins.items()):
+        known = implementations().get(plugin_id)
+        implementation = f"{known}:{version}" if known else f"{STANDIN_GROUP}:{plugin_id}:{version}"
+        if not known:
+            found.note(f"plugin {printable(plugin_id)}: the implementation its marker names is not known here; "
+                       f"the stand-in marker names {implementation}")
+        plugins.append({"id": plugin_id, "version": version, "implementation": implementation, "class": True})
+    taken = {tuple(p["implementation"].split(":")) for p in plugins} | {
+        (p["id"], f"{p['id']}.gradle.plugin", p["version"]) for p in plugins}
+    artifacts = []
+    legacy = sorted(set(found.legacy_ids))
+    for gav in sorted(found.artifacts):
+        if gav in taken:
+            continue
+        item = {"group": gav[0], "artifact": gav[1], "version": gav[2]}
+        if found.artifacts[gav] == "pom":
+            item["packaging"] = "pom"
+        if legacy and gav in found.classpath:
+            item["plugins"] = legacy  # `apply plugin: 'id'` finds its descriptor on the buildscript classpath
+        artifacts.append(item)
+    if legacy and not found.classpath:
+        found.note(f"apply plugin: {', '.join(printable(i) for i in legacy)}: no buildscript classpath stood in "
+                   "for carries them; the build stops where they are applied")
+    return {key: value for key, value in (("plugins", plugins), ("artifacts", artifacts)) if value}
+
+
+def standins(files: dict[str, bytes]) -> StandIns:
+    found = Found()
+    values = Values()
+    if PROPERTIES_FILE in files:
+        values.values |= properties(PROPERTIES_FILE, files[PROPERTIES_FILE])
+    catalog = _catalog(files, found, values)
+    scripts = {}
+    for path in sorted(p for p in files if p.endswith((".gradle", ".gradle.kts"))):
+        try:
+            scripts[path] = files[path].decode("utf-8")
+        except UnicodeDecodeError:
+            raise UserError(f"{path}: not UTF-8 text") from None
+        values.read_script(code_of(scripts[path]))
+    for path, text in scripts.items():  # settings first: its pluginManagement gives plugins their versions
+        if path.rsplit("/", 1)[-1].startswith("settings.gradle"):
+            _script(path, text, values, found, catalog)
+    for path, text in scripts.items():
+        if not path.rsplit("/", 1)[-1].startswith("settings.gradle"):
+            _script(path, text, values, found, catalog)
+    _lockfiles(files, found)
+    rewritten: dict[str, bytes] = {}
+    if VERIFICATION in files:
+        if re.search(rb"<verify-signatures>\s*true", files[VERIFICATION]):
+            found.note(f"{VERIFICATION}: verify-signatures: the stand-ins are not signed, so a Gradle that verifies "
+                       "(6.2 and later) would refuse them, and fetch the keys from key servers")
+        for group, name, version, artifacts in _verification_components(files):
+            if name == f"{group}.gradle.plugin":
+                found.plugin(VERIFICATION, group, version)
+            elif any(a.endswith(".jar") for a in artifacts):
+                found.artifact(VERIFICATION, group, name, version)
+            elif any(a.endswith(".pom") for a in artifacts):
+                found.artifact(VERIFICATION, group, name, version, "pom")
+    downloads, rewritten_wrapper = _wrapper(files, found)
+    rewritten |= rewritten_wrapper
+    definition = _definition(found)
+    if VERIFICATION in files:
+        tree = portal.generate({"plugins": definition.get("plugins", []),
+                                "artifacts": definition.get("artifacts", [])}).trees["plugins"]
+        new, count, unserved = rewrite_verification(files[VERIFICATION], tree)
+        if new != files[VERIFICATION]:
+            rewritten[VERIFICATION] = new
+        found.note(f"{VERIFICATION}: {count} checksums rewritten to the stand-ins'"
+                   + (f", those of {unserved} files no stand-in has (.module, a classifier) left as they were"
+                      if unserved else "") + "; Debian's Gradle 4.4.1 does not verify dependencies (Gradle 6.2 does)")
+    code = "\n".join(code_of(text) for text in scripts.values())
+    later = [f"{what} ({since})" for pattern, what, since in LATER_GRADLE if pattern.search(code)]
+    if found.management_plugins:
+        later.insert(0, "pluginManagement { plugins { } } (5.6)")
+    if any(path.endswith(".kts") for path in scripts):
+        later.insert(0, "the Kotlin DSL (.gradle.kts)")
+    if later:
+        found.note(f"Debian's Gradle 4.4.1 has none of what the scripts use of later Gradle: {', '.join(later)}: "
+                   "the build stops at the first it meets")
+    if definition:
+        found.note("the stand-ins are served on the plugin portal (plugins.gradle.org/m2, pkg-gradle-url's "
+                   "upstream) only, not on the repositories the scripts name; without a lockfile's edges each has "
+                   "no dependencies of its own")
+    return StandIns(manager=MANAGER, definition=definition, elsewhere={"files": downloads} if downloads else {},
+                    rewritten=rewritten, notes=tuple(found.notes))

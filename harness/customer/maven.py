@@ -1,0 +1,697 @@
+"""Stand-ins for a customer's Maven project: pom.xml and its modules, .mvn/ (extensions.xml, maven.config) and
+the Maven wrapper.
+
+No real plugin can run here (a stand-in jar has no classes) and Central's plugins are not served, so the build
+is `mvn validate`, which runs no plugin of the default lifecycle. What validate resolves by itself is the
+parent and every BOM a pom imports (while Maven builds the model) and build extensions. So the build's copy of
+the top pom.xml lists the project's dependencies and its plugins (with their dependencies) also as build
+extensions (`rewritten`, with a note): Maven then downloads every one of them, through the same mirrors as a
+real build, with the pom's own <parent>, BOM imports and ${...} properties. (Maven fetches build extensions
+from the plugin repositories, not <repositories>; under the preamble's mirrorOf * both are the mirror.)
+
+Maven has no lockfile, so the versions come from the poms: explicit, ${...} from <properties> (the pom's and
+its parents' in the project, and -D in .mvn/maven.config), or managed by a dependencyManagement in the project.
+A version managed outside the project (by an imported BOM or a parent that is not in it) is not known: the
+stand-in of that BOM or parent manages it at the BOM's (or parent's) own version, and a note says so. Every
+stand-in has no dependencies of its own: without a lockfile the real artifacts' transitive ones are unknown.
+
+Plugin stand-ins carry a descriptor (META-INF/maven/plugin.xml) naming the goals the poms execute, bound to no
+phase, so Maven reads it and runs nothing; an execution the pom binds to validate itself would run a plugin
+with no code, so the copy binds it to none (rewritten, with a note).
+
+The Maven wrapper (.mvn/wrapper/maven-wrapper.properties + mvnw) downloads the distribution named by
+distributionUrl before Maven runs, reading no settings.xml (leak cause maven-wrapper): that URL gets a stand-in
+distribution whose bin/mvn runs the build image's Maven, and a distributionSha256Sum is rewritten to its hash.
+"""
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
+from xml.parsers import expat
+from xml.sax.saxutils import escape
+
+from harness.customer.project import StandIns
+from harness.infra.errors import UserError
+from harness.infra.textsafe import printable
+from harness.stack.content.archives import sha256_hex, zip_bytes
+
+MANAGER = "maven"
+TOP_POM = "pom.xml"
+EXTENSIONS_XML = ".mvn/extensions.xml"
+MAVEN_CONFIG = ".mvn/maven.config"
+WRAPPER_PROPERTIES = ".mvn/wrapper/maven-wrapper.properties"
+WRAPPER_JAR = ".mvn/wrapper/maven-wrapper.jar"
+CENTRAL_HOSTS = ("repo.maven.apache.org", "repo1.maven.org")
+DEFAULT_PLUGIN_GROUP = "org.apache.maven.plugins"
+NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")  # a groupId or artifactId
+VERSION = re.compile(r"^[A-Za-z0-9_.\-+]+$")  # a version a stand-in can be served under
+PROPERTY = re.compile(r"\$\{([^}]+)\}")
+JAR_TYPES = ("jar", "bundle", "ejb", "maven-plugin")  # dependency types whose file is the artifact's jar
+# Plugins Maven 3.8's lifecycle bindings give a default version (a versionless one is not looked up at validate).
+LIFECYCLE_PLUGINS = {"maven-clean-plugin", "maven-resources-plugin", "maven-compiler-plugin", "maven-surefire-plugin",
+                     "maven-jar-plugin", "maven-war-plugin", "maven-ear-plugin", "maven-ejb-plugin", "maven-rar-plugin",
+                     "maven-install-plugin", "maven-deploy-plugin", "maven-site-plugin", "maven-plugin-plugin"}
+STANDIN_MOJO = "airgap.standin.Mojo"  # named by a stand-in plugin's descriptor; no such class exists
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def parse_xml(path: str, data: bytes) -> ElementTree.Element:
+    """The document's root with namespaces dropped from every tag (poms are written with and without one)."""
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as error:
+        raise UserError(f"{path}: not well-formed XML ({error})") from None
+    for element in root.iter():
+        if isinstance(element.tag, str):
+            element.tag = _local(element.tag)
+    return root
+
+
+def _text(element: ElementTree.Element | None, name: str, default: str | None = None) -> str | None:
+    found = element.find(name) if element is not None else None
+    if found is None or found.text is None or not found.text.strip():
+        return default
+    return found.text.strip()
+
+
+@dataclass
+class Pom:
+    """One pom.xml of the project, as written (nothing interpolated)."""
+
+    path: str
+    root: ElementTree.Element
+    group: str | None
+    artifact: str
+    version: str | None
+    parent: tuple[str, str, str] | None
+    parent_path: str | None  # where Maven looks for the parent in the project (relativePath)
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def directory(self) -> str:
+        return self.path.rpartition("/")[0]
+
+
+def _join(directory: str, relative: str) -> str:
+    """`relative` from `directory`, normalised; None-like "" for a path leaving the project."""
+    parts = [p for p in directory.split("/") if p]
+    for part in relative.replace("\\", "/").split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return ""
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/".join(parts)
+
+
+def read_pom(path: str, data: bytes) -> Pom:
+    root = parse_xml(path, data)
+    if root.tag != "project":
+        raise UserError(f"{path}: not a pom (its top element is <{root.tag}>, not <project>)")
+    artifact = _text(root, "artifactId")
+    if not artifact:
+        raise UserError(f"{path}: <project> has no <artifactId>")
+    parent_element = root.find("parent")
+    parent = parent_path = None
+    if parent_element is not None:
+        coords = tuple(_text(parent_element, name) for name in ("groupId", "artifactId", "version"))
+        if not all(coords):
+            raise UserError(f"{path}: <parent> needs groupId, artifactId and version")
+        parent = coords
+        written = parent_element.find("relativePath")  # <relativePath/>: from the repository only
+        relative = "../pom.xml" if written is None else (written.text or "").strip()
+        if relative:
+            target = _join(path.rpartition("/")[0], relative)
+            parent_path = target if target.endswith(".xml") else _join(target, "pom.xml") if target else None
+    properties = {}
+    element = root.find("properties")
+    if element is not None:
+        properties = {child.tag: (child.text or "").strip() for child in element if isinstance(child.tag, str)}
+    return Pom(path, root, _text(root, "groupId") or (parent[0] if parent else None), artifact,
+               _text(root, "version") or (parent[2] if parent else None), parent, parent_path, properties)
+
+
+def _user_properties(files: dict[str, bytes]) -> dict[str, str]:
+    """-Dname=value of .mvn/maven.config (CI-friendly versions: ${revision}); they override the poms'."""
+    if MAVEN_CONFIG not in files:
+        return {}
+    try:
+        text = files[MAVEN_CONFIG].decode()
+    except UnicodeDecodeError:
+        raise UserError(f"{MAVEN_CONFIG}: not UTF-8 text") from None
+    found = re.findall(r"(?:^|\s)-D([^=\s]+)=(\S*)", text)
+    return {name: value.strip("\"'") for name, value in found}
+
+
+class Model:
+    """The project's poms: the reactor from the top pom.xml through <modules>, and their parents in it."""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files = files
+        self.poms: dict[str, Pom] = {}
+        self.user = _user_properties(files)
+        self.missing: list[str] = []  # modules the poms name that the project does not have
+        pending = [TOP_POM]
+        while pending:
+            path = pending.pop(0)
+            if path in self.poms:
+                continue
+            if path not in files:
+                self.missing.append(path)
+                continue
+            pom = self.poms[path] = read_pom(path, files[path])
+            for module in pom.root.findall("modules/module"):
+                target = _join(pom.directory, (module.text or "").strip())
+                if target:
+                    pending.append(target if target.endswith(".xml") else _join(target, "pom.xml"))
+            if pom.parent_path and pom.parent_path in files and pom.parent_path not in pending:
+                pending.append(pom.parent_path)
+        self.own = {(p.group, p.artifact) for p in self.poms.values()}
+
+    def parent_of(self, pom: Pom) -> Pom | None:
+        """The parent when the project has it where Maven looks (relativePath, same coordinates); else Maven
+        downloads it."""
+        candidate = self.poms.get(pom.parent_path or "")
+        if candidate is None or pom.parent is None:
+            return None
+        if (candidate.group, candidate.artifact) != pom.parent[:2]:
+            return None
+        # ${revision} and the like: both read with the candidate's own properties (its parents' are not needed
+        # for a CI-friendly version, and reading them here would recurse)
+        values = candidate.properties | self.user
+        version = lambda text: PROPERTY.sub(lambda m: values.get(m.group(1), m.group(0)), text or "")  # noqa: E731
+        return candidate if version(candidate.version) == version(pom.parent[2]) else None
+
+    def chain(self, pom: Pom) -> list[Pom]:
+        """The pom and its parents in the project, nearest first."""
+        out = [pom]
+        while (parent := self.parent_of(out[-1])) is not None and parent not in out:
+            out.append(parent)
+        return out
+
+    def properties(self, pom: Pom) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for member in reversed(self.chain(pom)):
+            values |= member.properties
+        parent = pom.parent or (None, None, None)
+        builtins = {"project.groupId": pom.group, "project.artifactId": pom.artifact, "project.version": pom.version,
+                    "project.parent.groupId": parent[0], "project.parent.artifactId": parent[1],
+                    "project.parent.version": parent[2]}
+        for name, value in list(builtins.items()):
+            builtins[name.replace("project.", "pom.", 1)] = value
+        builtins |= {"groupId": pom.group, "artifactId": pom.artifact, "version": pom.version}
+        return values | {k: v for k, v in builtins.items() if v is not None} | self.user
+
+    def interpolate(self, pom: Pom, text: str) -> str:
+        """`text` with ${...} replaced as far as the project defines them (an unknown one stays)."""
+        values = self.properties(pom)
+        for _ in range(10):  # properties naming properties; a cycle stays unresolved
+            replaced = PROPERTY.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+            if replaced == text:
+                break
+            text = replaced
+        return text
+
+
+@dataclass
+class Source:
+    """A pom outside the project that manages versions: an imported BOM or a parent Maven downloads."""
+
+    gav: tuple[str, str, str]
+    kind: str  # "BOM" or "parent"
+    assigned: list[str] = field(default_factory=list)  # "g:a" whose versions its stand-in manages
+
+
+def _shared_prefix(group: str, other: str) -> int:
+    count = 0
+    for mine, theirs in zip(group.split("."), other.split(".")):
+        if mine != theirs:
+            break
+        count += 1
+    return count
+
+
+class Collector:
+    """Stand-ins by coordinates, the extensions the copy adds, and the notes."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.items: dict[tuple[str, str, str], dict] = {}
+        self.extensions: list[tuple[str, str, str]] = []
+        self.notes: list[str] = []
+        self.sources: dict[tuple[str, str, str], Source] = {}
+        self.unversioned_plugins: list[str] = []
+        self.not_served: list[str] = []  # a classifier or a type the stand-ins do not have
+        self.pom_only: list[str] = []  # <type>pom</type>: stood in for, but no extension can fetch it
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def coordinates(self, pom: Pom, group: str | None, artifact: str | None, version: str | None,
+                    what: str) -> tuple[str, str, str] | None:
+        """Interpolated coordinates a stand-in can have, or None with a note saying why not."""
+        group = self.model.interpolate(pom, group or "")
+        artifact = self.model.interpolate(pom, artifact or "")
+        version = self.model.interpolate(pom, version or "")
+        shown = printable(f"{group}:{artifact}:{version}")
+        if not NAME.match(group) or not NAME.match(artifact):
+            self.note(f"{printable(pom.path)}: {what} {shown}: not group:artifact coordinates; not stood in for")
+            return None
+        if "${" in version:
+            self.note(f"{printable(pom.path)}: {what} {shown}: a property the project does not define (its parent "
+                      "outside the project, the environment?); not stood in for")
+            return None
+        if version.startswith(("[", "(")) or not VERSION.match(version):
+            self.note(f"{printable(pom.path)}: {what} {shown}: a version range or an odd version; Maven would read "
+                      "maven-metadata.xml and pick one; not stood in for")
+            return None
+        if version.endswith("-SNAPSHOT"):
+            self.note(f"{printable(pom.path)}: {what} {shown}: a SNAPSHOT, which Central does not serve (a snapshot "
+                      "repository of its own); not stood in for")
+            return None
+        return group, artifact, version
+
+    def add(self, gav: tuple[str, str, str], packaging: str = "jar", managed: list[str] = (),
+            goals: set[str] = (), managed_plugins: list[str] = ()) -> None:
+        """One stand-in per coordinates: a pom (BOM, parent) that is also a jar dependency is a jar with the
+        managed versions in its pom; a plugin is a jar with a descriptor of every goal executed."""
+        item = self.items.setdefault(gav, {"group": gav[0], "artifact": gav[1], "version": gav[2],
+                                           "packaging": packaging, "managed": set(), "managed_plugins": set(),
+                                           "goals": set()})
+        rank = ("pom", "jar", "maven-plugin")
+        item["packaging"] = max(item["packaging"], packaging, key=rank.index)
+        item["managed"] |= set(managed)
+        item["managed_plugins"] |= set(managed_plugins)
+        item["goals"] |= set(goals)
+
+    def extension(self, gav: tuple[str, str, str]) -> None:
+        if gav not in self.extensions:
+            self.extensions.append(gav)
+
+
+def _dependency_key(element: ElementTree.Element) -> tuple[str, str]:
+    return _text(element, "groupId", ""), _text(element, "artifactId", "")
+
+
+def _managed(model: Model, pom: Pom) -> tuple[dict[tuple[str, str], str], list[tuple[Pom, ElementTree.Element]]]:
+    """The versions the project's dependencyManagement gives `pom` (nearest parent wins), and its BOM imports
+    (its own first, then its parents'), each with the pom that declares it."""
+    versions: dict[tuple[str, str], str] = {}
+    imports = []
+    for member in model.chain(pom):
+        for element in member.root.findall("dependencyManagement/dependencies/dependency"):
+            if _text(element, "scope") == "import" and _text(element, "type") == "pom":
+                imports.append((member, element))
+                continue
+            key = tuple(model.interpolate(pom, part) for part in _dependency_key(element))
+            if key not in versions and _text(element, "version"):
+                versions[key] = _text(element, "version")
+    return versions, imports
+
+
+def _plugin_versions(model: Model, pom: Pom) -> dict[tuple[str, str], str]:
+    versions = {}
+    for member in model.chain(pom):
+        for element in member.root.findall("build/pluginManagement/plugins/plugin"):
+            key = (model.interpolate(pom, _text(element, "groupId", DEFAULT_PLUGIN_GROUP)),
+                   model.interpolate(pom, _text(element, "artifactId", "")))
+            if key not in versions and _text(element, "version"):
+                versions[key] = _text(element, "version")
+    return versions
+
+
+def _sources(model: Model, pom: Pom, imports, collect: Collector) -> list[Source]:
+    """The poms outside the project that may manage `pom`'s versions: its top parent when Maven downloads
+    it, then the BOMs imported from outside the project."""
+    found = []
+    top = model.chain(pom)[-1]
+    if top.parent is not None:
+        gav = collect.coordinates(top, *top.parent, "parent")
+        if gav:
+            collect.add(gav, "pom")
+            found.append(collect.sources.setdefault(gav, Source(gav, "parent")))
+    for member, element in imports:
+        gav = collect.coordinates(pom, *(_text(element, n) for n in ("groupId", "artifactId", "version")),
+                                  "imported BOM")
+        if gav is None or gav[:2] in model.own:
+            continue  # a BOM of the reactor: Maven reads it from the project
+        collect.add(gav, "pom")
+        found.append(collect.sources.setdefault(gav, Source(gav, "BOM")))
+    return found
+
+
+def _dependency(model: Model, pom: Pom, element, managed, sources, collect: Collector, what: str) -> None:
+    group, artifact = (model.interpolate(pom, part) for part in _dependency_key(element))
+    if (group, artifact) in model.own:
+        return  # a module of the project: Maven takes it from the reactor
+    scope, kind = _text(element, "scope", "compile"), _text(element, "type", "jar")
+    classifier = _text(element, "classifier")
+    if scope == "system":
+        collect.note(f"{printable(pom.path)}: {printable(group)}:{printable(artifact)}: scope system (a file on "
+                     "the build machine); not stood in for")
+        return
+    version = _text(element, "version") or managed.get((group, artifact))
+    if version is None:
+        if not sources:
+            collect.note(f"{printable(pom.path)}: {printable(group)}:{printable(artifact)}: no version, and "
+                         "nothing in the project manages it; not stood in for (Maven stops at it)")
+            return
+        # The pom outside the project that manages it is not known: the likeliest by group, else the first.
+        source = max(sources, key=lambda s: (_shared_prefix(group, s.gav[0]), -sources.index(s)))
+        version = source.gav[2]
+        source.assigned.append(f"{group}:{artifact}")
+        collect.add(source.gav, "pom", managed=[f"{group}:{artifact}:{version}"])
+    gav = collect.coordinates(pom, group, artifact, version, what)
+    if gav is None:
+        return
+    if classifier or kind not in JAR_TYPES + ("pom",):
+        collect.not_served.append(":".join(gav + ((classifier,) if classifier else ())) + f" ({printable(kind)})")
+    elif kind == "pom":
+        collect.add(gav, "pom")
+        collect.pom_only.append(":".join(gav))
+    else:
+        collect.add(gav, "jar")
+        collect.extension(gav)
+
+
+def _plugins(model: Model, pom: Pom, sources: list[Source], collect: Collector) -> None:
+    """Plugins with a version, and those without one that a parent outside the project may manage: that
+    parent's stand-in manages them at its own version (a BOM manages no plugin). A plugin of Maven's lifecycle
+    takes Maven's default version; any other Maven would look up in maven-metadata.xml."""
+    versions = _plugin_versions(model, pom)
+    parents = [source for source in sources if source.kind == "parent"]
+    for section in ("build/plugins/plugin", "build/pluginManagement/plugins/plugin"):
+        for element in pom.root.findall(section):
+            group = model.interpolate(pom, _text(element, "groupId", DEFAULT_PLUGIN_GROUP))
+            artifact = model.interpolate(pom, _text(element, "artifactId", ""))
+            version = _text(element, "version") or versions.get((group, artifact))
+            goals = {(goal.text or "").strip() for goal in element.findall("executions/execution/goals/goal")}
+            if version is None and section.startswith("build/plugins") and artifact not in LIFECYCLE_PLUGINS:
+                if parents:
+                    version = parents[0].gav[2]
+                    parents[0].assigned.append(f"{group}:{artifact}")
+                    collect.add(parents[0].gav, "pom", managed_plugins=[f"{group}:{artifact}:{version}"])
+                else:
+                    collect.unversioned_plugins.append(f"{group}:{artifact}")
+            if version is None:
+                continue
+            gav = collect.coordinates(pom, group, artifact, version, "plugin")
+            if gav is None:
+                continue
+            collect.add(gav, "maven-plugin", goals={g for g in goals if g and "${" not in g})
+            collect.extension(gav)
+            for dependency in element.findall("dependencies/dependency"):
+                _dependency(model, pom, dependency, {}, [], collect, "plugin dependency")
+
+
+def _extensions(model: Model, pom: Pom, collect: Collector) -> None:
+    for element in pom.root.findall("build/extensions/extension"):
+        gav = collect.coordinates(pom, *(_text(element, n) for n in ("groupId", "artifactId", "version")),
+                                  "build extension")
+        if gav:
+            collect.add(gav, "jar")
+
+
+def _core_extensions(files: dict[str, bytes], collect: Collector) -> None:
+    """.mvn/extensions.xml: core extensions Maven resolves at start, through the settings' mirrors."""
+    if EXTENSIONS_XML not in files:
+        return
+    root = parse_xml(EXTENSIONS_XML, files[EXTENSIONS_XML])
+    for element in root.findall("extension"):
+        coords = [_text(element, n) for n in ("groupId", "artifactId", "version")]
+        shown = printable(":".join(c or "?" for c in coords))
+        if not all(coords) or not NAME.match(coords[0]) or not NAME.match(coords[1]) or not VERSION.match(coords[2]):
+            collect.note(f"{EXTENSIONS_XML}: {shown}: not group:artifact:version; not stood in for")
+            continue
+        collect.add(tuple(coords), "jar")
+
+
+def _descriptor(group: str, artifact: str, version: str, goals: set[str]) -> str:
+    """A plugin.xml Maven can read: the goals the poms execute, bound to no phase, so none of them runs."""
+    prefix = re.sub(r"-?maven-?|-?plugin-?", "", artifact) or artifact
+    mojos = "".join(f"    <mojo>\n      <goal>{escape(goal)}</goal>\n      <implementation>{STANDIN_MOJO}"
+                    f"</implementation>\n      <language>java</language>\n      <requiresProject>false"
+                    f"</requiresProject>\n    </mojo>\n" for goal in sorted(goals))
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<plugin>\n  <name>airgap stand-in</name>\n'
+            f"  <groupId>{group}</groupId>\n  <artifactId>{artifact}</artifactId>\n  <version>{version}</version>\n"
+            f"  <goalPrefix>{escape(prefix)}</goalPrefix>\n  <mojos>\n{mojos}  </mojos>\n  <dependencies/>\n"
+            "</plugin>\n")
+
+
+# --- the copy: positions of elements in the pom's bytes --------------------------------------------------------
+
+
+def _spans(path: str, data: bytes) -> dict[str, list[tuple[int, int]]]:
+    """Element path (project/build/...) -> [(offset of its start tag, offset of its end tag)] in the bytes."""
+    parser = expat.ParserCreate()
+    stack: list[tuple[str, int]] = []
+    spans: dict[str, list[tuple[int, int]]] = {}
+
+    def start(name, _attributes):
+        stack.append((_local(name.split(":")[-1]), parser.CurrentByteIndex))
+
+    def end(_name):
+        where = "/".join(name for name, _ in stack)
+        spans.setdefault(where, []).append((stack[-1][1], parser.CurrentByteIndex))
+        stack.pop()
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as error:
+        raise UserError(f"{path}: not well-formed XML ({error})") from None
+    return spans
+
+
+def _newline(data: bytes) -> bytes:
+    return b"\r\n" if b"\r\n" in data else b"\n"
+
+
+def _insert(data: bytes, span: tuple[int, int], name: bytes, lines: list[tuple[int, bytes]], nl: bytes) -> bytes:
+    """`lines` ((depth, text)) added as the last children of the element at `span` (one written <name/>
+    included), indented from its end tag's indentation with the file's unit (a tab, or two spaces)."""
+    start, end = span
+    line_start = data.rfind(b"\n", 0, start) + 1
+    indent = data[line_start:start] if not data[line_start:start].strip() else b""
+    unit = b"\t" if b"\t" in indent or b"\n\t<" in data else b"  "
+    body = b"".join(indent + unit * (depth + 1) + text + nl for depth, text in lines)
+    if data[end:end + 2] != b"</":  # an empty element written <name/>: expat ends it after the tag
+        return data[:start] + b"<" + name + b">" + nl + body + indent + b"</" + name + b">" + data[end:]
+    line_start = data.rfind(b"\n", 0, end) + 1
+    if data[line_start:end].strip():  # the end tag follows other text on its line
+        return data[:end] + nl + body + indent + data[end:]
+    return data[:line_start] + body + data[line_start:]
+
+
+def with_extensions(path: str, data: bytes, gavs: list[tuple[str, str, str]]) -> bytes:
+    """The pom with `gavs` added as build extensions, everything else byte for byte as it was."""
+    nl = _newline(data)
+    spans = _spans(path, data)
+    lines = [(0, b"<!-- airgap-harness: the project's dependencies and plugins as build extensions, so `mvn "
+                 b"validate` resolves them without running a plugin -->")]
+    lines += [(0, f"<extension><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{escape(v)}</version>"
+                  f"</extension>".encode()) for g, a, v in gavs]
+    if "project/build/extensions" in spans:
+        return _insert(data, spans["project/build/extensions"][0], b"extensions", lines, nl)
+    lines = [(0, b"<extensions>")] + [(depth + 1, text) for depth, text in lines] + [(0, b"</extensions>")]
+    if "project/build" in spans:
+        return _insert(data, spans["project/build"][0], b"build", lines, nl)
+    lines = [(0, b"<build>")] + [(depth + 1, text) for depth, text in lines] + [(0, b"</build>")]
+    return _insert(data, spans["project"][0], b"project", lines, nl)
+
+
+def without_validate_executions(path: str, data: bytes) -> tuple[bytes, int]:
+    """The pom with every plugin execution bound to validate bound to none (a stand-in plugin has no code to
+    run), and how many there were."""
+    spans = _spans(path, data)
+    changed, out, last = 0, b"", 0
+    places = [span for where, found in spans.items() if where.endswith("plugin/executions/execution/phase")
+              for span in found]
+    for start, end in sorted(places):
+        body_start = data.index(b">", start) + 1
+        if data[body_start:end].strip() == b"validate":
+            out += data[last:body_start] + b"none"
+            last = end
+            changed += 1
+    return out + data[last:], changed
+
+
+# --- the Maven wrapper --------------------------------------------------------------------------------------------
+
+
+def properties(path: str, data: bytes) -> dict[str, str]:
+    """A Java .properties file's keys and values (comments, `=` or `:`, backslash escapes as in https\\://)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    values = {}
+    for line in text.replace("\r\n", "\n").split("\n"):
+        line = line.strip()
+        if not line or line[0] in "#!":
+            continue
+        found = re.match(r"((?:\\.|[^=:\s\\])+)\s*[=:\s]\s*(.*)$", line)
+        if not found:
+            raise UserError(f"{path}: cannot read the line {printable(line[:80])!r}")
+        key, value = (re.sub(r"\\(.)", r"\1", part) for part in found.groups())
+        values[key] = value
+    return values
+
+
+def with_property(data: bytes, key: str, value: str) -> bytes:
+    """The .properties bytes with `key`'s value replaced, every other byte as it was."""
+    pattern = re.compile(rb"^([ \t]*" + re.escape(key.encode()) + rb"[ \t]*[=:][ \t]*)[^\r\n]*", re.M)
+    return pattern.sub(lambda m: m.group(1) + value.encode(), data, count=1)
+
+
+def standin_download(url: str, what: str, files: dict[str, str]) -> tuple[dict | None, bytes | None, str | None]:
+    """A single download on the host of `url` (a leaks.yaml `files:` entry), unless fixtures/content/static.yaml
+    already serves that URL (its bytes are then the ones served), and a note when it cannot be stood in for."""
+    from harness.stack.content import static_download
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.port or parts.query:
+        return None, None, f"{what} {printable(url)}: not a plain http(s) URL on port 443; not stood in for"
+    served = static_download(parts.hostname, parts.path)
+    if served is not None:
+        return None, served, None
+    entry = {"host": parts.hostname, "path": parts.path, "kind": "zip", "files": files}
+    return entry, zip_bytes({path: text.encode() for path, text in files.items()}), None
+
+
+def _wrapper(files: dict[str, bytes], notes: list[str]) -> tuple[list[dict], dict[str, bytes]]:
+    """Stand-ins for what ./mvnw downloads (its Maven distribution, the wrapper jar when the project has none),
+    and the properties file with their SHA-256 sums when it pins them."""
+    if WRAPPER_PROPERTIES not in files:
+        return [], {}
+    data = files[WRAPPER_PROPERTIES]
+    values = properties(WRAPPER_PROPERTIES, data)
+    if "distributionUrl" not in values:
+        raise UserError(f"{WRAPPER_PROPERTIES}: no distributionUrl")
+    entries, new = [], data
+    url = values["distributionUrl"]
+    name = url.rsplit("/", 1)[-1]
+    if not name.endswith("-bin.zip") or not name.startswith("apache-maven-"):
+        notes.append(f"{WRAPPER_PROPERTIES}: distributionUrl {printable(url)}: not an apache-maven-*-bin.zip "
+                     "(mvnd, a tar.gz); not stood in for")
+    else:
+        home = name[: -len("-bin.zip")]
+        script = (f"#!/bin/sh\n# airgap-harness stand-in for {home}: runs the build image's Maven\n"
+                  f'echo "airgap stand-in {home}: running the image\'s mvn" >&2\nexec /usr/bin/mvn "$@"\n')
+        entry, served, problem = standin_download(url, "distributionUrl", {f"{home}/bin/mvn": script})
+        if problem:
+            notes.append(f"{WRAPPER_PROPERTIES}: {problem}")
+        if entry:
+            entries.append(entry)
+            notes.append(f"{WRAPPER_PROPERTIES}: the stand-in {home} distribution runs the build image's Maven")
+        if served is not None and "distributionSha256Sum" in values:
+            new = with_property(new, "distributionSha256Sum", sha256_hex(served))
+    if "wrapperUrl" in values and WRAPPER_JAR not in files:
+        entry, served, problem = standin_download(values["wrapperUrl"], "wrapperUrl",
+                                                  {"META-INF/MANIFEST.MF": "Manifest-Version: 1.0\r\n\r\n"})
+        if problem:
+            notes.append(f"{WRAPPER_PROPERTIES}: {problem}")
+        if entry:
+            entries.append(entry)
+            notes.append(f"{WRAPPER_PROPERTIES}: the stand-in maven-wrapper.jar has no classes: a mvnw that runs "
+                         "it stops after downloading it")
+        if served is not None and "wrapperSha256Sum" in values:
+            new = with_property(new, "wrapperSha256Sum", sha256_hex(served))
+    return entries, ({WRAPPER_PROPERTIES: new} if new != data else {})
+
+
+# --- the stand-ins ------------------------------------------------------------------------------------------------
+
+
+def _definition_items(collect: Collector) -> list[dict]:
+    """The stand-ins as fixtures/content/maven.yaml lists artifacts (jar, the generator's default, unsaid)."""
+    items = []
+    for gav in sorted(collect.items):
+        found = collect.items[gav]
+        item = {"group": gav[0], "artifact": gav[1], "version": gav[2]}
+        if found["packaging"] != "jar":
+            item["packaging"] = found["packaging"]
+        if found["managed"]:
+            item["managed"] = sorted(found["managed"])
+        if found["managed_plugins"]:
+            item["managed_plugins"] = sorted(found["managed_plugins"])
+        if found["packaging"] == "maven-plugin":
+            item["files"] = {"META-INF/maven/plugin.xml": _descriptor(*gav, found["goals"])}
+        items.append(item)
+    return items
+
+
+def standins(files: dict[str, bytes]) -> StandIns:
+    notes: list[str] = []
+    downloads, rewritten = _wrapper(files, notes)
+    if TOP_POM not in files:
+        notes.append(f"no {TOP_POM} at the project's top: Maven has no project to build")
+        return StandIns(manager=MANAGER, elsewhere={"files": downloads} if downloads else {},
+                        rewritten=rewritten, notes=tuple(notes))
+    model = Model(files)
+    collect = Collector(model)
+    _core_extensions(files, collect)
+    repositories = []
+    for pom in model.poms.values():
+        managed, imports = _managed(model, pom)
+        sources = _sources(model, pom, imports, collect)
+        for element in pom.root.findall("dependencies/dependency"):
+            _dependency(model, pom, element, managed, sources, collect, "dependency")
+        _plugins(model, pom, sources, collect)
+        _extensions(model, pom, collect)
+        for element in pom.root.findall("repositories/repository") + pom.root.findall(
+                "pluginRepositories/pluginRepository"):
+            url = model.interpolate(pom, _text(element, "url", ""))
+            host = urlsplit(url).hostname or url
+            if host not in CENTRAL_HOSTS and url not in repositories:
+                repositories.append(url)
+        if pom.root.findall("profiles/profile/dependencies/dependency") + pom.root.findall(
+                "profiles/profile/build/plugins/plugin"):
+            collect.note(f"{printable(pom.path)}: the dependencies and plugins of its <profiles> are not stood in "
+                         "for (a profile applies only when it is activated)")
+    for path in model.missing:
+        collect.note(f"{printable(path)}: a module the poms name, not in the project (Maven stops at it)")
+    for source in collect.sources.values():
+        if source.assigned:
+            collect.note(f"{':'.join(source.gav)} ({source.kind} outside the project) manages the versions of "
+                         f"{', '.join(sorted(set(source.assigned)))}: not known here, its stand-in manages them at "
+                         f"{source.gav[2]}, its own version")
+    if collect.unversioned_plugins:
+        collect.note("plugins without a version that nothing in the project manages (Maven would take the newest "
+                     "release in maven-metadata.xml, not known here): not stood in for, Maven stops at them: "
+                     f"{', '.join(sorted(set(collect.unversioned_plugins)))}")
+    if collect.not_served:
+        collect.note("dependencies with a classifier or a type other than jar or pom: not stood in for (the "
+                     f"stand-ins are a jar and a pom): {', '.join(sorted(set(collect.not_served)))}")
+    if collect.pom_only:
+        collect.note("<type>pom</type> dependencies are stood in for, but `mvn validate` does not fetch them (a "
+                     f"build extension is a jar): {', '.join(sorted(set(collect.pom_only)))}")
+    if repositories:
+        collect.note(f"repositories the poms declare ({', '.join(printable(r) for r in repositories)}): the "
+                     "stand-ins are served on repo.maven.apache.org only; the preamble's mirrorOf * reads every "
+                     "repository through pkg-maven-url")
+    if collect.extensions:
+        rewritten[TOP_POM] = with_extensions(TOP_POM, files[TOP_POM], collect.extensions)
+        collect.note(f"{TOP_POM}: the build's copy lists {len(collect.extensions)} dependencies and plugins also "
+                     "as build extensions, so `mvn validate` resolves them (no real plugin can run here); Maven "
+                     "has no lockfile, so each stand-in has no dependencies of its own")
+    if any(item["packaging"] == "maven-plugin" for item in collect.items.values()):
+        collect.note("stand-in plugins have no code: their descriptor binds no phase, so no plugin execution runs")
+    for pom in model.poms.values():
+        data = rewritten.get(pom.path, files[pom.path])
+        changed, count = without_validate_executions(pom.path, data)
+        if count:
+            rewritten[pom.path] = changed
+            collect.note(f"{printable(pom.path)}: the copy binds {count} plugin execution(s) from phase validate to "
+                         "none (a stand-in plugin has no code to run)")
+    definition = {"maven": _definition_items(collect)} if collect.items else {}
+    return StandIns(manager=MANAGER, definition=definition, elsewhere={"files": downloads} if downloads else {},
+                    rewritten=rewritten, notes=tuple(notes + collect.notes))

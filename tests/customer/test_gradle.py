@@ -1,0 +1,233 @@
+"""Stand-ins for a customer's Gradle build (harness/customer/gradle.py): the plugins and dependencies its scripts,
+catalog and lockfiles name, served on the plugin portal; verification-metadata.xml and the wrapper's pinned hash
+rewritten to the stand-ins'."""
+
+import hashlib
+import io
+import re
+import zipfile
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from harness.customer import gradle
+from harness.customer.project import load
+from harness.infra import paths
+from harness.infra.errors import UserError
+from harness.stack import content
+from harness.stack.content import gradle as portal
+
+PROJECTS = paths.fixtures_dir() / "projects"
+PORTAL = "plugins.gradle.org/m2"
+
+
+def artifacts(made) -> set[str]:
+    return {f"{a['group']}:{a['artifact']}:{a['version']}" for a in made.definition.get("artifacts", [])}
+
+
+def plugins(made) -> set[str]:
+    return {f"{p['id']}:{p['version']}" for p in made.definition.get("plugins", [])}
+
+
+def notes(made) -> str:
+    return "\n".join(made.notes)
+
+
+@pytest.fixture(scope="module")
+def groovy():
+    loaded = load(PROJECTS / "gradle-groovy")
+    return loaded, loaded.standins[0], content.with_standins(loaded.standins)
+
+
+def test_the_groovy_project_stands_in_for_every_plugin_and_dependency(groovy):
+    loaded, made, _ = groovy
+    assert loaded.builds[0][0] == "gradle" and "gradle --no-daemon -q -I /tmp/airgap-resolve.gradle airgapResolve" \
+        in loaded.builds[0][1]
+    assert plugins(made) == {"org.springframework.boot:2.7.18", "io.spring.dependency-management:1.0.15.RELEASE",
+                             "com.github.ben-manes.versions:0.51.0"}
+    assert artifacts(made) == {
+        "org.springframework.boot:spring-boot-starter-web:2.7.18", "com.fasterxml.jackson.core:jackson-databind:2.15.3",
+        "com.google.guava:guava:32.1.3-jre", "org.projectlombok:lombok:1.18.30", "org.postgresql:postgresql:42.7.1",
+        "org.springframework.boot:spring-boot-starter-test:2.7.18", "org.testcontainers:postgresql:1.19.3",
+        "org.apache.commons:commons-lang3:3.14.0", "org.slf4j:slf4j-api:1.7.36",
+        "com.fasterxml.jackson.core:jackson-core:2.15.3"}  # the last one only in verification-metadata.xml
+    springboot = next(p for p in made.definition["plugins"] if p["id"] == "org.springframework.boot")
+    assert springboot["implementation"] == "org.springframework.boot:spring-boot-gradle-plugin:2.7.18"
+    assert loaded.rewritten == ("gradle/verification-metadata.xml",)
+
+
+def test_plugin_jars_carry_a_plugin_class_the_build_can_apply(groovy):
+    _, _, served = groovy
+    base = f"{PORTAL}/org/springframework/boot/spring-boot-gradle-plugin/2.7.18/spring-boot-gradle-plugin-2.7.18"
+    jar = zipfile.ZipFile(io.BytesIO(served.static[f"{base}.jar"]))
+    assert jar.read("META-INF/gradle-plugins/org.springframework.boot.properties") == \
+        b"implementation-class=airgap.standin.Plugin\n"
+    assert jar.read("airgap/standin/Plugin.class") == portal.plugin_class()
+    marker = served.static[f"{PORTAL}/org/springframework/boot/org.springframework.boot.gradle.plugin/2.7.18/"
+                           "org.springframework.boot.gradle.plugin-2.7.18.pom"].decode()
+    assert "<artifactId>spring-boot-gradle-plugin</artifactId><version>2.7.18</version>" in marker
+
+
+def test_verification_checksums_are_those_of_the_served_files_and_nothing_else_changes(groovy):
+    _, made, served = groovy
+    original = (PROJECTS / "gradle-groovy/gradle/verification-metadata.xml").read_text()
+    copy = made.rewritten["gradle/verification-metadata.xml"].decode()
+    checked = 0
+    for component in re.finditer(r'<component group="([^"]+)" name="([^"]+)" version="([^"]+)">(.*?)</component>',
+                                 copy, re.S):
+        group, name, version, body = component.groups()
+        for file_name, value in re.findall(r'<artifact name="([^"]+)">\s*<sha256 value="(\w+)"', body):
+            data = served.static.get(f"{PORTAL}/{group.replace('.', '/')}/{name}/{version}/{file_name}")
+            if data is None:  # a .module file: no stand-in serves one, its line stays the customer's
+                assert f'<artifact name="{file_name}">' in original and value in original
+            else:
+                assert value == hashlib.sha256(data).hexdigest()
+                checked += 1
+    assert checked == 29
+    assert re.sub(r'value="\w+"', "", copy) == re.sub(r'value="\w+"', "", original)
+
+
+def write_files(**texts: str) -> dict[str, bytes]:
+    return {path.replace("__", "/").replace("_dot_", "."): text.encode() for path, text in texts.items()}
+
+
+def test_kotlin_dsl_catalog_and_platforms_are_read_and_said():
+    made = gradle.standins({
+        "settings.gradle.kts": b'pluginManagement { plugins { id("org.sonarqube") version "4.4.1.3373" } }\n'
+                               b'dependencyResolutionManagement { repositories { mavenCentral() } }\n',
+        "build.gradle.kts": b'plugins {\n  kotlin("jvm") version "1.9.22"\n  id("org.sonarqube")\n'
+                            b'  alias(libs.plugins.spring.boot)\n}\n'
+                            b'val exposedVersion by extra("0.46.0")\n'
+                            b'dependencies {\n  implementation(platform("org.springframework.boot:spring-boot-dependencies:3.2.1"))\n'
+                            b'  implementation("org.jetbrains.exposed:exposed-core:${exposedVersion}")\n'
+                            b'  implementation(libs.guava)\n'
+                            b'  // implementation("com.example:commented-out:1.0")\n'
+                            b'  /* testImplementation("com.example:also-commented:1.0") */\n}\n',
+        "gradle/libs.versions.toml": b'[versions]\nboot = "3.2.1"\nguava = { strictly = "33.0.0-jre" }\n'
+                                     b'[libraries]\nguava = { module = "com.google.guava:guava", version.ref = "guava" }\n'
+                                     b'junit = "junit:junit:4.13.2"\n'
+                                     b'[plugins]\nspring-boot = { id = "org.springframework.boot", version.ref = "boot" }\n'})
+    assert plugins(made) == {"org.jetbrains.kotlin.jvm:1.9.22", "org.sonarqube:4.4.1.3373",
+                             "org.springframework.boot:3.2.1"}
+    assert artifacts(made) == {"org.springframework.boot:spring-boot-dependencies:3.2.1",
+                               "org.jetbrains.exposed:exposed-core:0.46.0", "com.google.guava:guava:33.0.0-jre",
+                               "junit:junit:4.13.2"}
+    bom = next(a for a in made.definition["artifacts"] if a["artifact"] == "spring-boot-dependencies")
+    assert bom["packaging"] == "pom"
+    text = notes(made)
+    for expected in ("the Kotlin DSL", "pluginManagement { plugins { } } (5.6)", "dependencyResolutionManagement (6.8)",
+                     "platform() (5.0)", "version catalogs came in Gradle 7.0"):
+        assert expected in text
+
+
+def test_groovy_forms_variables_and_lockfiles():
+    made = gradle.standins({
+        "gradle.properties": b"kotlinVersion=1.9.0\nlibVersion = 2.0\n",
+        "build.gradle": b"buildscript {\n  ext.versions = [retrofit: '2.9.0', okhttp: \"4.12.0\"]\n"
+                        b"  dependencies { classpath \"org.jetbrains.kotlin:kotlin-gradle-plugin:$kotlinVersion\" }\n}\n"
+                        b"apply plugin: 'kotlin'\napply plugin: 'com.example.legacy'\n"
+                        b"dependencies {\n"
+                        b"  implementation \"com.squareup.retrofit2:retrofit:${versions.retrofit}\"\n"
+                        b"  implementation group: 'com.squareup.okhttp3', name: 'okhttp', version: versions.okhttp\n"
+                        b"  implementation(group: \"org.lib\", name: \"lib\", version: \"${project.libVersion}\")\n"
+                        b"  implementation 'org.single:quoted:$notInterpolated'\n"
+                        b"  implementation 'org.dyn:dynamic:1.+'\n"
+                        b"  implementation \"org.unknown:var:${nowhere}\"\n"
+                        b"  implementation 'org.nover:noversion'\n"
+                        b"  implementation 'org.cls:native:1.0:linux-x86_64'\n"
+                        b"  implementation project(':core')\n"
+                        b"}\napply from: 'https://raw.githubusercontent.com/x/y/main/z.gradle'\n",
+        "app/gradle.lockfile": b"# This is a Gradle generated file for dependency locking.\n"
+                               b"com.squareup.okio:okio:3.6.0=compileClasspath,runtimeClasspath\nempty=\n"})
+    assert artifacts(made) == {"org.jetbrains.kotlin:kotlin-gradle-plugin:1.9.0", "com.squareup.retrofit2:retrofit:2.9.0",
+                               "com.squareup.okhttp3:okhttp:4.12.0", "org.lib:lib:2.0", "com.squareup.okio:okio:3.6.0"}
+    classpath = next(a for a in made.definition["artifacts"] if a["artifact"] == "kotlin-gradle-plugin")
+    assert classpath["plugins"] == ["com.example.legacy"]  # `apply plugin:` finds it on the classpath stand-in
+    text = notes(made)
+    for expected in ("org.single:quoted:$notInterpolated: a variable", "org.dyn:dynamic:1.+: a dynamic version",
+                     "org.unknown:var:${nowhere}: a variable", "org.nover:noversion: no version",
+                     "native:1.0:linux-x86_64: a classifier", "apply from: https://raw.githubusercontent.com"):
+        assert expected in text
+
+
+def test_a_plugin_without_a_known_implementation_gets_a_made_up_one_with_a_note():
+    made = gradle.standins({"build.gradle": b"plugins { id 'com.acme.build' version '2.1' }\n"})
+    [plugin] = made.definition["plugins"]
+    assert plugin["implementation"] == "airgap.standin:com.acme.build:2.1"
+    assert "com.acme.build: the implementation its marker names is not known here" in notes(made)
+
+
+def test_the_wrapper_distribution_is_served_and_its_hash_pinned():
+    properties = (b"distributionBase=GRADLE_USER_HOME\ndistributionPath=wrapper/dists\n"
+                  b"distributionUrl=https\\://services.gradle.org/distributions/gradle-8.5-bin.zip\n"
+                  b"distributionSha256Sum=9d926787066a081739e8200858338b4a69e837c3a821a33aca9db09dd4a41026\n"
+                  b"networkTimeout=10000\nzipStoreBase=GRADLE_USER_HOME\n")
+    made = gradle.standins({"build.gradle": b"", "gradlew": b"#!/bin/sh\n", gradle.WRAPPER_PROPERTIES: properties})
+    [entry] = made.elsewhere["files"]
+    assert (entry["host"], entry["path"]) == ("services.gradle.org", "/distributions/gradle-8.5-bin.zip")
+    served = content.with_standins([made]).static["services.gradle.org/distributions/gradle-8.5-bin.zip"]
+    assert made.rewritten[gradle.WRAPPER_PROPERTIES] == re.sub(
+        rb"distributionSha256Sum=\w+", f"distributionSha256Sum={hashlib.sha256(served).hexdigest()}".encode(),
+        properties)
+    assert "gradlew without gradle/wrapper/gradle-wrapper.jar" in notes(made)
+
+
+def test_the_wrapper_of_a_version_static_yaml_serves_is_pinned_to_those_bytes():
+    properties = b"distributionUrl=https://services.gradle.org/distributions/gradle-8.7-bin.zip\ndistributionSha256Sum=ab\n"
+    made = gradle.standins({"build.gradle": b"", gradle.WRAPPER_PROPERTIES: properties})
+    served = content.build().static["services.gradle.org/distributions/gradle-8.7-bin.zip"]
+    assert made.elsewhere == {}
+    assert made.rewritten[gradle.WRAPPER_PROPERTIES].endswith(f"={hashlib.sha256(served).hexdigest()}\n".encode())
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"build.gradle": b"\xff\xfe"}, r"build\.gradle: not UTF-8"),
+    ({"build.gradle": b"", "gradle/libs.versions.toml": b"[versions\n"}, r"libs\.versions\.toml: not TOML"),
+    ({"build.gradle": b"", "gradle/libs.versions.toml": b"[libraries]\nx = 3\n"}, r"libraries\.x: not group"),
+    ({"build.gradle": b"", "gradle.lockfile": b"a:b=c\n"}, r"gradle\.lockfile: line 1: not group:artifact:version"),
+    ({"build.gradle": b"", gradle.VERIFICATION: b"<verification-metadata>"}, r"verification-metadata\.xml: not "
+                                                                             r"well-formed"),
+    ({"build.gradle": b"", gradle.VERIFICATION: b"<project/>"}, r"verification-metadata\.xml: not Gradle"),
+    ({"build.gradle": b"", gradle.WRAPPER_PROPERTIES: b"zipStoreBase=x\n"}, r"gradle-wrapper\.properties: no "
+                                                                            r"distributionUrl"),
+])
+def test_malformed_files_are_errors_naming_the_file(files, message):
+    with pytest.raises(UserError, match=message):
+        gradle.standins(files)
+
+
+NAMES = st.from_regex(r"[a-z][a-z0-9]{0,6}(\.[a-z][a-z0-9]{0,6}){0,2}", fullmatch=True)
+ARTIFACTS = st.from_regex(r"[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,6}){0,2}", fullmatch=True)
+VERSIONS = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,3}([.-](RELEASE|Final|jre|M[0-9]|rc[0-9]))?", fullmatch=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(group=NAMES, artifact=ARTIFACTS, version=VERSIONS,
+       form=st.sampled_from(["implementation '{c}'", 'api("{c}")', "testImplementation \"{c}\"",
+                             "compileOnly group: '{g}', name: '{a}', version: '{v}'",
+                             'runtimeOnly(group = "{g}", name = "{a}", version = "{v}")',
+                             "implementation \"{g}:{a}:$ver\"", "implementation \"{g}:{a}:${{ver}}\""]),
+       comment=st.booleans())
+def test_any_coordinates_in_any_form_are_stood_in_for_unless_commented_out(group, artifact, version, form, comment):
+    line = form.format(c=f"{group}:{artifact}:{version}", g=group, a=artifact, v=version)
+    script = f"ext.ver = '{version}'\ndependencies {{\n  {'// ' if comment else ''}{line}\n}}\n"
+    made = gradle.standins({"build.gradle": script.encode()})
+    assert artifacts(made) == (set() if comment else {f"{group}:{artifact}:{version}"})
+
+
+@settings(max_examples=20, deadline=None)
+@given(ids=st.lists(NAMES.filter(lambda n: "." in n), min_size=1, max_size=3, unique=True), version=VERSIONS)
+def test_plugins_sharing_an_implementation_share_one_jar_with_every_descriptor(ids, version):
+    tree = portal.generate({"plugins": [{"id": i, "version": version, "implementation": f"org.impl:impl:{version}",
+                                         "class": True} for i in ids]}).trees["plugins"]
+    jar = zipfile.ZipFile(io.BytesIO(tree[f"org/impl/impl/{version}/impl-{version}.jar"]))
+    assert {f"META-INF/gradle-plugins/{i}.properties" for i in ids} <= set(jar.namelist())
+    assert "airgap/standin/Plugin.class" in jar.namelist()
+
+
+def test_the_fixture_plugin_is_generated_as_before_without_a_class():
+    [marker, jar] = portal.plugin_artifacts([{"id": "org.airgap.fixture.hello", "version": "1.0.0",
+                                              "implementation": "org.airgap.fixture:hello-gradle-plugin:1.0.0"}])
+    assert jar["files"] == {"META-INF/gradle-plugins/org.airgap.fixture.hello.properties":
+                            "implementation-class=airgap.fixture.Plugin\n"}
+    assert marker["packaging"] == "pom"

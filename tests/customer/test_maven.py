@@ -1,0 +1,255 @@
+"""Stand-ins for a customer's Maven project (harness/customer/maven.py): every dependency, parent, BOM and plugin
+its poms name, the copy's pom with them as build extensions, the wrapper's distribution and its pinned hash."""
+
+import difflib
+import hashlib
+import io
+import re
+import zipfile
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from harness.customer import maven
+from harness.customer.project import load
+from harness.infra import paths
+from harness.infra.errors import UserError
+from harness.stack import content
+
+PROJECTS = paths.fixtures_dir() / "projects"
+CENTRAL = "repo.maven.apache.org/maven2"
+
+
+def files_of(name: str) -> dict[str, bytes]:
+    return dict(load(PROJECTS / name).files)
+
+
+def pom(body: str, head: str = "<groupId>com.example</groupId><artifactId>app</artifactId><version>1.0</version>",
+        ) -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<project xmlns="http://maven.apache.org/POM/4.0.0">\n'
+            f"  <modelVersion>4.0.0</modelVersion>\n  {head}\n{body}</project>\n").encode()
+
+
+def deps(*gavs: str) -> str:
+    listed = ""
+    for gav in gavs:
+        group, artifact, *version = gav.split(":")
+        version_xml = f"<version>{version[0]}</version>" if version else ""
+        listed += f"    <dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId>{version_xml}</dependency>\n"
+    return f"  <dependencies>\n{listed}  </dependencies>\n"
+
+
+def gavs(standins) -> set[str]:
+    return {f"{a['group']}:{a['artifact']}:{a['version']}" for a in standins.definition.get("maven", [])}
+
+
+def item(standins, gav: str) -> dict:
+    return next(a for a in standins.definition["maven"] if f"{a['group']}:{a['artifact']}:{a['version']}" == gav)
+
+
+@pytest.fixture(scope="module")
+def spring():
+    loaded = load(PROJECTS / "maven-spring-like")
+    return loaded, loaded.standins[0], content.with_standins(loaded.standins)
+
+
+def test_the_spring_like_project_stands_in_for_every_dependency_parent_bom_and_plugin(spring):
+    loaded, standins, _ = spring
+    assert loaded.builds == (("maven", "mvn -B -C -Dmaven.repo.local=/tmp/m2 validate"),)
+    assert gavs(standins) == {
+        "org.springframework.boot:spring-boot-dependencies:2.7.18", "com.fasterxml.jackson:jackson-bom:2.15.3",
+        "com.fasterxml.jackson.core:jackson-databind:2.15.3", "jakarta.validation:jakarta.validation-api:2.0.2",
+        "org.springframework.boot:spring-boot-starter-web:2.7.18",
+        "org.springframework.boot:spring-boot-starter-actuator:2.7.18",
+        "org.springframework.boot:spring-boot-starter-test:2.7.18", "com.google.guava:guava:32.1.3-jre",
+        "org.postgresql:postgresql:42.7.1", "org.projectlombok:lombok:1.18.30",
+        "org.apache.maven.plugins:maven-enforcer-plugin:3.4.1", "org.apache.maven.plugins:maven-checkstyle-plugin:3.3.1",
+        "com.puppycrawl.tools:checkstyle:10.12.5", "org.springframework.boot:spring-boot-maven-plugin:2.7.18"}
+    # the reactor's own module (shop-api, ${project.version}) is no stand-in; BOMs manage what they are assigned
+    assert item(standins, "com.fasterxml.jackson:jackson-bom:2.15.3")["managed"] == [
+        "com.fasterxml.jackson.core:jackson-databind:2.15.3"]
+    assert item(standins, "org.springframework.boot:spring-boot-dependencies:2.7.18")["packaging"] == "pom"
+    assert any("spring-boot-dependencies:2.7.18 (BOM outside the project) manages" in n for n in standins.notes)
+
+
+def test_the_copy_lists_them_as_build_extensions_and_changes_nothing_else(spring):
+    loaded, standins, _ = spring
+    original = (PROJECTS / "maven-spring-like" / "pom.xml").read_bytes()
+    copy = standins.rewritten["pom.xml"]
+    extensions = re.findall(rb"<extension><groupId>([^<]+)</groupId><artifactId>([^<]+)</artifactId>"
+                            rb"<version>([^<]+)</version></extension>", copy)
+    assert {b":".join(e).decode() for e in extensions} == gavs(standins) - {
+        "org.springframework.boot:spring-boot-dependencies:2.7.18", "com.fasterxml.jackson:jackson-bom:2.15.3"}
+    # remove what was added (the extensions block) and the validate binding undone: the customer's bytes
+    added = re.search(rb"    <extensions>\n.*?</extensions>\n", copy, re.S).group()
+    assert copy.replace(added, b"").replace(b"<phase>none</phase>", b"<phase>validate</phase>") == original
+    assert loaded.rewritten == ("pom.xml",)
+    assert dict(loaded.copy())["shop-api/pom.xml"] == (PROJECTS / "maven-spring-like/shop-api/pom.xml").read_bytes()
+
+
+def test_every_standin_is_served_on_central_with_its_checksums(spring):
+    _, standins, served = spring
+    for entry in standins.definition["maven"]:
+        base = f"{CENTRAL}/{entry['group'].replace('.', '/')}/{entry['artifact']}/{entry['version']}/" \
+               f"{entry['artifact']}-{entry['version']}"
+        data = served.static[f"{base}.pom"]
+        assert served.static[f"{base}.pom.sha1"] == hashlib.sha1(data).hexdigest().encode()
+        for managed in entry.get("managed", []):
+            group, artifact, version = managed.split(":")
+            assert f"<groupId>{group}</groupId><artifactId>{artifact}</artifactId><version>{version}</version>" \
+                   in data.decode()
+        if entry.get("packaging") != "pom":
+            jar = zipfile.ZipFile(io.BytesIO(served.static[f"{base}.jar"]))
+            if entry.get("packaging") == "maven-plugin":
+                assert b"<goal>" in jar.read("META-INF/maven/plugin.xml") or entry["artifact"] == "checkstyle"
+
+
+def test_the_wrapper_project_pins_the_served_distribution_and_reaches_central_for_it():
+    loaded = load(PROJECTS / "maven-wrapper")
+    [standins] = loaded.standins
+    assert loaded.builds == (("maven", "sh ./mvnw -B -C -Dmaven.repo.local=/tmp/m2 validate"),)
+    served = content.with_standins(loaded.standins)
+    url_path = "/maven2/org/apache/maven/apache-maven/3.9.9/apache-maven-3.9.9-bin.zip"
+    zip_data = served.static["repo.maven.apache.org" + url_path]
+    assert "apache-maven-3.9.9/bin/mvn" in zipfile.ZipFile(io.BytesIO(zip_data)).namelist()
+    original = (PROJECTS / "maven-wrapper/.mvn/wrapper/maven-wrapper.properties").read_bytes()
+    copy = standins.rewritten[maven.WRAPPER_PROPERTIES]
+    assert f"distributionSha256Sum={hashlib.sha256(zip_data).hexdigest()}".encode() in copy
+    assert re.sub(rb"distributionSha256Sum=\w+", b"", copy) == re.sub(rb"distributionSha256Sum=\w+", b"", original)
+    # the parent outside the project manages the starters' versions and the Boot plugin's, at its own version
+    parent = item(standins, "org.springframework.boot:spring-boot-starter-parent:3.2.1")
+    assert parent["managed"] == ["org.springframework.boot:spring-boot-starter-test:3.2.1",
+                                 "org.springframework.boot:spring-boot-starter-web:3.2.1"]
+    assert parent["managed_plugins"] == ["org.springframework.boot:spring-boot-maven-plugin:3.2.1"]
+    assert "<pluginManagement>" in served.static[
+        f"{CENTRAL}/org/springframework/boot/spring-boot-starter-parent/3.2.1/spring-boot-starter-parent-3.2.1.pom"
+    ].decode()
+
+
+def test_a_distribution_that_static_yaml_serves_keeps_its_bytes_and_gets_their_hash():
+    properties = (b"distributionUrl=https\\://repo.maven.apache.org/maven2/org/apache/maven/apache-maven/3.9.6/"
+                  b"apache-maven-3.9.6-bin.zip\r\ndistributionSha256Sum=00\r\n")
+    made = maven.standins({"pom.xml": pom(""), maven.WRAPPER_PROPERTIES: properties})
+    assert made.elsewhere == {}  # static.yaml has it (scenario leak-maven-wrapper)
+    served = content.build().static[
+        "repo.maven.apache.org/maven2/org/apache/maven/apache-maven/3.9.6/apache-maven-3.9.6-bin.zip"]
+    assert made.rewritten[maven.WRAPPER_PROPERTIES] == properties.replace(
+        b"=00\r", f"={hashlib.sha256(served).hexdigest()}\r".encode())
+
+
+def test_properties_come_from_the_pom_its_parents_in_the_project_and_maven_config():
+    files = {
+        "pom.xml": pom("  <modules><module>app</module></modules>\n  <properties><lib.version>2.0</lib.version>"
+                       "<other>${lib.version}</other></properties>\n",
+                       "<groupId>g</groupId><artifactId>parent</artifactId><version>${revision}</version>"
+                       "<packaging>pom</packaging>"),
+        "app/pom.xml": pom(deps("org.a:one:${other}", "org.a:two:${revision}", "org.a:three:${project.version}"),
+                           "<parent><groupId>g</groupId><artifactId>parent</artifactId><version>${revision}</version>"
+                           "</parent><artifactId>app</artifactId>"),
+        ".mvn/maven.config": b"-B -Drevision=7.1 --no-transfer-progress\n"}
+    made = maven.standins(files)
+    assert gavs(made) == {"org.a:one:2.0", "org.a:two:7.1", "org.a:three:7.1"}
+
+
+def test_what_cannot_be_stood_in_for_is_a_note_not_a_silent_drop():
+    made = maven.standins({"pom.xml": pom(
+        deps("org.a:unversioned", "org.a:ranged:[1.0,2.0)", "org.a:snap:1.0-SNAPSHOT", "org.a:unknown:${nowhere}")
+        + "  <profiles><profile><id>x</id><dependencies><dependency><groupId>org.a</groupId><artifactId>p</artifactId>"
+          "<version>1</version></dependency></dependencies></profile></profiles>\n"
+        + "  <modules><module>missing</module></modules>\n")})
+    assert gavs(made) == set()
+    text = "\n".join(made.notes)
+    for expected in ("org.a:unversioned: no version", "a version range", "a SNAPSHOT", "a property the project does "
+                     "not define", "its <profiles>", "missing/pom.xml: a module"):
+        assert expected in text
+    assert "pom.xml" not in made.rewritten  # nothing to add
+
+
+def test_system_scope_classifiers_and_pom_types_are_said():
+    body = ("  <dependencies>\n"
+            "    <dependency><groupId>a</groupId><artifactId>sys</artifactId><version>1</version><scope>system</scope>"
+            "<systemPath>/opt/x.jar</systemPath></dependency>\n"
+            "    <dependency><groupId>a</groupId><artifactId>nat</artifactId><version>1</version>"
+            "<classifier>linux</classifier></dependency>\n"
+            "    <dependency><groupId>a</groupId><artifactId>agg</artifactId><version>1</version><type>pom</type>"
+            "</dependency>\n  </dependencies>\n")
+    made = maven.standins({"pom.xml": pom(body)})
+    assert gavs(made) == {"a:agg:1"} and item(made, "a:agg:1")["packaging"] == "pom"
+    text = "\n".join(made.notes)
+    assert "scope system" in text and "a:nat:1:linux (jar)" in text and "a:agg:1" in text
+
+
+def test_core_extensions_and_pom_build_extensions_are_stood_in_for():
+    made = maven.standins({
+        "pom.xml": pom("  <build><extensions><extension><groupId>kr.motd.maven</groupId>"
+                       "<artifactId>os-maven-plugin</artifactId><version>1.7.1</version></extension></extensions>"
+                       "</build>\n"),
+        ".mvn/extensions.xml": b"<extensions><extension><groupId>com.gradle</groupId><artifactId>gradle-enterprise-"
+                               b"maven-extension</artifactId><version>1.20</version></extension></extensions>"})
+    assert gavs(made) == {"kr.motd.maven:os-maven-plugin:1.7.1", "com.gradle:gradle-enterprise-maven-extension:1.20"}
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"pom.xml": b"<project><artifactId>a</artifactId>"}, r"pom\.xml: not well-formed XML"),
+    ({"pom.xml": pom("  <modules><module>m</module></modules>\n"), "m/pom.xml": b"<project>"},
+     r"m/pom\.xml: not well-formed XML"),
+    ({"pom.xml": b"<settings/>"}, r"pom\.xml: not a pom"),
+    ({"pom.xml": pom("", "<parent><groupId>g</groupId></parent><artifactId>a</artifactId>")},
+     r"pom\.xml: <parent> needs groupId"),
+    ({"pom.xml": pom(""), maven.WRAPPER_PROPERTIES: b"wrapperVersion=3.3.2\n"},
+     r"maven-wrapper\.properties: no distributionUrl"),
+    ({"pom.xml": pom(""), maven.EXTENSIONS_XML: b"<extensions"}, r"\.mvn/extensions\.xml: not well-formed"),
+])
+def test_malformed_files_are_errors_naming_the_file(files, message):
+    with pytest.raises(UserError, match=message):
+        maven.standins(files)
+
+
+def test_a_project_error_names_the_project_and_the_file(tmp_path):
+    (tmp_path / "pom.xml").write_text("<project>")
+    with pytest.raises(UserError, match=rf"--project {re.escape(str(tmp_path))}: pom\.xml: not well-formed"):
+        load(tmp_path)
+
+
+NAMES = st.from_regex(r"[a-z][a-z0-9]{0,6}(\.[a-z][a-z0-9]{0,6}){0,2}", fullmatch=True)
+VERSIONS = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,3}([.-](RELEASE|Final|jre|M[0-9]|rc[0-9]|beta))?",
+                         fullmatch=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(group=NAMES, artifact=NAMES, version=VERSIONS, crlf=st.booleans(), tabs=st.booleans(),
+       build=st.sampled_from(["", "  <build>\n  </build>\n", "  <build>\n    <extensions>\n    </extensions>\n  </build>\n",
+                              "  <build>\n    <plugins/>\n  </build>\n"]))
+def test_any_version_from_properties_is_stood_in_for_and_only_extensions_are_added(group, artifact, version, crlf,
+                                                                                  tabs, build):
+    body = f"  <properties><x.version>{version}</x.version></properties>\n" + deps(f"{group}:{artifact}:${{x.version}}") \
+           + build
+    data = pom(body)
+    if tabs:
+        data = data.replace(b"  ", b"\t")
+    if crlf:
+        data = data.replace(b"\n", b"\r\n")
+    made = maven.standins({"pom.xml": data})
+    assert gavs(made) == {f"{group}:{artifact}:{version}"}
+    copy = made.rewritten["pom.xml"]
+    assert maven.parse_xml("pom.xml", copy).find("build/extensions/extension/version").text == version
+    # whole lines inserted, in the file's line ending and indentation unit; none of the customer's changed
+    before, after = data.splitlines(keepends=True), copy.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    assert {op for op, *_ in matcher.get_opcodes()} <= {"equal", "insert"}
+    assert all(line.endswith(b"\r\n" if crlf else b"\n") and (b"\r" not in line[:-2]) for line in after)
+    assert all(line[:1] in (b"\t" if tabs else b" ",) for line in after if line not in before)
+
+
+def test_an_empty_build_element_gets_its_extensions():
+    made = maven.standins({"pom.xml": pom(deps("a:b:1") + "  <build/>\n")})
+    assert maven.parse_xml("pom.xml", made.rewritten["pom.xml"]).find("build/extensions/extension/artifactId").text == "b"
+
+
+@settings(max_examples=30, deadline=None)
+@given(versions=st.lists(VERSIONS, min_size=1, max_size=5, unique=True))
+def test_any_versions_of_one_artifact_are_laid_out_with_their_metadata(versions):
+    from harness.stack.content.maven import layout
+    tree = layout([{"group": "org.a", "artifact": "x", "version": v} for v in versions])
+    metadata = tree["org/a/x/maven-metadata.xml"].decode()
+    assert all(f"<version>{v}</version>" in metadata for v in versions)
