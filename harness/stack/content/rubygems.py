@@ -1,9 +1,15 @@
 """Real .gem files plus the indexes clients read: the compact index (/versions, /info/NAME) that Bundler
 and RubyGems 3 resolve with, and the Ruby Marshal files `gem install`/`gem fetch` also read
 (quick/Marshal.4.8/NAME-VERSION.gemspec.rz, specs.4.8.gz).
+
+A gem may have a `platform` (a customer's Gemfile.lock names precompiled gems such as
+nokogiri 1.15.6-x86_64-linux: the file, the index lines and the spec carry it, as on rubygems.org), a
+prerelease version (listed in prerelease_specs, as RubyGems lists it), and requirements of several
+clauses ("~> 1.4, >= 1.4.1"; an empty one is ">= 0", as a lockfile's bare dependency line means).
 """
 
 import hashlib
+import re
 import tarfile
 import zlib
 from dataclasses import dataclass
@@ -12,12 +18,46 @@ from harness.stack.content import Generated
 from harness.stack.content.archives import gzip_bytes, sha256_hex, tar_bytes
 
 RUBYGEMS_VERSION = "3.3.15"
+RUBY = "ruby"  # the platform of a pure-Ruby gem
+
+
+def _clauses(spec: str) -> list[tuple[str, str]]:
+    """(operator, version) of each clause of a requirement; an empty requirement is ">= 0"."""
+    out = []
+    for clause in (spec or ">= 0").split(","):
+        op, _, version = clause.strip().rpartition(" ")
+        out.append((op.strip() or "=", version))
+    return out
 
 
 def _requirement_yaml(spec: str, indent: str) -> str:
-    op, _, version = spec.strip().rpartition(" ")
-    return (f"{indent}requirements:\n{indent}- - \"{op or '='}\"\n"
-            f"{indent}  - !ruby/object:Gem::Version\n{indent}    version: '{version}'\n")
+    return f"{indent}requirements:\n" + "".join(
+        f"{indent}- - \"{op}\"\n{indent}  - !ruby/object:Gem::Version\n{indent}    version: '{version}'\n"
+        for op, version in _clauses(spec))
+
+
+def platform(gem: dict) -> str:
+    return gem.get("platform") or RUBY
+
+
+def full_name(gem: dict) -> str:
+    """NAME-VERSION, or NAME-VERSION-PLATFORM for a platform gem: its file's name, as RubyGems names it."""
+    return f"{gem['name']}-{index_version(gem)}"
+
+
+def index_version(gem: dict) -> str:
+    """The version as the compact index and a lockfile write it: VERSION or VERSION-PLATFORM."""
+    return gem["version"] if platform(gem) == RUBY else f"{gem['version']}-{platform(gem)}"
+
+
+def prerelease(version: str) -> bool:
+    """A version with a letter is a prerelease for RubyGems (7.1.0.rc1, 2.0.0.beta)."""
+    return bool(re.search(r"[a-zA-Z]", version))
+
+
+def _yaml_version(version: str) -> str:
+    """The version as YAML: quoted where YAML would read a number (10, 1.0), as Psych writes it."""
+    return f"'{version}'" if re.fullmatch(r"\d+(\.\d+)?", version) else version
 
 
 def gemspec_yaml(gem: dict) -> bytes:
@@ -28,7 +68,8 @@ def gemspec_yaml(gem: dict) -> bytes:
                  f"  type: :runtime\n  prerelease: false\n  version_requirements: {requirement}")
     any_version = "!ruby/object:Gem::Requirement\n" + _requirement_yaml(">= 0", "  ")
     return (f"--- !ruby/object:Gem::Specification\nname: {gem['name']}\nversion: !ruby/object:Gem::Version\n"
-            f"  version: {gem['version']}\nplatform: ruby\nauthors:\n- airgap-harness\nautorequire:\nbindir: bin\n"
+            f"  version: {_yaml_version(gem['version'])}\nplatform: {platform(gem)}\n"
+            f"authors:\n- airgap-harness\nautorequire:\nbindir: bin\n"
             f"cert_chain: []\ndate: 2024-01-01 00:00:00.000000000 Z\ndependencies:{' []' if not deps else ''}\n"
             f"{deps}description: airgap-harness fixture gem\nemail:\nexecutables: []\nextensions: []\n"
             f"extra_rdoc_files: []\nfiles:\n- lib/{_lib(gem)}.rb\nhomepage:\nlicenses:\n- MIT\nmetadata: {{}}\n"
@@ -158,8 +199,7 @@ def GemVersion(version: str) -> UserMarshal:
 
 
 def _requirement(spec: str) -> UserMarshal:
-    op, _, version = spec.strip().rpartition(" ")
-    return UserMarshal("Gem::Requirement", [[[op or "=", GemVersion(version)]]])
+    return UserMarshal("Gem::Requirement", [[[op, GemVersion(version)] for op, version in _clauses(spec)]])
 
 
 def marshal(value) -> bytes:
@@ -177,15 +217,16 @@ def marshal_gemspec(gem: dict) -> bytes:
             ("@name", name), ("@requirement", requirement), ("@type", Symbol("runtime")),
             ("@prerelease", False), ("@version_requirements", requirement))))
     fields = [RUBYGEMS_VERSION, 4, gem["name"], GemVersion(gem["version"]), "2024-01-01",
-              f"airgap-harness fixture {gem['name']}", _requirement(">= 0"), _requirement(">= 0"), "ruby",
-              dependencies, "", None, ["airgap-harness"], "airgap-harness fixture gem", None, True, "ruby",
+              f"airgap-harness fixture {gem['name']}", _requirement(">= 0"), _requirement(">= 0"), platform(gem),
+              dependencies, "", None, ["airgap-harness"], "airgap-harness fixture gem", None, True, platform(gem),
               ["MIT"], {}]
     return marshal(UserDump("Gem::Specification", marshal(fields)))
 
 
 def _info_line(gem: dict, data: bytes) -> str:
-    deps = ",".join(f"{name}:{spec.replace(', ', '&')}" for name, spec in sorted(gem.get("dependencies", {}).items()))
-    return f"{gem['version']} {deps}|checksum:{sha256_hex(data)}\n"
+    deps = ",".join(f"{name}:{'&'.join(f'{op} {v}' for op, v in _clauses(spec))}"
+                    for name, spec in sorted(gem.get("dependencies", {}).items()))
+    return f"{index_version(gem)} {deps}|checksum:{sha256_hex(data)}\n"
 
 
 def index_layout(gems: list[dict]) -> dict[str, bytes]:
@@ -194,21 +235,23 @@ def index_layout(gems: list[dict]) -> dict[str, bytes]:
     infos: dict[str, str] = {}
     for gem in gems:
         data = gem_file(gem)
-        tree[f"gems/{gem['name']}-{gem['version']}.gem"] = data
-        tree[f"quick/Marshal.4.8/{gem['name']}-{gem['version']}.gemspec.rz"] = zlib.compress(marshal_gemspec(gem), 9)
+        tree[f"gems/{full_name(gem)}.gem"] = data
+        tree[f"quick/Marshal.4.8/{full_name(gem)}.gemspec.rz"] = zlib.compress(marshal_gemspec(gem), 9)
         infos[gem["name"]] = infos.get(gem["name"], "---\n") + _info_line(gem, data)
     versions = "created_at: 2024-01-01T00:00:00Z\n---\n"
     for name in sorted(infos):
         info = infos[name].encode()
         tree[f"info/{name}"] = info
-        listed = ",".join(g["version"] for g in gems if g["name"] == name)
+        listed = ",".join(index_version(g) for g in gems if g["name"] == name)
         versions += f"{name} {listed} {hashlib.md5(info).hexdigest()}\n"
     tree["versions"] = versions.encode()
     tree["names"] = ("---\n" + "".join(f"{name}\n" for name in sorted(infos))).encode()
-    specs = [[g["name"], GemVersion(g["version"]), "ruby"] for g in sorted(gems, key=lambda g: g["name"])]
+    ordered = sorted(gems, key=lambda g: g["name"])
+    specs = [[g["name"], GemVersion(g["version"]), platform(g)] for g in ordered if not prerelease(g["version"])]
     tree["specs.4.8.gz"] = gzip_bytes(marshal(specs))
     tree["latest_specs.4.8.gz"] = gzip_bytes(marshal(specs))
-    tree["prerelease_specs.4.8.gz"] = gzip_bytes(marshal([]))
+    tree["prerelease_specs.4.8.gz"] = gzip_bytes(marshal(
+        [[g["name"], GemVersion(g["version"]), platform(g)] for g in ordered if prerelease(g["version"])]))
     return tree
 
 

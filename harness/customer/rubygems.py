@@ -1,0 +1,392 @@
+"""Stand-ins for a Bundler project: every gem its Gemfile.lock (or, without one, its Gemfile) names.
+
+Gemfile.lock is the graph Bundler installs, so it is the source of truth: each spec of a GEM section whose
+remote is rubygems.org becomes a stand-in of the same name, version and platform (1.16.2-x86_64-linux is a
+precompiled gem, its own file on rubygems.org) whose dependencies are the lock's indented lines under it, so
+Bundler finds the lock consistent and installs the same graph. A Gemfile is Ruby, read here only by the
+patterns Gemfiles use (source, gem, git:/github:/path: options, ruby): without a lock its gems get stand-ins at
+a version their requirements allow, with no dependencies of their own. What cannot be stood in for (gems from
+git, from a path outside the project, from another gem server) is a note; so is BUNDLED WITH, which makes
+Bundler fetch another Bundler (harness/scenarios/leak_causes.yaml: bundler-version-switch).
+
+The lock's CHECKSUMS section (Bundler 2.5+) pins each gem's sha256: the build's copy has the stand-ins'.
+"""
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from harness.customer.project import StandIns
+from harness.infra.errors import UserError
+from harness.infra.textsafe import printable
+from harness.stack.content import rubygems as generator
+from harness.stack.content.archives import sha256_hex
+
+GEMFILE, LOCKFILE = "Gemfile", "Gemfile.lock"
+MANAGER = "rubygems"
+RUBYGEMS_HOSTS = {"rubygems.org", "index.rubygems.org"}  # the hosts the simulated rubygems.org answers on
+SECTIONS = {"GEM", "GIT", "PATH", "PLUGIN SOURCE", "PLATFORMS", "DEPENDENCIES", "RUBY VERSION", "BUNDLED WITH",
+            "CHECKSUMS"}
+NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+VERSION = r"[0-9]+(?:\.[0-9A-Za-z]+)*"
+# "    name (version[-platform])": Bundler's own pattern splits the platform off at the first "-"
+_SPEC = re.compile(rf"^    ({NAME}) \(({VERSION})(?:-([A-Za-z0-9_.-]+))?\)$")
+_DEPENDENCY = re.compile(rf"^      ({NAME})(?: \(([^()]*)\))?$")
+_CHECKSUM = re.compile(rf"^  ({NAME}) \(({VERSION})(?:-([A-Za-z0-9_.-]+))?\)(?: (.*))?$")
+_SHA256 = re.compile(r"sha256=[0-9a-fA-F]{64}")
+_CLAUSE = re.compile(rf"^\s*(=|!=|>=|<=|>|<|~>)?\s*({VERSION})\s*$")
+# Gemfile lines: a quoted string, and `key: value` / `:key => value` options
+_STRING = r"""(?:"([^"]*)"|'([^']*)')"""
+_GEM = re.compile(rf"^gem\s*\(?\s*{_STRING}(.*)$")
+_SOURCE = re.compile(rf"^source\s*\(?\s*(?:{_STRING}|:(\w+))")
+_RUBY = re.compile(rf"^ruby\s*\(?\s*(?:{_STRING}|file:\s*{_STRING})")
+_OPTION = re.compile(rf""":?(\w+)(?::|\s*=>)\s*(?:{_STRING}|(%[iw]\[[^\]]*\]|\[[^\]]*\]|:\w+|\w+))""")
+_REQUIREMENT = re.compile(rf"^\s*,\s*{_STRING}")
+SOURCE_OPTIONS = ("git", "github", "gitlab", "bitbucket", "path", "gist")
+
+
+def safe_url(url: str) -> str:
+    """The URL without its userinfo (a Gemfile source may carry a token), printable."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return printable(url)
+    if parts.username or parts.password:
+        parts = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))
+    return printable(urlunsplit(parts))
+
+
+def is_rubygems(remote: str) -> bool:
+    try:
+        return (urlsplit(remote).hostname or "") in RUBYGEMS_HOSTS
+    except ValueError:
+        return False
+
+
+def _text(files: dict[str, bytes], path: str) -> str:
+    try:
+        return files[path].decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text") from None
+
+
+# --- Gemfile.lock --------------------------------------------------------------------------------------------
+
+class Lock:
+    """Gemfile.lock read section by section, as Bundler's LockfileParser reads it (unknown sections skipped)."""
+
+    def __init__(self, text: str):
+        self.sources: list[dict] = []  # {"type": GEM|GIT|PATH|PLUGIN SOURCE, "remotes": [...], "specs": [...]}
+        self.platforms: list[str] = []
+        self.dependencies: list[str] = []
+        self.bundled_with: str | None = None
+        self.checksums = False
+        section, source, spec = None, None, None
+        for number, raw in enumerate(text.splitlines(), 1):
+            line = raw.rstrip()
+            if not line:
+                continue
+            where = f"{LOCKFILE}: line {number}"
+            if not line.startswith(" "):
+                section, source, spec = line, None, None
+                if section in ("GEM", "GIT", "PATH", "PLUGIN SOURCE"):
+                    source = {"type": section, "remotes": [], "specs": [], "options": {}}
+                    self.sources.append(source)
+                self.checksums |= section == "CHECKSUMS"
+                continue
+            if source is not None:
+                spec = self._source_line(source, spec, line, where)
+            elif section == "PLATFORMS":
+                self.platforms.append(line.strip())
+            elif section == "DEPENDENCIES":
+                self.dependencies.append(line.strip())
+            elif section == "BUNDLED WITH":
+                self.bundled_with = line.strip()
+        if not self.sources and not self.dependencies:
+            raise UserError(f"{LOCKFILE}: no GEM, GIT or PATH section and no DEPENDENCIES (is it a Gemfile.lock?)")
+
+    @staticmethod
+    def _source_line(source: dict, spec: dict | None, line: str, where: str) -> dict | None:
+        if line.startswith("      "):
+            found = _DEPENDENCY.match(line)
+            if spec is None or not found:
+                raise UserError(f"{where}: {printable(line.strip())!r} is not a dependency line of a spec")
+            spec["dependencies"][found.group(1)] = ", ".join(_clauses(found.group(2) or "", where))
+            return spec
+        if line.startswith("    "):
+            found = _SPEC.match(line)
+            if not found:
+                raise UserError(f"{where}: {printable(line.strip())!r} is not a spec line (name (version))")
+            spec = {"name": found.group(1), "version": found.group(2), "platform": found.group(3) or generator.RUBY,
+                    "dependencies": {}}
+            source["specs"].append(spec)
+            return spec
+        key, _, value = line.strip().partition(":")
+        if key == "remote":
+            source["remotes"].append(value.strip())
+        elif key != "specs":
+            source["options"][key] = value.strip()
+        return None
+
+
+def _clauses(requirement: str, where: str) -> list[str]:
+    """A requirement's clauses ("~> 1.0", ">= 1.0.2"), each checked; empty: none (any version)."""
+    out = []
+    for clause in filter(None, (c.strip() for c in requirement.split(","))):
+        found = _CLAUSE.match(clause)
+        if not found:
+            raise UserError(f"{where}: {printable(clause)!r} is not a gem requirement")
+        out.append(f"{found.group(1) or '='} {found.group(2)}")
+    return out
+
+
+def _key(name: str, version: str, platform: str | None) -> tuple[str, str, str]:
+    return name, version, platform or generator.RUBY
+
+
+def _from_lock(lock: Lock, notes: list[str]) -> list[dict]:
+    gems: dict[tuple[str, str, str], dict] = {}
+    for source in lock.sources:
+        remotes = ", ".join(safe_url(r) for r in source["remotes"]) or "no remote"
+        names = ", ".join(printable(s["name"]) for s in source["specs"])
+        if source["type"] == "GEM" and any(is_rubygems(r) for r in source["remotes"]):
+            for remote in source["remotes"]:
+                if not is_rubygems(remote):
+                    notes.append(f"GEM remote {safe_url(remote)} beside rubygems.org: its gems are stood in for on "
+                                 "rubygems.org; Bundler may ask that server first (a leak the trap records)")
+                elif urlsplit(remote).scheme != "https":
+                    notes.append(f"GEM remote {safe_url(remote)}: not https, so Bundler's mirror of "
+                                 "https://rubygems.org/ does not apply to it (use https://rubygems.org/)")
+            for spec in source["specs"]:
+                gems.setdefault(_key(spec["name"], spec["version"], spec["platform"]), spec)
+        elif source["type"] == "GEM":
+            notes.append(f"gems from {remotes} ({names}): another gem server, not stood in; Bundler fetches them "
+                         "there (mirror it, or publish them where the mirror reads)")
+        elif source["type"] == "GIT":
+            notes.append(f"gems from git {remotes} ({names}): not stood in; Bundler clones the repository "
+                         "(leak cause bundler-git-source)")
+        elif source["type"] == "PATH" and not _inside(source["remotes"]):
+            notes.append(f"gems from path {remotes} ({names}): outside the project, so not in the build's copy")
+        elif source["type"] == "PLUGIN SOURCE":
+            notes.append(f"a Bundler plugin source {remotes} ({names}): not stood in")
+    if lock.platforms and not any(p == generator.RUBY or "linux" in p for p in lock.platforms):
+        notes.append(f"PLATFORMS has neither ruby nor a Linux platform ({', '.join(map(printable, lock.platforms))}): "
+                     "Bundler on a Linux builder adds its own and resolves again, for gems the lock (and so the "
+                     "stand-ins) may not have for it")
+    bundled = {spec["name"] for s in lock.sources for spec in s["specs"]}
+    missing = [d.split()[0].rstrip("!") for d in lock.dependencies if d.split()[0].rstrip("!") not in bundled]
+    if missing:
+        notes.append(f"DEPENDENCIES without a spec in the lock ({', '.join(printable(m) for m in missing)}): gems "
+                     "for other platforms (a Gemfile platforms: option); Bundler skips them here, not stood in")
+    return [_definition_entry(spec) for spec in gems.values()]
+
+
+def _inside(remotes: list[str]) -> bool:
+    return all(not r.startswith("/") and ".." not in r.replace("\\", "/").split("/") for r in remotes)
+
+
+def _definition_entry(spec: dict) -> dict:
+    """A gem in the shape of fixtures/content/rubygems.yaml `gems:`."""
+    entry = {"name": spec["name"], "version": spec["version"]}
+    if spec["platform"] != generator.RUBY:
+        entry["platform"] = spec["platform"]
+    if spec["dependencies"]:
+        entry["dependencies"] = {name: requirement or ">= 0" for name, requirement in spec["dependencies"].items()}
+    return entry
+
+
+def _bundled_with(lock: Lock, notes: list[str]) -> None:
+    if lock.bundled_with:
+        notes.append(f"BUNDLED WITH {printable(lock.bundled_with)}: a Bundler 2.3+ of another version asks the gem "
+                     "source for that Bundler to restart with it (leak cause bundler-version-switch where the source "
+                     "is not mirrored); the stand-ins have no bundler gem, so it goes on with its own version")
+
+
+def rewritten_lock(data: bytes, gems: list[dict]) -> bytes | None:
+    """Gemfile.lock with each CHECKSUMS sha256 of a stand-in replaced by the stand-in's; None: nothing to change.
+    Every other byte (line ends, order, entries of gems not stood in for) stays."""
+    sums = {_key(g["name"], g["version"], g.get("platform")): sha256_hex(generator.gem_file(g)) for g in gems}
+    out, section, changed = [], None, False
+    for line in data.decode("utf-8-sig").splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        if body and not body.startswith(" "):
+            section = body.rstrip()
+        elif section == "CHECKSUMS" and (found := _CHECKSUM.match(body.rstrip())):
+            digest = sums.get(_key(*found.groups()[:3]))
+            if digest and found.group(4):
+                new = body[:found.start(4)] + _SHA256.sub(f"sha256={digest}", found.group(4)) + body[found.end(4):]
+                changed |= new != body
+                line = new + line[len(body):]
+        out.append(line)
+    if not changed:
+        return None
+    bom = "\ufeff" if data.startswith(b"\xef\xbb\xbf") else ""
+    return (bom + "".join(out)).encode()
+
+
+# --- Gemfile -------------------------------------------------------------------------------------------------
+
+def _code(line: str) -> str:
+    """The line without its comment (a # outside quotes)."""
+    quote = None
+    for index, char in enumerate(line):
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            return line[:index]
+    return line
+
+
+def _string(match: re.Match, first: int = 1) -> str:
+    return match.group(first) if match.group(first) is not None else match.group(first + 1)
+
+
+def _opens_block(line: str) -> bool:
+    return bool(re.search(r"\sdo(\s*\|[^|]*\|)?$", line))
+
+
+def read_gemfile(text: str) -> tuple[list[dict], list[str]]:
+    """The Gemfile's gem lines ({name, requirements, source, options}) and notes on its sources and Ruby."""
+    gems, notes = [], []
+    blocks: list[str | None] = []  # each open `... do` block: its source URL (`source "URL" do`), or None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = _code(raw).strip()
+        if not line:
+            continue
+        url = None  # the source this line names
+        if found := _SOURCE.match(line):
+            url = "https://rubygems.org" if found.group(3) else _string(found)
+            if not is_rubygems(url):
+                notes.append(f"{GEMFILE}: source {safe_url(url)}: another gem server; its gems are not stood in")
+            elif urlsplit(url).scheme != "https":
+                notes.append(f"{GEMFILE}: source {safe_url(url)}: not https, so Bundler's mirror of "
+                             "https://rubygems.org/ does not apply to it")
+        elif found := _GEM.match(line):
+            rest = found.group(3)
+            requirements = []
+            while (more := _REQUIREMENT.match(rest)) is not None:
+                requirements.append(_string(more))
+                rest = rest[more.end():]
+            options = {m.group(1): (_string(m, 2) if _string(m, 2) is not None else m.group(4))
+                       for m in _OPTION.finditer(rest)}
+            source = options.get("source") or next((url for url in reversed(blocks) if url), None)
+            gems.append({"name": _string(found), "requirements": requirements, "options": options,
+                         "source": source, "line": number})
+        elif found := _RUBY.match(line):
+            wanted = _string(found) if _string(found) is not None else f"the one in {_string(found, 3)}"
+            notes.append(f"{GEMFILE}: ruby {printable(wanted)}: Bundler stops if the builder's Ruby is another")
+        elif re.match(r"^(eval_gemfile|instance_eval)\b", line):
+            notes.append(f"{GEMFILE}: line {number}: {printable(line)}: another file's gems are not read here")
+        elif re.match(r"^plugin\b", line):
+            notes.append(f"{GEMFILE}: line {number}: a Bundler plugin ({printable(line)}): not stood in")
+        elif line == "end" and blocks:
+            blocks.pop()
+        if _opens_block(line):
+            blocks.append(url)
+        if re.match(r"^(gem|platforms?)\b.*[\s:\[]windows\b", line):
+            notes.append(f"{GEMFILE}: line {number}: platform windows is Bundler 2.5's name; an older Bundler stops "
+                         "('`windows` is not a valid platform'): mingw, mswin and x64_mingw work with both")
+    return gems, notes
+
+
+def _gemfile_notes(gems: list[dict]) -> list[str]:
+    notes = []
+    for gem in gems:
+        name = printable(gem["name"])
+        for option in SOURCE_OPTIONS:
+            if option in gem["options"]:
+                where = printable(gem["options"][option] or "")
+                if option == "path":
+                    if where.startswith("/") or ".." in where.split("/"):
+                        notes.append(f"gem {name} path: {where}: outside the project, not in the build's copy")
+                else:
+                    notes.append(f"gem {name} {option}: {where}: not stood in; Bundler clones it from the code host "
+                                 "(leak cause bundler-git-source)")
+    return notes
+
+
+def _version_key(version: str) -> tuple:
+    """Gem::Version order: numeric segments as numbers; a letter segment (a prerelease) sorts before them."""
+    return tuple((1, int(s), "") if s.isdigit() else (0, 0, s) for s in re.findall(r"[0-9]+|[A-Za-z]+", version))
+
+
+def _satisfies(version: str, clause: str) -> bool:
+    op, _, wanted = clause.partition(" ")
+    have, want = _version_key(version), _version_key(wanted)
+    # compare with trailing zeros ignored, as Gem::Version does (1.0 == 1.0.0)
+    width = max(len(have), len(want))
+    have, want = (have + ((1, 0, ""),) * (width - len(have))), (want + ((1, 0, ""),) * (width - len(want)))
+    if op == "~>":
+        digits = re.findall(r"[0-9]+", wanted)
+        upper = [*digits[:-2], str(int(digits[-2]) + 1)] if len(digits) > 1 else [str(int(digits[0]) + 1)]
+        return have >= want and _version_key(version) < _version_key(".".join(upper))
+    return {"=": have == want, "!=": have != want, ">=": have >= want, "<=": have <= want, ">": have > want,
+            "<": have < want}[op]
+
+
+def pick_version(requirements: list[str], where: str) -> str | None:
+    """A version every requirement allows (the lowest the requirements name, or one above a `>` bound);
+    no requirement: 1.0.0. None when the requirements name none that fits."""
+    clauses = [c for r in requirements for c in _clauses(r, where)]
+    if not clauses:
+        return "1.0.0"
+    candidates = []
+    for clause in clauses:
+        op, _, version = clause.partition(" ")
+        if op in ("=", ">=", "~>", "<="):
+            candidates.append(version)
+        elif op in (">", "!="):
+            candidates.append(f"{version}.1")
+    candidates.sort(key=_version_key)
+    return next((v for v in candidates if all(_satisfies(v, c) for c in clauses)), None)
+
+
+def _from_gemfile(gems: list[dict], notes: list[str]) -> list[dict]:
+    out = []
+    for gem in gems:
+        if any(option in gem["options"] for option in SOURCE_OPTIONS):
+            continue  # a note already says why
+        if gem["source"] and not is_rubygems(gem["source"]):
+            notes.append(f"gem {printable(gem['name'])}: from {safe_url(gem['source'])}, not stood in")
+            continue
+        version = pick_version(gem["requirements"], f"{GEMFILE}: line {gem['line']}")
+        if version is None:
+            notes.append(f"gem {printable(gem['name'])} {', '.join(gem['requirements'])}: no version fits every "
+                         "requirement; not stood in")
+            continue
+        out.append({"name": gem["name"], "version": version})
+    if out:
+        notes.append(f"no {LOCKFILE}: each Gemfile gem stood in for at one version its requirements allow, without "
+                     "dependencies of its own; Bundler resolves and writes a lock")
+    return out
+
+
+# --- the module's contract -----------------------------------------------------------------------------------
+
+def standins(files: dict[str, bytes]) -> StandIns:
+    notes: list[str] = []
+    gemfile_gems = []
+    if GEMFILE in files:
+        gemfile_gems, gemfile_notes = read_gemfile(_text(files, GEMFILE))
+        # git: and path: gems: the lock's GIT and PATH sections say it when there is a lock
+        notes += gemfile_notes + ([] if LOCKFILE in files else _gemfile_notes(gemfile_gems))
+    rewritten = {}
+    if LOCKFILE in files:
+        lock = Lock(_text(files, LOCKFILE))
+        gems = _from_lock(lock, notes)
+        _bundled_with(lock, notes)
+        if lock.checksums:
+            new = rewritten_lock(files[LOCKFILE], gems)
+            if new is not None:
+                rewritten[LOCKFILE] = new
+                notes.append(f"{LOCKFILE}: CHECKSUMS rewritten to the stand-ins' sha256 (Bundler 2.5+ checks them; "
+                             "older Bundlers skip the section)")
+    elif GEMFILE in files:
+        gems = _from_gemfile(gemfile_gems, notes)
+    else:
+        raise UserError(f"no {GEMFILE} or {LOCKFILE} at the project's top")
+    if GEMFILE not in files:
+        notes.append(f"{LOCKFILE} without a {GEMFILE}: Bundler stops (it needs the Gemfile)")
+    return StandIns(MANAGER, definition={"gems": gems} if gems else {}, rewritten=rewritten,
+                    notes=tuple(dict.fromkeys(notes)))
