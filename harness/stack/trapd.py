@@ -25,7 +25,9 @@ import time
 
 READY_FILE = "/run/trapd.ready"  # exists once dnsmasq answers and the listener accepts
 SO_ORIGINAL_DST = 80
-READ_TIMEOUT_S = 3.0
+# How long a connection may take to send its first bytes (the TLS ClientHello that names the host). On a loaded
+# 2-core machine Composer's queued downloads took over 3 s, and were recorded by address only.
+READ_TIMEOUT_S = 10.0
 MAX_PEEK = 16384
 TLS_ALERT_HANDSHAKE_FAILURE = bytes([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28])
 HTTP_REFUSAL = (
@@ -37,8 +39,9 @@ HTTP_METHODS = (b"GET ", b"HEAD ", b"POST ", b"PUT ", b"DELETE ", b"OPTIONS ", b
 _lock = threading.Lock()
 
 
-def emit(out, event: dict) -> None:
-    now = time.time()
+def emit(out, event: dict, now: float | None = None) -> None:
+    """Write one event, stamped `now` (default: the present): a connection's is when it was accepted."""
+    now = time.time() if now is None else now
     event["ts"] = round(now, 3)
     event["time"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
     with _lock:
@@ -113,6 +116,7 @@ def original_destination(conn: socket.socket) -> tuple[str, int]:
 
 
 def handle(conn: socket.socket, client: tuple, out) -> None:
+    accepted = time.time()  # the event's time: a slow client's step may be over once its first bytes come
     with conn:
         try:
             dst_ip, dst_port = original_destination(conn)
@@ -131,7 +135,7 @@ def handle(conn: socket.socket, client: tuple, out) -> None:
         else:
             event.update(protocol="unknown")
             reply = b""
-        emit(out, event)
+        emit(out, event, accepted)
         try:
             conn.sendall(reply)
             conn.shutdown(socket.SHUT_RDWR)
