@@ -7,6 +7,7 @@ cannot be read is an error naming it.
 
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,23 @@ from harness.infra.errors import UserError
 from harness.infra.modules import module_with
 from harness.infra.textsafe import printable
 from harness.stack import slices
+
+# Credentials a customer's files may carry, in the forms they take there: a URL's user-info (with or without a
+# scheme: `https://user:pass@host`, `user:pass@host`, a bare token `https://TOKEN@host`) and .npmrc-style
+# `_authToken=` lines. Nothing read from the project reaches a note, a report or an error without this mask.
+_CREDENTIALS = (
+    (re.compile(r"(?<=://)[^/\s@]+@"), "***@"),
+    (re.compile(r"(?<![\w/])[^\s/@:'\"=]+:[^\s/@'\"]+@(?!sha(?:256|384|512):)(?=[\w.-])"), "***@"),
+    (re.compile(r"((?:_authToken|_auth|_password|password|token)\s*[=:]\s*)[^\s\"',]+", re.I), r"\1***"),
+)
+
+
+def scrub(text: str) -> str:
+    """`text` with every credential form of _CREDENTIALS masked."""
+    for pattern, replacement in _CREDENTIALS:
+        text = pattern.sub(replacement, text)
+    return text
+
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_FILES = 5000
@@ -102,7 +120,7 @@ class CustomerProject:
         """For reports: what was built, stood in for and rewritten."""
         return {"path": self.root, "managers": list(self.managers), "dockerfile": self.dockerfile,
                 "standins": {s.manager: s.count for s in self.standins}, "rewritten": list(self.rewritten),
-                "notes": [f"{s.manager}: {note}" for s in self.standins for note in s.notes]}
+                "notes": [scrub(f"{s.manager}: {note}") for s in self.standins for note in s.notes]}
 
 
 def summary_lines(project: dict | None, bullet: str) -> list[str]:
@@ -175,9 +193,9 @@ def _standins(name: str, files: dict[str, bytes], root: str) -> StandIns:
     try:
         made = standins_module(name).standins(files)
     except UserError as error:
-        raise UserError(f"--project {root}: {error}") from None
+        raise UserError(scrub(f"--project {root}: {error}")) from None
     except (KeyError, ValueError, TypeError, AttributeError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UserError(f"--project {root}: its {name} files cannot be read: {type(error).__name__}: {error}") from None
+        raise UserError(scrub(f"--project {root}: its {name} files cannot be read: {type(error).__name__}: {error}")) from None
     outside = sorted(p for p in made.rewritten if p.startswith("/") or ".." in p.split("/"))
     if outside:
         raise UserError(f"harness/customer/{name}.py wrote {', '.join(outside)}, outside the project's copy")

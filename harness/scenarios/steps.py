@@ -15,6 +15,7 @@ from pathlib import Path
 
 
 from harness.contract.catalog import Catalog
+from harness.customer.project import scrub
 from harness.contract.config import read_config
 from harness.infra.errors import UsageError
 from harness.preamble import interface
@@ -352,6 +353,8 @@ def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path
     raw = "".join(text for _, text in sorted(placed, key=lambda item: item[0]))
     leaked = [name for name, value in secrets.items() if value in raw]
     output = mask(raw, secrets)
+    if scenario.customer:  # the project's own files may hold credentials the proxy-config does not name
+        output = scrub(output)
     covering = covering_keys(catalog, scenario.strategy)
     evidence = _evidence(stack, result, len(windows))
     served_hosts = set(stack.mirror_hosts)  # names the run's DNS answers with the mirror gateway

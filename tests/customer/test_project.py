@@ -1,5 +1,6 @@
 """A customer's project read and turned into steps and stand-ins (harness/customer/project.py, dockerfile.py)."""
 
+import json
 import os
 import string
 from pathlib import Path
@@ -157,3 +158,47 @@ def test_an_index_on_the_same_host_holds_the_distributions_of_both():
     merged = content.merged({"python": [{"host": "h.example", "index": "/i/", "distributions": [{"name": "a"}]}]},
                             [{"python": [{"host": "h.example", "index": "/i/", "distributions": [{"name": "b"}]}]}], "w")
     assert merged == {"python": [{"host": "h.example", "index": "/i/", "distributions": [{"name": "a"}, {"name": "b"}]}]}
+
+
+SECRET_PROJECT = {
+    ".npmrc": "@acme:registry=https://npm.acme.example/\n//npm.acme.example/:_authToken=SECRET-npm-token\n"
+              "registry=https://SECRETUSER:SECRET-npm-pass@registry.acme.example/\n",
+    "package.json": '{"name": "x", "version": "1.0.0", "dependencies": {"@acme/x": "^1.0.0", '
+                    '"priv": "git+https://SECRET-git-token@github.com/acme/priv.git", '
+                    '"tarb": "https://SECRETU:SECRET-tar@files.acme.example/t.tgz"}}\n',
+    "requirements.txt": "--extra-index-url https://user:SECRET-pip@pypi.acme.example/simple/\nrequests==2.31.0\n"
+                        "x @ git+https://SECRET-git-token@github.com/acme/x.git\n"
+                        "y @ https://u:SECRET-url@files.acme.example/y-1.0-py3-none-any.whl\n",
+    "composer.json": '{"require": {"acme/x": "^1.0"}, "repositories": [{"type": "composer", '
+                     '"url": "https://user:SECRET-composer@repo.acme.example"}]}\n',
+    "auth.json": '{"http-basic": {"repo.acme.example": {"username": "u", "password": "SECRET-auth"}}}\n',
+    "Gemfile": 'source "https://SECRET-gem:x@gems.acme.example"\ngem "rack", "3.0.8"\n',
+    "pom.xml": "<project><modelVersion>4.0.0</modelVersion><groupId>a</groupId><artifactId>b</artifactId>"
+               "<version>1</version><repositories><repository><id>acme</id>"
+               "<url>https://user:SECRET-mvn@maven.acme.example/repo</url></repository></repositories></project>\n",
+    "go.mod": "module example.com/a\n\ngo 1.21\n\nrequire github.com/x/y v1.0.0\n",
+    "Dockerfile": "FROM registry.acme.example/base:1\n",
+}
+
+
+def test_credentials_in_a_projects_files_never_reach_its_summary(tmp_path):
+    summary = json.dumps(project.load(write(tmp_path, SECRET_PROJECT)).summary())
+    assert "SECRET" not in summary and "acme.example" in summary
+
+
+def test_an_error_about_a_project_file_masks_the_credentials_it_quotes(tmp_path):
+    write(tmp_path, {"Dockerfile": "FROM user:SECRET-docker@registry.acme.example/base:1\n"})
+    with pytest.raises(UserError) as error:
+        project.load(tmp_path)
+    assert "SECRET" not in str(error.value) and "registry.acme.example" in str(error.value)
+
+
+secret = st.text(string.ascii_letters + string.digits + "-._~!$&'()*+,;%", min_size=1, max_size=30)
+user = st.text(string.ascii_letters + string.digits + "-._", min_size=1, max_size=12)
+
+
+@given(user, secret, st.sampled_from(["https://{u}:{p}@h.example/x", "{u}:{p}@h.example/x", "git+https://{p}@github.com/a",
+                                      "//h.example/:_authToken={p}", "password: {p}", "x _password={p}"]))
+def test_scrub_masks_every_credential_form(name, password, form):
+    text = "before " + form.format(u=name, p="PW" + password) + " after"
+    assert "PW" + password not in project.scrub(text)
