@@ -190,3 +190,13 @@ def test_the_files_the_doc_names_exist_for_every_manager(manager):
     missing = [pattern.replace("<manager>", manager) for pattern in sorted(_doc_patterns())
                if not _path(pattern, manager).is_file()]
     assert not missing, f"docs/adding-a-key.md names files {manager} does not have: {missing}"
+
+
+def test_a_manager_that_builds_customer_projects_has_its_stand_in_module_and_no_module_is_orphaned():
+    from harness.customer import project
+
+    building = {piece.manager for piece in slices.load() if piece.builds}
+    for manager in building:
+        assert callable(project.standins_module(manager).standins), manager
+    modules = {p.stem for p in (paths.checkout() / "harness" / "customer").glob("*.py")} - {"__init__", "project", "dockerfile"}
+    assert modules == building
