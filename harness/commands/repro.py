@@ -70,20 +70,20 @@ def run(args) -> int:
     hits = [{field: h[field] for field in ("kind", "route", "host", "path", "status", "auth")}
             for h in outcome.mirror_hits]
     if args.format == "json":
-        print(json.dumps({"strategy": args.strategy, "project": project.summary() if project else None,
+        print(json.dumps({"strategy": args.strategy, "project": project.summary(scenario.recipe) if project else None,
                           "build": outcome.build, "failed_steps": outcome.failed_steps,
                           "lint": [f.to_json() for f in findings], "plan": planned.to_json(),
                           "egress": unique_egress, "mirror_hits": hits}, indent=2))
     else:
-        _print_text(findings, planned, outcome, unique_egress, hits, project)
+        _print_text(findings, planned, outcome, unique_egress, hits, project and project.summary(scenario.recipe))
     return 0 if outcome.build == "succeeded" and not egress else 1
 
 
-def _print_text(findings, planned, outcome, egress, hits, project=None) -> None:
+def _print_text(findings, planned, outcome, egress, hits, project: dict | None = None) -> None:
     if project is not None:
         from harness.customer.project import summary_lines
 
-        print("project:", *summary_lines(project.summary(), "  "), sep="\n")
+        print("project:", *summary_lines(project, "  "), sep="\n")
     print("lint:")
     for f in findings:
         print(f"  {f.severity}: {f.key}: {f.message} ({f.rule})")

@@ -116,9 +116,12 @@ class CustomerProject:
                             f"{', '.join(builds_of) or 'no project'} (pick the strategy that builds it)")
         return out
 
-    def summary(self) -> dict:
-        """For reports: what was built, stood in for and rewritten."""
-        return {"path": self.root, "managers": list(self.managers), "dockerfile": self.dockerfile,
+    def summary(self, steps=()) -> dict:
+        """For reports: what the build's `steps` (CustomerProject.steps) built of it, what was stood in for
+        and rewritten. Without steps: every manager the project uses."""
+        built = [step["manager"] for step in steps if step.get("project", "").startswith(STEP_PREFIX)]
+        return {"path": self.root, "managers": built if steps else list(self.managers),
+                "dockerfile": any("context" in step for step in steps) if steps else self.dockerfile,
                 "standins": {s.manager: s.count for s in self.standins}, "rewritten": list(self.rewritten),
                 "notes": [scrub(f"{s.manager}: {note}") for s in self.standins for note in s.notes]}
 

@@ -392,7 +392,7 @@ def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path
                       reused={names[i]: e.source for i, e in sorted(taken.items())},
                       step_keys={k.step: k.key[:16] for k in keys if k is not None},
                       finding=scenario.finding.to_json() if scenario.finding else None,
-                      project=scenario.customer.summary() if scenario.customer else None,
+                      project=scenario.customer.summary(steps) if scenario.customer else None,
                       argv_secrets=argv.exposures(processes, {**secrets, **_platform_secrets(environment)},
                                                   lambda ts: _step_at(windows, ts)))
     outcome.problems = (judge(scenario, outcome) + [f"the build printed the secret held in {name}" for name in leaked]
