@@ -54,31 +54,26 @@ class SelfTest:
             return f"probe failed: {error}"
         return output.decode(errors="replace")
 
-    def off_subnet_check(self, builder) -> isolation.Check:
-        """A connection to an address off the build subnet (the simulated internet's resolver, an address of
-        this run) must end in the trap, recorded with its original destination, and never reach the target."""
-        target = self.topology.address(dns.INTERNET_DNS, INTERNET)
-        since = time.time()
-        output = builder.exec_run(isolation.connect_probe(target, OFF_SUBNET_PORT)).output.decode(errors="replace")
-        time.sleep(LOG_FLUSH_S)
-        captured = [e for e in self.evidence(since).trapped_connections()
-                    if (e.dst_ip, e.dst_port) == (target, OFF_SUBNET_PORT)]
-        return isolation.Check(f"a connection off the build subnet ({target}:{OFF_SUBNET_PORT}) ends in the trap",
-                               bool(captured), f"probe: {output.strip()}; trap events: {len(captured)}")
-
-    def off_subnet_datagram_checks(self, builder) -> list[isolation.Check]:
-        """A DNS query over UDP and an ICMP echo to the same address of this run: the trap records both, with
-        the name the query asks for; neither goes further (the trap does not forward)."""
+    def off_subnet_checks(self, builder) -> list[isolation.Check]:
+        """A connection, a DNS query over UDP and an ICMP echo to an address off the build subnet (the simulated
+        internet's resolver, an address of this run): each must end in the trap, recorded with its original
+        destination (the query with the name it asks for), and never reach the target (the trap does not
+        forward). One wait for the trap's log serves all three."""
         target = self.topology.address(dns.INTERNET_DNS, INTERNET)
         name = f"udp-selftest-{self.run_id}.example.com"
         since = time.time()
+        output = builder.exec_run(isolation.connect_probe(target, OFF_SUBNET_PORT)).output.decode(errors="replace")
         udp = builder.exec_run(isolation.udp_probe(target, OFF_SUBNET_PORT, name)).output.decode(errors="replace")
         icmp = builder.exec_run(isolation.icmp_probe(target)).output.decode(errors="replace")
         time.sleep(LOG_FLUSH_S)
-        events = self.evidence(since).trap_events
+        evidence = self.evidence(since)
+        captured = [e for e in evidence.trapped_connections() if (e.dst_ip, e.dst_port) == (target, OFF_SUBNET_PORT)]
+        events = evidence.trap_events
         datagrams = [e for e in events if e.kind == "udp" and (e.dst_ip, e.dst_port, e.name) == (target, OFF_SUBNET_PORT, name)]
         echoes = [e for e in events if e.kind == "icmp" and e.dst_ip == target and e.icmp_type == 8]
         return [
+            isolation.Check(f"a connection off the build subnet ({target}:{OFF_SUBNET_PORT}) ends in the trap",
+                            bool(captured), f"probe: {output.strip()}; trap events: {len(captured)}"),
             isolation.Check(f"a UDP DNS query to a resolver off the build subnet ({target}:{OFF_SUBNET_PORT}) is "
                             "recorded by the trap with its name", bool(datagrams),
                             f"probe: {udp.strip()}; trap events: {len(datagrams)}"),
@@ -90,6 +85,10 @@ class SelfTest:
         decoy = isolation.Decoy()
         checks: list[isolation.Check] = []
         trap_address = self.topology.address(trap.NAME, BUILD)
+        # the probes from throwaway containers on each network start first and run beside the builder's checks
+        pool = ThreadPoolExecutor(max_workers=len(NETWORKS))
+        host_probes = {network: pool.submit(self.probe, network, isolation.connect_probe(
+            self.topology.bridge_gateway(network), decoy.port)) for network in NETWORKS}
         try:
             with tempfile.TemporaryDirectory(prefix="airgap-selftest-") as tmp:
                 secret_layout.mount_config(None, Path(tmp) / "proxy-config")
@@ -111,11 +110,8 @@ class SelfTest:
                     output = wrapped.exec_run(isolation.connect_probe(gateway_ip, decoy.port)).output.decode()
                     checks.append(isolation.check_unreachable(
                         f"the host (bridge gateway {gateway_ip}, decoy port {decoy.port}) from a builder", output))
-                    checks.append(self.off_subnet_check(wrapped))
-                    checks += self.off_subnet_datagram_checks(wrapped)
-            with ThreadPoolExecutor(max_workers=len(NETWORKS)) as pool:  # re-raises a probe's error
-                outputs = dict(zip(NETWORKS, pool.map(lambda n: self.probe(
-                    n, isolation.connect_probe(self.topology.bridge_gateway(n), decoy.port)), NETWORKS)))
+                    checks += self.off_subnet_checks(wrapped)
+            outputs = {network: future.result() for network, future in host_probes.items()}  # re-raises an error
             for network in NETWORKS:
                 checks.append(isolation.check_unreachable(
                     f"the host from any container on {network} (bridge gateway {self.topology.bridge_gateway(network)},"
@@ -126,5 +122,6 @@ class SelfTest:
             checks.append(isolation.Check("the host decoy listener saw no connection", not decoy.accepted,
                                           f"connections from {decoy.accepted}" if decoy.accepted else "none"))
         finally:
+            pool.shutdown(wait=True)
             decoy.close()
         return isolation.Report(tuple(checks))
