@@ -26,12 +26,11 @@ import re
 import tomllib
 from pathlib import Path
 
-import yaml
-
 from harness.customer.maven import parse_xml, properties, standin_download, with_property
 from harness.customer.project import StandIns
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
+from harness.infra.yamltext import YAMLSyntaxError, load_yaml
 from harness.stack.content import gradle as portal
 from harness.stack.content.maven import CHECKSUMS
 
@@ -164,8 +163,8 @@ def _alias(name: str) -> str:
 @functools.lru_cache(maxsize=1)
 def implementations() -> dict[str, str]:
     try:
-        return yaml.safe_load(PLUGINS_FILE.read_text())
-    except (OSError, yaml.YAMLError) as error:
+        return load_yaml(PLUGINS_FILE.read_text())
+    except (OSError, YAMLSyntaxError) as error:
         raise UserError(f"{PLUGINS_FILE}: cannot be read ({error})") from None
 
 
