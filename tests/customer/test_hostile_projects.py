@@ -1,0 +1,58 @@
+"""Any project, however broken its files, gives stand-ins or a UserError naming the file: never a traceback.
+
+Each customer-style project of fixtures/projects/ is damaged the ways real checkouts are (a file cut short, a
+merge conflict left in, bytes that are not UTF-8, a file emptied) and read again."""
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from harness.customer import project
+from harness.infra import paths
+from harness.infra.errors import UserError
+from harness.stack import content
+
+PROJECTS = sorted(p for p in (paths.fixtures_dir() / "projects").iterdir() if p.is_dir())
+EXAMPLES = int(os.environ.get("AIRGAP_HOSTILE_PROJECT_EXAMPLES", "25"))
+
+
+def damaged(data: bytes, how: str, where: float, junk: bytes) -> bytes:
+    cut = int(len(data) * where)
+    return {"truncate": data[:cut],
+            "conflict": data[:cut] + b"\n<<<<<<< HEAD\n" + junk + b"\n=======\n>>>>>>> theirs\n" + data[cut:],
+            "junk": data[:cut] + junk + data[cut:],
+            "empty": b""}[how]
+
+
+def files_of(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("root", PROJECTS, ids=[p.name for p in PROJECTS])
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_damaged_project_is_stood_in_for_or_refused_by_name(root, data, tmp_path_factory):
+    names = files_of(root)
+    victim = data.draw(st.sampled_from(names), label="file")
+    how = data.draw(st.sampled_from(["truncate", "conflict", "junk", "empty"]), label="how")
+    where = data.draw(st.floats(0, 1), label="where")
+    junk = data.draw(st.binary(max_size=40) | st.sampled_from([b"\xff\xfe", b"\x00", b"{", b"]]", b"\"", b"<x"]),
+                     label="junk")
+    copy = tmp_path_factory.mktemp("project")
+    for name in names:
+        target = copy / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = (root / name).read_bytes()
+        target.write_bytes(damaged(source, how, where, junk) if name == victim else source)
+    try:
+        loaded = project.load(copy)
+    except UserError as error:
+        assert "Traceback" not in str(error) and str(error).strip()
+        return
+    loaded.summary()  # what the report shows of it is made without error too
+    try:
+        content.with_standins(loaded.standins)  # and the simulated internet's content, or a UserError
+    except UserError as error:
+        assert str(error).strip()
