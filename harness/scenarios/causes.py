@@ -14,7 +14,6 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
-
 from harness.contract.catalog import load_catalog
 from harness.infra.errors import UserError
 from harness.infra.yamltext import YAMLSyntaxError, load_yaml

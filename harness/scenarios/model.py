@@ -18,13 +18,13 @@ from pathlib import Path
 import jsonschema
 
 from harness.contract.catalog import Catalog, load_catalog
-from harness.customer.project import CustomerProject
-from harness.scenarios.recipes import recipes
 from harness.contract.config import read_config
-from harness.infra.errors import UserError
 from harness.contract.plan import plan
+from harness.customer.project import CustomerProject, load as load_project
 from harness.infra import paths
+from harness.infra.errors import UserError
 from harness.infra.yamltext import YAMLSyntaxError, load_yaml
+from harness.scenarios.recipes import recipes
 
 
 
@@ -312,8 +312,6 @@ def load_file(path: Path) -> Scenario:
 
 
 def _with_project_path(path: Path, data: dict) -> Scenario:
-    from harness.customer import project as customer
-
     folder = path.parent
     clashes = [p.name for p in (folder / PROJECT_DIR, folder / PROJECT_DEFINITION) if p.exists()] + (
         ["recipe"] if data.get("recipe") else [])
@@ -323,7 +321,7 @@ def _with_project_path(path: Path, data: dict) -> Scenario:
     try:
         where = (folder / data["project"]["path"]).resolve()
         relative = os.path.relpath(where)  # reports name it from the checkout, as a user would type it
-        loaded = customer.load(Path(relative) if not relative.startswith("..") else where)
+        loaded = load_project(Path(relative) if not relative.startswith("..") else where)
     except UserError as error:
         raise UserError(f"{path}: {error}") from None
     scenario = from_json(data, folder.name, str(path), folder)
