@@ -22,8 +22,8 @@ from harness.stack import slices
 # `_authToken=` lines. Nothing read from the project reaches a note, a report or an error without this mask.
 _CREDENTIALS = (
     (re.compile(r"(?<=://)[^/\s@]+@"), "***@"),
-    (re.compile(r"(?<![\w/])[^\s/@:'\"=]+:[^\s/@'\"]+@(?!sha(?:256|384|512):)(?=[\w.-])"), "***@"),
-    (re.compile(r"((?:_authToken|_auth|_password|password|token)\s*[=:]\s*)[^\s\"',]+", re.I), r"\1***"),
+    (re.compile(r"(?<![\w/])[^\s/@:'\"=]+:[^\s/@\"]+@(?!sha(?:256|384|512):)(?=[\w.-])"), "***@"),
+    (re.compile(r"((?:_authToken|_auth|_password|password|token)\"?\s*[=:]\s*\"?)[^\s\"]+", re.I), r"\1***"),
 )
 
 

@@ -198,7 +198,8 @@ user = st.text(string.ascii_letters + string.digits + "-._", min_size=1, max_siz
 
 
 @given(user, secret, st.sampled_from(["https://{u}:{p}@h.example/x", "{u}:{p}@h.example/x", "git+https://{p}@github.com/a",
-                                      "//h.example/:_authToken={p}", "password: {p}", "x _password={p}"]))
+                                      "//h.example/:_authToken={p}", "password: {p}", "x _password={p}",
+                                      '{{"password": "{p}"}}', "'{u}:{p}@h.example'"]))
 def test_scrub_masks_every_credential_form(name, password, form):
     text = "before " + form.format(u=name, p="PW" + password) + " after"
     assert "PW" + password not in project.scrub(text)
