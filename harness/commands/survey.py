@@ -5,7 +5,6 @@ from pathlib import Path
 
 from harness.commands.common import add_catalog_option, catalog_from
 from harness.infra.errors import UserError
-from harness.contract.survey import survey, write_reports
 from harness.infra.textsafe import printable
 
 
@@ -18,6 +17,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    from harness.contract.survey import survey, write_reports  # it writes files: imported only to run
+
     for path in args.paths:
         if not Path(path).is_dir():
             raise UserError(f"{printable(path)}: not a directory")

@@ -10,7 +10,6 @@ consume?", "which registry does this image belong to?").
 import functools
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from harness.contract import reference
@@ -339,7 +338,7 @@ def load_catalog(choreo_registry: str | None = None, profile: str | os.PathLike 
 
 @functools.lru_cache(maxsize=None)
 def _load_catalog(choreo_registry: str | None, profile_path: str | None) -> Catalog:
-    text = resources.files("harness.contract").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    text = Path(__file__).with_name("catalog.yaml").read_text(encoding="utf-8")  # beside this module, as packaged
     data = load_yaml(text)
     profile = load_profile(profile_path)
     _merge(data, profile)

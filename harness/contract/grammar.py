@@ -14,7 +14,7 @@ import ipaddress
 import re
 import urllib.parse
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 
 from harness.infra.yamltext import load_yaml
 
@@ -66,7 +66,7 @@ class Kind:
 
 
 def _load() -> tuple[dict[str, Rule], dict[str, re.Pattern], dict[str, tuple[str, ...]]]:
-    text = resources.files("harness.contract").joinpath("grammar.yaml").read_text(encoding="utf-8")
+    text = Path(__file__).with_name("grammar.yaml").read_text(encoding="utf-8")  # beside this module, as packaged
     data = load_yaml(text)
     rules = {rid: Rule(rid, r["severity"], r["build"], r["summary"], r["accepted"], tuple(r.get("refused", ())),
                        r.get("client"), tuple(r.get("examples", ())))

@@ -4,7 +4,6 @@ Every finding names the file (key) at fault. Values of credential keys never app
 URLs are shown with their user-info password masked.
 """
 
-import difflib
 import re
 from dataclasses import asdict, dataclass
 
@@ -49,6 +48,8 @@ def _merge_strategies(findings: list[Finding]) -> list[Finding]:
 
 
 def _suggest(word: str, choices) -> str:
+    import difflib  # only for an unknown name: not on every lint's path
+
     close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -62,6 +63,8 @@ def _key_shaped(text: str) -> bool:
 
 
 def _closest(word: str, choices) -> str | None:
+    import difflib
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return close[0] if close else None
 
