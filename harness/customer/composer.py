@@ -20,7 +20,7 @@ import json
 import re
 from urllib.parse import unquote, urlsplit
 
-from harness.customer.project import StandIns
+from harness.customer.project import StandIns, json_object_of
 from harness.customer.rubygems import safe_url
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
@@ -39,17 +39,6 @@ _SHASUM = re.compile(r'(?<!\\)"shasum"\s*:\s*"([^"\\]*)"')
 _VERSION_TEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*(?:/[A-Za-z0-9._+-]+)*$")
 _HOST = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
 
-
-def _json(files: dict[str, bytes], path: str) -> dict:
-    try:
-        document = json.loads(files[path].decode("utf-8-sig"), object_pairs_hook=dict)
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path}: not valid JSON (line {error.lineno}: {error.msg})") from None
-    if not isinstance(document, dict):
-        raise UserError(f"{path}: expected a JSON object at the top")
-    return document
 
 
 def platform_package(name: str) -> bool:
@@ -339,12 +328,12 @@ def _from_manifest(manifest: dict, notes: list[str]) -> list[dict]:
 
 def standins(files: dict[str, bytes]) -> StandIns:
     notes: list[str] = []
-    manifest = _json(files, MANIFEST) if MANIFEST in files else None
+    manifest = json_object_of(MANIFEST, files[MANIFEST]) if MANIFEST in files else None
     if manifest is not None:
         _repositories(manifest, notes)
     elsewhere, rewritten = {}, {}
     if LOCKFILE in files:
-        lock = _json(files, LOCKFILE)
+        lock = json_object_of(LOCKFILE, files[LOCKFILE])
         packages, elsewhere, served = _from_lock(lock, notes)
         new = rewritten_lock(files[LOCKFILE], lock, served)
         if new is not None:

@@ -9,7 +9,7 @@ stage's instructions left out, and the last stage copying a file from every othe
 import re
 
 from harness.contract import reference
-from harness.customer.project import DOCKERFILE, STANDIN_DOCKERFILE, StandIns
+from harness.customer.project import DOCKERFILE, STANDIN_DOCKERFILE, StandIns, text_of
 from harness.infra.errors import UserError
 
 _VARIABLE = re.compile(r"\$(?:\{(\w+)(?::?([-+])([^}]*))?\}|(\w+))")
@@ -50,10 +50,7 @@ def _expand(text: str, values: dict[str, str]) -> str:
 
 
 def standins(files: dict[str, bytes]) -> StandIns:
-    try:
-        text = files[DOCKERFILE].decode()
-    except UnicodeDecodeError:
-        raise UserError(f"{DOCKERFILE}: not UTF-8 text") from None
+    text = text_of(DOCKERFILE, files[DOCKERFILE])
     args: dict[str, str] = {}
     head, stages, images, notes = [], [], [], []
     for instruction in instructions(text):

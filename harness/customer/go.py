@@ -16,7 +16,7 @@ Directory replacements (`=> ./lib`) are notes: the directory is the project's ow
 import posixpath
 import re
 
-from harness.customer.project import StandIns
+from harness.customer.project import StandIns, text_of
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack.content import go as generator
@@ -122,17 +122,11 @@ def _directory(new: str, files: dict) -> str:
     return "a directory not in the project as read: the build cannot read it"
 
 
-def _text(path: str, data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise UserError(f"{path}: not UTF-8 text (byte {error.start})") from None
-
 
 def standins(files: dict[str, bytes]) -> StandIns:
     notes = []
-    requires, replaces = parse_go_mod(_text(GO_MOD, files[GO_MOD]))
-    sum_text = _text(GO_SUM, files[GO_SUM]) if GO_SUM in files else None
+    requires, replaces = parse_go_mod(text_of(GO_MOD, files[GO_MOD]))
+    sum_text = text_of(GO_SUM, files[GO_SUM]) if GO_SUM in files else None
     sum_lines = parse_go_sum(sum_text) if sum_text is not None else []
 
     def replacement(path: str, version: str):

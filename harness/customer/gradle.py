@@ -27,7 +27,7 @@ import tomllib
 from pathlib import Path
 
 from harness.customer.maven import parse_xml, properties, standin_download, with_property
-from harness.customer.project import StandIns
+from harness.customer.project import StandIns, text_of
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.infra.yamltext import YAMLSyntaxError, load_yaml
@@ -369,10 +369,7 @@ def _attributes(text: str) -> dict[str, str]:
 def rewrite_verification(data: bytes, tree: dict[str, bytes]) -> tuple[bytes, int, int]:
     """verification-metadata.xml with each checksum of a file the stand-ins serve replaced by that file's, every
     other byte as it was; how many checksums were replaced, and how many files listed are not served."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{VERIFICATION}: not UTF-8 text") from None
+    text = text_of(VERIFICATION, data)
     count = unserved = 0
 
     def component(match: re.Match) -> str:
@@ -466,10 +463,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
     catalog = _catalog(files, found, values)
     scripts = {}
     for path in sorted(p for p in files if p.endswith((".gradle", ".gradle.kts"))):
-        try:
-            scripts[path] = files[path].decode("utf-8")
-        except UnicodeDecodeError:
-            raise UserError(f"{path}: not UTF-8 text") from None
+        scripts[path] = text_of(path, files[path])
         values.read_script(code_of(scripts[path]))
     for path, text in scripts.items():  # settings first: its pluginManagement gives plugins their versions
         if path.rsplit("/", 1)[-1].startswith("settings.gradle"):

@@ -31,7 +31,7 @@ from xml.etree import ElementTree
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
-from harness.customer.project import StandIns
+from harness.customer.project import StandIns, text_of
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack.content.archives import sha256_hex, zip_bytes
@@ -142,10 +142,7 @@ def _user_properties(files: dict[str, bytes]) -> dict[str, str]:
     """-Dname=value of .mvn/maven.config (CI-friendly versions: ${revision}); they override the poms'."""
     if MAVEN_CONFIG not in files:
         return {}
-    try:
-        text = files[MAVEN_CONFIG].decode()
-    except UnicodeDecodeError:
-        raise UserError(f"{MAVEN_CONFIG}: not UTF-8 text") from None
+    text = text_of(MAVEN_CONFIG, files[MAVEN_CONFIG])
     found = re.findall(r"(?:^|\s)-D([^=\s]+)=(\S*)", text)
     return {name: value.strip("\"'") for name, value in found}
 

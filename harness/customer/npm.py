@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from harness.customer.project import StandIns
+from harness.customer.project import StandIns, json_object_of, text_of
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack import content, slices
@@ -76,7 +76,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
     decisive = _decisive(files)
     npmrc = _npmrc(files.get(NPMRC))
     made = Made(npmrc=npmrc)
-    manifest = _json(files, MANIFEST) if MANIFEST in files else None
+    manifest = json_object_of(MANIFEST, files[MANIFEST]) if MANIFEST in files else None
     if decisive != MANIFEST and manifest is None:
         raise UserError(f"{MANIFEST}: missing beside {decisive} (the build needs both)")
     if decisive == YARN_LOCK:
@@ -112,7 +112,7 @@ def _package_lock(path: str, data: bytes, made: Made) -> bytes:
     """Stand-ins for every package of a package-lock.json (or npm-shrinkwrap.json, the same format), and the
     file with their integrity. v2 and v3 list packages under `packages` (by node_modules path); v1 only under
     `dependencies` (nested); v2 has both, with the same integrity values, so both are rewritten alike."""
-    lock = _json({path: data}, path)
+    lock = json_object_of(path, data)
     version = lock.get("lockfileVersion", 1)
     if type(version) is not int or version not in (1, 2, 3):
         raise UserError(f"{path}: lockfileVersion {version!r} (npm writes 1, 2 or 3)")
@@ -242,7 +242,7 @@ class YarnEntry:
 def _yarn(data: bytes, made: Made) -> bytes:
     """Stand-ins for each entry of a yarn.lock v1, and the file with their sha1 (after `#` in `resolved`)
     and integrity."""
-    text = _text(YARN_LOCK, data)
+    text = text_of(YARN_LOCK, data)
     lines = text.splitlines(keepends=True)
     entries = _parse_yarn(lines)
     for entry in entries:
@@ -587,21 +587,6 @@ def _integrity(path: str, where: str, integrity) -> str | None:
     return integrity
 
 
-def _text(path: str, data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise UserError(f"{path}: not UTF-8 (byte {error.start})") from None
-
-
-def _json(files: dict[str, bytes], path: str) -> dict:
-    try:
-        document = json.loads(_text(path, files[path]).removeprefix("\ufeff"))
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path}: not valid JSON (line {error.lineno}: {error.msg})") from None
-    if not isinstance(document, dict):
-        raise UserError(f"{path}: expected a JSON object")
-    return document
 
 
 # --- the project's .npmrc ----------------------------------------------------------------------------------
@@ -612,7 +597,7 @@ def _npmrc(data: bytes | None) -> dict[str, str]:
     if data is None:
         return {}
     settings = {}
-    for line in _text(NPMRC, data).splitlines():
+    for line in text_of(NPMRC, data).splitlines():
         line = line.strip()
         if not line or line.startswith((";", "#")) or "=" not in line:
             continue

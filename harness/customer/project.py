@@ -187,6 +187,25 @@ def _read(path: Path) -> bytes | None:
     return data
 
 
+def text_of(path: str, data: bytes) -> str:
+    """A project file's text for a stand-in module; bytes that are not UTF-8 are an error naming the file."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{printable(path)}: not UTF-8 text (byte {error.start})") from None
+
+
+def json_object_of(path: str, data: bytes) -> dict:
+    """A project file that holds one JSON object (package.json, composer.lock ...; a byte-order mark allowed)."""
+    try:
+        document = json.loads(text_of(path, data).removeprefix("\ufeff"))
+    except json.JSONDecodeError as error:
+        raise UserError(f"{printable(path)}: not valid JSON (line {error.lineno}: {error.msg})") from None
+    if not isinstance(document, dict):
+        raise UserError(f"{printable(path)}: expected a JSON object")
+    return document
+
+
 def standins_module(name: str):
     """harness/customer/<name>.py: `standins(files) -> StandIns` for a manager (or the Dockerfile)."""
     return module_with(__name__.rpartition(".")[0], name, "standins", "customer stand-in module")

@@ -44,7 +44,7 @@ except ImportError:  # not a dependency of the harness (pyproject.toml): pip's v
     from pip._vendor.packaging.utils import canonicalize_name
     from pip._vendor.packaging.version import InvalidVersion, Version
 
-from harness.customer.project import StandIns
+from harness.customer.project import StandIns, text_of
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack import slices
@@ -114,7 +114,7 @@ class Reader:
             self.note(f"{parent}: {printable(path)}: not in the project as read (missing, or in a skipped directory); "
                       "what it names has no stand-ins")
             return
-        text = _text(path, self.files[path])
+        text = text_of(path, self.files[path])
         self.texts[path] = text
         last = None  # the name of the last requirement line, which a `# via` comment annotates
         via_block = False
@@ -250,7 +250,7 @@ class Reader:
             return
         self.projects.add((path, built))
         try:
-            data = tomllib.loads(_text(path, self.files[path]))
+            data = tomllib.loads(text_of(path, self.files[path]))
         except tomllib.TOMLDecodeError as error:
             raise UserError(f"{printable(path)}: not valid TOML ({error})") from None
         project = _table(data, "project", path)
@@ -333,12 +333,6 @@ def _hash_spans(pieces, where: str) -> list:
             spans.append((start + match.start(2), start + match.end(2), algorithm))
     return spans
 
-
-def _text(path: str, data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise UserError(f"{printable(path)}: not UTF-8 text (byte {error.start})") from None
 
 
 def _table(data: dict, name: str, path: str) -> dict | None:

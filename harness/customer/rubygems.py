@@ -15,7 +15,7 @@ The lock's CHECKSUMS section (Bundler 2.5+) pins each gem's sha256: the build's 
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from harness.customer.project import StandIns
+from harness.customer.project import StandIns, text_of
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack.content import rubygems as generator
@@ -61,12 +61,6 @@ def is_rubygems(remote: str) -> bool:
     except ValueError:
         return False
 
-
-def _text(files: dict[str, bytes], path: str) -> str:
-    try:
-        return files[path].decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text") from None
 
 
 # --- Gemfile.lock --------------------------------------------------------------------------------------------
@@ -368,12 +362,12 @@ def standins(files: dict[str, bytes]) -> StandIns:
     notes: list[str] = []
     gemfile_gems = []
     if GEMFILE in files:
-        gemfile_gems, gemfile_notes = read_gemfile(_text(files, GEMFILE))
+        gemfile_gems, gemfile_notes = read_gemfile(text_of(GEMFILE, files[GEMFILE]).removeprefix("\ufeff"))
         # git: and path: gems: the lock's GIT and PATH sections say it when there is a lock
         notes += gemfile_notes + ([] if LOCKFILE in files else _gemfile_notes(gemfile_gems))
     rewritten = {}
     if LOCKFILE in files:
-        lock = Lock(_text(files, LOCKFILE))
+        lock = Lock(text_of(LOCKFILE, files[LOCKFILE]).removeprefix("\ufeff"))
         gems = _from_lock(lock, notes)
         _bundled_with(lock, notes)
         if lock.checksums:
