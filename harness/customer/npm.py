@@ -396,7 +396,7 @@ def lowest(spec: str) -> str | None:
     hyphen = re.fullmatch(r"(\S+)\s+-\s+\S+", alternative)
     if hyphen:
         alternative = hyphen.group(1)
-    best = (0, 0, 0, "")
+    best = None  # no lower bound: 0.0.0 (a start at 0.0.0 would hide a lower 0.0.0-0)
     position = 0
     for match in COMPARATOR.finditer(alternative):
         if alternative[position:match.start()].strip():
@@ -415,11 +415,11 @@ def lowest(spec: str) -> str | None:
         elif given < 3:
             prerelease = ""
         candidate = (*numbers, prerelease)
-        if generator.version_key(_format(candidate)) > generator.version_key(_format(best)):
+        if best is None or generator.version_key(_format(candidate)) > generator.version_key(_format(best)):
             best = candidate
     if alternative[position:].strip():
         return None
-    return _format(best)
+    return _format(best) if best else "0.0.0"
 
 
 def _format(parts: tuple) -> str:
