@@ -60,6 +60,7 @@ class TrapEvent:
 class Evidence:
     mirror_hits: tuple[MirrorHit, ...]
     trap_events: tuple[TrapEvent, ...]
+    unreadable: tuple[str, ...] = ()  # log lines that are no record (a line torn while it was being written)
 
     def dns_queries(self) -> set[str]:
         return {e.name for e in self.trap_events if e.kind == "dns" and e.name}
@@ -79,15 +80,20 @@ class Evidence:
         return tuple(h for h in self.mirror_hits if h.route == route)
 
 
-def _records(text: str, kind, since: float | None, until: float | None, client: str | None) -> tuple:
+def _records(text: str, kind, since: float | None, until: float | None, client: str | None,
+             unreadable: list[str]) -> tuple:
     names = {f.name for f in fields(kind)}
     records = []
     for line in text.splitlines():
         if not line.strip():
             continue
-        raw = json.loads(line)
-        record = kind(**{k: v for k, v in raw.items() if k in names})
-        in_window = (since is None or record.ts >= since) and (until is None or record.ts <= until)
+        try:
+            raw = json.loads(line)
+            record = kind(**{k: v for k, v in raw.items() if k in names})
+            in_window = (since is None or record.ts >= since) and (until is None or record.ts <= until)
+        except (ValueError, TypeError, AttributeError):  # not JSON, not an object, a field missing or mistyped
+            unreadable.append(line[:200])
+            continue
         if in_window and (client is None or record.client == client):
             records.append(record)
     return tuple(records)
@@ -96,5 +102,7 @@ def _records(text: str, kind, since: float | None, until: float | None, client: 
 def parse(gateway_log: str, trap_log: str, since: float | None = None, until: float | None = None,
           client: str | None = None) -> Evidence:
     """Evidence from the two logs' text, keeping records from `since` to `until` (and from `client`)."""
-    return Evidence(mirror_hits=_records(gateway_log, MirrorHit, since, until, client),
-                    trap_events=_records(trap_log, TrapEvent, since, until, client))
+    unreadable: list[str] = []
+    return Evidence(mirror_hits=_records(gateway_log, MirrorHit, since, until, client, unreadable),
+                    trap_events=_records(trap_log, TrapEvent, since, until, client, unreadable),
+                    unreadable=tuple(unreadable))

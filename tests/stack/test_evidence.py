@@ -40,3 +40,11 @@ def test_window_and_client_select_one_command():
 def test_unknown_fields_are_ignored_and_blank_lines_skipped():
     evidence = parse(lines(dict(HIT, upstream_status="200")) + "\n", "")
     assert len(evidence.mirror_hits) == 1 and evidence.trap_events == ()
+
+
+@pytest.mark.parametrize("torn", ['200,"auth":"none"}', '{"ts": 10.9, "client": "10.0', "[1, 2]", '{"ts": "late"}'])
+def test_a_line_that_is_no_record_is_set_aside_not_a_traceback(torn):
+    """A line torn while it was written (or any junk) is listed as unreadable; the records around it stay."""
+    evidence = parse(lines(HIT) + torn + "\n" + lines(HIT), lines(DNS) + torn + "\n")
+    assert len(evidence.mirror_hits) == 2 and len(evidence.trap_events) == 1
+    assert evidence.unreadable == (torn, torn)
