@@ -220,8 +220,9 @@ def test_the_build_script_records_arguments_until_the_end_or_the_preambles_failu
     script = build_script("prism", recipes()["prism"])
     start = script.index("perl -e ")
     assert start < script.index("mark preamble 0")
-    # its definition, the EXIT trap (a preamble that exits), the preamble's failure, after the last step
-    assert script.count(argv.report_command()) == 4
+    # its definition, the EXIT trap (a preamble that exits), the preamble's and the hand-off's failures, after
+    # the last step
+    assert script.count(argv.report_command()) == 5
     assert script.index(f"{argv.report_command()}; exit 90") < script.index("mark end")
     assert script.rstrip().endswith(argv.report_command())
 

@@ -31,8 +31,13 @@ DOCKERHUB_PASSWORD = "PLATFORM_DOCKERHUB_PASSWORD"
 DRY_RUN_LOGIN = "PREAMBLE_DRY_RUN_LOGIN"  # non-empty: record the Docker Hub login instead of performing it
 LOGIN_COMMAND = "PREAMBLE_LOGIN_COMMAND"  # podman (default), buildah or skopeo: the tool that logs in
 STATE_DIR = "PREAMBLE_STATE_DIR"  # where the report goes, default $HOME/.proxy-config-preamble
+# The build the preamble hands off to runs as another user in another container (pack's `cnb`): its uid:gid, which
+# must be able to read what is handed to it, and its home, where files for the build user's home are mounted.
+# Unset: the preamble's own user and HOME.
+BUILD_USER = "PREAMBLE_BUILD_USER"
+BUILD_HOME = "PREAMBLE_BUILD_HOME"
 INPUTS = (PROXY_CONFIG_DIR, HOME, CHOREO_REGISTRY, PROFILE, DOCKERHUB_USERNAME, DOCKERHUB_PASSWORD, DRY_RUN_LOGIN,
-          LOGIN_COMMAND, STATE_DIR)
+          LOGIN_COMMAND, STATE_DIR, BUILD_USER, BUILD_HOME)
 PROFILE_RECORDS = {  # the columns after the first (the record's kind) of each line of PREAMBLE_PROFILE
     "platform-hosts": ("hosts",),  # the platform registry's hosts, space-separated: what CHOREO_REGISTRY replaces
     "registry": ("id", "prefixes"),  # a registry's prefixes, space-separated (the catalog's and the profile's)
@@ -44,6 +49,16 @@ DEFAULT_STATE_DIR = ".proxy-config-preamble"  # under HOME
 REPORT_FILE = "report.tsv"
 IGNORED_KEYS_FILE = "ignored-keys"  # NUL-separated names of present keys the strategy does not consume
 DOCKERHUB_LOGIN_FILE = "dockerhub-login"  # the login recorded instead of performed (dry run)
+# What the preamble hands to the build command (pack build, podman build): NUL-terminated triples KIND, NAME, VALUE.
+#   env NAME VALUE          `pack build --env NAME=VALUE` (the last of a name wins, as pack keeps it)
+#   volume SOURCE TARGET    `pack build --volume SOURCE:TARGET`: the file or directory as the build sees it, its
+#                           owner and mode kept (a bind mount's); missing parents of TARGET are made root's
+#   build-arg NAME VALUE    `podman build --build-arg NAME=VALUE`
+#   secret ID SOURCE        `podman build --secret id=ID,src=SOURCE`
+# The harness gives each item to the build as the strategy's hand-off command (the profile's handoff.command)
+# takes it, and ignores the kinds that command does not take (harness/scenarios/handoff.sh).
+HANDOFF_FILE = "handoff"
+HANDOFF_KINDS = {"pack build": ("env", "volume"), "podman build": ("build-arg", "secret")}
 
 
 def entry(preamble_dir: str | os.PathLike, strategy: str) -> Path:
@@ -64,6 +79,8 @@ class Environment:
     dry_run_login: bool = True
     login_command: str | None = None
     state_dir: str | os.PathLike | None = None
+    build_user: str | None = None  # uid:gid
+    build_home: str | None = None
 
     def variables(self) -> dict[str, str]:
         out = {HOME: str(self.home)} if self.home is not None else {}
@@ -81,6 +98,10 @@ class Environment:
             out[LOGIN_COMMAND] = self.login_command
         if self.state_dir is not None:
             out[STATE_DIR] = str(self.state_dir)
+        if self.build_user:
+            out[BUILD_USER] = self.build_user
+        if self.build_home:
+            out[BUILD_HOME] = self.build_home
         return out
 
     def report_dir(self) -> Path:
@@ -177,6 +198,31 @@ def parse_report(text: str, problems: list[str] | None = None) -> list[ReportRec
                 raise
             problems.append(str(error))
     return records
+
+
+@dataclass(frozen=True)
+class HandoffItem:
+    kind: str  # env | volume | build-arg | secret
+    name: str  # the variable or argument name, the volume's source, the secret's id
+    value: str  # its value, the volume's target, the secret's source
+
+
+def parse_handoff(data: bytes) -> list[HandoffItem]:
+    """A preamble's hand-off file; a kind no command takes, or a cut-off triple, is a ReportError."""
+    fields = data.decode("utf-8", "replace").split("\0")
+    if fields[-1] != "" or (len(fields) - 1) % 3:
+        raise ReportError(f"{HANDOFF_FILE}: not NUL-terminated triples ({len(fields) - 1} fields)")
+    items = [HandoffItem(*fields[i:i + 3]) for i in range(0, len(fields) - 1, 3)]
+    kinds = {kind for taken in HANDOFF_KINDS.values() for kind in taken}
+    for item in items:
+        if item.kind not in kinds:
+            raise ReportError(f"{HANDOFF_FILE}: unknown kind {item.kind!r} (one of {', '.join(sorted(kinds))})")
+    return items
+
+
+def read_handoff(directory: str | os.PathLike) -> list[HandoffItem]:
+    path = Path(directory) / HANDOFF_FILE
+    return parse_handoff(path.read_bytes()) if path.exists() else []
 
 
 def read_report(directory: str | os.PathLike, problems: list[str] | None = None) -> list[ReportRecord]:

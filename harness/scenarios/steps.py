@@ -36,7 +36,8 @@ REPORT_MARK = "::airgap-report"
 # log, whatever its time. (A TCP event is logged before the trap answers, so within its step's window.)
 STEP_PROBE_DOMAIN = "airgap-step.invalid"
 REUSED_MARK = "::airgap-reused-from"  # in a step's output taken from another scenario: SCENARIO STEP
-_REPORT_IN_BUILDER = f"${{{interface.STATE_DIR}:-$HOME/{interface.DEFAULT_STATE_DIR}}}/{interface.REPORT_FILE}"
+_STATE_IN_BUILDER = f"${{{interface.STATE_DIR}:-$HOME/{interface.DEFAULT_STATE_DIR}}}"
+_REPORT_IN_BUILDER = f"{_STATE_IN_BUILDER}/{interface.REPORT_FILE}"
 # After the steps: every image variable the preamble exported, and its report.tsv (key names only), each line
 # marked; the script's status is whether every step succeeded.
 IMAGE_REPORT = (f'\nfor v in $(compgen -v {interface.IMAGE_VARIABLE_PREFIX}); do echo "{IMAGE_MARK} $v=${{!v}}"; done\n'
@@ -58,8 +59,29 @@ def own_project_files(scenario: Scenario) -> dict[str, bytes]:
             for step in own_project_steps(scenario.recipe) for path, data in scenario.project}
 
 
-def step_command(step: dict) -> str:
-    """The shell command of one recipe step."""
+HANDOFF_IN_BUILDER = "/opt/airgap/handoff.sh"  # harness/scenarios/handoff.sh: the build's side of the hand-off
+# How a step runs under each build command (the profile's handoff.command, handoff.sh): a package or download
+# step of a pack build runs as the buildpacks' build user; a package step of a podman build as a RUN of the
+# component's Dockerfile. Pulls stand for the build command's own pulls, a dockerfile step is one.
+HANDOFF_RUNNERS = {"pack build": {"project": "airgap_build_user", "fetch": "airgap_build_user"},
+                   "podman build": {"project": "airgap_dockerfile_run"}}
+
+
+def handoff_command(catalog: Catalog, strategy: str) -> str | None:
+    """The build command the strategy's configuration is handed to (the profile's handoff.command), if any."""
+    handoff = catalog.strategies[strategy].handoff
+    return handoff.command if handoff else None
+
+
+def step_command(step: dict, handoff: str | None = None) -> str:
+    """The shell command of one recipe step, run as the strategy's build command `handoff` runs it."""
+    kind = next(k for k in ("pull", "project", "fetch", "dockerfile") if k in step)
+    runner = HANDOFF_RUNNERS.get(handoff or "", {}).get(kind)
+    command = _bare_command(step)
+    return f"{runner} {shlex.quote(command)}" if runner else command
+
+
+def _bare_command(step: dict) -> str:
     if "pull" in step:
         variable = interface.image_variable(step["pull"])
         return f'skopeo copy --retry-times 0 "docker://${{{variable}}}" "oci:/tmp/images/{step["pull"]}"'
@@ -72,23 +94,32 @@ def step_command(step: dict) -> str:
             f"-f {context}/{step.get('file', step['dockerfile'])} {context}")
 
 
-def build_script(strategy: str, steps: list[dict]) -> str:
-    """The build step: source the preamble, then run every step and report which ones failed."""
+def build_script(strategy: str, steps: list[dict], handoff: str | None = None) -> str:
+    """The build step: source the preamble, hand its hand-off to the build as `handoff` (the strategy's build
+    command) takes it, then run every step and report which ones failed."""
     lines = [
         "exec 2>&1",  # one stream: each step's errors print under its marker, in order
         argv.start_command(),  # records every process's arguments until argv.report_command() (argv.py)
         "mark() { printf '\\n%s %s %s\\n' '" + STEP_MARK + "' \"$1\" \"$(date +%s.%N)\"; "
         f"getent ahostsv4 \"m$2.{STEP_PROBE_DOMAIN}\" >/dev/null 2>&1 || :; }}",
         "failed=''",
+        f"source {HANDOFF_IN_BUILDER} || exit 91",
+        # the source as the build sees it: pack copies it into the build user's workspace
+        f"chown -R \"$AIRGAP_BUILD_USER:\" {PROJECTS_IN_BUILDER}" if handoff == "pack build" else ":",
         "mark preamble 0",
+        # the preamble learns whom it hands off to (pack's build user), so that the build can read what it gets
+        (f"export {interface.BUILD_USER}=\"$(id -u \"$AIRGAP_BUILD_USER\"):$(id -g \"$AIRGAP_BUILD_USER\")\" "
+         f"{interface.BUILD_HOME}=\"$AIRGAP_BUILD_HOME\"") if handoff == "pack build" else ":",
         f"if ! source {PREAMBLE_IN_BUILDER}/{strategy}.sh; then printf '\\n::airgap-failed preamble\\n'; "
         f"{argv.report_command()}; exit 90; fi",
+        f"if ! airgap_handoff {shlex.quote(handoff or '')} \"{_STATE_IN_BUILDER}\"; then "
+        f"printf '\\n::airgap-failed handoff\\n'; {argv.report_command()}; exit 90; fi",
         "mkdir -p /tmp/images",
     ]
     for index, step in enumerate(steps, 1):
         name = step_name(step)
         lines.append(f"mark {shlex.quote(name)} {index}")
-        lines.append(f"( {step_command(step)} ) || {{ printf '\\n::airgap-failed %s\\n' {shlex.quote(name)}; failed=\"$failed {name}\"; }}")
+        lines.append(f"( {step_command(step, handoff)} ) || {{ printf '\\n::airgap-failed %s\\n' {shlex.quote(name)}; failed=\"$failed {name}\"; }}")
     lines.append(f"mark end {len(steps) + 1}")
     lines.append(argv.report_command())
     return "\n".join(lines) + "\n"
@@ -112,6 +143,7 @@ def builder_files(preamble_dir: Path, projects: dict[str, dict[str, bytes]]) -> 
     # The harness's catalog as bash, where a preamble beside the reference one reads it in the checkout
     # (../lib/catalog.sh: preamble/platform/adapter.sh).
     files[f"{Path(PREAMBLE_IN_BUILDER).parent}/lib/catalog.sh"] = (paths.preamble_dir() / "lib" / "catalog.sh").read_bytes()
+    files[HANDOFF_IN_BUILDER] = Path(__file__).with_name("handoff.sh").read_bytes()
     for ecosystem, tree in projects.items():
         files.update({f"{PROJECTS_IN_BUILDER}/{ecosystem}/{path}": data for path, data in tree.items()})
     files.update(_files_under(paths.fixtures_dir() / "dockerfiles", f"{PROJECTS_IN_BUILDER}/dockerfiles"))
@@ -318,7 +350,8 @@ def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path
     (step_keys.py) and the steps whose evidence the run already has are taken from it instead of run."""
     steps = scenario_steps(scenario)
     names = [step_name(s) for s in steps]
-    commands = {step_name(s): step_command(s) for s in steps}
+    handoff = handoff_command(catalog, scenario.strategy)
+    commands = {step_name(s): step_command(s, handoff) for s in steps}
     commands["preamble"] = f"source {PREAMBLE_IN_BUILDER}/{scenario.strategy}.sh"
     managers = {step_name(s): s.get("manager") for s in steps}
     keys, taken = [None] * len(steps), {}
@@ -336,7 +369,7 @@ def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path
                                  environment.variables())
             taken = reuse.choose(keys, served.mirror_hosts, secrets)
         live = [step for index, step in enumerate(steps) if index not in taken]
-        script = build_script(scenario.strategy, live) + IMAGE_REPORT
+        script = build_script(scenario.strategy, live, handoff) + IMAGE_REPORT
         result = stack.run(f"bash -c {shlex.quote(script)}", mount=mounted, env=environment.variables(), files=files)
     processes, stdout = argv.take(result.stdout)  # the recorded arguments leave the output before anything reads it
     result = replace(result, stdout=stdout)
@@ -411,7 +444,8 @@ def scenario_keys(catalog: Catalog, scenario: Scenario, steps: list[dict], run_i
     planned = planned if planned is not None else plan(catalog, config, scenario.strategy)
     context = StepContext(scenario.strategy, config, planned, served.routes, tuple(served.mirror_hosts),
                           served.enforce_auth, environment, scenario.project)
-    return step_keys(catalog, run_inputs, context, steps, [step_command(step) for step in steps])
+    handoff = handoff_command(catalog, scenario.strategy)
+    return step_keys(catalog, run_inputs, context, steps, [step_command(step, handoff) for step in steps])
 
 
 def _keep(reuse, scenario: Scenario, steps, keys, taken, sections, failed, egress, hits, secrets) -> None:

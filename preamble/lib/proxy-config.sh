@@ -13,6 +13,7 @@
 #   catalog.sh          the key catalog and the grammar's URL patterns as bash data (generated from
 #                       harness/contract/*.yaml: python -m harness.preamble.catalog_gen > preamble/lib/catalog.sh)
 #   report.sh           log lines, refusals, private files, report.tsv and ignored-keys
+#   handoff.sh          what is handed to the build command (pack build, podman build): the handoff file
 #   values.sh           reading the proxy-config directory and judging each value by the grammar:
 #                       lookup, credentials, image references, mirror and package URL rules
 #   escape.sh           one escaper per output format family: quoted literals (JSON, Groovy), XML,
@@ -47,6 +48,8 @@
 source "${BASH_SOURCE[0]%/*}/catalog.sh" || return
 # shellcheck source=report.sh
 source "${BASH_SOURCE[0]%/*}/report.sh" || return
+# shellcheck source=handoff.sh
+source "${BASH_SOURCE[0]%/*}/handoff.sh" || return
 # shellcheck source=values.sh
 source "${BASH_SOURCE[0]%/*}/values.sh" || return
 # shellcheck source=escape.sh
@@ -122,6 +125,7 @@ pc_main() {
         return 1
     fi
     local status=0 shown umask
+    PC_WRITTEN=() PC_HANDOFF_ENV=() PC_HANDOFF_NPMRC=''
     umask=$(umask)
     umask 077
     [[ -d $PC_STATE_DIR ]] || mkdir -p -- "$PC_STATE_DIR"
@@ -134,6 +138,7 @@ pc_main() {
         pc_write_registries_conf &&
         pc_write_auth &&
         pc_configure_packages &&
+        pc_write_handoff &&
         pc_report_ignored || status=$?
     umask "$umask"
     return "$status"

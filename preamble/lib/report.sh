@@ -24,6 +24,7 @@ pc_write_private() {
         pc_fail "cannot write $file"
         return 2  # reported here; a writer's 1 means a value its format cannot carry
     fi
+    PC_WRITTEN+=("$file")  # handed off to the build (handoff.sh)
 }
 
 # Record one line of the report (tab-separated key names: never values) for `airgap preamble-check`.

@@ -113,7 +113,7 @@ pfa_runtime() {
     fi
     _record=$PFA_STATE_DIR/logins
     [[ -n $_dockerhub ]] && _record=$PFA_STATE_DIR/dockerhub-login
-    { printf '%s' "${PREAMBLE_LOGIN_COMMAND:-podman}" && printf '\0%s' "$@" && printf '\n'; } >>"$_record" || return
+    (umask 077 && { printf '%s' "${PREAMBLE_LOGIN_COMMAND:-podman}" && printf '\0%s' "$@" && printf '\n'; } >>"$_record") || return
     if [[ -n $_dockerhub ]]; then
         pfa_log "Docker Hub login recorded, not performed (PREAMBLE_DRY_RUN_LOGIN)"
     else
@@ -138,7 +138,7 @@ pfa_write_auths() {
         pfa_json_string _key "$_host"
         _out+="$_sep$_key: {\"auth\": \"${PFA_AUTHS[$_host]}\"}" _sep=", "
     done
-    mkdir -p "${REGISTRY_AUTH_FILE%/*}" && printf '{"auths": {%s}}\n' "$_out" >"$REGISTRY_AUTH_FILE"
+    (umask 077 && mkdir -p "${REGISTRY_AUTH_FILE%/*}" && printf '{"auths": {%s}}\n' "$_out" >"$REGISTRY_AUTH_FILE")
 }
 
 # Copy a file of the hand-off into the build user's home (mode 0600 under the run's umask).
@@ -170,7 +170,12 @@ pfa_set_ini_line() {  # FILE KEY VALUE: KEY=VALUE first in FILE, replacing an ea
     mkdir -p "${_file%/*}" && printf '%s=%s\n%s' "$2" "$3" "${_rest:+$_rest$'\n'}" >"$_file"
 }
 
-# The hand-off words, split as `eval` splits them, applied to the build step.
+pfa_handoff() {
+    printf '%s\0%s\0%s\0' "$1" "$2" "$3" >>"$PFA_STATE_DIR/handoff"
+}
+
+# The hand-off words, split as `eval` splits them: written to the interface's hand-off file, and applied to
+# HOME and the environment (what preamble-check reads).
 pfa_apply_handoff() {
     local -a _words
     local _i _word _name _value _google="" _path _goenv=${GOENV:-${XDG_CONFIG_HOME:-$HOME/.config}/go/env}
@@ -178,8 +183,20 @@ pfa_apply_handoff() {
     declare -gA PFA_BUILD_ARG=()
     # shellcheck disable=SC2153 # set by the platform's flow (lib/flows.sh)
     read -ra _words <<<"$PF_LANG_ENV $PF_LANG_VOLUMES $PF_MAVEN_BINDING $PF_BUILD_ARGS"
-    for ((_i = 0; _i < ${#_words[@]}; _i++)); do
-        [[ ${_words[_i]} == --volume ]] && PFA_MOUNTS+=("${_words[_i + 1]:-}")
+    : >"$PFA_STATE_DIR/handoff" || return
+    for ((_i = 0; _i < ${#_words[@]}; _i++)); do  # the interface's hand-off file: the words as pack and podman take them
+        _word=${_words[_i + 1]:-}
+        case ${_words[_i]} in
+            --volume)
+                PFA_MOUNTS+=("$_word")
+                _path=${_word#*:}
+                pfa_handoff volume "${_word%%:*}" "${_path%%:*}" ;;
+            --env) pfa_handoff env "${_word%%=*}" "${_word#*=}" ;;
+            --build-arg) pfa_handoff build-arg "${_word%%=*}" "${_word#*=}" ;;
+            --secret)
+                _name=${_word#id=} _name=${_name%%,*}
+                [[ $_word == *,src=* ]] && pfa_handoff secret "$_name" "${_word#*,src=}" ;;
+        esac || return
     done
     for ((_i = 0; _i < ${#_words[@]}; _i++)); do  # files first: an --env below may add to one of them
         _word=${_words[_i + 1]:-}
@@ -317,8 +334,8 @@ pfa_main() {
     unset CONTAINERS_REGISTRIES_CONF
     {
         pfa_queue_logins &&
-            pf_flow "$PFA_STRATEGY" &&
-            pfa_apply_handoff &&
+            { umask "$_umask"; pf_flow "$PFA_STRATEGY"; } &&  # the platform's files as it writes them (its umask)
+            { umask 077; pfa_apply_handoff; } &&
             pfa_export_images &&
             pfa_report_packages &&
             pfa_report_ignored &&

@@ -41,7 +41,7 @@ def groovy():
 
 def test_the_groovy_project_stands_in_for_every_plugin_and_dependency(groovy):
     loaded, made, _ = groovy
-    assert loaded.builds[0][0] == "gradle" and "gradle --no-daemon -q -I /tmp/airgap-resolve.gradle airgapResolve" \
+    assert loaded.builds[0][0] == "gradle" and "gradle ${GOOGLE_BUILD_ARGS:-} --no-daemon -q -I /tmp/airgap-resolve.gradle airgapResolve" \
         in loaded.builds[0][1]
     assert plugins(made) == {"org.springframework.boot:2.7.18", "io.spring.dependency-management:1.0.15.RELEASE",
                              "com.github.ben-manes.versions:0.51.0"}

@@ -55,7 +55,7 @@ def spring():
 
 def test_the_spring_like_project_stands_in_for_every_dependency_parent_bom_and_plugin(spring):
     loaded, standins, _ = spring
-    assert loaded.builds == (("maven", "mvn -B -C -Dmaven.repo.local=/tmp/m2 validate"),)
+    assert loaded.builds == (("maven", "mvn ${GOOGLE_BUILD_ARGS:-} -B -C -Dmaven.repo.local=/tmp/m2 validate"),)
     assert gavs(standins) == {
         "org.springframework.boot:spring-boot-dependencies:2.7.18", "com.fasterxml.jackson:jackson-bom:2.15.3",
         "com.fasterxml.jackson.core:jackson-databind:2.15.3", "jakarta.validation:jakarta.validation-api:2.0.2",
@@ -107,7 +107,7 @@ def test_every_standin_is_served_on_central_with_its_checksums(spring):
 def test_the_wrapper_project_pins_the_served_distribution_and_reaches_central_for_it():
     loaded = load(PROJECTS / "maven-wrapper")
     [standins] = loaded.standins
-    assert loaded.builds == (("maven", "sh ./mvnw -B -C -Dmaven.repo.local=/tmp/m2 validate"),)
+    assert loaded.builds == (("maven", "sh ./mvnw ${GOOGLE_BUILD_ARGS:-} -B -C -Dmaven.repo.local=/tmp/m2 validate"),)
     served = content.with_standins(loaded.standins)
     url_path = "/maven2/org/apache/maven/apache-maven/3.9.9/apache-maven-3.9.9-bin.zip"
     zip_data = served.static["repo.maven.apache.org" + url_path]

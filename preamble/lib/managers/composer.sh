@@ -5,6 +5,7 @@
 pc_write_composer() {
     local url=$1 auth=$2 home=${COMPOSER_HOME:-$HOME/.composer} repository host secure=true rest user pass out
     export COMPOSER_HOME=$home
+    PC_HANDOFF_ENV+=(COMPOSER_HOME)
     pc_json_string repository "$url"
     [[ $url == http://* ]] && secure=false
     printf -v out '{\n  "config": {"secure-http": %s},\n  "repositories": {\n    "packagist.org": false,\n    "proxy-config": {"type": "composer", "url": %s}\n  }\n}\n' \

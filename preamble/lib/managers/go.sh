@@ -17,5 +17,6 @@ pc_write_go() {
     # status 3, which pc_configure_packages refuses naming the password key (go-environment-limit).
     ((${#sumdb} + 9 > 131072)) && return 3
     export GOPROXY=$proxy GOSUMDB=$sumdb GOTOOLCHAIN=local
+    PC_HANDOFF_ENV+=(GOPROXY GOSUMDB GOTOOLCHAIN)
     pc_write_private "$file" "GOPROXY=$GOPROXY"$'\n'"GOSUMDB=$GOSUMDB"$'\n'"GOTOOLCHAIN=local"$'\n'
 }

@@ -1,0 +1,88 @@
+# shellcheck shell=bash
+# The build's side of the hand-off (harness/preamble/interface.py, HANDOFF_FILE), sourced by the scenario's build
+# script in the builder after the preamble: what the preamble handed to the strategy's build command reaches the
+# steps as that command gives it, and nothing else does.
+#   pack build    the buildpacks' build runs as the build user (cnb) in its own home, with the builder image's
+#                 environment and the hand-off's: `env` items as pack's --env-file gives them (the last of a name
+#                 wins; never on a command line), `volume` items copied as a bind mount shows them (owner and mode
+#                 kept; missing parents made root's, as the container runtime makes them)
+#   podman build  a step of the component's Dockerfile runs as root in a fresh home: the `npmrc` secret mounted
+#                 at ~/.npmrc (RUN --mount=type=secret,id=npmrc,target=/root/.npmrc) over what
+#                 `npm config set registry "$NPM_REGISTRY"` wrote there (the NPM_REGISTRY build argument)
+# Every item of a kind the command does not take is ignored. Names are logged, values never.
+
+AIRGAP_BUILD_USER=cnb  # the user of pack's builders (the builder image has it, uid 1000)
+AIRGAP_BUILD_HOME=/home/cnb
+AIRGAP_RUN_DIR=/run/airgap
+AIRGAP_BASE_PATH=$PATH  # the builder image's, taken before any preamble runs
+AIRGAP_JAVA_OPTIONS=${JAVA_TOOL_OPTIONS:-}  # the builder image's trust store for Java
+declare -gA AIRGAP_BUILD_ARG=() AIRGAP_SECRET=()
+
+airgap__log() { printf 'airgap hand-off: %s\n' "$*"; }
+
+# Copy SOURCE to TARGET as a bind mount of SOURCE at TARGET shows it.
+airgap__mount() {
+    if [[ $2 != /* ]]; then
+        airgap__log "volume target ${2@Q} is not an absolute path: the build command refuses it"
+        return 1
+    fi
+    if [[ ! -e $1 ]]; then
+        airgap__log "volume source ${1@Q} does not exist: the build command refuses it"
+        return 1
+    fi
+    mkdir -p -- "$(dirname -- "$2")" && rm -rf -- "$2" && cp -a -- "$1" "$2"
+}
+
+# airgap_handoff COMMAND STATE_DIR: prepare the build as COMMAND (pack build, podman build) takes the hand-off.
+airgap_handoff() {
+    local command=$1 file=$2/handoff kind name value env=$AIRGAP_RUN_DIR/build-env
+    local -a taken=()
+    AIRGAP_BUILD_ARG=() AIRGAP_SECRET=()
+    mkdir -p -- "$AIRGAP_RUN_DIR" && (umask 077 && : >"$env") || return
+    if [[ -f $file ]]; then
+        while IFS= read -r -d '' kind && IFS= read -r -d '' name && IFS= read -r -d '' value; do
+            case $command/$kind in
+                "pack build/env")
+                    if [[ ! $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+                        airgap__log "env ${name@Q} is not a variable name: not given to the build"
+                        continue
+                    fi
+                    printf 'export %s=%q\n' "$name" "$value" >>"$env" || return ;;
+                "pack build/volume") airgap__mount "$name" "$value" || return ;;
+                "podman build/build-arg") AIRGAP_BUILD_ARG[$name]=$value ;;
+                "podman build/secret") AIRGAP_SECRET[$name]=$value ;;
+                *) continue ;;
+            esac
+            taken+=("$kind ${name@Q}${value:+ -> ${value@Q}}")
+            [[ $kind == env || $kind == build-arg ]] && taken[-1]="$kind $name"  # never a value
+        done <"$file"
+    fi
+    chown "$AIRGAP_BUILD_USER:" "$env" || return
+    airgap__log "${command:-none}: ${#taken[@]} item(s)"
+    local item
+    for item in "${taken[@]}"; do airgap__log "  $item"; done
+}
+
+# Run COMMAND as the buildpacks' build runs it: the build user, its home, the builder's and the hand-off's env.
+# shellcheck disable=SC2016 # the inner script's variables are its own
+airgap_build_user() {
+    setpriv --reuid="$AIRGAP_BUILD_USER" --regid="$AIRGAP_BUILD_USER" --init-groups \
+        env -i HOME="$AIRGAP_BUILD_HOME" USER="$AIRGAP_BUILD_USER" LOGNAME="$AIRGAP_BUILD_USER" LANG=C.UTF-8 \
+        PATH="$AIRGAP_BASE_PATH" JAVA_TOOL_OPTIONS="$AIRGAP_JAVA_OPTIONS" \
+        bash -c 'source "$0" && cd && exec bash -c "$1"' "$AIRGAP_RUN_DIR/build-env" "$1"
+}
+
+# Run COMMAND as a RUN step of the component's Dockerfile: root in a fresh home with the npmrc secret mounted.
+airgap_dockerfile_run() {
+    local home=$AIRGAP_RUN_DIR/dockerfile-root
+    rm -rf -- "$home" && mkdir -m 0700 -- "$home" || return
+    if [[ -n ${AIRGAP_BUILD_ARG[NPM_REGISTRY]:-} ]]; then  # RUN npm config set registry "$NPM_REGISTRY"
+        printf 'registry=%s\n' "${AIRGAP_BUILD_ARG[NPM_REGISTRY]}" >"$home/.npmrc" || return
+    fi
+    if [[ -n ${AIRGAP_SECRET[npmrc]+set} ]]; then  # --mount=type=secret,id=npmrc,target=/root/.npmrc
+        [[ -f ${AIRGAP_SECRET[npmrc]} ]] || { airgap__log "secret npmrc: ${AIRGAP_SECRET[npmrc]@Q} does not exist"; return 1; }
+        cp -- "${AIRGAP_SECRET[npmrc]}" "$home/.npmrc" || return
+    fi
+    env -i HOME="$home" USER=root LOGNAME=root LANG=C.UTF-8 PATH="$AIRGAP_BASE_PATH" \
+        JAVA_TOOL_OPTIONS="$AIRGAP_JAVA_OPTIONS" bash -c "$1"
+}
