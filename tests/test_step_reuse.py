@@ -67,8 +67,18 @@ def test_two_scenarios_differing_only_in_the_npm_url_share_every_key_but_the_npm
 
 def test_removing_a_key_changes_only_the_steps_that_consume_it():
     full = keys_of(scenario())
-    assert differing(full, keys_of(scenario(remove=["pkg-maven-url"]))) == {"project:maven"}
     assert differing(full, keys_of(scenario(remove=["pkg-go-url"]))) == {"project:go"}
+    assert differing(full, keys_of(scenario(remove=["pkg-npm-url"]))) == {"project:npm"}
+
+
+def test_managers_whose_handoff_shares_a_variable_take_each_others_keys():
+    """On pack build, Maven's and Gradle's hand-off both set GOOGLE_BUILD_ARGS (profiles/choreo.yaml), of which the
+    build keeps one: a preamble that sets it for Gradle changes what Maven gets."""
+    full = keys_of(scenario())
+    assert differing(full, keys_of(scenario(remove=["pkg-maven-url"]))) == {"project:maven", "project:gradle"}
+    assert differing(full, keys_of(scenario(remove=["pkg-gradle-url"]))) == {"project:maven", "project:gradle"}
+    assert differing(keys_of(scenario("ballerina")), keys_of(scenario("ballerina", remove=["pkg-gradle-url"]))) \
+        == {"project:gradle"}  # ballerina hands off no manager: nothing shared
 
 
 def test_differing_preamble_file_content_changes_every_key(tmp_path):
@@ -97,8 +107,8 @@ def test_a_project_change_changes_only_the_steps_that_run_it():
 def test_a_credential_value_is_an_input_of_its_own_step_only():
     """The password's file name is in the plan; its value is not, but it decides the mirror's answer."""
     base = keys_of(scenario(fixture="credentials-everywhere"))
-    wrong = keys_of(scenario(fixture="credentials-everywhere", keys={"pkg-maven-password": "another-password"}))
-    assert differing(base, wrong) == {"project:maven"}
+    wrong = keys_of(scenario(fixture="credentials-everywhere", keys={"pkg-go-password": "another-password"}))
+    assert differing(base, wrong) == {"project:go"}
 
 
 def test_the_mirrors_accepting_other_credentials_change_the_steps_whose_routes_check_them():
@@ -118,10 +128,11 @@ def test_not_enforcing_credentials_changes_every_key():
 
 
 def test_a_route_whose_path_overlaps_the_steps_own_is_an_input_and_another_on_the_host_is_not():
-    """nginx answers with the longest matching prefix: a route at /repository/ could answer Maven's requests."""
-    full = keys_of(scenario())
-    aside = keys_of(scenario(keys={"pkg-gradle-url": f"{NEXUS}/gradle-other/"}))
-    above = keys_of(scenario(keys={"pkg-gradle-url": "https://nexus.example.com/repository/"}))
+    """nginx answers with the longest matching prefix: a route at /repository/ could answer Maven's requests.
+    (ballerina: its Maven and Gradle share no hand-off, so only the route can tie them.)"""
+    full = keys_of(scenario("ballerina"))
+    aside = keys_of(scenario("ballerina", keys={"pkg-gradle-url": f"{NEXUS}/gradle-other/"}))
+    above = keys_of(scenario("ballerina", keys={"pkg-gradle-url": "https://nexus.example.com/repository/"}))
     assert differing(full, aside) == {"project:gradle"}
     assert "project:maven" in differing(full, above)
 
@@ -166,7 +177,7 @@ def test_the_generated_matrix_shares_keys_where_it_should():
     matrix = {s.name: s for s in generated(CATALOG, recipes())}
     npm = keys_of(matrix["buildpack/without:pkg-npm-url"])
     maven = keys_of(matrix["buildpack/without:pkg-maven-url"])
-    assert differing(npm, maven) == {"project:npm", "project:maven"}
+    assert differing(npm, maven) == {"project:npm", "project:maven", "project:gradle"}  # Gradle: GOOGLE_BUILD_ARGS
     assert set(keys_of(matrix["buildpack/unsupported-keys-ignored"]).values()).isdisjoint(npm.values())
 
 

@@ -26,7 +26,9 @@ Then what the step itself consumes (`_package`, `_pull`, `_fetch`, `_dockerfile`
     of harness/stack/content, or the scenario's own);
   - a package step: that manager's part of the effective plan (URL, auth, credential key names, error) and
     the bytes of every proxy-config entry its key family could be read from (URL, username, password,
-    token; global and strategy-scoped), so a credential value counts too;
+    token; global and strategy-scoped), so a credential value counts too; and the same of every manager whose
+    hand-off to the build command sets a variable this one's sets (the profile's `handoff`: GOOGLE_BUILD_ARGS
+    of Maven and Gradle on pack build, of which the build keeps the last);
   - a pull: the image's part of the plan (resolved reference, source, key, login), the OCI mirrors that
     can apply to it (its registry's, those of every registry a prefix of which the resolved reference
     matches, any on the resolved host: they decide its lines of registries.conf and auth.json), where
@@ -67,7 +69,7 @@ from harness.contract.config import ProxyConfig, split_key_name
 from harness.contract.plan import Plan
 from harness.scenarios.model import step_name
 
-KEY_VERSION = 1
+KEY_VERSION = 2
 ANY_ROUTE = None  # StepKey.routes for a step whose key holds every route: any route it hits was in its key
 OCI_PING = "oci-ping"  # the gateway's route name for the registry version check (harness/stack/gateway.py)
 
@@ -225,7 +227,26 @@ def _package(catalog: Catalog, run: RunInputs, context: StepContext, step: dict)
     public = catalog.managers.get(manager)
     if public is not None:
         slice_["public"] = _served(context, [*public.endpoints, *(d.host for d in public.unredirectable)])
+    for other in _sharing_handoff(catalog, context.strategy, manager):
+        other_key = catalog.keys[f"pkg-{other}-url"]
+        slice_.setdefault("shared_handoff", {})[other] = {
+            "plan": context.planned.packages.get(other),
+            "entries": _entries(context.config, context.strategy,
+                                (other_key.name, other_key.username, other_key.password, other_key.token))}
     return slice_, names
+
+
+def _sharing_handoff(catalog: Catalog, strategy: str, manager: str) -> list[str]:
+    """The other managers whose hand-off to the build command sets a variable this one's also sets (the profile's
+    handoff: GOOGLE_BUILD_ARGS of Maven and Gradle on pack build, of which the build keeps one): the step's
+    evidence can depend on their keys too."""
+    handoff = catalog.strategies[strategy].handoff
+    if handoff is None:
+        return []
+    variables = {m: {i.target for i in items if i.how == "env"} for m, items in handoff.managers.items()}
+    mine = variables.get(manager, set())
+    return sorted(m for m, names in variables.items()
+                  if m != manager and names & mine and f"pkg-{m}-url" in catalog.keys)
 
 
 def _parsed(text: str | None):
