@@ -49,12 +49,12 @@ def test_npm_uses_the_mirror_with_the_token(network, tmp_path, registry):
     project = tmp_path / "app"
     project.mkdir()
     (project / "package.json").write_text(json.dumps({"name": "app", "version": "1.0.0", "dependencies": {"tiny-pkg": "1.0.0"}}))
-    # A lockfile written against another host (127.0.0.2: loopback, never answered) must still be
-    # fetched from the mirror: replace-registry-host=always.
+    # A lockfile written against the public registry (as real lockfiles are; the namespace resolves no name)
+    # must still be fetched from the mirror: replace-registry-host=npmjs.
     (project / "package-lock.json").write_text(json.dumps({
         "name": "app", "version": "1.0.0", "lockfileVersion": 3, "requires": True,
         "packages": {"": {"name": "app", "version": "1.0.0", "dependencies": {"tiny-pkg": "1.0.0"}},
-                     "node_modules/tiny-pkg": {"version": "1.0.0", "resolved": "http://127.0.0.2:9/tiny-pkg/-/tiny-pkg-1.0.0.tgz",
+                     "node_modules/tiny-pkg": {"version": "1.0.0", "resolved": "https://registry.npmjs.org/tiny-pkg/-/tiny-pkg-1.0.0.tgz",
                                                "integrity": registry.integrity}}}))
     done = run_client(network, ["npm", "ci", "--no-audit", "--no-fund", "--no-update-notifier"], env, cwd=project)
     assert done.returncode == 0, done.stderr
@@ -66,6 +66,19 @@ def test_npm_uses_the_mirror_with_the_token(network, tmp_path, registry):
     assert done.stdout.strip() == "1.0.0", done.stderr
     assert any(r.path == f"{PREFIX}tiny-pkg" for r in registry.requests[len(tarball):])
     assert all(r.authorization == f"Bearer {TOKEN}" for r in registry.requests)
+
+
+def test_npm_installs_without_a_lockfile_from_a_path_prefixed_mirror(network, tmp_path, registry):
+    """npm install and npm i -g take the tarball URL of the mirror's packument as it is. (With
+    replace-registry-host=always, npm 9 and 10 put the mirror's path in front of it again, npm/cli#6110: the
+    builder's npm 9.2 shows it in test-runner/full-global's newman step; this machine's npm may be newer.)"""
+    config = write_config(tmp_path / "config", {"pkg-npm-url": registry.url + PREFIX, "pkg-npm-token": TOKEN})
+    env = apply_preamble("test-runner", config, tmp_path / "home")
+    done = run_client(network, ["npm", "install", "-g", "--prefix", str(tmp_path / "global"), "--no-audit",
+                                "--no-fund", "--no-update-notifier", "tiny-pkg@1.0.0"], env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "global/lib/node_modules/tiny-pkg/package.json").exists()
+    assert [r.path for r in registry.requests if r.path.endswith(".tgz")] == [f"{PREFIX}tiny-pkg/-/tiny-pkg-1.0.0.tgz"]
 
 
 @pytest.mark.parametrize("spelling", ["http://LOCALHOST:{port}{prefix}", "http://LocalHost:{port}/repository/npm-proxy",

@@ -13,7 +13,10 @@ def read(reader, record: ReportRecord):
         return None
     settings = parse_npmrc(path.read_text())
     url = settings.get("registry")
-    reader.expect(settings.get("replace-registry-host") == "always", "npm: replace-registry-host is not 'always'")
+    replace = settings.get("replace-registry-host")
+    reader.expect(replace in (None, "npmjs", "registry.npmjs.org"),
+                  f"npm: replace-registry-host={replace}: lockfile URLs on registry.npmjs.org must go to the registry "
+                  "(npmjs, the default), and `always` doubles a mirror's path without a lockfile (npm/cli#6110)")
     tokens = {k: v for k, v in settings.items() if k.endswith(":_authToken")}
     auth = "none"
     if tokens:

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# npm: ~/.npmrc (or $NPM_CONFIG_USERCONFIG) with the registry, replace-registry-host=always and the
+# npm: ~/.npmrc (or $NPM_CONFIG_USERCONFIG) with the registry, replace-registry-host=npmjs and the
 # token under npm's own normal form of the registry URL. Writer protocol: packages.sh.
 
 # $1 <- the .npmrc key npm looks the token of registry $2 up under: //host[:port]/path/ as npm
@@ -65,8 +65,11 @@ pc__npm_no_env() {
 pc_write_npm() {
     local url=$1 auth=$2 token=$5 file=${NPM_CONFIG_USERCONFIG:-$HOME/.npmrc} out registry key value
     pc__npm_no_env registry "$url" && pc_json_string registry "$registry"
-    # replace-registry-host=always: lockfile `resolved` URLs of any host are fetched from the registry.
-    out="registry=$registry"$'\nreplace-registry-host=always\n'
+    # replace-registry-host=npmjs (npm's default, written so that no other .npmrc turns it off): lockfile
+    # `resolved` URLs on registry.npmjs.org are fetched from the registry. Not `always`: npm 9 and 10 then put
+    # the registry's path in front of tarball URLs that already carry it (npm/cli#6110), so every install
+    # without a lockfile (npm install, npm i -g) asks a path-prefixed mirror for .../npm-proxy/npm-proxy/... .
+    out="registry=$registry"$'\nreplace-registry-host=npmjs\n'
     if [[ $auth == token ]]; then
         pc__npm_token_key key "$url" && pc__npm_no_env key "$key:_authToken" && pc_json_string key "$key"
         pc__npm_no_env value "$token" && pc_json_string value "$value"
