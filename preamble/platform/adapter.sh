@@ -195,7 +195,7 @@ pfa_apply_handoff() {
             --build-arg) pfa_handoff build-arg "${_word%%=*}" "${_word#*=}" ;;
             --secret)
                 _name=${_word#id=} _name=${_name%%,*}
-                [[ $_word == *,src=* ]] && pfa_handoff secret "$_name" "${_word#*,src=}" ;;
+                if [[ $_word == *,src=* ]]; then pfa_handoff secret "$_name" "${_word#*,src=}"; fi ;;
         esac || return
     done
     for ((_i = 0; _i < ${#_words[@]}; _i++)); do  # files first: an --env below may add to one of them
