@@ -14,8 +14,8 @@
 AIRGAP_BUILD_USER=cnb  # the user of pack's builders (the builder image has it, uid 1000)
 AIRGAP_BUILD_HOME=/home/cnb
 AIRGAP_RUN_DIR=/run/airgap
-AIRGAP_BASE_PATH=$PATH  # the builder image's, taken before any preamble runs
-AIRGAP_JAVA_OPTIONS=${JAVA_TOOL_OPTIONS:-}  # the builder image's trust store for Java
+# The builder image's environment, taken before any preamble runs: its PATH and its trust store for Java.
+AIRGAP_BASE_ENV=(LANG=C.UTF-8 "PATH=$PATH" "JAVA_TOOL_OPTIONS=${JAVA_TOOL_OPTIONS:-}")
 declare -gA AIRGAP_BUILD_ARG=() AIRGAP_SECRET=()
 
 airgap__log() { printf 'airgap hand-off: %s\n' "$*"; }
@@ -47,14 +47,18 @@ airgap_handoff() {
                         airgap__log "env ${name@Q} is not a variable name: not given to the build"
                         continue
                     fi
-                    printf 'export %s=%q\n' "$name" "$value" >>"$env" || return ;;
-                "pack build/volume") airgap__mount "$name" "$value" || return ;;
-                "podman build/build-arg") AIRGAP_BUILD_ARG[$name]=$value ;;
-                "podman build/secret") AIRGAP_SECRET[$name]=$value ;;
-                *) continue ;;
+                    printf 'export %s=%q\n' "$name" "$value" >>"$env" || return
+                    taken+=("env $name") ;;  # never a value
+                "pack build/volume")
+                    airgap__mount "$name" "$value" || return
+                    taken+=("volume ${name@Q} -> ${value@Q}") ;;
+                "podman build/build-arg")
+                    AIRGAP_BUILD_ARG[$name]=$value
+                    taken+=("build-arg $name") ;;
+                "podman build/secret")
+                    AIRGAP_SECRET[$name]=$value
+                    taken+=("secret $name -> ${value@Q}") ;;
             esac
-            taken+=("$kind ${name@Q}${value:+ -> ${value@Q}}")
-            [[ $kind == env || $kind == build-arg ]] && taken[-1]="$kind $name"  # never a value
         done <"$file"
     fi
     chown "$AIRGAP_BUILD_USER:" "$env" || return
@@ -67,8 +71,7 @@ airgap_handoff() {
 # shellcheck disable=SC2016 # the inner script's variables are its own
 airgap_build_user() {
     setpriv --reuid="$AIRGAP_BUILD_USER" --regid="$AIRGAP_BUILD_USER" --init-groups \
-        env -i HOME="$AIRGAP_BUILD_HOME" USER="$AIRGAP_BUILD_USER" LOGNAME="$AIRGAP_BUILD_USER" LANG=C.UTF-8 \
-        PATH="$AIRGAP_BASE_PATH" JAVA_TOOL_OPTIONS="$AIRGAP_JAVA_OPTIONS" \
+        env -i "${AIRGAP_BASE_ENV[@]}" HOME="$AIRGAP_BUILD_HOME" USER="$AIRGAP_BUILD_USER" LOGNAME="$AIRGAP_BUILD_USER" \
         bash -c 'source "$0" && cd && exec bash -c "$1"' "$AIRGAP_RUN_DIR/build-env" "$1"
 }
 
@@ -83,6 +86,5 @@ airgap_dockerfile_run() {
         [[ -f ${AIRGAP_SECRET[npmrc]} ]] || { airgap__log "secret npmrc: ${AIRGAP_SECRET[npmrc]@Q} does not exist"; return 1; }
         cp -- "${AIRGAP_SECRET[npmrc]}" "$home/.npmrc" || return
     fi
-    env -i HOME="$home" USER=root LOGNAME=root LANG=C.UTF-8 PATH="$AIRGAP_BASE_PATH" \
-        JAVA_TOOL_OPTIONS="$AIRGAP_JAVA_OPTIONS" bash -c "$1"
+    env -i "${AIRGAP_BASE_ENV[@]}" HOME="$home" USER=root LOGNAME=root bash -c "$1"
 }

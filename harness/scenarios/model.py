@@ -28,9 +28,14 @@ from harness.scenarios.recipes import recipes
 
 
 
+def step_kind(step: dict) -> str:
+    """pull, project, fetch or dockerfile: the key a recipe step is written with."""
+    return next(k for k in ("pull", "project", "fetch", "dockerfile") if k in step)
+
+
 def step_name(step: dict) -> str:
     """A step as reports name it: `pull:node`, `project:npm`, `fetch:<url>`, `dockerfile:<name>`."""
-    kind = next(k for k in ("pull", "project", "fetch", "dockerfile") if k in step)
+    kind = step_kind(step)
     return f"{kind}:{step[kind]}"
 
 

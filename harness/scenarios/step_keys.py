@@ -217,7 +217,7 @@ def _package(catalog: Catalog, run: RunInputs, context: StepContext, step: dict)
     slice_ = {"files": _project_files(run, context, step), "plan": package}
     if key is None:
         return slice_, set()
-    slice_["entries"] = _entries(context.config, context.strategy, (key.name, key.username, key.password, key.token))
+    slice_["entries"] = _entries(context.config, context.strategy, _family(key))
     found = context.config.lookup(key.name, context.strategy)
     target = grammar.split_package_url(found.value) if found else None
     if target is not None:
@@ -228,12 +228,15 @@ def _package(catalog: Catalog, run: RunInputs, context: StepContext, step: dict)
     if public is not None:
         slice_["public"] = _served(context, [*public.endpoints, *(d.host for d in public.unredirectable)])
     for other in _sharing_handoff(catalog, context.strategy, manager):
-        other_key = catalog.keys[f"pkg-{other}-url"]
         slice_.setdefault("shared_handoff", {})[other] = {
             "plan": context.planned.packages.get(other),
-            "entries": _entries(context.config, context.strategy,
-                                (other_key.name, other_key.username, other_key.password, other_key.token))}
+            "entries": _entries(context.config, context.strategy, _family(catalog.keys[f"pkg-{other}-url"]))}
     return slice_, names
+
+
+def _family(key) -> tuple:
+    """A URL key and the credential keys read with it (None where it has none)."""
+    return key.name, key.username, key.password, key.token
 
 
 def _sharing_handoff(catalog: Catalog, strategy: str, manager: str) -> list[str]:
@@ -281,7 +284,7 @@ def _pull(catalog: Catalog, context: StepContext, name: str) -> tuple[dict, set[
         "image": image,
         "mirrors": {rid: planned.mirrors.get(rid) for rid in sorted(registries)},
         "entries": _entries(context.config, context.strategy,
-                            [*(n for k in keys for n in (k.name, k.username, k.password, k.token)), override]),
+                            [*(n for k in keys for n in _family(k)), override]),
         "logins": [login for login in planned.logins if login["registry"].split("/", 1)[0] in domains],
         "targets": [],
     }

@@ -20,7 +20,7 @@ from harness.contract.config import read_config
 from harness.infra.errors import UsageError
 from harness.preamble import interface
 from harness.scenarios import argv, causes
-from harness.scenarios.model import Scenario, own_project_dir, own_project_steps, step_name
+from harness.scenarios.model import Scenario, own_project_dir, own_project_steps, step_kind, step_name
 from harness.scenarios.recipes import expand, recipes
 from harness.infra import paths
 from harness.stack.configuration import empty_plan
@@ -75,8 +75,7 @@ def handoff_command(catalog: Catalog, strategy: str) -> str | None:
 
 def step_command(step: dict, handoff: str | None = None) -> str:
     """The shell command of one recipe step, run as the strategy's build command `handoff` runs it."""
-    kind = next(k for k in ("pull", "project", "fetch", "dockerfile") if k in step)
-    runner = HANDOFF_RUNNERS.get(handoff or "", {}).get(kind)
+    runner = HANDOFF_RUNNERS.get(handoff or "", {}).get(step_kind(step))
     command = _bare_command(step)
     return f"{runner} {shlex.quote(command)}" if runner else command
 
@@ -104,12 +103,17 @@ def build_script(strategy: str, steps: list[dict], handoff: str | None = None) -
         f"getent ahostsv4 \"m$2.{STEP_PROBE_DOMAIN}\" >/dev/null 2>&1 || :; }}",
         "failed=''",
         f"source {HANDOFF_IN_BUILDER} || exit 91",
-        # the source as the build sees it: pack copies it into the build user's workspace
-        f"chown -R \"$AIRGAP_BUILD_USER:\" {PROJECTS_IN_BUILDER}" if handoff == "pack build" else ":",
         "mark preamble 0",
-        # the preamble learns whom it hands off to (pack's build user), so that the build can read what it gets
-        (f"export {interface.BUILD_USER}=\"$(id -u \"$AIRGAP_BUILD_USER\"):$(id -g \"$AIRGAP_BUILD_USER\")\" "
-         f"{interface.BUILD_HOME}=\"$AIRGAP_BUILD_HOME\"") if handoff == "pack build" else ":",
+    ]
+    if handoff == "pack build":
+        lines += [
+            # the source as the build sees it: pack copies it into the build user's workspace
+            f"chown -R \"$AIRGAP_BUILD_USER:\" {PROJECTS_IN_BUILDER}",
+            # the preamble learns whom it hands off to (pack's build user), so that the build can read what it gets
+            f"export {interface.BUILD_USER}=\"$(id -u \"$AIRGAP_BUILD_USER\"):$(id -g \"$AIRGAP_BUILD_USER\")\" "
+            f"{interface.BUILD_HOME}=\"$AIRGAP_BUILD_HOME\"",
+        ]
+    lines += [
         f"if ! source {PREAMBLE_IN_BUILDER}/{strategy}.sh; then printf '\\n::airgap-failed preamble\\n'; "
         f"{argv.report_command()}; exit 90; fi",
         f"if ! airgap_handoff {shlex.quote(handoff or '')} \"{_STATE_IN_BUILDER}\"; then "

@@ -20,29 +20,24 @@ pc__handoff_item() {
 }
 
 pc_write_handoff() {
-    local build_home=${PREAMBLE_BUILD_HOME:-$HOME} home=${HOME%/} file unit rest name value image variable
+    local build_home=${PREAMBLE_BUILD_HOME:-$HOME} home=${HOME%/} file unit rest target name value image variable
     local -A seen=()
     : >"$PC_STATE_DIR/handoff" || return
     for file in "${PC_WRITTEN[@]}"; do
+        unit=$file target=$file  # a file outside HOME: mounted at its own path
         if [[ $file == "$home"/* ]]; then
             rest=${file#"$home"/} unit=${file#"$home"/} unit=${unit%%/*}
             [[ $unit == .config ]] && rest=${rest#.config/} && unit=.config/${rest%%/*}
             [[ $home/$unit == "${PC_STATE_DIR%/}" || $unit == .config/containers ]] && continue
-            [[ -n ${seen[$unit]:-} ]] && continue
-            seen[$unit]=1
-            if [[ -n ${PREAMBLE_BUILD_USER:-} ]] && ! chown -R -- "$PREAMBLE_BUILD_USER" "$home/$unit"; then
-                pc_fail "cannot give $home/$unit to the build user $PREAMBLE_BUILD_USER (PREAMBLE_BUILD_USER)"
-                return 2
-            fi
-            pc__handoff_item volume "$home/$unit" "${build_home%/}/$unit"
-        elif [[ -z ${seen[$file]:-} ]]; then
-            seen[$file]=1
-            if [[ -n ${PREAMBLE_BUILD_USER:-} ]] && ! chown -- "$PREAMBLE_BUILD_USER" "$file"; then
-                pc_fail "cannot give $file to the build user $PREAMBLE_BUILD_USER (PREAMBLE_BUILD_USER)"
-                return 2
-            fi
-            pc__handoff_item volume "$file" "$file"
+            target=${build_home%/}/$unit unit=$home/$unit
         fi
+        [[ -n ${seen[$unit]:-} ]] && continue
+        seen[$unit]=1
+        if [[ -n ${PREAMBLE_BUILD_USER:-} ]] && ! chown -R -- "$PREAMBLE_BUILD_USER" "$unit"; then
+            pc_fail "cannot give $unit to the build user $PREAMBLE_BUILD_USER (PREAMBLE_BUILD_USER)"
+            return 2
+        fi
+        pc__handoff_item volume "$unit" "$target"
     done
     for name in "${PC_HANDOFF_ENV[@]}"; do
         value=${!name}

@@ -164,3 +164,14 @@ def test_the_interface_refuses_a_broken_handoff_file():
     with pytest.raises(interface.ReportError, match="triples"):
         interface.parse_handoff(b"env\0A\0")
     assert interface.parse_handoff(b"") == []
+
+
+def test_the_build_side_takes_the_kinds_the_interface_declares():
+    """The rule of which command takes which kind is interface.HANDOFF_KINDS in Python and a case in handoff.sh."""
+    import re
+
+    from harness.scenarios.steps import HANDOFF_RUNNERS
+
+    taken = set(re.findall(r'^\s*"(pack build|podman build)/([a-z-]+)"\)', BUILD_SIDE.read_text(), re.M))
+    assert taken == {(command, kind) for command, kinds in interface.HANDOFF_KINDS.items() for kind in kinds}
+    assert set(HANDOFF_RUNNERS) <= set(interface.HANDOFF_KINDS)
