@@ -71,7 +71,7 @@ MODEL_IMAGES = {"buildpack": {"buildpacks-runtime": "us-docker.pkg.dev/gae-runti
                 "byoc": {"dockerfile-base": "docker.io/library/alpine:3.20"}}
 # Public destinations the steps reach besides images and package managers (issue 10): host -> key or None.
 DESTINATIONS = {
-    "buildpack": {"us-docker.pkg.dev": "oci-buildpacks-url", "repo.maven.apache.org": None,
+    "buildpack": {"us-docker.pkg.dev": "oci-buildpacks-url", "repo.maven.apache.org": "pkg-maven-url",
                   "release-assets.githubusercontent.com": None},
     "ballerina": {"dev-central.ballerina.io": None, "api.central.ballerina.io": None,
                   "fileserver.central.ballerina.io": None, "dist.ballerina.io": None,

@@ -61,7 +61,7 @@ def test_two_scenarios_differing_only_in_the_npm_url_share_every_key_but_the_npm
     """The other managers' steps, and the pulls, read nothing of npm's configuration."""
     full = keys_of(scenario())
     other_npm = keys_of(scenario(keys={"pkg-npm-url": f"{NEXUS}/npm-other/"}))
-    assert "project:maven" in full and full["project:maven"] == other_npm["project:maven"]
+    assert "project:maven-wrapper" in full and full["project:maven-wrapper"] == other_npm["project:maven-wrapper"]
     assert differing(full, other_npm) == {"project:npm"}
 
 
@@ -75,8 +75,8 @@ def test_managers_whose_handoff_shares_a_variable_take_each_others_keys():
     """On pack build, Maven's and Gradle's hand-off both set GOOGLE_BUILD_ARGS (profiles/choreo.yaml), of which the
     build keeps one: a preamble that sets it for Gradle changes what Maven gets."""
     full = keys_of(scenario())
-    assert differing(full, keys_of(scenario(remove=["pkg-maven-url"]))) == {"project:maven", "project:gradle"}
-    assert differing(full, keys_of(scenario(remove=["pkg-gradle-url"]))) == {"project:maven", "project:gradle"}
+    assert differing(full, keys_of(scenario(remove=["pkg-maven-url"]))) == {"project:maven-wrapper", "project:gradle"}
+    assert differing(full, keys_of(scenario(remove=["pkg-gradle-url"]))) == {"project:maven-wrapper", "project:gradle"}
     assert differing(keys_of(scenario("ballerina")), keys_of(scenario("ballerina", remove=["pkg-gradle-url"]))) \
         == {"project:gradle"}  # ballerina hands off no manager: nothing shared
 
@@ -101,7 +101,7 @@ def test_an_image_change_changes_every_key():
 def test_a_project_change_changes_only_the_steps_that_run_it():
     full = keys_of(scenario())
     changed = keys_of(scenario(), run_inputs(projects={**PROJECTS, "maven": {"pom.xml": b"<project> </project>"}}))
-    assert differing(full, changed) == {"project:maven"}
+    assert differing(full, changed) == {"project:maven-wrapper"}  # buildpack: ./mvnw in the maven project
 
 
 def test_a_credential_value_is_an_input_of_its_own_step_only():
@@ -119,7 +119,7 @@ def test_the_mirrors_accepting_other_credentials_change_the_steps_whose_routes_c
     assert differing(base, other) == set(base)
     same_build = keys_of(scenario(fixture="credentials-everywhere", accept_from=ConfigSpec("credentials-everywhere")))
     less = keys_of(scenario(fixture="credentials-everywhere", accept_from=accepted))
-    assert differing(same_build, less) == {"project:maven"}
+    assert differing(same_build, less) == {"project:maven-wrapper"}
 
 
 def test_not_enforcing_credentials_changes_every_key():
@@ -145,8 +145,8 @@ def test_a_key_the_strategy_ignores_is_an_input_of_every_step():
 
 
 def test_the_strategy_is_an_input():
-    mi, buildpack = keys_of(scenario(strategy="mi")), keys_of(scenario(strategy="buildpack"))
-    assert mi["project:maven"] != buildpack["project:maven"]
+    ballerina, buildpack = keys_of(scenario(strategy="ballerina")), keys_of(scenario(strategy="buildpack"))
+    assert ballerina["project:gradle"] != buildpack["project:gradle"]
 
 
 def test_pulls_share_state_so_a_changed_pull_changes_the_pulls_after_it_not_the_projects():
@@ -177,7 +177,7 @@ def test_the_generated_matrix_shares_keys_where_it_should():
     matrix = {s.name: s for s in generated(CATALOG, recipes())}
     npm = keys_of(matrix["buildpack/without:pkg-npm-url"])
     maven = keys_of(matrix["buildpack/without:pkg-maven-url"])
-    assert differing(npm, maven) == {"project:npm", "project:maven", "project:gradle"}  # Gradle: GOOGLE_BUILD_ARGS
+    assert differing(npm, maven) == {"project:npm", "project:maven-wrapper", "project:gradle"}  # Gradle: GOOGLE_BUILD_ARGS
     assert set(keys_of(matrix["buildpack/unsupported-keys-ignored"]).values()).isdisjoint(npm.values())
 
 

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Escaping for each output format family, one function per family: the quoted literal (JSON and Groovy
 # strings: pc_json_string, pc_groovy_string), XML text (pc_xml_text), percent-encoding (URL user-info:
-# pc_percent_encode, pc_url_with_userinfo) and masking (the log: pc_mask_url). Part of the library
+# pc_percent_encode, pc_percent_decode, pc_url_with_userinfo) and masking (the log: pc_mask_url). Part of the library
 # sourced by proxy-config.sh (conventions there: $1 names the variable that receives the result).
 #
 # Builtins only, but for one od per long value in pc_percent_encode. Each helper is linear in the value's
@@ -152,6 +152,26 @@ pc_percent_encode() {
         [[ $_unsafe == *%* ]] && _unsafe=%${_unsafe//"%"/}
         pc__escape_bytes "$1" '%%%02X' "$_block" "$_unsafe" && _block=$_out
         _parts+=("$_block")
+    done
+    printf -v "$1" %s "${_parts[@]}"
+}
+
+# $1 <- $2 percent-decoded: URL user-info as the grammar accepts it (every '%' starts %HH, no '\'). Status 1
+# for any other value, or one that decodes to a NUL byte (no variable holds it). 4 KiB blocks, none ending
+# inside an escape, each decoded by one printf %b.
+pc_percent_decode() {
+    local -n _out=$1
+    local LC_ALL=C _s=$2 _block _rest _i=0 _parts=('')
+    while ((_i < ${#_s})); do
+        _block=${_s:_i:4096}
+        if [[ ${_block: -1} == % ]]; then _block=${_s:_i:4098}
+        elif [[ ${_block: -2:1} == % ]]; then _block=${_s:_i:4097}
+        fi
+        ((_i += ${#_block}))
+        _rest=${_block//%[0-9A-Fa-f][0-9A-Fa-f]/}
+        [[ $_rest == *[%\\]* || $_block == *%00* ]] && return 1
+        printf -v _out %b "${_block//%/\\x}"
+        _parts+=("$_out")
     done
     printf -v "$1" %s "${_parts[@]}"
 }

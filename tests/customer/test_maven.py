@@ -130,7 +130,7 @@ def test_a_distribution_that_static_yaml_serves_keeps_its_bytes_and_gets_their_h
     properties = (b"distributionUrl=https\\://repo.maven.apache.org/maven2/org/apache/maven/apache-maven/3.9.6/"
                   b"apache-maven-3.9.6-bin.zip\r\ndistributionSha256Sum=00\r\n")
     made = maven.standins({"pom.xml": pom(""), maven.WRAPPER_PROPERTIES: properties})
-    assert made.elsewhere == {}  # static.yaml has it (scenario leak-maven-wrapper)
+    assert made.elsewhere == {}  # static.yaml has it (the fixture Maven project's wrapper, fixtures/content/maven.yaml)
     served = content.build().static[
         "repo.maven.apache.org/maven2/org/apache/maven/apache-maven/3.9.6/apache-maven-3.9.6-bin.zip"]
     assert made.rewritten[maven.WRAPPER_PROPERTIES] == properties.replace(

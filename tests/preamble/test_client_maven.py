@@ -1,11 +1,15 @@
-"""Maven reads back the settings.xml the preamble wrote: every repository mirrored, hostile password intact."""
+"""Maven reads back the settings.xml the preamble wrote: every repository mirrored, hostile password intact; and
+the project's Maven wrapper downloads its Maven from the mirror with the preamble's MVNW_* hand-off."""
 
 import shutil
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given
 
 from harness.contract.grammar import Kind
+from harness.stack.content.archives import zip_bytes
+from helpers import FIXTURES
 from loopback_mirror import MirrorUrl, assert_client_limit, assert_reached_mirror, credentials, generated_mirror, mirror_urls, realclient_settings, scratch_directory
 from loopback_mirror import HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
 
@@ -75,3 +79,52 @@ def check_maven(network, mirror, user, password):
         done = run_client(network, ["mvn", "-B", "validate"], env, cwd=project)
         assert done.returncode == 0, (mirror.url(server), done.stdout[-3000:])
         assert_reached_mirror(server, mirror, expected, ["com/example/parent/1.0/parent-1.0.pom"], done.stdout + done.stderr)
+
+
+# --- the Maven wrapper (./mvnw: fixtures/projects/maven-wrapper/mvnw, curl underneath) -------------------------
+
+DISTRIBUTION = "org/apache/maven/apache-maven/3.9.6/apache-maven-3.9.6-bin.zip"
+PROPERTIES = f"distributionType=only-script\ndistributionUrl=https://repo.maven.apache.org/maven2/{DISTRIBUTION}\n"
+
+
+def check_wrapper(network, mirror: MirrorUrl, values: dict, expected: str | None, server_options=None):
+    """./mvnw under the preamble's environment fetches distributionUrl's Maven from the mirror (MVNW_REPOURL),
+    with the configured credentials (MVNW_USERNAME, MVNW_PASSWORD), and runs it."""
+    maven = zip_bytes({"apache-maven-3.9.6/bin/mvn": b"#!/bin/sh\necho \"the wrapper's maven: $*\"\n"})
+    with scratch_directory() as tmp, generated_mirror(network, mirror, expected) as server:
+        server.routes[mirror.under(DISTRIBUTION)] = Route(maven, "application/zip")
+        config = write_config(tmp / "config", {key: (value(server) if callable(value) else value) for key, value in values.items()})
+        home = tmp / "home"
+        env = apply_preamble("buildpack", config, home)
+        project = tmp / "app"
+        (project / ".mvn/wrapper").mkdir(parents=True)
+        (project / ".mvn/wrapper/maven-wrapper.properties").write_text(PROPERTIES)
+        shutil.copy(FIXTURES / "projects/maven-wrapper/mvnw", project / "mvnw")
+        done = run_client(network, ["sh", "./mvnw", "-B", "validate"], env, cwd=project)
+        output = done.stdout + done.stderr
+        assert done.returncode == 0 and "the wrapper's maven: -B validate" in done.stdout, (mirror.url(server), output[-3000:])
+        assert_reached_mirror(server, mirror, expected, [DISTRIBUTION], output)
+        if expected:
+            assert env["MVNW_PASSWORD"] not in output
+
+
+@realclient_settings()
+@given(mirror=mirror_urls("maven"), user=credentials("maven", "username"), password=credentials("maven", "password"))
+def test_the_maven_wrapper_downloads_from_any_accepted_mirror_with_any_accepted_credentials(network, mirror, user, password):
+    check_wrapper(network, mirror, {"pkg-maven-url": mirror.url, "pkg-maven-username": user, "pkg-maven-password": password},
+                  basic_header(user, password))
+
+
+def test_the_maven_wrapper_takes_a_urls_own_user_info_decoded_and_never_in_the_url(network):
+    """pkg-maven-url with user-info (a warning, url-credentials): MVNW_REPOURL without it, the credentials
+    percent-decoded into MVNW_USERNAME/MVNW_PASSWORD, so no curl or wget command line carries them."""
+    user, password = "build user@corp", "p%w:/x"
+    mirror = MirrorUrl("http", "127.0.0.1", "other", "/maven/")
+    userinfo = f"{quote(user, safe='')}:{quote(password, safe='')}"
+    check_wrapper(network, mirror, {"pkg-maven-url": lambda server: mirror.url(server).replace("://", f"://{userinfo}@")},
+                  basic_header(user, password))
+
+
+def test_the_maven_wrapper_without_credentials_downloads_from_the_mirror(network):
+    mirror = MirrorUrl("http", "127.0.0.1", "other", "/repository/maven-public//")
+    check_wrapper(network, mirror, {"pkg-maven-url": mirror.url}, None)

@@ -3,7 +3,8 @@
 pc_percent_encode, pc__escape_c0, pc_json_string, pc_groovy_string, pc_xml_text and pc__npm_no_env
 used to loop byte by byte or rescan the rest of the value (quadratic in bash: a 64 KiB credential cost
 about 13 s per manager, minutes for npm); they now work on 4 KiB blocks, on the pieces between npm's
-'${', and for a long percent-encoded value with one od. Each is compared here, byte for byte, with a
+'${', and for a long percent-encoded value with one od (pc_percent_decode was written that way: 4 KiB blocks,
+one printf each). Each is compared here, byte for byte, with a
 Python definition of the same escaping, on generated values: all of Unicode but NUL (C0 and C1
 controls, non-characters, line separators, astral characters), values long enough to cross the 4 KiB
 blocks, 64 KiB worst cases like benchmarks/cli.py's, and bytes that are not UTF-8. One bash process
@@ -28,7 +29,7 @@ from hypothesis import strategies as st
 from helpers import PROXY_CONFIG_LIB as LIB
 
 EXAMPLES = int(os.environ.get("AIRGAP_ESCAPING_EXAMPLES", "200"))
-FUNCTIONS = ("pc_percent_encode", "pc__escape_c0", "pc_json_string", "pc_groovy_string", "pc_xml_text", "pc__npm_no_env")
+FUNCTIONS = ("pc_percent_encode", "pc_percent_decode", "pc__escape_c0", "pc_json_string", "pc_groovy_string", "pc_xml_text", "pc__npm_no_env")
 
 # Sourced the way a build step sources the preamble (set -euo pipefail), then every function on every
 # value: "<status>\0<result>\0" per call (`FUNCTION result VALUE`). A hostile caller's shell state must not change the results.
@@ -50,6 +51,15 @@ done
 
 def percent_encode(value: bytes) -> bytes:
     return urllib.parse.quote(value, safe="-._~").encode()
+
+
+def percent_decode(value: bytes) -> bytes | None:
+    """User-info as the grammar accepts it (every '%' starts %HH, no '\\'), decoded; None (refused) otherwise,
+    and for a NUL byte, which no bash variable holds."""
+    if b"\\" in value or re.search(rb"%(?![0-9A-Fa-f]{2})", value):
+        return None
+    decoded = urllib.parse.unquote_to_bytes(value)
+    return None if b"\0" in decoded else decoded
 
 
 def escape_c0(value: bytes) -> bytes:
@@ -98,7 +108,7 @@ def npm_no_env(value: bytes) -> bytes:
     return b"".join(out) + value[position:]
 
 
-DEFINITIONS = {"pc_percent_encode": percent_encode, "pc__escape_c0": escape_c0, "pc_json_string": json_string,
+DEFINITIONS = {"pc_percent_encode": percent_encode, "pc_percent_decode": percent_decode, "pc__escape_c0": escape_c0, "pc_json_string": json_string,
                "pc_groovy_string": groovy_string, "pc_xml_text": xml_text, "pc__npm_no_env": npm_no_env}
 
 
@@ -144,7 +154,10 @@ LONG_PIECES = ["${a}", "${", "\\" * 1030, "x" * 4093, "%" * 1500, "\x01" * 700, 
                "-" * 4100 + "/", "&<>\"'\\\t\n\r" * 520]
 long_text = st.lists(st.one_of(special_text, token_text, st.text(any_character, max_size=20), st.sampled_from(LONG_PIECES)),
                      max_size=12).map("".join)
-values = st.one_of(st.text(any_character, max_size=40), special_text, token_text, long_text)
+# Percent-encoded text as URL user-info holds it (what pc_percent_decode accepts), long enough to cross blocks.
+encoded_text = st.lists(st.one_of(st.binary(max_size=40), st.sampled_from([b"\0", b"%", b"\xff" * 2100, b"a" * 4095])),
+                        max_size=6).map(lambda parts: urllib.parse.quote_from_bytes(b"".join(parts), safe="!$&'()*+,;=:"))
+values = st.one_of(st.text(any_character, max_size=40), special_text, token_text, long_text, encoded_text)
 
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
@@ -178,7 +191,8 @@ def worst_cases() -> dict[str, bytes]:
             "dollar-braces": b"${" * (n // 2), "braces": b"{" * (n - 4) + b"${a}", "closing": b"${a}" + b"}" * (n - 4),
             "long-name": b"${" + b"n" * (n - 3) + b"}", "dollars": b"$" * (n - 4) + b"${a}",
             "backslash-expansions": b"\\\\\\${a}x" * (n // 8), "all-bytes": bytes(range(1, 256)) * 256 + b"${a}",
-            "dash-first": b"-" * (n - 1) + b"%", "markup": b"a&b<c>d\"e'f\tg\nh\ri\\j" * (n // 20)}
+            "dash-first": b"-" * (n - 1) + b"%", "markup": b"a&b<c>d\"e'f\tg\nh\ri\\j" * (n // 20),
+            "encoded": urllib.parse.quote_from_bytes(bytes(range(1, 256)) * 103).encode()}  # 64 993 bytes, 19 364 escapes
 
 
 @pytest.mark.parametrize("locale, caller", [("C.UTF-8", "plain"), ("C", "hostile")])

@@ -143,6 +143,23 @@ def test_preamble_check_catches_a_leaky_preamble(tmp_path):
     assert "tok-" not in result["log"]
 
 
+@pytest.mark.parametrize("appended, problem", [
+    ('export MVNW_REPOURL="$MVNW_REPOURL/"', "MVNW_REPOURL is not the mirror"),  # ./mvnw would ask for //org/...
+    ('export MVNW_PASSWORD=other-password', "MVNW_USERNAME / MVNW_PASSWORD are not the mirror's credentials"),
+    ("unset MVNW_USERNAME MVNW_PASSWORD", "MVNW_USERNAME / MVNW_PASSWORD are not the mirror's credentials"),
+])
+def test_preamble_check_holds_the_maven_wrappers_hand_off_to_the_mirror(tmp_path, appended, problem):
+    other = tmp_path / "other-preamble"
+    shutil.copytree(PREAMBLE_DIR, other)
+    (other / "buildpack.sh").write_text((other / "buildpack.sh").read_text() + f"\n{appended}\n")
+    config = write_config(tmp_path / "config", {"pkg-maven-url": "https://nexus.example.com/maven/",
+                                                "pkg-maven-username": "ci", "pkg-maven-password": "s3cret-pass"})
+    assert preamble_check("buildpack", config)["problems"] == []
+    result = preamble_check("buildpack", config, other)
+    assert any(problem in p for p in result["problems"]), result["problems"]
+    assert "s3cret-pass" not in "\n".join(result["problems"])
+
+
 @pytest.mark.parametrize("strategy, written", [
     ("mi", {".m2/settings.xml": "<settings><mirrors>&secret-pass<"}),  # XML Maven could not read either
     ("webapp", {".npmrc": "_authToken=abc\n"}),  # no registry line

@@ -11,7 +11,9 @@ import shlex
 import pytest
 
 from harness.infra import paths
+from harness.stack import content
 from harness.scenarios.model import load_file, step_name
+from harness.scenarios.recipes import expand
 from harness.scenarios.steps import PROJECTS_IN_BUILDER, own_project_files, scenario_steps, step_command
 
 # scenario -> a command that succeeds only when its steps fetched what they fetch publicly
@@ -32,6 +34,12 @@ def test_a_leak_projects_steps_work_with_egress_open(airgap_stack, name):
     scenario = load_file(paths.scenarios_dir() / name)
     steps = scenario_steps(scenario)
     files = own_project_files(scenario)
+    for named in scenario.recipe:  # a shared fixture project (recipes.yaml projects): the fixture content's files
+        if "project" in named and "run" not in named:
+            (shared,) = expand([named])
+            directory = shared.get("dir", shared["project"])
+            files |= {f"{PROJECTS_IN_BUILDER}/{directory}/{path}": data
+                      for path, data in content.build().projects[directory].items()}
     files |= {f"{PROJECTS_IN_BUILDER}/dockerfiles/{p.name}": p.read_bytes()
               for p in (paths.fixtures_dir() / "dockerfiles").iterdir()}
     commands = [f"echo {shlex.quote(step_name(step))} && ( {step_command(step)} )" for step in steps]

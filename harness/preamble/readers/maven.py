@@ -1,6 +1,8 @@
-"""Maven: ~/.m2/settings.xml, one mirror of '*' and its server credentials."""
+"""Maven: ~/.m2/settings.xml, one mirror of '*' and its server credentials; and, when exported, the Maven
+wrapper's MVNW_REPOURL with MVNW_USERNAME/MVNW_PASSWORD, which must agree with the mirror."""
 
 import xml.etree.ElementTree as ET
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from harness.preamble.interface import ReportRecord
 
@@ -19,4 +21,24 @@ def read(reader, record: ReportRecord):
         reader.expect(servers[0].findtext("username") == reader.value(record.username_key) and password == reader.value(record.password_key),
                       f"maven: the server credentials are not {record.username_key} / {record.password_key}")
         auth = "basic"
-    return mirrors[0].findtext("url") if mirrors else None, auth
+    url = mirrors[0].findtext("url") if mirrors else None
+    if url and "MVNW_REPOURL" in reader.run.env:
+        _wrapper(reader, record, url)
+    return url, auth
+
+
+def _wrapper(reader, record: ReportRecord, url: str) -> None:
+    """./mvnw appends /org/apache/maven/... to MVNW_REPOURL as written and downloads with MVNW_USERNAME and
+    MVNW_PASSWORD: the mirror without user-info or trailing '/', its credentials (or user-info, decoded) beside."""
+    env = reader.run.env
+    parts = urlsplit(url)
+    bare = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1])).rstrip("/")
+    reader.expect(env["MVNW_REPOURL"] == bare, "maven: MVNW_REPOURL is not the mirror without user-info and trailing '/'")
+    if record.auth == "basic":
+        user, password = reader.value(record.username_key), reader.value(record.password_key)
+    elif "@" in parts.netloc:
+        user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    else:
+        user = password = None
+    reader.expect((env.get("MVNW_USERNAME"), env.get("MVNW_PASSWORD")) == (user, password),
+                  "maven: MVNW_USERNAME / MVNW_PASSWORD are not the mirror's credentials")

@@ -4,11 +4,13 @@ the Gradle plugin portal, whose plugin markers are plain Maven poms: content/gra
 
 import hashlib
 
+from harness.infra import paths
 from harness.stack.content import Generated
 from harness.stack.content.archives import zip_bytes
 
 CHECKSUMS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 JAR_PACKAGINGS = ("jar", "maven-plugin")  # packagings whose artifact is a jar (a plugin's too)
+WRAPPER_SCRIPT = "projects/maven-wrapper/mvnw"  # under fixtures/: the stand-in ./mvnw the fixture projects commit
 
 
 def coordinates(gav: str) -> tuple[str, str, str]:
@@ -106,11 +108,18 @@ def project(definition: dict) -> dict[str, bytes]:
     """A pom.xml whose fixture dependencies are also build extensions: Maven core resolves extensions (and
     their dependencies) itself, so `mvn validate` downloads them without any plugin from Maven Central.
     `repositories` (id -> URL) are declared in the pom, as projects that need JitPack or a vendor do, both
-    as repositories and as plugin repositories (build extensions resolve from the latter)."""
+    as repositories and as plugin repositories (build extensions resolve from the latter). With `wrapper` (a
+    distributionUrl) the project commits a Maven wrapper, as most Java projects do: ./mvnw downloads that
+    Maven before it runs (the Java buildpacks build with it)."""
     deps = definition["dependencies"]
     pom = _pom("org.airgap.app", "app", "1.0.0", deps, "pom", extensions=deps,
                repositories=definition.get("repositories"))
-    return {"pom.xml": pom}
+    files = {"pom.xml": pom}
+    if "wrapper" in definition:
+        files["mvnw"] = (paths.fixtures_dir() / WRAPPER_SCRIPT).read_bytes()
+        files[".mvn/wrapper/maven-wrapper.properties"] = (
+            f"wrapperVersion=3.3.2\ndistributionType=only-script\ndistributionUrl={definition['wrapper']}\n".encode())
+    return files
 
 
 def generate(definition: dict) -> Generated:

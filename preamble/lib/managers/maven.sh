@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Maven: ~/.m2/settings.xml with one mirror of `*` and a server with the credentials. Writer protocol: packages.sh.
+# Maven: ~/.m2/settings.xml with one mirror of `*` and a server with the credentials, and for the project's
+# Maven wrapper (./mvnw, which reads no settings.xml) MVNW_REPOURL and its credentials. Writer protocol: packages.sh.
 
 pc_write_maven() {
     local url=$1 auth=$2 user=$3 pass=$4 file=$HOME/.m2/settings.xml value out servers=''
@@ -16,5 +17,33 @@ pc_write_maven() {
     fi
     printf -v out '%s\n%s\n<settings>\n  <mirrors>\n    <mirror>\n      <id>proxy-config</id>\n      <mirrorOf>*</mirrorOf>\n      <url>%s</url>\n    </mirror>\n  </mirrors>\n%s</settings>\n' \
         '<?xml version="1.0" encoding="UTF-8"?>' '<!-- Written by the proxy-config build preamble. -->' "${xml[url]}" "$servers"
-    pc_write_private "$file" "$out"
+    pc_write_private "$file" "$out" || return
+    pc__maven_wrapper "$url" "$auth" "$user" "$pass"
+}
+
+# ./mvnw downloads its Maven from distributionUrl with everything up to /org/apache/maven/ replaced by
+# MVNW_REPOURL as written, so the mirror's URL without its trailing '/'. Credentials go to MVNW_USERNAME and
+# MVNW_PASSWORD (the wrapper then downloads through Java's Authenticator), a URL's own user-info too, decoded:
+# left in MVNW_REPOURL, the wrapper's wget or curl would carry it on its command line.
+pc__maven_wrapper() {
+    local url=$1 auth=$2 user=$3 pass=$4 scheme rest authority userinfo
+    scheme=${url%%://*} rest=${url#*://}
+    authority=${rest%%/*} rest=${rest#"$authority"}
+    if [[ $authority == *@* ]]; then
+        userinfo=${authority%@*} authority=${authority##*@}
+        pc_percent_decode user "${userinfo%%:*}" || return 1
+        pass=''
+        [[ $userinfo == *:* ]] && { pc_percent_decode pass "${userinfo#*:}" || return 1; }
+        auth=basic
+    fi
+    if [[ $rest == */ ]]; then  # trailing slashes in one step, not one at a time
+        local kept=${rest%[!/]*}
+        [[ $kept == "$rest" ]] && rest='' || rest=${rest:0:${#kept}+1}
+    fi
+    export MVNW_REPOURL=$scheme://$authority$rest
+    PC_HANDOFF_ENV+=(MVNW_REPOURL)
+    if [[ $auth == basic ]]; then
+        export MVNW_USERNAME=$user MVNW_PASSWORD=$pass
+        PC_HANDOFF_ENV+=(MVNW_USERNAME MVNW_PASSWORD)
+    fi
 }
