@@ -275,6 +275,18 @@ def test_maven_and_gradle_together_keep_only_the_last_google_build_args(tmp_path
     assert command.count("--env GOOGLE_BUILD_ARGS=") == 2
 
 
+def test_the_maven_wrapper_gets_no_mirror(tmp_path):
+    """The Java buildpack runs ./mvnw, which reads no settings.xml: without MVNW_REPOURL on pack build's command
+    line it downloads its Maven from repo.maven.apache.org (the reference hands it off: docs/preamble.md)."""
+    config = {"pkg-maven-url": "https://m.example.com/maven/"}
+    result = run(tmp_path, "buildpack", config)
+    assert result.ok, result.log
+    command = (interface.state_dir(result.home) / "build-command").read_text()
+    assert "--env GOOGLE_BUILD_ARGS=" in command and "MVNW_" not in command
+    reference = run(tmp_path, "buildpack", config, preamble=PREAMBLE, name="ref")
+    assert reference.env["MVNW_REPOURL"] == "https://m.example.com/maven"
+
+
 def test_maven_credentials_are_pasted_into_xml_unescaped(tmp_path):
     result = run(tmp_path, "mi", {"pkg-maven-url": "https://m.example.com/maven/", "pkg-maven-username": "u",
                                   "pkg-maven-password": "a&b<c"})
