@@ -6,9 +6,9 @@
 #                 environment and the hand-off's: `env` items as pack's --env-file gives them (the last of a name
 #                 wins; never on a command line), `volume` items copied as a bind mount shows them (owner and mode
 #                 kept; missing parents made root's, as the container runtime makes them)
-#   podman build  a step of the component's Dockerfile runs as root in a fresh home: the `npmrc` secret mounted
-#                 at ~/.npmrc (RUN --mount=type=secret,id=npmrc,target=/root/.npmrc) over what
-#                 `npm config set registry "$NPM_REGISTRY"` wrote there (the NPM_REGISTRY build argument)
+#   podman build  a real `podman build` of the component's Dockerfile: FROM the stage image's build argument
+#                 (NODE_IMAGE), `npm config set registry "$NPM_REGISTRY"`, then the step as a RUN with the `npmrc`
+#                 secret mounted at /root/.npmrc (airgap_podman_build), with the `build-arg` and `secret` items
 # Every item of a kind the command does not take is ignored. Names are logged, values never.
 
 AIRGAP_BUILD_USER=cnb  # the user of pack's builders (the builder image has it, uid 1000)
@@ -75,16 +75,34 @@ airgap_build_user() {
         bash -c 'source "$0" && cd && exec bash -c "$1"' "$AIRGAP_RUN_DIR/build-env" "$1"
 }
 
-# Run COMMAND as a RUN step of the component's Dockerfile: root in a fresh home with the npmrc secret mounted.
-airgap_dockerfile_run() {
-    local home=$AIRGAP_RUN_DIR/dockerfile-root
-    rm -rf -- "$home" && mkdir -m 0700 -- "$home" || return
-    if [[ -n ${AIRGAP_BUILD_ARG[NPM_REGISTRY]:-} ]]; then  # RUN npm config set registry "$NPM_REGISTRY"
-        printf 'registry=%s\n' "${AIRGAP_BUILD_ARG[NPM_REGISTRY]}" >"$home/.npmrc" || return
+# The component's Dockerfile for one step COMMAND (the platform's webapp and test-runner Dockerfiles, reduced to
+# that step): FROM the build argument AIRGAP_STAGE_ARG (NODE_IMAGE), whose default is AIRGAP_STAGE_DEFAULT (the
+# profile's image, used when the hand-off does not give it, as the platform passes it only when it differs);
+# the projects directory copied to the same path, so COMMAND's `cd` holds; `npm config set registry` when the
+# NPM_REGISTRY argument is given; COMMAND as a RUN with the npmrc secret mounted over root's ~/.npmrc.
+airgap__dockerfile() {
+    if [[ $1 == *[$'\n\r']* ]]; then
+        airgap__log "a step command with a line break cannot be one RUN line"
+        return 1
     fi
-    if [[ -n ${AIRGAP_SECRET[npmrc]+set} ]]; then  # --mount=type=secret,id=npmrc,target=/root/.npmrc
-        [[ -f ${AIRGAP_SECRET[npmrc]} ]] || { airgap__log "secret npmrc: ${AIRGAP_SECRET[npmrc]@Q} does not exist"; return 1; }
-        cp -- "${AIRGAP_SECRET[npmrc]}" "$home/.npmrc" || return
-    fi
-    env -i "${AIRGAP_BASE_ENV[@]}" HOME="$home" USER=root LOGNAME=root bash -c "$1"
+    # shellcheck disable=SC2016 # $NPM_REGISTRY and ${NAME} are the Dockerfile's
+    printf 'ARG %s=%s\nFROM ${%s}\nARG NPM_REGISTRY\nCOPY . %s/\n' \
+        "$AIRGAP_STAGE_ARG" "$AIRGAP_STAGE_DEFAULT" "$AIRGAP_STAGE_ARG" "$AIRGAP_PROJECTS"
+    # shellcheck disable=SC2016
+    printf 'RUN if [ -n "$NPM_REGISTRY" ]; then npm config set registry "$NPM_REGISTRY"; fi\n'
+    printf 'RUN --mount=type=secret,id=npmrc,target=/root/.npmrc %s\n' "$1"
+}
+
+# Run COMMAND as a RUN of the component's Dockerfile, built by podman as the build command builds it (vfs storage,
+# chroot isolation: the builder's network, DNS and the runtime's registries.conf and auth.json for the FROM pull),
+# with the hand-off's build arguments and secrets, as arrays: nothing is evaluated. The stand-in images hold no
+# programs (harness/stack/content/oci.py): the RUN borrows the builder's /usr (Debian's Node 18 and npm 9.2) and
+# its trust store (the run CA), read-only.
+airgap_podman_build() {
+    local dir=$AIRGAP_RUN_DIR/podman-build name
+    local -a args=(--storage-driver vfs build --isolation chroot -v /usr:/usr:ro -v /etc/ssl/certs:/etc/ssl/certs:ro)
+    rm -rf -- "$dir" && mkdir -p -- "$dir" && airgap__dockerfile "$1" >"$dir/Dockerfile" || return 1
+    for name in "${!AIRGAP_BUILD_ARG[@]}"; do args+=(--build-arg "$name=${AIRGAP_BUILD_ARG[$name]}"); done
+    for name in "${!AIRGAP_SECRET[@]}"; do args+=(--secret "id=$name,src=${AIRGAP_SECRET[$name]}"); done
+    podman "${args[@]}" -f "$dir/Dockerfile" "$AIRGAP_PROJECTS"
 }

@@ -39,6 +39,24 @@ def step_name(step: dict) -> str:
     return f"{kind}:{step[kind]}"
 
 
+# The image of the component Dockerfile's build stage: under podman build (webapp, test-runner) a package step is a
+# RUN of a Dockerfile FROM it (harness/scenarios/handoff.sh, airgap_podman_build), so it pulls that image too.
+DOCKERFILE_STAGE = "node"
+
+
+def dockerfile_stage(catalog: Catalog, strategy: str) -> tuple[str, str] | None:
+    """(the build argument that names it, its default) of the build stage a package step of this strategy runs
+    in, or None when the strategy's build command is not podman build."""
+    entry = catalog.strategies[strategy]
+    if entry.handoff is None or entry.handoff.command != "podman build" or DOCKERFILE_STAGE not in entry.images:
+        return None
+    arguments = [item.target for item in entry.handoff.images.get(DOCKERFILE_STAGE, ()) if item.how == "build_arg"]
+    if len(arguments) != 1:
+        raise UserError(f"profile: strategies.{strategy}.handoff.images.{DOCKERFILE_STAGE}: podman build needs exactly "
+                        f"one build_arg naming the build stage's image (has {len(arguments)})")
+    return arguments[0], entry.images[DOCKERFILE_STAGE].default
+
+
 def _proxy_configs() -> Path:
     return paths.fixtures_dir() / "proxy-config"
 
@@ -475,7 +493,7 @@ def _plan_of(catalog: Catalog, spec: ConfigSpec, strategy: str):
         return plan(catalog, read_config(spec.materialize(Path(tmp) / "cfg")), strategy)
 
 
-def _step_public_hosts(catalog: Catalog, planned, step: dict) -> list[str]:
+def _step_public_hosts(catalog: Catalog, planned, step: dict, strategy: str) -> list[str]:
     """The public hosts a recipe step reaches under this plan (empty when it goes to a mirror)."""
     from harness.contract import reference
 
@@ -483,7 +501,10 @@ def _step_public_hosts(catalog: Catalog, planned, step: dict) -> list[str]:
         return [step["fetch"].split("/")[2]]
     if "project" in step:
         package = planned.packages.get(step["manager"])
-        return list(catalog.managers[step["manager"]].endpoints) if package and package.key is None else []
+        hosts = list(catalog.managers[step["manager"]].endpoints) if package and package.key is None else []
+        if dockerfile_stage(catalog, strategy):  # a RUN of a podman build: its FROM is pulled first
+            hosts = _step_public_hosts(catalog, planned, {"pull": DOCKERFILE_STAGE}, strategy) + hosts
+        return hosts
     image = planned.images[step.get("pull") or "dockerfile-base"]
     if image.error:
         return []
@@ -507,7 +528,7 @@ def expected(catalog: Catalog, recipe: list[dict], spec: ConfigSpec, strategy: s
                       egress=("registry-1.docker.io",), egress_required=("registry-1.docker.io",))
     allowed, required, failing = set(), [], []
     for step in recipe:
-        hosts = _step_public_hosts(catalog, planned, step)
+        hosts = _step_public_hosts(catalog, planned, step, strategy)
         if hosts:
             allowed |= set(hosts)
             required.append(tuple(hosts) if len(hosts) > 1 else hosts[0])

@@ -28,7 +28,9 @@ Then what the step itself consumes (`_package`, `_pull`, `_fetch`, `_dockerfile`
     the bytes of every proxy-config entry its key family could be read from (URL, username, password,
     token; global and strategy-scoped), so a credential value counts too; and the same of every manager whose
     hand-off to the build command sets a variable this one's sets (the profile's `handoff`: GOOGLE_BUILD_ARGS
-    of Maven and Gradle on pack build, of which the build keeps the last);
+    of Maven and Gradle on pack build, of which the build keeps the last); under podman build (webapp,
+    test-runner), where the step is a RUN of a Dockerfile FROM the build stage's image, what a pull of that
+    image takes too;
   - a pull: the image's part of the plan (resolved reference, source, key, login), the OCI mirrors that
     can apply to it (its registry's, those of every registry a prefix of which the resolved reference
     matches, any on the resolved host: they decide its lines of registries.conf and auth.json), where
@@ -67,9 +69,9 @@ from harness.contract import grammar, reference
 from harness.contract.catalog import Catalog
 from harness.contract.config import ProxyConfig, split_key_name
 from harness.contract.plan import Plan
-from harness.scenarios.model import step_name
+from harness.scenarios.model import DOCKERFILE_STAGE, dockerfile_stage, step_name
 
-KEY_VERSION = 2
+KEY_VERSION = 3
 ANY_ROUTE = None  # StepKey.routes for a step whose key holds every route: any route it hits was in its key
 OCI_PING = "oci-ping"  # the gateway's route name for the registry version check (harness/stack/gateway.py)
 
@@ -317,6 +319,9 @@ def step_keys(catalog: Catalog, run: RunInputs, context: StepContext, steps: lis
         routes: set[str] | None
         if "project" in step:
             own, routes = _package(catalog, run, context, step)
+            if dockerfile_stage(catalog, context.strategy):  # a RUN of a podman build: FROM its stage image
+                own["stage"], stage_routes = _pull(catalog, context, DOCKERFILE_STAGE)
+                routes |= stage_routes
         elif "pull" in step:
             own, routes = _pull(catalog, context, step["pull"])
         elif "fetch" in step:

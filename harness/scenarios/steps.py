@@ -20,7 +20,7 @@ from harness.contract.config import read_config
 from harness.infra.errors import UsageError
 from harness.preamble import interface
 from harness.scenarios import argv, causes
-from harness.scenarios.model import Scenario, own_project_dir, own_project_steps, step_kind, step_name
+from harness.scenarios.model import Scenario, dockerfile_stage, own_project_dir, own_project_steps, step_kind, step_name
 from harness.scenarios.recipes import expand, recipes
 from harness.infra import paths
 from harness.stack.configuration import empty_plan
@@ -61,10 +61,11 @@ def own_project_files(scenario: Scenario) -> dict[str, bytes]:
 
 HANDOFF_IN_BUILDER = "/opt/airgap/handoff.sh"  # harness/scenarios/handoff.sh: the build's side of the hand-off
 # How a step runs under each build command (the profile's handoff.command, handoff.sh): a package or download
-# step of a pack build runs as the buildpacks' build user; a package step of a podman build as a RUN of the
-# component's Dockerfile. Pulls stand for the build command's own pulls, a dockerfile step is one.
+# step of a pack build runs as the buildpacks' build user; a package step of a podman build is a RUN of the
+# component's Dockerfile, built by podman FROM the build stage's image (model.dockerfile_stage). Pulls stand for
+# the build command's own pulls, a dockerfile step is one.
 HANDOFF_RUNNERS = {"pack build": {"project": "airgap_build_user", "fetch": "airgap_build_user"},
-                   "podman build": {"project": "airgap_dockerfile_run"}}
+                   "podman build": {"project": "airgap_podman_build"}}
 
 
 def handoff_command(catalog: Catalog, strategy: str) -> str | None:
@@ -93,9 +94,11 @@ def _bare_command(step: dict) -> str:
             f"-f {context}/{step.get('file', step['dockerfile'])} {context}")
 
 
-def build_script(strategy: str, steps: list[dict], handoff: str | None = None) -> str:
+def build_script(strategy: str, steps: list[dict], handoff: str | None = None,
+                 stage: tuple[str, str] | None = None) -> str:
     """The build step: source the preamble, hand its hand-off to the build as `handoff` (the strategy's build
-    command) takes it, then run every step and report which ones failed."""
+    command) takes it, then run every step and report which ones failed. `stage`: the build argument and default
+    image of a podman build's stage (model.dockerfile_stage)."""
     lines = [
         "exec 2>&1",  # one stream: each step's errors print under its marker, in order
         argv.start_command(),  # records every process's arguments until argv.report_command() (argv.py)
@@ -113,6 +116,9 @@ def build_script(strategy: str, steps: list[dict], handoff: str | None = None) -
             f"export {interface.BUILD_USER}=\"$(id -u \"$AIRGAP_BUILD_USER\"):$(id -g \"$AIRGAP_BUILD_USER\")\" "
             f"{interface.BUILD_HOME}=\"$AIRGAP_BUILD_HOME\"",
         ]
+    if stage:
+        lines.append(f"AIRGAP_STAGE_ARG={shlex.quote(stage[0])} AIRGAP_STAGE_DEFAULT={shlex.quote(stage[1])} "
+                     f"AIRGAP_PROJECTS={PROJECTS_IN_BUILDER}")
     lines += [
         f"if ! source {PREAMBLE_IN_BUILDER}/{strategy}.sh; then printf '\\n::airgap-failed preamble\\n'; "
         f"{argv.report_command()}; exit 90; fi",
@@ -373,7 +379,7 @@ def run_scenario(stack, scenario: Scenario, catalog: Catalog, preamble_dir: Path
                                  environment.variables())
             taken = reuse.choose(keys, served.mirror_hosts, secrets)
         live = [step for index, step in enumerate(steps) if index not in taken]
-        script = build_script(scenario.strategy, live, handoff) + IMAGE_REPORT
+        script = build_script(scenario.strategy, live, handoff, dockerfile_stage(catalog, scenario.strategy)) + IMAGE_REPORT
         result = stack.run(f"bash -c {shlex.quote(script)}", mount=mounted, env=environment.variables(), files=files)
     processes, stdout = argv.take(result.stdout)  # the recorded arguments leave the output before anything reads it
     result = replace(result, stdout=stdout)

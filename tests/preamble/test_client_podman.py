@@ -2,11 +2,17 @@
 
 import hashlib
 import json
+import os
+import shlex
 import shutil
+import subprocess
 import tempfile
 
 import pytest
 
+from harness.preamble import interface
+from harness.stack.content.oci import skeleton_layer
+from helpers import CHECKOUT
 from loopback_mirror import HOSTILE_PASSWORD, HOSTILE_USER, Route, apply_preamble, basic_header, run_client, tls_server, write_config
 
 CONFIG_BLOB = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "config": {}}).encode()
@@ -117,3 +123,57 @@ def test_the_longest_prefix_in_effect_takes_a_registry_inside_docker_hub(network
     image = "docker://docker.io/buildpacksio/lifecycle:0.20.2"
     done = run_client(network, ["skopeo", "inspect", "--no-tags", "--cert-dir", str(tmp_path / "certs"), image], env)
     assert path in [r.path for r in registry.authenticated()], (done.stderr, [r.path for r in registry.requests])
+
+
+# --- the podman build runner of webapp and test-runner (harness/scenarios/handoff.sh, airgap_podman_build) ---------
+
+def podman_build_step(tmp_path, handoff: bytes, command: str) -> subprocess.CompletedProcess:
+    """One step as the scenarios run it under podman build: the hand-off taken, then COMMAND as a RUN of the
+    component's Dockerfile FROM an image holding only the stand-ins' skeleton (harness/stack/content/oci.py),
+    with this machine's /usr borrowed as the builder's is."""
+    tmp_path.mkdir(parents=True)
+    runroot = tempfile.mkdtemp(prefix="podman-", dir="/tmp")  # podman wants a run root under 50 characters
+    conf = tmp_path / "storage.conf"
+    conf.write_text(f'[storage]\ndriver = "vfs"\ngraphroot = "{tmp_path / "storage"}"\nrunroot = "{runroot}"\n')
+    env = {"PATH": os.environ["PATH"], "CONTAINERS_STORAGE_CONF": str(conf), "HOME": str(tmp_path)}
+    (tmp_path / "skeleton.tar").write_bytes(skeleton_layer()[0])
+    imported = subprocess.run(["podman", "import", str(tmp_path / "skeleton.tar"), "localhost/airgap-stage:1"],
+                              capture_output=True, text=True, env=env)
+    assert imported.returncode == 0, imported.stderr
+    state, projects = tmp_path / "state", tmp_path / "projects"
+    state.mkdir()
+    projects.mkdir()
+    (state / interface.HANDOFF_FILE).write_bytes(handoff)
+    program = (f"source {shlex.quote(str(CHECKOUT / 'harness/scenarios/handoff.sh'))} && AIRGAP_BUILD_USER=$(id -un) "
+               f"AIRGAP_RUN_DIR={shlex.quote(str(tmp_path / 'run'))} AIRGAP_STAGE_ARG=NODE_IMAGE "
+               f"AIRGAP_STAGE_DEFAULT=localhost/airgap-stage:1 AIRGAP_PROJECTS={shlex.quote(str(projects))} && "
+               f"airgap_handoff 'podman build' {shlex.quote(str(state))} && airgap_podman_build {shlex.quote(command)}")
+    return subprocess.run(["bash", "-c", program], capture_output=True, text=True, env=env, timeout=300)
+
+
+def triples(*items) -> bytes:
+    return b"".join(b"\0".join(part.encode() for part in item) + b"\0" for item in items)
+
+
+@pytest.mark.skipif(shutil.which("podman") is None or shutil.which("npm") is None,
+                    reason="podman or npm is not installed (.ci/run installs them)")
+def test_a_dockerfile_run_sees_the_npmrc_secret_over_the_registry_build_argument(tmp_path):
+    """`npm config set registry "$NPM_REGISTRY"` writes root's ~/.npmrc in the image; the secret mounted there
+    hides it during the RUN, so npm takes the secret's registry; without the secret, the argument's."""
+    secret = tmp_path / "npmrc"
+    secret.write_text("registry=https://secret.example/\n")
+    argument = ("build-arg", "NPM_REGISTRY", "https://arg.example/")
+    done = podman_build_step(tmp_path / "with", triples(argument, ("secret", "npmrc", str(secret))),
+                             "echo home=$HOME; npm config get registry")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "home=/root" in done.stdout and "\nhttps://secret.example/\n" in done.stdout, done.stdout
+    done = podman_build_step(tmp_path / "without", triples(argument), "npm config get registry")
+    assert done.returncode == 0 and "\nhttps://arg.example/\n" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed (.ci/run installs it)")
+def test_the_build_stage_is_the_node_image_build_argument_else_its_default(tmp_path):
+    done = podman_build_step(tmp_path / "default", b"", "cat /etc/passwd")
+    assert done.returncode == 0 and "root:x:0:0:root:/root:/bin/sh" in done.stdout, done.stdout + done.stderr
+    done = podman_build_step(tmp_path / "argument", triples(("build-arg", "NODE_IMAGE", "localhost/airgap-absent:1")), "true")
+    assert done.returncode != 0 and "localhost/airgap-absent:1" in done.stdout + done.stderr

@@ -147,15 +147,18 @@ def test_each_command_takes_only_its_kinds(tmp_path):
     assert done.returncode == 0 and done.stdout.endswith(b"[]")
 
 
-def test_a_dockerfile_run_sees_the_secret_over_the_registry_build_argument(tmp_path):
-    secret = tmp_path / "npmrc"
-    secret.write_text("registry=https://secret.example/\n")
-    handoff = _triples(("build-arg", "NPM_REGISTRY", "https://arg.example/"), ("secret", "npmrc", str(secret)))
-    done = _build_side(tmp_path, "podman build", handoff, "airgap_dockerfile_run 'cat ~/.npmrc; echo \"[$JAVA_HOME]\"'")
-    assert done.returncode == 0 and done.stdout.endswith(b"registry=https://secret.example/\n[]\n")
-    done = _build_side(tmp_path, "podman build", _triples(("build-arg", "NPM_REGISTRY", "https://arg.example/")),
-                       "airgap_dockerfile_run 'cat ~/.npmrc'")
-    assert done.returncode == 0 and done.stdout.endswith(b"registry=https://arg.example/\n")
+def test_the_dockerfile_of_a_podman_build_step(tmp_path):
+    """airgap__dockerfile: FROM the stage's build argument with its default, the projects at their own path, the
+    registry argument, the step as one RUN with the npmrc secret (tests/preamble/test_client_podman.py builds it)."""
+    stage = "AIRGAP_STAGE_ARG=NODE_IMAGE AIRGAP_STAGE_DEFAULT=docker.io/library/node:18-alpine AIRGAP_PROJECTS=/work/projects"
+    done = _build_side(tmp_path, "podman build", b"", f"{stage} && airgap__dockerfile 'cd /work/projects/npm && npm ci'")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().splitlines()[-6:] == [
+        "ARG NODE_IMAGE=docker.io/library/node:18-alpine", "FROM ${NODE_IMAGE}", "ARG NPM_REGISTRY", "COPY . /work/projects/",
+        'RUN if [ -n "$NPM_REGISTRY" ]; then npm config set registry "$NPM_REGISTRY"; fi',
+        "RUN --mount=type=secret,id=npmrc,target=/root/.npmrc cd /work/projects/npm && npm ci"]
+    done = _build_side(tmp_path, "podman build", b"", f"{stage} && airgap__dockerfile $'npm ci\\nRUN curl evil'")
+    assert done.returncode != 0 and b"line break" in done.stdout
 
 
 def test_the_interface_refuses_a_broken_handoff_file():

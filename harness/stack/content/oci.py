@@ -6,10 +6,13 @@ repository and tag only, so the same name on two hosts (docker.io/buildpacksio/l
 platform ACR's copy, choreoprivateacr.azurecr.io/buildpacksio/lifecycle:0.20.2) is one image, as a copy is.
 """
 
+import functools
+import io
 import json
+import tarfile
 from dataclasses import dataclass
 
-from harness.stack.content.archives import EPOCH_ISO, gzip_bytes, sha256_hex, tar_bytes
+from harness.stack.content.archives import EPOCH, EPOCH_ISO, gzip_bytes, sha256_hex, tar_bytes
 
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"
@@ -49,21 +52,47 @@ def golden_references(default: str) -> list[str]:
     return [f"{head}/golden-{last}:{tag}", f"{head}/golden-{last}:golden"]
 
 
+@functools.lru_cache(maxsize=1)
+def skeleton_layer() -> tuple[bytes, bytes]:
+    """(tar, gzip) of the root every stand-in image starts with: what a Dockerfile's RUN needs of an image and
+    nothing more, the usual links into /usr, root's passwd entry (its HOME) and /tmp. The stand-ins hold no
+    programs: a RUN in one borrows the builder's /usr (harness/scenarios/handoff.sh, airgap_podman_build)."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        entries = [(name, tarfile.DIRTYPE, mode, "") for name, mode in
+                   (("etc", 0o755), ("root", 0o700), ("tmp", 0o1777), ("usr", 0o755))]
+        entries += [(name, tarfile.SYMTYPE, 0o777, f"usr/{name}") for name in ("bin", "lib", "lib64", "sbin")]
+        for name, kind, mode, target in sorted(entries):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode, info.linkname, info.mtime, info.uname, info.gname = kind, mode, target, EPOCH, "", ""
+            tar.addfile(info)
+        for name, text in (("etc/group", "root:x:0:\n"), ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")):
+            info = tarfile.TarInfo(name)
+            data = text.encode()
+            info.size, info.mode, info.mtime, info.uname, info.gname = len(data), 0o644, EPOCH, "", ""
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue(), gzip_bytes(out.getvalue())
+
+
 def image_blobs(ref: ImageRef) -> tuple[bytes, bytes, bytes]:
-    """(layer, config, manifest) of the one-layer image for `ref` (its repository and tag, not its host)."""
+    """(layer, config, manifest) of the image for `ref` (its repository and tag, not its host): the shared
+    skeleton_layer, then its own layer, whose only file names it."""
     marker = f"airgap-harness fixture image {ref.repository}:{ref.tag}\n".encode()
     layer_tar = tar_bytes({"airgap-fixture/image.txt": marker})
     layer = gzip_bytes(layer_tar)
+    skeleton_tar, skeleton = skeleton_layer()
     config = _canonical({
         "architecture": "amd64", "os": "linux", "created": EPOCH_ISO,
         "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Labels": {"airgap.fixture.ref": f"{ref.repository}:{ref.tag}"}},
-        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{sha256_hex(layer_tar)}"]},
-        "history": [{"created": EPOCH_ISO, "created_by": "airgap-harness fixture"}],
+        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{sha256_hex(skeleton_tar)}", f"sha256:{sha256_hex(layer_tar)}"]},
+        "history": [{"created": EPOCH_ISO, "created_by": "airgap-harness fixture skeleton"},
+                    {"created": EPOCH_ISO, "created_by": "airgap-harness fixture"}],
     })
     manifest = _canonical({
         "schemaVersion": 2, "mediaType": MANIFEST_TYPE,
         "config": {"mediaType": CONFIG_TYPE, "digest": f"sha256:{sha256_hex(config)}", "size": len(config)},
-        "layers": [{"mediaType": LAYER_TYPE, "digest": f"sha256:{sha256_hex(layer)}", "size": len(layer)}],
+        "layers": [{"mediaType": LAYER_TYPE, "digest": f"sha256:{sha256_hex(blob)}", "size": len(blob)}
+                   for blob in (skeleton, layer)],
     })
     return layer, config, manifest
 
@@ -73,11 +102,12 @@ def registry_storage(refs: list[ImageRef]) -> dict[str, bytes]:
     tree: dict[str, bytes] = {}
     for ref in refs:
         layer, config, manifest = image_blobs(ref)
+        skeleton = skeleton_layer()[1]
         repo = f"{V2}/repositories/{ref.repository}"
-        for blob in (layer, config, manifest):
+        for blob in (skeleton, layer, config, manifest):
             digest = sha256_hex(blob)
             tree[f"{V2}/blobs/sha256/{digest[:2]}/{digest}/data"] = blob
-        for blob in (layer, config):
+        for blob in (skeleton, layer, config):
             tree[f"{repo}/_layers/sha256/{sha256_hex(blob)}/link"] = f"sha256:{sha256_hex(blob)}".encode()
         digest = sha256_hex(manifest)
         link = f"sha256:{digest}".encode()
