@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 from harness.contract.catalog import load_catalog  # noqa: E402
 from harness.scenarios.batch import default_jobs  # noqa: E402
-from harness.scenarios.steps import PLATFORM_LOGIN_ENV, build_script, builder_files, run_scenario  # noqa: E402
+from harness.scenarios.steps import PLATFORM_LOGIN_ENV, build_script, builder_files, handoff_command, run_scenario  # noqa: E402
 from harness.scenarios.recipes import recipes  # noqa: E402
-from harness.scenarios.model import load  # noqa: E402
+from harness.scenarios.model import dockerfile_stage, load  # noqa: E402
 
 
 def main() -> None:
@@ -51,7 +51,10 @@ def main() -> None:
             harness_s = time.monotonic() - t0
             with tempfile.TemporaryDirectory() as tmp:
                 config = scenario.config.materialize(Path(tmp) / "cfg")
-                script = build_script(scenario.strategy, recipes()[scenario.strategy])
+                # the same steps as the build command runs them (hand-off runners, podman build), without the harness
+                script = build_script(scenario.strategy, recipes()[scenario.strategy],
+                                      handoff_command(catalog, scenario.strategy),
+                                      dockerfile_stage(catalog, scenario.strategy))
                 t0 = time.monotonic()
                 stack.run(f"bash -c {shlex.quote(script)}", proxy_config=config, env=PLATFORM_LOGIN_ENV,
                           files=builder_files(preamble, projects))
