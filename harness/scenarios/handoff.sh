@@ -81,6 +81,10 @@ airgap_build_user() {
 # the projects directory copied to the same path, so COMMAND's `cd` holds; `npm config set registry` when the
 # NPM_REGISTRY argument is given; COMMAND as a RUN with the npmrc secret mounted over root's ~/.npmrc.
 airgap__dockerfile() {
+    if [[ -z ${AIRGAP_STAGE_ARG:-} || -z ${AIRGAP_STAGE_DEFAULT:-} || -z ${AIRGAP_PROJECTS:-} ]]; then
+        airgap__log "no build stage: the profile gives this podman build strategy no node image with a build_arg"
+        return 1
+    fi
     if [[ $1 == *[$'\n\r']* ]]; then
         airgap__log "a step command with a line break cannot be one RUN line"
         return 1

@@ -159,6 +159,8 @@ def test_the_dockerfile_of_a_podman_build_step(tmp_path):
         "RUN --mount=type=secret,id=npmrc,target=/root/.npmrc cd /work/projects/npm && npm ci"]
     done = _build_side(tmp_path, "podman build", b"", f"{stage} && airgap__dockerfile $'npm ci\\nRUN curl evil'")
     assert done.returncode != 0 and b"line break" in done.stdout
+    done = _build_side(tmp_path, "podman build", b"", "airgap__dockerfile 'npm ci'")
+    assert done.returncode != 0 and b"no build stage" in done.stdout
 
 
 def test_the_interface_refuses_a_broken_handoff_file():
