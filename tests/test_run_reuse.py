@@ -8,8 +8,12 @@ import os
 from helpers import airgap
 
 ENV = dict(os.environ, TESTCONTAINERS_RYUK_DISABLED="true")
-# Both webapp, one configuration apart: an image-node-ref. Their npm steps have one key; the pulls differ.
-FIRST, SECOND = "ts-webapp-node-override", "ts-webapp-node18"
+# Two customer npm projects built as buildpack with one configuration: their pulls (of the builder, lifecycle, run
+# and runtime images) have one key each; their npm steps differ (other project files). (A webapp pair one
+# image-node-ref apart shares nothing since the npm step is a podman build FROM that image.)
+FIRST, SECOND = "customer-npm-lockfile-v3", "customer-npm-package-json-only"
+PULLS = ("pull:buildpacks-builder", "pull:buildpacks-lifecycle", "pull:buildpacks-run", "pull:buildpacks-runtime")
+SHARED, OWN = "pull:buildpacks-builder", "project:customer-npm"
 
 
 def _run(directory, *args) -> dict:
@@ -30,17 +34,17 @@ def test_the_second_scenario_takes_the_shared_step_and_ends_as_an_exhaustive_run
     exhaustive = _run(tmp_path / "exhaustive", "--exhaustive")
 
     assert reused[FIRST]["reused"] == {}
-    assert reused[SECOND]["reused"] == {"project:npm": {"scenario": FIRST, "step": "project:npm"}}
-    assert reused[SECOND]["step_keys"]["project:npm"] == reused[FIRST]["step_keys"]["project:npm"]
-    assert reused[SECOND]["step_keys"]["pull:node"] != reused[FIRST]["step_keys"]["pull:node"]
+    assert reused[SECOND]["reused"] == {step: {"scenario": FIRST, "step": step} for step in PULLS}
+    assert reused[SECOND]["step_keys"][SHARED] == reused[FIRST]["step_keys"][SHARED]
+    assert reused[SECOND]["step_keys"][OWN] != reused[FIRST]["step_keys"][OWN]
     assert all(r["reused"] == {} for r in exhaustive.values())
-    assert "same inputs as ts-webapp-node-override, step project:npm" in (tmp_path / "reuse" / "scenarios.md").read_text()
-    hits = [h for h in reused[SECOND]["mirror_hits"] if h["step"] == "project:npm"]
-    assert hits and all(h["reused_from"] == {"scenario": FIRST, "step": "project:npm"} for h in hits)
-    assert "::airgap-reused-from ts-webapp-node-override project:npm" in reused[SECOND]["output"]
+    assert f"same inputs as {FIRST}, step {SHARED}" in (tmp_path / "reuse" / "scenarios.md").read_text()
+    hits = [h for h in reused[SECOND]["mirror_hits"] if h["step"] == SHARED]
+    assert hits and all(h["reused_from"] == {"scenario": FIRST, "step": SHARED} for h in hits)
+    assert f"::airgap-reused-from {FIRST} {SHARED}" in reused[SECOND]["output"]
 
     for name in (FIRST, SECOND):
         mine, theirs = reused[name], exhaustive[name]
         assert (mine["passed"], mine["build"], mine["failed_steps"]) == (theirs["passed"], theirs["build"], theirs["failed_steps"])
         assert _evidence(mine) == _evidence(theirs), name
-    assert _evidence(reused[SECOND], "project:npm") == _evidence(exhaustive[SECOND], "project:npm") != ([], [])
+    assert _evidence(reused[SECOND], SHARED) == _evidence(exhaustive[SECOND], SHARED) != ([], [])
