@@ -176,6 +176,16 @@ pc_percent_decode() {
     printf -v "$1" %s "${_parts[@]}"
 }
 
+# $1 <- URL $2 without its trailing '/'s, cut in one step (removing them one at a time is quadratic in bash).
+pc_url_without_trailing_slashes() {
+    local LC_ALL=C _url=$2 _kept
+    if [[ $_url == */ ]]; then
+        _kept=${_url%[!/]*}
+        _url=${_url:0:${#_kept}+1}
+    fi
+    printf -v "$1" %s "$_url"
+}
+
 # $1 <- URL $2 with user-info $3:$4 (percent-encoded) in place of any it had.
 pc_url_with_userinfo() {
     local -n _out=$1

@@ -87,7 +87,7 @@ DISTRIBUTION = "org/apache/maven/apache-maven/3.9.6/apache-maven-3.9.6-bin.zip"
 PROPERTIES = f"distributionType=only-script\ndistributionUrl=https://repo.maven.apache.org/maven2/{DISTRIBUTION}\n"
 
 
-def check_wrapper(network, mirror: MirrorUrl, values: dict, expected: str | None, server_options=None):
+def check_wrapper(network, mirror: MirrorUrl, values: dict, expected: str | None):
     """./mvnw under the preamble's environment fetches distributionUrl's Maven from the mirror (MVNW_REPOURL),
     with the configured credentials (MVNW_USERNAME, MVNW_PASSWORD), and runs it."""
     maven = zip_bytes({"apache-maven-3.9.6/bin/mvn": b"#!/bin/sh\necho \"the wrapper's maven: $*\"\n"})

@@ -13,6 +13,7 @@ import pytest
 from harness.preamble import interface
 from harness.stack.content.oci import skeleton_layer
 from helpers import CHECKOUT
+from test_handoff import _triples
 from loopback_mirror import HOSTILE_PASSWORD, HOSTILE_USER, Route, apply_preamble, basic_header, run_client, tls_server, write_config
 
 CONFIG_BLOB = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "config": {}}).encode()
@@ -151,10 +152,6 @@ def podman_build_step(tmp_path, handoff: bytes, command: str) -> subprocess.Comp
     return subprocess.run(["bash", "-c", program], capture_output=True, text=True, env=env, timeout=300)
 
 
-def triples(*items) -> bytes:
-    return b"".join(b"\0".join(part.encode() for part in item) + b"\0" for item in items)
-
-
 @pytest.mark.skipif(shutil.which("podman") is None or shutil.which("npm") is None,
                     reason="podman or npm is not installed (.ci/run installs them)")
 def test_a_dockerfile_run_sees_the_npmrc_secret_over_the_registry_build_argument(tmp_path):
@@ -163,11 +160,11 @@ def test_a_dockerfile_run_sees_the_npmrc_secret_over_the_registry_build_argument
     secret = tmp_path / "npmrc"
     secret.write_text("registry=https://secret.example/\n")
     argument = ("build-arg", "NPM_REGISTRY", "https://arg.example/")
-    done = podman_build_step(tmp_path / "with", triples(argument, ("secret", "npmrc", str(secret))),
+    done = podman_build_step(tmp_path / "with", _triples(argument, ("secret", "npmrc", str(secret))),
                              "echo home=$HOME; npm config get registry")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "home=/root" in done.stdout and "\nhttps://secret.example/\n" in done.stdout, done.stdout
-    done = podman_build_step(tmp_path / "without", triples(argument), "npm config get registry")
+    done = podman_build_step(tmp_path / "without", _triples(argument), "npm config get registry")
     assert done.returncode == 0 and "\nhttps://arg.example/\n" in done.stdout, done.stdout + done.stderr
 
 
@@ -175,5 +172,5 @@ def test_a_dockerfile_run_sees_the_npmrc_secret_over_the_registry_build_argument
 def test_the_build_stage_is_the_node_image_build_argument_else_its_default(tmp_path):
     done = podman_build_step(tmp_path / "default", b"", "cat /etc/passwd")
     assert done.returncode == 0 and "root:x:0:0:root:/root:/bin/sh" in done.stdout, done.stdout + done.stderr
-    done = podman_build_step(tmp_path / "argument", triples(("build-arg", "NODE_IMAGE", "localhost/airgap-absent:1")), "true")
+    done = podman_build_step(tmp_path / "argument", _triples(("build-arg", "NODE_IMAGE", "localhost/airgap-absent:1")), "true")
     assert done.returncode != 0 and "localhost/airgap-absent:1" in done.stdout + done.stderr

@@ -100,9 +100,9 @@ def image_blobs(ref: ImageRef) -> tuple[bytes, bytes, bytes]:
 def registry_storage(refs: list[ImageRef]) -> dict[str, bytes]:
     """The files under registry:2's rootdirectory that make every ref pullable."""
     tree: dict[str, bytes] = {}
+    skeleton = skeleton_layer()[1]
     for ref in refs:
         layer, config, manifest = image_blobs(ref)
-        skeleton = skeleton_layer()[1]
         repo = f"{V2}/repositories/{ref.repository}"
         for blob in (skeleton, layer, config, manifest):
             digest = sha256_hex(blob)

@@ -7,11 +7,7 @@ pc_write_go() {
     pc__url_with_auth proxy "$1" "$2" "$3" "$4"
     # No ",direct": modules come from the proxy only. The checksum database is reached through the
     # same proxy (<proxy>/sumdb/sum.golang.org), never directly. GOTOOLCHAIN=local: no toolchain download.
-    base=$proxy
-    if [[ $base == */ ]]; then  # trailing slashes in one step, not one at a time
-        local kept=${base%[!/]*}
-        base=${base:0:${#kept}+1}
-    fi
+    pc_url_without_trailing_slashes base "$proxy"
     sumdb="sum.golang.org $base/sumdb/sum.golang.org"
     # The environment takes at most 128 KiB per entry (harness/contract/grammar.py go_environment_violation):
     # status 3, which pc_configure_packages refuses naming the password key (go-environment-limit).

@@ -36,11 +36,8 @@ pc__maven_wrapper() {
         [[ $userinfo == *:* ]] && { pc_percent_decode pass "${userinfo#*:}" || return 1; }
         auth=basic
     fi
-    if [[ $rest == */ ]]; then  # trailing slashes in one step, not one at a time
-        local kept=${rest%[!/]*}
-        [[ $kept == "$rest" ]] && rest='' || rest=${rest:0:${#kept}+1}
-    fi
-    export MVNW_REPOURL=$scheme://$authority$rest
+    pc_url_without_trailing_slashes MVNW_REPOURL "$scheme://$authority$rest"
+    export MVNW_REPOURL
     PC_HANDOFF_ENV+=(MVNW_REPOURL)
     if [[ $auth == basic ]]; then
         export MVNW_USERNAME=$user MVNW_PASSWORD=$pass
