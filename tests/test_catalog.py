@@ -168,9 +168,10 @@ def test_allowlist_destinations_are_all_in_the_catalog():
     unredirectable |= {d.host for s in CATALOG.strategies.values() for d in s.unredirectable}
     assert set(NO_KEY) <= unredirectable
     # beyond the seed's allowlist, the destinations the profile's steps reach with no key of their strategy
-    # (dev-central, Trivy's database, Prism's npm: tests/test_profile.py; the Maven wrapper's distribution has
-    # pkg-maven-url, as MVNW_REPOURL)
-    assert unredirectable - set(NO_KEY) == {"dev-central.ballerina.io", "mirror.gcr.io", "registry.npmjs.org"}
+    # (dev-central, Trivy's database, Prism's npm, the Go buildpack's Go download: tests/test_profile.py; the Maven
+    # wrapper's distribution has pkg-maven-url, as MVNW_REPOURL)
+    assert unredirectable - set(NO_KEY) == {"dev-central.ballerina.io", "mirror.gcr.io", "registry.npmjs.org",
+                                            "dl.google.com"}
 
 
 @pytest.mark.parametrize("strategy", ["webapp", "test-runner"])

@@ -49,8 +49,8 @@ def test_mirror_rewrite_keeps_library_for_official_images():
     assert images["nginx"]["resolved"] == \
         "nexus.example.com/choreo-proxy/nginxinc/nginx-unprivileged:stable-alpine-slim"
     buildpack = plan_of("full-global", "buildpack")["images"]
-    assert buildpack["buildpacks-runtime"]["resolved"] == \
-        "nexus.example.com/gcr-proxy/gae-runtimes/runtimes-ubuntu2204/nodejs:20"
+    assert buildpack["runtime-openjdk"]["resolved"] == \
+        "nexus.example.com/gcr-proxy/gae-runtimes/runtimes-ubuntu2204/openjdk:17.0.18_8"
     # the namespace stays: buildpacksio/lifecycle, on Docker Hub, through the buildpacks mirror
     assert buildpack["buildpacks-lifecycle"]["resolved"] == "nexus.example.com/gcr-proxy/buildpacksio/lifecycle:0.20.2"
 

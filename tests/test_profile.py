@@ -67,12 +67,15 @@ PLATFORM_IMAGES = {
     "byoc": {},  # the platform resolves no image: the user's Dockerfile FROM lines
 }
 # The harness's stand-ins for fetches the flows do not name as images (origin: model), none resolved by the platform.
-MODEL_IMAGES = {"buildpack": {"buildpacks-runtime": "us-docker.pkg.dev/gae-runtimes/runtimes-ubuntu2204/nodejs:20"},
+GAE_RUNTIMES = "us-docker.pkg.dev/gae-runtimes/runtimes-ubuntu2204/"
+MODEL_IMAGES = {"buildpack": {"runtime-nodejs": GAE_RUNTIMES + "nodejs:20.20.1", "runtime-python": GAE_RUNTIMES + "python:3.10.20",
+                              "runtime-openjdk": GAE_RUNTIMES + "openjdk:17.0.18_8", "runtime-ruby": GAE_RUNTIMES + "ruby:3.1.7",
+                              "runtime-php": GAE_RUNTIMES + "php:8.1.34"},
                 "byoc": {"dockerfile-base": "docker.io/library/alpine:3.20"}}
 # Public destinations the steps reach besides images and package managers (issue 10): host -> key or None.
 DESTINATIONS = {
     "buildpack": {"us-docker.pkg.dev": "oci-buildpacks-url", "repo.maven.apache.org": "pkg-maven-url",
-                  "release-assets.githubusercontent.com": None},
+                  "dl.google.com": None, "release-assets.githubusercontent.com": None},
     "ballerina": {"dev-central.ballerina.io": None, "api.central.ballerina.io": None,
                   "fileserver.central.ballerina.io": None, "dist.ballerina.io": None,
                   "release-assets.githubusercontent.com": None},

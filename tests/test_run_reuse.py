@@ -9,10 +9,10 @@ from helpers import airgap
 
 ENV = dict(os.environ, TESTCONTAINERS_RYUK_DISABLED="true")
 # Two customer npm projects built as buildpack with one configuration: their pulls (of the builder, lifecycle, run
-# and runtime images) have one key each; their npm steps differ (other project files). (A webapp pair one
+# and Node.js runtime images) have one key each; their npm steps differ (other project files). (A webapp pair one
 # image-node-ref apart shares nothing since the npm step is a podman build FROM that image.)
 FIRST, SECOND = "customer-npm-lockfile-v3", "customer-npm-package-json-only"
-PULLS = ("pull:buildpacks-builder", "pull:buildpacks-lifecycle", "pull:buildpacks-run", "pull:buildpacks-runtime")
+PULLS = ("pull:buildpacks-builder", "pull:buildpacks-lifecycle", "pull:buildpacks-run", "pull:runtime-nodejs")
 SHARED, OWN = "pull:buildpacks-builder", "project:customer-npm"
 
 

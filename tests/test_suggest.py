@@ -61,10 +61,10 @@ def test_maven_has_no_token(tmp_path):
 
 
 def test_an_image_without_an_override_is_named_as_such(tmp_path):
-    [finding] = lint_messages(tmp_path, "image-buildpacks-runtime-ref").values()
+    [finding] = lint_messages(tmp_path, "image-runtime-openjdk-ref").values()
     message = finding["message"]
     assert "image-buildpacks-run-ref" not in message and "did you mean" not in message
-    assert "no override" in message and "buildpacks-runtime" in message and "oci-buildpacks-url" in message
+    assert "no override" in message and "runtime-openjdk" in message and "oci-buildpacks-url" in message
 
 
 @pytest.mark.parametrize("name", ["pkg-cargo-url", "foo", "image-whatever-ref"])

@@ -24,7 +24,7 @@ from harness.customer.project import CustomerProject, load as load_project
 from harness.infra import paths
 from harness.infra.errors import UserError
 from harness.infra.yamltext import YAMLSyntaxError, load_yaml
-from harness.scenarios.recipes import recipes
+from harness.scenarios.recipes import for_its_projects, recipes
 
 
 
@@ -291,8 +291,9 @@ def from_json(data: dict, name: str, source: str, folder: Path | None = None,
 def with_customer(scenario: Scenario, project: CustomerProject, recipe: list[dict]) -> Scenario:
     """`scenario` building a customer's project: the strategy's `recipe` with its project steps building the
     project (CustomerProject.steps), on the copy whose pinned hashes are the stand-ins'."""
-    return replace(scenario, recipe=tuple(project.steps(scenario.strategy, recipe)), project=project.copy(),
-                   customer=project)
+    # a runtime download only for a build in its language: a customer's npm project downloads Node.js, no JDK
+    steps = for_its_projects(project.steps(scenario.strategy, recipe))
+    return replace(scenario, recipe=tuple(steps), project=project.copy(), customer=project)
 
 
 def own_project_steps(recipe) -> list[dict]:

@@ -203,3 +203,41 @@ user = st.text(string.ascii_letters + string.digits + "-._", min_size=1, max_siz
 def test_scrub_masks_every_credential_form(name, password, form):
     text = "before " + form.format(u=name, p="PW" + password) + " after"
     assert "PW" + password not in project.scrub(text)
+
+
+RUNTIME_STEPS = {"npm-lockfile-v3": ["pull:runtime-nodejs"], "python-pyproject": ["pull:runtime-python"],
+                 "maven-wrapper": ["pull:runtime-openjdk"], "gradle-groovy": ["pull:runtime-openjdk"],
+                 "go-module": ["fetch:https://dl.google.com/go/go1.26.1.linux-amd64.tar.gz"],
+                 "rubygems-rails-like": ["pull:runtime-ruby"], "composer-packagist": ["pull:runtime-php"]}
+
+
+@pytest.mark.parametrize("name", list(RUNTIME_STEPS))
+def test_a_customer_build_downloads_the_runtime_of_its_language_only(name):
+    """buildpack's runtime downloads carry `when_building`: each runs before a build in its language, never for
+    another (a JDK download in an npm build would be egress the real buildpack never makes)."""
+    loaded = project.load(paths.fixtures_dir() / "projects" / name)
+    base = model.Scenario(f"customer-{name}", "buildpack", model.ConfigSpec(), model.Expect("succeeds"))
+    steps = model.with_customer(base, loaded, recipes()["buildpack"]).recipe
+    downloads = [model.step_name(s) for s in steps if "when_building" in s]
+    assert downloads == RUNTIME_STEPS[name]
+    names = [model.step_name(s) for s in steps]
+    assert names.index(downloads[0]) < names.index(f"project:customer-{loaded.managers[0]}")  # before the build
+    assert names[:3] == ["pull:buildpacks-builder", "pull:buildpacks-lifecycle", "pull:buildpacks-run"]
+
+
+def test_the_whole_buildpack_recipe_downloads_every_runtime_and_mi_none():
+    """The generated matrix builds all seven managers at once, so every runtime download runs; mi builds Maven
+    with its own builder and takes none of the Google buildpacks' runtimes."""
+    whole = [model.step_name(s) for s in recipes()["buildpack"] if "when_building" in s]
+    assert whole == ["pull:runtime-nodejs", "pull:runtime-python", "pull:runtime-openjdk",
+                     "fetch:https://dl.google.com/go/go1.26.1.linux-amd64.tar.gz", "pull:runtime-ruby", "pull:runtime-php"]
+    assert not any("when_building" in s for s in recipes()["mi"])
+
+
+def test_when_building_must_name_a_manager():
+    from harness.scenarios.recipes import expand
+
+    with pytest.raises(UserError, match="when_building names javascript, not a manager"):
+        expand([{"pull": "runtime-nodejs", "when_building": ["javascript"]}, {"project": "npm"}])
+    kept = expand([{"pull": "runtime-nodejs", "when_building": ["npm"]}, {"project": "python"}])
+    assert [model.step_name(s) for s in kept] == ["project:python"]

@@ -166,7 +166,7 @@ def registry_has_blob(run: ServersRun, service: str, digest: str) -> bool:
     ("oci-dockerhub", "library/node:20"),
     ("oci-choreo", "nginxinc/nginx-unprivileged:stable-alpine-slim"),
     ("oci-buildpacks-gcr", "buildpacks/builder:google-22"),
-    ("oci-buildpacks-gar", "gae-runtimes/runtimes-ubuntu2204/nodejs:20"),
+    ("oci-buildpacks-gar", "gae-runtimes/runtimes-ubuntu2204/openjdk:17.0.18_8"),
 ])
 def test_mirror_registry_proxies(run, kind, reference):
     backend = mirrors.BACKENDS[kind]
