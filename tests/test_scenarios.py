@@ -343,7 +343,7 @@ def test_judge_reports_each_unmet_expectation():
 
 def test_a_step_failing_for_another_reason_fails_the_scenario():
     """The oracle names every step that must fail: an unrelated failure beside the expected one shows."""
-    expect = MATRIX_BY_NAME["buildpack/without:pkg-npm-url"].expect
+    expect = MATRIX_BY_NAME["webapp/without:pkg-npm-url"].expect
     assert expect.failing_steps == ("project:npm",)
     extra = outcome(build="failed", failed_steps=["project:npm", "project:maven"])
     assert any("failing steps are ['project:npm', 'project:maven']" in p for p in judge(scenario(expect), extra))
@@ -361,6 +361,16 @@ def test_build_script_sources_the_preamble_and_marks_each_step():
     assert "source /opt/preamble/webapp.sh" in script
     assert script.count("mark ") >= len(recipes()["webapp"]) + 1
     assert '"docker://${PROXY_IMAGE_NODE}"' in script
+
+
+def test_a_pack_build_gives_the_preamble_its_components_and_the_build_user_the_edited_source():
+    """PREAMBLE_SOURCE_DIRS names each project directory once (maven-wrapper builds the maven project); the
+    sources change owner to the build user only after the preamble, whose edits pack would copy."""
+    script = build_script("buildpack", recipes()["buildpack"], "pack build")
+    dirs = ":".join(f"{PROJECTS_IN_BUILDER}/{name}" for name in ("npm", "python", "maven", "gradle", "go", "rubygems", "composer"))
+    assert f"export PREAMBLE_SOURCE_DIRS={dirs}\n" in script
+    assert script.index("source /opt/preamble/buildpack.sh") < script.index(f'chown -R "$AIRGAP_BUILD_USER:" {PROJECTS_IN_BUILDER}')
+    assert "PREAMBLE_SOURCE_DIRS" not in build_script("prism", recipes()["prism"])  # no project to edit
 
 
 def test_masking_replaces_secret_values_by_their_file_name():

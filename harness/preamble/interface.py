@@ -36,6 +36,11 @@ STATE_DIR = "PREAMBLE_STATE_DIR"  # where the report goes, default $HOME/.proxy-
 # Unset: the preamble's own user and HOME.
 BUILD_USER = "PREAMBLE_BUILD_USER"
 BUILD_HOME = "PREAMBLE_BUILD_HOME"
+# The source directories of the components the build builds, ':'-separated (the harness's recipes build several
+# at once): a preamble that edits a component's own files before its build (the platform's Gemfile and
+# composer.json edits) edits each. Unset: no component's files are edited. Not in INPUTS: the reference preamble
+# configures the clients at user level and reads it not.
+SOURCE_DIRS = "PREAMBLE_SOURCE_DIRS"
 INPUTS = (PROXY_CONFIG_DIR, HOME, CHOREO_REGISTRY, PROFILE, DOCKERHUB_USERNAME, DOCKERHUB_PASSWORD, DRY_RUN_LOGIN,
           LOGIN_COMMAND, STATE_DIR, BUILD_USER, BUILD_HOME)
 PROFILE_RECORDS = {  # the columns after the first (the record's kind) of each line of PREAMBLE_PROFILE

@@ -109,19 +109,20 @@ def build_script(strategy: str, steps: list[dict], handoff: str | None = None,
         "mark preamble 0",
     ]
     if handoff == "pack build":
-        lines += [
-            # the source as the build sees it: pack copies it into the build user's workspace
-            f"chown -R \"$AIRGAP_BUILD_USER:\" {PROJECTS_IN_BUILDER}",
-            # the preamble learns whom it hands off to (pack's build user), so that the build can read what it gets
-            f"export {interface.BUILD_USER}=\"$(id -u \"$AIRGAP_BUILD_USER\"):$(id -g \"$AIRGAP_BUILD_USER\")\" "
-            f"{interface.BUILD_HOME}=\"$AIRGAP_BUILD_HOME\"",
-        ]
+        # the preamble learns whom it hands off to (pack's build user), so that the build can read what it gets
+        lines.append(f"export {interface.BUILD_USER}=\"$(id -u \"$AIRGAP_BUILD_USER\"):$(id -g \"$AIRGAP_BUILD_USER\")\" "
+                     f"{interface.BUILD_HOME}=\"$AIRGAP_BUILD_HOME\"")
+    sources = dict.fromkeys(f"{PROJECTS_IN_BUILDER}/{step.get('dir', step['project'])}" for step in steps if "project" in step)
+    if sources:  # the components the steps build, for a preamble that edits their files (interface.SOURCE_DIRS)
+        lines.append(f"export {interface.SOURCE_DIRS}={shlex.quote(':'.join(sources))}")
     if stage:
         lines.append(f"AIRGAP_STAGE_ARG={shlex.quote(stage[0])} AIRGAP_STAGE_DEFAULT={shlex.quote(stage[1])} "
                      f"AIRGAP_PROJECTS={PROJECTS_IN_BUILDER}")
     lines += [
         f"if ! source {PREAMBLE_IN_BUILDER}/{strategy}.sh; then printf '\\n::airgap-failed preamble\\n'; "
         f"{argv.report_command()}; exit 90; fi",
+        # the source as the build sees it, after the preamble's edits: pack copies it into the build user's workspace
+        *([f"chown -R \"$AIRGAP_BUILD_USER:\" {PROJECTS_IN_BUILDER}"] if handoff == "pack build" else []),
         f"if ! airgap_handoff {shlex.quote(handoff or '')} \"{_STATE_IN_BUILDER}\"; then "
         f"printf '\\n::airgap-failed handoff\\n'; {argv.report_command()}; exit 90; fi",
         "mkdir -p /tmp/images",

@@ -3,8 +3,8 @@
 # behind the harness's preamble interface, harness/preamble/interface.py (docs/platform-preamble.md):
 #
 #   in   PROXY_CONFIG_DIR, HOME, CHOREO_REGISTRY, PLATFORM_DOCKERHUB_USERNAME/PASSWORD, PREAMBLE_DRY_RUN_LOGIN,
-#        PREAMBLE_LOGIN_COMMAND, PREAMBLE_STATE_DIR; and PLATFORM_SOURCE_DIR (the component's source directory,
-#        for the platform's Gemfile and composer.json edits; unset: those edits are skipped)
+#        PREAMBLE_LOGIN_COMMAND, PREAMBLE_STATE_DIR, PREAMBLE_SOURCE_DIRS (the components' source directories,
+#        ':'-separated: the platform's Gemfile and composer.json edits are made in each; unset: in none)
 #   does run the platform's flow for the strategy with its logins going through pfa_runtime (performed with
 #        PREAMBLE_LOGIN_COMMAND, or recorded when PREAMBLE_DRY_RUN_LOGIN is set), then hand its `pack build` /
 #        `podman build` hand-off to the build step as the build container would see it:
@@ -307,6 +307,24 @@ pfa_report_ignored() {
     done
 }
 
+# The component's own files the platform's flow edits before its build (functions of lib/packages.sh that write
+# into PF_SOURCE_DIR), made in each directory of PREAMBLE_SOURCE_DIRS as the flow makes them for its one
+# component: only the edits the strategy's flow calls, each in a subshell, so that the hand-off it adds to
+# (PF_LANG_ENV) is the flow's own, once.
+PFA_SOURCE_EDITS=(pf_setup_bundler pf_setup_composer)
+pfa_edit_sources() {
+    local _dirs _dir _edit _flow
+    _flow=$(declare -f "pf_flow_${PFA_STRATEGY//-/_}") || return
+    IFS=: read -r -a _dirs <<<"${PREAMBLE_SOURCE_DIRS:-}"
+    for _dir in "${_dirs[@]}"; do
+        [[ -d $_dir ]] || continue
+        for _edit in "${PFA_SOURCE_EDITS[@]}"; do
+            [[ $_flow == *"$_edit $PFA_STRATEGY"* ]] || continue
+            (PF_SOURCE_DIR=$_dir && "$_edit" "$PFA_STRATEGY") || return
+        done
+    done
+}
+
 # The entry point: run the platform's flow for strategy $1 behind the interface. Non-zero where the
 # platform's build step would stop (it never exits).
 pfa_main() {
@@ -315,7 +333,7 @@ pfa_main() {
     PFA_STATE_DIR=${PREAMBLE_STATE_DIR:-$HOME/.proxy-config-preamble}
     PF_WORK=$PFA_STATE_DIR/platform
     PF_RUNTIME=pfa_runtime
-    PF_SOURCE_DIR=${PLATFORM_SOURCE_DIR:-}
+    PF_SOURCE_DIR=''  # the flow hands off without a source; pfa_edit_sources edits each component's
     PF_DOCKER_USER_NAME=${PLATFORM_DOCKERHUB_USERNAME:-} PF_DOCKER_USER_PASSWORD=${PLATFORM_DOCKERHUB_PASSWORD:-}
     PFA_LOOKED_UP=() PFA_LOGIN_USER=() PFA_AUTHS=()
     if [[ -z ${PC_IMAGES[$PFA_STRATEGY]+set} ]]; then
@@ -334,7 +352,7 @@ pfa_main() {
     unset CONTAINERS_REGISTRIES_CONF
     {
         pfa_queue_logins &&
-            { umask "$_umask"; pf_flow "$PFA_STRATEGY"; } &&  # the platform's files as it writes them (its umask)
+            { umask "$_umask"; pf_flow "$PFA_STRATEGY" && pfa_edit_sources; } &&  # the platform's files, its umask
             { umask 077; pfa_apply_handoff; } &&
             pfa_export_images &&
             pfa_report_packages &&

@@ -28,12 +28,14 @@ PLATFORM_LOGIN = ("platform-user", "platform-hub-secret-0123")
 BUILDPACK_RUN = "choreoprivateacr.azurecr.io/buildpacks/google-22/run:2941124e39ef19f49aabac4257daf5f652805e81"
 
 
-def run(tmp_path, strategy, values, *, preamble=PLATFORM, name="run"):
-    """Run `preamble`'s strategy entry on a proxy-config of `values` (file name -> content, written as is)."""
+def run(tmp_path, strategy, values, *, preamble=PLATFORM, name="run", sources=()):
+    """Run `preamble`'s strategy entry on a proxy-config of `values` (file name -> content, written as is), with
+    `sources` as the components' source directories (interface.SOURCE_DIRS)."""
     work = tmp_path / name
     config = write_proxy_config(work / "config", values)
     environment = interface.Environment(home=work / "home", proxy_config_dir=config, dockerhub_login=PLATFORM_LOGIN)
-    return run_preamble(interface.entry(preamble, strategy), environment, work, isolate=True)
+    extra = {interface.SOURCE_DIRS: ":".join(map(str, sources))} if sources else None
+    return run_preamble(interface.entry(preamble, strategy), environment, work, extra_env=extra, isolate=True)
 
 
 def logins(result):
@@ -304,3 +306,44 @@ def test_prism_configures_npm_in_the_step(tmp_path):
 def test_ballerina_configures_no_package_manager(tmp_path):
     result = run(tmp_path, "ballerina", {"pkg-maven-url": "https://m.example.com/maven/"})
     assert records(result, "package") == {} and not (result.home / ".m2").exists()
+
+
+GEMFILE = 'source "https://rubygems.org/"\ngem "rack"\n'
+COMPOSER_JSON = '{"require": {"psr/log": "^3.0"}}'
+SOURCE_KEYS = {"pkg-rubygems-url": "https://gems.example.com/gems/", "pkg-rubygems-username": "gem-user",
+               "pkg-rubygems-password": "gem-secret-0123", "pkg-composer-url": "https://php.example.com/composer/",
+               "pkg-composer-username": "php-user", "pkg-composer-password": "php-secret-0123"}
+
+
+def _sources(tmp_path):
+    ruby, php, npm = tmp_path / "src" / "rubygems", tmp_path / "src" / "composer", tmp_path / "src" / "npm"
+    for directory, files in ((ruby, {"Gemfile": GEMFILE}), (php, {"composer.json": COMPOSER_JSON}), (npm, {})):
+        directory.mkdir(parents=True)
+        for name, text in files.items():
+            (directory / name).write_text(text)
+    return ruby, php, npm
+
+
+def test_the_gemfile_and_composer_json_of_every_component_are_edited_as_the_flow_edits_its_own(tmp_path):
+    """The platform edits the component's Gemfile (sed) and composer.json (jq) and writes Composer's auth.json into
+    it; the harness's recipe builds several components, so the adapter makes those edits in each directory of
+    PREAMBLE_SOURCE_DIRS, and the hand-off stays the flow's (one BUNDLE_<HOST>)."""
+    ruby, php, npm = _sources(tmp_path)
+    result = run(tmp_path, "buildpack", SOURCE_KEYS, sources=(ruby, php, npm))
+    assert result.ok, result.log
+    assert (ruby / "Gemfile").read_text() == 'source "https://gems.example.com/gems/"\ngem "rack"\n'
+    edited = json.loads((php / "composer.json").read_text())
+    assert edited["repositories"] == [{"type": "composer", "url": "https://php.example.com/composer/"}, {"packagist.org": False}]
+    assert json.loads((php / "auth.json").read_text()) == \
+        {"http-basic": {"php.example.com": {"username": "php-user", "password": "php-secret-0123"}}}
+    assert not (ruby / "composer.json").exists() and sorted(p.name for p in npm.iterdir()) == ["auth.json"]
+    command = (interface.state_dir(result.home) / "build-command").read_text()
+    assert command.count("--env BUNDLE_GEMS__EXAMPLE__COM=gem-user:gem-secret-0123") == 1
+
+
+def test_without_source_directories_or_for_a_flow_that_edits_none_nothing_is_edited(tmp_path):
+    ruby, php, npm = _sources(tmp_path)
+    assert run(tmp_path, "buildpack", SOURCE_KEYS, name="none").ok
+    assert run(tmp_path, "ballerina", SOURCE_KEYS, name="ballerina", sources=(ruby, php, npm)).ok
+    assert (ruby / "Gemfile").read_text() == GEMFILE and (php / "composer.json").read_text() == COMPOSER_JSON
+    assert not (php / "auth.json").exists() and not any(npm.iterdir())
