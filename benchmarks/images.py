@@ -77,7 +77,7 @@ def main() -> int:
     mode.add_argument("--fresh-ca", action="store_true", help="build everything above the base anew, then remove it")
     parser.add_argument("names", nargs="*", help="images to measure (default: all, base first)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # progress on stderr
+    logging.basicConfig(level=logging.DEBUG if os.environ.get("AIRGAP_BENCH_DEBUG") else logging.INFO, format="%(asctime)s %(message)s")  # progress on stderr
     try:
         client = engine.ensure_engine()
         if args.cold:

@@ -180,8 +180,10 @@ def _build(client: docker.DockerClient, name: str, tag: str, parent_tag: str, ex
 
 def _build_once(client, name, tag, parent_tag, extra_ca_certs) -> tuple[str | None, list[str]]:
     """One build, its progress logged; (error message or None, output lines)."""
+    shares = specs()[name].get("cpu_shares")  # images.yaml: a weight for its RUN steps while images build side by side
     stream = client.api.build(fileobj=_build_context(name, extra_ca_certs), custom_context=True, tag=tag,
-                              buildargs={"BASE": parent_tag}, labels=LABEL, rm=True, forcerm=True, decode=True)
+                              buildargs={"BASE": parent_tag}, labels=LABEL, rm=True, forcerm=True, decode=True,
+                              container_limits={"cpushares": shares} if shares else None)
     output: list[str] = []
     for chunk in stream:
         if "error" in chunk:
