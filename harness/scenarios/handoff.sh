@@ -100,7 +100,7 @@ airgap__dockerfile() {
 # Run COMMAND as a RUN of the component's Dockerfile, built by podman as the build command builds it (vfs storage,
 # chroot isolation: the builder's network, DNS and the runtime's registries.conf and auth.json for the FROM pull),
 # with the hand-off's build arguments and secrets, as arrays: nothing is evaluated. The stand-in images hold no
-# programs (harness/stack/content/oci.py): the RUN borrows the builder's /usr (Debian's Node 18 and npm 9.2) and
+# programs (harness/stack/content/oci.py): the RUN borrows the builder's /usr (Debian's Node 18, node:18-alpine's npm 10.8.2) and
 # its trust store (the run CA), read-only.
 airgap_podman_build() {
     local dir=$AIRGAP_RUN_DIR/podman-build name

@@ -70,8 +70,9 @@ def test_npm_uses_the_mirror_with_the_token(network, tmp_path, registry):
 
 def test_npm_installs_without_a_lockfile_from_a_path_prefixed_mirror(network, tmp_path, registry):
     """npm install and npm i -g take the tarball URL of the mirror's packument as it is. (With
-    replace-registry-host=always, npm 9.2 puts the mirror's path in front of it again, npm/cli#6110: the
-    builder's npm 9.2 shows it in test-runner/full-global's newman step; this machine's npm may be newer.)"""
+    replace-registry-host=always, Debian's npm 9.2 puts the mirror's path in front of it again, npm/cli#6110,
+    as the builder's npm did in test-runner/full-global's newman step before it became node:18-alpine's 10.8.2;
+    this machine's npm may be newer.)"""
     config = write_config(tmp_path / "config", {"pkg-npm-url": registry.url + PREFIX, "pkg-npm-token": TOKEN})
     env = apply_preamble("test-runner", config, tmp_path / "home")
     done = run_client(network, ["npm", "install", "-g", "--prefix", str(tmp_path / "global"), "--no-audit",

@@ -66,7 +66,7 @@ pc_write_npm() {
     local url=$1 auth=$2 token=$5 file=${NPM_CONFIG_USERCONFIG:-$HOME/.npmrc} out registry key value
     pc__npm_no_env registry "$url" && pc_json_string registry "$registry"
     # replace-registry-host=npmjs (npm's default, written out so that a global npmrc cannot turn it off): lockfile
-    # `resolved` URLs on registry.npmjs.org are fetched from the registry. Not `always`: npm 9.2 (the builder's) then puts
+    # `resolved` URLs on registry.npmjs.org are fetched from the registry. Not `always`: npm 9.2 (Debian bookworm's) then puts
     # the registry's path in front of tarball URLs that already carry it (npm/cli#6110), so every install
     # without a lockfile (npm install, npm i -g) asks a path-prefixed mirror for .../npm-proxy/npm-proxy/... .
     out="registry=$registry"$'\nreplace-registry-host=npmjs\n'
