@@ -81,12 +81,17 @@ def step_command(step: dict, handoff: str | None = None) -> str:
     return f"{runner} {shlex.quote(command)}" if runner else command
 
 
+def _project_dir(step: dict) -> str:
+    """Where a project step runs in the builder: its shared project's directory (`dir`), else its own."""
+    return f"{PROJECTS_IN_BUILDER}/{step.get('dir', step['project'])}"
+
+
 def _bare_command(step: dict) -> str:
     if "pull" in step:
         variable = interface.image_variable(step["pull"])
         return f'skopeo copy --retry-times 0 "docker://${{{variable}}}" "oci:/tmp/images/{step["pull"]}"'
     if "project" in step:
-        return f"cd {PROJECTS_IN_BUILDER}/{step.get('dir', step['project'])} && {step['run']}"
+        return f"cd {_project_dir(step)} && {step['run']}"
     if "fetch" in step:
         return f"curl -fsS --max-time 20 -o /dev/null {shlex.quote(step['fetch'])}"
     context = f"{PROJECTS_IN_BUILDER}/{step.get('context', 'dockerfiles')}"  # context: a customer's project
@@ -112,7 +117,7 @@ def build_script(strategy: str, steps: list[dict], handoff: str | None = None,
         # the preamble learns whom it hands off to (pack's build user), so that the build can read what it gets
         lines.append(f"export {interface.BUILD_USER}=\"$(id -u \"$AIRGAP_BUILD_USER\"):$(id -g \"$AIRGAP_BUILD_USER\")\" "
                      f"{interface.BUILD_HOME}=\"$AIRGAP_BUILD_HOME\"")
-    sources = dict.fromkeys(f"{PROJECTS_IN_BUILDER}/{step.get('dir', step['project'])}" for step in steps if "project" in step)
+    sources = dict.fromkeys(_project_dir(step) for step in steps if "project" in step)
     if sources:  # the components the steps build, for a preamble that edits their files (interface.SOURCE_DIRS)
         lines.append(f"export {interface.SOURCE_DIRS}={shlex.quote(':'.join(sources))}")
     if stage:
