@@ -32,6 +32,11 @@ from harness.stack.topology import NETWORKS, Topology
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # the builder trusts the run CA and nothing else
 JAVA_TRUSTSTORE = "/etc/ssl/certs/java/airgap-run-ca.p12"  # the same CA for Java, which reads a keystore
 JAVA_TRUST_OPTIONS = f"-Djavax.net.ssl.trustStore={JAVA_TRUSTSTORE} -Djavax.net.ssl.trustStorePassword=airgap"
+# A build's JVMs (Maven, Gradle) live a few seconds: compiled by C1 alone, with one GC thread, they spend about 40%
+# less CPU (Gradle 3.7 -> 2.2 s, Maven 2.4 -> 1.5 s of user time in the builder), which is what two stacks on two
+# cores wait for. What a client fetches does not depend on how its JVM compiles.
+JAVA_SPEED_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+JAVA_TOOL_OPTIONS = f"{JAVA_TRUST_OPTIONS} {JAVA_SPEED_OPTIONS}"
 PROXY_CONFIG_MOUNT = interface.DEFAULT_PROXY_CONFIG_DIR
 LOG_FLUSH_S = 0.5  # a request logged just after a command returned still belongs to it
 
@@ -136,7 +141,7 @@ class Builders:
             started = time.time()
             result = builder.wrapped.exec_run(
                 ["timeout", str(timeout_s), "sh", "-c", command], demux=True, workdir=workdir,
-                environment={"JAVA_TOOL_OPTIONS": JAVA_TRUST_OPTIONS, **(env or {})})
+                environment={"JAVA_TOOL_OPTIONS": JAVA_TOOL_OPTIONS, **(env or {})})
             finished = time.time()
         stdout, stderr = result.output
         return RunResult(command=command, network=network, exit_code=result.exit_code,
