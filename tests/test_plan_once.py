@@ -52,7 +52,7 @@ class RecordingBuilders(Builders):
         super().__init__(None, "offline", {}, {}, None, CATALOG, None, None)
         self.mounted: list[dict[str, bytes]] = []
 
-    def execute(self, command, network, secret_dir: Path, env, files, workdir, timeout_s) -> RunResult:
+    def execute(self, command, network, secret_dir: Path, env, files, workdir, timeout_s, not_before=0.0) -> RunResult:
         self.mounted.append({p.name: p.read_bytes() for p in secret_dir.iterdir() if not p.name.startswith("..")})
         output = ("::airgap-image PROXY_IMAGE_NODE=nexus.example.com/dockerhub/library/node:18\n"
                   "::airgap-report\tpackage\tnpm\ttoken\tpkg-npm-url\tpkg-npm-token\t\t\n")

@@ -4,12 +4,15 @@ with the proxy-config mounted read-only at /mnt/proxy-config in the kubelet Secr
 A builder trusts the run CA and nothing else (the PEM bundle, and a PKCS12 trust store for Java made once per
 run with the builder's own keytool), gets the platform registry as CHOREO_REGISTRY as the platform sets it,
 and has its routes set from outside (no NET_ADMIN inside): on build the trap is its only way off the subnet.
-It is removed when its command ends, or when it fails to start.
+It is removed when its command ends (in the background: the result is in, and the next builder need not wait
+for it; close() waits for every removal), or when it fails to start.
 """
 
 import base64
+import logging
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,8 @@ from harness.stack.identity import resource_name
 from harness.stack.networks import RunNetworks
 from harness.stack.pki import RunCA
 from harness.stack.topology import NETWORKS, Topology
+
+log = logging.getLogger(__name__)
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # the builder trusts the run CA and nothing else
 JAVA_TRUSTSTORE = "/etc/ssl/certs/java/airgap-run-ca.p12"  # the same CA for Java, which reads a keystore
@@ -69,6 +74,7 @@ class Builders:
         self.client, self.run_id, self.labels, self.tags = client, run_id, labels, tags
         self.ca, self.catalog, self.networks, self.topology = ca, catalog, networks, topology
         self._count = 0
+        self._removals = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"airgap-{run_id}-removal")
         self._java_truststore: bytes | None = None
 
     def java_trust(self) -> bytes:
@@ -117,7 +123,11 @@ class Builders:
                 network_mode=f"container:{builder.wrapped.id}", cap_add=["NET_ADMIN"])
             yield builder
         finally:
-            builder.stop()
+            self._removals.submit(_remove, builder)
+
+    def close(self) -> None:
+        """Wait until every builder is removed."""
+        self._removals.shutdown(wait=True)
 
     def address(self, builder: containers.Container, network: str) -> str:
         wrapped = builder.wrapped
@@ -125,19 +135,22 @@ class Builders:
         return wrapped.attrs["NetworkSettings"]["Networks"][self.networks.name(network)]["IPAddress"]
 
     def run(self, command: str, network: str, mount: ProxyConfig | None, env: dict[str, str] | None = None,
-            files: dict[str, bytes] | None = None, workdir: str = "/work", timeout_s: int = 600) -> RunResult:
+            files: dict[str, bytes] | None = None, workdir: str = "/work", timeout_s: int = 600,
+            not_before: float = 0.0) -> RunResult:
         """Run `command` (sh -c) in a fresh builder on `network` with `mount` (a configuration already read;
-        None: an empty directory) at /mnt/proxy-config and `files` (path -> bytes) in place."""
+        None: an empty directory) at /mnt/proxy-config and `files` (path -> bytes) in place; not before the
+        time.monotonic() `not_before` (when the mirrors serve what they were just given)."""
         with tempfile.TemporaryDirectory(prefix="airgap-secret-") as tmp:
             secret_dir = Path(tmp) / "proxy-config"
             secret_layout.mount_config(mount, secret_dir)
-            return self.execute(command, network, secret_dir, env, files, workdir, timeout_s)
+            return self.execute(command, network, secret_dir, env, files, workdir, timeout_s, not_before)
 
     def execute(self, command: str, network: str, secret_dir: Path, env: dict[str, str] | None,
-                files: dict[str, bytes] | None, workdir: str, timeout_s: int) -> RunResult:
+                files: dict[str, bytes] | None, workdir: str, timeout_s: int, not_before: float = 0.0) -> RunResult:
         """`command` in a fresh builder with `secret_dir` (already laid out) mounted."""
         with self.builder(network, secret_dir, env, files) as builder:
             address = self.address(builder, network)
+            time.sleep(max(0.0, not_before - time.monotonic()))
             started = time.time()
             result = builder.wrapped.exec_run(
                 ["timeout", str(timeout_s), "sh", "-c", command], demux=True, workdir=workdir,
@@ -147,3 +160,10 @@ class Builders:
         return RunResult(command=command, network=network, exit_code=result.exit_code,
                          stdout=(stdout or b"").decode(errors="replace"), stderr=(stderr or b"").decode(errors="replace"),
                          started=started, finished=finished, address=address)
+
+
+def _remove(builder: containers.Container) -> None:
+    try:
+        builder.stop()
+    except docker.errors.APIError as error:  # the run's cleanup removes it by its labels
+        log.warning("could not remove builder %s: %s", builder.wrapped.name, error)

@@ -3,7 +3,8 @@ network resolves to it, and the images the golden registry holds for overrides o
 
 Everything comes from a MirrorConfig (harness.stack.configuration): the configuration read once and its plans.
 The gateway is reloaded and the names rewritten only when the routes change; the golden registry is refilled
-every time (an override's tag can change while its route stays the same).
+every time (an override's tag can change while its route stays the same). The servers pick new files up a moment
+later (`settled_at`): a builder is started meanwhile, and its command waits for that moment (builders.py).
 """
 
 import time
@@ -33,6 +34,7 @@ class Mirrors:
                  served: MirrorConfig) -> None:
         self.ca, self.container_of, self.gateway_address = ca, container_of, gateway_address
         self.served = served  # what the gateway serves now (the one it was started with, at first)
+        self.settled_at = 0.0  # time.monotonic() from which the servers serve `served`
 
     def serve(self, served: MirrorConfig) -> None:
         """Serve `served`: new routes, certificate and names if they changed; the golden registry's images."""
@@ -57,4 +59,4 @@ class Mirrors:
             raise UserError("the mirror gateway refused its new configuration:\n" + reload.output.decode(errors="replace"))
         names = {host: self.gateway_address() for host in gateway.mirror_hosts(routes)}
         self.container_of(trap.NAME).put_archive("/", archive({dns.HOSTS_FILE: dns.hosts_file(names)}))
-        time.sleep(PICKUP_S)
+        self.settled_at = time.monotonic() + PICKUP_S

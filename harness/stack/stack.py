@@ -118,6 +118,8 @@ class AirgapStack:
         atexit.unregister(self.stop)
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
+        if self._builders is not None:
+            self._builders.close()
         if self.client is not None:  # None: the engine never answered, so nothing of the run exists
             cleanup.remove_run(self.client, self.run_id)
 
@@ -245,7 +247,7 @@ class AirgapStack:
             mount = read_config(proxy_config)
             if network == BUILD:
                 self.configure(mount)
-        return self._builders.run(command, network, mount, env, files, workdir, timeout_s)
+        return self._builders.run(command, network, mount, env, files, workdir, timeout_s, self._mirrors.settled_at)
 
     # --- evidence and self-test ----------------------------------------------------------------------
 

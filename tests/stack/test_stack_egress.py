@@ -91,6 +91,19 @@ def test_udp_and_icmp_of_a_build_are_recorded_as_its_egress(airgap_stack):
     assert [(e.kind, e.dst_ip, e.icmp_type) for e in events if e.kind == "icmp"] == [("icmp", target, 8)]
 
 
+def test_a_build_cannot_change_its_routes(airgap_stack):
+    """The builder's routes are set from a second container sharing its network namespace; the builder has no
+    NET_ADMIN, so the trap stays its only way off the subnet even for a build that tries (as root) to route
+    around it."""
+    gateway = airgap_stack.topology.bridge_gateway("build")
+    result = airgap_stack.run(f"ip route show default; ip route replace default via {gateway}; "
+                              f"echo status=$?; ip route del prohibit {gateway}/32; echo status=$?; ip route show")
+    resolver = airgap_stack.topology.resolver("build")
+    assert result.output.count("Operation not permitted") == 2, result.output
+    assert f"default via {resolver}" in result.stdout and f"prohibit {gateway}" in result.stdout, result.output
+    assert "status=0" not in result.stdout, result.output
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_configured_fetch_uses_only_the_mirror(airgap_stack, name):
     case = CASES[name]
