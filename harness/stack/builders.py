@@ -85,7 +85,8 @@ class Builders:
                       '-file /tmp/ca.pem -keystore /tmp/trust.p12 -storetype PKCS12 -storepass airgap >/dev/null '
                       '&& base64 -w0 /tmp/trust.p12')
             container = self.client.containers.run(
-                self.tags["builder"], ["sh", "-c", script], environment={"CA_PEM": self.ca.ca_pem.decode()},
+                self.tags["builder"], ["sh", "-c", script],
+                environment={"CA_PEM": self.ca.ca_pem.decode(), "JAVA_TOOL_OPTIONS": JAVA_SPEED_OPTIONS},
                 network_mode="none", detach=True, labels=dict(self.labels))
             try:
                 status = container.wait(timeout=120)["StatusCode"]

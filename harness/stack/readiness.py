@@ -1,9 +1,12 @@
-"""Waiting for a run's servers: each answers its ServiceSpec's `ready` command, all probed in parallel.
+"""Waiting for a run's servers: each answers its ServiceSpec's `ready` command, all waited for in parallel.
 
-A server the engine is restarting (containers.RESTART_POLICY) is not ready yet; one that stopped for good fails
-the wait with its last log lines.
+Each server's probe is repeated inside its container (one `docker exec` that loops until the probe passes, for
+a round of WAIT_ROUND_S), not by one exec per try: on two cores, an exec every 0.2 s for every slow server cost
+the servers the CPU they start with. A server the engine is restarting (containers.RESTART_POLICY) is not ready
+yet; one that stopped for good fails the wait with its last log lines.
 """
 
+import shlex
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
@@ -15,11 +18,14 @@ from harness.stack.containers import RESTART_POLICY
 from harness.stack.spec import ServiceSpec
 
 READY_TIMEOUT_S = 300  # devpi initialising its server directory takes minutes on a loaded 2-core machine
-WORKERS = 14  # one per container: probing is mostly waiting on the engine
+WAIT_ROUND_S = 15  # one exec probes for this long before the engine is asked again whether the server runs
+PROBE_INTERVAL_S = 0.1
+WORKERS = 14  # one per container: waiting is mostly waiting on the engine
 
 
-def is_ready(wrapped, spec: ServiceSpec) -> bool:
-    """Whether the docker container `wrapped` of `spec` answers its readiness probe now."""
+def is_ready(wrapped, spec: ServiceSpec, within_s: int = 0) -> bool:
+    """Whether the docker container `wrapped` of `spec` answers its readiness probe now, or (`within_s`) within
+    that many seconds, probed inside the container."""
     wrapped.reload()
     restarts_left = wrapped.attrs.get("RestartCount", 0) < RESTART_POLICY["MaximumRetryCount"]
     if wrapped.status != "running":
@@ -27,8 +33,12 @@ def is_ready(wrapped, spec: ServiceSpec) -> bool:
             return False  # the engine restarts it
         raise UserError(f"{spec.name} stopped while starting ({wrapped.status}); last log lines:\n"
                         + wrapped.logs(tail=30).decode(errors="replace"))
+    command = list(spec.ready)
+    if within_s > 0:
+        command = ["timeout", str(within_s), "sh", "-c",
+                   f"until {shlex.join(spec.ready)} >/dev/null 2>&1; do sleep {PROBE_INTERVAL_S}; done"]
     try:
-        return wrapped.exec_run(spec.ready).exit_code == 0
+        return wrapped.exec_run(command).exit_code == 0
     except docker.errors.APIError:
         return False  # it stopped between the two calls; the next round sees why
 
@@ -36,12 +46,17 @@ def is_ready(wrapped, spec: ServiceSpec) -> bool:
 def wait_ready(specs: list[ServiceSpec], container_of: Callable[[str], object],
                timeout_s: float = READY_TIMEOUT_S) -> None:
     """Wait until every spec with a readiness probe answers it; `container_of(name)` gives its docker container."""
-    pending = [spec for spec in specs if spec.ready]
     deadline = time.monotonic() + timeout_s
+
+    def wait(spec: ServiceSpec) -> bool:
+        while (left := deadline - time.monotonic()) > 0:
+            if is_ready(container_of(spec.name), spec, max(1, min(WAIT_ROUND_S, int(left)))):
+                return True
+            time.sleep(0.2)  # restarting, or a round ended: ask the engine again
+        return False
+
+    pending = [spec for spec in specs if spec.ready]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        while pending and time.monotonic() < deadline:
-            ready = pool.map(lambda spec: is_ready(container_of(spec.name), spec), pending)
-            pending = [spec for spec, done in zip(pending, ready) if not done]
-            time.sleep(0.2)
-    if pending:
-        raise UserError(f"not ready within {timeout_s} s: {', '.join(spec.name for spec in pending)}")
+        late = [spec.name for spec, ready in zip(pending, pool.map(wait, pending)) if not ready]
+    if late:
+        raise UserError(f"not ready within {timeout_s} s: {', '.join(late)}")
