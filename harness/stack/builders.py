@@ -124,7 +124,10 @@ class Builders:
                 network_mode=f"container:{builder.wrapped.id}", cap_add=["NET_ADMIN"])
             yield builder
         finally:
-            self._removals.submit(_remove, builder)
+            try:
+                self._removals.submit(_remove, builder)
+            except RuntimeError:  # close() was called (the stack is stopping): remove it here
+                _remove(builder)
 
     def close(self) -> None:
         """Wait until every builder is removed."""
