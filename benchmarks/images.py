@@ -28,7 +28,7 @@ from harness.infra.errors import UserError  # noqa: E402
 def remove_harness_images(client) -> int:
     """Remove every airgap-harness image, children before parents; returns how many went."""
     label = "=".join(next(iter(images.LABEL.items())))
-    if client.containers.list(all=True, filters={"label": label}):
+    if client.containers.list(all=True, filters={"label": label}, ignore_removed=True):
         raise UserError("harness containers still exist: run `airgap clean` (or remove them) before --cold")
     removed = 0
     for image in sorted(client.images.list(filters={"label": label}), key=lambda i: i.attrs["Created"], reverse=True):

@@ -19,7 +19,7 @@ ENV = dict(os.environ, TESTCONTAINERS_RYUK_DISABLED="true")
 
 def _left_by(client, pid: int) -> list:
     selector = {"label": f"{PID_LABEL}={pid}"}
-    return client.containers.list(all=True, filters=selector) + client.networks.list(filters=selector)
+    return client.containers.list(all=True, filters=selector, ignore_removed=True) + client.networks.list(filters=selector)
 
 
 @pytest.fixture(autouse=True)

@@ -334,7 +334,8 @@ def prune(client: docker.DockerClient | None = None, names=None) -> list[str]:
     client = client or ensure_engine()
     current = {tag for tag, _present in status(client).values() if tag}
     repositories = {f"{REPOSITORY}/{name}" for name in (names or specs())}
-    in_use = {container.image.id for container in client.containers.list(all=True) if container.image}
+    in_use = {container.image.id for container in client.containers.list(all=True, ignore_removed=True)
+              if container.image}
     removed = []
     for image in client.images.list(filters={"label": "=".join(next(iter(LABEL.items())))}):
         stale = [tag for tag in image.tags if tag.split(":")[0] in repositories and tag not in current]

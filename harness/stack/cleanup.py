@@ -46,7 +46,9 @@ def _label_filter(run_id: str | None) -> dict:
 def remove_run(client: docker.DockerClient, run_id: str) -> Removed:
     """Containers first (they hold the networks), then networks, then the host rules of their bridges."""
     removed = Removed()
-    for container in client.containers.list(all=True, filters=_label_filter(run_id)):
+    # ignore_removed: a live run's short-lived containers (a builder removed in the background, a probe) can go
+    # between docker-py's listing and its inspecting of each
+    for container in client.containers.list(all=True, filters=_label_filter(run_id), ignore_removed=True):
         try:
             container.remove(force=True, v=True)
             removed.containers.append(container.name)
@@ -69,7 +71,7 @@ def runs(client: docker.DockerClient) -> dict[str, int]:
     """run id -> owning pid, for every labelled container, network and host rule. Resources without a
     pid label (made by other tools that share the run label) get pid 0 and are removed only on request."""
     owners: dict[str, int] = {}
-    resources = client.containers.list(all=True, filters=_label_filter(None))
+    resources = client.containers.list(all=True, filters=_label_filter(None), ignore_removed=True)
     resources += client.networks.list(filters=_label_filter(None))
     for resource in resources:
         labels = resource.attrs.get("Config", {}).get("Labels") or resource.attrs.get("Labels") or {}

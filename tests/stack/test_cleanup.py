@@ -17,7 +17,7 @@ WAIT_S = 600
 
 def _owned_by(client: docker.DockerClient, pid: int) -> tuple[list, list]:
     selector = {"label": f"{PID_LABEL}={pid}"}
-    return client.containers.list(all=True, filters=selector), client.networks.list(filters=selector)
+    return client.containers.list(all=True, filters=selector, ignore_removed=True), client.networks.list(filters=selector)
 
 
 def test_killed_run_leaves_nothing_after_airgap_clean(docker_client):
@@ -60,7 +60,7 @@ def test_stack_up_and_down_leaves_nothing_labelled(docker_client):
     client = docker_client
     with AirgapStack() as stack:
         selector = {"label": f"{RUN_LABEL}={stack.run_id}"}
-        assert len(client.containers.list(filters=selector)) >= 5
+        assert len(client.containers.list(filters=selector, ignore_removed=True)) >= 5
         assert len(client.networks.list(filters=selector)) == 2
         assert [rule for rule in isolation.host_rules() if rule.run_id == stack.run_id]
     assert client.containers.list(all=True, filters=selector) == []
