@@ -32,7 +32,7 @@ def cold_image_build() -> float:
 
 def memory_mib(stack: AirgapStack) -> dict[str, float]:
     """Resident memory per container of the run (cgroup usage minus page cache, as `docker stats` shows)."""
-    containers = stack.client.containers.list(filters={"label": f"{RUN_LABEL}={stack.run_id}"})
+    containers = stack.client.containers.list(filters={"label": f"{RUN_LABEL}={stack.run_id}"}, ignore_removed=True)
 
     def used(container) -> tuple[str, float]:
         stats = container.stats(stream=False)["memory_stats"]
