@@ -23,9 +23,9 @@ PROBE_INTERVAL_S = 0.1
 WORKERS = 14  # one per container: waiting is mostly waiting on the engine
 
 
-def is_ready(wrapped, spec: ServiceSpec, within_s: int = 0) -> bool:
-    """Whether the docker container `wrapped` of `spec` answers its readiness probe now, or (`within_s`) within
-    that many seconds, probed inside the container."""
+def is_ready(wrapped, spec: ServiceSpec, within_s: int) -> bool:
+    """Whether the docker container `wrapped` of `spec` answers its readiness probe within `within_s` seconds,
+    probed inside the container."""
     wrapped.reload()
     restarts_left = wrapped.attrs.get("RestartCount", 0) < RESTART_POLICY["MaximumRetryCount"]
     if wrapped.status != "running":
@@ -33,10 +33,8 @@ def is_ready(wrapped, spec: ServiceSpec, within_s: int = 0) -> bool:
             return False  # the engine restarts it
         raise UserError(f"{spec.name} stopped while starting ({wrapped.status}); last log lines:\n"
                         + wrapped.logs(tail=30).decode(errors="replace"))
-    command = list(spec.ready)
-    if within_s > 0:
-        command = ["timeout", str(within_s), "sh", "-c",
-                   f"until {shlex.join(spec.ready)} >/dev/null 2>&1; do sleep {PROBE_INTERVAL_S}; done"]
+    command = ["timeout", str(within_s), "sh", "-c",
+               f"until {shlex.join(spec.ready)} >/dev/null 2>&1; do sleep {PROBE_INTERVAL_S}; done"]
     try:
         return wrapped.exec_run(command).exit_code == 0
     except docker.errors.APIError:
