@@ -143,10 +143,10 @@ def npm(ca: RunCA, piece: slices.Slice) -> ServiceSpec:
 
 
 DEVPI_MIRROR_START = f"""#!/bin/sh
-# devpi-init creates root/pypi, a mirror of https://pypi.org/simple/ (the simulated PyPI in a run).
+# The image's devpi-init made root/pypi, a mirror of https://pypi.org/simple/ (the simulated PyPI in a run).
 set -e
 dir=/devpi/server
-[ -f $dir/.serverversion ] || devpi-init --serverdir $dir >/dev/null
+[ -f $dir/.serverversion ] || {{ mkdir -p $dir && cp -a /opt/devpi/init/root-pypi/. $dir/; }}
 exec devpi-server --serverdir $dir --host 0.0.0.0 --port 3141 {DEVPI_FAST_SECRET}
 """
 
