@@ -115,6 +115,9 @@ def bench_cli(tmp: str, runs: int) -> None:
                         ("lint", ["lint", tmp, "--format", "json"])]:
         timings = [timed(airgap(args))[0] for _ in range(runs)]
         figure(f"airgap {label}", timings, TARGET_MS)
+    # This machine's speed drifts by half between hours (the bare interpreter 33-52 ms): the floor beside the figures.
+    bare = [timed([sys.executable, "-c", "pass"])[0] for _ in range(runs)]
+    print(f"(the interpreter alone, `python -c pass`: median {statistics.median(bare):.0f} ms)")
 
 
 def preamble_check_args(strategy: str, directory: str, preamble: str | None) -> list[str]:
