@@ -53,7 +53,10 @@ from harness.stack.topology import BUILD, Placement, Topology, place
 
 log = logging.getLogger(__name__)
 
-START_WORKERS = 14  # one per container: creation is mostly waiting on the engine
+# Containers created at once. The engine serialises much of a creation, and a server created early starts while
+# the rest are created: on 2 cores, benchmarks/stack.py --starts 4 alternating, a warm start took 10.7 and 9.6 s
+# (medians) with 4, 12.2 and 10.4 s with 14 (one per container).
+START_WORKERS = 4
 
 
 class AirgapStack:
