@@ -2,8 +2,9 @@
 
 Each server's probe is repeated inside its container (one `docker exec` that loops until the probe passes, for
 a round of WAIT_ROUND_S), not by one exec per try: on two cores, an exec every 0.2 s for every slow server cost
-the servers the CPU they start with. A server the engine is restarting (containers.RESTART_POLICY) is not ready
-yet; one that stopped for good fails the wait with its last log lines.
+the servers the CPU they start with. A server the engine is restarting (by its container's restart policy:
+containers.RESTART_POLICY for a run's servers) is not ready yet; one that stopped for good fails the wait with its
+last log lines.
 """
 
 import shlex
@@ -14,7 +15,6 @@ from typing import Callable
 import docker.errors
 
 from harness.infra.errors import UserError
-from harness.stack.containers import RESTART_POLICY
 from harness.stack.spec import ServiceSpec
 
 READY_TIMEOUT_S = 300  # devpi initialising its server directory takes minutes on a loaded 2-core machine
@@ -27,9 +27,8 @@ def is_ready(wrapped, spec: ServiceSpec, within_s: int) -> bool:
     """Whether the docker container `wrapped` of `spec` answers its readiness probe within `within_s` seconds,
     probed inside the container."""
     wrapped.reload()
-    restarts_left = wrapped.attrs.get("RestartCount", 0) < RESTART_POLICY["MaximumRetryCount"]
     if wrapped.status != "running":
-        if wrapped.status == "restarting" or (wrapped.status == "exited" and restarts_left):
+        if wrapped.status == "restarting" or (wrapped.status == "exited" and _restarts_left(wrapped.attrs)):
             return False  # the engine restarts it
         raise UserError(f"{spec.name} stopped while starting ({wrapped.status}); last log lines:\n"
                         + wrapped.logs(tail=30).decode(errors="replace"))
@@ -39,6 +38,15 @@ def is_ready(wrapped, spec: ServiceSpec, within_s: int) -> bool:
         return wrapped.exec_run(command).exit_code == 0
     except docker.errors.APIError:
         return False  # it stopped between the two calls; the next round sees why
+
+
+def _restarts_left(attrs: dict) -> bool:
+    """Whether the engine will start this exited container again, by its own restart policy (none: never)."""
+    policy = attrs.get("HostConfig", {}).get("RestartPolicy") or {}
+    if policy.get("Name") in ("always", "unless-stopped"):
+        return True
+    most = policy.get("MaximumRetryCount", 0)
+    return policy.get("Name") == "on-failure" and (most == 0 or attrs.get("RestartCount", 0) < most)
 
 
 def wait_ready(specs: list[ServiceSpec], container_of: Callable[[str], object],

@@ -5,13 +5,12 @@ with the spec's name and aliases as DNS names, plus a builder that trusts the ru
 as the stack starts them (harness.stack.containers: files in one archive, removed if the start fails).
 """
 
-import time
 import uuid
 
 import docker
 
 from harness.infra.images import ensure_image
-from harness.stack import containers
+from harness.stack import containers, readiness
 from harness.stack.spec import ServiceSpec
 
 LABELS = {"airgap-harness": "1", "airgap-harness.test": "servers"}
@@ -28,26 +27,16 @@ class ServersRun:
                                               labels=LABELS | {"airgap-harness.run": self.run_id})
         self.containers: dict[str, docker.models.containers.Container] = {}
 
-    def start(self, spec: ServiceSpec, command: list[str] | None = None) -> None:
+    def start(self, spec: ServiceSpec, command: list[str] | None = None, restart_policy: dict | None = None) -> None:
         started = containers.start(self.client, containers.service_config(
             spec, ensure_image(spec.image, self.client), name=f"airgap-{self.run_id}-{spec.name}",
             labels=LABELS | {"airgap-harness.run": self.run_id},
-            attachments=[containers.Attachment(self.network.name)], command=command))
+            attachments=[containers.Attachment(self.network.name)], command=command, restart_policy=restart_policy))
         self.containers[spec.name] = started.wrapped
 
-    def wait_ready(self, spec: ServiceSpec) -> float:
-        """Seconds until the spec's readiness command exits 0 (fails with the container's log otherwise)."""
-        started = time.monotonic()
-        container = self.containers[spec.name]
-        while time.monotonic() - started < READY_TIMEOUT_S:
-            container.reload()
-            if container.status != "running":
-                break
-            if spec.ready is None or container.exec_run(spec.ready).exit_code == 0:
-                return time.monotonic() - started
-            time.sleep(0.2)
-        logs = container.logs(tail=40).decode(errors="replace")
-        raise AssertionError(f"{spec.name} not ready ({container.status}); last log lines:\n{logs}")
+    def wait_ready(self, spec: ServiceSpec) -> None:
+        """Wait as the stack waits (harness.stack.readiness): fails with the container's log when it stops."""
+        readiness.wait_ready([spec], self.containers.__getitem__, timeout_s=READY_TIMEOUT_S)
 
     def exec(self, name: str, command: str, timeout_s: int = 300) -> tuple[int, str]:
         """Run `command` with sh in container `name`; (exit code, combined output)."""
