@@ -17,7 +17,7 @@ import docker.errors
 from harness.infra.errors import UserError
 from harness.stack.spec import ServiceSpec
 
-READY_TIMEOUT_S = 300  # devpi initialising its server directory takes minutes on a loaded 2-core machine
+READY_TIMEOUT_S = 300  # servers start slowly on a loaded 2-core machine (stacks side by side, a CI job)
 WAIT_ROUND_S = 15  # one exec probes for this long before the engine is asked again whether the server runs
 PROBE_INTERVAL_S = 0.1
 WORKERS = 14  # one per container: waiting is mostly waiting on the engine
