@@ -292,7 +292,7 @@ DEVPI_SIM_START = f"""#!/bin/sh
 # Start devpi, create {PYPI_INDEX} and upload the fixture distributions; /tmp/ready marks the end.
 set -e
 dir=/devpi/server
-[ -f $dir/.serverversion ] || {{ mkdir -p $dir && cp -a /opt/devpi/init/no-root-pypi/. $dir/; }}
+sh /opt/devpi/serverdir.sh $dir no-root-pypi
 devpi-server --serverdir $dir --host 0.0.0.0 --port 3141 {DEVPI_FAST_SECRET} &
 server=$!
 /opt/devpi/venv/bin/python /etc/airgap/devpi-upload.py {PYPI_INDEX}

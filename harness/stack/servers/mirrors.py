@@ -146,7 +146,7 @@ DEVPI_MIRROR_START = f"""#!/bin/sh
 # The image's devpi-init made root/pypi, a mirror of https://pypi.org/simple/ (the simulated PyPI in a run).
 set -e
 dir=/devpi/server
-[ -f $dir/.serverversion ] || {{ mkdir -p $dir && cp -a /opt/devpi/init/root-pypi/. $dir/; }}
+sh /opt/devpi/serverdir.sh $dir root-pypi
 exec devpi-server --serverdir $dir --host 0.0.0.0 --port 3141 {DEVPI_FAST_SECRET}
 """
 
