@@ -1,6 +1,7 @@
 """The `airgap` command as users run it: real processes, exit codes, output shapes, no tracebacks."""
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -52,6 +53,24 @@ def test_lint_and_plan_exit_codes(args, code):
 def test_lint_json_shape():
     data = json.loads(airgap("lint", FIXTURES / "mistakes", "--format", "json").stdout)
     assert data["findings"] and all({"key", "rule", "severity", "message"} <= set(f) for f in data["findings"])
+
+
+# What `airgap plan` and `airgap lint` must not import: their time is the start-up (issue 12, item 5; the figures are
+# benchmarks/cli.py's). dataclasses (with inspect, which it imports) cost more than the rest of plan's own work; a
+# cached YAML document needs no parser; the Docker, report and test libraries belong to other commands.
+HEAVY_MODULES = {"dataclasses", "inspect", "yaml", "docker", "testcontainers", "rich", "hypothesis", "requests"}
+
+
+@pytest.mark.parametrize("args", [["plan", "--strategy", "buildpack", FIXTURES / "credentials-everywhere"],
+                                  ["lint", FIXTURES / "mistakes", "--format", "json"]])
+def test_plan_and_lint_start_without_heavy_modules(args, tmp_path):
+    code = ("import sys\nfrom harness.cli import main\ncode = main(sys.argv[1:])\n"
+            "print(' '.join(sorted(sys.modules)), file=sys.stderr)\nraise SystemExit(code)")
+    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}  # its own YAML cache: the first run fills it
+    runs = [airgap(*args, entry=[sys.executable, "-c", code], env=environment) for _ in range(2)]
+    assert all(run.returncode in (0, 1) and "Traceback" not in run.stderr for run in runs), runs[-1].stderr
+    imported = set(runs[-1].stderr.split())
+    assert "harness.contract.catalog" in imported and not imported & HEAVY_MODULES, imported & HEAVY_MODULES
 
 
 def test_bad_input_is_a_message_not_a_traceback(tmp_path):

@@ -9,8 +9,8 @@ consume?", "which registry does this image belong to?").
 
 import functools
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from harness.contract import reference
 from harness.contract.profile import Handoff, Profile, load_profile
@@ -22,15 +22,13 @@ FAMILIES = ("oci-mirror", "image-override", "package-proxy")
 DEFAULT_CHOREO_REGISTRY = "choreocontrolplane.azurecr.io"
 
 
-@dataclass(frozen=True)
-class Destination:
+class Destination(NamedTuple):
     host: str
     purpose: str
     key: str | None = None  # the key that redirects it under the contract (profile destinations); None: none
 
 
-@dataclass(frozen=True)
-class Registry:
+class Registry(NamedTuple):
     id: str
     title: str
     mirror_key: str
@@ -38,8 +36,7 @@ class Registry:
     endpoints: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Manager:
+class Manager(NamedTuple):
     id: str
     title: str
     default_url: str
@@ -47,8 +44,7 @@ class Manager:
     unredirectable: tuple[Destination, ...]
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):
     name: str
     family: str
     registry: str | None = None  # oci-mirror
@@ -64,8 +60,7 @@ class Key:
         return tuple(k for k in (self.username, self.password, self.token) if k)
 
 
-@dataclass(frozen=True)
-class Image:
+class Image(NamedTuple):
     name: str
     default: str
     registry: str
@@ -76,8 +71,7 @@ class Image:
     platform_resolves: bool = True  # False: the platform's own preamble never resolves it (the profile says so)
 
 
-@dataclass(frozen=True)
-class Strategy:
+class Strategy(NamedTuple):
     name: str
     title: str
     oci_keys: tuple[str, ...]
@@ -95,14 +89,13 @@ class Strategy:
         return self.oci_keys + self.image_keys + tuple(f"pkg-{m}-url" for m in self.managers)
 
 
-@dataclass(frozen=True)
-class Catalog:
+class Catalog(NamedTuple):
     registries: dict[str, Registry]
     managers: dict[str, Manager]
     keys: dict[str, Key]
     strategies: dict[str, Strategy]
-    credential_owner: dict[str, str] = field(default_factory=dict)  # credential key -> its main key
-    aliases: dict[str, dict[str, str]] = field(default_factory=dict)  # managers|registries|fields -> word -> id
+    credential_owner: dict[str, str]  # credential key -> its main key
+    aliases: dict[str, dict[str, str]]  # managers|registries|fields -> word -> id
     profile: Profile | None = None  # the platform profile merged in
     choreo_registry: str | None = None  # the PDP's own platform registry host[:port], when one was given
     platform_hosts: tuple[str, ...] = ()  # the platform registry's hosts (choreo), as `CHOREO_REGISTRY` replaces them

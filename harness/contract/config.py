@@ -11,8 +11,8 @@ import errno
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from harness.infra.errors import UserError
 
@@ -21,8 +21,7 @@ SECRET_KEY_RE = re.compile(r"[-._a-zA-Z0-9]+\Z")  # Kubernetes IsConfigMapKey, a
 SECRET_KEY_MAX = 253
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     name: str
     raw: bytes | None  # the file's bytes, None when it could not be read
     problem: str | None = None  # why the entry is unusable, in words for a lint message
@@ -36,8 +35,7 @@ class Entry:
         return self.raw.decode("utf-8").rstrip("\n")
 
 
-@dataclass(frozen=True)
-class Lookup:
+class Lookup(NamedTuple):
     key: str  # the file that won: "<strategy>.<key>" or "<key>"
     value: str
 
@@ -123,8 +121,7 @@ def read_entry(path: Path) -> Entry:
     return _content_entry(name, raw)
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     """The credentials in effect for one URL key: a token, or a username with its password, or none.
 
     A username counts only with its password (and the reverse): a lone one is `unpaired` and the build

@@ -5,8 +5,7 @@ A customer's values are used unchanged (`nexus.example.com/dockerhub-proxy`,
 names, certificates and routes from here rather than from fixed host names.
 """
 
-from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from harness.contract import grammar, reference
 from harness.contract.catalog import Catalog, load_catalog
@@ -14,8 +13,7 @@ from harness.contract.config import ProxyConfig
 from harness.contract.plan import Mirror, Plan, override_login, plan
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     key: str  # the winning file name
     family: str  # "oci-mirror" | "package-proxy" | "image-override"
     target: str  # registry id, manager id, or logical image name

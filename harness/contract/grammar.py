@@ -13,8 +13,8 @@ import functools
 import ipaddress
 import re
 import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from harness.infra.yamltext import load_yaml
 
@@ -24,8 +24,7 @@ CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # what XML
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     id: str
     severity: str  # error | warning | info
     build: str  # stops | ignores | proceeds
@@ -36,8 +35,7 @@ class Rule:
     examples: tuple[str, ...] = ()  # values a client limit catches
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
     rule: str
     message: str  # safe to print: no secret, user-info masked
     accepted: str | None = None  # a value that would be accepted, when one can be computed
@@ -48,8 +46,7 @@ class Violation:
         return f"{self.message} (accepted: {hint})" if hint else self.message
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     """What a key's value is: family `oci-mirror` | `image-override` | `package-proxy` | `username` |
     `password` | `token`, and for package URLs and their credentials the manager."""
 
@@ -148,8 +145,7 @@ def shown(value: str, kind: Kind) -> str:
 
 # --- package URLs ------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class PackageUrl:
+class PackageUrl(NamedTuple):
     """A package URL that the grammar accepts, split; `host` is lowercase, as clients and DNS use it."""
 
     scheme: str

@@ -5,7 +5,7 @@ URLs are shown with their user-info password masked.
 """
 
 import re
-from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 from harness.contract import grammar
 from harness.contract.catalog import Catalog
@@ -17,8 +17,7 @@ RULES = {rule.id: (rule.severity, rule.summary) for rule in grammar.RULES.values
 SEVERITIES = ("error", "warning", "info")
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     key: str
     rule: str
     severity: str
@@ -26,7 +25,7 @@ class Finding:
     strategies: tuple[str, ...] = ()  # the strategies a strategy-level finding applies to
 
     def to_json(self) -> dict:
-        data = asdict(self)
+        data = self._asdict()
         data["strategies"] = list(self.strategies)
         return data if self.strategies else {k: v for k, v in data.items() if k != "strategies"}
 

@@ -5,15 +5,14 @@ agree with it (`airgap preamble-check`). Secrets never enter the plan: credentia
 names of the files that hold them.
 """
 
-from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 from harness.contract import grammar, reference
 from harness.contract.catalog import Catalog, Registry, Strategy
 from harness.contract.config import ProxyConfig, split_key_name
 
 
-@dataclass(frozen=True)
-class Mirror:
+class Mirror(NamedTuple):
     registry: str  # catalog registry id
     url: str  # host[:port][/path], as configured
     key: str  # winning file name
@@ -25,8 +24,7 @@ class Mirror:
         return self.url.split("/", 1)[0]
 
 
-@dataclass
-class ImagePlan:
+class ImagePlan(NamedTuple):
     default: str
     resolved: str
     source: str  # "default" | "mirror" | "override"
@@ -36,17 +34,15 @@ class ImagePlan:
     error: str | None = None  # set when `resolved` is not a valid reference
 
 
-@dataclass
-class PackagePlan:
+class PackagePlan(NamedTuple):
     url: str
     auth: str  # "token" | "basic" | "none"
     key: str | None
-    credentials: list[str] = field(default_factory=list)
+    credentials: list[str]  # the files of the credentials in effect
     error: str | None = None  # set when the value cannot be used as a package URL (the build stops)
 
 
-@dataclass
-class Plan:
+class Plan(NamedTuple):
     strategy: str
     images: dict[str, ImagePlan]
     mirrors: dict[str, dict]
@@ -59,7 +55,8 @@ class Plan:
     problems: list[dict]
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {**self._asdict(), "images": {name: image._asdict() for name, image in self.images.items()},
+                "packages": {name: package._asdict() for name, package in self.packages.items()}}
 
 
 def _value_error(value: str, kind: grammar.Kind) -> str | None:
@@ -116,9 +113,9 @@ def _images(config, strategy, mirrors) -> dict[str, ImagePlan]:
         mirror = mirrors.get(image.registry)
         if override:
             resolved, error = _overridden(ref, override.value)
-            plan = ImagePlan(image.default, resolved, "override", override.key, image.registry, error=error)
             login = override_login(resolved.split("/", 1)[0], image.registry, mirrors)
-            plan.credentials = login.username_key if login else None
+            plan = ImagePlan(image.default, resolved, "override", override.key, image.registry,
+                             login.username_key if login else None, error)
         elif mirror:
             resolved, error = _rewritten(ref, mirror)
             plan = ImagePlan(image.default, resolved, "mirror", mirror.key, image.registry, mirror.username_key, error)
@@ -149,20 +146,19 @@ def _packages(catalog, config, strategy) -> dict[str, PackagePlan]:
         key = catalog.keys[f"pkg-{manager_id}-url"]
         found = config.lookup(key.name, strategy.name)
         if not found:
-            packages[manager_id] = PackagePlan(catalog.managers[manager_id].default_url, "none", None)
+            packages[manager_id] = PackagePlan(catalog.managers[manager_id].default_url, "none", None, [])
             continue
         credentials = config.credentials(key, strategy.name)
-        plan = PackagePlan(grammar.mask(grammar.client_url(manager_id, found.value)), credentials.auth, found.key,
-                           credentials.keys)
-        plan.error = _value_error(found.value, grammar.Kind("package-proxy", manager_id))
+        error = _value_error(found.value, grammar.Kind("package-proxy", manager_id))
         for lookup, family in zip(credentials.lookups, ("username", "password")):
-            if plan.error is None and credentials.auth == "basic":
-                plan.error = _value_error(lookup.value, grammar.Kind(family, manager_id))
-        if plan.error is None:
+            if error is None and credentials.auth == "basic":
+                error = _value_error(lookup.value, grammar.Kind(family, manager_id))
+        if error is None:
             stops = [v for _, v in source_violations(manager_id, found.value, credentials)
                      if grammar.RULES[v.rule].build == "stops"]
-            plan.error = f"{stops[0].text} ({stops[0].rule})" if stops else None
-        packages[manager_id] = plan
+            error = f"{stops[0].text} ({stops[0].rule})" if stops else None
+        packages[manager_id] = PackagePlan(grammar.mask(grammar.client_url(manager_id, found.value)), credentials.auth,
+                                           found.key, credentials.keys, error)
     return packages
 
 

@@ -9,8 +9,8 @@ the catalog (a registry id, a strategy, an image's registry) are made where the 
 """
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 
 from harness.contract import reference
@@ -26,8 +26,7 @@ HANDOFF_HOW = ("build_arg", "env", "secret", "volume", "file", "flag", "step")  
 HANDOFF_DETAILS = ("value", "content", "when", "note")
 
 
-@dataclass(frozen=True)
-class ProfileImage:
+class ProfileImage(NamedTuple):
     name: str
     written: str  # the default as the profile writes it (a short name stays short here)
     default: str  # normalised as podman and skopeo resolve it (docker.io/library/node:18-alpine)
@@ -38,15 +37,13 @@ class ProfileImage:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class ProfileDestination:
+class ProfileDestination(NamedTuple):
     host: str
     purpose: str
     key: str | None  # the key that redirects it under the contract; None: no key does
 
 
-@dataclass(frozen=True)
-class HandoffItem:
+class HandoffItem(NamedTuple):
     how: str  # one of HANDOFF_HOW
     target: str  # the build argument, variable, secret id, mount target, file, flag or step
     value: str = ""
@@ -55,25 +52,22 @@ class HandoffItem:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class Handoff:
+class Handoff(NamedTuple):
     command: str  # the build command the configuration is handed to (podman build, pack build)
-    note: str = ""
-    images: dict[str, tuple[HandoffItem, ...]] = field(default_factory=dict)
-    managers: dict[str, tuple[HandoffItem, ...]] = field(default_factory=dict)
-    build: tuple[HandoffItem, ...] = ()  # hand-off that belongs to no image or manager
+    note: str
+    images: dict[str, tuple[HandoffItem, ...]]
+    managers: dict[str, tuple[HandoffItem, ...]]
+    build: tuple[HandoffItem, ...]  # hand-off that belongs to no image or manager
 
 
-@dataclass(frozen=True)
-class ProfileStrategy:
+class ProfileStrategy(NamedTuple):
     name: str
     images: dict[str, ProfileImage]
     handoff: Handoff
     destinations: tuple[ProfileDestination, ...]
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     path: Path
     name: str
     title: str

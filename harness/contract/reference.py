@@ -8,7 +8,7 @@ trailing newline, which Go's does not).
 """
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 DEFAULT_DOMAIN = "docker.io"
 LEGACY_DEFAULT_DOMAIN = "index.docker.io"
@@ -42,8 +42,7 @@ class ReferenceError(ValueError):
     """An image reference the distribution grammar rejects; the message is the library's reason."""
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(NamedTuple):
     """A parsed reference. `domain` is empty only for references parsed without normalisation."""
 
     domain: str

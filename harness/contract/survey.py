@@ -3,8 +3,8 @@
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from harness.contract.catalog import Catalog
 from harness.contract.config import display_name, read_config
@@ -14,8 +14,7 @@ from harness.contract.plan import plan
 from harness.infra.textsafe import printable
 
 
-@dataclass
-class Cell:
+class Cell(NamedTuple):
     config: str  # the directory, undecodable bytes as \xNN (JSON cannot hold them)
     strategy: str
     lint: list[dict]

@@ -2,8 +2,8 @@
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from harness.infra.errors import UserError
 
@@ -16,8 +16,7 @@ DEFAULT_STATE_DIR = "~/.cache/airgap-harness"
 DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     state_dir: Path
     extra_ca_certs: tuple[Path, ...]
     debian_mirror: str
