@@ -3,8 +3,6 @@ image references, the value grammar, the effective plan, lint, the mirror endpoi
 
 Pure computation over files: no Docker, no network. May import harness.infra only.
 
-Its records are NamedTuples, not dataclasses: `airgap plan` and `airgap lint` load them on every start, and on
-Python 3.11 importing dataclasses (and inspect with it) and creating some thirty dataclasses took longer than
-everything else those commands do (issue 12, item 5; tests/test_cli.py keeps dataclasses out of those
-commands). A record is a tuple: it equals any tuple of the same values, so compare records of one kind only.
+Its records are `@record` classes (harness/infra/records.py), immutable named tuples: `airgap plan` and `airgap lint`
+load them on every start, and dataclasses cost more than everything else those commands do.
 """

@@ -10,11 +10,11 @@ consume?", "which registry does this image belong to?").
 import functools
 import os
 from pathlib import Path
-from typing import NamedTuple
 
 from harness.contract import reference
 from harness.contract.profile import Handoff, Profile, load_profile
 from harness.infra.errors import UserError
+from harness.infra.records import record
 from harness.infra.settings import CHOREO_REGISTRY_VAR
 from harness.infra.yamltext import load_yaml
 
@@ -22,13 +22,15 @@ FAMILIES = ("oci-mirror", "image-override", "package-proxy")
 DEFAULT_CHOREO_REGISTRY = "choreocontrolplane.azurecr.io"
 
 
-class Destination(NamedTuple):
+@record
+class Destination:
     host: str
     purpose: str
     key: str | None = None  # the key that redirects it under the contract (profile destinations); None: none
 
 
-class Registry(NamedTuple):
+@record
+class Registry:
     id: str
     title: str
     mirror_key: str
@@ -36,7 +38,8 @@ class Registry(NamedTuple):
     endpoints: tuple[str, ...]
 
 
-class Manager(NamedTuple):
+@record
+class Manager:
     id: str
     title: str
     default_url: str
@@ -44,7 +47,8 @@ class Manager(NamedTuple):
     unredirectable: tuple[Destination, ...]
 
 
-class Key(NamedTuple):
+@record
+class Key:
     name: str
     family: str
     registry: str | None = None  # oci-mirror
@@ -60,7 +64,8 @@ class Key(NamedTuple):
         return tuple(k for k in (self.username, self.password, self.token) if k)
 
 
-class Image(NamedTuple):
+@record
+class Image:
     name: str
     default: str
     registry: str
@@ -71,7 +76,8 @@ class Image(NamedTuple):
     platform_resolves: bool = True  # False: the platform's own preamble never resolves it (the profile says so)
 
 
-class Strategy(NamedTuple):
+@record
+class Strategy:
     name: str
     title: str
     oci_keys: tuple[str, ...]
@@ -89,7 +95,8 @@ class Strategy(NamedTuple):
         return self.oci_keys + self.image_keys + tuple(f"pkg-{m}-url" for m in self.managers)
 
 
-class Catalog(NamedTuple):
+@record
+class Catalog:
     registries: dict[str, Registry]
     managers: dict[str, Manager]
     keys: dict[str, Key]

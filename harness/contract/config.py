@@ -12,16 +12,17 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import NamedTuple
 
 from harness.infra.errors import UserError
+from harness.infra.records import record
 
 MAX_VALUE_BYTES = 64 * 1024
 SECRET_KEY_RE = re.compile(r"[-._a-zA-Z0-9]+\Z")  # Kubernetes IsConfigMapKey, also used for Secrets
 SECRET_KEY_MAX = 253
 
 
-class Entry(NamedTuple):
+@record
+class Entry:
     name: str
     raw: bytes | None  # the file's bytes, None when it could not be read
     problem: str | None = None  # why the entry is unusable, in words for a lint message
@@ -35,7 +36,8 @@ class Entry(NamedTuple):
         return self.raw.decode("utf-8").rstrip("\n")
 
 
-class Lookup(NamedTuple):
+@record
+class Lookup:
     key: str  # the file that won: "<strategy>.<key>" or "<key>"
     value: str
 
@@ -121,7 +123,8 @@ def read_entry(path: Path) -> Entry:
     return _content_entry(name, raw)
 
 
-class Credentials(NamedTuple):
+@record
+class Credentials:
     """The credentials in effect for one URL key: a token, or a username with its password, or none.
 
     A username counts only with its password (and the reverse): a lone one is `unpaired` and the build

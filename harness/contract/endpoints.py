@@ -5,15 +5,17 @@ A customer's values are used unchanged (`nexus.example.com/dockerhub-proxy`,
 names, certificates and routes from here rather than from fixed host names.
 """
 
-from typing import Mapping, NamedTuple
+from typing import Mapping
 
 from harness.contract import grammar, reference
 from harness.contract.catalog import Catalog, load_catalog
 from harness.contract.config import ProxyConfig
 from harness.contract.plan import Mirror, Plan, override_login, plan
+from harness.infra.records import record
 
 
-class Endpoint(NamedTuple):
+@record
+class Endpoint:
     key: str  # the winning file name
     family: str  # "oci-mirror" | "package-proxy" | "image-override"
     target: str  # registry id, manager id, or logical image name

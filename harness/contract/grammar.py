@@ -14,8 +14,8 @@ import ipaddress
 import re
 import urllib.parse
 from pathlib import Path
-from typing import NamedTuple
 
+from harness.infra.records import record
 from harness.infra.yamltext import load_yaml
 
 MAX_PORT = 65535
@@ -24,7 +24,8 @@ CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # what XML
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
-class Rule(NamedTuple):
+@record
+class Rule:
     id: str
     severity: str  # error | warning | info
     build: str  # stops | ignores | proceeds
@@ -35,7 +36,8 @@ class Rule(NamedTuple):
     examples: tuple[str, ...] = ()  # values a client limit catches
 
 
-class Violation(NamedTuple):
+@record
+class Violation:
     rule: str
     message: str  # safe to print: no secret, user-info masked
     accepted: str | None = None  # a value that would be accepted, when one can be computed
@@ -46,7 +48,8 @@ class Violation(NamedTuple):
         return f"{self.message} (accepted: {hint})" if hint else self.message
 
 
-class Kind(NamedTuple):
+@record
+class Kind:
     """What a key's value is: family `oci-mirror` | `image-override` | `package-proxy` | `username` |
     `password` | `token`, and for package URLs and their credentials the manager."""
 
@@ -145,7 +148,8 @@ def shown(value: str, kind: Kind) -> str:
 
 # --- package URLs ------------------------------------------------------------------------------
 
-class PackageUrl(NamedTuple):
+@record
+class PackageUrl:
     """A package URL that the grammar accepts, split; `host` is lowercase, as clients and DNS use it."""
 
     scheme: str

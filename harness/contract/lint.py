@@ -5,19 +5,20 @@ URLs are shown with their user-info password masked.
 """
 
 import re
-from typing import NamedTuple
 
 from harness.contract import grammar
 from harness.contract.catalog import Catalog
 from harness.contract.config import ProxyConfig
 from harness.contract.plan import plan, source_violations
+from harness.infra.records import record
 
 # rule id -> (severity, what it catches): the grammar's rules (harness/contract/grammar.yaml); `airgap lint --rules` lists them.
 RULES = {rule.id: (rule.severity, rule.summary) for rule in grammar.RULES.values()}
 SEVERITIES = ("error", "warning", "info")
 
 
-class Finding(NamedTuple):
+@record
+class Finding:
     key: str
     rule: str
     severity: str

@@ -5,14 +5,14 @@ agree with it (`airgap preamble-check`). Secrets never enter the plan: credentia
 names of the files that hold them.
 """
 
-from typing import NamedTuple
-
 from harness.contract import grammar, reference
 from harness.contract.catalog import Catalog, Registry, Strategy
 from harness.contract.config import ProxyConfig, split_key_name
+from harness.infra.records import record
 
 
-class Mirror(NamedTuple):
+@record
+class Mirror:
     registry: str  # catalog registry id
     url: str  # host[:port][/path], as configured
     key: str  # winning file name
@@ -24,7 +24,8 @@ class Mirror(NamedTuple):
         return self.url.split("/", 1)[0]
 
 
-class ImagePlan(NamedTuple):
+@record
+class ImagePlan:
     default: str
     resolved: str
     source: str  # "default" | "mirror" | "override"
@@ -34,7 +35,8 @@ class ImagePlan(NamedTuple):
     error: str | None = None  # set when `resolved` is not a valid reference
 
 
-class PackagePlan(NamedTuple):
+@record
+class PackagePlan:
     url: str
     auth: str  # "token" | "basic" | "none"
     key: str | None
@@ -42,7 +44,8 @@ class PackagePlan(NamedTuple):
     error: str | None = None  # set when the value cannot be used as a package URL (the build stops)
 
 
-class Plan(NamedTuple):
+@record
+class Plan:
     strategy: str
     images: dict[str, ImagePlan]
     mirrors: dict[str, dict]

@@ -8,7 +8,8 @@ trailing newline, which Go's does not).
 """
 
 import re
-from typing import NamedTuple
+
+from harness.infra.records import record
 
 DEFAULT_DOMAIN = "docker.io"
 LEGACY_DEFAULT_DOMAIN = "index.docker.io"
@@ -42,7 +43,8 @@ class ReferenceError(ValueError):
     """An image reference the distribution grammar rejects; the message is the library's reason."""
 
 
-class Reference(NamedTuple):
+@record
+class Reference:
     """A parsed reference. `domain` is empty only for references parsed without normalisation."""
 
     domain: str

@@ -4,17 +4,18 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import NamedTuple
 
 from harness.contract.catalog import Catalog
 from harness.contract.config import display_name, read_config
 from harness.infra.errors import UserError
 from harness.contract.lint import lint
 from harness.contract.plan import plan
+from harness.infra.records import record
 from harness.infra.textsafe import printable
 
 
-class Cell(NamedTuple):
+@record
+class Cell:
     config: str  # the directory, undecodable bytes as \xNN (JSON cannot hold them)
     strategy: str
     lint: list[dict]

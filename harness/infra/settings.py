@@ -3,9 +3,9 @@
 import os
 import re
 from pathlib import Path
-from typing import NamedTuple
 
 from harness.infra.errors import UserError
+from harness.infra.records import record
 
 STATE_DIR_VAR = "AIRGAP_STATE_DIR"
 EXTRA_CA_VAR = "AIRGAP_EXTRA_CA_CERTS"
@@ -16,7 +16,8 @@ DEFAULT_STATE_DIR = "~/.cache/airgap-harness"
 DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"
 
 
-class Settings(NamedTuple):
+@record
+class Settings:
     state_dir: Path
     extra_ca_certs: tuple[Path, ...]
     debian_mirror: str
