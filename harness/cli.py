@@ -26,12 +26,36 @@ COMMAND_MODULES = [
 ]
 
 
+def _terminal_columns() -> int:
+    """The width help is wrapped to, as shutil.get_terminal_size finds it ($COLUMNS, else the terminal on stdout,
+    else 80), without importing shutil: argparse imports it (with bz2, lzma and fnmatch) for every parser it
+    builds unless given a width, about 8 ms of each start of a command that never prints help."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        super().__init__(prog, indent_increment, max_help_position, width or _terminal_columns() - 2)
+
+
 class _Parser(argparse.ArgumentParser):
     """A parser that rejects unknown arguments itself, so the error shows the subcommand's usage.
 
     argparse hands a subcommand's leftovers up to the top-level parser, whose usage
     (`airgap [-h] COMMAND ...`) says nothing about the options the user got wrong.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{"formatter_class": _Formatter, **kwargs})
 
     def parse_known_args(self, args=None, namespace=None):
         namespace, extras = super().parse_known_args(args, namespace)

@@ -56,9 +56,11 @@ def test_lint_json_shape():
 
 
 # What `airgap plan` and `airgap lint` must not import: their time is the start-up (issue 12, item 5; the figures are
-# benchmarks/cli.py's). dataclasses (with inspect, which it imports) cost more than the rest of plan's own work; a
-# cached YAML document needs no parser; the Docker, report and test libraries belong to other commands.
-HEAVY_MODULES = {"dataclasses", "inspect", "yaml", "docker", "testcontainers", "rich", "hypothesis", "requests"}
+# benchmarks/cli.py's). dataclasses (with inspect, which it imports) cost more than the rest of plan's own work,
+# typing about 10 ms (harness/infra/records.py), shutil as argparse imports it 8 ms (harness/cli.py); a cached YAML
+# document needs no parser; the Docker, report and test libraries belong to other commands.
+HEAVY_MODULES = {"dataclasses", "inspect", "typing", "shutil", "yaml", "docker", "testcontainers", "rich", "hypothesis",
+                 "requests"}
 
 
 @pytest.mark.parametrize("args", [["plan", "--strategy", "buildpack", FIXTURES / "credentials-everywhere"],

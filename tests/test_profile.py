@@ -248,6 +248,9 @@ def _set(path: str, value):
      "unknown package manager"),
     (_set("strategies.webapp.handoff.images", {"php": []}), "strategies.webapp.handoff.images.php", "no such image"),
     (_set("strategies.webapp.handoff", None), "strategies.webapp", "missing handoff"),
+    (_set("strategies.webapp.handoff.note", "a\x1b[31mred"), "strategies.webapp.handoff.note", "control character"),
+    (_set("strategies.webapp.handoff.note", "two\nlines"), "strategies.webapp.handoff.note", "control character"),
+    (_set("strategies.webapp.handoff.note", "\x00"), "strategies.webapp.handoff.note", "control character"),
 ])
 def test_a_mistake_names_the_file_and_the_entry(tmp_path, change, where, message):
     path = _profile_file(tmp_path, change)
@@ -255,6 +258,11 @@ def test_a_mistake_names_the_file_and_the_entry(tmp_path, change, where, message
         load_catalog(profile=path)
     assert str(error.value).startswith(f"{path}: {where}"), str(error.value)
     assert message in str(error.value)
+
+
+def test_a_tab_is_text_not_a_control_character(tmp_path):
+    catalog = load_catalog(profile=_profile_file(tmp_path, _set("strategies.webapp.handoff.note", "a\tb\x7f")))
+    assert catalog.strategies["webapp"].handoff.note == "a\tb\x7f"
 
 
 def test_a_file_that_cannot_be_a_profile_is_refused_naming_it(tmp_path):

@@ -9,13 +9,14 @@ the catalog (a registry id, a strategy, an image's registry) are made where the 
 """
 
 import os
+import re
 from pathlib import Path
-from typing import NamedTuple
 
 
 from harness.contract import reference
 from harness.infra import paths
 from harness.infra.errors import UserError
+from harness.infra.records import record
 from harness.infra.settings import PROFILE_VAR
 from harness.infra.yamltext import YAMLSyntaxError, load_yaml
 
@@ -24,9 +25,11 @@ MAX_BYTES = 256 * 1024
 ORIGINS = ("platform", "model")
 HANDOFF_HOW = ("build_arg", "env", "secret", "volume", "file", "flag", "step")  # exactly one per hand-off item
 HANDOFF_DETAILS = ("value", "content", "when", "note")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f]")  # a control character other than tab
 
 
-class ProfileImage(NamedTuple):
+@record
+class ProfileImage:
     name: str
     written: str  # the default as the profile writes it (a short name stays short here)
     default: str  # normalised as podman and skopeo resolve it (docker.io/library/node:18-alpine)
@@ -37,13 +40,15 @@ class ProfileImage(NamedTuple):
     note: str = ""
 
 
-class ProfileDestination(NamedTuple):
+@record
+class ProfileDestination:
     host: str
     purpose: str
     key: str | None  # the key that redirects it under the contract; None: no key does
 
 
-class HandoffItem(NamedTuple):
+@record
+class HandoffItem:
     how: str  # one of HANDOFF_HOW
     target: str  # the build argument, variable, secret id, mount target, file, flag or step
     value: str = ""
@@ -52,7 +57,8 @@ class HandoffItem(NamedTuple):
     note: str = ""
 
 
-class Handoff(NamedTuple):
+@record
+class Handoff:
     command: str  # the build command the configuration is handed to (podman build, pack build)
     note: str
     images: dict[str, tuple[HandoffItem, ...]]
@@ -60,14 +66,16 @@ class Handoff(NamedTuple):
     build: tuple[HandoffItem, ...]  # hand-off that belongs to no image or manager
 
 
-class ProfileStrategy(NamedTuple):
+@record
+class ProfileStrategy:
     name: str
     images: dict[str, ProfileImage]
     handoff: Handoff
     destinations: tuple[ProfileDestination, ...]
 
 
-class Profile(NamedTuple):
+@record
+class Profile:
     path: Path
     name: str
     title: str
@@ -120,7 +128,7 @@ class _Reader:
         value = str(value)
         if not value.strip() and not empty:
             self.fail(where, "must not be empty")
-        if any(ord(c) < 32 and c not in "\t" for c in value):
+        if _CONTROL.search(value):
             self.fail(where, "holds a control character")
         return value
 
