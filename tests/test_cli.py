@@ -118,3 +118,11 @@ def test_a_wrong_preamble_directory_stops_before_any_stack_starts(command, tmp_p
     result = airgap(*command, "--preamble", str(tmp_path))
     assert result.returncode == 2 and result.stdout == ""
     assert f"--preamble {tmp_path}: not a preamble directory" in result.stderr and ".sh" in result.stderr
+
+
+def test_help_is_wrapped_to_the_terminal_width_from_columns():
+    narrow = airgap("plan", "--help", env={**os.environ, "COLUMNS": "50"})
+    wide = airgap("plan", "--help", env={**os.environ, "COLUMNS": "200"})
+    assert narrow.returncode == wide.returncode == 0
+    assert len(narrow.stdout.splitlines()) > len(wide.stdout.splitlines())
+    assert 80 < max(map(len, wide.stdout.splitlines())) <= 200
