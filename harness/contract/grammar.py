@@ -65,23 +65,28 @@ class Kind:
         return self.family in ("username", "password", "token")
 
 
-def _load() -> tuple[dict[str, Rule], dict[str, re.Pattern], dict[str, tuple[str, ...]]]:
+def _load() -> tuple[dict[str, Rule], dict[str, str], dict[str, tuple[str, ...]]]:
     text = Path(__file__).with_name("grammar.yaml").read_text(encoding="utf-8")  # beside this module, as packaged
     data = load_yaml(text)
     rules = {rid: Rule(rid, r["severity"], r["build"], r["summary"], r["accepted"], tuple(r.get("refused", ())),
                        r.get("client"), tuple(r.get("examples", ())))
              for rid, r in data["rules"].items()}
-    patterns = {name: re.compile(pattern) for name, pattern in data["patterns"].items()}
     client_urls = {name: tuple(managers) for name, managers in data["client_urls"].items()}
-    return rules, patterns, client_urls
+    return rules, dict(data["patterns"]), client_urls
 
 
-RULES, PATTERNS, CLIENT_URLS = _load()
-PATTERN_TEXTS = {name: pattern.pattern for name, pattern in PATTERNS.items()}
+RULES, PATTERN_TEXTS, CLIENT_URLS = _load()
+
+
+@functools.cache
+def _pattern(name: str) -> re.Pattern:
+    """Compiled when first used: compiling the URL patterns took about a tenth of `airgap lint`'s start, and most
+    values need one or two of them."""
+    return re.compile(PATTERN_TEXTS[name])
 
 
 def _matches(name: str, value: str) -> bool:
-    return PATTERNS[name].fullmatch(value) is not None
+    return _pattern(name).fullmatch(value) is not None
 
 
 # --- masking -----------------------------------------------------------------------------------
@@ -467,8 +472,10 @@ def credential_format_violation(value: str, kind: Kind) -> Violation | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def stop_violation(value: str, kind: Kind) -> Violation | None:
-    """The rule the reference preamble stops the build on for this value, if any (value-level rules only)."""
+    """The rule the reference preamble stops the build on for this value, if any (value-level rules only).
+    Remembered: plan and lint ask it of the same values for every strategy."""
     from harness.contract import reference
 
     if value == "":
