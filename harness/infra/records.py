@@ -10,8 +10,8 @@ import collections
 
 
 def record(cls):
-    """`cls` as a collections.namedtuple subclass: its annotated fields in order, a value given in the class body as
-    that field's default, its docstring, methods and properties kept. A field without a default after one with a
+    """`cls` as a collections.namedtuple: its annotated fields in order, a value given in the class body as that
+    field's default, its docstring, methods and properties kept. A field without a default after one with a
     default is a TypeError, as it is for dataclasses (namedtuple would shift the defaults silently). The methods
     are set on the named tuple itself, so they cannot call super()."""
     fields = list(cls.__dict__.get("__annotations__", {}))
