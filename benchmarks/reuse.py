@@ -120,9 +120,10 @@ def report(reuse_records, exhaustive_records, times: dict | None = None) -> bool
     return not differences["required"]
 
 
-def run_both(scenarios, catalog, preamble: Path, jobs: int, report_dir: Path | None = None, progress=None) -> bool:
+def run_both(scenarios, catalog, preamble: Path, jobs: int, report_dir: Path | None = None,
+             progress=None) -> tuple[bool, dict[str, float]]:
     """The scenarios run with reuse, then exhaustively; figures and comparison printed (`progress`: each run's
-    progress lines, as `airgap run` prints them)."""
+    progress lines, as `airgap run` prints them). Returns whether they are identical, and each run's seconds."""
     from harness.scenarios import report as reports
     from harness.scenarios.batch import run_all
 
@@ -135,7 +136,7 @@ def run_both(scenarios, catalog, preamble: Path, jobs: int, report_dir: Path | N
         if report_dir is not None:
             reports.write(report_dir / mode, catalog, scenarios, outcomes)
         print(f"{mode}: {len(scenarios)} scenarios, {jobs} stacks: {times[mode]:.0f} s", flush=True)
-    return report(records["reuse"], records["exhaustive"], times)
+    return report(records["reuse"], records["exhaustive"], times), times
 
 
 def main() -> int:
@@ -155,8 +156,9 @@ def main() -> int:
 
     catalog = load_catalog()
     scenarios = [s for s in load([ROOT / "scenarios"], catalog, recipes()) if args.strategy in (None, s.strategy)]
-    return 0 if run_both(scenarios, catalog, ROOT / "preamble", args.jobs or default_jobs(), args.report_dir,
-                         stderr_progress if args.progress else None) else 1
+    identical, _ = run_both(scenarios, catalog, ROOT / "preamble", args.jobs or default_jobs(), args.report_dir,
+                            stderr_progress if args.progress else None)
+    return 0 if identical else 1
 
 
 if __name__ == "__main__":

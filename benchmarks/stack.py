@@ -18,6 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import docker.errors  # noqa: E402
+
 from harness.stack.identity import RUN_LABEL  # noqa: E402
 from harness.stack.stack import AirgapStack  # noqa: E402
 
@@ -35,13 +37,16 @@ def memory_mib(stack: AirgapStack) -> dict[str, float]:
     """Resident memory per container of the run (cgroup usage minus page cache, as `docker stats` shows)."""
     containers = stack.client.containers.list(filters={"label": f"{RUN_LABEL}={stack.run_id}"}, ignore_removed=True)
 
-    def used(container) -> tuple[str, float]:
-        stats = container.stats(stream=False)["memory_stats"]
+    def used(container) -> tuple[str, float] | None:
+        try:
+            stats = container.stats(stream=False)["memory_stats"]
+        except docker.errors.NotFound:  # a builder removed in the background since the listing: gone
+            return None
         cache = stats.get("stats", {}).get("inactive_file", stats.get("stats", {}).get("cache", 0))
         return container.name.removeprefix(f"airgap-{stack.run_id}-"), (stats.get("usage", 0) - cache) / 2**20
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return dict(pool.map(used, containers))
+        return dict(row for row in pool.map(used, containers) if row is not None)
 
 
 def main() -> int:
