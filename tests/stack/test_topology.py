@@ -49,3 +49,14 @@ def test_resolvers_answer_mirror_names_with_the_gateway_and_public_names_with_th
     assert not any("--address" in arg for arg in plan.placement(dns.INTERNET_DNS).spec.command)
     assert plan.resolver("build") == plan.address(trap.NAME, "build")
     assert plan.resolver("internet") == plan.address(dns.INTERNET_DNS, "internet")
+
+
+def test_the_node_and_python_servers_start_before_the_others():
+    """verdaccio and devpi spend seconds of CPU starting (benchmarks/stack.py): started first, that overlaps the
+    creation of the other containers."""
+    _, plan = planned()
+    order = [placement.spec for placement in plan.start_order()]
+    assert sorted(spec.name for spec in order) == sorted(p.spec.name for p in plan.placements)  # each once
+    slow = [spec.image for spec in order if spec.starts_slowly]
+    assert sorted(slow) == ["devpi", "devpi", "verdaccio", "verdaccio"]  # the simulated and the mirror npm and PyPI
+    assert [spec.starts_slowly for spec in order] == [True] * len(slow) + [False] * (len(order) - len(slow))
