@@ -68,11 +68,20 @@ def image_names() -> list[str]:
     return [name for name, entry in specs().items() if "bootstrap" not in entry]
 
 
-def run_options(name: str) -> dict:
-    """Keyword arguments for docker-py `containers.run()` that image `name` needs (images.yaml `run_options`)."""
+def _entry(name: str) -> dict:
     if name not in specs():
         raise UserError(f"unknown image {name!r}: known images are {', '.join(image_names())}")
-    return dict(specs()[name].get("run_options", {}))
+    return specs()[name]
+
+
+def run_options(name: str) -> dict:
+    """Keyword arguments for docker-py `containers.run()` that image `name` needs (images.yaml `run_options`)."""
+    return dict(_entry(name).get("run_options", {}))
+
+
+def starts_slowly(name: str) -> bool:
+    """Whether a server of image `name` spends seconds of CPU starting (images.yaml `starts_slowly`)."""
+    return bool(_entry(name).get("starts_slowly", False))
 
 
 def _digest(parts: list[bytes]) -> str:

@@ -19,6 +19,3 @@ class ServiceSpec:
     networks: tuple[str, ...] = ("internet",)  # logical networks: "internet", "build"
     aliases: tuple[str, ...] = ()  # extra DNS names other containers use for it
     request_log: str | None = None  # path of its JSON-lines request log inside the container, if any
-    # its server spends seconds of CPU starting (Node's verdaccio, Python's devpi): its container is started before
-    # the others, so that start overlaps their creation instead of following it (Topology.start_order)
-    starts_slowly: bool = False

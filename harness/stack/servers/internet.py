@@ -244,7 +244,7 @@ log: {type: stdout, format: json, level: http}
 
 def npm(content: Content) -> ServiceSpec:
     files = {"/verdaccio/conf/config.yaml": VERDACCIO_SIM_CONFIG.encode()} | under("/verdaccio/storage", content.verdaccio)
-    return ServiceSpec(name=NPM, image="verdaccio", files=files, port=4873, ready=listening(4873), starts_slowly=True)
+    return ServiceSpec(name=NPM, image="verdaccio", files=files, port=4873, ready=listening(4873))
 
 
 DEVPI_UPLOAD = r"""
@@ -305,7 +305,7 @@ def pypi(content: Content) -> ServiceSpec:
     files = {"/etc/airgap/devpi-sim.sh": DEVPI_SIM_START.encode(), "/etc/airgap/devpi-upload.py": DEVPI_UPLOAD.encode()}
     files |= under("/srv/python-dists", content.python)
     return ServiceSpec(name=PYPI, image="devpi", command=["sh", "/etc/airgap/devpi-sim.sh"], files=files,
-                       port=3141, ready=["test", "-f", "/tmp/ready"], starts_slowly=True)
+                       port=3141, ready=["test", "-f", "/tmp/ready"])
 
 
 def specs(ca: RunCA, content: Content, catalog: Catalog) -> list[ServiceSpec]:

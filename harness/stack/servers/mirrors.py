@@ -139,7 +139,7 @@ def npm(ca: RunCA, piece: slices.Slice) -> ServiceSpec:
     files = {"/verdaccio/conf/config.yaml": VERDACCIO_MIRROR_CONFIG.format(upstream=piece.mirror.upstream).encode(),
              CA_PATH: ca.ca_pem}
     return ServiceSpec(name=DEDICATED["verdaccio"][0], image="verdaccio", files=files, env=TRUST_RUN_CA,
-                       port=4873, ready=listening(4873), starts_slowly=True)
+                       port=4873, ready=listening(4873))
 
 
 DEVPI_MIRROR_START = f"""#!/bin/sh
@@ -155,7 +155,7 @@ def pypi(ca: RunCA) -> ServiceSpec:
     """mirror-pypi: devpi's root/pypi, which mirrors https://pypi.org/simple/ (the slice's upstream)."""
     files = {"/etc/airgap/devpi-mirror.sh": DEVPI_MIRROR_START.encode(), CA_PATH: ca.ca_pem}
     return ServiceSpec(name=DEDICATED["devpi"][0], image="devpi", command=["sh", "/etc/airgap/devpi-mirror.sh"],
-                       files=files, env=TRUST_RUN_CA, port=3141, ready=listening(3141), starts_slowly=True)
+                       files=files, env=TRUST_RUN_CA, port=3141, ready=listening(3141))
 
 
 def _file_location(mirror: slices.Mirror) -> str:
