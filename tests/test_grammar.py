@@ -151,7 +151,7 @@ segments = st.one_of(st.sampled_from(["repository", "npm", "go", ".", "..", "%2e
                                       "x~y", "é", "%C3%A9", "-", ""]),
                      st.lists(st.sampled_from(list("az09-._~") + ODD), max_size=6).map("".join))
 paths = st.lists(segments, max_size=5).map(lambda parts: "/" + "/".join(parts) if parts else "")
-schemes = st.sampled_from(["https://", "https://", "http://", "HTTPS://", "Https://", "ftp://", "", "https:/", " https://"])
+schemes = st.sampled_from(["https://", "https://", "http://", "HTTPS://", "Https://", "ftp://", "", "https:/", " https://", "https//", "https:///", "https:"])
 tails = st.sampled_from(["", "", "", "/", "?x=1", "#frag", "?", "#", ",direct", "|off", ",https://other.example.net/", "\n", " "])
 package_urls = st.builds(lambda s, u, h, p, path, t: s + u + h + p + path + t, schemes, userinfos, hosts, ports, paths, tails)
 any_text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\0"), max_size=40)
@@ -206,7 +206,10 @@ def test_oci_and_override_rules_agree_with_bash(mirrors, overrides):
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(st.one_of(package_values, mirror_values), min_size=20, max_size=40))
 @example(["https://builder:Xy7/Qz9+Secret@nexus.example.com/npm/", "https://b:Xy7?Q#z@nexus.example.com/@scope/",
-          "https://u:p@ss/w@rd@nexus.example.com/npm/", "user:s3cret@harbor.example.com/proxy", "https://[::1]:4873/@scope/"])
+          "https://u:p@ss/w@rd@nexus.example.com/npm/", "user:s3cret@harbor.example.com/proxy", "https://[::1]:4873/@scope/",
+          "https:/u:S3cretZZ91@nexus.example.com/npm/", "https:///u:S3cretZZ91@nexus.example.com/m/",
+          "https//u:S3cretZZ91@nexus.example.com/g/", "https://T0kenQQ77@nexus.example.com/simple/",
+          "localhost:5000/node@sha256:abc", "https:\\u:S3cretZZ91@nexus.example.com/"])
 def test_masking_agrees_with_bash_and_hides_every_password(values):
     masked = bash([("pc_mask_url", value, "") for value in values])
     for value, (_, shown) in zip(values, masked):

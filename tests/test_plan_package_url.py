@@ -36,7 +36,18 @@ def test_package_url_error(tmp_path, catalog, value, usable):
     ("https://user:hunter2@nexus.example.com/npm/", "https://user:***@nexus.example.com/npm/"),
     ("https://u:p@[x/", "https://u:***@[x/"),
     ("https://a@b:c@host/x@y", "https://a@b:***@y"),
-    ("https://user@host/", "https://user@host/"),
+    ("https://user@host/", "https://***@host/"),  # no password: the user name may be a token
+    ("https://T0kenQQ77@nexus.example.com/pypi/simple/", "https://***@nexus.example.com/pypi/simple/"),
+    ("https://u%3AS3cretZZ91@nexus.example.com/", "https://***@nexus.example.com/"),
+    # a mistyped scheme, which lint reports with the value: masked from the start to the last '@'
+    ("https:/u:S3cretZZ91@nexus.example.com/npm/", "https:***@nexus.example.com/npm/"),
+    ("https:///u:S3cretZZ91@nexus.example.com/maven/", "https:***@nexus.example.com/maven/"),
+    ("https//u:S3cretZZ91@nexus.example.com/g/", "https//u:***@nexus.example.com/g/"),
+    ("https//T0kenQQ77@nexus.example.com/g/", "***@nexus.example.com/g/"),
+    # an '@' that is no user-info stays
+    ("nexus.example.com:5000/node@sha256:abc", "nexus.example.com:5000/node@sha256:abc"),
+    ("localhost:5000/node@sha256:abc", "localhost:5000/node@sha256:abc"),
+    ("https://nexus.example.com:8443/npm/x@y", "https://nexus.example.com:8443/npm/x@y"),
     ("https://host/p:q@r", "https://host/p:q@r"),
     ("https://builder:Xy7/Qz9+Secret@nexus.example.com/x", "https://builder:***@nexus.example.com/x"),
     ("https://b:Xy7?Q#z@nexus.example.com/@scope/", "https://b:***@nexus.example.com/@scope/"),

@@ -97,37 +97,46 @@ def _userinfo_span(text: str) -> tuple[int, int] | None:
     A password may hold '/', '?', '#' or '@' (generated passwords often do): such a value is no valid
     URL, but it must still be masked. So unless the authority up to the first '/?#' is a plain
     host[:port], the user-info runs to the last '@' that does not start a path segment (npm scopes
-    are `/@scope/`). Masking too much is safe; too little is a leak.
+    are `/@scope/`). A value whose scheme is mistyped (`https:/u:p@h`, `https//u:p@h`, `https:///u:p@h`)
+    is exactly what lint reports, so it is masked too: its user-info runs from its start to that '@'.
+    Masking too much is safe; too little is a leak.
     """
     start = text.find("://")
     start = start + 3 if start >= 0 else 0
     rest = text[start:]
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
     after_host = authority.partition("]")[2] if authority.startswith("[") else authority
-    if "@" not in authority and not (":" in after_host and re.search(r"[^0-9]", after_host.split(":", 1)[1])):
-        return None
-    ends = [i for i in range(1, len(rest)) if rest[i] == "@" and rest[i - 1] != "/"]
-    return (start, start + ends[-1]) if ends else None
+    ends = []
+    if "@" in authority or (":" in after_host and re.search(r"[^0-9]", after_host.split(":", 1)[1])):
+        ends = [i for i in range(1, len(rest)) if rest[i] == "@" and rest[i - 1] != "/"]
+    if ends:
+        return start, start + ends[-1]
+    if re.match(r"[A-Za-z]+(?::[^0-9]|//)", text) and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]", text):
+        ends = [i for i in range(1, len(text)) if text[i] == "@" and text[i - 1] != "/"]
+        return (0, ends[-1]) if ends else None
+    return None
 
 
 def mask(text: str) -> str:
-    """The value with the password of its user-info replaced by `***` (`https://u:p@h/` -> `https://u:***@h/`)."""
+    """The value with the secret of its user-info replaced by `***`: the password (`https://u:p@h/` ->
+    `https://u:***@h/`), or all of it when it has no password (`https://TOKEN@h/` -> `https://***@h/`: a
+    token is often written as the user name)."""
     span = _userinfo_span(text)
     if span is None:
         return text
     start, at = span
     userinfo = text[start:at]
-    if ":" not in userinfo:
-        return text
-    return f"{text[:start]}{userinfo.split(':', 1)[0]}:***{text[at:]}"
+    shown = f"{userinfo.split(':', 1)[0]}:***" if ":" in userinfo else "***"
+    return f"{text[:start]}{shown}{text[at:]}"
 
 
 def userinfo_password(text: str) -> str | None:
-    """The password part of a value's user-info (what `mask` hides), or None."""
+    """The part of a value's user-info that `mask` hides (its password, or all of it), or None."""
     span = _userinfo_span(text)
-    if span is None or ":" not in text[span[0]:span[1]]:
+    if span is None or span[0] == span[1]:
         return None
-    return text[span[0]:span[1]].split(":", 1)[1]
+    userinfo = text[span[0]:span[1]]
+    return userinfo.split(":", 1)[1] if ":" in userinfo else userinfo
 
 
 def has_userinfo(text: str) -> bool:

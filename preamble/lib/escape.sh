@@ -10,25 +10,36 @@
 # instead (every escape maps one byte to a fixed text, so a block may end between any two bytes) and
 # replace each distinct byte of a block at once.
 
-# $1 <- $2 with the password of its user-info replaced by *** (harness/contract/grammar.py `mask`, step for
-# step). Unless the authority is a plain host[:port], the user-info runs to the last '@' that does not
-# start a path segment: a password may hold '/', '?', '#' or '@', and masking too much is safe.
+# $1 <- $2 with the secret of its user-info replaced by *** (harness/contract/grammar.py `mask`, step for
+# step): its password, or all of it when it has none (a token written as the user name). Unless the authority
+# is a plain host[:port], the user-info runs to the last '@' that does not start a path segment: a password may
+# hold '/', '?', '#' or '@', and masking too much is safe. A mistyped scheme (https:/u:p@h, https//u:p@h,
+# https:///u:p@h) is masked from the value's start to that '@'.
 pc_mask_url() {
     local LC_ALL=C _text=$2 _start='' _rest _authority _after_host _userinfo
+    local _typo='^[A-Za-z]+(:[^0-9]|//)' _url='^[A-Za-z][A-Za-z0-9+.-]*://[^/]'
     printf -v "$1" %s "$_text"
     [[ $_text == *://* ]] && _start=${_text%%://*}://
     _rest=${_text#"$_start"}
     _authority=${_rest%%[/?#]*}
     _after_host=$_authority
     [[ $_authority == \[* ]] && { [[ $_authority == *]* ]] && _after_host=${_authority#*]} || _after_host=''; }
-    if [[ $_authority != *@* ]]; then
-        [[ $_after_host == *:* && ${_after_host#*:} == *[!0-9]* ]] || return 0
+    _userinfo=$_rest
+    if [[ $_authority == *@* ]] || [[ $_after_host == *:* && ${_after_host#*:} == *[!0-9]* ]]; then
+        _userinfo=${_rest%[!/]@*}
     fi
-    _userinfo=${_rest%[!/]@*}
-    [[ $_userinfo == "$_rest" ]] && return 0
+    if [[ $_userinfo == "$_rest" ]]; then
+        [[ $_text =~ $_typo && ! $_text =~ $_url ]] || return 0
+        _start='' _rest=$_text
+        _userinfo=${_rest%[!/]@*}
+        [[ $_userinfo == "$_rest" ]] && return 0
+    fi
     _userinfo=${_rest:0:${#_userinfo}+1}
-    [[ $_userinfo == *:* ]] || return 0
-    printf -v "$1" %s "$_start${_userinfo%%:*}:***${_rest:${#_userinfo}}"
+    if [[ $_userinfo == *:* ]]; then
+        printf -v "$1" %s "$_start${_userinfo%%:*}:***${_rest:${#_userinfo}}"
+    else
+        printf -v "$1" %s "$_start***${_rest:${#_userinfo}}"
+    fi
 }
 
 pc__has_c0() { local LC_ALL=C; [[ $1 == *[$'\x01'-$'\x1f']* ]]; }
