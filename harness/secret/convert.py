@@ -157,8 +157,12 @@ def render_secret(data: dict[str, bytes], name: str = DEFAULT_NAME, namespace: s
 # --- import ------------------------------------------------------------------------------------------
 
 
+class _OwnYAMLError(yaml.constructor.ConstructorError):
+    """A refusal of _TextLoader: its problem names no value of the document, so it is shown as is."""
+
+
 def _yaml_error(problem: str, mark) -> yaml.MarkedYAMLError:
-    return yaml.constructor.ConstructorError(None, None, problem, mark)
+    return _OwnYAMLError(None, None, problem, mark)
 
 
 class _TextLoader(yaml.SafeLoader):
@@ -182,7 +186,7 @@ class _TextLoader(yaml.SafeLoader):
     def compose_node(self, parent, index):
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
-            raise _yaml_error(f"an alias (*{event.anchor}); a Secret has no use for aliases", event.start_mark)
+            raise _yaml_error("an alias (`*name`); a Secret has no use for aliases", event.start_mark)
         self.node_count += 1
         if self.node_count > MAX_YAML_NODES:
             raise _yaml_error(f"more than {MAX_YAML_NODES} values; far more than a Secret holds", event.start_mark)
@@ -201,8 +205,7 @@ class _TextLoader(yaml.SafeLoader):
                 raise _yaml_error("a sequence or mapping as a mapping key (`? [a, b]`); keys are strings",
                                   key_node.start_mark)
             if key_node.value in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
+                raise _yaml_error(f"duplicate key {key_node.value!r}", key_node.start_mark)
             seen.add(key_node.value)
         return super().construct_mapping(node, deep)
 
@@ -237,7 +240,12 @@ def _load_document(text: str, source: str):
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise UserError(f"{source}: not valid YAML{where}: {error.problem}") from None
+        problem = error.problem or "unreadable"
+        if not isinstance(error, _OwnYAMLError):  # PyYAML's own quote the text it stumbled on: '!S3cret' as a tag
+            problem = re.sub(r"'[^']*'|\"[^\"]*\"|\([^)]*\)", "(…)", problem)
+            if re.search(r"tag|alias|anchor", problem):
+                problem += " (a value starting with !, * or & must be quoted)"
+        raise UserError(f"{source}: not valid YAML{where}: {problem}") from None
     except yaml.YAMLError as error:
         raise UserError(f"{source}: not valid YAML ({type(error).__name__})") from None
     if len(documents) != 1:
