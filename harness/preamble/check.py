@@ -29,6 +29,8 @@ from harness.preamble.catalog_gen import preamble_profile
 from harness.preamble.interface import ReportRecord
 from harness.preamble.runner import PreambleRun, run_preamble as run_offline
 
+MAX_WRITTEN_BYTES = 4 << 20  # a configuration file the preamble wrote, read back: far more than any client's
+
 
 def _snapshot(directory: Path) -> dict[str, tuple]:
     """Every entry under the config directory with its type, size, times and content hash."""
@@ -97,11 +99,23 @@ class Reader:
         if not path.exists():
             self.problems.append("registries.conf was not written")
             return {}
-        data = tomllib.loads(path.read_text())
-        self.expect(data.get("unqualified-search-registries") == ["docker.io"], "registries.conf: short names may resolve outside docker.io")
-        for entry in data.get("registry", []):
-            self.expect(not entry.get("mirror"), f"registries.conf: [[registry.mirror]] for {entry.get('prefix')} can fall back to the public registry")
-        return {entry["prefix"]: entry["location"] for entry in data.get("registry", [])}
+        try:
+            data = tomllib.loads(self.written_text(path))
+            self.expect(data.get("unqualified-search-registries") == ["docker.io"], "registries.conf: short names may resolve outside docker.io")
+            for entry in data.get("registry", []):
+                self.expect(not entry.get("mirror"), f"registries.conf: [[registry.mirror]] for {entry.get('prefix')} can fall back to the public registry")
+            return {entry["prefix"]: entry["location"] for entry in data.get("registry", [])}
+        except (ValueError, KeyError, TypeError, AttributeError) as error:  # a foreign preamble's file
+            self.problems.append(f"registries.conf: unreadable ({type(error).__name__})")  # the type only: it may quote a secret
+            return {}
+
+    def written_text(self, path: Path) -> str:
+        """A file the preamble wrote, as text; ValueError when it is too large or not UTF-8."""
+        with open(path, "rb") as file:
+            data = file.read(MAX_WRITTEN_BYTES + 1)
+        if len(data) > MAX_WRITTEN_BYTES:
+            raise ValueError(f"over {MAX_WRITTEN_BYTES} bytes")
+        return data.decode("utf-8")
 
     def mirrors(self) -> dict:
         locations = self.registries_conf()
@@ -130,7 +144,13 @@ class Reader:
 
     def logins(self) -> list[dict]:
         path = self.home / ".config/containers/auth.json"
-        auths = json.loads(path.read_text()).get("auths", {}) if path.exists() else {}
+        try:
+            auths = json.loads(self.written_text(path)).get("auths", {}) if path.exists() else {}
+            if not isinstance(auths, dict) or not all(isinstance(entry, dict) for entry in auths.values()):
+                raise TypeError("auths is no mapping of mappings")
+        except (ValueError, TypeError, AttributeError) as error:  # a foreign preamble's file: the type only
+            self.problems.append(f"auth.json: unreadable ({type(error).__name__})")
+            auths = {}
         if path.exists():
             self.expect(path.stat().st_mode & 0o077 == 0, "auth.json is readable by others")
         out, last = [], {}
@@ -140,7 +160,10 @@ class Reader:
                 last[login.name] = f"{self.value(login.username_key)}:{self.value(login.password_key)}"
         for registry, credentials in last.items():
             written = auths.get(registry, {}).get("auth")
-            decoded = base64.b64decode(written).decode("utf-8", "replace") if written else None
+            try:
+                decoded = base64.b64decode(written, validate=True).decode("utf-8", "replace") if written else None
+            except (ValueError, TypeError):  # binascii.Error is a ValueError
+                decoded = None
             self.expect(decoded == credentials, f"auth.json: the credentials for {registry} are not the configured ones")
         extra = set(auths) - set(last) - {"docker.io"}
         self.expect(not extra, f"auth.json has entries nobody logged in to: {sorted(extra)}")
@@ -194,7 +217,7 @@ class Reader:
 
     def private_files(self) -> None:
         for path in self.home.rglob("*"):
-            if path.is_file() and path.stat().st_mode & 0o077 and self.holds_secret(path.read_bytes()):
+            if path.is_file() and path.stat().st_mode & 0o077 and self.holds_secret(_head(path)):
                 self.problems.append(f"{path.relative_to(self.home)} holds a credential but is readable by others")
 
     def holds_secret(self, data: bytes) -> bool:
@@ -274,3 +297,9 @@ def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: s
     result["log"] = "(withheld: it contains a secret)" if leaked else run.log
     result["problems"] = reader.problems
     return result
+
+
+def _head(path: Path) -> bytes:
+    """A file's first MAX_WRITTEN_BYTES (a credential in a configuration file is near its start)."""
+    with open(path, "rb") as file:
+        return file.read(MAX_WRITTEN_BYTES)

@@ -12,13 +12,13 @@ def read(reader, record: ReportRecord):
     path = home / "config.json"
     if not path.exists():
         return None
-    repositories = json.loads(path.read_text()).get("repositories", {})
+    repositories = json.loads(reader.written_text(path)).get("repositories", {})
     reader.expect(repositories.get("packagist.org") is False, "composer: packagist.org is not disabled")
     url = repositories.get("proxy-config", {}).get("url")
     auth_path = home / "auth.json"
     auth = "none"
     if auth_path.exists():
-        basic = json.loads(auth_path.read_text()).get("http-basic", {})
+        basic = json.loads(reader.written_text(auth_path)).get("http-basic", {})
         host = urlsplit(url).netloc.rsplit("@", 1)[-1]
         reader.expect(basic.get(host) == {"username": reader.value(record.username_key), "password": reader.value(record.password_key)},
                       f"composer: http-basic for {host} is not {record.username_key} / {record.password_key}")

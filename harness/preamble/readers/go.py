@@ -10,7 +10,7 @@ def read(reader, record: ReportRecord):
     if not path.exists():
         return None
     # Go reads its env file by '\n' only; str.splitlines would also split at U+2028 and friends.
-    written = dict(item.split("=", 1) for item in path.read_text().split("\n") if "=" in item)
+    written = dict(item.split("=", 1) for item in reader.written_text(path).split("\n") if "=" in item)
     for name in ("GOPROXY", "GOSUMDB", "GOTOOLCHAIN"):
         reader.expect(reader.run.env.get(name) == written.get(name), f"go: the exported {name} differs from the go env file")
     proxy = written.get("GOPROXY", "")

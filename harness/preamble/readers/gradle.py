@@ -9,7 +9,7 @@ def read(reader, record: ReportRecord):
     path = reader.home / ".gradle/init.d/proxy-config.gradle"
     if not path.exists():
         return None
-    text = path.read_text()
+    text = reader.written_text(path)
     found = {m[1]: groovy_unquote(m[2]) for m in re.finditer(r"^def proxyConfig(\w+) = ('(?:[^'\\]|\\.)*')$", text, re.M)}
     auth = "none"
     if found.get("Username"):

@@ -11,7 +11,7 @@ def read(reader, record: ReportRecord):
     path = reader.home / ".m2/settings.xml"
     if not path.exists():
         return None
-    root = ET.parse(path).getroot()
+    root = ET.fromstring(reader.written_text(path).encode("utf-8"))
     mirrors = root.findall("./mirrors/mirror")
     reader.expect(len(mirrors) == 1 and mirrors[0].findtext("mirrorOf") == "*", "maven: not one mirror of '*'")
     servers = root.findall("./servers/server")

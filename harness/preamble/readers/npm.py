@@ -11,7 +11,7 @@ def read(reader, record: ReportRecord):
     path = reader.home / ".npmrc"
     if not path.exists():
         return None
-    settings = parse_npmrc(path.read_text())
+    settings = parse_npmrc(reader.written_text(path))
     url = settings.get("registry")
     replace = settings.get("replace-registry-host")
     reader.expect(replace in (None, "npmjs", "registry.npmjs.org"),

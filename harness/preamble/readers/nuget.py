@@ -11,7 +11,7 @@ def read(reader, record: ReportRecord):
         return None
     mono = reader.home / ".config/NuGet/NuGet.Config"
     reader.expect(mono.exists() and mono.read_bytes() == path.read_bytes(), "nuget: ~/.config/NuGet/NuGet.Config (nuget.exe on mono) differs")
-    root = ET.parse(path).getroot()
+    root = ET.fromstring(reader.written_text(path).encode("utf-8"))
     sources = root.find("packageSources")
     children = [child.tag for child in sources]
     reader.expect(children == ["clear", "add"], f"nuget: packageSources is {children}, not <clear/> and one source")

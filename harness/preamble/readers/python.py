@@ -10,6 +10,6 @@ def read(reader, record: ReportRecord):
     if not path.exists():
         return None
     parser = configparser.RawConfigParser()
-    parser.read_string(path.read_text())
+    parser.read_string(reader.written_text(path))
     reader.expect(not parser.has_option("global", "extra-index-url"), "pip: an extra index is configured")
     return reader.strip_userinfo("python", parser.get("global", "index-url"), record)
