@@ -83,3 +83,13 @@ def test_preamble_check_text_shows_a_failed_preamble(tmp_path):
     result = airgap("preamble-check", "--strategy", "webapp", tmp_path, "--format", "text")
     assert result.returncode == 1
     assert "the preamble stopped (exit " in result.stdout and "pkg-npm-url" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["plan", "preamble-check"])
+def test_text_headers_escape_a_directory_names_control_characters(tmp_path, command):
+    """A directory name reaches the terminal as text: an escape sequence in it is shown, not obeyed."""
+    directory = tmp_path / "e\x1b[31mRED"
+    directory.mkdir()
+    (directory / "pkg-npm-url").write_text("https://nexus.example.com/npm/")
+    out = airgap(command, "--strategy", "webapp", directory).stdout
+    assert "\x1b" not in out and "e\\x1b[31mRED" in out.splitlines()[0]

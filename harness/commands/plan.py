@@ -2,6 +2,7 @@
 
 import sys
 
+from harness.infra.textsafe import printable
 from harness.commands.common import add_catalog_option, add_format_option, catalog_from, print_json, strategy_names
 from harness.contract.config import read_config
 from harness.contract.plan import Plan, plan
@@ -54,7 +55,7 @@ def ignored_line(ignored_keys: list[str]) -> str:
 
 
 def render_text(result: Plan, config_dir: str) -> str:
-    lines = [f"{result.strategy} build with {config_dir}", "", "images:"]
+    lines = [f"{result.strategy} build with {printable(config_dir)}", "", "images:"]
     for name, image in result.images.items():
         lines.append(image_line(name, image.resolved, image.source, image.key, image.credentials))
         if image.source != "default":

@@ -3,6 +3,7 @@
 import json
 import sys
 
+from harness.infra.textsafe import printable
 from harness.commands.common import add_catalog_option, add_format_option, strategy_names
 from harness.commands.plan import dockerhub_line, ignored_line, image_line, login_line, package_line
 
@@ -42,7 +43,7 @@ def _printable(line: str) -> str:
 
 def render_text(result: dict, config_dir: str) -> str:
     """What the preamble configured, line for line as `airgap plan` prints what it would configure."""
-    lines = [f"{result['strategy']} preamble with {config_dir}"]
+    lines = [f"{result['strategy']} preamble with {printable(config_dir)}"]
     if result["exit_code"] != 0:
         lines += ["", f"the preamble stopped (exit {result['exit_code']}); its log:"]
         lines += [f"  {_printable(line)}" for line in result["log"].splitlines()]

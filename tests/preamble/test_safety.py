@@ -183,6 +183,26 @@ def test_files_a_foreign_preamble_wrote_that_cannot_be_read_back_are_problems(tm
     assert "secret-pass" not in "\n".join(result["problems"])
 
 
+@pytest.mark.parametrize("written, problem", [
+    ({".config/containers/registries.conf": "garbage [[ secret-pass"}, "registries.conf: unreadable (TOMLDecodeError)"),
+    ({".config/containers/registries.conf": '[[registry]]\nlocation = "secret-pass"\n'}, "registries.conf: unreadable (KeyError)"),
+    ({".config/containers/registries.conf": b"x = '\xff'\n"}, "registries.conf: unreadable (UnicodeDecodeError)"),
+    ({".config/containers/auth.json": "{secret-pass"}, "auth.json: unreadable (JSONDecodeError)"),
+    ({".config/containers/auth.json": '{"auths": ["secret-pass"]}'}, "auth.json: unreadable (TypeError)"),
+])
+def test_container_files_a_foreign_preamble_wrote_that_cannot_be_read_back_are_problems(tmp_path, written, problem):
+    other = tmp_path / "other-preamble"
+    other.mkdir()
+    lines = [f'mkdir -p "$(dirname "$HOME/{name}")" && printf %b '
+             f'{shlex.quote((c if isinstance(c, bytes) else c.encode()).decode("latin-1").encode("unicode_escape").decode())}'
+             f' >"$HOME/{name}"' for name, c in written.items()]
+    (other / "webapp.sh").write_text("\n".join(lines) + "\n")
+    config = write_config(tmp_path / "config", {"oci-dockerhub-url": "nexus.example.com/dockerhub-proxy"})
+    result = preamble_check("webapp", config, other)
+    assert problem in result["problems"], result["problems"]
+    assert "secret-pass" not in "\n".join(result["problems"])
+
+
 def test_a_file_that_cannot_be_written_stops_the_build(tmp_path):
     config = write_config(tmp_path / "config", {"pkg-maven-url": "https://nexus.example.com/maven/"})
     (tmp_path / "home").mkdir()
