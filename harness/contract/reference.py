@@ -92,6 +92,8 @@ def parse(text: str) -> Reference:
     name, tag, digest = match.groups()
     name_match = _ANCHORED_NAME_RE.match(name)
     domain, path = (name_match.group(1) or "", name_match.group(2)) if name_match else ("", name)
+    if domain and not _port_ok(domain):
+        raise ReferenceError("the registry's port is not 1-65535 (without leading zeros)")
     if len(path) > REPOSITORY_NAME_MAX:
         raise ReferenceError(f"repository name must not be more than {REPOSITORY_NAME_MAX} characters")
     if digest:
@@ -104,13 +106,9 @@ def split_docker_domain(name: str) -> tuple[str, str]:
     maybe_domain, slash, maybe_remote = name.partition("/")
     if not slash:
         return DEFAULT_DOMAIN, OFFICIAL_REPO_PREFIX + name
-    if maybe_domain == "localhost":
-        domain, remote = maybe_domain, maybe_remote
-    elif maybe_domain == LEGACY_DEFAULT_DOMAIN:
+    if maybe_domain == LEGACY_DEFAULT_DOMAIN:
         domain, remote = DEFAULT_DOMAIN, maybe_remote
-    elif any(c in maybe_domain for c in ".:"):
-        domain, remote = maybe_domain, maybe_remote
-    elif maybe_domain.lower() != maybe_domain:
+    elif _reads_as_registry(maybe_domain):
         domain, remote = maybe_domain, maybe_remote
     else:
         domain, remote = DEFAULT_DOMAIN, name
@@ -131,7 +129,20 @@ def parse_normalized(text: str) -> Reference:
 
 
 def is_valid_domain(text: str) -> bool:
-    return bool(_ANCHORED_DOMAIN_RE.match(text))
+    return bool(_ANCHORED_DOMAIN_RE.match(text)) and _port_ok(text)
+
+
+def _port_ok(domain: str) -> bool:
+    """A registry host's port, if it has one, is one a client can connect to: 1-65535, no leading zero (the
+    reference grammar itself takes any digits)."""
+    port = re.search(r":([0-9]+)\Z", domain)
+    return port is None or (not port.group(1).startswith("0") and len(port.group(1)) <= 5 and int(port.group(1)) <= 65535)
+
+
+def _reads_as_registry(domain: str) -> bool:
+    """Whether the first component of a name is a registry host, as splitDockerDomain decides (a '.' or ':',
+    localhost, or an upper-case letter); otherwise it is the first path component of a Docker Hub name."""
+    return domain == "localhost" or any(c in domain for c in ".:") or domain.lower() != domain
 
 
 def is_valid_path(text: str) -> bool:
@@ -148,7 +159,10 @@ def split_mirror(value: str) -> tuple[str, str]:
         raise ReferenceError("a registry mirror is a bare host[:port][/path], without a scheme such as https://")
     domain, _, path = value.partition("/")
     if not is_valid_domain(domain):
-        raise ReferenceError("the part before the first '/' is not a valid registry host[:port]")
+        raise ReferenceError("the part before the first '/' is not a valid registry host[:port] (a port is 1-65535)")
+    if not _reads_as_registry(domain):
+        raise ReferenceError("the part before the first '/' has no '.' and no port and is not localhost: an image "
+                             "name would read it as a Docker Hub repository, not as a registry host")
     if value.endswith("/"):
         raise ReferenceError("a registry mirror must not end with '/'")
     if path and not is_valid_path(path):

@@ -133,7 +133,7 @@ PC_RE_PACKAGE_URL_IPV6='^https?://(([-A-Za-z0-9._~!$&'"'"'()*+,;=:]|%[0-9A-Fa-f]
 PC_RE_DOT_SEGMENT='^[^/]*//[^/]*(/[^/]*)*/(\.|%2[eE]|\.%2[eE]|%2[eE]\.|\.\.|%2[eE]%2[eE])(/.*)?$'
 PC_RE_URL_CHARACTER='^[!-~]*$'
 PC_RULE_SUMMARY[oci-url-scheme]='an OCI mirror with a scheme: registry mirrors are bare host[:port][/path]'
-PC_RULE_SUMMARY[oci-url-invalid]='an OCI mirror value that is not host[:port][/path] (lowercase path components, no trailing '"'"'/'"'"', no user-info)'
+PC_RULE_SUMMARY[oci-url-invalid]='an OCI mirror value that is not host[:port][/path] (a host with a '"'"'.'"'"' or a port, or localhost, as image names tell a registry from a Docker Hub repository; a port of 1-65535; lowercase path components, no trailing '"'"'/'"'"', no user-info)'
 PC_RULE_SUMMARY[image-override-invalid]='an image override that is not a valid image reference'
 PC_RULE_SUMMARY[mirror-rewrite-invalid]='a mirror that turns a default image into an invalid reference'
 PC_RULE_SUMMARY[pkg-url-character]='a package URL holding a space, a control character or a character that is not ASCII'

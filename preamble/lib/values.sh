@@ -91,6 +91,21 @@ pc__digest_ok() {
     [[ ${#encoded} -eq $length && $encoded =~ ^[a-f0-9]+$ ]]
 }
 
+# Whether registry host $1's port, if it has one, is 1-65535 without a leading zero (reference._port_ok).
+pc__port_ok() {
+    local LC_ALL=C _port
+    [[ $1 =~ :([0-9]+)$ ]] || return 0
+    _port=${BASH_REMATCH[1]}
+    [[ $_port != 0* ]] && ((${#_port} <= 5)) && ((10#$_port <= 65535))
+}
+
+# Whether the first component $1 of a name is a registry host, as splitDockerDomain decides
+# (reference._reads_as_registry): a '.' or ':', localhost, or an upper-case letter.
+pc__reads_as_registry() {
+    local LC_ALL=C
+    [[ $1 == localhost || $1 == *[.:]* || $1 != "${1,,}" ]]
+}
+
 # Record $1 <- reference.Parse($2); returns 1 if invalid.
 pc_parse() {
     local -n _ref=$1
@@ -108,6 +123,7 @@ pc_parse() {
     fi
     _first=${_name%%/*} _rest=${_name#*/}
     if [[ $_name == */* && $_first =~ $PC_RE_DOMAIN && $_rest =~ $PC_RE_PATH ]]; then
+        pc__port_ok "$_first" || return 1
         _ref[domain]=$_first _ref[path]=$_rest
     elif [[ $_name =~ $PC_RE_PATH ]]; then
         _ref[path]=$_name
@@ -127,7 +143,7 @@ pc_parse_normalized() {
         _first=${_text%%/*} _remainder=${_text#*/} _domain=$_first
         if [[ $_first == index.docker.io ]]; then
             _domain=docker.io
-        elif [[ $_first != localhost && $_first != *[.:]* && $_first == "${_first,,}" ]]; then
+        elif ! pc__reads_as_registry "$_first"; then
             _domain=docker.io _remainder=$_text
         fi
         [[ $_domain == docker.io && $_remainder != */* ]] && _remainder=library/$_remainder
@@ -155,7 +171,8 @@ pc_mirror_ok() {
     [[ $_value == */* ]] && _path=${_value#*/}
     if [[ $_value == *://* ]]; then
         _rule=oci-url-scheme
-    elif ! [[ $_domain =~ $PC_RE_DOMAIN ]] || [[ $_value == */ ]] || { [[ -n $_path ]] && ! [[ $_path =~ $PC_RE_PATH ]]; }; then
+    elif ! [[ $_domain =~ $PC_RE_DOMAIN ]] || ! pc__port_ok "$_domain" || ! pc__reads_as_registry "$_domain" \
+        || [[ $_value == */ ]] || { [[ -n $_path ]] && ! [[ $_path =~ $PC_RE_PATH ]]; }; then
         _rule=oci-url-invalid
     fi
     printf -v "$1" %s "$_rule"
