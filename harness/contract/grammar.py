@@ -517,6 +517,14 @@ def violations(value: str, kind: Kind) -> list[Violation]:
         found.append(stop)
     if stop is None:
         found += client_violations(value, kind)
+    if kind.credential and stop is None:
+        invisible = _invisible_characters(value)
+        if invisible:
+            found.append(Violation("credential-invisible-character", f"holds {invisible}, which the build sends as "
+                                   "part of the credential (pasted from an editor or a chat?)"))
+    if kind.family == "username" and ":" in value:
+        found.append(Violation("credential-username-colon", "holds ':': HTTP Basic authentication ends the user name "
+                               "at the first ':', so the mirror reads another user and answers 401"))
     if kind.credential and _PERCENT_ESCAPE.search(value):
         found.append(Violation("credential-percent-encoded", "looks percent-encoded; the seed says not to encode "
                                "credentials: the build uses the value exactly as written"))
@@ -528,6 +536,20 @@ def violations(value: str, kind: Kind) -> list[Violation]:
             found.append(Violation("url-credentials", "carries credentials in the URL; use the matching "
                                    "-username/-password (or -token) keys"))
     return found
+
+
+def _invisible_characters(value: str) -> str:
+    """The characters of a credential no one types on purpose, named (`U+FEFF ZERO WIDTH NO-BREAK SPACE`):
+    controls but the tab and line breaks other rules name, format characters (byte-order mark, zero-width
+    and bidi marks) and spaces other than ' '. Empty when there are none."""
+    import unicodedata
+
+    names = []
+    for char in dict.fromkeys(value):
+        category = unicodedata.category(char)
+        if (category == "Cc" and char not in "\t\n\r") or category == "Cf" or (category in ("Zs", "Zl", "Zp") and char != " "):
+            names.append(f"U+{ord(char):04X} {unicodedata.name(char, 'control character')}")
+    return ", ".join(names)
 
 
 def kind_of(catalog, bare: str) -> Kind | None:
