@@ -14,6 +14,7 @@ exists (a command prefix such as nsenter's).
 
 import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from harness.preamble.interface import Environment, ReportRecord, read_report
 
 WRAPPER = 'set -euo pipefail\nsource "$1"\nenv -0 >"$2"\n'
 TIMEOUT_SECONDS = 60
+MAX_OUTPUT_BYTES = 4 << 20  # of each of the preamble's output streams read back (a preamble prints a few KiB)
 
 
 @dataclass
@@ -86,15 +88,42 @@ def run_preamble(entry: Path, environment: Environment, workdir: Path, *, extra_
            **environment.variables(), **(extra_env or {})}
     prefix = no_network_prefix() if isolate else list(enter)
     command = prefix + ["bash", str(wrapper), str(entry), str(env_file)]
-    try:
-        done = subprocess.run(command, env=env, cwd=workdir, capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise UserError(f"{entry}: the preamble did not finish within {timeout} s") from None
-    stdout = done.stdout.decode("utf-8", "backslashreplace")
-    stderr = done.stderr.decode("utf-8", "backslashreplace")
+    returncode, stdout, stderr = _run_bounded(command, env, workdir, timeout, entry)
     log = stdout + stderr
-    if isolate and ("unshare failed" in log or (done.returncode != 0 and log.startswith("unshare:"))):
+    if isolate and ("unshare failed" in log or (returncode != 0 and log.startswith("unshare:"))):
         raise UserError(f"could not create a network namespace to run the preamble in: {log.strip()}")
-    run = PreambleRun(done.returncode, stdout, stderr, home, _exported(env_file), env_file.exists())
+    run = PreambleRun(returncode, stdout, stderr, home, _exported(env_file), env_file.exists())
     run.report = read_report(environment.report_dir(), run.report_problems)
     return run
+
+
+def _run_bounded(command: list[str], env: Mapping[str, str], workdir: Path, timeout: int, entry: Path) -> tuple[int, str, str]:
+    """Run the preamble in its own process group, its output in files: a background process it started
+    cannot hold a pipe open (the run ends when the preamble does), whatever it leaves running is stopped
+    with it, and only the first MAX_OUTPUT_BYTES of each stream are read back."""
+    outputs = [workdir / "airgap-preamble-stdout", workdir / "airgap-preamble-stderr"]
+    with open(outputs[0], "wb") as out, open(outputs[1], "wb") as err:
+        process = subprocess.Popen(command, env=env, cwd=workdir, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise UserError(f"{entry}: the preamble did not finish within {timeout} s") from None
+        finally:
+            _stop_group(process)
+    return returncode, *(_head_text(path) for path in outputs)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # nothing of it is left
+    process.wait()
+
+
+def _head_text(path: Path) -> str:
+    with open(path, "rb") as file:
+        data = file.read(MAX_OUTPUT_BYTES + 1)
+    text = data[:MAX_OUTPUT_BYTES].decode("utf-8", "backslashreplace")
+    return text + (f"\n[output cut at {MAX_OUTPUT_BYTES} bytes]\n" if len(data) > MAX_OUTPUT_BYTES else "")

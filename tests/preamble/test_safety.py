@@ -221,3 +221,25 @@ def test_a_file_it_cannot_write_is_named_not_blamed_on_a_value(tmp_path):
     assert done.exit_code != 0 and not done.completed
     assert "cannot write" in done.stderr and ".m2/settings.xml" in done.stderr, done.stderr
     assert "cannot carry" not in done.stderr, done.stderr
+
+
+def test_a_preamble_that_leaves_a_process_behind_ends_when_it_does_and_the_process_is_stopped(tmp_path):
+    """A background child holding the output open must neither stall preamble-check nor outlive it."""
+    marker = f"airgap-left-behind-{tmp_path.name}"
+    other = tmp_path / "other-preamble"
+    other.mkdir()
+    (other / "webapp.sh").write_text(f'(exec -a {marker} sleep 300 &)\necho started\n')
+    config = write_config(tmp_path / "config", {"pkg-npm-url": "https://nexus.example.com/npm/"})
+    result = preamble_check("webapp", config, other)
+    assert "started" in result["log"]
+    left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
+    assert left.returncode == 1, f"still running: {left.stdout}"
+
+
+def test_a_preamble_that_prints_without_end_is_read_back_only_in_part(tmp_path):
+    other = tmp_path / "other-preamble"
+    other.mkdir()
+    (other / "webapp.sh").write_text('head -c 20000000 /dev/zero | tr "\\0" a\n')
+    config = write_config(tmp_path / "config", {"pkg-npm-url": "https://nexus.example.com/npm/"})
+    log = preamble_check("webapp", config, other)["log"]
+    assert len(log) < 5 << 20 and log.rstrip().endswith("[output cut at 4194304 bytes]")
