@@ -40,6 +40,12 @@ def test_a_dotless_host_is_a_usage_error_naming_the_flag(tmp_path):
     assert "usage: airgap plan" in result.stderr
 
 
+def test_a_password_typed_into_the_host_is_masked_in_the_error():
+    with pytest.raises(UserError) as refused:
+        load_catalog("builder:S3cretZZ91@acr.example.com")
+    assert "S3cretZZ91" not in str(refused.value) and "builder:***@acr.example.com" in str(refused.value)
+
+
 def test_a_bad_host_from_the_environment_names_the_variable(tmp_path):
     env = dict(os.environ, AIRGAP_CHOREO_REGISTRY="myacr")
     result = airgap("plan", "--strategy", "prism", str(tmp_path), env=env)

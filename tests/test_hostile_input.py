@@ -70,8 +70,10 @@ def test_import_refuses_nested_aliases_quickly_in_bounded_memory(tmp_path):
     ("kind: [" + "a," * 30_000 + "a]\n", "more than 20000 values"),
     ('{"kind": "List", "items": 5}', "a List holding 0 Secrets"),
     ('{"kind": "Secret", "stringData": {"pkg-npm-token": "\\ud800"}}', "'pkg-npm-token': the value holds an escaped"),
+    ("kind: Secret\nstringData:\n  ~: x\n", "stringData has a null key"),
+    ('{"kind": "Secret", "stringData": {"pkg-npm-url": ' + "9" * 5000 + "}}", "'pkg-npm-url': the value is not a string"),
 ], ids=["complex-key", "complex-key-in-stringData", "deep-yaml", "deep-json", "int-tag-5000-digits",
-        "too-many-nodes", "json-list-items-not-a-list", "json-lone-surrogate"])
+        "too-many-nodes", "json-list-items-not-a-list", "json-lone-surrogate", "null-key", "json-number-5000-digits"])
 def test_import_hostile_document_is_a_clear_error(tmp_path, text, expected):
     source = tmp_path / "secret.yaml"
     source.write_text(text)

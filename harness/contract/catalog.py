@@ -350,7 +350,9 @@ def _load_catalog(choreo_registry: str | None, profile_path: str | None) -> Cata
         name, _, port = choreo_registry.partition(":")
         if not (reference.is_valid_domain(choreo_registry) and "." in name and name == name.lower()
                 and not name.replace(".", "").isdigit() and (not port or 0 < int(port) < 65536)):
-            raise UserError(f"{choreo_registry!r} is not a platform registry host: expected a lowercase DNS name "
+            from harness.contract.grammar import mask  # user-info typed into it is no part of the message
+
+            raise UserError(f"{mask(choreo_registry)!r} is not a platform registry host: expected a lowercase DNS name "
                             "with a dot, optionally with :port, as it stands in an image reference "
                             "(e.g. acr.pdp.example.com or registry.pdp.internal:5000)")
         sources = [r for rid, r in data["registries"].items() if rid != "choreo"] + list(data["managers"].values())

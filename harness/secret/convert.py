@@ -229,7 +229,8 @@ def _load_document(text: str, source: str):
     """
     if text.lstrip().startswith("{"):
         try:
-            return json.loads(text, object_pairs_hook=_json_pairs)
+            # numbers as floats: no field of a Secret needs an exact one, and int() refuses over 4300 digits
+            return json.loads(text, object_pairs_hook=_json_pairs, parse_int=float)
         except RecursionError:
             raise UserError(f"{source}: not valid JSON: nested too deeply") from None
         except ValueError as error:
@@ -278,6 +279,8 @@ def _section(secret: dict, field_name: str, source: str) -> dict:
     if not isinstance(section, dict):
         raise UserError(f"{source}: {field_name} is not a mapping of key to value")
     for key, value in section.items():
+        if key is None:
+            raise UserError(f"{source}: {field_name} has a null key (`~` or nothing before the ':'): keys are names")
         problems = key_problems(key) if isinstance(key, str) else ["not a string"]
         if problems:
             raise UserError(f"{source}: {field_name} key {go_quote(str(key))} is not a valid Secret key: "
