@@ -91,18 +91,14 @@ def _literal(token: str) -> tuple[str, bool]:
 
 def block_spans(code: str, name: str) -> list[tuple[int, int]]:
     """(start of `name {`, end of its closing brace) for every such block, strings skipped."""
-    spans = []
-    for found in re.finditer(rf"\b{name}\s*\{{", code):
-        depth, position = 0, found.end() - 1
-        for token in re.finditer(rf"{_STR}|[{{}}]", code[position:], re.S):
-            if token.group() == "{":
-                depth += 1
-            elif token.group() == "}":
-                depth -= 1
-                if depth == 0:
-                    spans.append((found.start(), position + token.end()))
-                    break
-    return spans
+    closing, opened = {}, []  # each brace's offset -> the end of the brace that closes it (one pass: linear)
+    for token in re.finditer(rf"{_STR}|[{{}}]", code, re.S):
+        if token.group() == "{":
+            opened.append(token.start())
+        elif token.group() == "}" and opened:
+            closing[opened.pop()] = token.end()
+    return [(found.start(), closing[found.end() - 1]) for found in re.finditer(rf"\b{name}\s*\{{", code)
+            if found.end() - 1 in closing]
 
 
 class Values:

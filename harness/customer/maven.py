@@ -43,6 +43,8 @@ MAVEN_CONFIG = ".mvn/maven.config"
 WRAPPER_PROPERTIES = ".mvn/wrapper/maven-wrapper.properties"
 WRAPPER_JAR = ".mvn/wrapper/maven-wrapper.jar"
 CENTRAL_HOSTS = ("repo.maven.apache.org", "repo1.maven.org")
+MAX_XML_DEPTH = 256  # elements nested in a pom (a real one: under 10); deeper ones cost quadratic time in _spans
+MAX_INTERPOLATED = 64 << 10  # one value after ${...} substitution (properties naming each other many times over)
 DEFAULT_PLUGIN_GROUP = "org.apache.maven.plugins"
 NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")  # a groupId or artifactId
 VERSION = re.compile(r"^[A-Za-z0-9_.\-+]+$")  # a version a stand-in can be served under
@@ -213,6 +215,9 @@ class Model:
             replaced = PROPERTY.sub(lambda m: values.get(m.group(1), m.group(0)), text)
             if replaced == text:
                 break
+            if len(replaced) > MAX_INTERPOLATED:
+                raise UserError(f"{pom.path}: ${{...}} properties that name one another expand past "
+                                f"{MAX_INTERPOLATED >> 10} KiB in one value")
             text = replaced
         return text
 
@@ -453,6 +458,8 @@ def _spans(path: str, data: bytes) -> dict[str, list[tuple[int, int]]]:
     spans: dict[str, list[tuple[int, int]]] = {}
 
     def start(name, _attributes):
+        if len(stack) >= MAX_XML_DEPTH:
+            raise UserError(f"{path}: elements nested more than {MAX_XML_DEPTH} deep; a pom nests a few levels")
         stack.append((_local(name.split(":")[-1]), parser.CurrentByteIndex))
 
     def end(_name):

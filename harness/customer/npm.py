@@ -285,6 +285,8 @@ def _parse_yarn(lines: list[str]) -> list[YarnEntry]:
             if not stripped.endswith(":"):
                 raise UserError(f"{where}: expected `specifier[, specifier...]:`")
             specs = [_unquote(where, s.strip()) for s in _split_commas(stripped[:-1])]
+            if not specs or not all(specs):
+                raise UserError(f"{where}: an entry header with an empty specifier (expected `name@range:`)")
             if specs == ["__metadata"]:
                 raise UserError(f"{YARN_LOCK}: a Yarn 2+ lockfile (__metadata:); the build's yarnpkg is Yarn "
                                 "classic (1.x), which reads only the v1 format")

@@ -17,18 +17,30 @@ from harness.infra.modules import module_with
 from harness.infra.textsafe import printable
 from harness.stack import slices
 
-# Credentials a customer's files may carry, in the forms they take there: a URL's user-info (with or without a
-# scheme: `https://user:pass@host`, `user:pass@host`, a bare token `https://TOKEN@host`) and .npmrc-style
-# `_authToken=` lines. Nothing read from the project reaches a note, a report or an error without this mask.
+# Credentials a customer's files may carry, in the forms they take there: a URL's user-info (masked as
+# harness/contract/grammar.py `mask` does for proxy-config values: the password, or a token written as the user
+# name, also when it holds '/' or '@'), `user:pass@host` without a scheme, `key=value` and `key: value` settings
+# (.npmrc's `_authToken=`, `password:`, `api_key=` in a query), Gradle's `password 'x'`, curl's `-u user:pass` and
+# Authorization headers (a package.json script). Nothing read from the project reaches a note, a report or an
+# error without this mask.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s<>]+")
+_SECRET_NAMES = r"_authToken|_auth|_password|password|passwd|token|secret|api[_-]?key|apikey|access[_-]?key|sig"
 _CREDENTIALS = (
     (re.compile(r"(?<=://)[^/\s@]+@"), "***@"),
     (re.compile(r"(?<![\w/])[^\s/@:'\"=]+:[^\s/@\"]+@(?!sha(?:256|384|512):)(?=[\w.-])"), "***@"),
-    (re.compile(r"((?:_authToken|_auth|_password|password|token)\"?\s*[=:]\s*\"?)[^\s\"]+", re.I), r"\1***"),
+    (re.compile(rf"((?:{_SECRET_NAMES})\"?\s*[=:]\s*\"?)[^\s\"&]+", re.I), r"\1***"),
+    (re.compile(rf"((?:{_SECRET_NAMES})\s+)(['\"])[^'\"\n]*\2", re.I), r"\1\2***\2"),
+    (re.compile(r"((?:^|\s)(?:-u|--user)(?:\s+|=)['\"]?[^\s:'\"]*):[^\s'\"]+"), r"\1:***"),
+    (re.compile(r"((?:authorization)\s*:\s*(?:(?:bearer|basic|token|bot)\s+)?)[^\s'\"]+", re.I), r"\1***"),
+    (re.compile(r"(\bbearer\s+)[A-Za-z0-9._~+/=-]+", re.I), r"\1***"),
 )
 
 
 def scrub(text: str) -> str:
-    """`text` with every credential form of _CREDENTIALS masked."""
+    """`text` with every credential form of _URL and _CREDENTIALS masked."""
+    from harness.contract.grammar import mask
+
+    text = _URL.sub(lambda url: mask(url.group()), text)
     for pattern, replacement in _CREDENTIALS:
         text = pattern.sub(replacement, text)
     return text
@@ -201,6 +213,8 @@ def json_object_of(path: str, data: bytes) -> dict:
         document = json.loads(text_of(path, data).removeprefix("\ufeff"))
     except json.JSONDecodeError as error:
         raise UserError(f"{printable(path)}: not valid JSON (line {error.lineno}: {error.msg})") from None
+    except RecursionError:
+        raise UserError(f"{printable(path)}: JSON nested too deeply to read") from None
     if not isinstance(document, dict):
         raise UserError(f"{printable(path)}: expected a JSON object")
     return document

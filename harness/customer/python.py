@@ -60,6 +60,7 @@ PYPI_ALIASES = ("pypi.python.org",)  # an old name of PyPI (redirects to pypi.or
 COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's COMMENT_RE
 HASH = re.compile(r"--hash(?:=|\s+)([A-Za-z0-9]+):([0-9A-Fa-f]+)")
 STRONG_HASHES = ("sha256", "sha384", "sha512")  # what pip's --hash accepts
+MAX_INCLUDE_DEPTH = 100  # -r/-c files nested in one another (pip has no limit; a real project nests two or three)
 VIA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 ARCHIVES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar")
 HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
@@ -101,6 +102,7 @@ class Reader:
     backends: dict = field(default_factory=dict)  # name -> the backend module it provides
     url_hashes: list = field(default_factory=list)  # (wheel URL, file, --hash spans) of a requirement by URL
     projects: set = field(default_factory=set)  # (pyproject.toml, built) read
+    include_depth: int = 0  # -r/-c files being read inside one another
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -194,7 +196,13 @@ class Reader:
         if value.startswith("/") or target.startswith("../") or target == "..":
             self.note(f"{where}: {printable(value)}: outside the project; what it names has no stand-ins")
             return
-        self.requirements(target, nested_constraint, where)
+        self.include_depth += 1  # each -r reads its file inside this call: a chain of them is as deep
+        if self.include_depth > MAX_INCLUDE_DEPTH:
+            raise UserError(f"{where}: -r/-c includes nested more than {MAX_INCLUDE_DEPTH} files deep")
+        try:
+            self.requirements(target, nested_constraint, where)
+        finally:
+            self.include_depth -= 1
 
     def requirement(self, spec: str, path: str, where: str, constraint: bool, spans=()) -> Named | None:
         """A requirement line's requirement (or a pyproject dependency): a name, or a URL or path (a note)."""

@@ -199,7 +199,9 @@ user = st.text(string.ascii_letters + string.digits + "-._", min_size=1, max_siz
 
 @given(user, secret, st.sampled_from(["https://{u}:{p}@h.example/x", "{u}:{p}@h.example/x", "git+https://{p}@github.com/a",
                                       "//h.example/:_authToken={p}", "password: {p}", "x _password={p}",
-                                      '{{"password": "{p}"}}', "'{u}:{p}@h.example'"]))
+                                      '{{"password": "{p}"}}', "'{u}:{p}@h.example'", "https://{u}:{p}@x@h.example/m2",
+                                      "https://{u}:{p}/y@h.example/m2", "curl -u {u}:{p} https://h.example",
+                                      "-H 'Authorization: Bearer {p}'", "password '{p}'", "https://h.example/x?api_key={p}&a=1"]))
 def test_scrub_masks_every_credential_form(name, password, form):
     text = "before " + form.format(u=name, p="PW" + password) + " after"
     assert "PW" + password not in project.scrub(text)
@@ -241,3 +243,47 @@ def test_when_building_must_name_a_manager():
         expand([{"pull": "runtime-nodejs", "when_building": ["javascript"]}, {"project": "npm"}])
     kept = expand([{"pull": "runtime-nodejs", "when_building": ["npm"]}, {"project": "python"}])
     assert [model.step_name(s) for s in kept] == ["project:python"]
+
+
+_LOAD = ("import sys; from pathlib import Path; from harness.customer.project import load; "
+         "from harness.infra.errors import UserError\n"
+         "try:\n    load(Path(sys.argv[1]))\nexcept UserError as error:\n    print(error)\n    sys.exit(1)\n")
+
+
+def _limited():
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def _nested_properties() -> str:
+    chain = "".join(f"<p{i}>" + f"${{p{i + 1}}}" * 50 + f"</p{i}>" for i in range(8)) + "<p8>x</p8>"
+    return (f"<project><groupId>g</groupId><artifactId>a</artifactId><version>1</version><properties>{chain}"
+            "</properties><dependencies><dependency><groupId>c</groupId><artifactId>d</artifactId>"
+            "<version>${p0}</version></dependency></dependencies></project>")
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"build.gradle": "plugins {" * 5000 + "}" * 5000}, None),  # nested blocks: one pass, not one per block
+    ({"build.gradle": "plugins {\n" * 20000}, None),
+    ({"pom.xml": "<project><artifactId>a</artifactId>" + "<x>" * 20000 + "</x>" * 20000 + "</project>"},
+     "elements nested more than 256 deep"),
+    ({"pom.xml": _nested_properties()}, "expand past 64 KiB"),
+    ({"package.json": "[" * 100000 + "]" * 100000}, "package.json: JSON nested too deeply"),
+    ({"requirements.txt": "-r r1.txt\n", **{f"r{i}.txt": f"-r r{i + 1}.txt\npkg{i}\n" for i in range(1, 400)}},
+     "-r/-c includes nested more than 100 files deep"),
+    ({"package.json": "{}", "yarn.lock": ',,,:\n  version "1.0.0"\n'}, "an entry header with an empty specifier"),
+    ({"package.json": "{}", "yarn.lock": ':\n  version "1.0.0"\n'}, "an entry header with an empty specifier"),
+], ids=["gradle-nested-blocks", "gradle-unclosed-blocks", "pom-deep", "pom-properties-bomb", "json-deep",
+        "requirements-include-chain", "yarn-lock-empty-specifiers", "yarn-lock-empty-header"])
+def test_a_hostile_project_loads_or_is_a_clear_error_in_bounded_time_and_memory(tmp_path, files, expected):
+    import subprocess
+    import sys
+
+    write(tmp_path, files)
+    done = subprocess.run([sys.executable, "-c", _LOAD, str(tmp_path)], capture_output=True, text=True, timeout=60,
+                          preexec_fn=_limited, cwd=paths.checkout())
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    if expected is None:
+        assert done.returncode == 0, done.stdout + done.stderr
+    else:
+        assert done.returncode == 1 and expected in done.stdout, done.stdout + done.stderr
