@@ -18,10 +18,20 @@ _ARG = re.compile(r"ARG\s+(\w+)(?:=(\S*))?\s*$", re.I)
 MARKER_FILE = "/airgap-fixture/image.txt"  # the one file of every stand-in image (harness/stack/content/oci.py)
 
 
+_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
+_HEREDOC_INSTRUCTIONS = ("RUN", "COPY", "ADD")
+
+
 def instructions(text: str) -> list[str]:
-    """The Dockerfile's instructions: comments and blank lines dropped, continuation lines joined."""
-    out, current = [], ""
+    """The Dockerfile's instructions: comments and blank lines dropped, continuation lines joined, here-documents
+    (`RUN <<EOF` ... `EOF`, Dockerfile syntax 1.4) skipped, so a line of their text is never an instruction."""
+    out, current, heredocs = [], "", []  # heredocs: (strip leading tabs, terminator) still open, in order
     for line in text.replace("\r\n", "\n").split("\n"):
+        if heredocs:
+            strip_tabs, word = heredocs[0]
+            if (line.lstrip("\t") if strip_tabs else line) == word:
+                heredocs.pop(0)
+            continue
         stripped = line.strip()
         if not current and (not stripped or stripped.startswith("#")):
             continue  # a comment (or a parser directive) or an empty line
@@ -32,6 +42,8 @@ def instructions(text: str) -> list[str]:
             continue
         out.append((current + stripped).strip())
         current = ""
+        if out[-1].split(None, 1)[0].upper() in _HEREDOC_INSTRUCTIONS:
+            heredocs = [(dash == "-", word) for dash, _, word in _HEREDOC.findall(out[-1])]
     if current.strip():
         out.append(current.strip())
     return out

@@ -119,6 +119,15 @@ def test_from_lines_are_resolved_as_the_builder_resolves_them():
     assert "RUN" not in standin and froms(standin) == 6
 
 
+def test_here_documents_are_no_instructions():
+    """A line of a here-document (Dockerfile syntax 1.4: RUN, COPY and ADD) that reads like FROM is text."""
+    made = parsed("FROM alpine AS a\nRUN <<EOT\nFROM evil.example/heredoc:1\nEOT\n"
+                  "COPY <<-A <<'B' /x/\n\tFROM evil.example/two:1\n\tA\nFROM evil.example/three:1\nB\n"
+                  "FROM busybox\nRUN cat <<< here-string && echo 'a << b'\n")
+    assert made.images == ("docker.io/library/alpine:latest", "docker.io/library/busybox:latest")
+    assert "evil" not in made.rewritten[STANDIN_DOCKERFILE].decode()
+
+
 @pytest.mark.parametrize("text, message", [("RUN true\n", "RUN before the first FROM"), ("# nothing\n", "no FROM"),
                                             ("FROM Upper/Case:1\n", "not an image reference")])
 def test_a_malformed_dockerfile_is_an_error_naming_it(text, message):
