@@ -347,9 +347,9 @@ def _load_catalog(choreo_registry: str | None, profile_path: str | None) -> Cata
         # that name (DNS, certificate, evidence). So: a dot (a dot-less first component is a Docker Hub
         # path: `myacr/x` is docker.io/myacr/x), lowercase (one spelling everywhere), not an IP address,
         # and not a host the catalog already gives to another public source.
-        name, _, port = choreo_registry.partition(":")
+        name = choreo_registry.partition(":")[0]
         if not (reference.is_valid_domain(choreo_registry) and "." in name and name == name.lower()
-                and not name.replace(".", "").isdigit() and (not port or 0 < int(port) < 65536)):
+                and not name.replace(".", "").isdigit()):  # is_valid_domain checks the port
             from harness.contract.grammar import mask  # user-info typed into it is no part of the message
 
             raise UserError(f"{mask(choreo_registry)!r} is not a platform registry host: expected a lowercase DNS name "

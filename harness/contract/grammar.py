@@ -133,7 +133,7 @@ def mask(text: str) -> str:
 def userinfo_password(text: str) -> str | None:
     """The part of a value's user-info that `mask` hides (its password, or all of it), or None."""
     span = _userinfo_span(text)
-    if span is None or span[0] == span[1]:
+    if span is None:
         return None
     userinfo = text[span[0]:span[1]]
     return userinfo.split(":", 1)[1] if ":" in userinfo else userinfo
