@@ -2,10 +2,10 @@
 
 import sys
 
-from harness.infra.textsafe import printable
 from harness.commands.common import add_catalog_option, add_format_option, catalog_from, print_json, strategy_names
 from harness.contract.config import read_config
 from harness.contract.plan import Plan, plan
+from harness.infra.textsafe import printable
 
 
 def add_parser(subparsers) -> None:

@@ -3,9 +3,9 @@
 import json
 import sys
 
-from harness.infra.textsafe import printable
 from harness.commands.common import add_catalog_option, add_format_option, strategy_names
 from harness.commands.plan import dockerhub_line, ignored_line, image_line, login_line, package_line
+from harness.infra.textsafe import printable
 
 
 def add_parser(subparsers) -> None:

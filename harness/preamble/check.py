@@ -111,8 +111,7 @@ class Reader:
 
     def written_text(self, path: Path) -> str:
         """A file the preamble wrote, as text; ValueError when it is too large or not UTF-8."""
-        with open(path, "rb") as file:
-            data = file.read(MAX_WRITTEN_BYTES + 1)
+        data = _head(path, MAX_WRITTEN_BYTES + 1)
         if len(data) > MAX_WRITTEN_BYTES:
             raise ValueError(f"over {MAX_WRITTEN_BYTES} bytes")
         return data.decode("utf-8")
@@ -299,7 +298,8 @@ def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: s
     return result
 
 
-def _head(path: Path) -> bytes:
-    """A file's first MAX_WRITTEN_BYTES (a credential in a configuration file is near its start)."""
+def _head(path: Path, limit: int = MAX_WRITTEN_BYTES) -> bytes:
+    """A file's first `limit` bytes: what the preamble wrote is read back bounded (a credential in a
+    configuration file is near its start)."""
     with open(path, "rb") as file:
-        return file.read(MAX_WRITTEN_BYTES)
+        return file.read(limit)
