@@ -27,7 +27,7 @@ from harness.infra import paths
 from harness.preamble import interface, readers
 from harness.preamble.catalog_gen import preamble_profile
 from harness.preamble.interface import ReportRecord
-from harness.preamble.runner import PreambleRun, run_preamble as run_offline
+from harness.preamble.runner import PreambleRun, read_head, run_preamble as run_offline
 
 MAX_WRITTEN_BYTES = 4 << 20  # a configuration file the preamble wrote, read back: far more than any client's
 
@@ -111,7 +111,7 @@ class Reader:
 
     def written_text(self, path: Path) -> str:
         """A file the preamble wrote, as text; ValueError when it is too large or not UTF-8."""
-        data = _head(path, MAX_WRITTEN_BYTES + 1)
+        data = read_head(path, MAX_WRITTEN_BYTES + 1)
         if len(data) > MAX_WRITTEN_BYTES:
             raise ValueError(f"over {MAX_WRITTEN_BYTES} bytes")
         return data.decode("utf-8")
@@ -216,7 +216,7 @@ class Reader:
 
     def private_files(self) -> None:
         for path in self.home.rglob("*"):
-            if path.is_file() and path.stat().st_mode & 0o077 and self.holds_secret(_head(path)):
+            if path.is_file() and path.stat().st_mode & 0o077 and self.holds_secret(read_head(path, MAX_WRITTEN_BYTES)):
                 self.problems.append(f"{path.relative_to(self.home)} holds a credential but is readable by others")
 
     def holds_secret(self, data: bytes) -> bool:
@@ -296,10 +296,3 @@ def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: s
     result["log"] = "(withheld: it contains a secret)" if leaked else run.log
     result["problems"] = reader.problems
     return result
-
-
-def _head(path: Path, limit: int = MAX_WRITTEN_BYTES) -> bytes:
-    """A file's first `limit` bytes: what the preamble wrote is read back bounded (a credential in a
-    configuration file is near its start)."""
-    with open(path, "rb") as file:
-        return file.read(limit)

@@ -122,8 +122,14 @@ def _stop_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def _head_text(path: Path) -> str:
+def read_head(path: Path, limit: int) -> bytes:
+    """A file's first `limit` bytes: what a preamble run wrote is read back bounded (its output here, the files
+    it wrote in harness/preamble/check.py)."""
     with open(path, "rb") as file:
-        data = file.read(MAX_OUTPUT_BYTES + 1)
+        return file.read(limit)
+
+
+def _head_text(path: Path) -> str:
+    data = read_head(path, MAX_OUTPUT_BYTES + 1)
     text = data[:MAX_OUTPUT_BYTES].decode("utf-8", "backslashreplace")
     return text + (f"\n[output cut at {MAX_OUTPUT_BYTES} bytes]\n" if len(data) > MAX_OUTPUT_BYTES else "")
