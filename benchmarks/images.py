@@ -28,8 +28,12 @@ from harness.infra.errors import UserError  # noqa: E402
 def remove_harness_images(client) -> int:
     """Remove every airgap-harness image, children before parents; returns how many went."""
     label = "=".join(next(iter(images.LABEL.items())))
-    if client.containers.list(all=True, filters={"label": label}, ignore_removed=True):
-        raise UserError("harness containers still exist: run `airgap clean` (or remove them) before --cold")
+    # a container of a harness image holds the image; a stack's go with `airgap clean`, one made by hand does not
+    left = client.containers.list(all=True, filters={"label": label}, ignore_removed=True)
+    if left:
+        names = " ".join(sorted(c.name for c in left))
+        raise UserError(f"containers of harness images still exist ({names}): run `airgap clean --all`, "
+                        f"then `docker rm -f` what is left, before --cold")
     removed = 0
     for image in sorted(client.images.list(filters={"label": label}), key=lambda i: i.attrs["Created"], reverse=True):
         try:
