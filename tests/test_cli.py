@@ -111,6 +111,28 @@ def test_survey_tells_configs_with_the_same_folder_name_apart(tmp_path):
     assert names == {"a/proxy-config", "b/proxy-config", "none"}
 
 
+def test_survey_of_a_folder_of_configs_beside_a_readme_skips_the_readme_and_says_so(tmp_path):
+    """A folder of proxy-configs that also holds a README is still a folder of them (a Secret's keys are files,
+    never directories); the README is named as left out. A folder with a key file and a stray directory is one
+    proxy-config."""
+    folder = tmp_path / "customers"
+    for name in ("acme", "globex"):
+        shutil.copytree(FIXTURES / "full-global", folder / name)
+    (folder / "README.md").write_text("which customer is which\n")
+    result = airgap("survey", folder, "--report-dir", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert f"skipped {folder / 'README.md'}: not a directory" in result.stderr
+    assert {cell["config"] for cell in json.loads((tmp_path / "out" / "survey.json").read_text())} == {
+        str(folder / "acme"), str(folder / "globex")}
+    one = tmp_path / "one"
+    shutil.copytree(FIXTURES / "full-global", one)
+    (one / "notes").mkdir()
+    result = airgap("survey", one, "--report-dir", tmp_path / "out2")
+    assert result.returncode == 0, result.stderr
+    assert "skipped" not in result.stderr
+    assert {cell["config"] for cell in json.loads((tmp_path / "out2" / "survey.json").read_text())} == {str(one)}
+
+
 @pytest.mark.parametrize("command", [["run", "scenarios/leak-go-toolchain"],
                                      ["repro", "--strategy", "mi", "--config", "fixtures/proxy-config/full-global"]])
 def test_a_wrong_preamble_directory_stops_before_any_stack_starts(command, tmp_path):

@@ -17,7 +17,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from harness.contract.survey import survey, write_reports  # it writes files: imported only to run
+    from harness.contract.survey import config_dirs, survey, write_reports  # it writes files: imported only to run
 
     for path in args.paths:
         if not Path(path).is_dir():
@@ -26,7 +26,11 @@ def run(args) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    cells = survey(catalog_from(args), args.paths)
+    catalog = catalog_from(args)
+    directories, skipped = config_dirs(catalog, args.paths)
+    for path in skipped:
+        print(f"skipped {printable(path)}: not a directory, in a folder of proxy-config directories", file=sys.stderr)
+    cells = survey(catalog, directories)
     table = Table(title="proxy-config × strategy: lint and plan")
     for column in ("config", "strategy", "lint", "images m/o/d", "pkgs proxied", "hub login", "public: redirectable/no key"):
         table.add_column(column)

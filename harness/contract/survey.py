@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from harness.contract.catalog import Catalog
-from harness.contract.config import display_name, read_config
+from harness.contract.config import display_name, read_config, split_key_name
 from harness.infra.errors import UserError
 from harness.contract.lint import lint
 from harness.contract.plan import plan
@@ -39,24 +39,30 @@ class Cell:
         }
 
 
-def config_dirs(paths: list[str]) -> list[Path]:
-    """Each path is a proxy-config, or a folder of them (a folder holding only directories)."""
-    found = []
+def config_dirs(catalog: Catalog, paths: list[str]) -> tuple[list[Path], list[Path]]:
+    """Each path is a proxy-config, or a folder of them: a folder holding a directory and no file named like a
+    key (a Secret's keys are files, never directories). Returns the configurations, and the files of such
+    folders that are not one (a README beside the configurations), which are left out."""
+    found, skipped = [], []
     for path in map(Path, paths):
         try:
             children = [c for c in sorted(path.iterdir()) if not c.name.startswith(".")] if path.is_dir() else []
         except OSError as error:
             raise UserError(f"{printable(path)}: cannot list the directory: {error.strerror}") from None
-        if children and all(c.is_dir() and not c.is_symlink() for c in children):
-            found += children
+        folders = [c for c in children if c.is_dir() and not c.is_symlink()]
+        files = [c for c in children if c not in folders]
+        if folders and not any(split_key_name(c.name)[1] in catalog.keys for c in files):
+            found += folders
+            skipped += files
         else:
             found.append(path)
-    return found
+    return found, skipped
 
 
-def survey(catalog: Catalog, paths: list[str]) -> list[Cell]:
+def survey(catalog: Catalog, directories: list[Path]) -> list[Cell]:
+    """Lint and plan each proxy-config directory (config_dirs) for every strategy."""
     cells = []
-    for directory in config_dirs(paths):
+    for directory in directories:
         config = read_config(directory)
         for strategy in catalog.strategies:
             findings = [f.to_json() for f in lint(catalog, config, strategy)]
