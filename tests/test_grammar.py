@@ -160,6 +160,23 @@ package_values = st.one_of(package_urls, package_urls, package_urls, any_text,
 managers = st.sampled_from(["npm", "maven", "gradle", "nuget", "python", "go", "composer", "rubygems"])
 
 
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
+@given(managers, package_values)
+@example("rubygems", "gems.example.com")
+@example("python", "http://u:pass@pypi.example.com/simple/")
+@example("rubygems", "ftp://gems.example.com/")
+def test_package_url_hints_are_accepted_and_name_the_key_s_manager(manager, value):
+    """What lint offers instead of a refused or plain-http package URL is itself accepted, holds no user-info,
+    and is either the value mended or an example for this manager (never npm's for pkg-rubygems-url)."""
+    kind = grammar.Kind("package-proxy", manager)
+    hints = [v.accepted for v in grammar.violations(value, kind) if v.rule.startswith("pkg-url")]
+    for hint in filter(None, hints):
+        assert grammar.package_url_violation(hint, manager) is None, (value, hint)
+        assert not grammar.has_userinfo(hint), (value, hint)
+        if hint == grammar.example_package_url("npm") and manager != "npm":
+            assert "repository/npm" in value, (value, hint)  # only as the value mended
+
+
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(st.tuples(managers, package_values), min_size=20, max_size=40))

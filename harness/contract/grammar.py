@@ -316,7 +316,20 @@ def _url_fits(value: str) -> bool:
 
 
 def package_url_violation(value: str, manager: str | None = None) -> Violation | None:
-    """The first rule a pkg-*-url value breaks, in the order the preamble checks them, or None."""
+    """The first rule a pkg-*-url value breaks, in the order the preamble checks them, or None. Its accepted
+    value is the URL mended where one can be computed, else an example URL for `manager` (the rule's own
+    example is npm's, no example for pkg-rubygems-url)."""
+    found = _package_url_violation(value, manager)
+    if found is not None and found.accepted is None and manager:
+        return found._replace(accepted=example_package_url(manager))
+    return found
+
+
+def example_package_url(manager: str) -> str:
+    return f"https://nexus.example.com/repository/{manager}/"
+
+
+def _package_url_violation(value: str, manager: str | None) -> Violation | None:
     suggestion = _suggested_url(value)
     if not _matches("url-character", value):
         return Violation("pkg-url-character", f"holds a space, a control character or a character that is not ASCII: "
@@ -325,7 +338,8 @@ def package_url_violation(value: str, manager: str | None = None) -> Violation |
         if re.match(r"(?i)https?://", value):
             return Violation("pkg-url-scheme", f"must start with https:// or http:// in lowercase: {quoted(value)}",
                              _acceptable(suggestion))
-        return Violation("pkg-url-scheme", f"must start with https:// (or http://): {quoted(value)}")
+        return Violation("pkg-url-scheme", f"must start with https:// (or http://): {quoted(value)}",
+                         None if "://" in value else _acceptable(_suggested_url("https://" + value)))
     if not _url_fits(value):
         return Violation("pkg-url-invalid", f"{_invalid_reason(value)}: {quoted(value)}", _acceptable(suggestion))
     if _matches("dot-segment", value):
@@ -531,7 +545,7 @@ def violations(value: str, kind: Kind) -> list[Violation]:
     if kind.family == "package-proxy" and stop is None:
         if value.startswith("http://"):
             found.append(Violation("pkg-url-http", f"uses plain http://: credentials and packages travel unencrypted: "
-                                   f"{quoted(value)}"))
+                                   f"{quoted(value)}", _acceptable(_suggested_url("https://" + value[len("http://"):]))))
         if has_userinfo(value):
             found.append(Violation("url-credentials", "carries credentials in the URL; use the matching "
                                    "-username/-password (or -token) keys"))
