@@ -210,10 +210,28 @@ user = st.text(string.ascii_letters + string.digits + "-._", min_size=1, max_siz
                                       "//h.example/:_authToken={p}", "password: {p}", "x _password={p}",
                                       '{{"password": "{p}"}}', "'{u}:{p}@h.example'", "https://{u}:{p}@x@h.example/m2",
                                       "https://{u}:{p}/y@h.example/m2", "curl -u {u}:{p} https://h.example",
-                                      "-H 'Authorization: Bearer {p}'", "password '{p}'", "https://h.example/x?api_key={p}&a=1"]))
+                                      "-H 'Authorization: Bearer {p}'", "password '{p}'", "https://h.example/x?api_key={p}&a=1",
+                                      '{{"url": "https:\\/\\/{u}:{p}@h.example\\/x"}}', '["git+https:\\/\\/{p}@h.example\\/a"]']))
 def test_scrub_masks_every_credential_form(name, password, form):
     text = "before " + form.format(u=name, p="PW" + password) + " after"
     assert "PW" + password not in project.scrub(text)
+
+
+@given(st.text(string.ascii_letters + string.digits + "-_", min_size=6, max_size=40),
+       st.sampled_from(["https://dl.cloudsmith.io/{t}/acme/repo/python/simple/", "https://gems.gemfury.com/{t}/",
+                        "https://npm-proxy.fury.io/{t}/acme/", "--index-url https://pypi.fury.io/{t}/acme/simple",
+                        "https://conda.anaconda.org/t/{t}/acme", '"https:\\/\\/dl.cloudsmith.io\\/{t}\\/acme\\/r\\/"']))
+def test_scrub_masks_a_token_in_the_path_of_a_hosted_registry(token, form):
+    """Cloudsmith, Gemfury and anaconda.org take the token as a path segment of the URL a project names."""
+    text = form.format(t="TK" + token)
+    scrubbed = project.scrub(text)
+    assert "TK" + token not in scrubbed and "***" in scrubbed
+
+
+@pytest.mark.parametrize("url", ["https://dl.cloudsmith.io/public/acme/repo/", "https://dl.cloudsmith.io/basic/acme/repo/",
+                                 "https://npm.fury.io/acme/", "https://registry.npmjs.org/@scope/pkg"])
+def test_scrub_leaves_a_public_registry_path_as_it_is(url):
+    assert project.scrub(url) == url
 
 
 RUNTIME_STEPS = {"npm-lockfile-v3": ["pull:runtime-nodejs"], "python-pyproject": ["pull:runtime-python"],
