@@ -22,11 +22,32 @@ _HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _HEREDOC_INSTRUCTIONS = ("RUN", "COPY", "ADD")
 
 
+_DIRECTIVE = re.compile(r"#\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*(.*?)\s*$")
+
+
+def escape_character(lines: list[str]) -> str:
+    """The line-continuation character: `\\`, or what an `# escape=` parser directive at the top sets (a Windows
+    Dockerfile's `# escape=`` ` keeps `\\` for paths). Directives are read only before the first comment, empty line
+    or instruction, as Docker reads them."""
+    for line in lines:
+        found = _DIRECTIVE.match(line.strip())
+        if not found:
+            break
+        if found[1].lower() == "escape":
+            if found[2] not in ("\\", "`"):
+                raise UserError(f"{DOCKERFILE}: the parser directive escape={found[2]!r} is neither \\ nor `")
+            return found[2]
+    return "\\"
+
+
 def instructions(text: str) -> list[str]:
-    """The Dockerfile's instructions: comments and blank lines dropped, continuation lines joined, here-documents
-    (`RUN <<EOF` ... `EOF`, Dockerfile syntax 1.4) skipped, so a line of their text is never an instruction."""
+    """The Dockerfile's instructions: comments and blank lines dropped, continuation lines joined (by its escape
+    character), here-documents (`RUN <<EOF` ... `EOF`, Dockerfile syntax 1.4) skipped, so a line of their text is
+    never an instruction."""
     out, current, heredocs = [], "", []  # heredocs: (strip leading tabs, terminator) still open, in order
-    for line in text.replace("\r\n", "\n").split("\n"):
+    lines = text.replace("\r\n", "\n").split("\n")
+    escape = escape_character(lines)
+    for line in lines:
         if heredocs:
             strip_tabs, word = heredocs[0]
             if (line.lstrip("\t") if strip_tabs else line) == word:
@@ -37,7 +58,7 @@ def instructions(text: str) -> list[str]:
             continue  # a comment (or a parser directive) or an empty line
         if current and stripped.startswith("#"):
             continue  # a comment inside a continued instruction is dropped, as BuildKit does
-        if stripped.endswith("\\"):
+        if stripped.endswith(escape):
             current += stripped[:-1] + " "
             continue
         out.append((current + stripped).strip())

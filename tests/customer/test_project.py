@@ -128,6 +128,18 @@ def test_here_documents_are_no_instructions():
     assert "evil" not in made.rewritten[STANDIN_DOCKERFILE].decode()
 
 
+def test_the_escape_directive_sets_the_continuation_character():
+    """A Windows-style Dockerfile (`# escape=``) continues lines with a backtick; a trailing backslash is a path
+    there, so the FROM after it is still an instruction. The directive counts only at the top."""
+    made = parsed("# syntax=docker/dockerfile:1\n#  ESCAPE = `\nFROM registry.acme.example/base:1 `\n    AS build\n"
+                  "RUN dir c:\\\nFROM registry.acme.example/run:2\nCOPY --from=build c:\\app c:\\app\n")
+    assert made.images == ("registry.acme.example/base:1", "registry.acme.example/run:2")
+    late = parsed("# a comment first\n# escape=`\nFROM alpine \\\n  AS a\nFROM busybox\n")
+    assert late.images == ("docker.io/library/alpine:latest", "docker.io/library/busybox:latest")
+    with pytest.raises(UserError, match="Dockerfile: the parser directive escape='x'"):
+        parsed("# escape=x\nFROM alpine\n")
+
+
 @pytest.mark.parametrize("text, message", [("RUN true\n", "RUN before the first FROM"), ("# nothing\n", "no FROM"),
                                             ("FROM Upper/Case:1\n", "not an image reference")])
 def test_a_malformed_dockerfile_is_an_error_naming_it(text, message):
