@@ -7,14 +7,17 @@ stage's instructions left out, and the last stage copying a file from every othe
 """
 
 import re
+import shlex
 
 from harness.contract import reference
 from harness.customer.project import DOCKERFILE, STANDIN_DOCKERFILE, StandIns, text_of
 from harness.infra.errors import UserError
+from harness.infra.textsafe import printable
 
 _VARIABLE = re.compile(r"\$(?:\{(\w+)(?::?([-+])([^}]*))?\}|(\w+))")
 _FROM = re.compile(r"FROM\s+((?:--\S+\s+)*)(\S+)(?:\s+AS\s+(\S+))?\s*$", re.I)
-_ARG = re.compile(r"ARG\s+(\w+)(?:=(\S*))?\s*$", re.I)
+_ARG = re.compile(r"ARG\s+(.+)$", re.I)
+_ARG_WORD = re.compile(r"(\w+)(?:=(.*))?$", re.S)
 MARKER_FILE = "/airgap-fixture/image.txt"  # the one file of every stand-in image (harness/stack/content/oci.py)
 
 
@@ -82,25 +85,42 @@ def _expand(text: str, values: dict[str, str]) -> str:
     return _VARIABLE.sub(one, text)
 
 
+def _declare(arguments: str, args: dict[str, str]) -> None:
+    """An ARG instruction before the first FROM: one or more `NAME[=default]`, a default quoted or not and
+    expanded with the ARGs before it, as BuildKit does."""
+    try:
+        words = shlex.split(arguments, comments=False, posix=True)
+    except ValueError as error:
+        raise UserError(f"{DOCKERFILE}: ARG {printable(arguments)}: {error}") from None
+    for word in words:
+        found = _ARG_WORD.match(word)
+        if not found:
+            raise UserError(f"{DOCKERFILE}: ARG {printable(word)}: not NAME or NAME=VALUE")
+        args[found.group(1)] = _expand(found.group(2) or "", args)
+
+
 def standins(files: dict[str, bytes]) -> StandIns:
-    text = text_of(DOCKERFILE, files[DOCKERFILE])
+    text = text_of(DOCKERFILE, files[DOCKERFILE]).removeprefix("\ufeff")  # BuildKit reads past a byte-order mark
     args: dict[str, str] = {}
     head, stages, images, notes = [], [], [], []
     for instruction in instructions(text):
         if not stages and (arg := _ARG.match(instruction)):
-            args[arg.group(1)] = arg.group(2) or ""
+            _declare(arg.group(1), args)
             head.append(instruction)
             continue
         found = _FROM.match(instruction)
         if found:
             written = _expand(found.group(2), args)
-            stages.append((instruction, found.group(3), written))
-            if written.lower() == "scratch" or written in {name for _, name, _ in stages[:-1] if name}:
-                continue  # no image: an empty base, or an earlier stage
+            stage = found.group(3).lower() if found.group(3) else None  # BuildKit matches stage names in any case
+            if written.lower() == "scratch" or written.lower() in {name for _, name, _ in stages if name}:
+                # no image: an empty base, or an earlier stage (named in lower case in the copy, for podman)
+                stages.append((f"FROM {found.group(1)}{written.lower()}" + (f" AS {stage}" if stage else ""), stage, written))
+                continue
+            stages.append((f"FROM {found.group(1)}{found.group(2)}" + (f" AS {stage}" if stage else ""), stage, written))
             try:
                 named = reference.parse_normalized(written)
             except reference.ReferenceError as error:
-                raise UserError(f"{DOCKERFILE}: FROM {written}: not an image reference ({error})") from None
+                raise UserError(f"{DOCKERFILE}: FROM {printable(written)}: not an image reference ({error})") from None
             if named.digest:
                 notes.append(f"FROM {written}: pinned by digest; no stand-in can have the real image's digest")
             elif ":" in named.domain:
@@ -108,7 +128,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
             else:
                 images.append(f"{named.domain}/{named.path}:{named.tag or 'latest'}")
         elif not stages:
-            raise UserError(f"{DOCKERFILE}: {instruction.split()[0]} before the first FROM")
+            raise UserError(f"{DOCKERFILE}: {printable(instruction.split()[0])} before the first FROM")
     if not stages:
         raise UserError(f"{DOCKERFILE}: no FROM line")
     lines = ["# Written by airgap-harness from Dockerfile: its ARGs and FROM lines; stand-in images have no",

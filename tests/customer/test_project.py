@@ -128,6 +128,25 @@ def test_here_documents_are_no_instructions():
     assert "evil" not in made.rewritten[STANDIN_DOCKERFILE].decode()
 
 
+def test_every_arg_form_buildkit_reads_resolves_the_from_lines():
+    """ARG defaults quoted, several names on one ARG line, a default that uses an earlier ARG; a byte-order mark
+    before the first line; stage names in any case (BuildKit lowercases them; the copy names them in lower case)."""
+    made = parsed("\ufeffARG REGISTRY=registry.acme.example VERSION=20\nARG BASE=\"${REGISTRY}/node:${VERSION}-alpine\"\n"
+                  "ARG 'TOOL=busybox'\nFROM ${BASE} AS Build\nFROM BUILD AS test\nFROM ${TOOL}\nCOPY --from=Build /a /a\n")
+    assert made.images == ("registry.acme.example/node:20-alpine", "docker.io/library/busybox:latest")
+    standin = made.rewritten[STANDIN_DOCKERFILE].decode()
+    assert "FROM ${BASE} AS build\nFROM build AS test\n" in standin and "\ufeff" not in standin
+    with pytest.raises(UserError, match="Dockerfile: ARG \"x: No closing quotation"):
+        parsed('ARG "x\nFROM alpine\n')
+
+
+def test_a_dockerfile_error_never_prints_terminal_control_characters():
+    for text in ("\x1b]0;title\x07\x1b[2JRUN true\nFROM alpine\n", "FROM alpine\x1b[8m:3.19\n"):
+        with pytest.raises(UserError) as error:
+            parsed(text)
+        assert "\x1b" not in str(error.value) and "\\x1b" in str(error.value)
+
+
 def test_the_escape_directive_sets_the_continuation_character():
     """A Windows-style Dockerfile (`# escape=``) continues lines with a backtick; a trailing backslash is a path
     there, so the FROM after it is still an instruction. The directive counts only at the top."""
