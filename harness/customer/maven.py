@@ -67,6 +67,8 @@ def parse_xml(path: str, data: bytes) -> ElementTree.Element:
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as error:
         raise UserError(f"{path}: not well-formed XML ({error})") from None
+    except (LookupError, ValueError) as error:  # an encoding its declaration names that Python cannot decode
+        raise UserError(f"{path}: declares an encoding this reader cannot decode ({error})") from None
     for element in root.iter():
         if isinstance(element.tag, str):
             element.tag = _local(element.tag)

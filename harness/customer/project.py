@@ -41,6 +41,10 @@ _CREDENTIALS = (
     (re.compile(r"((?:^|\s)(?:-u|--user)(?:\s+|=)['\"]?[^\s:'\"]*):[^\s'\"]+"), r"\1:***"),
     (re.compile(r"((?:authorization)\s*:\s*(?:(?:bearer|basic|token|bot)\s+)?)[^\s'\"]+", re.I), r"\1***"),
     (re.compile(r"(\bbearer\s+)[A-Za-z0-9._~+/=-]+", re.I), r"\1***"),
+    # a query parameter named like a credential: presigned URLs' X-Amz-Signature/X-Amz-Credential, SAS's sig=, ?auth=
+    (re.compile(r"([?&;](?:[\w.-]*(?:signature|credential|token|key|auth|secret|password)[\w.-]*|sig)=)[^&\s#\"'<>(),;:]+",
+                re.I),
+     r"\1***"),
 )
 
 
@@ -60,8 +64,13 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_FILES = 5000
 MAX_TOTAL_BYTES = 128 * 1024 * 1024
 # What a build or an editor makes, never part of the source a build starts from.
-SKIPPED_DIRECTORIES = {".git", ".hg", ".svn", "node_modules", ".gradle", "target", "build", "vendor", "__pycache__",
+SKIPPED_DIRECTORIES = {".git", ".hg", ".svn", "node_modules", ".gradle", "vendor", "__pycache__",
                        ".venv", "venv", ".idea", ".vscode", ".yarn/cache", ".m2"}
+# A build's output directory is skipped only beside the build file that writes it: a Maven reactor module may be
+# named build, and a Go package target.
+OUTPUT_DIRECTORIES = {"target": ("pom.xml",),
+                      "build": ("build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts", "package.json")}
+MAX_DEPTH = 64  # directories within directories; os.walk itself recurses
 DOCKERFILE = "Dockerfile"
 STEP_PREFIX = "customer-"  # a customer step's project name: customer-<manager>, customer-dockerfile
 
@@ -171,7 +180,11 @@ def read_tree(root: Path) -> tuple[tuple[str, bytes], ...]:
     for directory, subdirectories, names in os.walk(root, onerror=_walk_error):
         relative_dir = Path(directory).relative_to(root)
         subdirectories[:] = sorted(d for d in subdirectories
-                                   if d not in SKIPPED_DIRECTORIES and (relative_dir / d).as_posix() not in SKIPPED_DIRECTORIES)
+                                   if d not in SKIPPED_DIRECTORIES and (relative_dir / d).as_posix() not in SKIPPED_DIRECTORIES
+                                   and not set(OUTPUT_DIRECTORIES.get(d, ())) & set(names))
+        if subdirectories and len(relative_dir.parts) >= MAX_DEPTH:
+            raise UserError(f"--project {printable(root)}: directories nested more than {MAX_DEPTH} deep "
+                            f"({printable(relative_dir.as_posix()[:200])}...)")
         for name in sorted(names):
             path = Path(directory) / name
             relative = (relative_dir / name).as_posix()

@@ -38,6 +38,13 @@ def test_reading_skips_build_outputs_links_and_special_files(tmp_path):
     assert [path for path, _ in project.read_tree(tmp_path)] == ["Dockerfile", "src/app.js"]
 
 
+def test_build_outputs_are_skipped_only_beside_the_build_file_that_writes_them(tmp_path):
+    """target/ beside a pom.xml and build/ beside a Gradle build are outputs; a Maven module named build is source."""
+    write(tmp_path, {"pom.xml": "<project/>", "target/classes/x.class": "x", "build/pom.xml": "<project/>",
+                     "build/target/y.class": "y", "gradle/build.gradle": "", "gradle/build/z.class": "z"})
+    assert sorted(path for path, _ in project.read_tree(tmp_path)) == ["build/pom.xml", "gradle/build.gradle", "pom.xml"]
+
+
 def test_a_file_too_large_is_an_error_naming_it(tmp_path, monkeypatch):
     write(tmp_path, {"Dockerfile": "FROM alpine:3.20\n", "big.bin": b"x" * 2048})
     monkeypatch.setattr(project, "MAX_FILE_BYTES", 1024)
@@ -242,7 +249,9 @@ user = st.text(string.ascii_letters + string.digits + "-._", min_size=1, max_siz
                                       '{{"password": "{p}"}}', "'{u}:{p}@h.example'", "https://{u}:{p}@x@h.example/m2",
                                       "https://{u}:{p}/y@h.example/m2", "curl -u {u}:{p} https://h.example",
                                       "-H 'Authorization: Bearer {p}'", "password '{p}'", "https://h.example/x?api_key={p}&a=1",
-                                      '{{"url": "https:\\/\\/{u}:{p}@h.example\\/x"}}', '["git+https:\\/\\/{p}@h.example\\/a"]']))
+                                      '{{"url": "https:\\/\\/{u}:{p}@h.example\\/x"}}', '["git+https:\\/\\/{p}@h.example\\/a"]',
+                                      "(https://b.s3.example/x.tgz?X-Amz-Credential={p}&X-Amz-Signature={p}):",
+                                      "https://h.example/r?auth={p}&key={p}", "https://h.example/b?sv=1&sig={p}"]))
 def test_scrub_masks_every_credential_form(name, password, form):
     text = "before " + form.format(u=name, p="PW" + password) + " after"
     assert "PW" + password not in project.scrub(text)
@@ -331,8 +340,12 @@ def _nested_properties() -> str:
      "-r/-c includes nested more than 100 files deep"),
     ({"package.json": "{}", "yarn.lock": ',,,:\n  version "1.0.0"\n'}, "an entry header with an empty specifier"),
     ({"package.json": "{}", "yarn.lock": ':\n  version "1.0.0"\n'}, "an entry header with an empty specifier"),
+    ({"pom.xml": '<?xml version="1.0" encoding="x-MacRoman"?><project><artifactId>a</artifactId></project>'},
+     "pom.xml: declares an encoding this reader cannot decode"),
+    ({"/".join(["d"] * 100) + "/Dockerfile": "FROM alpine\n", "Dockerfile": "FROM alpine\n"}, "nested more than 64 deep"),
 ], ids=["gradle-nested-blocks", "gradle-unclosed-blocks", "pom-deep", "pom-properties-bomb", "json-deep",
-        "requirements-include-chain", "yarn-lock-empty-specifiers", "yarn-lock-empty-header"])
+        "requirements-include-chain", "yarn-lock-empty-specifiers", "yarn-lock-empty-header", "xml-unknown-encoding",
+        "directories-deep"])
 def test_a_hostile_project_loads_or_is_a_clear_error_in_bounded_time_and_memory(tmp_path, files, expected):
     import subprocess
     import sys
