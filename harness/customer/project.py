@@ -5,11 +5,12 @@ Reading is bounded (file size, file count, total size) and skips what a build ma
 cannot be read is an error naming it.
 """
 
+import fnmatch
 import json
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.infra.errors import UserError
@@ -261,6 +262,14 @@ def _standins(name: str, files: dict[str, bytes], root: str) -> StandIns:
     return made
 
 
+def _with_unread(made: StandIns, piece, files: dict[str, bytes]) -> StandIns:
+    """The stand-ins, with a note for each file at the project's top that the manager's slice names as not
+    followed (harness/stack/managers/<manager>.yaml customer.unread): another tool's lock file, a workspace."""
+    top = sorted(path for path in files if "/" not in path)
+    found = [f"{printable(path)}: {why}" for pattern, why in piece.unread for path in top if fnmatch.fnmatchcase(path, pattern)]
+    return replace(made, notes=tuple(made.notes) + tuple(found)) if found else made
+
+
 def load(root: Path) -> CustomerProject:
     """Read the project at `root` and make its stand-ins (no stack needed: pure, from its files)."""
     files = read_tree(root)
@@ -273,7 +282,9 @@ def load(root: Path) -> CustomerProject:
                 break
     dockerfile = DOCKERFILE in by_path
     display = printable(root)
-    standins = tuple(_standins(manager, by_path, display) for manager, _ in builds)
+    pieces = {piece.manager: piece for piece in slices.load()}
+    standins = tuple(_with_unread(_standins(manager, by_path, display), pieces[manager], by_path)
+                     for manager, _ in builds)
     if dockerfile:
         standins += (_standins("dockerfile", by_path, display),)
     if not builds and not dockerfile:

@@ -23,7 +23,9 @@ the manager's name (docs/adding-a-key.md lists them all; tests/test_managers.py 
                {command: <on PATH>, debian: [packages scripts/bootstrap installs when the command is missing]}
     customer:  how a customer's own project of this manager is built (`airgap repro --project`, harness/customer)
                {builds: [{when: <file at the project's top>, run: <command>}]}: the first whose file exists
-               decides the command; a project with none of the files does not use this manager
+               decides the command; a project with none of the files does not use this manager;
+               unread: {<file or glob at the project's top>: why}: files of this manager's ecosystem the stand-ins
+               do not follow (another tool's lock file, a workspace), named in the project's notes when present
 
 `python3 -m harness.stack.slices clients` prints `<command> <debian package>...` per manager (scripts/bootstrap).
 """
@@ -97,6 +99,7 @@ class Slice:
     route: dict
     client: Client
     builds: tuple[tuple[str, str], ...] = ()  # customer: (file at a project's top, the command that builds it)
+    unread: tuple[tuple[str, str], ...] = ()  # customer: (file or glob at a project's top, why it is not followed)
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -186,17 +189,21 @@ def _parse(manager: str, path: Path) -> Slice:
     if not isinstance(client["debian"], list):
         raise UserError(f"{path}: client: debian: expected a list of Debian packages")
     return Slice(manager, path, sites, _mirror(path, data["mirror"], hosts), dict(route),
-                 Client(str(client["command"]), tuple(client["debian"])), _builds(path, data.get("customer")))
+                 Client(str(client["command"]), tuple(client["debian"])), *_customer(path, data.get("customer")))
 
 
-def _builds(path: Path, data) -> tuple[tuple[str, str], ...]:
+def _customer(path: Path, data) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
     if data is None:
-        return ()
-    builds = data.get("builds") if isinstance(data, dict) and set(data) == {"builds"} else None
+        return (), ()
+    builds = data.get("builds") if isinstance(data, dict) and set(data) <= {"builds", "unread"} else None
     if not isinstance(builds, list) or not all(isinstance(b, dict) and set(b) == {"when", "run"}
                                                 and all(isinstance(v, str) and v for v in b.values()) for b in builds):
         raise UserError(f"{path}: customer: expected builds: [{{when: FILE, run: COMMAND}}, ...]")
-    return tuple((b["when"], b["run"]) for b in builds)
+    unread = data.get("unread", {})
+    if not isinstance(unread, dict) or not all(isinstance(k, str) and k and isinstance(v, str) and v
+                                               for k, v in unread.items()):
+        raise UserError(f"{path}: customer: unread: expected {{FILE: why it is not followed, ...}}")
+    return tuple((b["when"], b["run"]) for b in builds), tuple(unread.items())
 
 
 @functools.cache

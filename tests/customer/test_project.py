@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import string
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from harness.infra import paths
 from harness.scenarios import model
 from harness.scenarios.steps import step_command
 from harness.scenarios.recipes import recipes
-from harness.stack import content
+from harness.stack import content, slices
 from harness.stack.servers import internet
 
 BYOC = paths.fixtures_dir() / "projects" / "byoc-dockerfile"
@@ -43,6 +44,22 @@ def test_build_outputs_are_skipped_only_beside_the_build_file_that_writes_them(t
     write(tmp_path, {"pom.xml": "<project/>", "target/classes/x.class": "x", "build/pom.xml": "<project/>",
                      "build/target/y.class": "y", "gradle/build.gradle": "", "gradle/build/z.class": "z"})
     assert sorted(path for path, _ in project.read_tree(tmp_path)) == ["build/pom.xml", "gradle/build.gradle", "pom.xml"]
+
+
+UNREAD = [(piece.manager, pattern) for piece in slices.load() for pattern, _ in piece.unread]
+FIXTURE_OF = {"npm": "npm-lockfile-v3", "python": "python-pyproject", "go": "go-module", "rubygems": "rubygems-rails-like",
+              "composer": "composer-packagist", "maven": "maven-wrapper", "gradle": "gradle-groovy"}
+
+
+@pytest.mark.parametrize("manager, pattern", UNREAD, ids=[f"{m}-{p}" for m, p in UNREAD])
+def test_a_file_the_stand_ins_do_not_follow_is_named_in_the_notes(tmp_path, manager, pattern):
+    """Another tool's lock file or a workspace beside the manager's own files (customer.unread of its slice):
+    the project still loads, and its notes say the file was not followed."""
+    shutil.copytree(paths.fixtures_dir() / "projects" / FIXTURE_OF[manager], tmp_path, dirs_exist_ok=True)
+    name = pattern.replace("*", "acme")
+    (tmp_path / name).write_text("lockfileVersion: 9\n")
+    notes = project.load(tmp_path).summary()["notes"]
+    assert any(note.startswith(f"{manager}: {name}: ") for note in notes), notes
 
 
 def test_a_file_too_large_is_an_error_naming_it(tmp_path, monkeypatch):
