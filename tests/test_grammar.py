@@ -165,12 +165,19 @@ managers = st.sampled_from(["npm", "maven", "gradle", "nuget", "python", "go", "
 @example("rubygems", "gems.example.com")
 @example("python", "http://u:pass@pypi.example.com/simple/")
 @example("rubygems", "ftp://gems.example.com/")
+@example("maven", "https:/build:PWsecret@nexus.example.com/repository/maven/")
+@example("npm", "https//ci:PWsecret@nexus.example.com/npm/")
+@example("npm", "npm_PWsecret")
 def test_package_url_hints_are_accepted_and_name_the_key_s_manager(manager, value):
-    """What lint offers instead of a refused or plain-http package URL is itself accepted, holds no user-info,
-    and is either the value mended or an example for this manager (never npm's for pkg-rubygems-url)."""
+    """What lint offers instead of a refused or plain-http package URL is itself accepted, holds no user-info
+    and nothing masked in the value, and is either the value mended or an example for this manager (never npm's
+    for pkg-rubygems-url)."""
     kind = grammar.Kind("package-proxy", manager)
     hints = [v.accepted for v in grammar.violations(value, kind) if v.rule.startswith("pkg-url")]
+    secret = grammar.userinfo_password(value)
     for hint in filter(None, hints):
+        assert not (secret and len(secret) >= 6 and secret in hint), (value, hint)  # a short one is in any URL
+        assert "PWsecret".lower() not in hint.lower(), (value, hint)
         assert grammar.package_url_violation(hint, manager) is None, (value, hint)
         assert not grammar.has_userinfo(hint), (value, hint)
         if hint == grammar.example_package_url("npm") and manager != "npm":

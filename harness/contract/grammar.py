@@ -339,7 +339,7 @@ def _package_url_violation(value: str, manager: str | None) -> Violation | None:
             return Violation("pkg-url-scheme", f"must start with https:// or http:// in lowercase: {quoted(value)}",
                              _acceptable(suggestion))
         return Violation("pkg-url-scheme", f"must start with https:// (or http://): {quoted(value)}",
-                         None if "://" in value else _acceptable(_suggested_url("https://" + value)))
+                         _acceptable(_suggested_url("https://" + value)) if _BARE_HOST_URL.fullmatch(value) else None)
     if not _url_fits(value):
         return Violation("pkg-url-invalid", f"{_invalid_reason(value)}: {quoted(value)}", _acceptable(suggestion))
     if _matches("dot-segment", value):
@@ -349,6 +349,11 @@ def _package_url_violation(value: str, manager: str | None) -> Violation | None:
         return Violation("go-proxy-list", f"holds ',' or '|', which makes GOPROXY a list that Go falls through: "
                          f"{quoted(value)}")
     return None
+
+
+# A URL written without its scheme (`nexus.example.com/npm/`): a dotted host name, an optional port and path, nothing
+# that could be user-info, a mistyped scheme or a token (no '@', no ':' before the port, no '_').
+_BARE_HOST_URL = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d{1,5})?(?:/[^@\s]*)?")
 
 
 def _acceptable(suggestion: str | None) -> str | None:
