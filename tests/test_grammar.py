@@ -145,13 +145,13 @@ userinfos = st.one_of(
     st.just(""),
     st.builds(lambda u, p: f"{u}:{p}@", st.sampled_from(["builder", "u", "b@x", ""]),
               st.lists(st.sampled_from(list("abcXYZ019+=-_.~") + ["/", "?", "#", "@", ":", "%2F", "%", " "]), max_size=12).map("".join)),
-    st.sampled_from(["token@", "u@"]),
+    st.sampled_from(["token@", "u@", "to/ken+Q==@", "t?k#n@"]),
 )
-segments = st.one_of(st.sampled_from(["repository", "npm", "go", ".", "..", "%2e", "%2E%2e", ".%2e", "@scope", "a,b", "a|b",
+segments = st.one_of(st.sampled_from(["repository", "npm", "go", ".", "..", "%2e", "%2E%2e", ".%2e", "@scope", "a,b", "a|b", "n@sha256:ab",
                                       "x~y", "é", "%C3%A9", "-", ""]),
                      st.lists(st.sampled_from(list("az09-._~") + ODD), max_size=6).map("".join))
 paths = st.lists(segments, max_size=5).map(lambda parts: "/" + "/".join(parts) if parts else "")
-schemes = st.sampled_from(["https://", "https://", "http://", "HTTPS://", "Https://", "ftp://", "", "https:/", " https://", "https//", "https:///", "https:"])
+schemes = st.sampled_from(["https://", "https://", "http://", "HTTPS://", "Https://", "ftp://", "", "https:/", " https://", "https//", "https:///", "https:", "//"])
 tails = st.sampled_from(["", "", "", "/", "?x=1", "#frag", "?", "#", ",direct", "|off", ",https://other.example.net/", "\n", " "])
 package_urls = st.builds(lambda s, u, h, p, path, t: s + u + h + p + path + t, schemes, userinfos, hosts, ports, paths, tails)
 any_text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\0"), max_size=40)
@@ -233,7 +233,11 @@ def test_oci_and_override_rules_agree_with_bash(mirrors, overrides):
           "https://u:p@ss/w@rd@nexus.example.com/npm/", "user:s3cret@harbor.example.com/proxy", "https://[::1]:4873/@scope/",
           "https:/u:S3cretZZ91@nexus.example.com/npm/", "https:///u:S3cretZZ91@nexus.example.com/m/",
           "https//u:S3cretZZ91@nexus.example.com/g/", "https://T0kenQQ77@nexus.example.com/simple/",
-          "localhost:5000/node@sha256:abc", "https:\\u:S3cretZZ91@nexus.example.com/"])
+          "localhost:5000/node@sha256:abc", "https:\\u:S3cretZZ91@nexus.example.com/",
+          "//ci:S3cretZZ91@nexus.example.com/npm/", "//ci:S3cretZZ91@nexus.example.com/dockerhub",
+          "https://T0k/en+QQ77==@nexus.example.com/npm/", "T0k/en+QQ77==@harbor.example.com/proxy",
+          "https://T0k?enQQ77@nexus.example.com/", "T0k#enQQ77@h.example.com/x@sha256:abc", "library/node@sha256:abc",
+          "a@nexus.example.com", "x/a@b@sha256:1", "LOCALHOST/x@y"])
 def test_masking_agrees_with_bash_and_hides_every_password(values):
     masked = bash([("pc_mask_url", value, "") for value in values])
     for value, (_, shown) in zip(values, masked):
@@ -275,6 +279,20 @@ def test_reference_messages_never_quote_user_info():
     with pytest.raises(reference.ReferenceError) as raised:
         reference.split_mirror("user:hunter2secret@harbor.example.com/proxy")
     assert "hunter2secret" not in str(raised.value)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
+@given(st.sampled_from(["oci-mirror", "image-override"]), mirror_values)
+@example("image-override", "https://T0kenQQ77@nexus.example.com/golden/node:20")
+@example("oci-mirror", "//ci:S3cretZZ91@nexus.example.com/Dockerhub")
+def test_oci_messages_never_show_what_mask_hides(family, value):
+    """The reference parser quotes parts of a value (a repository name) in its message: a violation's message
+    shows nothing that `mask` hides."""
+    secret = grammar.userinfo_password(value)
+    if not secret or len(secret) < 6 or value.count(secret) > 1:
+        return
+    for violation in grammar.violations(value, grammar.Kind(family)):
+        assert secret not in violation.text, (value, violation.text)
 
 
 def _c0_escaped(text: str) -> str:

@@ -48,7 +48,8 @@ def test_package_url_error(tmp_path, catalog, value, usable):
     ("nexus.example.com:5000/node@sha256:abc", "nexus.example.com:5000/node@sha256:abc"),
     ("localhost:5000/node@sha256:abc", "localhost:5000/node@sha256:abc"),
     ("https://nexus.example.com:8443/npm/x@y", "https://nexus.example.com:8443/npm/x@y"),
-    ("https://host/p:q@r", "https://host/p:q@r"),
+    ("https://host.example/p:q@r", "https://host.example/p:q@r"),
+    ("https://host/p:q@r", "https://host/p:***@r"),  # no mirror's host: a token holding '/' as the user name
     ("https://builder:Xy7/Qz9+Secret@nexus.example.com/x", "https://builder:***@nexus.example.com/x"),
     ("https://b:Xy7?Q#z@nexus.example.com/@scope/", "https://b:***@nexus.example.com/@scope/"),
     ("https://u:p@ss/w@rd@nexus.example.com/npm/", "https://u:***@nexus.example.com/npm/"),

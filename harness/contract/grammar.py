@@ -99,16 +99,22 @@ def _userinfo_span(text: str) -> tuple[int, int] | None:
     host[:port], the user-info runs to the last '@' that does not start a path segment (npm scopes
     are `/@scope/`). A value whose scheme is mistyped (`https:/u:p@h`, `https//u:p@h`, `https:///u:p@h`)
     is exactly what lint reports, so it is masked too: its user-info runs from its start to that '@'.
-    Masking too much is safe; too little is a leak.
+    A scheme-relative value (`//u:p@h`) has its user-info after the `//`. A first segment that is no host a
+    mirror has (no '.', no ':', not localhost) before a later '@' is a token holding '/', '?' or '#' written as
+    the user name (`https://ab/cd@h`): masked up to the last '@' that neither starts a path segment nor a digest
+    (`name@sha256:`). Masking too much is safe; too little is a leak.
     """
     start = text.find("://")
-    start = start + 3 if start >= 0 else 0
+    start = start + 3 if start >= 0 else 2 if text.startswith("//") else 0
     rest = text[start:]
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
     after_host = authority.partition("]")[2] if authority.startswith("[") else authority
     ends = []
     if "@" in authority or (":" in after_host and re.search(r"[^0-9]", after_host.split(":", 1)[1])):
         ends = [i for i in range(1, len(rest)) if rest[i] == "@" and rest[i - 1] != "/"]
+    elif authority and not re.search(r"[.:\[]", authority) and authority.lower() != "localhost":
+        ends = [i for i in range(1, len(rest)) if rest[i] == "@" and rest[i - 1] != "/"
+                and not rest.startswith(("sha256:", "sha384:", "sha512:"), i + 1)]
     if ends:
         return start, start + ends[-1]
     if re.match(r"[A-Za-z]+(?::[^0-9]|//)", text) and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]", text):
@@ -358,8 +364,9 @@ _BARE_HOST_URL = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d{1,5})?(?:/
 
 def _acceptable(suggestion: str | None) -> str | None:
     """A suggestion only when the grammar accepts it (never a secret: suggestions drop user-info)."""
-    if suggestion and _matches("url-character", suggestion) and _url_fits(suggestion) and not _matches("dot-segment", suggestion):
-        return mask(suggestion)
+    if (suggestion and not has_userinfo(suggestion) and _matches("url-character", suggestion) and _url_fits(suggestion)
+            and not _matches("dot-segment", suggestion)):
+        return suggestion
     return None
 
 
@@ -501,6 +508,13 @@ def credential_format_violation(value: str, kind: Kind) -> Violation | None:
 
 
 @functools.lru_cache(maxsize=4096)
+def _without_secret(message: str, value: str) -> str:
+    """A parser's message about `value` with the secret `mask` hides in it masked: the parser quotes parts of
+    the value (a repository name), which may hold its user-info."""
+    secret = userinfo_password(value)
+    return message.replace(secret, "***") if secret else message
+
+
 def stop_violation(value: str, kind: Kind) -> Violation | None:
     """The rule the reference preamble stops the build on for this value, if any (value-level rules only).
     Remembered: plan and lint ask it of the same values for every strategy."""
@@ -515,13 +529,14 @@ def stop_violation(value: str, kind: Kind) -> Violation | None:
             reference.split_mirror(value)
         except reference.ReferenceError as problem:
             rule = "oci-url-scheme" if "://" in value else "oci-url-invalid"
-            return Violation(rule, f"{problem}: {quoted(value)}")
+            return Violation(rule, f"{_without_secret(str(problem), value)}: {quoted(value)}")
         return None
     if kind.family == "image-override":
         try:
             reference.parse_normalized(value)
         except reference.ReferenceError as problem:
-            return Violation("image-override-invalid", f"not a valid image reference ({problem}): {quoted(value)}")
+            return Violation("image-override-invalid",
+                             f"not a valid image reference ({_without_secret(str(problem), value)}): {quoted(value)}")
         return None
     return credential_format_violation(value, kind)
 

@@ -14,12 +14,15 @@
 # step): its password, or all of it when it has none (a token written as the user name). Unless the authority
 # is a plain host[:port], the user-info runs to the last '@' that does not start a path segment: a password may
 # hold '/', '?', '#' or '@', and masking too much is safe. A mistyped scheme (https:/u:p@h, https//u:p@h,
-# https:///u:p@h) is masked from the value's start to that '@'.
+# https:///u:p@h) is masked from the value's start to that '@'. A scheme-relative value (//u:p@h) has its
+# user-info after the //. A first segment with no '.', ':' or '[' (no mirror's host; not localhost) before a later
+# '@' is a token holding '/', '?' or '#' as the user name: masked up to the last '@' that neither starts a path
+# segment nor a digest (name@sha256:).
 pc_mask_url() {
-    local LC_ALL=C _text=$2 _start='' _rest _authority _after_host _userinfo
+    local LC_ALL=C _text=$2 _start='' _rest _authority _after_host _userinfo _head
     local _typo='^[A-Za-z]+(:[^0-9]|//)' _url='^[A-Za-z][A-Za-z0-9+.-]*://[^/]'
     printf -v "$1" %s "$_text"
-    [[ $_text == *://* ]] && _start=${_text%%://*}://
+    if [[ $_text == *://* ]]; then _start=${_text%%://*}://; elif [[ $_text == //* ]]; then _start=//; fi
     _rest=${_text#"$_start"}
     _authority=${_rest%%[/?#]*}
     _after_host=$_authority
@@ -27,6 +30,15 @@ pc_mask_url() {
     _userinfo=$_rest
     if [[ $_authority == *@* ]] || [[ $_after_host == *:* && ${_after_host#*:} == *[!0-9]* ]]; then
         _userinfo=${_rest%[!/]@*}
+    elif [[ -n $_authority && $_authority != *[.:[]* && ${_authority,,} != localhost ]]; then
+        _head=$_rest  # the last '@' after a character other than '/' that no digest follows
+        while [[ $_head == *[!/]@* ]]; do
+            _head=${_head%[!/]@*}
+            case ${_rest:${#_head}+2} in
+                sha256:* | sha384:* | sha512:*) _head=${_rest:0:${#_head}+1} ;;
+                *) _userinfo=$_head; break ;;
+            esac
+        done
     fi
     if [[ $_userinfo == "$_rest" ]]; then
         [[ $_text =~ $_typo && ! $_text =~ $_url ]] || return 0
