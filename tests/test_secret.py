@@ -303,6 +303,11 @@ def test_import_yaml_scalars_stay_text(tmp_path):
     ("kind: Secret\ndata:\n  pkg-npm-token: not!base64\n", "data key 'pkg-npm-token' is not valid base64"),
     ("kind: Secret\ndata:\n  k: YQ=\n", "data key 'k' is not valid base64"),
     ("kind: Secret\ndata:\n  k: YWJj!\n", "data key 'k' is not valid base64"),
+    ("kind: Secret\ndata:\n  k: YWJj=\n", "data key 'k' is not valid base64"),  # padding Go refuses, Python takes
+    ("kind: Secret\ndata:\n  k: YQ===\n", "data key 'k' is not valid base64"),
+    ("kind: Secret\ndata:\n  k: YWJj\n    =\n", "data key 'k' is not valid base64"),
+    ('{"kind": "Secret", "stringData": {' + ", ".join(f'"k{i}": ""' for i in range(5001)) + "}}",
+     "5001 keys; a proxy-config Secret has at most 5000"),
     ("kind: Secret\ndata:\n  k: YWJj\n    ZGVm\n", "data key 'k' is not valid base64"),  # folded: a space
     ("kind: Secret\ndata:\n  ../escape: YQ==\n", 'data key "../escape" is not a valid Secret key'),
     ("kind: Secret\nstringData:\n  ..data: x\n", "must not start with '..'"),
@@ -319,6 +324,36 @@ def test_import_errors_name_the_file_and_key_and_never_the_value(tmp_path, monke
     assert re.search(message, err), err
     assert "not!base64" not in err and "YQ" not in err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_import_warns_of_a_pull_secret_and_of_another_name_and_takes_a_byte_order_mark(tmp_path, monkeypatch, capsys):
+    """A Secret that imports cleanly may still not be what the build mounts: an image pull secret, or a copy under
+    another name. JSON saved with a byte-order mark (an editor on Windows) imports as without it."""
+    secret_file = tmp_path / "s.json"
+    secret_file.write_text("\ufeff" + json.dumps({"kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+                                                   "metadata": {"name": "nexus-pull\x1b[2J"},
+                                                   "data": {".dockerconfigjson": "e30="}}, indent="\t"))
+    code, _, err = run_airgap(monkeypatch, capsys, "secret", "import", str(secret_file), str(tmp_path / "out"))
+    assert code == 0, err
+    assert "type kubernetes.io/dockerconfigjson: an image pull secret" in err
+    assert f"named 'nexus-pull\\x1b[2J'; the build mounts the Secret named {NAME}" in err and "\x1b" not in err
+    assert (tmp_path / "out" / ".dockerconfigjson").read_bytes() == b"{}"
+    secret_file.write_text(json.dumps({"kind": "Secret", "metadata": {"name": NAME}, "data": {"pkg-npm-token": "YQ=="}}))
+    code, _, err = run_airgap(monkeypatch, capsys, "secret", "import", str(secret_file), str(tmp_path / "out2"))
+    assert code == 0 and "warning" not in err, err
+
+
+def test_a_key_starting_with_one_dot_is_an_entry_lint_names_and_mount_keeps(tmp_path, monkeypatch, capsys):
+    """`.pkg-npm-token` is a valid Secret key that kubelet writes: lint says it is no key of the contract and
+    mount lays it out. kubelet's own `..` entries and a fixture's .gitkeep are no entries."""
+    write_proxy_config(tmp_path / "config", {".pkg-npm-token": "tok", ".gitkeep": "", "pkg-npm-url": "https://n.example.com/"})
+    assert sorted(read_config(tmp_path / "config").entries) == [".pkg-npm-token", "pkg-npm-url"]
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ["harness.commands.lint"])
+    cli.main(["lint", str(tmp_path / "config")])
+    assert ".pkg-npm-token: error: not a key of the contract (did you mean 'pkg-npm-token'?)" in capsys.readouterr().out
+    code, _, err = run_airgap(monkeypatch, capsys, "secret", "mount", str(tmp_path / "config"), str(tmp_path / "mnt"))
+    assert code == 0 and (tmp_path / "mnt" / ".pkg-npm-token").read_text() == "tok", err
+    assert sorted(read_config(tmp_path / "mnt").entries) == [".pkg-npm-token", "pkg-npm-url"]
 
 
 def test_import_refuses_a_non_empty_out_dir_unless_forced(tmp_path, monkeypatch, capsys):

@@ -1,6 +1,7 @@
 """`airgap repro`: a customer's case in one command: lint, plan, then the strategy's build under air-gap."""
 
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -25,9 +26,12 @@ def add_parser(subparsers) -> None:
 
 
 def _config_from_secret(path: Path, directory: Path) -> Path:
-    from harness.secret.convert import load_secret_file, write_key_files
+    from harness.secret.convert import read_secret_file, write_key_files
 
-    write_key_files(load_secret_file(path), directory)
+    values, notices = read_secret_file(path)
+    for notice in notices:
+        print(f"airgap: warning: {notice}", file=sys.stderr)
+    write_key_files(values, directory)
     return directory
 
 

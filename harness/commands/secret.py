@@ -80,7 +80,9 @@ def run_render(args) -> int:
 def run_import(args) -> int:
     from harness.secret import convert as secret
 
-    values = secret.load_secret_file(args.secret_file)
+    values, notices = secret.read_secret_file(args.secret_file)
+    for notice in notices:
+        _warn(notice)
     leftovers = secret.write_key_files(values, args.out_dir, force=args.force)
     if leftovers:
         _warn(f"{printable(args.out_dir)} also holds entries the Secret does not: "

@@ -1,7 +1,10 @@
 """Reading a proxy-config directory the way a build script's `$(cat /mnt/proxy-config/KEY)` does.
 
 The directory may be a plain folder or a kubelet Secret volume (`..data` and `..<timestamp>` entries,
-key files that are symlinks into `..data/`). Entries whose names start with `.` are not keys. A value
+key files that are symlinks into `..data/`). kubelet's own entries (names starting with `..`) and what version
+control or a desktop leaves in a folder (NOT_KEYS: an empty fixture's .gitkeep) are not keys; any other name is
+an entry, one starting with `.` too (`.dockerconfigjson` is a valid Secret key, and lint says it is none of the
+contract's). A value
 is the file's text with trailing newlines removed and nothing else changed. Hostile content (binary,
 a FIFO, a loop of symlinks, a huge file...) never raises: the entry records the problem and lint
 reports it; such an entry counts as unset.
@@ -19,6 +22,7 @@ from harness.infra.records import record
 MAX_VALUE_BYTES = 64 * 1024
 SECRET_KEY_RE = re.compile(r"[-._a-zA-Z0-9]+\Z")  # Kubernetes IsConfigMapKey, also used for Secrets
 SECRET_KEY_MAX = 253
+NOT_KEYS = frozenset({".gitkeep", ".keep", ".gitignore", ".DS_Store"})
 
 
 @record
@@ -66,9 +70,10 @@ def key_problems(key: str) -> list[str]:
 
 def split_key_name(name: str) -> tuple[str | None, str]:
     """`<strategy>.<key>` -> (strategy, key); `<key>` -> (None, key). Key names hold no '.', so the first
-    one separates the scope; whether the scope is a strategy is the catalog's question. The one split."""
+    one separates the scope; whether the scope is a strategy is the catalog's question. A name starting with '.'
+    (`.dockerconfigjson`) has no scope: it is a key of its own, none of the contract's. The one split."""
     scope, dot, bare = name.partition(".")
-    return (scope, bare) if dot else (None, name)
+    return (scope, bare) if dot and scope else (None, name)
 
 
 def is_valid_key_name(name: str) -> bool:
@@ -187,5 +192,6 @@ def read_config(path: str | os.PathLike | None) -> ProxyConfig:
         names = sorted(os.listdir(directory))
     except OSError as error:
         raise UserError(f"{directory}: cannot list the directory: {error.strerror}") from None
-    entries = {display_name(name): read_entry(directory / name) for name in names if not name.startswith(".")}
+    entries = {display_name(name): read_entry(directory / name) for name in names
+               if not name.startswith("..") and name not in NOT_KEYS}
     return ProxyConfig(directory, entries)

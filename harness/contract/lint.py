@@ -8,7 +8,7 @@ import re
 
 from harness.contract import grammar
 from harness.contract.catalog import Catalog
-from harness.contract.config import ProxyConfig
+from harness.contract.config import ProxyConfig, split_key_name
 from harness.contract.plan import plan, source_violations
 from harness.infra.records import record
 
@@ -133,13 +133,8 @@ def _key_hint(word: str, catalog: Catalog) -> str:
     return f" ({hint})" if hint else ""
 
 
-def _split_scope(name: str) -> tuple[str | None, str]:
-    scope, dot, bare = name.partition(".")
-    return (scope, bare) if dot else (None, name)
-
-
 def _check_name(name: str, catalog: Catalog) -> list[Finding]:
-    scope, bare = _split_scope(name)
+    scope, bare = split_key_name(name)
     if scope is not None and scope not in catalog.strategies and _key_shaped(scope) and not _key_shaped(bare):
         # pkg-npm-url.txt: a key file saved with an extension, not a strategy prefix
         return [_finding(name, "unknown-key", f"not a key of the contract{_key_hint(name, catalog)}; "
@@ -169,7 +164,7 @@ def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, e
     consumed = set(catalog.consumed_keys(strategy_name))
     findings = []
     for name in config.present():
-        scope, bare = _split_scope(name)
+        scope, bare = split_key_name(name)
         if scope == strategy_name and bare not in consumed and (bare in catalog.keys or bare in catalog.credential_owner):
             findings.append(_finding(name, "not-consumed", f"{strategy_name} does not consume {bare} (support "
                                      "matrix): this file has no effect", strategy_name))
@@ -217,7 +212,7 @@ def lint(catalog: Catalog, config: ProxyConfig, strategy: str | None = None) -> 
         name_findings = _check_name(name, catalog)
         findings += name_findings
         if not name_findings:
-            scope, bare = _split_scope(name)
+            scope, bare = split_key_name(name)
             findings += _check_value(name, bare, entry.value, catalog)
             if scope in catalog.strategies and bare in catalog.consumed_keys(scope) and bare not in config.entries \
                     and strategy in (None, scope):

@@ -45,6 +45,8 @@ LAST_KUBECTL_WITH_NULL_TIMESTAMP = (1, 33)  # Kubernetes 1.34 omits a zero creat
 MAX_SECRET_FILE_BYTES = 4 * 1024 * 1024
 MAX_YAML_NODES = 20_000
 MAX_YAML_DEPTH = 64
+MAX_KEYS = 5_000  # a proxy-config has a few hundred keys at most (every key, scoped to every strategy); JSON too
+PULL_SECRET_TYPES = ("kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg")
 
 # --- render ------------------------------------------------------------------------------------------
 
@@ -227,6 +229,7 @@ def _load_document(text: str, source: str):
 
     Error messages give the position and the parser's complaint, never document text (it holds secrets).
     """
+    text = text.removeprefix("\ufeff")  # a byte-order mark (an editor on Windows) before JSON or YAML
     if text.lstrip().startswith("{"):
         try:
             # numbers as floats: no field of a Secret needs an exact one, and int() refuses over 4300 digits
@@ -293,30 +296,63 @@ def _section(secret: dict, field_name: str, source: str) -> dict:
     return section
 
 
+_STD_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+
+
 def _decode_base64(value: str, key: str, source: str) -> bytes:
-    """Decode as Go's base64.StdEncoding does for the API server: padding required, CR/LF ignored."""
+    """Decode as Go's base64.StdEncoding does for the API server: padding required where a block is short and
+    nowhere else (Python alone takes `QUJD=`), CR/LF ignored."""
+    text = value.replace("\r", "").replace("\n", "")
     try:
-        return base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True)
+        if not _STD_BASE64.fullmatch(text):
+            raise ValueError("not standard base64")
+        return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise UserError(f"{source}: data key {key!r} is not valid base64 (value not shown)") from None
 
 
 def load_secret_file(path: str | os.PathLike) -> dict[str, bytes]:
     """The key values of a Secret manifest file (`kubectl get secret -o yaml|json`), with clear errors."""
+    return read_secret_file(path)[0]
+
+
+def read_secret_file(path: str | os.PathLike) -> tuple[dict[str, bytes], list[str]]:
+    """The key values of a Secret manifest file, and notices on what it is (secret_notices)."""
     source = printable(path)
     try:
         text = _read_file(Path(path)).decode("utf-8")
     except UnicodeDecodeError:
         raise UserError(f"{source}: not UTF-8 text, so neither YAML nor JSON") from None
-    return parse_secret(text, source)
+    secret = _the_secret(_load_document(text, source), source)
+    return _values(secret, source), secret_notices(secret, source)
 
 
 def parse_secret(text: str, source: str) -> dict[str, bytes]:
     """Key → bytes of a Secret document; stringData wins over data for a key in both, as on the server."""
-    secret = _the_secret(_load_document(text, source), source)
+    return _values(_the_secret(_load_document(text, source), source), source)
+
+
+def _values(secret: dict, source: str) -> dict[str, bytes]:
     values = {key: _decode_base64(value, key, source) for key, value in _section(secret, "data", source).items()}
     values.update({key: value.encode("utf-8") for key, value in _section(secret, "stringData", source).items()})
+    if len(values) > MAX_KEYS:
+        raise UserError(f"{source}: {len(values)} keys; a proxy-config Secret has at most {MAX_KEYS}")
     return values
+
+
+def secret_notices(secret: dict, source: str) -> list[str]:
+    """What makes a Secret that imports cleanly still not the one the build reads: an image pull secret's type,
+    another name than the one the build mounts (a copy under another name never reaches it)."""
+    notices = []
+    kind = secret.get("type")
+    if kind in PULL_SECRET_TYPES:
+        notices.append(f"{source}: type {kind}: an image pull secret, not the proxy-config Secret the build mounts "
+                       f"(one file per key, e.g. oci-dockerhub-url)")
+    metadata = secret.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if isinstance(name, str) and name != DEFAULT_NAME:
+        notices.append(f"{source}: named '{printable(name[:253])}'; the build mounts the Secret named {DEFAULT_NAME}")
+    return notices
 
 
 def _write_new_file(path: Path, raw: bytes, mode: int) -> None:
