@@ -489,8 +489,9 @@ def _insert(data: bytes, span: tuple[int, int], name: bytes, lines: list[tuple[i
     indent = data[line_start:start] if not data[line_start:start].strip() else b""
     unit = b"\t" if b"\t" in indent or b"\n\t<" in data else b"  "
     body = b"".join(indent + unit * (depth + 1) + text + nl for depth, text in lines)
-    if data[end:end + 2] != b"</":  # an empty element written <name/>: expat ends it after the tag
-        return data[:start] + b"<" + name + b">" + nl + body + indent + b"</" + name + b">" + data[end:]
+    tag_end = data.index(b">", start) + 1
+    if data[:tag_end].rstrip(b">").endswith(b"/"):  # an empty element written <name/>: the tag becomes a pair
+        return data[:start] + b"<" + name + b">" + nl + body + indent + b"</" + name + b">" + data[tag_end:]
     line_start = data.rfind(b"\n", 0, end) + 1
     if data[line_start:end].strip():  # the end tag follows other text on its line
         return data[:end] + nl + body + indent + data[end:]

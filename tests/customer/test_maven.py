@@ -241,9 +241,16 @@ def test_any_version_from_properties_is_stood_in_for_and_only_extensions_are_add
     assert all(line[:1] in (b"\t" if tabs else b" ",) for line in after if line not in before)
 
 
-def test_an_empty_build_element_gets_its_extensions():
-    made = maven.standins({"pom.xml": pom(deps("a:b:1") + "  <build/>\n")})
-    assert maven.parse_xml("pom.xml", made.rewritten["pom.xml"]).find("build/extensions/extension/artifactId").text == "b"
+@pytest.mark.parametrize("build", ["  <build/>\n", "  <build/>", "  <build ></build>", "  <build><extensions/></build>",
+                                   "  <build>\n    <extensions />\n  </build>\n", "  <build><extensions/></build>\n"])
+def test_an_empty_build_or_extensions_element_gets_its_extensions(build):
+    """`<build/>` and `<extensions/>`, on a line of their own or before the next end tag: the extensions land in
+    project/build/extensions, and nowhere else."""
+    made = maven.standins({"pom.xml": pom(deps("a:b:1") + build)})
+    root = maven.parse_xml("pom.xml", made.rewritten["pom.xml"])
+    assert [e.find("artifactId").text for e in root.findall("build/extensions/extension")] == ["b"]
+    assert root.findall(".//extension") == root.findall("build/extensions/extension")
+    assert len(root.findall(".//extensions")) == 1 and len(root.findall(".//build")) == 1
 
 
 @settings(max_examples=30, deadline=None)
