@@ -20,7 +20,7 @@ import json
 import re
 from urllib.parse import unquote, urlsplit
 
-from harness.customer.project import StandIns, json_object_of
+from harness.customer.project import StandIns, json_object_of, own_port, own_port_note
 from harness.customer.rubygems import safe_url
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
@@ -210,6 +210,9 @@ def _from_lock(lock: dict, notes: list[str]) -> tuple[list[dict], dict, dict]:
             on_packagist.append(label)
             if parts.hostname != urlsplit(generator.SITE).hostname:
                 notes.append(f"{label}: dist on {parts.hostname}, served as on {urlsplit(generator.SITE).hostname}")
+        elif own_port(parts):
+            entry["dist_url"] = url
+            notes.append(own_port_note(parts.hostname, own_port(parts), f"{label}: its dist"))
         else:
             entry["dist_url"] = url
             files = {path: data.decode() for path, data in generator.dist_files(entry).items()}

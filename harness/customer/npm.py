@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from harness.customer.project import StandIns, json_object_of, text_of
+from harness.customer.project import StandIns, json_object_of, own_port, own_port_note, text_of
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack import content, slices
@@ -509,8 +509,12 @@ def _elsewhere(package: Locked, entry: dict, host: str, url, from_manifest: bool
     files = {f"package/{name}": text for name, text in entry.get("files", {}).items()}
     files["package/package.json"] = json_bytes(generator.manifest(entry)).decode()
     tarball = {"host": host, "path": path, "kind": "tgz", "files": files}
-    made.elsewhere[(host, path)] = tarball
     data = content._placeholder(tarball)
+    port = own_port(url)
+    if port:
+        made.notes.append(own_port_note(host, port, "packages resolved"))
+        return data
+    made.elsewhere[(host, path)] = tarball
     if (registry.hostname or "").lower() == host and _safe_path(prefix):
         document = made.documents.setdefault((host, prefix + package.name), {
             "name": package.name, "dist-tags": {}, "versions": {}})

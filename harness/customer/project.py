@@ -223,6 +223,21 @@ def _read(path: Path) -> bytes | None:
     return data
 
 
+DEFAULT_PORTS = {"https": 443, "http": 80}  # the simulated internet answers a host on these ports only
+
+
+def own_port(parts) -> int | None:
+    """The port a URL (urlsplit parts) names other than its scheme's default, else None: a stand-in cannot be
+    served there, so a module notes it instead of standing in for it (a bad port raises ValueError)."""
+    port = parts.port
+    return port if port is not None and port != DEFAULT_PORTS.get(parts.scheme) else None
+
+
+def own_port_note(host: str, port: int, what: str) -> str:
+    return (f"{what} on {printable(host)}:{port}, a port of its own: the simulated internet serves 443 only, so "
+            "they are not stood in for and the build cannot fetch them")
+
+
 def text_of(path: str, data: bytes) -> str:
     """A project file's text for a stand-in module; bytes that are not UTF-8 are an error naming the file."""
     try:

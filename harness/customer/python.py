@@ -44,7 +44,7 @@ except ImportError:  # not a dependency of the harness (pyproject.toml): pip's v
     from pip._vendor.packaging.utils import canonicalize_name
     from pip._vendor.packaging.version import InvalidVersion, Version
 
-from harness.customer.project import StandIns, text_of
+from harness.customer.project import StandIns, own_port, own_port_note, text_of
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack import slices
@@ -507,6 +507,9 @@ def _elsewhere(reader: Reader, dists: dict) -> tuple[dict, set]:
         if not HOST.match(host):
             reader.note(f"{where}: an index URL whose host is not a name ({printable(host)}): kept, not stood in for")
             continue
+        if own_port(parts):
+            reader.note(f"{where}: " + own_port_note(host, own_port(parts), f"{option} and its packages"))
+            continue
         served = list(dists.values()) if kind == "index" else local
         shown = ", ".join(f"{d['name']} {d['version']}" for d in served) or "no stand-ins"
         if kind == "find-links":
@@ -537,6 +540,9 @@ def _elsewhere(reader: Reader, dists: dict) -> tuple[dict, set]:
 def _wheel_url(reader: Reader, url: str, where: str, files: list, dists: dict) -> None:
     """`name @ https://host/path/name-1.0-py3-none-any.whl`: a stand-in wheel at that URL."""
     parts = urlsplit(url)
+    if own_port(parts):
+        reader.note(f"{where}: " + own_port_note(parts.hostname or "", own_port(parts), "a wheel URL and its wheel"))
+        return
     path = unquote(parts.path)
     filename = posixpath.basename(path)
     pieces = filename[:-len(".whl")].split("-")

@@ -62,6 +62,32 @@ def test_a_file_the_stand_ins_do_not_follow_is_named_in_the_notes(tmp_path, mana
     assert any(note.startswith(f"{manager}: {name}: ") for note in notes), notes
 
 
+_LOCKED_ON_A_PORT = {
+    "npm": {"package.json": '{"name": "app", "dependencies": {"@corp/ui": "^2.0.0"}}',
+            "package-lock.json": '{"name": "app", "lockfileVersion": 3, "packages": {"": {"dependencies": {"@corp/ui": '
+                                 '"^2.0.0"}}, "node_modules/@corp/ui": {"version": "2.0.0", "resolved": '
+                                 '"https://npm.corp.example:8443/@corp/ui/-/ui-2.0.0.tgz", "integrity": "sha512-' + "B" * 86 + '=="}}}'},
+    "yarn": {"package.json": '{"name": "app", "dependencies": {"@corp/ui": "^2.0.0"}}',
+             "yarn.lock": '# yarn lockfile v1\n\n\n"@corp/ui@^2.0.0":\n  version "2.0.0"\n  resolved '
+                          '"http://npm.corp.example:8443/@corp/ui/-/ui-2.0.0.tgz#' + "a" * 40 + '"\n'},
+    "pip": {"requirements.txt": "--index-url https://npm.corp.example:8443/simple/\nacme-lib==1.2.0\n"},
+    "composer": {"composer.json": '{"require": {"acme/x": "^1.0"}}',
+                 "composer.lock": '{"content-hash": "x", "packages": [{"name": "acme/x", "version": "1.0.0", "dist": '
+                                  '{"type": "zip", "url": "https://npm.corp.example:8443/dist/acme/x/1.0.0.zip"}}]}'},
+}
+
+
+@pytest.mark.parametrize("files", list(_LOCKED_ON_A_PORT.values()), ids=list(_LOCKED_ON_A_PORT))
+def test_a_registry_on_a_port_of_its_own_is_named_not_stood_in_for(tmp_path, files):
+    """The simulated internet answers 443 only: packages a project fetches from host:8443 cannot be stood in
+    for there, and the notes say so instead of claiming they were."""
+    loaded = project.load(write(tmp_path, files))
+    notes = loaded.summary()["notes"]
+    assert any("npm.corp.example:8443, a port of its own" in note for note in notes), notes
+    assert not any("stood in for there" in note or "served there" in note for note in notes), notes
+    assert "npm.corp.example" not in json.dumps([made.elsewhere for made in loaded.standins])
+
+
 def test_a_file_too_large_is_an_error_naming_it(tmp_path, monkeypatch):
     write(tmp_path, {"Dockerfile": "FROM alpine:3.20\n", "big.bin": b"x" * 2048})
     monkeypatch.setattr(project, "MAX_FILE_BYTES", 1024)
