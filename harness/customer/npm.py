@@ -376,6 +376,10 @@ def _manifest_only(manifest: dict, npmrc: dict, made: Made) -> None:
                 continue
             where = f"{group}[{alias!r}]"
             registry = _registry_of(_name(MANIFEST, where, name), npmrc)
+            if "${" in registry:  # .npmrc names it by an environment variable the build may set: no host to serve on
+                made.notes.append(f"{alias}: {NPMRC} takes its registry from an environment variable "
+                                  f"({printable(registry)}): not stood in for")
+                continue
             _stand_in(Locked(name, version, {}, registry, where=f"{MANIFEST}: {where}"), made, from_manifest=True)
             count += 1
     if count:

@@ -475,3 +475,18 @@ def _tar_manifest(data: bytes) -> bytes:
     import tarfile
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         return tar.extractfile("package/package.json").read()
+
+
+def test_a_registry_npmrc_takes_from_the_environment_is_noted_not_an_error():
+    """A CI-style .npmrc (`registry=${NPM_REGISTRY_URL}`, a scope's too) names no host to serve stand-ins on:
+    those dependencies are named as not stood in for; the others still are."""
+    made = standins_of.standins({
+        "package.json": b'{"name": "app", "dependencies": {"left-pad": "^1.3.0", "@corp/ui": "^2.0.0"}}',
+        ".npmrc": b"registry=${NPM_REGISTRY_URL}\n@corp:registry=${CORP_NPM_URL}\n"})
+    assert "left-pad: .npmrc takes its registry from an environment variable (${NPM_REGISTRY_URL}/): not stood in for" \
+        in made.notes
+    assert any(note.startswith("@corp/ui: .npmrc takes its registry") for note in made.notes)
+    made = standins_of.standins({
+        "package.json": b'{"name": "app", "dependencies": {"left-pad": "^1.3.0", "@corp/ui": "^2.0.0"}}',
+        ".npmrc": b"@corp:registry=${CORP_NPM_URL}\n"})
+    assert [p["name"] for p in made.definition["packages"]] == ["left-pad"]
