@@ -151,6 +151,24 @@ def _user_properties(files: dict[str, bytes]) -> dict[str, str]:
     return {name: value.strip("\"'") for name, value in found}
 
 
+QUOTES = "\"'"
+_SETTINGS_OPTION = re.compile(r"(?:^|\s)(-s|--settings|-gs|--global-settings)(?:=|\s+)(\S+)")
+
+
+def _config_notes(files: dict[str, bytes]) -> list[str]:
+    """.mvn/maven.config options that take the build past the preamble's settings: `-s FILE` replaces the user
+    settings.xml the preamble writes (its mirrorOf * with pkg-maven-url), so the project's own mirrors win."""
+    if MAVEN_CONFIG not in files:
+        return []
+    notes = []
+    for option, path in _SETTINGS_OPTION.findall(text_of(MAVEN_CONFIG, files[MAVEN_CONFIG])):
+        read = ("instead of the user settings.xml the preamble writes" if option in ("-s", "--settings")
+                else "as its global settings")
+        notes.append(f"{MAVEN_CONFIG}: {option} {printable(path.strip(QUOTES))}: Maven reads that settings "
+                     f"file {read}: its mirrors and servers apply to the build")
+    return notes
+
+
 class Model:
     """The project's poms: the reactor from the top pom.xml through <modules>, and their parents in it."""
 
@@ -637,7 +655,7 @@ def _definition_items(collect: Collector) -> list[dict]:
 
 
 def standins(files: dict[str, bytes]) -> StandIns:
-    notes: list[str] = []
+    notes: list[str] = _config_notes(files)
     downloads, rewritten = _wrapper(files, notes)
     if TOP_POM not in files:
         notes.append(f"no {TOP_POM} at the project's top: Maven has no project to build")

@@ -260,3 +260,14 @@ def test_any_versions_of_one_artifact_are_laid_out_with_their_metadata(versions)
     tree = layout([{"group": "org.a", "artifact": "x", "version": v} for v in versions])
     metadata = tree["org/a/x/maven-metadata.xml"].decode()
     assert all(f"<version>{v}</version>" in metadata for v in versions)
+
+
+def test_a_settings_file_named_in_maven_config_is_noted():
+    """`-s FILE` in .mvn/maven.config replaces the user settings.xml the preamble writes: its mirrors win."""
+    made = maven.standins({"pom.xml": pom(""), ".mvn/maven.config": b"-B --settings=.mvn/settings.xml -gs '/etc/m2.xml'\n"})
+    assert (".mvn/maven.config: --settings .mvn/settings.xml: Maven reads that settings file instead of the user "
+            "settings.xml the preamble writes: its mirrors and servers apply to the build") in made.notes
+    assert any(note.startswith(".mvn/maven.config: -gs /etc/m2.xml: Maven reads that settings file as its global")
+               for note in made.notes)
+    assert not any("maven.config" in note for note in maven.standins({"pom.xml": pom(""),
+                                                                    ".mvn/maven.config": b"-Drevision=1\n"}).notes)
