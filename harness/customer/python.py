@@ -103,6 +103,7 @@ class Reader:
     url_hashes: list = field(default_factory=list)  # (wheel URL, file, --hash spans) of a requirement by URL
     projects: set = field(default_factory=set)  # (pyproject.toml, built) read
     include_depth: int = 0  # -r/-c files being read inside one another
+    no_index: str = ""  # where --no-index is given: pip asks no index, only --find-links
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -178,6 +179,8 @@ class Reader:
             elif token[:2] in VALUED and not token.startswith("--"):
                 token, value = token[:2], token[2:]
             index += 1
+            if token == "--no-index":
+                self.no_index = self.no_index or where
             kind = VALUED.get(token)
             if kind in ("requirement", "constraint"):
                 self._include(value, path, where, kind == "constraint")
@@ -610,6 +613,13 @@ def read(files: dict[str, bytes]) -> Reader:
 
 def standins(files: dict[str, bytes]) -> StandIns:
     reader = read(files)
+    if reader.no_index and not any(kind == "find-links" and urlsplit(url).scheme in ("http", "https")
+                                   for kind, url, _ in reader.indexes):
+        # pip asks no index and finds every wheel in the project's own folders: nothing to fetch, and the
+        # --hash lines are those of the customer's wheels, which stay as they are
+        reader.note(f"{reader.no_index}: --no-index with local --find-links only: pip installs from the project's "
+                    "own files; nothing is stood in for and no hash is rewritten")
+        return StandIns(manager=MANAGER, notes=tuple(reader.notes))
     dists = _distributions(reader)
     elsewhere, off_pypi = _elsewhere(reader, dists)
     on_pypi = [d for key, d in sorted(dists.items()) if key not in off_pypi and not key[0].startswith("@")]

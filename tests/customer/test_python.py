@@ -310,3 +310,15 @@ def test_a_pinned_name_and_version_come_back_from_the_wheel_file_name(name, vers
     parsed_name, parsed_version, _, _ = parse_wheel_filename(filename)
     assert (parsed_name, parsed_version) == (canonicalize_name(name), Version(version))
     assert hashlib.sha256(data).hexdigest() in made.rewritten["requirements.txt"].decode()
+
+
+@pytest.mark.parametrize("links", ["./wheels", "file:///srv/wheels"])
+def test_no_index_with_local_wheels_stands_in_for_nothing_and_keeps_the_hashes(links):
+    """`--no-index --find-links ./wheels`: pip installs the project's own wheels and asks no index, so nothing is
+    stood in for and the --hash lines (the customer's wheels') stay as they are."""
+    text = f"--no-index\n--find-links {links}\nsix==1.16.0 \\\n    --hash=sha256:{'a' * 64}\n".encode()
+    made = pip_standins.standins({"requirements.txt": text})
+    assert made.rewritten == {} and made.definition == {} and made.elsewhere == {}
+    assert any("--no-index with local --find-links only" in note for note in made.notes)
+    remote = pip_standins.standins({"requirements.txt": text.replace(links.encode(), b"https://wheels.corp.example/")})
+    assert remote.elsewhere  # a remote --find-links page is still stood in for, with its wheels
