@@ -31,7 +31,7 @@ from xml.etree import ElementTree
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
-from harness.customer.project import StandIns, text_of
+from harness.customer.project import StandIns, not_utf8, text_of, wide_encoding
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack.content.archives import sha256_hex, zip_bytes
@@ -472,7 +472,10 @@ def _descriptor(group: str, artifact: str, version: str, goals: set[str]) -> str
 
 
 def _spans(path: str, data: bytes) -> dict[str, list[tuple[int, int]]]:
-    """Element path (project/build/...) -> [(offset of its start tag, offset of its end tag)] in the bytes."""
+    """Element path (project/build/...) -> [(offset of its start tag, offset of its end tag)] in the bytes (of a
+    pom the copy rewrites: ASCII-compatible, since the lines it adds are UTF-8)."""
+    if wide_encoding(data):
+        raise not_utf8(path, data)
     parser = expat.ParserCreate()
     stack: list[tuple[str, int]] = []
     spans: dict[str, list[tuple[int, int]]] = {}

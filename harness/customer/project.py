@@ -238,12 +238,39 @@ def own_port_note(host: str, port: int, what: str) -> str:
             "they are not stood in for and the build cannot fetch them")
 
 
+# What Windows tools write (PowerShell 5's `>` is UTF-16): the clients read it, the stand-ins take UTF-8 only
+_WIDE_TEXT = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16",
+              b"\xfe\xff": "UTF-16"}
+
+
+def wide_encoding(data: bytes) -> str | None:
+    """UTF-16 or UTF-32 when the bytes start with its byte-order mark; "UTF-16 (or binary)" when they hold a
+    NUL byte, which no UTF-8 text of a package manager has; else None."""
+    found = next((name for start, name in _WIDE_TEXT.items() if data.startswith(start)), None)
+    return found or ("UTF-16 (or binary)" if b"\x00" in data else None)
+
+
+def not_utf8(path: str, data: bytes) -> UserError:
+    """The error for a project file the stand-ins need as UTF-8 text."""
+    wide = wide_encoding(data)
+    if wide:
+        return UserError(f"{printable(path)}: not UTF-8 but {wide} text; its client may read it, but the stand-ins "
+                         "read and rewrite UTF-8 only: save it as UTF-8")
+    try:
+        data.decode("utf-8")
+        return UserError(f"{printable(path)}: not UTF-8 text")
+    except UnicodeDecodeError as error:
+        return UserError(f"{printable(path)}: not UTF-8 text (byte {error.start})")
+
+
 def text_of(path: str, data: bytes) -> str:
-    """A project file's text for a stand-in module; bytes that are not UTF-8 are an error naming the file."""
+    """A project file's text for a stand-in module; bytes that are not UTF-8 text are an error naming the file."""
+    if wide_encoding(data):
+        raise not_utf8(path, data)
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise UserError(f"{printable(path)}: not UTF-8 text (byte {error.start})") from None
+    except UnicodeDecodeError:
+        raise not_utf8(path, data) from None
 
 
 def json_object_of(path: str, data: bytes) -> dict:

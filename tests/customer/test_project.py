@@ -88,6 +88,21 @@ def test_a_registry_on_a_port_of_its_own_is_named_not_stood_in_for(tmp_path, fil
     assert "npm.corp.example" not in json.dumps([made.elsewhere for made in loaded.standins])
 
 
+@pytest.mark.parametrize("name, text", [
+    ("requirements.txt", "six==1.16.0\n"),
+    ("pom.xml", '<?xml version="1.0" encoding="UTF-16"?>\n<project><groupId>g</groupId><artifactId>a</artifactId>'
+                "<version>1</version><dependencies><dependency><groupId>c</groupId><artifactId>d</artifactId>"
+                "<version>1</version></dependency></dependencies></project>\n"),
+])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_file_is_refused_by_name_never_rewritten_half(tmp_path, name, text, encoding):
+    """What PowerShell 5 writes: the client reads UTF-16, the stand-ins read and rewrite UTF-8 only, so the
+    project is refused naming the file (a pom's copy got UTF-8 lines spliced into UTF-16 before)."""
+    write(tmp_path, {name: text.encode(encoding)})
+    with pytest.raises(UserError, match=f"{name}: not UTF-8 but UTF-16.* text; .* save it as UTF-8"):
+        project.load(tmp_path)
+
+
 def test_a_file_too_large_is_an_error_naming_it(tmp_path, monkeypatch):
     write(tmp_path, {"Dockerfile": "FROM alpine:3.20\n", "big.bin": b"x" * 2048})
     monkeypatch.setattr(project, "MAX_FILE_BYTES", 1024)
