@@ -11,6 +11,7 @@ implementations must name the same rule, mask the same way and key npm's token t
 import ipaddress
 import urllib.parse
 import os
+import string
 import subprocess
 
 import pytest
@@ -139,6 +140,7 @@ hosts = st.sampled_from([
     "1.2.3.256", "010.0.0.1", "[::1]", "[::0001]", "[0:0:0:0:0:0:0:1]", "[2001:db8::1]", "[2001:DB8::1]",
     "[::ffff:1.2.3.4]", "[fe80::1%25eth0]", "[::1", "::1]", "[nexus]", "bücher.example", "xn--bcher-kva.example",
     "nexus_1.example.com", "-bad.example.com", "nexus.example.com.", "a..b", "",
+    "dl.cloudsmith.io", "DL.Cloudsmith.IO", "npm-proxy.fury.io", "gems.gemfury.com", "conda.anaconda.org",
 ])
 ports = st.sampled_from(["", "", "", ":443", ":80", ":8443", ":0", ":08081", ":65535", ":65536", ":99999", ":", ":x"])
 userinfos = st.one_of(
@@ -148,6 +150,7 @@ userinfos = st.one_of(
     st.sampled_from(["token@", "u@", "to/ken+Q==@", "t?k#n@"]),
 )
 segments = st.one_of(st.sampled_from(["repository", "npm", "go", ".", "..", "%2e", "%2E%2e", ".%2e", "@scope", "a,b", "a|b", "n@sha256:ab",
+                                      "t", "public", "Basic", "T0kenPathQQ77",
                                       "x~y", "é", "%C3%A9", "-", ""]),
                      st.lists(st.sampled_from(list("az09-._~") + ODD), max_size=6).map("".join))
 paths = st.lists(segments, max_size=5).map(lambda parts: "/" + "/".join(parts) if parts else "")
@@ -237,7 +240,11 @@ def test_oci_and_override_rules_agree_with_bash(mirrors, overrides):
           "//ci:S3cretZZ91@nexus.example.com/npm/", "//ci:S3cretZZ91@nexus.example.com/dockerhub",
           "https://T0k/en+QQ77==@nexus.example.com/npm/", "T0k/en+QQ77==@harbor.example.com/proxy",
           "https://T0k?enQQ77@nexus.example.com/", "T0k#enQQ77@h.example.com/x@sha256:abc", "library/node@sha256:abc",
-          "a@nexus.example.com", "x/a@b@sha256:1", "LOCALHOST/x@y"])
+          "a@nexus.example.com", "x/a@b@sha256:1", "LOCALHOST/x@y",
+          "https://dl.cloudsmith.io/T0kenPathQQ77/acme/repo/", "https://u:S3cretZZ91@DL.cloudsmith.io/T0k/x",
+          "https://dl.cloudsmith.io/public/acme/", "https://npm-proxy.fury.io/T0kenPathQQ77/acme/",
+          "https://npm.fury.io/acme/", "https://conda.anaconda.org/t/T0kenPathQQ77/acme", "https://gems.gemfury.com/T0k/",
+          "https://dl.cloudsmith.io/\u0130T0k/x"])
 def test_masking_agrees_with_bash_and_hides_every_password(values):
     masked = bash([("pc_mask_url", value, "") for value in values])
     for value, (_, shown) in zip(values, masked):
@@ -245,6 +252,27 @@ def test_masking_agrees_with_bash_and_hides_every_password(values):
         password = grammar.userinfo_password(value)
         if password and value.count(password) == 1:  # a password that is also part of the host cannot be told apart
             assert password not in shown
+
+
+PATH_TOKEN_FORMS = ["https://dl.cloudsmith.io/{t}/acme/repo/python/simple/", "https://u:pw@DL.CloudSmith.io/{t}/a/",
+                    "https://npm-proxy.fury.io/{t}/acme/", "https://pypi.fury.io/{t}/acme/simple/",
+                    "https://gems.gemfury.com/{t}/", "https://conda.anaconda.org/t/{t}/acme",
+                    "https://repo.anaconda.com/t/{t}/main"]
+
+
+@settings(max_examples=max(EXAMPLES // 5, 50), deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.sampled_from(PATH_TOKEN_FORMS), st.text(string.ascii_letters + string.digits + "-_.~",
+                                                                    min_size=1, max_size=40)), min_size=5, max_size=20))
+def test_a_hosted_registry_s_path_token_is_masked_in_python_and_bash(pairs):
+    """grammar.yaml path_tokens: the segment Cloudsmith, Gemfury and anaconda.org take a token in is masked,
+    the same in Python and in the preamble's bash."""
+    values = [form.format(t="TK" + token) for form, token in pairs]
+    shown = bash([("pc_mask_url", value, "") for value in values])
+    for (form, token), value, (_, masked) in zip(pairs, values, shown):
+        assert masked == grammar.mask(value)
+        assert "TK" + token not in masked and "/***/" in masked + "/", (value, masked)
+    for kept in ("https://dl.cloudsmith.io/public/acme/repo/", "https://npm.fury.io/acme/", "https://nexus.example.com/t/x/"):
+        assert grammar.mask(kept) == kept
 
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,

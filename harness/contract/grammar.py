@@ -65,17 +65,27 @@ class Kind:
         return self.family in ("username", "password", "token")
 
 
-def _load() -> tuple[dict[str, Rule], dict[str, str], dict[str, tuple[str, ...]]]:
+@record
+class PathToken:
+    """A hosted registry whose URLs carry an access token as a path segment (grammar.yaml `path_tokens`)."""
+
+    before: str  # an ERE for the lowercased value up to the token
+    not_tokens: tuple[str, ...] = ()  # segments there that are no token
+    more: bool = False  # another segment must follow the token
+
+
+def _load() -> tuple[dict[str, Rule], dict[str, str], dict[str, tuple[str, ...]], tuple[PathToken, ...]]:
     text = Path(__file__).with_name("grammar.yaml").read_text(encoding="utf-8")  # beside this module, as packaged
     data = load_yaml(text)
     rules = {rid: Rule(rid, r["severity"], r["build"], r["summary"], r["accepted"], tuple(r.get("refused", ())),
                        r.get("client"), tuple(r.get("examples", ())))
              for rid, r in data["rules"].items()}
     client_urls = {name: tuple(managers) for name, managers in data["client_urls"].items()}
-    return rules, data["patterns"], client_urls
+    path_tokens = tuple(PathToken(t["before"], tuple(t.get("not", ())), bool(t.get("more"))) for t in data["path_tokens"])
+    return rules, data["patterns"], client_urls, path_tokens
 
 
-RULES, PATTERN_TEXTS, CLIENT_URLS = _load()
+RULES, PATTERN_TEXTS, CLIENT_URLS, PATH_TOKENS = _load()
 
 
 @functools.cache
@@ -126,14 +136,39 @@ def _userinfo_span(text: str) -> tuple[int, int] | None:
 def mask(text: str) -> str:
     """The value with the secret of its user-info replaced by `***`: the password (`https://u:p@h/` ->
     `https://u:***@h/`), or all of it when it has no password (`https://TOKEN@h/` -> `https://***@h/`: a
-    token is often written as the user name)."""
+    token is often written as the user name); then the token a hosted registry takes as a path segment
+    (`https://dl.cloudsmith.io/TOKEN/org/repo/` -> `https://dl.cloudsmith.io/***/org/repo/`)."""
     span = _userinfo_span(text)
-    if span is None:
-        return text
-    start, at = span
-    userinfo = text[start:at]
-    shown = f"{userinfo.split(':', 1)[0]}:***" if ":" in userinfo else "***"
-    return f"{text[:start]}{shown}{text[at:]}"
+    if span is not None:
+        start, at = span
+        userinfo = text[start:at]
+        shown = f"{userinfo.split(':', 1)[0]}:***" if ":" in userinfo else "***"
+        text = f"{text[:start]}{shown}{text[at:]}"
+    return _mask_path_token(text)
+
+
+def _mask_path_token(text: str) -> str:
+    """The first path_tokens entry whose `before` matches: its token segment replaced by `***`."""
+    lowered = text.translate(_ASCII_LOWER)  # ASCII only, as bash's ${v,,} under LC_ALL=C: offsets stay the same
+    for entry in PATH_TOKENS:
+        found = _path_token_pattern(entry.before).match(lowered)
+        if not found:
+            continue
+        start = found.end()
+        end = start + len(re.match(r"[^/?#]*", text[start:])[0])
+        rest = text[end:]
+        if end == start or lowered[start:end] in entry.not_tokens or (entry.more and not re.match(r"/[^/?#]", rest)):
+            continue
+        return f"{text[:start]}***{rest}"
+    return text
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+@functools.cache
+def _path_token_pattern(before: str) -> re.Pattern:
+    return re.compile(before)
 
 
 def userinfo_password(text: str) -> str | None:

@@ -22,17 +22,11 @@ from harness.stack import slices
 # harness/contract/grammar.py `mask` does for proxy-config values: the password, or a token written as the user
 # name, also when it holds '/' or '@'), `user:pass@host` without a scheme, `key=value` and `key: value` settings
 # (.npmrc's `_authToken=`, `password:`, `api_key=` in a query), Gradle's `password 'x'`, curl's `-u user:pass` and
-# Authorization headers (a package.json script), URLs written with JSON's escaped slashes (`https:\/\/u:p@h`), and
-# the hosted registries that take a token as a path segment (_PATH_TOKENS). Nothing read from the project reaches
-# a note, a report or an error without this mask.
+# Authorization headers (a package.json script), and URLs written with JSON's escaped slashes (`https:\/\/u:p@h`).
+# `mask` also hides the token hosted registries take as a path segment (grammar.yaml path_tokens). Nothing read
+# from the project reaches a note, a report or an error without this mask.
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s<>]+")
 _JSON_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\\/\\/[^\s<>\"]+")
-# Hosted registries whose URLs carry an access token as a path segment: Cloudsmith's entitlement tokens
-# (dl.cloudsmith.io/TOKEN/org/repo/, not its public/ and basic/ paths), Gemfury's secret URLs
-# (gems.gemfury.com/TOKEN/, *.fury.io/TOKEN/account/) and anaconda.org's (/t/TOKEN/).
-_PATH_TOKENS = re.compile(r"(?i)((?:\\?/){2}(?:dl\.cloudsmith\.io(?:\\?/)(?!public\b|basic\b)|gems\.gemfury\.com(?:\\?/)|"
-                          r"[a-z0-9-]+\.fury\.io(?:\\?/)(?=[^/\s\\]+(?:\\?/)[^/\s\\])|"
-                          r"[a-z0-9.-]*anaconda\.(?:org|com)(?:\\?/)t(?:\\?/)))[^/\s\\\"'<>]+")
 _SECRET_NAMES = r"_authToken|_auth|_password|password|passwd|token|secret|api[_-]?key|apikey|access[_-]?key|sig"
 _CREDENTIALS = (
     (re.compile(r"(?<=://)[^/\s@]+@"), "***@"),
@@ -55,7 +49,6 @@ def scrub(text: str) -> str:
 
     text = _URL.sub(lambda url: mask(url.group()), text)
     text = _JSON_URL.sub(lambda url: mask(url.group().replace("\\/", "/")).replace("/", "\\/"), text)
-    text = _PATH_TOKENS.sub(r"\1***", text)
     for pattern, replacement in _CREDENTIALS:
         text = pattern.sub(replacement, text)
     return text

@@ -50,6 +50,11 @@ def render(catalog: Catalog | None = None) -> str:
             lines.append(_assign("PC_IMAGE_REGISTRY", index, image.registry))
             lines.append(_assign("PC_IMAGE_OVERRIDE", index, image.override or ""))
     lines.append(f"PC_DIRECTORY_BASE_MANAGERS={shlex.quote(' '.join(grammar.CLIENT_URLS['directory-base']))}")
+    lines.append("PC_PATH_TOKEN_BEFORE=() PC_PATH_TOKEN_NOT=() PC_PATH_TOKEN_MORE=()")
+    for index, entry in enumerate(grammar.PATH_TOKENS):
+        lines.append(f"PC_PATH_TOKEN_BEFORE[{index}]={shlex.quote(entry.before)} "
+                     f"PC_PATH_TOKEN_NOT[{index}]={shlex.quote(' '.join(entry.not_tokens))} "
+                     f"PC_PATH_TOKEN_MORE[{index}]={'1' if entry.more else ''}")
     lines.append("declare -gA PC_RULE_SUMMARY=()")
     for name, pattern in grammar.PATTERN_TEXTS.items():
         lines.append(f"PC_RE_{name.upper().replace('-', '_')}={shlex.quote(pattern)}")

@@ -17,8 +17,30 @@
 # https:///u:p@h) is masked from the value's start to that '@'. A scheme-relative value (//u:p@h) has its
 # user-info after the //. A first segment with no '.', ':' or '[' (no mirror's host; not localhost) before a later
 # '@' is a token holding '/', '?' or '#' as the user name: masked up to the last '@' that neither starts a path
-# segment nor a digest (name@sha256:).
+# segment nor a digest (name@sha256:). Then the token a hosted registry takes as a path segment (PC_PATH_TOKEN_*,
+# generated from grammar.yaml's path_tokens): the first entry whose ERE matches the lowercased value, where the
+# next segment is not one of its `not` words and, with `more`, another segment follows, has that segment masked.
 pc_mask_url() {
+    local LC_ALL=C _masked _lower _i _from _token _rest _word _skip _not
+    pc__mask_userinfo _masked "$2"
+    _lower=${_masked,,}
+    for _i in "${!PC_PATH_TOKEN_BEFORE[@]}"; do
+        [[ $_lower =~ ${PC_PATH_TOKEN_BEFORE[_i]} ]] || continue
+        _from=${#BASH_REMATCH[0]}
+        _token=${_lower:_from} && _token=${_token%%[/?#]*}
+        _rest=${_masked:_from+${#_token}}
+        _skip='' && read -ra _not <<<"${PC_PATH_TOKEN_NOT[_i]}"
+        for _word in "${_not[@]}"; do [[ $_token == "$_word" ]] && _skip=1; done
+        [[ -n $_token && -z $_skip ]] || continue
+        [[ -z ${PC_PATH_TOKEN_MORE[_i]} || $_rest =~ ^/[^/?#] ]] || continue
+        _masked="${_masked:0:_from}***$_rest"
+        break
+    done
+    printf -v "$1" %s "$_masked"
+}
+
+# $1 <- $2 with the secret of its user-info masked: pc_mask_url's first step (grammar.mask's user-info part).
+pc__mask_userinfo() {
     local LC_ALL=C _text=$2 _start='' _rest _authority _after_host _userinfo _head
     local _typo='^[A-Za-z]+(:[^0-9]|//)' _url='^[A-Za-z][A-Za-z0-9+.-]*://[^/]'
     printf -v "$1" %s "$_text"
