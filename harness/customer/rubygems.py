@@ -237,18 +237,27 @@ def _string(match: re.Match, first: int = 1) -> str:
 
 
 def _opens_block(line: str) -> bool:
-    return bool(re.search(r"\sdo(\s*\|[^|]*\|)?$", line))
+    """A line opening a block its `end` closes: `... do`, or a Ruby statement (`if`, `unless`, `case` ... at the
+    line's start; `x if y` is a modifier and opens none)."""
+    return bool(re.search(r"\sdo(\s*\|[^|]*\|)?$", line)
+                or re.match(r"^(if|unless|case|while|until|begin|def|class|module)\b", line))
+
+
+# `git "URL" do`, `github "org/repo" do`, `path "dir" do`: the gems inside take that option, as Bundler gives it
+_OPTION_BLOCK = re.compile(rf"^({'|'.join(SOURCE_OPTIONS)})\s*\(?\s*{_STRING}")
+_GIT_SOURCE = re.compile(r"^git_source\s*\(?\s*:(\w+)")  # a custom git source, used as `gem "x", NAME: "..."`
 
 
 def read_gemfile(text: str) -> tuple[list[dict], list[str]]:
     """The Gemfile's gem lines ({name, requirements, source, options}) and notes on its sources and Ruby."""
     gems, notes = [], []
-    blocks: list[str | None] = []  # each open `... do` block: its source URL (`source "URL" do`), or None
+    blocks: list[dict] = []  # each open block: the options it gives its gems ({source: URL}, {git: URL} ...)
+    git_sources: list[str] = []  # git_source(:name) names
     for number, raw in enumerate(text.splitlines(), 1):
         line = _code(raw).strip()
         if not line:
             continue
-        url = None  # the source this line names
+        url, given = None, {}  # the source this line names; the options a block it opens gives its gems
         if found := _SOURCE.match(line):
             url = "https://rubygems.org" if found.group(3) else _string(found)
             if not is_rubygems(url):
@@ -264,7 +273,10 @@ def read_gemfile(text: str) -> tuple[list[dict], list[str]]:
                 rest = rest[more.end():]
             options = {m.group(1): (_string(m, 2) if _string(m, 2) is not None else m.group(4))
                        for m in _OPTION.finditer(rest)}
-            source = options.get("source") or next((url for url in reversed(blocks) if url), None)
+            for block in blocks:  # the innermost block's options win, the gem's own over all
+                options = {**{k: v for k, v in block.items() if k != "source"}, **options}
+            options |= {"git": options[name] for name in git_sources if name in options and "git" not in options}
+            source = options.get("source") or next((b["source"] for b in reversed(blocks) if "source" in b), None)
             gems.append({"name": _string(found), "requirements": requirements, "options": options,
                          "source": source, "line": number})
         elif found := _RUBY.match(line):
@@ -274,10 +286,14 @@ def read_gemfile(text: str) -> tuple[list[dict], list[str]]:
             notes.append(f"{GEMFILE}: line {number}: {printable(line)}: another file's gems are not read here")
         elif re.match(r"^plugin\b", line):
             notes.append(f"{GEMFILE}: line {number}: a Bundler plugin ({printable(line)}): not stood in")
+        elif found := _OPTION_BLOCK.match(line):
+            given = {found.group(1): _string(found, 2)}
+        elif found := _GIT_SOURCE.match(line):
+            git_sources.append(found.group(1))
         elif line == "end" and blocks:
             blocks.pop()
         if _opens_block(line):
-            blocks.append(url)
+            blocks.append({"source": url} if url else given)
         if re.match(r"^(gem|platforms?)\b.*[\s:\[]windows\b", line):
             notes.append(f"{GEMFILE}: line {number}: platform windows is Bundler 2.5's name; an older Bundler stops "
                          "('`windows` is not a valid platform'): mingw, mswin and x64_mingw work with both")

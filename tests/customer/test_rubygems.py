@@ -344,3 +344,24 @@ def test_versions_compare_as_rubygems_compares_them(version, clause, expected):
 def test_a_version_yaml_would_read_as_a_number_is_quoted():
     assert "  version: '1.0'\n" in generator.gemspec_yaml({"name": "x", "version": "1.0"}).decode()
     assert "  version: 2.1.0\n" in generator.gemspec_yaml({"name": "x", "version": "2.1.0"}).decode()
+
+
+def test_gemfile_blocks_give_their_gems_their_source_git_or_path():
+    """Without a lock, a gem's origin comes from the blocks around it: `source URL do` (an `if ... end` inside
+    does not close it), `git URL do`, `github "org/repo" do`, `path "dir" do`, and a git_source(:name) option."""
+    gemfile = (b'source "https://rubygems.org"\n'
+               b'git_source(:corp) do |repo|\n  "https://git.corp.example/#{repo}.git"\nend\n'
+               b'source "https://gems.contribsys.com/" do\n  if ENV["PRO"]\n    gem "sidekiq-ent"\n  end\n'
+               b'  gem "sidekiq-pro"\nend\n'
+               b'git "https://github.com/rails/rails.git" do\n  gem "activesupport"\nend\n'
+               b'github "acme/internal" do\n  gem "acme-auth"\nend\n'
+               b'path "engines" do\n  gem "billing"\nend\n'
+               b'gem "acme-audit", corp: "acme/audit"\n'
+               b'gem "rack", "3.0.8" if true\n'
+               b'gem "rails", "7.1.0"\n')
+    made = standins_of.standins({"Gemfile": gemfile})
+    assert sorted(g["name"] for g in made.definition["gems"]) == ["rack", "rails"]
+    notes = "\n".join(made.notes)
+    assert "gem sidekiq-pro: from https://gems.contribsys.com/, not stood in" in notes
+    assert "gem activesupport git: https://github.com/rails/rails.git" in notes
+    assert "gem acme-auth github: acme/internal" in notes and "gem acme-audit git: acme/audit" in notes
