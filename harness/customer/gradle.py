@@ -44,7 +44,8 @@ LOCKFILES = re.compile(r"(^|/)([\w.-]*gradle\.lockfile|gradle/dependency-locks/[
 PLUGINS_FILE = Path(__file__).with_name("gradle_plugins.yaml")
 STANDIN_GROUP = "airgap.standin"  # the made-up implementation of a plugin gradle_plugins.yaml does not name
 
-_STR = r"'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\""
+# a double-quoted string may hold ${...} with quotes of its own: "g:a:${property("v")}" (bounded: no backtracking blow-up)
+_STR = r"'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\\n])*'|\"(?:\\.|\$\{[^}\n]{0,200}\}|[^\"\\\n])*\""
 _TOKEN = re.compile(rf"(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z))|(?P<string>{_STR})", re.S)
 _STRING = re.compile(_STR, re.S)
 _VALUE = rf"(?:{_STR}|[A-Za-z_][\w.]*)"

@@ -231,3 +231,18 @@ def test_the_fixture_plugin_is_generated_as_before_without_a_class():
     assert jar["files"] == {"META-INF/gradle-plugins/org.airgap.fixture.hello.properties":
                             "implementation-class=airgap.fixture.Plugin\n"}
     assert marker["packaging"] == "pom"
+
+
+@pytest.mark.parametrize("script, name", [
+    ('dependencies {\n    implementation("com.acme:corp-core:${property("corpVersion")}")\n'
+     '    implementation("com.acme:corp-util:${project.property("corpVersion")}")\n'
+     '    implementation("com.acme:corp-json:${extra["jsonVersion"]}")\n}\n', "build.gradle.kts"),
+    ("dependencies {\n    implementation \"com.acme:corp-core:${property('corpVersion')}\"\n"
+     "    implementation \"com.acme:corp-util:${project.property(\"corpVersion\")}\"\n"
+     "    implementation \"com.acme:corp-json:${ext['jsonVersion']}\"\n}\n", "build.gradle"),
+])
+def test_a_template_with_quotes_inside_its_braces_resolves(script, name):
+    """`"g:a:${property("v")}"`: the quotes inside ${...} do not end the string (Kotlin and Groovy alike)."""
+    made = gradle.standins({name: script.encode(), "gradle.properties": b"corpVersion=2.4.1\njsonVersion=1.7\n"})
+    assert artifacts(made) == {"com.acme:corp-core:2.4.1", "com.acme:corp-util:2.4.1", "com.acme:corp-json:1.7"}
+    assert not any("not found" in note for note in made.notes), made.notes
