@@ -8,6 +8,7 @@ cannot be read is an error naming it.
 import fnmatch
 import json
 import os
+import posixpath
 import re
 import stat
 from dataclasses import dataclass, field, replace
@@ -256,14 +257,36 @@ def not_utf8(path: str, data: bytes) -> UserError:
         return UserError(f"{printable(path)}: not UTF-8 text (byte {error.start})")
 
 
+def _conflict_line(text: str) -> int | None:
+    """The line of the first `<<<<<<<` of a merge conflict (followed by `=======` and `>>>>>>>` lines), or None."""
+    start, middle = None, False
+    for number, line in enumerate(text.split("\n"), 1):
+        marker = line.rstrip("\r")
+        if marker[:7] == "<" * 7 and marker[7:8] in ("", " ") and start is None:
+            start = number
+        elif start is not None and marker == "=" * 7:
+            middle = True
+        elif middle and marker[:7] == ">" * 7 and marker[7:8] in ("", " "):
+            return start
+    return None
+
+
+RESOLVES_CONFLICTS = {"yarn.lock"}  # Yarn 1 merges a conflicted lockfile itself ("merge conflict detected")
+
+
 def text_of(path: str, data: bytes) -> str:
-    """A project file's text for a stand-in module; bytes that are not UTF-8 text are an error naming the file."""
+    """A project file's text for a stand-in module; bytes that are not UTF-8 text are an error naming the file,
+    and so is a file left with merge-conflict markers (every client but Yarn's stops at them)."""
     if wide_encoding(data):
         raise not_utf8(path, data)
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise not_utf8(path, data) from None
+    if "<<<<<<<" in text and posixpath.basename(path) not in RESOLVES_CONFLICTS and (line := _conflict_line(text)):
+        raise UserError(f"{printable(path)}: merge-conflict markers from line {line}: its client stops at them; "
+                        "resolve the conflict first")
+    return text
 
 
 def json_object_of(path: str, data: bytes) -> dict:

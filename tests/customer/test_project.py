@@ -103,6 +103,28 @@ def test_a_utf16_file_is_refused_by_name_never_rewritten_half(tmp_path, name, te
         project.load(tmp_path)
 
 
+CONFLICT = "<<<<<<< HEAD\n{a}\n=======\n{b}\n>>>>>>> feature\n"
+
+
+@pytest.mark.parametrize("name, head, a, b", [
+    ("Gemfile.lock", "GEM\n  remote: https://rubygems.org/\n  specs:\n", "    rack (3.0.8)", "    rack (3.1.0)"),
+    ("requirements.txt", "", "six==1.16.0", "six==1.17.0"),
+    ("go.sum", "", "golang.org/x/text v0.3.0 h1:x=", "golang.org/x/text v0.3.1 h1:y="),
+])
+def test_merge_conflict_markers_are_an_error_naming_the_file_and_line(tmp_path, name, head, a, b):
+    """A lockfile or requirements file left mid-merge: its client stops at the markers, so the project is refused
+    naming the file and the line (a Gemfile.lock with them loaded silently before)."""
+    files = {name: head + CONFLICT.format(a=a, b=b)}
+    files |= {"Gemfile": 'source "https://rubygems.org"\ngem "rack"\n'} if name == "Gemfile.lock" else {}
+    files |= {"go.mod": "module example.com/a\n\ngo 1.21\n"} if name == "go.sum" else {}
+    with pytest.raises(UserError, match=f"{name}: merge-conflict markers from line {head.count(chr(10)) + 1}"):
+        project.load(write(tmp_path, files))
+
+
+def test_yarn_resolves_its_own_lockfile_conflicts():
+    assert project.text_of("yarn.lock", CONFLICT.format(a="a", b="b").encode()).startswith("<<<<<<<")
+
+
 def test_a_file_too_large_is_an_error_naming_it(tmp_path, monkeypatch):
     write(tmp_path, {"Dockerfile": "FROM alpine:3.20\n", "big.bin": b"x" * 2048})
     monkeypatch.setattr(project, "MAX_FILE_BYTES", 1024)
