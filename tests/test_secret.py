@@ -313,6 +313,11 @@ def test_import_yaml_scalars_stay_text(tmp_path):
     ("kind: Secret\nstringData:\n  ..data: x\n", "must not start with '..'"),
     ("kind: Secret\ndata:\n  k: YQ==\n  k: Yg==\n", "duplicate key 'k'"),
     ("kind: Secret\ndata:\n  k: {a: b}\n", "data key 'k': the value is not a string"),
+    ("kind: Secret\nstringData: {a: x, pkg-maven-password: Fr0g,YQpart2}\n",
+     "stringData has a key without a value after key 'pkg-maven-password'.* the key is not shown"),
+    ("kind: Secret\nstringData: {a: x, pkg-npm-token:YQtoken}\n", "stringData has a key without a value after key 'a'"),
+    ("kind: Secret\nstringData:\n  pkg-npm-token:YQtoken: x\n",
+     "stringData key \"pkg-npm-token\" \\(and what follows its ':', not shown\\) is not a valid Secret key"),
     ("kind: Secret\ndata: YQ==\n", "data is not a mapping"),
     ("kind: Secret\n---\nkind: Secret\n", "holds 2 YAML documents"),
 ])

@@ -281,15 +281,24 @@ def _section(secret: dict, field_name: str, source: str) -> dict:
         return {}
     if not isinstance(section, dict):
         raise UserError(f"{source}: {field_name} is not a mapping of key to value")
+    previous = None
     for key, value in section.items():
         if key is None:
             raise UserError(f"{source}: {field_name} has a null key (`~` or nothing before the ':'): keys are names")
+        if value is None and isinstance(key, str):
+            # `{k: a,b}` in flow style makes `b` a key without a value: it is part of a value, so it is not shown
+            after = f" after key {previous!r}" if previous else ""
+            raise UserError(f"{source}: {field_name} has a key without a value{after}: an empty value, `k:v` "
+                            "without a space, or a ',' inside an unquoted flow-style value (`{k: a,b}`) that splits "
+                            "it; the key is not shown, as it may be part of a secret: quote the value")
         problems = key_problems(key) if isinstance(key, str) else ["not a string"]
         if problems:
-            raise UserError(f"{source}: {field_name} key {go_quote(str(key))} is not a valid Secret key: "
-                            + "; ".join(problems))
+            # `k:value` without a space is one key holding the value: show the key up to its ':' only
+            shown = go_quote(str(key).split(":", 1)[0]) + (" (and what follows its ':', not shown)" if ":" in str(key) else "")
+            raise UserError(f"{source}: {field_name} key {shown} is not a valid Secret key: " + "; ".join(problems))
         if not isinstance(value, str):
             raise UserError(f"{source}: {field_name} key {key!r}: the value is not a string")
+        previous = key
         if not value.isascii() and any(0xD800 <= ord(char) <= 0xDFFF for char in value):
             raise UserError(f"{source}: {field_name} key {key!r}: the value holds an escaped UTF-16 surrogate "
                             "(\\uD800-\\uDFFF) on its own, which is no character")
