@@ -50,3 +50,17 @@ def test_text_that_is_not_yaml_is_one_error_with_the_place():
     with pytest.raises(YAMLSyntaxError, match="line 1, column"):
         load_yaml("a: [1\n")
     assert issubclass(YAMLSyntaxError, ValueError) and yamltext.CACHE_VERSION >= 1
+
+
+def test_a_key_given_twice_is_an_error_naming_it_and_its_line():
+    """PyYAML keeps the last of two equal keys silently: a scenario's second `expect:` replaced its first."""
+    with pytest.raises(YAMLSyntaxError, match=r"the key 'expect' is given twice in one mapping \(line 3\)"):
+        load_yaml("expect: {build: fails}\nname: x\nexpect: {build: succeeds}\n")
+    assert load_yaml("base: &b {a: 1}\nuse:\n  <<: *b\n  a: 2\n") == {"base": {"a": 1}, "use": {"a": 2}}  # merge keys
+
+
+def test_aliases_that_expand_to_a_billion_values_are_refused_at_once():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    with pytest.raises(YAMLSyntaxError, match="aliases expand to more than"):  # every reader would walk them all
+        load_yaml("\n".join(lines) + "\n")

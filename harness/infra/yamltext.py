@@ -13,7 +13,7 @@ import os
 import zlib
 from pathlib import Path
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: documents with a key given twice or an alias bomb are refused, so not cached
 
 
 class YAMLSyntaxError(ValueError):
@@ -25,13 +25,61 @@ def _cache_dir() -> Path:
     return Path(base) / "airgap-harness" / "parsed-yaml"
 
 
+MAX_EXPANDED_NODES = 1_000_000  # values a document holds with its aliases expanded: a hand-written file has thousands
+
+
 def _parse(text: str | bytes):
+    """The document, composed once and checked before it is built: a key given twice in one mapping is an
+    error (YAML says keys are unique; PyYAML keeps the last silently), and so are aliases that expand to more
+    than MAX_EXPANDED_NODES values (a few hundred bytes of nested aliases make a billion, which every reader
+    that walks the document then walks)."""
     import yaml  # only when a document is not in the cache: the import alone costs ~25 ms
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check(node, yaml)
+        return loader.construct_document(node)
     except yaml.YAMLError as error:
         raise YAMLSyntaxError(str(error)) from None
+    finally:
+        loader.dispose()
+
+
+def _check(root, yaml) -> None:
+    sizes: dict[int, int] = {}  # node id -> values it holds, aliases expanded (each node counted once: linear)
+    pending = [(root, False)]
+    while pending:
+        node, children_done = pending.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        children = ([n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else list(node.value))
+        if not children_done:
+            if isinstance(node, yaml.MappingNode):
+                _unique_keys(node, yaml)
+            pending.append((node, True))
+            pending += [(child, False) for child in children if id(child) not in sizes]
+            continue
+        sizes[id(node)] = 1 + sum(sizes.get(id(child), 1) for child in children)
+        if sizes[id(node)] > MAX_EXPANDED_NODES:
+            raise YAMLSyntaxError(f"aliases expand to more than {MAX_EXPANDED_NODES} values (line "
+                                  f"{node.start_mark.line + 1}): a document written by hand holds far fewer")
+
+
+def _unique_keys(node, yaml) -> None:
+    seen = set()
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.value == "<<":
+            continue  # a merge key may repeat; a complex key is left to the reader
+        if (key.tag, key.value) in seen:
+            raise YAMLSyntaxError(f"the key {key.value[:80]!r} is given twice in one mapping (line "
+                                  f"{key.start_mark.line + 1}); YAML keys are unique")
+        seen.add((key.tag, key.value))
 
 
 def load_yaml(text: str | bytes):
