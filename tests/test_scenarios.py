@@ -3,6 +3,7 @@ matrix, the judge and the reports."""
 
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -211,6 +212,51 @@ def test_own_project_errors_name_the_folder_or_file(tmp_path, files, message):
     with pytest.raises(UserError) as error:
         load_file(path)
     assert str(path.parent) in str(error.value) and message in str(error.value)
+
+
+@pytest.mark.parametrize("text, message", [
+    (VALID.replace("{build: fails}", "{build: fails, message: '([unclosed'}"), "expect message '([unclosed': not a regular"),
+    (VALID.replace("{build: fails}", "{build: fails, message: '(a+)+$'}"), "can take exponential time"),
+    (VALID.replace("{build: fails}", "{build: fails, message: '(x|y)*z{2,}'}"), None),
+    (VALID + "finding: {verdict: leak, fix: '   '}\n", "finding fix: empty"),
+    (VALID + "expect: {build: succeeds}\n", "the key 'expect' is given twice"),
+])
+def test_a_scenario_value_that_would_fail_or_hang_after_the_build_is_refused_at_load(tmp_path, text, message):
+    """What would only fail once the stack ran (a regular expression that does not compile, a blank finding fix,
+    an expectation given twice) or hang on the build's output (a nested repetition) is refused at load."""
+    path = write(tmp_path, text)
+    if message is None:
+        assert load_file(path).expect.message == "(x|y)*z{2,}"
+        return
+    with pytest.raises(UserError, match=re.escape(message) if "(" in message else message) as error:
+        load_file(path)
+    assert str(path) in str(error.value)
+
+
+def test_a_scenario_file_not_utf8_or_a_folder_name_with_control_characters_is_a_clear_error(tmp_path):
+    path = write(tmp_path, VALID)
+    path.write_bytes(VALID.encode() + "# caf\xe9\n".encode("latin-1"))
+    with pytest.raises(UserError, match=r"scenario.yaml: not UTF-8 text \(byte \d+\)"):
+        load_file(path)
+    odd = write(tmp_path, VALID, name="ok\x1b[31mred")
+    with pytest.raises(UserError, match="is no scenario name") as error:
+        load_file(odd)
+    assert "\x1b" not in str(error.value) and "\\x1b" in str(error.value)
+
+
+def test_a_scenario_s_own_project_is_read_without_following_links(tmp_path):
+    path = write(tmp_path, "strategy: buildpack\nproxy_config: {}\nrecipe: [{project: p, manager: go, run: 'true'}]\n"
+                 "expect: {build: fails}\n", files={"project/go.mod": "module example.com/a\n"})
+    (path.parent / "project" / "leaked").symlink_to("/etc/passwd")
+    assert [name for name, _ in load_file(path).project] == ["go.mod"]
+
+
+def test_two_scenarios_with_one_name_are_an_error_naming_both(tmp_path):
+    first = write(tmp_path, VALID + "name: same\n", name="a")
+    second = write(tmp_path, VALID.replace("webapp", "byoc") + "name: same\n", name="b")
+    with pytest.raises(UserError, match="two scenarios named 'same'") as error:
+        load([tmp_path / "scenarios"], CATALOG, recipes())
+    assert str(first) in str(error.value) and str(second) in str(error.value)
 
 
 def test_a_project_no_step_runs_is_an_error(tmp_path):

@@ -10,6 +10,7 @@ anyone writing them; scenarios/matrix.yaml stands for it.
 
 import functools
 import os
+import re
 import shutil
 from dataclasses import dataclass, fields, replace
 from importlib import resources
@@ -20,9 +21,10 @@ import jsonschema
 from harness.contract.catalog import Catalog, load_catalog
 from harness.contract.config import read_config
 from harness.contract.plan import plan
-from harness.customer.project import CustomerProject, load as load_project
+from harness.customer.project import CustomerProject, load as load_project, read_tree
 from harness.infra import paths
 from harness.infra.errors import UserError
+from harness.infra.textsafe import printable
 from harness.infra.yamltext import YAMLSyntaxError, load_yaml
 from harness.scenarios.recipes import for_its_projects, recipes
 
@@ -307,16 +309,49 @@ def own_project_dir(step: dict) -> str:
     return step.get("context") or step["project"]
 
 
+MAX_SCENARIO_FILE_BYTES = 1024 * 1024  # a scenario.yaml or project.yaml is written by hand: a few KiB
+
+
+def _read_yaml(path: Path):
+    """A scenario folder's YAML file, bounded and as UTF-8; every error names the file."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SCENARIO_FILE_BYTES + 1)
+        if len(data) > MAX_SCENARIO_FILE_BYTES:
+            raise UserError(f"{printable(path)}: over {MAX_SCENARIO_FILE_BYTES >> 20} MiB; a scenario file is a few KiB")
+        return load_yaml(data.decode("utf-8").removeprefix("\ufeff"))
+    except UnicodeDecodeError as error:
+        raise UserError(f"{printable(path)}: not UTF-8 text (byte {error.start})") from None
+    except (OSError, YAMLSyntaxError) as error:
+        raise UserError(f"{printable(path)}: cannot be read as YAML: {error}") from None
+
+
+# A group that repeats and holds a repetition itself, `(a+)+`: matching can take exponential time on the output
+_NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,)")
+
+
+def _check_message(path: Path, data: dict) -> None:
+    """expect.message is a regular expression the build's output is searched with: compiled here, and one whose
+    matching can take exponential time refused, so neither fails nor hangs after the build has run."""
+    message = (data.get("expect") or {}).get("message")
+    if message is None:
+        return
+    try:
+        re.compile(message)
+    except re.error as error:
+        raise UserError(f"{path}: expect message {printable(message)!r}: not a regular expression ({error})") from None
+    if _NESTED_REPEAT.search(message):
+        raise UserError(f"{path}: expect message {printable(message)!r}: a repeated group holding a repetition "
+                        "(like (a+)+) can take exponential time on the build's output: write it without the nesting")
+
+
 def load_file(path: Path) -> Scenario:
     """One scenario: its folder or the folder's scenario.yaml, validated; errors name the file and the place in it."""
     path = path / SCENARIO_FILE if path.is_dir() else path
     if path.name != SCENARIO_FILE:
         raise _loose(path)
     folder = path.parent
-    try:
-        data = load_yaml(path.read_text())
-    except (OSError, YAMLSyntaxError) as error:
-        raise UserError(f"{path}: cannot be read as YAML: {error}") from None
+    data = _read_yaml(path)
     errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=lambda e: list(e.path))
     if errors:
         lines = [f"  at {'/'.join(map(str, e.path)) or '(top)'}: {e.message}" for e in errors]
@@ -324,6 +359,11 @@ def load_file(path: Path) -> Scenario:
     for secret in _secret_refs(data):
         if secret not in _secrets():
             raise UserError(f"{path}: fixture secret {secret!r} is not in {_secrets_file()}")
+    name_pattern = _schema()["properties"]["name"]["pattern"]  # a folder's name must meet the name's pattern too
+    if "name" not in data and not re.search(name_pattern, folder.name):
+        raise UserError(f"{printable(path)}: the folder's name {printable(folder.name)!r} is no scenario name "
+                        f"({name_pattern}): rename the folder or give `name:`")
+    _check_message(path, data)
     _check_config_dirs(path, data)
     _check_leak_cause(path, data)
     for key in ((data.get("mirrors") or {}).get("not_proxied") or {}):
@@ -332,7 +372,10 @@ def load_file(path: Path) -> Scenario:
     if "project" in data:  # a customer-style project: built with the strategy's steps and stand-ins
         return _with_project_path(path, data)
     project = _own_project(path, data)
-    return from_json(data, folder.name, str(path), folder, project)
+    try:
+        return from_json(data, folder.name, str(path), folder, project)
+    except ValueError as error:  # a value the schema lets through and its record refuses (a blank finding fix)
+        raise UserError(f"{path}: {error}") from None
 
 
 def _with_project_path(path: Path, data: dict) -> Scenario:
@@ -407,10 +450,10 @@ def _own_project(path: Path, data: dict) -> tuple[tuple[str, bytes], ...]:
     if files in present:
         if not files.is_dir():
             raise UserError(f"{files}: not a directory (a project's files)")
-        tree = tuple((p.relative_to(files).as_posix(), p.read_bytes()) for p in sorted(files.rglob("*")) if p.is_file())
-        if not tree:
-            raise UserError(f"{files}: no files")
-        return tree
+        try:  # read as a customer's project is: bounded, symlinks and special files left out
+            return read_tree(files)
+        except UserError as error:
+            raise UserError(f"{path}: {PROJECT_DIR}/: {error}") from None
     return _generated_project(definition)
 
 
@@ -418,10 +461,7 @@ def _generated_project(path: Path) -> tuple[tuple[str, bytes], ...]:
     """project.yaml: `generate: <ecosystem>` and `definition:`, turned into files against the fixture packages."""
     from harness.stack import content
 
-    try:
-        data = load_yaml(path.read_text())
-    except (OSError, YAMLSyntaxError) as error:
-        raise UserError(f"{path}: cannot be read as YAML: {error}") from None
+    data = _read_yaml(path)
     if (not isinstance(data, dict) or set(data) != {"generate", "definition"}
             or data["generate"] not in content.PROJECT_ECOSYSTEMS or not isinstance(data["definition"], dict)):
         raise UserError(f"{path}: expected `generate:` (one of {', '.join(content.PROJECT_ECOSYSTEMS)}) and "
@@ -477,6 +517,12 @@ def load(paths: list[Path], catalog: Catalog, recipes: dict) -> list[Scenario]:
                 scenarios += generated(catalog, recipes)
             else:
                 scenarios.append(load_file(file))
+    first: dict[str, Scenario] = {}
+    for scenario in scenarios:  # reports, shards and step reuse know a scenario by its name
+        if scenario.name in first:
+            raise UserError(f"two scenarios named {scenario.name!r}: {first[scenario.name].source or 'the matrix'} and "
+                            f"{scenario.source or 'the matrix'}")
+        first[scenario.name] = scenario
     return scenarios
 
 
