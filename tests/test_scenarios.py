@@ -233,6 +233,47 @@ def test_a_scenario_value_that_would_fail_or_hang_after_the_build_is_refused_at_
     assert str(path) in str(error.value)
 
 
+@pytest.mark.parametrize("expect, message", [
+    ("{build: fails, failing_step: 'project:nmp'}", "failing step 'project:nmp' is no step of the scenario"),
+    ("{build: fails, mirror_hits: [{route: pkg-nmp-url}]}", "mirror route 'pkg-nmp-url' is no key of the catalog"),
+    ("{build: fails, no_mirror_hits: [oci-dockerhub-ur]}", "mirror route 'oci-dockerhub-ur' is no key"),
+    ("{build: fails, images: {nodee: 'docker.io/library/node:18'}}", "image 'nodee' is no image of webapp"),
+    ("{build: succeeds, failing_step: preamble}", "build: succeeds with a failing step"),
+    ("{build: fails, failing_step: 'pull:nginx', failing_steps: ['pull:node']}", "is not the first of failing_steps"),
+    ("{build: fails, egress: [], egress_required: [registry-1.docker.io]}", "is not in egress"),
+    ("{build: fails, mirror_hits: [{route: pkg-npm-url}], no_mirror_hits: [pkg-npm-url]}", "in both mirror_hits and"),
+    ("{build: fails, failing_steps: [preamble], mirror_hits: [{route: oci-ping}]}", None),
+])
+def test_expectations_name_only_what_exists_and_never_contradict(tmp_path, expect, message):
+    """A typo in an expectation makes a scenario that can never pass (a step that does not exist) or never fail
+    (a route no build hits); contradictory ones fail whatever happens. All are refused at load."""
+    path = write(tmp_path, f"strategy: webapp\nproxy_config: {{fixture: full-global}}\nexpect: {expect}\n")
+    if message is None:
+        load_file(path)
+        return
+    with pytest.raises(UserError, match=re.escape(message)):
+        load_file(path)
+
+
+@pytest.mark.parametrize("config, files, message", [
+    ("{fixture: no-such-fixture}", {}, "proxy_config: fixture 'no-such-fixture': no directory"),
+    ("{fixture: full-global, remove: [pkg-nmp-url]}", {}, "proxy_config remove 'pkg-nmp-url': not in"),
+    ("{fixture: full-global, keys: {pkg-npm-token: plaintext-secret}}", {}, "a secret value inline"),
+    ("{keys: {'..': x}}", {}, "proxy_config keys '..'"),
+    ("{dir: proxy-config}", {"proxy-config/image-node-ref/x": "x"}, "image-node-ref: a directory where a key file"),
+])
+def test_a_configuration_is_refused_at_load_when_it_cannot_be_made_as_written(tmp_path, config, files, message):
+    path = write(tmp_path, f"strategy: webapp\nproxy_config: {config}\nexpect: {{build: fails}}\n", files=files)
+    with pytest.raises(UserError, match=re.escape(message)):
+        load_file(path)
+    if "dir" in config:
+        (path.parent / "proxy-config" / "image-node-ref" / "x").unlink()
+        (path.parent / "proxy-config" / "image-node-ref").rmdir()
+        (path.parent / "proxy-config" / "image-node-ref").symlink_to("/etc/hostname")
+        with pytest.raises(UserError, match="image-node-ref: a symlink"):
+            load_file(path)
+
+
 def test_a_scenario_file_not_utf8_or_a_folder_name_with_control_characters_is_a_clear_error(tmp_path):
     path = write(tmp_path, VALID)
     path.write_bytes(VALID.encode() + "# caf\xe9\n".encode("latin-1"))

@@ -19,7 +19,7 @@ from pathlib import Path
 import jsonschema
 
 from harness.contract.catalog import Catalog, load_catalog
-from harness.contract.config import read_config
+from harness.contract.config import key_problems, read_config, split_key_name
 from harness.contract.plan import plan
 from harness.customer.project import CustomerProject, load as load_project, read_tree
 from harness.infra import paths
@@ -370,12 +370,80 @@ def load_file(path: Path) -> Scenario:
         if key.split(".", 1)[-1] not in load_catalog().keys:  # a mirror key, global or strategy-scoped
             raise UserError(f"{path}: mirrors not_proxied {key!r}: not a mirror key of the catalog")
     if "project" in data:  # a customer-style project: built with the strategy's steps and stand-ins
-        return _with_project_path(path, data)
+        return _checked(path, _with_project_path(path, data))
     project = _own_project(path, data)
     try:
-        return from_json(data, folder.name, str(path), folder, project)
+        return _checked(path, from_json(data, folder.name, str(path), folder, project))
     except ValueError as error:  # a value the schema lets through and its record refuses (a blank finding fix)
         raise UserError(f"{path}: {error}") from None
+
+
+def _check_config(path: Path, catalog: Catalog, spec: ConfigSpec, label: str) -> None:
+    """A scenario's configuration can be made as written: its fixture exists, its own directory holds only
+    regular files (no symlink out of the folder, no directory or FIFO that would be dropped), inline keys are
+    valid names and hold no secret (secrets by reference only), and `remove` names keys its source has."""
+    source = spec.source()
+    if source is not None and not source.is_dir():
+        raise UserError(f"{path}: {label}: {'fixture ' + repr(spec.fixture) if spec.fixture else 'dir'}: no directory {source}")
+    entries = read_config(source).entries if source is not None else {}
+    if spec.path is not None:  # what materialize would drop (no bytes) or take from outside the folder (a link)
+        for name, entry in entries.items():
+            if (spec.path / name).is_symlink() or entry.raw is None:
+                raise UserError(f"{printable(spec.path / name)}: {entry.problem or 'a symlink'}: a scenario's "
+                                "proxy-config holds regular files (hostile values are fine: they are copied as they are)")
+    secret_keys = {k for key in catalog.keys.values() for k in (key.password, key.token) if k}
+    for name, value in spec.keys:
+        if key_problems(name):
+            raise UserError(f"{path}: {label} keys {printable(name)!r}: {'; '.join(key_problems(name))}")
+        if split_key_name(name)[1] in secret_keys and not isinstance(value, dict):
+            raise UserError(f"{path}: {label} keys {name}: a secret value inline; name it by reference "
+                            f"({{secret: NAME}}, NAME in {_secrets_file()})")
+    missing = [name for name in spec.remove if name not in entries]
+    if missing:
+        raise UserError(f"{path}: {label} remove {', '.join(map(repr, missing))}: not in {source or 'the configuration'}")
+
+
+STEPS_OUTSIDE_THE_RECIPE = ("preamble", "handoff")  # what fails before any recipe step (steps.build_script)
+
+
+def _checked(path: Path, scenario: Scenario) -> Scenario:
+    """The scenario, once every name its expectations use exists and no two of them contradict each other:
+    a typo would make a scenario that can never pass, or one that can never fail."""
+    from harness.scenarios.steps import scenario_steps  # steps builds on this module
+
+    catalog = load_catalog()
+    _check_config(path, catalog, scenario.config, "proxy_config")
+    if scenario.accept_from:
+        _check_config(path, catalog, scenario.accept_from, "mirrors accept_from")
+    try:
+        names = {*STEPS_OUTSIDE_THE_RECIPE, *(step_name(step) for step in scenario_steps(scenario))}
+    except UserError as error:
+        raise UserError(f"{path}: {error}") from None
+    expect, problems = scenario.expect, []
+    for step in [expect.failing_step, *(expect.failing_steps or ())]:
+        if step is not None and step not in names:
+            problems.append(f"failing step {step!r} is no step of the scenario ({', '.join(sorted(names))})")
+    routes = {*catalog.keys, "oci-ping"}  # gateway routes are named by their key (and the registry ping)
+    for route in [hit.route for hit in expect.mirror_hits] + list(expect.no_mirror_hits):
+        if route.split(".", 1)[-1] not in routes:
+            problems.append(f"mirror route {route!r} is no key of the catalog")
+    images = catalog.strategies[scenario.strategy].images
+    problems += [f"image {image!r} is no image of {scenario.strategy} ({', '.join(images)})"
+                 for image, _ in expect.images if image not in images]
+    if expect.build == "succeeds" and (expect.failing_step or expect.failing_steps):
+        problems.append("build: succeeds with a failing step")
+    if expect.failing_step and expect.failing_steps is not None and expect.failing_steps[:1] != (expect.failing_step,):
+        problems.append(f"failing_step {expect.failing_step!r} is not the first of failing_steps")
+    allowed = set(expect.egress)
+    for group in expect.egress_required:
+        hosts = [group] if isinstance(group, str) else list(group)
+        if not allowed & set(hosts):
+            problems.append(f"egress_required {' or '.join(hosts)} is not in egress, so seeing it fails the scenario")
+    both = {hit.route for hit in expect.mirror_hits} & set(expect.no_mirror_hits)
+    problems += [f"route {route!r} is in both mirror_hits and no_mirror_hits" for route in sorted(both)]
+    if problems:
+        raise UserError(f"{path}: expect: " + "; ".join(printable(p) for p in problems))
+    return scenario
 
 
 def _with_project_path(path: Path, data: dict) -> Scenario:
