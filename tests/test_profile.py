@@ -4,6 +4,7 @@ build flows as issue 10 lists them, held against the simulated internet, merged 
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from harness.contract.catalog import load_catalog
 from harness.contract.config import read_config
 from harness.contract.plan import plan
 from harness.contract.profile import MAX_BYTES, default_path, load_profile
+from harness.infra import paths
 from harness.infra.errors import UserError
 from harness.preamble import interface
 from harness.preamble.catalog_gen import preamble_profile, profile_records
@@ -234,7 +236,7 @@ def _set(path: str, value):
      "add its host or host/path to registries.choreo.prefixes"),
     (_set("strategies.webapp.images.nginx", None), "strategies.webapp.images", "image-nginx-ref"),
     (_set("strategies.prism", None), "strategies", "no entry for prism"),
-    (_set("strategies.lambda", {"images": {}, "handoff": {"command": "x"}}), "strategies.lambda", "unknown strategy"),
+    (_set("strategies.lambda", {"images": {}, "handoff": {"command": "pack build"}}), "strategies.lambda", "unknown strategy"),
     (_set("registries.quay", {"prefixes": ["quay.io"]}), "registries.quay", "unknown registry"),
     (_set("registries.choreo.prefixes", ["docker.io/buildpacksio"]), "registries.buildpacks",
      "docker.io/buildpacksio is already a prefix of the choreo registry"),
@@ -251,6 +253,14 @@ def _set(path: str, value):
     (_set("strategies.webapp.handoff.note", "a\x1b[31mred"), "strategies.webapp.handoff.note", "control character"),
     (_set("strategies.webapp.handoff.note", "two\nlines"), "strategies.webapp.handoff.note", "control character"),
     (_set("strategies.webapp.handoff.note", "\x00"), "strategies.webapp.handoff.note", "control character"),
+    (_set("strategies.webapp.handoff.note", "csi\x9b2J"), "strategies.webapp.handoff.note", "control character"),
+    (_set("strategies.webapp.handoff.command", "podman buidl"), "strategies.webapp.handoff.command",
+     "'podman buidl' is not a build command the harness models"),
+    (_set("strategies.webapp.images.x y", {"default": "nginx:1"}), "strategies.webapp.images", "'x y' is not an image name"),
+    (_set("strategies.webapp.images.node.pined\x1b[2J", True), "strategies.webapp.images.node",
+     "unknown field(s) pined\\x1b[2J"),
+    (_set("strategies.ballerina.destinations", [{"host": "api.central.ballerina.io:8443", "for": "x"}]),
+     "strategies.ballerina.destinations[0].host", "without a port"),
 ])
 def test_a_mistake_names_the_file_and_the_entry(tmp_path, change, where, message):
     path = _profile_file(tmp_path, change)
@@ -375,3 +385,25 @@ def test_a_pdp_registry_replaces_every_platform_host_of_the_profile():
         "acr.pdp.example.com/choreoipaas/choreo-buildpacks/builder:0.2.78"
     assert catalog.strategies["mi"].images["buildpacks-builder"].registry == "buildpacks"
     assert "acr.pdp.example.com/buildpacks" in catalog.registries["buildpacks"].prefixes
+
+
+def test_the_build_commands_a_profile_may_name_are_those_the_hand_off_models():
+    """profile.HANDOFF_COMMANDS, the runners of harness/scenarios/steps.py and the cases of handoff.sh: one list."""
+    from harness.contract.profile import HANDOFF_COMMANDS
+    from harness.scenarios.steps import HANDOFF_RUNNERS
+
+    assert set(HANDOFF_COMMANDS) == set(HANDOFF_RUNNERS)
+    handoff_sh = (paths.checkout() / "harness" / "scenarios" / "handoff.sh").read_text()
+    cases = set(re.findall(r'^\s*"([a-z]+ build)/[a-z-]+"\)', handoff_sh, re.M))
+    assert cases == set(HANDOFF_COMMANDS)
+
+
+def test_a_profile_without_an_image_a_recipe_pulls_is_refused_before_any_stack(tmp_path):
+    from harness.scenarios.model import load
+    from harness.scenarios.recipes import recipes
+
+    path = _profile_file(tmp_path, _set("strategies.buildpack.images.runtime-nodejs", None))
+    catalog = load_catalog(profile=path)  # a profile may leave an image out ...
+    with pytest.raises(UserError, match=f"{path}: strategies.buildpack.images: no image 'runtime-nodejs', which the "
+                                        "buildpack recipe pulls"):
+        load([paths.scenarios_dir()], catalog, recipes())  # ... but not one the scenarios' recipes pull

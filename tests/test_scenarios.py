@@ -15,8 +15,9 @@ import yaml
 from harness.scenarios import report
 from harness.contract.catalog import load_catalog
 from harness.infra.errors import UserError
+from harness.scenarios.recipes import recipes
 from harness.scenarios.steps import (PROJECTS_IN_BUILDER, Egress, Outcome, build_script, judge, mask,
-                                     own_project_files, recipes, scenario_steps)
+                                     own_project_files, scenario_steps)
 from harness.infra import paths
 from harness.scenarios.model import (BUILD_RESULTS, EXPECT_FIELDS, MIRROR_AUTH, ConfigSpec, Expect, MirrorHit,
                                      Scenario, _schema, generated, load, load_file, scenario_files)

@@ -18,14 +18,17 @@ from harness.infra import paths
 from harness.infra.errors import UserError
 from harness.infra.records import record
 from harness.infra.settings import PROFILE_VAR
+from harness.infra.textsafe import printable
 from harness.infra.yamltext import YAMLSyntaxError, load_yaml
 
 DEFAULT_PROFILE = "choreo.yaml"  # under the checkout's profiles/
 MAX_BYTES = 256 * 1024
 ORIGINS = ("platform", "model")
+HANDOFF_COMMANDS = ("pack build", "podman build")  # the build commands harness/scenarios/handoff.sh models
+IMAGE_NAME = re.compile(r"[a-z][a-z0-9-]*")  # a logical image's name: PROXY_IMAGE_<NAME> in the build's environment
 HANDOFF_HOW = ("build_arg", "env", "secret", "volume", "file", "flag", "step")  # exactly one per hand-off item
 HANDOFF_DETAILS = ("value", "content", "when", "note")
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f]")  # a control character other than tab
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x80-\x9f]")  # a control character: C0 but tab, and C1 (\x9b is a CSI)
 
 
 @record
@@ -105,7 +108,8 @@ class _Reader:
         self.path = path
 
     def fail(self, where: str, problem: str):
-        raise UserError(f"{self.path}: {where + ': ' if where else ''}{problem}")
+        # the path, a field name or a value quoted in `problem` may hold terminal control characters: escaped
+        raise UserError(printable(f"{self.path}: {where + ': ' if where else ''}{problem}"))
 
     def mapping(self, value, where: str, required: tuple[str, ...] = (), allowed: tuple[str, ...] | None = None) -> dict:
         if not isinstance(value, dict):
@@ -201,7 +205,11 @@ def _handoff(reader: _Reader, value, where: str) -> Handoff:
     for group in ("images", "managers"):
         entries = reader.mapping(data.get(group) or {}, f"{where}.{group}")
         groups[group] = {name: _handoff_items(reader, items, f"{where}.{group}.{name}") for name, items in entries.items()}
-    return Handoff(command=reader.text(data["command"], f"{where}.command"),
+    command = reader.text(data["command"], f"{where}.command")
+    if command not in HANDOFF_COMMANDS:
+        reader.fail(f"{where}.command", f"{command!r} is not a build command the harness models "
+                                        f"({', '.join(HANDOFF_COMMANDS)})")
+    return Handoff(command=command,
                    note=reader.text(data.get("note", ""), f"{where}.note", empty=True),
                    build=_handoff_items(reader, data.get("build"), f"{where}.build"), **groups)
 
@@ -209,13 +217,20 @@ def _handoff(reader: _Reader, value, where: str) -> Handoff:
 def _destination(reader: _Reader, value, where: str) -> ProfileDestination:
     data = reader.mapping(value, where, ("host", "for"), ("key",))
     key = data.get("key")
-    return ProfileDestination(_host(reader, data["host"], f"{where}.host"), reader.text(data["for"], f"{where}.for"),
+    host = _host(reader, data["host"], f"{where}.host")
+    if ":" in host or re.fullmatch(r"[0-9.]+", host):  # egress is named by host name alone
+        reader.fail(f"{where}.host", f"{host!r}: a destination is a host name, without a port, not an address")
+    return ProfileDestination(host, reader.text(data["for"], f"{where}.for"),
                               None if key is None else reader.text(key, f"{where}.key"))
 
 
 def _strategy(reader: _Reader, name: str, value, where: str) -> ProfileStrategy:
     data = reader.mapping(value, where, ("images", "handoff"), ("destinations",))
     images = reader.mapping(data["images"] or {}, f"{where}.images")
+    for image in images:
+        if not IMAGE_NAME.fullmatch(image):
+            reader.fail(f"{where}.images", f"{image!r} is not an image name ({IMAGE_NAME.pattern}: it names a variable "
+                                           "of the build's environment)")
     return ProfileStrategy(
         name=name,
         images={image: _image(reader, image, entry, f"{where}.images.{image}") for image, entry in images.items()},

@@ -26,7 +26,7 @@ from harness.infra import paths
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.infra.yamltext import YAMLSyntaxError, load_yaml
-from harness.scenarios.recipes import for_its_projects, recipes
+from harness.scenarios.recipes import expand, for_its_projects, recipes
 
 
 
@@ -403,22 +403,29 @@ def _check_config(path: Path, catalog: Catalog, spec: ConfigSpec, label: str) ->
         raise UserError(f"{path}: {label} remove {', '.join(map(repr, missing))}: not in {source or 'the configuration'}")
 
 
+def scenario_steps(scenario: Scenario) -> list[dict]:
+    """The steps a scenario runs: its own recipe, else its strategy's."""
+    return expand(list(scenario.recipe)) if scenario.recipe else recipes()[scenario.strategy]
+
+
 STEPS_OUTSIDE_THE_RECIPE = ("preamble", "handoff")  # what fails before any recipe step (steps.build_script)
 
 
 def _checked(path: Path, scenario: Scenario) -> Scenario:
     """The scenario, once every name its expectations use exists and no two of them contradict each other:
     a typo would make a scenario that can never pass, or one that can never fail."""
-    from harness.scenarios.steps import scenario_steps  # steps builds on this module
-
     catalog = load_catalog()
     _check_config(path, catalog, scenario.config, "proxy_config")
     if scenario.accept_from:
         _check_config(path, catalog, scenario.accept_from, "mirrors accept_from")
     try:
-        names = {*STEPS_OUTSIDE_THE_RECIPE, *(step_name(step) for step in scenario_steps(scenario))}
+        steps = scenario_steps(scenario)
     except UserError as error:
         raise UserError(f"{path}: {error}") from None
+    names = {*STEPS_OUTSIDE_THE_RECIPE, *(step_name(step) for step in steps)}
+    for step in steps:
+        if "fetch" in step and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?(/\S*)?", step["fetch"]):
+            raise UserError(f"{path}: recipe fetch {printable(step['fetch'])!r}: not an http(s) URL with a host name")
     expect, problems = scenario.expect, []
     for step in [expect.failing_step, *(expect.failing_steps or ())]:
         if step is not None and step not in names:
@@ -576,8 +583,21 @@ def _is_matrix(path: Path) -> bool:
         return False
 
 
+def _check_recipes(catalog: Catalog, recipes: dict) -> None:
+    """Every image a strategy's recipe pulls is an image the profile gives the strategy (a profile that drops
+    one would fail only once the stacks are up)."""
+    for strategy, steps in recipes.items():
+        images = catalog.strategies[strategy].images if strategy in catalog.strategies else {}
+        for name in dict.fromkeys(step["pull"] for step in steps if "pull" in step):
+            if name not in images:
+                where = catalog.profile.path if catalog.profile is not None else "the profile"
+                raise UserError(f"{where}: strategies.{strategy}.images: no image {name!r}, which the {strategy} "
+                                "recipe pulls (harness/scenarios/recipes.yaml)")
+
+
 def load(paths: list[Path], catalog: Catalog, recipes: dict) -> list[Scenario]:
     """Scenario folders and folders of them; a matrix file expands into the generated scenarios."""
+    _check_recipes(catalog, recipes)
     scenarios = []
     for path in paths:
         for file in scenario_files(path):

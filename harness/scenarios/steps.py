@@ -20,8 +20,8 @@ from harness.contract.config import read_config
 from harness.infra.errors import UsageError
 from harness.preamble import interface
 from harness.scenarios import argv, causes
-from harness.scenarios.model import Scenario, dockerfile_stage, own_project_dir, own_project_steps, step_kind, step_name
-from harness.scenarios.recipes import expand, recipes
+from harness.scenarios.model import (Scenario, dockerfile_stage, own_project_dir, own_project_steps, scenario_steps,
+                                     step_kind, step_name)
 from harness.infra import paths
 from harness.stack.configuration import empty_plan
 
@@ -262,11 +262,6 @@ def _step_at(windows: list[tuple[str, float]], ts: float) -> str:
 def covering_keys(catalog: Catalog, strategy: str) -> dict[str, str | None]:
     """Public host -> the key that would redirect it for this strategy (None: no key covers this)."""
     return {d["host"]: d["covered_by"] for d in empty_plan(catalog, strategy).public}
-
-
-def scenario_steps(scenario: Scenario) -> list[dict]:
-    """The steps a scenario runs: its own recipe, else its strategy's."""
-    return expand(list(scenario.recipe)) if scenario.recipe else recipes()[scenario.strategy]
 
 
 def judge(scenario: Scenario, outcome: Outcome) -> list[str]:
