@@ -221,6 +221,10 @@ def test_own_project_errors_name_the_folder_or_file(tmp_path, files, message):
     (VALID.replace("{build: fails}", "{build: fails, message: '(x|y)*z{2,}'}"), None),
     (VALID + "finding: {verdict: leak, fix: '   '}\n", "finding fix: empty"),
     (VALID + "expect: {build: succeeds}\n", "the key 'expect' is given twice"),
+    (VALID + 'finding: {verdict: leak, fix: "do X\\e]0;owned\\a"}\n', "finding/fix: holds a control character"),
+    (VALID + "mirrors: {accept_from: {}}\n", "mirrors accept_from: names no configuration"),
+    (VALID + "mirrors: {accept_from: {fixture: full-global}, require_credentials: false}\n", "require none"),
+    (VALID + "project: {path: ../../fixtures/projects/go-module}\nrecipe: []\n", "cannot be combined with recipe"),
 ])
 def test_a_scenario_value_that_would_fail_or_hang_after_the_build_is_refused_at_load(tmp_path, text, message):
     """What would only fail once the stack ran (a regular expression that does not compile, a blank finding fix,

@@ -330,6 +330,25 @@ def _read_yaml(path: Path):
 _NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,)")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # what a terminal acts on; tab and line feed are text
+
+
+def _check_text(path: Path, data, where: str = "") -> None:
+    """No text of a scenario file holds a terminal control character: reports and progress lines print it. A
+    configuration's key values are the build's input, hostile ones on purpose (a CRLF Secret): they are left
+    as written, and reports show them escaped."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            _check_text(path, key, where)
+            if key != "keys":
+                _check_text(path, value, f"{where}/{key}" if where else str(key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            _check_text(path, value, f"{where}[{index}]")
+    elif isinstance(data, str) and _CONTROL.search(data):
+        raise UserError(f"{path}: {printable(where) or '(top)'}: holds a control character ({printable(data[:60])!r})")
+
+
 def _check_message(path: Path, data: dict) -> None:
     """expect.message is a regular expression the build's output is searched with: compiled here, and one whose
     matching can take exponential time refused, so neither fails nor hangs after the build has run."""
@@ -363,6 +382,14 @@ def load_file(path: Path) -> Scenario:
     if "name" not in data and not re.search(name_pattern, folder.name):
         raise UserError(f"{printable(path)}: the folder's name {printable(folder.name)!r} is no scenario name "
                         f"({name_pattern}): rename the folder or give `name:`")
+    _check_text(path, data)
+    mirrors = data.get("mirrors") or {}
+    if "accept_from" in mirrors and not mirrors["accept_from"]:
+        raise UserError(f"{path}: mirrors accept_from: names no configuration (leave it out, or give fixture:, dir: "
+                        "or keys:)")
+    if mirrors.get("accept_from") and mirrors.get("require_credentials") is False:
+        raise UserError(f"{path}: mirrors accept_from decides which credentials the mirrors require; with "
+                        "require_credentials: false they require none")
     _check_message(path, data)
     _check_config_dirs(path, data)
     _check_leak_cause(path, data)
@@ -456,7 +483,7 @@ def _checked(path: Path, scenario: Scenario) -> Scenario:
 def _with_project_path(path: Path, data: dict) -> Scenario:
     folder = path.parent
     clashes = [p.name for p in (folder / PROJECT_DIR, folder / PROJECT_DEFINITION) if p.exists()] + (
-        ["recipe"] if data.get("recipe") else [])
+        ["recipe"] if "recipe" in data else [])
     if clashes:
         raise UserError(f"{path}: project: {{path}} builds a customer's project with the strategy's steps; "
                         f"it cannot be combined with {', '.join(clashes)}")
