@@ -65,3 +65,18 @@ def test_yarn_lock_names_the_public_registry_and_the_tarballs_digests(built):
 def test_every_recipe_project_has_its_files(built):
     for name, project in _recipe_data()["projects"].items():
         assert project.get("dir", name) in built.projects, name
+
+
+@pytest.mark.parametrize("ecosystem", content.project_ecosystems())
+def test_a_project_definition_takes_only_the_fields_its_generator_reads(ecosystem):
+    """A typo in a scenario's project.yaml (`repositores:`) was dropped silently and the project lost what the
+    scenario is about; every field the fixture's own project uses is one its generator declares."""
+    from harness.infra import paths
+    from harness.infra.errors import UserError
+    from harness.infra.yamltext import load_yaml
+
+    fixture = load_yaml((paths.fixtures_dir() / "content" / f"{ecosystem}.yaml").read_text())["project"]
+    made = content._generated(paths.fixtures_dir() / "content")[ecosystem]
+    assert set(fixture) <= set(made.project_fields)
+    with pytest.raises(UserError, match=f"{ecosystem} project definition: unknown field\\(s\\) 'typo_field'"):
+        content.project(ecosystem, {**fixture, "typo_field": 1})

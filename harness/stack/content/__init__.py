@@ -33,6 +33,7 @@ class Generated:
     trees: dict[str, Tree]  # named trees; the slice's `internet:` places each on a host (URL path) or a server
     project: Tree | None = None  # the client project consuming the fixtures (recipes.yaml `projects: <manager>`)
     make_project: Callable[[dict], Tree] | None = None  # a project from a definition shaped like `project:`
+    project_fields: tuple[str, ...] = ()  # every field make_project reads: any other is a typo, refused
 
 
 @dataclass(frozen=True)
@@ -280,6 +281,10 @@ def project(ecosystem: str, definition: dict, directory: Path | None = None) -> 
     made = _generated(directory or fixtures_dir()).get(ecosystem)
     if made is None or made.make_project is None:
         raise UserError(f"no project generator for {ecosystem!r} (one of {', '.join(project_ecosystems(directory))})")
+    unknown = sorted(set(definition) - set(made.project_fields))
+    if unknown:
+        raise UserError(f"{ecosystem} project definition: unknown field(s) {', '.join(map(repr, unknown))} "
+                        f"(known: {', '.join(made.project_fields)})")
     try:
         return made.make_project(definition)
     except (KeyError, ValueError, TypeError, AttributeError) as error:

@@ -132,4 +132,5 @@ def project(definition: dict) -> dict[str, bytes]:
 def generate(definition: dict) -> Generated:
     """The Composer slice's content: the repository (`repository`) and the project."""
     return Generated(trees={"repository": repository_layout(definition["packages"])},
-                     project=project(definition["project"]), make_project=project)
+                     project=project(definition["project"]), make_project=project,
+                     project_fields=('name', 'require'))

@@ -89,4 +89,5 @@ def generate(definition: dict) -> Generated:
     proxy_tree |= {f"sumdb/{sumdb.NAME}/{path}": data for path, data in (sums_tree | {"supported": b""}).items()}
     make = lambda project_definition: project(project_definition, modules, sums)  # noqa: E731
     return Generated(trees={"proxy": proxy_tree, "sumdb": sums_tree}, project=make(definition["project"]),
-                     make_project=make)
+                     make_project=make,
+                     project_fields=('module', 'requires', 'go'))

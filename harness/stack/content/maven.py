@@ -125,4 +125,5 @@ def project(definition: dict) -> dict[str, bytes]:
 def generate(definition: dict) -> Generated:
     """The Maven slice's content: the repository (`repository`) and the project."""
     return Generated(trees={"repository": layout(definition["maven"])}, project=project(definition["project"]),
-                     make_project=project)
+                     make_project=project,
+                     project_fields=('dependencies', 'repositories', 'wrapper'))

@@ -169,4 +169,5 @@ def generate(definition: dict) -> Generated:
     """The npm slice's content: verdaccio storage of the fixture packages (`storage`) and the project."""
     packages = definition["packages"]
     make = lambda project_definition: project(project_definition, packages)  # noqa: E731
-    return Generated(trees={"storage": verdaccio_storage(packages)}, project=make(definition["project"]), make_project=make)
+    return Generated(trees={"storage": verdaccio_storage(packages)}, project=make(definition["project"]), make_project=make,
+                     project_fields=('name', 'version', 'dependencies', 'scripts', 'registry', 'lockfile'))

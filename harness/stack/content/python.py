@@ -209,4 +209,5 @@ def project(definition: dict) -> dict[str, bytes]:
 def generate(definition: dict) -> Generated:
     """The Python slice's content: the distributions to upload to the index (`distributions`) and the project."""
     return Generated(trees={"distributions": distributions(definition["distributions"])},
-                     project=project(definition["project"]), make_project=project)
+                     project=project(definition["project"]), make_project=project,
+                     project_fields=('requirements',))

@@ -272,4 +272,5 @@ def generate(definition: dict) -> Generated:
     """The RubyGems slice's content: the index (`index`: gems, compact index, Marshal specs) and the project."""
     gems = definition["gems"]
     make = lambda project_definition: project(project_definition, gems)  # noqa: E731
-    return Generated(trees={"index": index_layout(gems)}, project=make(definition["project"]), make_project=make)
+    return Generated(trees={"index": index_layout(gems)}, project=make(definition["project"]), make_project=make,
+                     project_fields=('gems',))
