@@ -225,6 +225,9 @@ def test_own_project_errors_name_the_folder_or_file(tmp_path, files, message):
     (VALID + "mirrors: {accept_from: {}}\n", "mirrors accept_from: names no configuration"),
     (VALID + "mirrors: {accept_from: {fixture: full-global}, require_credentials: false}\n", "require none"),
     (VALID + "project: {path: ../../fixtures/projects/go-module}\nrecipe: []\n", "cannot be combined with recipe"),
+    (VALID + "mirrors: {not_proxied: {image-node-ref: [x/]}}\n", "'image-node-ref': not a mirror key"),
+    (VALID + "mirrors: {not_proxied: {buildpack.pkg-npm-url: [x/]}}\n", "the webapp build does not read it"),
+    (VALID + "mirrors: {not_proxied: {pkg-go-url: [sumdb/]}}\n", "the webapp build does not read it"),
 ])
 def test_a_scenario_value_that_would_fail_or_hang_after_the_build_is_refused_at_load(tmp_path, text, message):
     """What would only fail once the stack ran (a regular expression that does not compile, a blank finding fix,

@@ -393,9 +393,15 @@ def load_file(path: Path) -> Scenario:
     _check_message(path, data)
     _check_config_dirs(path, data)
     _check_leak_cause(path, data)
+    catalog = load_catalog()
     for key in ((data.get("mirrors") or {}).get("not_proxied") or {}):
-        if key.split(".", 1)[-1] not in load_catalog().keys:  # a mirror key, global or strategy-scoped
-            raise UserError(f"{path}: mirrors not_proxied {key!r}: not a mirror key of the catalog")
+        scope, bare = split_key_name(key)  # a mirror key the scenario's strategy reads, global or scoped to it
+        found = catalog.keys.get(bare)
+        if found is None or found.family not in ("oci-mirror", "package-proxy"):
+            raise UserError(f"{path}: mirrors not_proxied {printable(key)!r}: not a mirror key of the catalog")
+        if scope not in (None, data["strategy"]) or bare not in catalog.consumed_keys(data["strategy"]):
+            raise UserError(f"{path}: mirrors not_proxied {printable(key)!r}: the {data['strategy']} build does not "
+                            "read it, so no route of this scenario has it")
     if "project" in data:  # a customer-style project: built with the strategy's steps and stand-ins
         return _checked(path, _with_project_path(path, data))
     project = _own_project(path, data)
