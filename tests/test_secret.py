@@ -348,6 +348,19 @@ def test_import_warns_of_a_pull_secret_and_of_another_name_and_takes_a_byte_orde
     assert code == 0 and "warning" not in err, err
 
 
+def test_import_reads_a_secret_piped_to_it(tmp_path, monkeypatch, capsys):
+    """`kubectl get secret NAME -o yaml | airgap secret import - OUT`: `-` is stdin, bounded like a file."""
+    import io
+
+    text = f"kind: Secret\nmetadata: {{name: {NAME}}}\ndata: {{pkg-npm-token: YWJj}}\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    code, _, err = run_airgap(monkeypatch, capsys, "secret", "import", "-", str(tmp_path / "out"))
+    assert code == 0 and (tmp_path / "out" / "pkg-npm-token").read_bytes() == b"abc", err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"x" * (secret.MAX_SECRET_FILE_BYTES + 1))))
+    code, _, err = run_airgap(monkeypatch, capsys, "secret", "import", "-", str(tmp_path / "out2"))
+    assert code == 1 and "stdin: too large" in err
+
+
 def test_a_key_starting_with_one_dot_is_an_entry_lint_names_and_mount_keeps(tmp_path, monkeypatch, capsys):
     """`.pkg-npm-token` is a valid Secret key that kubelet writes: lint says it is no key of the contract and
     mount lays it out. kubelet's own `..` entries and a fixture's .gitkeep are no entries."""

@@ -15,7 +15,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--strategy", required=True, choices=strategy_names())
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--config", type=Path, metavar="DIR", help="the customer's proxy-config directory")
-    source.add_argument("--secret", type=Path, metavar="SECRET.yaml", help="their `kubectl get secret -o yaml` output")
+    source.add_argument("--secret", type=Path, metavar="SECRET.yaml",
+                        help="their `kubectl get secret -o yaml` output (- reads it from stdin)")
     parser.add_argument("--project", type=Path, metavar="DIR",
                         help="the customer's component source: built with the strategy's steps and the real clients, "
                              "every dependency its files name served as a stand-in (default: the fixture projects)")

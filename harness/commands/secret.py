@@ -27,7 +27,8 @@ def add_parser(subparsers) -> None:
 
     importer = commands.add_parser(
         "import", help="write a `kubectl get secret -o yaml|json` back into one file per key (mode 0600)")
-    importer.add_argument("secret_file", metavar="SECRET.yaml")
+    importer.add_argument("secret_file", metavar="SECRET.yaml", help="the Secret as `kubectl get secret -o yaml|json` "
+                          "prints it; - reads it from stdin")
     importer.add_argument("out_dir", metavar="OUT_DIR")
     importer.add_argument("--force", action="store_true", help="write into a non-empty OUT_DIR")
     importer.set_defaults(func=run_import)

@@ -20,6 +20,7 @@ import os
 import random
 import re
 import stat
+import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -73,6 +74,14 @@ def _existing_directory(directory: str | os.PathLike) -> Path:
         shown = printable(directory)
         raise UserError(f"{shown}: not a directory" if directory.exists() else f"{shown}: no such directory")
     return directory
+
+
+def _read_stdin(limit: int = MAX_SECRET_FILE_BYTES) -> bytes:
+    """`-`: the Secret piped in (`kubectl get secret NAME -o yaml | airgap secret import - OUT`), bounded."""
+    data = sys.stdin.buffer.read(limit + 1)
+    if len(data) > limit:
+        raise UserError(f"stdin: too large (over {limit} bytes, more than a Secret can hold)")
+    return data
 
 
 def _read_file(path: Path, limit: int = MAX_SECRET_FILE_BYTES) -> bytes:
@@ -327,9 +336,9 @@ def load_secret_file(path: str | os.PathLike) -> dict[str, bytes]:
 
 def read_secret_file(path: str | os.PathLike) -> tuple[dict[str, bytes], list[str]]:
     """The key values of a Secret manifest file, and notices on what it is (secret_notices)."""
-    source = printable(path)
+    source = "stdin" if str(path) == "-" else printable(path)
     try:
-        text = _read_file(Path(path)).decode("utf-8")
+        text = (_read_stdin() if str(path) == "-" else _read_file(Path(path))).decode("utf-8")
     except UnicodeDecodeError:
         raise UserError(f"{source}: not UTF-8 text, so neither YAML nor JSON") from None
     secret = _the_secret(_load_document(text, source), source)
