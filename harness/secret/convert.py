@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from harness.contract.config import ProxyConfig, display_name, key_problems, read_config
+from harness.contract.config import ProxyConfig, display_name, key_problems, read_config, split_key_name
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.secret import DEFAULT_KUBECTL_VERSION, DEFAULT_MOUNT_MODE, DEFAULT_NAME  # noqa: F401 (re-exported)
@@ -294,12 +294,12 @@ def _section(secret: dict, field_name: str, source: str) -> dict:
     for key, value in section.items():
         if key is None:
             raise UserError(f"{source}: {field_name} has a null key (`~` or nothing before the ':'): keys are names")
-        if value is None and isinstance(key, str):
-            # `{k: a,b}` in flow style makes `b` a key without a value: it is part of a value, so it is not shown
+        if value is None and isinstance(key, str) and split_key_name(key)[1] not in _contract_key_names():
+            # `{k: a,b}` in flow style makes `b` a key without a value: part of a value, so it is not shown
             after = f" after key {previous!r}" if previous else ""
-            raise UserError(f"{source}: {field_name} has a key without a value{after}: an empty value, `k:v` "
-                            "without a space, or a ',' inside an unquoted flow-style value (`{k: a,b}`) that splits "
-                            "it; the key is not shown, as it may be part of a secret: quote the value")
+            raise UserError(f"{source}: {field_name} has a key without a value{after}: `k:v` without a space, or a "
+                            "',' inside an unquoted flow-style value (`{k: a,b}`) that splits it; the key is not shown, "
+                            "as it may be part of a secret: quote the value")
         problems = key_problems(key) if isinstance(key, str) else ["not a string"]
         if problems:
             # `k:value` without a space is one key holding the value: show the key up to its ':' only
@@ -315,6 +315,14 @@ def _section(secret: dict, field_name: str, source: str) -> dict:
 
 
 _STD_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+
+
+def _contract_key_names() -> set[str]:
+    """The contract's key names: a key without a value that is one of them is shown in the error (an empty value,
+    or `&anchor` on nothing), any other may be a piece of a value."""
+    from harness.contract.catalog import load_catalog
+
+    return set(load_catalog().all_key_names())
 
 
 def _decode_base64(value: str, key: str, source: str) -> bytes:
