@@ -542,7 +542,6 @@ def credential_format_violation(value: str, kind: Kind) -> Violation | None:
     return None
 
 
-@functools.lru_cache(maxsize=4096)
 def _without_secret(message: str, value: str) -> str:
     """A parser's message about `value` with the secret `mask` hides in it masked: the parser quotes parts of
     the value (a repository name), which may hold its user-info."""
@@ -550,6 +549,7 @@ def _without_secret(message: str, value: str) -> str:
     return message.replace(secret, "***") if secret else message
 
 
+@functools.lru_cache(maxsize=4096)
 def stop_violation(value: str, kind: Kind) -> Violation | None:
     """The rule the reference preamble stops the build on for this value, if any (value-level rules only).
     Remembered: plan and lint ask it of the same values for every strategy."""
