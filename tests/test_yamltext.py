@@ -64,3 +64,10 @@ def test_aliases_that_expand_to_a_billion_values_are_refused_at_once():
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
     with pytest.raises(YAMLSyntaxError, match="aliases expand to more than"):  # every reader would walk them all
         load_yaml("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("text", ["a: &a [*a]\n", "a: &a {b: [1, *a]}\n"])
+def test_a_document_holding_itself_is_refused(text):
+    with pytest.raises(YAMLSyntaxError, match="an alias refers to a node it is part of"):
+        load_yaml(text)
+    assert load_yaml("x: &x [1]\ny: [*x, {z: *x}]\n") == {"x": [1], "y": [[1], {"z": [1]}]}  # shared, not recursive

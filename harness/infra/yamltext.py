@@ -50,6 +50,7 @@ def _parse(text: str | bytes):
 
 def _check(root, yaml) -> None:
     sizes: dict[int, int] = {}  # node id -> values it holds, aliases expanded (each node counted once: linear)
+    open_nodes: set[int] = set()  # nodes whose children are being counted: the path from the root, depth first
     pending = [(root, False)]
     while pending:
         node, children_done = pending.pop()
@@ -60,11 +61,16 @@ def _check(root, yaml) -> None:
             continue
         children = ([n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else list(node.value))
         if not children_done:
+            if id(node) in open_nodes:  # reached again from inside itself: `&a [*a]`
+                raise YAMLSyntaxError(f"an alias refers to a node it is part of (line {node.start_mark.line + 1}): "
+                                      "a document of values cannot hold itself")
+            open_nodes.add(id(node))
             if isinstance(node, yaml.MappingNode):
                 _unique_keys(node, yaml)
             pending.append((node, True))
             pending += [(child, False) for child in children if id(child) not in sizes]
             continue
+        open_nodes.discard(id(node))
         sizes[id(node)] = 1 + sum(sizes.get(id(child), 1) for child in children)
         if sizes[id(node)] > MAX_EXPANDED_NODES:
             raise YAMLSyntaxError(f"aliases expand to more than {MAX_EXPANDED_NODES} values (line "
