@@ -273,7 +273,7 @@ def read_gemfile(text: str) -> tuple[list[dict], list[str]]:
                 rest = rest[more.end():]
             options = {m.group(1): (_string(m, 2) if _string(m, 2) is not None else m.group(4))
                        for m in _OPTION.finditer(rest)}
-            for block in blocks:  # the innermost block's options win, the gem's own over all
+            for block in reversed(blocks):  # the gem's own options win, then the innermost block's
                 options = {**{k: v for k, v in block.items() if k != "source"}, **options}
             options |= {"git": options[name] for name in git_sources if name in options and "git" not in options}
             source = options.get("source") or next((b["source"] for b in reversed(blocks) if "source" in b), None)
