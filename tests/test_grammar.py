@@ -11,6 +11,7 @@ implementations must name the same rule, mask the same way and key npm's token t
 import ipaddress
 import urllib.parse
 import os
+import re
 import string
 import subprocess
 
@@ -252,6 +253,21 @@ def test_masking_agrees_with_bash_and_hides_every_password(values):
         password = grammar.userinfo_password(value)
         if password and value.count(password) == 1:  # a password that is also part of the host cannot be told apart
             assert password not in shown
+
+
+@settings(max_examples=max(EXAMPLES // 5, 50), deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(["npm_{36}", "ghp_{40}", "github_pat_{30}", "glpat-{24}", "eyJ{8}.eyJ{8}.{20}",
+                                 "AKC{20}", "pkg-npm-url", "npm_{35}", "npm_{36}\n", "https://h.example/npm_{36}"]).flatmap(
+    lambda form: st.text(string.ascii_letters + string.digits, min_size=60, max_size=60).map(
+        lambda chars: re.sub(r"\{(\d+)\}", lambda m: chars[:int(m[1])], form))), min_size=5, max_size=20))
+def test_a_value_shaped_like_an_access_token_is_masked_whole_in_python_and_bash(values):
+    """A token pasted into a URL key (pkg-npm-url: npm_...) is shown by plan and lint: masked whole when it has
+    a well-known token's shape (grammar.yaml token_shapes), the same in Python and in the preamble's bash."""
+    shown = bash([("pc_mask_url", value, "") for value in values])
+    for value, (_, masked) in zip(values, shown):
+        assert masked == grammar.mask(value), value
+        shaped = any(re.fullmatch(shape.strip("^$"), value) for shape in grammar.TOKEN_SHAPES)
+        assert (masked == "***") == shaped, value
 
 
 PATH_TOKEN_FORMS = ["https://dl.cloudsmith.io/{t}/acme/repo/python/simple/", "https://u:pw@DL.CloudSmith.io/{t}/a/",

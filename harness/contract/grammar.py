@@ -74,7 +74,7 @@ class PathToken:
     more: bool = False  # another segment must follow the token
 
 
-def _load() -> tuple[dict[str, Rule], dict[str, str], dict[str, tuple[str, ...]], tuple[PathToken, ...]]:
+def _load() -> tuple[dict[str, Rule], dict[str, str], dict[str, tuple[str, ...]], tuple[PathToken, ...], tuple[str, ...]]:
     text = Path(__file__).with_name("grammar.yaml").read_text(encoding="utf-8")  # beside this module, as packaged
     data = load_yaml(text)
     rules = {rid: Rule(rid, r["severity"], r["build"], r["summary"], r["accepted"], tuple(r.get("refused", ())),
@@ -82,10 +82,10 @@ def _load() -> tuple[dict[str, Rule], dict[str, str], dict[str, tuple[str, ...]]
              for rid, r in data["rules"].items()}
     client_urls = {name: tuple(managers) for name, managers in data["client_urls"].items()}
     path_tokens = tuple(PathToken(t["before"], tuple(t.get("not", ())), bool(t.get("more"))) for t in data["path_tokens"])
-    return rules, data["patterns"], client_urls, path_tokens
+    return rules, data["patterns"], client_urls, path_tokens, tuple(data["token_shapes"])
 
 
-RULES, PATTERN_TEXTS, CLIENT_URLS, PATH_TOKENS = _load()
+RULES, PATTERN_TEXTS, CLIENT_URLS, PATH_TOKENS, TOKEN_SHAPES = _load()
 
 
 @functools.cache
@@ -137,7 +137,10 @@ def mask(text: str) -> str:
     """The value with the secret of its user-info replaced by `***`: the password (`https://u:p@h/` ->
     `https://u:***@h/`), or all of it when it has no password (`https://TOKEN@h/` -> `https://***@h/`: a
     token is often written as the user name); then the token a hosted registry takes as a path segment
-    (`https://dl.cloudsmith.io/TOKEN/org/repo/` -> `https://dl.cloudsmith.io/***/org/repo/`)."""
+    (`https://dl.cloudsmith.io/TOKEN/org/repo/` -> `https://dl.cloudsmith.io/***/org/repo/`). A value shaped like
+    a well-known access token (grammar.yaml token_shapes: a token pasted into a URL key) is masked whole."""
+    if any(_whole_value_pattern(shape).fullmatch(text) for shape in TOKEN_SHAPES):
+        return "***"
     span = _userinfo_span(text)
     if span is not None:
         start, at = span
@@ -164,6 +167,12 @@ def _mask_path_token(text: str) -> str:
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+@functools.cache
+def _whole_value_pattern(shape: str) -> re.Pattern:
+    """An ERE anchored ^...$ for Python's fullmatch (its `$` would also match before a final line break, bash's not)."""
+    return re.compile(shape.removeprefix("^").removesuffix("$"))
 
 
 @functools.cache

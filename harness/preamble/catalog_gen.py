@@ -50,6 +50,7 @@ def render(catalog: Catalog | None = None) -> str:
             lines.append(_assign("PC_IMAGE_REGISTRY", index, image.registry))
             lines.append(_assign("PC_IMAGE_OVERRIDE", index, image.override or ""))
     lines.append(f"PC_DIRECTORY_BASE_MANAGERS={shlex.quote(' '.join(grammar.CLIENT_URLS['directory-base']))}")
+    lines.append(f"PC_TOKEN_SHAPES=({' '.join(shlex.quote(shape) for shape in grammar.TOKEN_SHAPES)})")
     lines.append("PC_PATH_TOKEN_BEFORE=() PC_PATH_TOKEN_NOT=() PC_PATH_TOKEN_MORE=()")
     for index, entry in enumerate(grammar.PATH_TOKENS):
         lines.append(f"PC_PATH_TOKEN_BEFORE[{index}]={shlex.quote(entry.before)} "
