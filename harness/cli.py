@@ -83,11 +83,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 def _check_input_paths(args: argparse.Namespace) -> None:
     """A missing input path is a usage error (exit 2) for every command.
 
-    Commands name their inputs `config_dir` or `paths`. The check is here, not in read_config, because
+    Commands name their inputs `config_dir`, `paths`, `directory` (secret render and mount), `secret_file` and
+    `secret` (a Secret file; `-` is stdin) or `project`. The check is here, not in read_config, because
     there a missing directory rightly means "no configuration" (what the preamble sees); on the
     command line it is almost always a typo, and a clean verdict on a typo misleads.
     """
-    paths = [args.config_dir] if getattr(args, "config_dir", None) is not None else []
+    named = [getattr(args, name, None) for name in ("config_dir", "directory", "secret_file", "secret", "project")]
+    paths = [path for path in named if path is not None and str(path) != "-"]
     for path in paths + list(getattr(args, "paths", None) or []):
         if not os.path.exists(path):
             raise UsageError(f"{path}: no such file or directory")

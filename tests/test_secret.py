@@ -176,9 +176,12 @@ def test_render_null_creation_timestamp_up_to_kubectl_1_33_only(monkeypatch, cap
     assert caught.value.code == 2
 
 
-def test_render_missing_directory_is_a_user_error(tmp_path, monkeypatch, capsys):
-    code, _, err = run_airgap(monkeypatch, capsys, "secret", "render", str(tmp_path / "nope"))
-    assert code == 1 and "nope: no such directory" in err
+@pytest.mark.parametrize("argv", [["render", "{missing}"], ["mount", "{missing}", "{out}"], ["import", "{missing}", "{out}"]])
+def test_a_missing_input_is_a_usage_error(tmp_path, monkeypatch, capsys, argv):
+    """As for every command (README): a missing input path is a usage error, exit 2, naming it."""
+    argv = [arg.format(missing=tmp_path / "nope", out=tmp_path / "out") for arg in argv]
+    code, _, err = run_airgap(monkeypatch, capsys, "secret", *argv)
+    assert code == 2 and "nope: no such file or directory" in err
 
 
 keys = st.one_of(
