@@ -69,6 +69,7 @@ class Kind:
 class PathToken:
     """A hosted registry whose URLs carry an access token as a path segment (grammar.yaml `path_tokens`)."""
 
+    host: str  # text the lowercased value holds wherever `before` matches
     before: str  # an ERE for the lowercased value up to the token
     not_tokens: tuple[str, ...] = ()  # segments there that are no token
     more: bool = False  # another segment must follow the token
@@ -81,7 +82,8 @@ def _load() -> tuple[dict[str, Rule], dict[str, str], dict[str, tuple[str, ...]]
                        r.get("client"), tuple(r.get("examples", ())))
              for rid, r in data["rules"].items()}
     client_urls = {name: tuple(managers) for name, managers in data["client_urls"].items()}
-    path_tokens = tuple(PathToken(t["before"], tuple(t.get("not", ())), bool(t.get("more"))) for t in data["path_tokens"])
+    path_tokens = tuple(PathToken(t["host"], t["before"], tuple(t.get("not", ())), bool(t.get("more")))
+                        for t in data["path_tokens"])
     return rules, data["patterns"], client_urls, path_tokens, tuple(data["token_shapes"])
 
 
@@ -139,7 +141,7 @@ def mask(text: str) -> str:
     token is often written as the user name); then the token a hosted registry takes as a path segment
     (`https://dl.cloudsmith.io/TOKEN/org/repo/` -> `https://dl.cloudsmith.io/***/org/repo/`). A value shaped like
     a well-known access token (grammar.yaml token_shapes: a token pasted into a URL key) is masked whole."""
-    if any(_whole_value_pattern(shape).fullmatch(text) for shape in TOKEN_SHAPES):
+    if any(text.startswith(start) and _whole_value_pattern(shape).fullmatch(text) for start, shape in _TOKEN_STARTS):
         return "***"
     span = _userinfo_span(text)
     if span is not None:
@@ -154,7 +156,7 @@ def _mask_path_token(text: str) -> str:
     """The first path_tokens entry whose `before` matches: its token segment replaced by `***`."""
     lowered = text.translate(_ASCII_LOWER)  # ASCII only, as bash's ${v,,} under LC_ALL=C: offsets stay the same
     for entry in PATH_TOKENS:
-        found = _path_token_pattern(entry.before).match(lowered)
+        found = entry.host in lowered and _path_token_pattern(entry.before).match(lowered)
         if not found:
             continue
         start = found.end()
@@ -166,6 +168,8 @@ def _mask_path_token(text: str) -> str:
     return text
 
 
+# each token shape with the literal it starts with (a value not starting so never needs the shape compiled)
+_TOKEN_STARTS = tuple((re.match(r"\^([A-Za-z0-9_-]*)", shape)[1], shape) for shape in TOKEN_SHAPES)
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
