@@ -65,9 +65,15 @@ def test_repro_builds_a_customers_project_and_explains_what_left():
 
 
 def test_repro_with_a_project_it_cannot_read_stops_before_any_stack():
+    """A missing --project is a usage error (exit 2), as a missing input is for every command; a file where the
+    project's directory should be is refused by the reader (exit 1). Neither starts a stack."""
     result = airgap("repro", "--strategy", "byoc", "--config", str(CONFIGS / "full-global"), "--project",
                     str(ROOT / "no-such-project"), env=ENV, timeout=60)
-    assert result.returncode == 1 and "no-such-project: not a directory" in result.stderr
+    assert result.returncode == 2 and "no-such-project: no such file or directory" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = airgap("repro", "--strategy", "byoc", "--config", str(CONFIGS / "full-global"), "--project",
+                    str(ROOT / "README.md"), env=ENV, timeout=60)
+    assert result.returncode == 1 and "README.md: not a directory" in result.stderr
     assert "Traceback" not in result.stderr
 
 
