@@ -54,6 +54,9 @@ def remove_run(client: docker.DockerClient, run_id: str) -> Removed:
             removed.containers.append(container.name)
         except docker.errors.NotFound:
             pass
+        except docker.errors.APIError as error:
+            if error.status_code != 409:  # 409: its removal is already in progress (the run's own stop, beside us)
+                raise
     for network in client.networks.list(filters=_label_filter(run_id)):
         try:
             network.remove()
