@@ -131,13 +131,16 @@ def test_the_console_prints_the_verdict_beside_a_failed_scenario(capsys, tmp_pat
 # --- mirrors that do not proxy a path -----------------------------------------------------------------------
 
 def test_not_proxied_is_parsed_and_its_paths_checked(tmp_path):
-    scenario = load_file(write(tmp_path, VALID + "mirrors: {not_proxied: {pkg-go-url: [sumdb/]}}\n"))
+    buildpack = VALID.replace("prism", "buildpack")  # a strategy that reads pkg-go-url
+    scenario = load_file(write(tmp_path, buildpack + "mirrors: {not_proxied: {pkg-go-url: [sumdb/]}}\n"))
     assert scenario.not_proxied == (("pkg-go-url", ("sumdb/",)),)
     with pytest.raises(UserError, match="at mirrors/not_proxied/pkg-go-url/0"):
-        load_file(write(tmp_path, VALID + "mirrors: {not_proxied: {pkg-go-url: [../etc/]}}\n"))
+        load_file(write(tmp_path, buildpack + "mirrors: {not_proxied: {pkg-go-url: [../etc/]}}\n"))
     with pytest.raises(UserError, match="not_proxied 'pkg-go-ur': not a mirror key"):
-        load_file(write(tmp_path, VALID + "mirrors: {not_proxied: {pkg-go-ur: [sumdb/]}}\n"))
-    assert load_file(write(tmp_path, VALID + "mirrors: {not_proxied: {buildpack.pkg-go-url: [sumdb/]}}\n")).not_proxied
+        load_file(write(tmp_path, buildpack + "mirrors: {not_proxied: {pkg-go-ur: [sumdb/]}}\n"))
+    assert load_file(write(tmp_path, buildpack + "mirrors: {not_proxied: {buildpack.pkg-go-url: [sumdb/]}}\n")).not_proxied
+    with pytest.raises(UserError, match="the prism build does not read it"):  # no route of a prism scenario has it
+        load_file(write(tmp_path, VALID + "mirrors: {not_proxied: {pkg-go-url: [sumdb/]}}\n"))
 
 
 def test_a_not_proxied_path_is_answered_404_as_the_routes_request():
