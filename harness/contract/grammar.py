@@ -141,7 +141,9 @@ def mask(text: str) -> str:
     token is often written as the user name); then the token a hosted registry takes as a path segment
     (`https://dl.cloudsmith.io/TOKEN/org/repo/` -> `https://dl.cloudsmith.io/***/org/repo/`). A value shaped like
     a well-known access token (grammar.yaml token_shapes: a token pasted into a URL key) is masked whole."""
-    if any(text.startswith(start) and _whole_value_pattern(shape).fullmatch(text) for start, shape in _TOKEN_STARTS):
+    # fullmatch without the ERE's ^...$: Python's `$` would also match before a final line break, bash's does not
+    if any(text.startswith(start) and _compiled(shape.removeprefix("^").removesuffix("$")).fullmatch(text)
+           for start, shape in _TOKEN_STARTS):
         return "***"
     span = _userinfo_span(text)
     if span is not None:
@@ -156,7 +158,7 @@ def _mask_path_token(text: str) -> str:
     """The first path_tokens entry whose `before` matches: its token segment replaced by `***`."""
     lowered = text.translate(_ASCII_LOWER)  # ASCII only, as bash's ${v,,} under LC_ALL=C: offsets stay the same
     for entry in PATH_TOKENS:
-        found = entry.host in lowered and _path_token_pattern(entry.before).match(lowered)
+        found = entry.host in lowered and _compiled(entry.before).match(lowered)
         if not found:
             continue
         start = found.end()
@@ -173,15 +175,7 @@ _TOKEN_STARTS = tuple((re.match(r"\^([A-Za-z0-9_-]*)", shape)[1], shape) for sha
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-@functools.cache
-def _whole_value_pattern(shape: str) -> re.Pattern:
-    """An ERE anchored ^...$ for Python's fullmatch (its `$` would also match before a final line break, bash's not)."""
-    return re.compile(shape.removeprefix("^").removesuffix("$"))
-
-
-@functools.cache
-def _path_token_pattern(before: str) -> re.Pattern:
-    return re.compile(before)
+_compiled = functools.cache(re.compile)  # the masking patterns, each compiled once and only when first needed
 
 
 def userinfo_password(text: str) -> str | None:
