@@ -332,21 +332,21 @@ def load(root: Path) -> CustomerProject:
     """Read the project at `root` and make its stand-ins (no stack needed: pure, from its files)."""
     files = read_tree(root)
     by_path = dict(files)
+    pieces = {piece.manager: piece for piece in slices.load()}
     builds = []
-    for piece in slices.load():
+    for piece in pieces.values():
         for when, command in piece.builds:
             if when in by_path:
                 builds.append((piece.manager, command))
                 break
     dockerfile = DOCKERFILE in by_path
     display = printable(root)
-    pieces = {piece.manager: piece for piece in slices.load()}
     standins = tuple(_with_unread(_standins(manager, by_path, display), pieces[manager], by_path)
                      for manager, _ in builds)
     if dockerfile:
         standins += (_standins("dockerfile", by_path, display),)
     if not builds and not dockerfile:
-        markers = sorted({when for piece in slices.load() for when, _ in piece.builds} | {DOCKERFILE})
+        markers = sorted({when for piece in pieces.values() for when, _ in piece.builds} | {DOCKERFILE})
         raise UserError(f"--project {display}: no project file of a package manager at its top "
                         f"(looked for {', '.join(markers)})")
     return CustomerProject(display, files, tuple(builds), standins, dockerfile)
