@@ -245,11 +245,15 @@ def test_oci_and_override_rules_agree_with_bash(mirrors, overrides):
           "https://dl.cloudsmith.io/T0kenPathQQ77/acme/repo/", "https://u:S3cretZZ91@DL.cloudsmith.io/T0k/x",
           "https://dl.cloudsmith.io/public/acme/", "https://npm-proxy.fury.io/T0kenPathQQ77/acme/",
           "https://npm.fury.io/acme/", "https://conda.anaconda.org/t/T0kenPathQQ77/acme", "https://gems.gemfury.com/T0k/",
-          "https://dl.cloudsmith.io/\u0130T0k/x"])
+          "https://dl.cloudsmith.io/\u0130T0k/x", "https://nexus.example.com/npm/?auth=Zm9vOmJhcg",
+          "https://u:S3cretZZ91@nexus.example.com/npm/?token=T0kQQ77#frag", "nexus.example.com/hub#T0kQQ77",
+          "https://nexus.example.com/npm/?", "https://nexus.example.com/npm/#\nT0k", "https://h/\u00e9?T0kQQ77"])
 def test_masking_agrees_with_bash_and_hides_every_password(values):
     masked = bash([("pc_mask_url", value, "") for value in values])
     for value, (_, shown) in zip(values, masked):
         assert shown == grammar.mask(value)
+        cut = re.search(r"[?#]", shown)  # a query or fragment: shown as ***, whatever it holds
+        assert cut is None or shown[cut.start() + 1:] in ("", "***"), (value, shown)
         password = grammar.userinfo_password(value)
         if password and value.count(password) == 1:  # a password that is also part of the host cannot be told apart
             assert password not in shown

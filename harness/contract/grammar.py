@@ -140,7 +140,9 @@ def mask(text: str) -> str:
     `https://u:***@h/`), or all of it when it has no password (`https://TOKEN@h/` -> `https://***@h/`: a
     token is often written as the user name); then the token a hosted registry takes as a path segment
     (`https://dl.cloudsmith.io/TOKEN/org/repo/` -> `https://dl.cloudsmith.io/***/org/repo/`). A value shaped like
-    a well-known access token (grammar.yaml token_shapes: a token pasted into a URL key) is masked whole."""
+    a well-known access token (grammar.yaml token_shapes: a token pasted into a URL key) is masked whole. Last,
+    what follows the first '?' or '#' (`https://h/npm/?auth=TOKEN` -> `https://h/npm/?***`): no valid value has a
+    query or fragment, and one that does often carries a token there."""
     # fullmatch without the ERE's ^...$: Python's `$` would also match before a final line break, bash's does not
     if any(text.startswith(start) and _compiled(shape.removeprefix("^").removesuffix("$")).fullmatch(text)
            for start, shape in _TOKEN_STARTS):
@@ -151,7 +153,12 @@ def mask(text: str) -> str:
         userinfo = text[start:at]
         shown = f"{userinfo.split(':', 1)[0]}:***" if ":" in userinfo else "***"
         text = f"{text[:start]}{shown}{text[at:]}"
-    return _mask_path_token(text)
+    return _mask_query(_mask_path_token(text))
+
+
+def _mask_query(text: str) -> str:
+    cut = re.search(r"[?#].", text, re.S)
+    return f"{text[:cut.start() + 1]}***" if cut else text
 
 
 def _mask_path_token(text: str) -> str:
