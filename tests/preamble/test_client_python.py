@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import io
+import subprocess
 import sys
 import zipfile
 
@@ -60,6 +61,36 @@ def test_pip_downloads_from_the_mirror_with_hostile_credentials(network, tmp_pat
     assert (tmp_path / "out" / WHEEL).exists()
     assert "/pypi/simple/tiny-pkg/" in [r.path for r in index.authenticated()]
     assert_fetched_with_credentials(index, f"/pypi/packages/{WHEEL}", done.stdout + done.stderr)
+
+
+# RFC 5737 documentation address, put on the loopback of the test's own empty network namespace: nothing leaves
+NOT_LOOPBACK = "192.0.2.10"
+
+
+def test_pip_uses_a_plain_http_mirror_on_a_host_that_is_not_loopback(network, tmp_path):
+    """pip takes plain http only from loopback or a trusted-host: on another host it ignores the index ("not a
+    trusted or secure host") and finds nothing. The loopback tests above cannot show that; this mirror is on
+    another address."""
+    subprocess.run(network.enter + ["ip", "addr", "add", f"{NOT_LOOPBACK}/32", "dev", "lo"], check=True)
+    server = RecordingServer(expected_authorization=basic_header(HOSTILE_USER, HOSTILE_PASSWORD),
+                             bind=(NOT_LOOPBACK, 0)).start(network)
+    try:
+        wheel = tiny_wheel()
+        page = f'<html><body><a href="{WHEEL}#sha256={hashlib.sha256(wheel).hexdigest()}">{WHEEL}</a></body></html>'
+        server.routes["/pypi/simple/tiny-pkg/"] = Route(page.encode(), "text/html")
+        server.routes[f"/pypi/simple/tiny-pkg/{WHEEL}"] = Route(wheel)
+        config = write_config(tmp_path / "config", {"pkg-python-url": f"http://{NOT_LOOPBACK}:{server.port}/pypi/simple/",
+                                                     "pkg-python-username": HOSTILE_USER, "pkg-python-password": HOSTILE_PASSWORD})
+        env = apply_preamble("buildpack", config, tmp_path / "home")
+        pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-cache-dir"]
+        trusted = run_client(network, pip + ["config", "get", "global.trusted-host"], env).stdout.strip()
+        assert trusted == f"{NOT_LOOPBACK}:{server.port}"  # the host only: no credentials in it
+        done = run_client(network, pip + ["download", "--no-deps", "-d", str(tmp_path / "out"), "tiny-pkg"], env)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        assert (tmp_path / "out" / WHEEL).exists()
+        assert "/pypi/simple/tiny-pkg/" in [r.path for r in server.authenticated()]
+    finally:
+        server.stop()
 
 
 @realclient_settings()
