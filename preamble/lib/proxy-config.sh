@@ -110,7 +110,18 @@ pc_load_profile() {
 }
 
 # The entry point: configure everything for strategy $1. Returns non-zero (never exits) on a bad value.
+# A build step often runs with `set -x`: its trace would print every credential the preamble reads, so the trace
+# is off while the preamble runs and back on after it.
 pc_main() {
+    local _pc_xtrace='' _pc_status=0
+    [[ $- == *x* ]] && _pc_xtrace=1
+    { set +x; } 2>/dev/null
+    pc__main "$@" || _pc_status=$?
+    [[ -z $_pc_xtrace ]] || set -x
+    return "$_pc_status"
+}
+
+pc__main() {
     PC_STRATEGY=$1
     PC_DIR=${PROXY_CONFIG_DIR:-/mnt/proxy-config}
     PC_CHOREO_REGISTRY=${CHOREO_REGISTRY:-}

@@ -67,6 +67,20 @@ def run_entry(strategy: str, config: Path, home: Path, *, dockerhub_login: tuple
     return run_preamble(entry(PREAMBLE_DIR, strategy), environment, workdir, enter=network.enter if network else ())
 
 
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_build_step_traced_with_set_x_shows_no_secret_and_stays_traced(tmp_path, strategy):
+    """CI scripts often run their build step with `set -x`: the trace of the preamble would print every
+    credential it reads (found by a sweep: a Maven password 34 times). The trace is off while it runs, on after."""
+    config = hostile_config(tmp_path / "config", tmp_path / "pwned")
+    env = {"PATH": "/usr/bin:/bin", **Environment(home=tmp_path / "home", proxy_config_dir=config,
+                                                   dockerhub_login=("u", "PlatF0rmPassQQ")).variables()}
+    script = f"set -euxo pipefail; source {shlex.quote(str(entry(PREAMBLE_DIR, strategy)))}; echo after-the-preamble"
+    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, errors="replace", timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert SECRET not in done.stderr and "PlatF0rmPassQQ" not in done.stderr
+    assert "+ echo after-the-preamble" in done.stderr  # the caller's trace is back on
+
+
 def test_missing_config_directory_means_public_defaults(tmp_path):
     done = run_entry("webapp", tmp_path / "absent", tmp_path / "home", dockerhub_login=("u", "p"), dry_run_login=True)
     assert done.exit_code == 0 and done.completed, done.stderr
