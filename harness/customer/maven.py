@@ -555,28 +555,43 @@ def without_validate_executions(path: str, data: bytes) -> tuple[bytes, int]:
 # --- the Maven wrapper --------------------------------------------------------------------------------------------
 
 
+_PROPERTY_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
+
+
 def properties(path: str, data: bytes) -> dict[str, str]:
-    """A Java .properties file's keys and values (comments, `=` or `:`, backslash escapes as in https\\://)."""
+    """A Java .properties file's keys and values as java.util.Properties reads them: comments, a line ending in an
+    odd number of backslashes continued on the next, the key up to the first unescaped `=`, `:` or blank, a key
+    with no value, escapes (https\\://, \\uXXXX). Every line is something (Java refuses none), so nothing here
+    fails, and no line is ever quoted back (values may be signing keys or passwords). `path` is for the callers'
+    messages."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    values = {}
-    for line in text.replace("\r\n", "\n").split("\n"):
-        line = line.strip()
-        if not line or line[0] in "#!":
+    values: dict[str, str] = {}
+    lines = iter(re.split(r"\r\n|\r|\n", text))
+    for line in lines:
+        logical = line.lstrip(" \t\f")
+        if not logical or logical[0] in "#!":
             continue
-        found = re.match(r"((?:\\.|[^=:\s\\])+)\s*[=:\s]\s*(.*)$", line)
-        if not found:
-            raise UserError(f"{path}: cannot read the line {printable(line[:80])!r}")
-        key, value = (re.sub(r"\\(.)", r"\1", part) for part in found.groups())
+        while (len(logical) - len(logical.rstrip("\\"))) % 2:  # an odd number of backslashes: continued
+            following = next(lines, None)
+            logical = logical[:-1] + (following or "").lstrip(" \t\f")
+            if following is None:
+                break
+        found = re.match(r"((?:\\.|[^=:\s\\])*)[ \t\f]*[=:]?[ \t\f]*(.*)$", logical, re.S)
+        key, value = (re.sub(r"\\u([0-9a-fA-F]{4})|\\(.)", _unescape, part) for part in found.groups())
         values[key] = value
     return values
 
 
+def _unescape(found: re.Match) -> str:
+    return chr(int(found[1], 16)) if found[1] else _PROPERTY_ESCAPES.get(found[2], found[2])
+
+
 def with_property(data: bytes, key: str, value: str) -> bytes:
     """The .properties bytes with `key`'s value replaced, every other byte as it was."""
-    pattern = re.compile(rb"^([ \t]*" + re.escape(key.encode()) + rb"[ \t]*[=:][ \t]*)[^\r\n]*", re.M)
+    pattern = re.compile(rb"^([ \t]*" + re.escape(key.encode()) + rb"[ \t]*[=:][ \t]*)[^\r\n]*(?:(?<=\\)\r?\n[^\r\n]*)*", re.M)
     return pattern.sub(lambda m: m.group(1) + value.encode(), data, count=1)
 
 

@@ -271,3 +271,18 @@ def test_a_settings_file_named_in_maven_config_is_noted():
                for note in made.notes)
     assert not any("maven.config" in note for note in maven.standins({"pom.xml": pom(""),
                                                                     ".mvn/maven.config": b"-Drevision=1\n"}).notes)
+
+
+def test_java_properties_are_read_as_java_reads_them_and_no_line_is_refused_or_quoted():
+    """gradle.properties and the wrappers' .properties: a value continued over lines (org.gradle.jvmargs, a
+    signing key), a key without a value and escapes are valid Java properties; they were refused with the line
+    quoted back, a signing key's text included (found by a project sweep)."""
+    data = (b"# comment\n! comment too\norg.gradle.jvmargs=-Dfile.encoding=UTF-8 \\\n    -Xmx4g\n"
+            b"signingKey=mQINBSecretPart1\\\r\n  SecretPart2\\\\\nkeyonly\nspaced key\\ x : v\\u0041\\t.\n"
+            b"distributionUrl=https\\://services.gradle.org/x.zip\nlast=end\\")
+    assert maven.properties("gradle.properties", data) == {
+        "org.gradle.jvmargs": "-Dfile.encoding=UTF-8 -Xmx4g", "signingKey": "mQINBSecretPart1SecretPart2\\",
+        "keyonly": "", "spaced": "key x : vA\t.",
+        "distributionUrl": "https://services.gradle.org/x.zip", "last": "end"}
+    continued = b"distributionUrl=https\\://a.example/\\\n   b.zip\nx=1\n"
+    assert maven.with_property(continued, "distributionUrl", "https://m.example/c.zip") == b"distributionUrl=https://m.example/c.zip\nx=1\n"
