@@ -90,12 +90,13 @@ def _declare(arguments: str, args: dict[str, str]) -> None:
     expanded with the ARGs before it, as BuildKit does."""
     try:
         words = shlex.split(arguments, comments=False, posix=True)
-    except ValueError as error:
-        raise UserError(f"{DOCKERFILE}: ARG {printable(arguments)}: {error}") from None
+    except ValueError as error:  # the line is not shown: a default may be a credential
+        names = " ".join(re.findall(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=", arguments)) or "..."
+        raise UserError(f"{DOCKERFILE}: ARG {printable(names)}: {error} (the line's text is not shown)") from None
     for word in words:
         found = _ARG_WORD.match(word)
         if not found:
-            raise UserError(f"{DOCKERFILE}: ARG {printable(word)}: not NAME or NAME=VALUE")
+            raise UserError(f"{DOCKERFILE}: ARG {printable(word.split('=', 1)[0][:80])}...: not NAME or NAME=VALUE")
         args[found.group(1)] = _expand(found.group(2) or "", args)
 
 

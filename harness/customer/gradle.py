@@ -283,6 +283,11 @@ def _catalog(files: dict[str, bytes], found: Found, values: Values) -> dict:
         document = tomllib.loads(files[CATALOG].decode())
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise UserError(f"{CATALOG}: not TOML ({error})") from None
+    except RecursionError:
+        raise UserError(f"{CATALOG}: nested too deeply to read") from None
+    for table in ("versions", "libraries", "plugins", "bundles"):
+        if not isinstance(document.get(table, {}), dict):
+            raise UserError(f"{CATALOG}: [{table}] is not a table")
     versions = {}
     for name, version in document.get("versions", {}).items():
         if isinstance(version, dict):
@@ -296,7 +301,7 @@ def _catalog(files: dict[str, bytes], found: Found, values: Values) -> dict:
         version = entry.get("version")
         if isinstance(version, dict):
             if "ref" in version:
-                return versions.get(version["ref"])
+                return versions.get(version["ref"]) if isinstance(version["ref"], str) else None
             return version.get("strictly") or version.get("require") or version.get("prefer")
         return version if isinstance(version, str) else None
 
@@ -306,7 +311,9 @@ def _catalog(files: dict[str, bytes], found: Found, values: Values) -> dict:
             group, name, version = (parts + [None])[:3] if len(parts) >= 2 else (None, None, None)
         elif isinstance(entry, dict):
             module = entry.get("module", "")
+            module = module if isinstance(module, str) else ""
             group, name = module.split(":", 1) if ":" in module else (entry.get("group"), entry.get("name"))
+            group, name = (part if isinstance(part, str) else None for part in (group, name))
             version = version_of(entry)
         else:
             group = name = version = None
@@ -317,7 +324,7 @@ def _catalog(files: dict[str, bytes], found: Found, values: Values) -> dict:
     for alias, entry in document.get("plugins", {}).items():
         if isinstance(entry, str):
             plugin_id, _, version = entry.partition(":")
-        elif isinstance(entry, dict) and entry.get("id"):
+        elif isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"]:
             plugin_id, version = entry["id"], version_of(entry)
         else:
             raise UserError(f"{CATALOG}: plugins.{alias}: needs an id")

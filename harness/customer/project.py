@@ -312,6 +312,8 @@ def _standins(name: str, files: dict[str, bytes], root: str) -> StandIns:
         made = standins_module(name).standins(files)
     except UserError as error:
         raise UserError(scrub(f"--project {root}: {error}")) from None
+    except RecursionError:
+        raise UserError(f"--project {root}: its {name} files nest too deeply to read") from None
     except (KeyError, ValueError, TypeError, AttributeError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise UserError(scrub(f"--project {root}: its {name} files cannot be read: {type(error).__name__}: {error}")) from None
     outside = sorted(p for p in made.rewritten if p.startswith("/") or ".." in p.split("/"))

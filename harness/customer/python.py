@@ -264,6 +264,8 @@ class Reader:
             data = tomllib.loads(text_of(path, self.files[path]))
         except tomllib.TOMLDecodeError as error:
             raise UserError(f"{printable(path)}: not valid TOML ({error})") from None
+        except RecursionError:
+            raise UserError(f"{printable(path)}: nested too deeply to read") from None
         project = _table(data, "project", path)
         if project is None and not built:
             return  # tool settings only: the requirements files build

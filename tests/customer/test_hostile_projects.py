@@ -56,3 +56,30 @@ def test_a_damaged_project_is_stood_in_for_or_refused_by_name(root, data, tmp_pa
         content.with_standins(loaded.standins)  # and the simulated internet's content, or a UserError
     except UserError as error:
         assert str(error).strip()
+
+
+DEEP_TOML = "a = " + "[" * 5000 + "]" * 5000 + "\n"
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"pyproject.toml": DEEP_TOML, "requirements.txt": "six==1.16.0\n"}, r"pyproject\.toml: nested too deeply"),
+    ({"build.gradle": "plugins { id 'java' }\n", "gradle/libs.versions.toml": DEEP_TOML}, r"libs\.versions\.toml: nested too deeply"),
+    ({"build.gradle": "plugins { id 'java' }\n", "gradle/libs.versions.toml": 'versions = "1.0"\n'},
+     r"libs\.versions\.toml: \[versions\] is not a table"),
+    ({"build.gradle": "plugins { id 'java' }\n", "gradle/libs.versions.toml": "[libraries]\nfoo = { module = 5 }\n"},
+     r"libraries\.foo: not group:artifact"),
+    ({"build.gradle": "plugins { id 'java' }\n", "gradle/libs.versions.toml": "[plugins]\nboot = { id = 5 }\n"},
+     r"plugins\.boot: needs an id"),
+    ({"Dockerfile": "ARG GH_PAT='ghp_DockerArgSECRET123\nFROM alpine\n"}, r"Dockerfile: ARG GH_PAT: No closing quotation"),
+    ({"Dockerfile": "ARG DB_PASS=\"hunter2SECRET\" CREDS='unclosed\nFROM alpine\n"}, r"ARG DB_PASS CREDS: No closing"),
+], ids=["deep-pyproject", "deep-catalog", "catalog-versions-string", "catalog-module-number", "catalog-id-number",
+        "arg-token-unclosed", "arg-password-unclosed"])
+def test_a_project_file_of_the_wrong_shape_is_refused_by_name_without_its_secrets(tmp_path, files, message):
+    """Found by a project sweep: deeply nested TOML and wrong value types were tracebacks; an ARG line with an
+    unclosed quote was quoted back, its credential included."""
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    with pytest.raises(UserError, match=message) as raised:
+        project.load(tmp_path)
+    assert "SECRET" not in str(raised.value) and "Traceback" not in str(raised.value)
