@@ -544,6 +544,10 @@ def go_environment_violation(url: str, username: str, password: str) -> Violatio
     return None
 
 
+# what Maven's settings interpolation replaces (plexus RegexBasedInterpolator: \$\{(.+?)\}); bash: values.sh
+MAVEN_EXPRESSION_RE = re.compile(r"\$\{[^}]+\}")
+
+
 def credential_format_violation(value: str, kind: Kind) -> Violation | None:
     """Maven's settings.xml and NuGet.Config are XML; Maven also trims element text."""
     if kind.manager not in ("maven", "nuget") or kind.family not in ("username", "password"):
@@ -553,6 +557,9 @@ def credential_format_violation(value: str, kind: Kind) -> Violation | None:
                          "(a control character, U+FFFE or U+FFFF)")
     if kind.manager == "maven" and value != value.strip(" \t\n\r"):
         return Violation("credential-format", "starts or ends with whitespace, which Maven trims from settings.xml")
+    if kind.manager == "maven" and MAVEN_EXPRESSION_RE.search(value):
+        return Violation("credential-format", "holds ${...}, which Maven replaces in settings.xml (by a system property "
+                         "or an environment variable) before it sends the credential: the mirror gets another one")
     return None
 
 

@@ -149,4 +149,4 @@ PC_RULE_SUMMARY[pkg-url-dot-segment]='a package URL with a '"'"'.'"'"' or '"'"'.
 PC_RULE_SUMMARY[go-proxy-list]='a '"'"','"'"' or '"'"'|'"'"' in pkg-go-url: GOPROXY would become a list and Go would try the next entry (another host, or direct)'
 PC_RULE_SUMMARY[go-environment-limit]='Go credentials so long that GOPROXY/GOSUMDB, with them percent-encoded, exceed Linux'"'"'s 128 KiB limit for one environment variable'
 PC_RULE_SUMMARY[url-credentials-conflict]='a URL with its own user-info while credential keys are set too'
-PC_RULE_SUMMARY[credential-format]='a Maven or NuGet credential XML cannot carry (a control character, U+FFFE/U+FFFF; for Maven also spaces around it, which Maven trims)'
+PC_RULE_SUMMARY[credential-format]='a Maven or NuGet credential XML cannot carry (a control character, U+FFFE/U+FFFF; for Maven also spaces around it, which Maven trims, and ${...}, which Maven replaces by a property or an environment variable)'

@@ -264,16 +264,17 @@ pc_package_url_violation() {
 }
 
 # Whether manager $1's configuration can carry credentials of kind $2 (token|basic|none): username $4
-# from key $3, password $6 from key $5. Maven's and NuGet's XML cannot carry every character; refuses
+# from key $3, password $6 from key $5. Maven's and NuGet's XML cannot carry every character, and Maven replaces
+# ${...} in its settings; refuses
 # naming the key if not (harness/contract/grammar.py credential_format_violation).
 pc__credential_format_ok() {
-    local LC_ALL=C manager=$1 i value
+    local LC_ALL=C manager=$1 i value expression='\$\{[^}]+\}'  # Maven replaces ${...} (grammar.py MAVEN_EXPRESSION_RE)
     local -a pairs=("$3" "$4" "$5" "$6")
     [[ $2 == basic && ($manager == maven || $manager == nuget) ]] || return 0
     for ((i = 0; i < 4; i += 2)); do
         value=${pairs[i + 1]}
         if [[ $value == *[$'\x01'-$'\x08'$'\x0b'$'\x0c'$'\x0e'-$'\x1f']* || $value == *$'\xef\xbf'[$'\xbe\xbf']* ]] ||
-            [[ $manager == maven && ($value == [$' \t\n\r']* || $value == *[$' \t\n\r']) ]]; then
+            [[ $manager == maven && ($value == [$' \t\n\r']* || $value == *[$' \t\n\r'] || $value =~ $expression) ]]; then
             pc_refuse "${pairs[i]}" credential-format
             return 1
         fi
