@@ -11,6 +11,7 @@ import sys
 
 from harness.contract import grammar
 from harness.contract.catalog import Catalog, load_catalog
+from harness.contract.config import NOT_KEYS
 from harness.preamble import interface
 
 
@@ -27,6 +28,7 @@ def render(catalog: Catalog | None = None) -> str:
         "declare -gA PC_OCI_KEYS=() PC_IMAGES=() PC_MANAGERS=() PC_DOCKERHUB_LOGIN=() PC_CONSUMED=()",
         "declare -gA PC_IMAGE_DEFAULT=() PC_IMAGE_REGISTRY=() PC_IMAGE_OVERRIDE=()",
         f"PC_STRATEGIES={shlex.quote(' '.join(catalog.strategies))}",
+        f"PC_NOT_KEYS={shlex.quote(' '.join(sorted(NOT_KEYS)))}  # files a folder holds that are no keys (config.py)",
         f"PC_DEFAULT_CHOREO_REGISTRY={shlex.quote(catalog.registries['choreo'].prefixes[0])}",
         f"PC_PLATFORM_HOSTS={shlex.quote(' '.join(catalog.platform_hosts))}",
     ]

@@ -4,6 +4,7 @@ declare -gA PC_REGISTRY_MIRROR_KEY=() PC_REGISTRY_PREFIXES=() PC_KEY_USERNAME=()
 declare -gA PC_OCI_KEYS=() PC_IMAGES=() PC_MANAGERS=() PC_DOCKERHUB_LOGIN=() PC_CONSUMED=()
 declare -gA PC_IMAGE_DEFAULT=() PC_IMAGE_REGISTRY=() PC_IMAGE_OVERRIDE=()
 PC_STRATEGIES='buildpack ballerina mi webapp prism test-runner byoc'
+PC_NOT_KEYS='.DS_Store .gitignore .gitkeep .keep'  # files a folder holds that are no keys (config.py)
 PC_DEFAULT_CHOREO_REGISTRY=choreocontrolplane.azurecr.io
 PC_PLATFORM_HOSTS='choreocontrolplane.azurecr.io choreoprivateacr.azurecr.io choreoanonymouspullable.azurecr.io'
 PC_REGISTRY_MIRROR_KEY[dockerhub]=oci-dockerhub-url

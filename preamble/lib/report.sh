@@ -38,9 +38,10 @@ pc_report_ignored() {
     local path name scope consumed=" ${PC_CONSUMED[$PC_STRATEGY]} "
     : >"$PC_STATE_DIR/ignored-keys"
     [[ -d $PC_DIR ]] || return 0
-    for path in "$PC_DIR"/*; do
+    for path in "$PC_DIR"/* "$PC_DIR"/.[!.]*; do  # a dot-file is an entry too (..data and the like are not)
         [[ -e $path || -L $path ]] || continue
         name=${path##*/} scope=${name%%.*}
+        [[ " $PC_NOT_KEYS " != *" $name "* ]] || continue
         if [[ $name == *.* && " $PC_STRATEGIES " == *" $scope "* ]]; then
             [[ $scope == "$PC_STRATEGY" && $consumed == *" ${name#*.} "* ]] && continue
         elif [[ $consumed == *" $name "* ]]; then

@@ -212,3 +212,17 @@ def test_go_credentials_at_the_environment_limit(tmp_path, length):
     check_agreement(tmp_path, "buildpack")
     refused = any(f.rule == "go-environment-limit" for f in lint(CATALOG, read_config(tmp_path), "buildpack"))
     assert refused == (length == 44000)
+
+
+@pytest.mark.parametrize("strategy", list(CATALOG.strategies))
+def test_dot_files_are_entries_to_the_preamble_as_to_the_plan(strategy, tmp_path):
+    """A Secret may hold a key named like .dockerconfigjson (an image pull secret's data): the plan lists it as
+    ignored, and the preamble's bash glob skipped dot-files, so the two disagreed unseen (found by a sweep).
+    Files a folder holds that are no keys (config.NOT_KEYS) and the kubelet's ..data are skipped by both."""
+    for name, value in {".dockerconfigjson": "{}", ".npmrc": "x", ".gitkeep": "", ".DS_Store": "\x00",
+                        "oci-dockerhub-url": "nexus.example.com/hub"}.items():
+        (tmp_path / name).write_text(value)
+    (tmp_path / "..data").mkdir()
+    check_agreement(tmp_path, strategy)
+    ignored = set(preamble_check(strategy, tmp_path)["ignored_keys"])
+    assert {".dockerconfigjson", ".npmrc"} <= ignored and not {".gitkeep", ".DS_Store", "..data"} & ignored
