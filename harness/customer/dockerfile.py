@@ -10,6 +10,7 @@ import re
 import shlex
 
 from harness.contract import reference
+from harness.contract.grammar import mask
 from harness.customer.project import DOCKERFILE, STANDIN_DOCKERFILE, StandIns, text_of
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
@@ -18,6 +19,11 @@ _VARIABLE = re.compile(r"\$(?:\{(\w+)(?::?([-+])([^}]*))?\}|(\w+))")
 _FROM = re.compile(r"FROM\s+((?:--\S+\s+)*)(\S+)(?:\s+AS\s+(\S+))?\s*$", re.I)
 _ARG = re.compile(r"ARG\s+(.+)$", re.I)
 _ARG_WORD = re.compile(r"(\w+)(?:=(.*))?$", re.S)
+# images a stage's instructions pull besides FROM: COPY --from=IMAGE, RUN --mount=...,from=IMAGE
+_COPY_FROM = re.compile(r"COPY\s+(?:--\S+\s+)*?--from=(\S+)", re.I)
+_MOUNT_FROM = re.compile(r"--mount=\S*?\bfrom=([^,\s]+)", re.I)
+# what ADD fetches itself: a URL or a git remote (BuildKit), from no mirror the proxy-config names
+_ADD_REMOTE = re.compile(r"(?:https?|git|ssh)://[^\s\"',\]]+|git@[^\s\"',\]]+", re.I)
 MARKER_FILE = "/airgap-fixture/image.txt"  # the one file of every stand-in image (harness/stack/content/oci.py)
 
 
@@ -100,10 +106,47 @@ def _declare(arguments: str, args: dict[str, str]) -> None:
         args[found.group(1)] = _expand(found.group(2) or "", args)
 
 
+def _image_note(written: str, where: str, images: list[str], notes: list[str]) -> bool:
+    """Add the image `written` to `images` (stood in for), or a note why it cannot be; False if it is no reference."""
+    try:
+        named = reference.parse_normalized(written)
+    except reference.ReferenceError as error:
+        raise UserError(f"{DOCKERFILE}: {where} {printable(written)}: not an image reference ({error})") from None
+    if named.digest:
+        notes.append(f"{where} {written}: pinned by digest; no stand-in can have the real image's digest")
+    elif ":" in named.domain:
+        notes.append(f"{where} {written}: a registry on a port of its own; the simulated internet serves 443 only")
+    else:
+        images.append(f"{named.domain}/{named.path}:{named.tag or 'latest'}")
+    return True
+
+
+def _stage_sources(instruction: str, args: dict[str, str], stages: list, images: list[str], extra: list[str],
+                   notes: list[str]) -> None:
+    """What a stage's instruction fetches besides its FROM: an image of COPY --from or RUN --mount from= (pulled
+    through registries.conf like a FROM: stood in for, and copied from in the stand-in Dockerfile so the build
+    pulls it), a URL or git remote of ADD (fetched by the builder itself: named)."""
+    keyword = instruction.split(None, 1)[0].upper()
+    named = [m.group(1) for m in _COPY_FROM.finditer(instruction)] if keyword == "COPY" else []
+    named += [m.group(1) for m in _MOUNT_FROM.finditer(instruction)] if keyword == "RUN" else []
+    stage_names = {name for _, name, _ in stages if name}
+    for source in named:
+        written = _expand(source.strip("\"'"), args)
+        if written.isdigit() or written.lower() in stage_names:
+            continue  # an earlier stage
+        _image_note(written, f"{keyword} from=", images, notes)
+        if written not in extra:
+            extra.append(written)
+    if keyword == "ADD":
+        for remote in _ADD_REMOTE.findall(instruction):
+            notes.append(f"ADD {printable(mask(remote))}: fetched by the build itself, from no mirror the proxy-config "
+                         "names; not stood in for")
+
+
 def standins(files: dict[str, bytes]) -> StandIns:
     text = text_of(DOCKERFILE, files[DOCKERFILE]).removeprefix("\ufeff")  # BuildKit reads past a byte-order mark
     args: dict[str, str] = {}
-    head, stages, images, notes = [], [], [], []
+    head, stages, images, notes, extra = [], [], [], [], []
     for instruction in instructions(text):
         if not stages and (arg := _ARG.match(instruction)):
             _declare(arg.group(1), args)
@@ -118,18 +161,11 @@ def standins(files: dict[str, bytes]) -> StandIns:
                 stages.append((f"FROM {found.group(1)}{written.lower()}" + (f" AS {stage}" if stage else ""), stage, written))
                 continue
             stages.append((f"FROM {found.group(1)}{found.group(2)}" + (f" AS {stage}" if stage else ""), stage, written))
-            try:
-                named = reference.parse_normalized(written)
-            except reference.ReferenceError as error:
-                raise UserError(f"{DOCKERFILE}: FROM {printable(written)}: not an image reference ({error})") from None
-            if named.digest:
-                notes.append(f"FROM {written}: pinned by digest; no stand-in can have the real image's digest")
-            elif ":" in named.domain:
-                notes.append(f"FROM {written}: a registry on a port of its own; the simulated internet serves 443 only")
-            else:
-                images.append(f"{named.domain}/{named.path}:{named.tag or 'latest'}")
+            _image_note(written, "FROM", images, notes)
         elif not stages:
             raise UserError(f"{DOCKERFILE}: {printable(instruction.split()[0])} before the first FROM")
+        else:
+            _stage_sources(instruction, args, stages, images, extra, notes)
     if not stages:
         raise UserError(f"{DOCKERFILE}: no FROM line")
     lines = ["# Written by airgap-harness from Dockerfile: its ARGs and FROM lines; stand-in images have no",
@@ -138,6 +174,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
         lines.append(instruction)
     lines += [f"COPY --from={index} {MARKER_FILE} /airgap-standin/stage-{index}.txt"
               for index, (_, _, written) in enumerate(stages[:-1]) if written.lower() != "scratch"]
+    lines += [f"COPY --from={image} {MARKER_FILE} /airgap-standin/from-{index}.txt" for index, image in enumerate(extra)]
     notes.append(f"{STANDIN_DOCKERFILE}: built instead of {DOCKERFILE}, with its FROM lines and without the "
                  "stages' instructions (stand-in images have no shell)")
     return StandIns("dockerfile", images=tuple(dict.fromkeys(images)),

@@ -438,3 +438,20 @@ def test_a_hostile_project_loads_or_is_a_clear_error_in_bounded_time_and_memory(
         assert done.returncode == 0, done.stdout + done.stderr
     else:
         assert done.returncode == 1 and expected in done.stdout, done.stdout + done.stderr
+
+
+def test_images_and_remotes_a_stage_fetches_besides_its_from_are_stood_in_for_or_named():
+    """COPY --from=IMAGE and RUN --mount=...,from=IMAGE pull images through registries.conf like a FROM; ADD fetches
+    URLs and git remotes itself. They were not seen at all (found by a project sweep)."""
+    made = parsed("ARG TOOLS=quay.io/corp/tools:1.0\nFROM golang:1.22 AS build\nCOPY --from=ghcr.io/astral-sh/uv:0.4.0 /uv /uv\n"
+                  "RUN --mount=type=bind,from=${TOOLS},source=/x,target=/x true\nCOPY --from=build /a /b\nCOPY --from=0 /a /c\n"
+                  "ADD https://user:AddS3cret@files.example.com/app.tar.gz?sig=Q1 /\nADD git@github.com:moby/buildkit.git#v0.10.1 /k\n"
+                  "COPY --from=registry.example.com/x@sha256:" + "0" * 64 + " /y /y\nFROM alpine\nCOPY --from=BUILD /app /app\n")
+    assert made.images == ("docker.io/library/golang:1.22", "ghcr.io/astral-sh/uv:0.4.0", "quay.io/corp/tools:1.0",
+                           "docker.io/library/alpine:latest")
+    standin = made.rewritten[STANDIN_DOCKERFILE].decode()
+    for image in ("ghcr.io/astral-sh/uv:0.4.0", "quay.io/corp/tools:1.0"):  # the build pulls them as the project's would
+        assert f"COPY --from={image} /airgap-fixture/image.txt" in standin
+    notes = "\n".join(made.notes)
+    assert "ADD https://user:***@files.example.com/app.tar.gz?***: fetched by the build itself" in notes
+    assert "buildkit.git" in notes and "pinned by digest" in notes and "AddS3cret" not in notes + standin
