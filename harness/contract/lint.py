@@ -189,9 +189,9 @@ def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, e
                 findings.append(_finding(holder, violation.rule, violation.text, strategy_name))
     result = plan(catalog, config, strategy_name)
     if result.dockerhub_login:
-        findings.append(_finding("oci-dockerhub-url", "dockerhub-login", "pulls from Docker Hub and, without "
-                                 "oci-dockerhub-url, logs in to Docker Hub with the platform's credentials: on a "
-                                 "restricted cluster that login fails", strategy_name))
+        findings.append(_finding("oci-dockerhub-url", "dockerhub-login", "without oci-dockerhub-url, the build "
+                                 "logs in to Docker Hub with the platform's credentials, whatever it pulls (an image "
+                                 "override does not stop it): on a restricted cluster that login fails", strategy_name))
     for image_name, image in strategy.images.items():
         planned = result.images[image_name]
         if image.pinned and planned.source != "override":
