@@ -618,6 +618,14 @@ def violations(value: str, kind: Kind) -> list[Violation]:
     if kind.credential and _PERCENT_ESCAPE.search(value):
         found.append(Violation("credential-percent-encoded", "looks percent-encoded; the seed says not to encode "
                                "credentials: the build uses the value exactly as written"))
+    if kind.family == "image-override" and stop is None:
+        from harness.contract import reference
+
+        name = value.split("@", 1)[0]
+        if "/" not in name and "." in name.split(":", 1)[0]:
+            found.append(Violation("image-override-host-only", f"has no '/', so it names the Docker Hub image "
+                                   f"{quoted(str(reference.parse_normalized(value)))}, although it looks like a registry "
+                                   "host: an override names registry/repository[:tag]"))
     if kind.family == "package-proxy" and stop is None:
         if value.startswith("http://"):
             found.append(Violation("pkg-url-http", f"uses plain http://: credentials and packages travel unencrypted: "

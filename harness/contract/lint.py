@@ -192,8 +192,15 @@ def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, e
         findings.append(_finding("oci-dockerhub-url", "dockerhub-login", "without oci-dockerhub-url, the build "
                                  "logs in to Docker Hub with the platform's credentials, whatever it pulls (an image "
                                  "override does not stop it): on a restricted cluster that login fails", strategy_name))
+    mirror_values = {found.value: found.key for registry in catalog.registries.values()
+                     if (found := config.lookup(registry.mirror_key, strategy_name)) and found.value}
     for image_name, image in strategy.images.items():
         planned = result.images[image_name]
+        override = config.lookup(image.override, strategy_name) if image.override else None
+        if override and override.value in mirror_values:
+            findings.append(_finding(override.key, "image-override-is-mirror", f"equals {mirror_values[override.value]}: "
+                                     f"as a prefix it replaces {image.default} by {grammar.quoted(planned.resolved or '')}, not the image "
+                                     "the mirror serves under it", strategy_name))
         if image.pinned and planned.source != "override":
             findings.append(_finding(image.override, "node-pinned", f"the build pins {image.default}; an OCI "
                                      f"mirror cannot change that version, only {image.override} can", strategy_name))
