@@ -2,6 +2,7 @@
 
 import pytest
 
+from harness.contract.catalog import load_catalog
 from harness.contract.config import read_config
 from harness.contract.grammar import mask as mask_url
 from harness.contract.plan import plan
@@ -67,3 +68,19 @@ def test_url_credentials_and_credential_keys_together_are_an_error(tmp_path, cat
     package = plan(catalog, read_config(tmp_path), "buildpack").packages["python"]
     assert (package.error is None) == usable
     assert "secret" not in (package.error or "") and package.url == "https://me:***@nexus.example.com/pypi/simple/"
+
+
+@pytest.mark.parametrize("values, strategy, host", [
+    ({"pkg-npm-url": "https://registry.npmjs.org/"}, "webapp", "registry.npmjs.org"),
+    ({"oci-dockerhub-url": "registry-1.docker.io"}, "webapp", "registry-1.docker.io"),
+    ({"oci-dockerhub-url": "mirror.gcr.io"}, "test-runner", "mirror.gcr.io"),
+    ({"pkg-maven-url": "https://REPO.maven.apache.org/maven2/"}, "mi", "repo.maven.apache.org"),
+])
+def test_a_mirror_key_naming_a_public_host_keeps_it_among_the_public_destinations(tmp_path, values, strategy, host):
+    """A key set to the public registry itself is no mirror: the plan dropped that host from the public
+    destinations because a key was set (found by a conformance sweep)."""
+    for name, value in values.items():
+        (tmp_path / name).write_text(value)
+    planned = plan(load_catalog(), read_config(tmp_path), strategy)
+    entry = next(d for d in planned.public if d["host"] == host)
+    assert "names this public host, not a mirror" in entry["purpose"] and entry["covered_by"] == next(iter(values))

@@ -132,6 +132,16 @@ class Catalog:
                     best, length = self.registries[rid], len(prefix)
         return best
 
+    def public_hosts(self) -> frozenset[str]:
+        """Every host the catalog and the profile know as the public internet's: the registries' endpoints and
+        prefix hosts, the managers' endpoints and what no key redirects, each strategy's destinations."""
+        hosts = {prefix.partition("/")[0].partition(":")[0] for r in self.registries.values() for prefix in r.prefixes}
+        hosts |= {host for r in self.registries.values() for host in r.endpoints}
+        hosts |= {host for m in self.managers.values() for host in m.endpoints}
+        hosts |= {d.host for m in self.managers.values() for d in m.unredirectable}
+        hosts |= {d.host for s in self.strategies.values() for d in (*s.unredirectable, *s.destinations)}
+        return frozenset(host.lower() for host in hosts)
+
     def pull_hosts(self, ref: reference.Reference) -> tuple[str, ...]:
         """The host names a pull of `ref` reaches (egress names hosts, never ports): Docker Hub's endpoints for a
         Docker Hub reference, else the reference's own host."""

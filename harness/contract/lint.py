@@ -9,7 +9,7 @@ import re
 from harness.contract import grammar
 from harness.contract.catalog import Catalog
 from harness.contract.config import ProxyConfig, split_key_name
-from harness.contract.plan import plan, source_violations
+from harness.contract.plan import plan, public_mirrors, source_violations
 from harness.infra.records import record
 
 # rule id -> (severity, what it catches): the grammar's rules (harness/contract/grammar.yaml); `airgap lint --rules` lists them.
@@ -192,6 +192,11 @@ def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, e
         findings.append(_finding("oci-dockerhub-url", "dockerhub-login", "without oci-dockerhub-url, the build "
                                  "logs in to Docker Hub with the platform's credentials, whatever it pulls (an image "
                                  "override does not stop it): on a restricted cluster that login fails", strategy_name))
+    usable = [(m["key"], m["url"]) for m in result.mirrors.values() if m["error"] is None]
+    for key, host in public_mirrors(catalog, usable, result.packages):
+        findings.append(_finding(key, "mirror-is-public", f"names {host}, a public registry's own host, not a "
+                                 "mirror: the build still reaches the internet, which a restricted cluster blocks",
+                                 strategy_name))
     mirror_values = {found.value: found.key for registry in catalog.registries.values()
                      if (found := config.lookup(registry.mirror_key, strategy_name)) and found.value}
     for image_name, image in strategy.images.items():

@@ -5,6 +5,9 @@ agree with it (`airgap preamble-check`). Secrets never enter the plan: credentia
 names of the files that hold them.
 """
 
+import re
+from urllib.parse import urlsplit
+
 from harness.contract import grammar, reference
 from harness.contract.catalog import Catalog, Registry, Strategy
 from harness.contract.config import ProxyConfig, split_key_name
@@ -207,6 +210,16 @@ class _Destinations:
         return [{**d, "purpose": "; ".join(d["purpose"])} for d in self.by_host.values()]
 
 
+def public_mirrors(catalog: Catalog, oci: list[tuple[str, str]], packages: dict[str, PackagePlan]) -> list[tuple[str, str]]:
+    """(key, host) of each usable OCI mirror (`oci`: (key, value) pairs) or package proxy in effect whose host is a
+    public registry's own (catalog.public_hosts): `pkg-npm-url=https://registry.npmjs.org/` is no mirror, the build
+    still reaches the internet."""
+    public = catalog.public_hosts()
+    found = [(key, re.split(r"[:/]", url, maxsplit=1)[0].lower()) for key, url in oci]
+    found += [(p.key, urlsplit(p.url).hostname or "") for p in packages.values() if p.key and p.error is None]
+    return [(key, host) for key, host in found if host in public]
+
+
 def _public(catalog, strategy, images, mirrors, packages, dockerhub_login) -> list[dict]:
     out = _Destinations()
     if dockerhub_login:  # first: it is what reaches Docker Hub first, and oci-dockerhub-url is what skips it
@@ -229,6 +242,8 @@ def _public(catalog, strategy, images, mirrors, packages, dockerhub_login) -> li
                 out.add(host, f"{manager.title} packages", f"pkg-{manager_id}-url")
         for destination in manager.unredirectable:
             out.add(destination.host, destination.purpose, None)
+    for key, host in public_mirrors(catalog, [(m.key, m.url) for m in mirrors.values() if m.error is None], packages):
+        out.add(host, f"{key} names this public host, not a mirror", key)
     for destination in strategy.destinations:  # the profile's: a keyed one only while its key is not in effect
         key = destination.key
         if key is None:
