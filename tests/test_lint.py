@@ -70,6 +70,8 @@ CASES = {
                                "pkg-python-password": "p"}, None, "pkg-python-username"),
     "client-path-escape-not-utf8": ({"pkg-gradle-url": "https://nexus.example.com/%9e/"}, None, "pkg-gradle-url"),
     "client-path-parenthesis": ({"pkg-gradle-url": "https://nexus.example.com/repo(1)/"}, None, "pkg-gradle-url"),
+    "client-npm-path-equals": ({"pkg-npm-url": "https://nexus.example.com/repo=x/npm/", "pkg-npm-token": "tok"}, "webapp",
+                               "pkg-npm-url"),
     "client-ipv6-credentials": ({"pkg-maven-url": "https://[::1]/maven/", "pkg-maven-username": "u",
                                  "pkg-maven-password": "p"}, "mi", "pkg-maven-url"),
     "strategy-scoped-only": ({"buildpack.pkg-npm-url": "https://a/"}, None, "buildpack.pkg-npm-url"),

@@ -491,6 +491,7 @@ CLIENT_CHECKS = {
     "client-path-escape-not-utf8": _escape_not_utf8,
     "client-path-parenthesis": lambda url: bool(re.search(r"[()]", url.split("://", 1)[-1].partition("/")[2])),
     "client-ipv6-credentials": _ipv6_host,
+    "client-npm-path-equals": lambda url: "=" in url.split("://", 1)[-1].partition("/")[2],
 }
 
 

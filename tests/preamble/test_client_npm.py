@@ -9,7 +9,8 @@ import tarfile
 
 import pytest
 
-from loopback_mirror import RecordingServer, Route, apply_preamble, run_client, write_config
+from harness.contract.grammar import Kind
+from loopback_mirror import RecordingServer, Route, apply_preamble, assert_client_limit, run_client, scratch_directory, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed (.ci/run installs it)")
 TOKEN = "npm-tok en/${HOME}\\${X};`id`\"'#="
@@ -93,3 +94,27 @@ def test_npm_finds_the_token_however_the_registry_url_is_spelled(network, tmp_pa
     done = run_client(network, ["npm", "view", "tiny-pkg", "version", "--no-update-notifier"], env, cwd=tmp_path)
     assert done.stdout.strip() == "1.0.0", done.stderr
     assert registry.requests and all(r.authorization == f"Bearer {TOKEN}" for r in registry.requests)
+
+
+def check_npm_token(network, prefix: str) -> None:
+    """npm view through a registry under `prefix` that answers only with the token."""
+    with scratch_directory() as tmp:
+        server = RecordingServer(expected_authorization=f"Bearer {TOKEN}").start(network)
+        try:
+            packument = {"name": "tiny-pkg", "dist-tags": {"latest": "1.0.0"}, "versions": {"1.0.0": {
+                "name": "tiny-pkg", "version": "1.0.0", "dist": {"tarball": f"{server.url}{prefix}t.tgz"}}}}
+            server.routes[f"{prefix}tiny-pkg"] = Route(json.dumps(packument).encode(), "application/json")
+            config = write_config(tmp / "config", {"pkg-npm-url": server.url + prefix, "pkg-npm-token": TOKEN})
+            env = apply_preamble("webapp", config, tmp / "home")
+            done = run_client(network, ["npm", "view", "tiny-pkg", "version", "--no-update-notifier"], env, cwd=tmp)
+            assert done.stdout.strip() == "1.0.0", done.stderr[-2000:]
+        finally:
+            server.stop()
+
+
+def test_npm_cannot_take_a_token_for_a_registry_path_with_an_equals_sign(network):
+    """.npmrc keys end at the first '=': the token's key for /repo=x/npm/ breaks and npm sends none (found by a
+    preamble sweep). The same check passes on a path without '='."""
+    check_npm_token(network, PREFIX)
+    assert_client_limit("client-npm-path-equals", Kind("package-proxy", "npm"), "http://127.0.0.1/repo=x/npm/",
+                        check_npm_token, network, "/repo=x/npm/")
