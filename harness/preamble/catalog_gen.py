@@ -62,7 +62,7 @@ def render(catalog: Catalog | None = None) -> str:
     for name, pattern in grammar.PATTERN_TEXTS.items():
         lines.append(f"PC_RE_{name.upper().replace('-', '_')}={shlex.quote(pattern)}")
     for rule in grammar.RULES.values():
-        if rule.build == "stops":
+        if rule.build in ("stops", "ignores"):  # the preamble names the first when it stops, the second when it warns
             lines.append(_assign("PC_RULE_SUMMARY", rule.id, rule.summary))
     return "\n".join(lines) + "\n"
 

@@ -137,6 +137,7 @@ pc__main() {
     fi
     local status=0 shown umask
     PC_WRITTEN=() PC_HANDOFF_ENV=() PC_HANDOFF_NPMRC=''
+    PC_UNUSABLE_SAID=()
     umask=$(umask)
     umask 077
     [[ -d $PC_STATE_DIR ]] || mkdir -p -- "$PC_STATE_DIR"

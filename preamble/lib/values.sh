@@ -6,6 +6,7 @@
 # proxy-config.sh (conventions there: results go to the variables the caller names).
 
 PC_MAX_VALUE_BYTES=65536
+declare -gA PC_UNUSABLE_SAID=()  # key files said to be unusable (pc__unusable); pc__main empties it
 
 pc__init_grammar() {
     # The distribution reference grammar (github.com/distribution/reference), as POSIX EREs; matched with LC_ALL=C.
@@ -27,16 +28,24 @@ pc__init_grammar
 
 # $1 <- the value of file $2 in the config directory, as $(cat FILE) gives it. Returns 1 (and $1 <- '')
 # when the entry is missing, empty, not a readable regular file, over 64 KiB, binary (NUL) or not UTF-8:
-# exactly the entries harness/contract/config.py counts as unset. Builtins only: a build reads many keys.
+# exactly the entries harness/contract/config.py counts as unset; a present one of these is said once
+# (pc__unusable). Builtins only: a build reads many keys.
 pc__read_file() {
     local LC_ALL=C _path=$PC_DIR/$2 _value='' _kept
     printf -v "$1" ''
-    [[ -f $_path && -r $_path ]] || return 1
+    [[ -e $_path || -L $_path ]] || return 1
+    [[ -e $_path ]] || { pc__unusable "$2" broken-symlink; return 1; }
+    [[ -f $_path ]] || { pc__unusable "$2" not-a-file; return 1; }
+    [[ -r $_path ]] || { pc__unusable "$2" unreadable; return 1; }
     # One bounded read up to the first NUL: success means a NUL (binary) or more than 64 KiB.
     if IFS= read -r -d '' -n $((PC_MAX_VALUE_BYTES + 1)) _value <"$_path"; then
+        if ((${#_value} > PC_MAX_VALUE_BYTES)); then pc__unusable "$2" value-too-large; else pc__unusable "$2" binary-value; fi
         return 1
     fi
-    [[ $_value == *[$'\x80'-$'\xff']* && ! $_value =~ $PC_RE_UTF8 ]] && return 1
+    if [[ $_value == *[$'\x80'-$'\xff']* && ! $_value =~ $PC_RE_UTF8 ]]; then
+        pc__unusable "$2" not-utf8
+        return 1
+    fi
     # Trailing newlines in one step (a loop that strips one at a time is quadratic: 51 s for 64 KiB).
     if [[ $_value == *$'\n' ]]; then
         _kept=${_value%[!$'\n']*}
@@ -44,6 +53,14 @@ pc__read_file() {
     fi
     printf -v "$1" %s "$_value"
     [[ -n $_value ]]
+}
+
+# Say once that key file $1 is present but unusable (rule $2: what lint names it), so the build treats it as unset:
+# without this line the build's log, often all a customer sees, says only "auth: none" and the mirror answers 401.
+pc__unusable() {
+    [[ -z ${PC_UNUSABLE_SAID[$1]:-} ]] || return 0
+    PC_UNUSABLE_SAID[$1]=1
+    pc_log "warning: $1: ${PC_RULE_SUMMARY[$2]:-$2}; treated as unset ($2)"
 }
 
 # $1 <- the value in effect for key $3, $2 <- the file it came from: `<strategy>.<key>` wins over

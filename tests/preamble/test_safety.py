@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.contract.catalog import load_catalog
+from harness.contract.config import read_config
 from harness.preamble.catalog_gen import render
 from harness.preamble.check import preamble_check
 from harness.preamble.interface import Environment, entry
@@ -257,3 +258,26 @@ def test_a_preamble_that_prints_without_end_is_read_back_only_in_part(tmp_path):
     config = write_config(tmp_path / "config", {"pkg-npm-url": "https://nexus.example.com/npm/"})
     log = preamble_check("webapp", config, other)["log"]
     assert len(log) < 5 << 20 and log.rstrip().endswith("[output cut at 4194304 bytes]")
+
+
+def test_a_present_key_file_the_build_cannot_use_is_named_once_with_lint_s_rule(tmp_path):
+    """A password over 64 KiB, a directory, a non-UTF-8 or binary value, a broken symlink: the build treats each
+    as unset, as lint says, and its log (often all a customer sees) said nothing but "auth: none" (found by a
+    preamble sweep). Now each is named once, with the rule lint gives the same file."""
+    config = write_config(tmp_path / "config", {
+        "pkg-maven-url": "https://nexus.example.com/m/", "pkg-maven-username": "u", "pkg-maven-password": "p" * 70000,
+        "pkg-go-url": "https://nexus.example.com/go/", "pkg-go-username": "u",
+        "pkg-python-url": "https://nexus.example.com/py/", "pkg-python-username": "u",
+        "pkg-npm-url": "https://nexus.example.com/npm/", "oci-dockerhub-url": "nexus.example.com/hub",
+        "oci-dockerhub-username": "u"})
+    (config / "pkg-go-password").write_bytes(b"caf\xe9")
+    (config / "pkg-python-password").mkdir()
+    (config / "pkg-npm-token").write_bytes(b"tok\x00en")
+    (config / "oci-dockerhub-password").symlink_to(tmp_path / "nowhere")
+    result = preamble_check("buildpack", config)
+    assert result["exit_code"] == 0, result["log"]
+    entries = read_config(config).entries
+    for key in ("pkg-maven-password", "pkg-go-password", "pkg-python-password", "pkg-npm-token", "oci-dockerhub-password"):
+        rule = entries[key].rule
+        lines = [line for line in result["log"].splitlines() if line.startswith(f"proxy-config: warning: {key}:")]
+        assert len(lines) == 1 and lines[0].endswith(f"treated as unset ({rule})"), (key, rule, result["log"])
