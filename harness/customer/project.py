@@ -67,6 +67,10 @@ OUTPUT_DIRECTORIES = {"target": ("pom.xml",),
                       "build": ("build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts", "package.json")}
 MAX_DEPTH = 64  # directories within directories; os.walk itself recurses
 DOCKERFILE = "Dockerfile"
+# Project files of a manager the contract names that --project does not build (no NuGet client in the builder)
+NOT_BUILT = ("*.csproj", "*.fsproj", "*.vbproj", "*.sln", "nuget.config", "packages.config")
+NOT_BUILT_WHY = ("a .NET project: --project does not read or build NuGet projects (the builder has no NuGet "
+                 "client), so pkg-nuget-url is not exercised by it")
 STEP_PREFIX = "customer-"  # a customer step's project name: customer-<manager>, customer-dockerfile
 
 
@@ -322,11 +326,19 @@ def _standins(name: str, files: dict[str, bytes], root: str) -> StandIns:
     return made
 
 
-def _with_unread(made: StandIns, piece, files: dict[str, bytes]) -> StandIns:
+def _with_unread(made: StandIns, piece, files: dict[str, bytes], root: Path) -> StandIns:
     """The stand-ins, with a note for each file at the project's top that the manager's slice names as not
-    followed (harness/stack/managers/<manager>.yaml customer.unread): another tool's lock file, a workspace."""
+    followed (harness/stack/managers/<manager>.yaml customer.unread): another tool's lock file, a workspace. A
+    pattern with a '/' names one path below the top, looked for on disk too: it may lie in a directory the copy
+    skips (vendor/modules.txt)."""
     top = sorted(path for path in files if "/" not in path)
-    found = [f"{printable(path)}: {why}" for pattern, why in piece.unread for path in top if fnmatch.fnmatchcase(path, pattern)]
+    found = []
+    for pattern, why in piece.unread:
+        if "/" in pattern:
+            hits = [pattern] if pattern in files or (root / pattern).exists() else []
+        else:
+            hits = [path for path in top if fnmatch.fnmatchcase(path, pattern)]
+        found += [f"{printable(path)}: {why}" for path in hits]
     return replace(made, notes=tuple(made.notes) + tuple(found)) if found else made
 
 
@@ -343,12 +355,19 @@ def load(root: Path) -> CustomerProject:
                 break
     dockerfile = DOCKERFILE in by_path
     display = printable(root)
-    standins = tuple(_with_unread(_standins(manager, by_path, display), pieces[manager], by_path)
+    standins = tuple(_with_unread(_standins(manager, by_path, display), pieces[manager], by_path, root)
                      for manager, _ in builds)
     if dockerfile:
         standins += (_standins("dockerfile", by_path, display),)
+    unsupported = sorted({path for path in by_path if "/" not in path
+                          for pattern in NOT_BUILT if fnmatch.fnmatchcase(path.lower(), pattern)})
     if not builds and not dockerfile:
         markers = sorted({when for piece in pieces.values() for when, _ in piece.builds} | {DOCKERFILE})
         raise UserError(f"--project {display}: no project file of a package manager at its top "
-                        f"(looked for {', '.join(markers)})")
+                        f"(looked for {', '.join(markers)})" + (f"; {', '.join(map(printable, unsupported))}: "
+                                                                 f"{NOT_BUILT_WHY}" if unsupported else ""))
+    if unsupported:  # said beside what is built (the first manager's notes)
+        first = standins[0]
+        standins = (replace(first, notes=first.notes + (f"{', '.join(map(printable, unsupported))}: {NOT_BUILT_WHY}",)),
+                    *standins[1:])
     return CustomerProject(display, files, tuple(builds), standins, dockerfile)

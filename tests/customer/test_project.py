@@ -57,6 +57,7 @@ def test_a_file_the_stand_ins_do_not_follow_is_named_in_the_notes(tmp_path, mana
     the project still loads, and its notes say the file was not followed."""
     shutil.copytree(paths.fixtures_dir() / "projects" / FIXTURE_OF[manager], tmp_path, dirs_exist_ok=True)
     name = pattern.replace("*", "acme")
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)  # vendor/modules.txt, .bundle/config
     (tmp_path / name).write_text("lockfileVersion: 9\n")
     notes = project.load(tmp_path).summary()["notes"]
     assert any(note.startswith(f"{manager}: {name}: ") for note in notes), notes
@@ -455,3 +456,17 @@ def test_images_and_remotes_a_stage_fetches_besides_its_from_are_stood_in_for_or
     notes = "\n".join(made.notes)
     assert "ADD https://user:***@files.example.com/app.tar.gz?***: fetched by the build itself" in notes
     assert "buildkit.git" in notes and "pinned by digest" in notes and "AddS3cret" not in notes + standin
+
+
+def test_a_dotnet_project_beside_a_dockerfile_is_named(tmp_path):
+    """Found by a project sweep: NuGet files were ignored without a word (the contract names NuGet)."""
+    for name, text in {"Dockerfile": "FROM alpine\n", "app.csproj": "<Project/>", "NuGet.config": "<configuration/>"}.items():
+        (tmp_path / name).write_text(text)
+    notes = [note for made in project.load(tmp_path).standins for note in made.notes]
+    assert any(note.startswith("NuGet.config, app.csproj: a .NET project") for note in notes), notes
+
+
+def test_a_dotnet_project_alone_is_refused_saying_so(tmp_path):
+    (tmp_path / "app.csproj").write_text("<Project/>")
+    with pytest.raises(UserError, match=r"app\.csproj: a \.NET project: --project does not read or build NuGet"):
+        project.load(tmp_path)
