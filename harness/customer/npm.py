@@ -208,23 +208,28 @@ def _from_dependencies(path: str, dependencies: dict, where: str, made: Made) ->
     return locked
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
 def _replace_json_strings(path: str, data: bytes, replacements: dict[str, str]) -> bytes:
     """`data` with each JSON string value "old" of `replacements` made "new": the rest as it was."""
     if not replacements:
         return data
     text = data.decode("utf-8")
-    # a JSON writer may escape '/' (\\/), which base64 holds
-    pattern = re.compile("|".join(re.escape(json.dumps(old)).replace("/", r"(?:/|\\/)")
-                                  for old in sorted(replacements, key=len, reverse=True)))
     found = set()
 
     def replaced(match: re.Match) -> str:
-        found.add(json.loads(match.group(0)))
-        return json.dumps(replacements[json.loads(match.group(0))])
-    text = pattern.sub(replaced, text)
+        written = match.group(0)
+        value = written[1:-1] if "\\" not in written else json.loads(written)  # a JSON writer may escape '/' (\\/)
+        if value not in replacements:
+            return written
+        found.add(value)
+        return json.dumps(replacements[value])
+    # every JSON string, looked up: one alternation of every old value took 17 s to compile for 8,000 packages
+    text = _JSON_STRING.sub(replaced, text)
     missing = sorted(set(replacements) - found)
-    if missing:  # written with other escapes (\\u0041): left as it was, npm would refuse the stand-in
-        raise UserError(f"{path}: the integrity {missing[0][:24]}... is not written as npm writes it")
+    if missing:  # not one JSON string of the file (npm would refuse the stand-in)
+        raise UserError(f"{path}: the integrity {missing[0][:24]}... is not a JSON string of the file")
     return text.encode("utf-8")
 
 
