@@ -106,6 +106,14 @@ def _declare(arguments: str, args: dict[str, str]) -> None:
         args[found.group(1)] = _expand(found.group(2) or "", args)
 
 
+def _is_reference(text: str) -> bool:
+    try:
+        reference.parse_normalized(text)
+    except reference.ReferenceError:
+        return False
+    return True
+
+
 def _image_note(written: str, where: str, images: list[str], notes: list[str]) -> bool:
     """Add the image `written` to `images` (stood in for), or a note why it cannot be; False if it is no reference."""
     try:
@@ -161,6 +169,11 @@ def standins(files: dict[str, bytes]) -> StandIns:
                 stages.append((f"FROM {found.group(1)}{written.lower()}" + (f" AS {stage}" if stage else ""), stage, written))
                 continue
             stages.append((f"FROM {found.group(1)}{found.group(2)}" + (f" AS {stage}" if stage else ""), stage, written))
+            unset = [m.group(1) or m.group(4) for m in _VARIABLE.finditer(found.group(2))
+                     if not args.get(m.group(1) or m.group(4)) and m.group(2) != "-"]
+            if unset and not _is_reference(written):
+                raise UserError(f"{DOCKERFILE}: FROM {printable(found.group(2))}: {', '.join(unset)} has no default "
+                                "value (an ARG before the first FROM), so without --build-arg the image is no reference")
             _image_note(written, "FROM", images, notes)
         elif not stages:
             raise UserError(f"{DOCKERFILE}: {printable(instruction.split()[0])} before the first FROM")

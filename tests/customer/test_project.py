@@ -470,3 +470,11 @@ def test_a_dotnet_project_alone_is_refused_saying_so(tmp_path):
     (tmp_path / "app.csproj").write_text("<Project/>")
     with pytest.raises(UserError, match=r"app\.csproj: a \.NET project: --project does not read or build NuGet"):
         project.load(tmp_path)
+
+
+@pytest.mark.parametrize("text", ["ARG BASE\nFROM ${BASE}\n", "ARG REG\nFROM ${REG}/node:18\n", "FROM $NOPE\n"])
+def test_a_from_line_whose_arg_has_no_default_names_the_arg(text):
+    """Found by a project sweep: the message was 'FROM : not an image reference'."""
+    with pytest.raises(UserError, match=r"has no default value .* without --build-arg"):
+        parsed(text)
+    assert parsed("ARG REG\nFROM ${REG:-docker.io}/node:18\n").images == ("docker.io/library/node:18",)
