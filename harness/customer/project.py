@@ -311,7 +311,23 @@ def standins_module(name: str):
     return module_with(__name__.rpartition(".")[0], name, "standins", "customer stand-in module")
 
 
+class _ReadFiles(dict):
+    """The project's files, remembering which ones a stand-in module looked up: an unexpected error names them."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        super().__init__(files)
+        self.looked_up: dict[str, None] = {}
+
+    def __getitem__(self, path: str) -> bytes:
+        self.looked_up[path] = None
+        return super().__getitem__(path)
+
+    def get(self, path: str, default=None):
+        return self[path] if path in self else default
+
+
 def _standins(name: str, files: dict[str, bytes], root: str) -> StandIns:
+    files = _ReadFiles(files)
     try:
         made = standins_module(name).standins(files)
     except UserError as error:
@@ -319,7 +335,8 @@ def _standins(name: str, files: dict[str, bytes], root: str) -> StandIns:
     except RecursionError:
         raise UserError(f"--project {root}: its {name} files nest too deeply to read") from None
     except (KeyError, ValueError, TypeError, AttributeError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UserError(scrub(f"--project {root}: its {name} files cannot be read: {type(error).__name__}: {error}")) from None
+        read = f" ({', '.join(map(printable, files.looked_up))})" if files.looked_up else ""
+        raise UserError(scrub(f"--project {root}: its {name} files{read} cannot be read: {type(error).__name__}: {error}")) from None
     outside = sorted(p for p in made.rewritten if p.startswith("/") or ".." in p.split("/"))
     if outside:
         raise UserError(f"harness/customer/{name}.py wrote {', '.join(outside)}, outside the project's copy")

@@ -72,8 +72,15 @@ DEEP_TOML = "a = " + "[" * 5000 + "]" * 5000 + "\n"
      r"plugins\.boot: needs an id"),
     ({"Dockerfile": "ARG GH_PAT='ghp_DockerArgSECRET123\nFROM alpine\n"}, r"Dockerfile: ARG GH_PAT: No closing quotation"),
     ({"Dockerfile": "ARG DB_PASS=\"hunter2SECRET\" CREDS='unclosed\nFROM alpine\n"}, r"ARG DB_PASS CREDS: No closing"),
+    ({"requirements.txt": "--index-url https://host.example.com:99999/simple\nrequests\n"},
+     r"python files \(requirements\.txt\) cannot be read: ValueError: Port out of range"),
+    ({"package.json": '{"dependencies": {"a": "1.0.0"}}', ".npmrc": "registry=https://[::1/\n"},
+     r"npm files \(\.npmrc, package\.json\) cannot be read: ValueError: Invalid IPv6 URL"),
+    ({"pom.xml": "<project><artifactId>a</artifactId></project>",
+      ".mvn/wrapper/maven-wrapper.properties": "distributionUrl=https://h:99999/apache-maven-3.9.6-bin.zip\n"},
+     r"maven files \(\.mvn/wrapper/maven-wrapper\.properties\) cannot be read"),
 ], ids=["deep-pyproject", "deep-catalog", "catalog-versions-string", "catalog-module-number", "catalog-id-number",
-        "arg-token-unclosed", "arg-password-unclosed"])
+        "arg-token-unclosed", "arg-password-unclosed", "index-port", "npmrc-ipv6", "wrapper-port"])
 def test_a_project_file_of_the_wrong_shape_is_refused_by_name_without_its_secrets(tmp_path, files, message):
     """Found by a project sweep: deeply nested TOML and wrong value types were tracebacks; an ARG line with an
     unclosed quote was quoted back, its credential included."""
