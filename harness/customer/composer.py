@@ -20,8 +20,7 @@ import json
 import re
 from urllib.parse import unquote, urlsplit
 
-from harness.customer.project import StandIns, json_object_of, own_port, own_port_note
-from harness.customer.rubygems import safe_url
+from harness.customer.project import StandIns, json_object_of, own_port, own_port_note, safe_url
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack.content import composer as generator

@@ -24,6 +24,7 @@ distributionUrl before Maven runs, reading no settings.xml (leak cause maven-wra
 distribution whose bin/mvn runs the build image's Maven, and a distributionSha256Sum is rewritten to its hash.
 """
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -31,7 +32,7 @@ from xml.etree import ElementTree
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
-from harness.customer.project import StandIns, not_utf8, text_of, wide_encoding
+from harness.customer.project import StandIns, not_utf8, safe_url, text_of, wide_encoding
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack.content.archives import sha256_hex, zip_bytes
@@ -155,17 +156,31 @@ QUOTES = "\"'"
 _SETTINGS_OPTION = re.compile(r"(?:^|\s)(-s|--settings|-gs|--global-settings)(?:=|\s+)(\S+)")
 
 
-def _config_notes(files: dict[str, bytes]) -> list[str]:
-    """.mvn/maven.config options that take the build past the preamble's settings: `-s FILE` replaces the user
-    settings.xml the preamble writes (its mirrorOf * with pkg-maven-url), so the project's own mirrors win."""
+def _settings_options(files: dict[str, bytes]) -> list[tuple[str, str]]:
+    """The (option, path) pairs of .mvn/maven.config that name a settings file."""
     if MAVEN_CONFIG not in files:
         return []
+    return [(option, path.strip(QUOTES)) for option, path in
+            _SETTINGS_OPTION.findall(text_of(MAVEN_CONFIG, files[MAVEN_CONFIG]))]
+
+
+def _config_notes(files: dict[str, bytes]) -> list[str]:
+    """.mvn/maven.config options that take the build past the preamble's settings: `-s FILE` replaces the user
+    settings.xml the preamble writes (its mirrorOf * with pkg-maven-url), so the project's own mirrors win; the
+    mirrors that file declares are named."""
     notes = []
-    for option, path in _SETTINGS_OPTION.findall(text_of(MAVEN_CONFIG, files[MAVEN_CONFIG])):
+    for option, path in _settings_options(files):
         read = ("instead of the user settings.xml the preamble writes" if option in ("-s", "--settings")
                 else "as its global settings")
-        notes.append(f"{MAVEN_CONFIG}: {option} {printable(path.strip(QUOTES))}: Maven reads that settings "
+        notes.append(f"{MAVEN_CONFIG}: {option} {printable(path)}: Maven reads that settings "
                      f"file {read}: its mirrors and servers apply to the build")
+        name = posixpath.normpath(path.removeprefix("${maven.multiModuleProjectDirectory}/"))
+        if name not in files:
+            continue
+        for mirror in parse_xml(name, files[name]).iter("mirror"):
+            notes.append(f"{printable(name)}: mirror {printable(_text(mirror, 'id', '?'))} of "
+                         f"{printable(_text(mirror, 'mirrorOf', '?'))} -> {safe_url(_text(mirror, 'url', ''))}: a "
+                         "repository it does not cover (!id, external:*) is fetched from its own URL")
     return notes
 
 
@@ -718,9 +733,12 @@ def standins(files: dict[str, bytes]) -> StandIns:
         collect.note("<type>pom</type> dependencies are stood in for, but `mvn validate` does not fetch them (a "
                      f"build extension is a jar): {', '.join(sorted(set(collect.pom_only)))}")
     if repositories:
+        replaced = any(option in ("-s", "--settings") for option, _ in _settings_options(files))
         collect.note(f"repositories the poms declare ({', '.join(printable(r) for r in repositories)}): the "
-                     "stand-ins are served on repo.maven.apache.org only; the preamble's mirrorOf * reads every "
-                     "repository through pkg-maven-url")
+                     "stand-ins are served on repo.maven.apache.org only; " +
+                     ("the settings file .mvn/maven.config names replaces the preamble's, so its mirrors decide "
+                      "where they are read" if replaced else
+                      "the preamble's mirrorOf * reads every repository through pkg-maven-url"))
     if collect.extensions:
         rewritten[TOP_POM] = with_extensions(TOP_POM, files[TOP_POM], collect.extensions)
         collect.note(f"{TOP_POM}: the build's copy lists {len(collect.extensions)} dependencies and plugins also "

@@ -13,7 +13,9 @@ import re
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+from harness.contract import grammar
 from harness.infra.errors import UserError
 from harness.infra.modules import module_with
 from harness.infra.textsafe import printable
@@ -276,6 +278,17 @@ def _conflict_line(text: str) -> int | None:
 
 
 RESOLVES_CONFLICTS = {"yarn.lock"}  # Yarn 1 merges a conflicted lockfile itself ("merge conflict detected")
+
+
+def safe_url(url: str) -> str:
+    """The URL without its user-info (a Gemfile source or a settings.xml mirror may carry a token), printable."""
+    try:
+        parts = urlsplit(url)
+        if parts.username or parts.password:
+            parts = parts._replace(netloc=(parts.hostname or "") + (f":{parts.port}" if parts.port else ""))
+    except ValueError:  # a port out of range, a bracket left open: shown masked as lint shows values
+        return printable(grammar.mask(url))
+    return printable(urlunsplit(parts))
 
 
 def text_of(path: str, data: bytes) -> str:

@@ -13,9 +13,9 @@ The lock's CHECKSUMS section (Bundler 2.5+) pins each gem's sha256: the build's 
 """
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from harness.customer.project import StandIns, text_of
+from harness.customer.project import StandIns, safe_url, text_of
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack.content import rubygems as generator
@@ -42,17 +42,6 @@ _RUBY = re.compile(rf"^ruby\s*\(?\s*(?:{_STRING}|file:\s*{_STRING})")
 _OPTION = re.compile(rf""":?(\w+)(?::|\s*=>)\s*(?:{_STRING}|(%[iw]\[[^\]]*\]|\[[^\]]*\]|:\w+|\w+))""")
 _REQUIREMENT = re.compile(rf"^\s*,\s*{_STRING}")
 SOURCE_OPTIONS = ("git", "github", "gitlab", "bitbucket", "path", "gist")
-
-
-def safe_url(url: str) -> str:
-    """The URL without its userinfo (a Gemfile source may carry a token), printable."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return printable(url)
-    if parts.username or parts.password:
-        parts = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))
-    return printable(urlunsplit(parts))
 
 
 def is_rubygems(remote: str) -> bool:

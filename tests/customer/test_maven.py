@@ -286,3 +286,18 @@ def test_java_properties_are_read_as_java_reads_them_and_no_line_is_refused_or_q
         "distributionUrl": "https://services.gradle.org/x.zip", "last": "end"}
     continued = b"distributionUrl=https\\://a.example/\\\n   b.zip\nx=1\n"
     assert maven.with_property(continued, "distributionUrl", "https://m.example/c.zip") == b"distributionUrl=https://m.example/c.zip\nx=1\n"
+
+
+def test_a_settings_file_maven_config_names_has_its_mirrors_named_and_no_contradicting_note():
+    """-s settings.xml in .mvn/maven.config replaces the preamble's settings: its mirrors are named (a token in
+    their URL masked), and the repositories note no longer says the preamble's mirrorOf * reads them (found by
+    a project sweep: the two notes contradicted each other)."""
+    settings = (b"<settings><mirrors><mirror><id>all</id><mirrorOf>*,!jitpack</mirrorOf>"
+                b"<url>https://ci:S3cretQQ@nexus.corp.example.com/m2/</url></mirror></mirrors></settings>")
+    made = maven.standins({"pom.xml": pom("  <repositories><repository><id>jitpack</id><url>https://jitpack.io</url>"
+                                          "</repository></repositories>\n"),
+                           ".mvn/maven.config": b"-s settings.xml -B", "settings.xml": settings})
+    notes = "\n".join(made.notes)
+    assert "settings.xml: mirror all of *,!jitpack -> https://nexus.corp.example.com/m2/" in notes
+    assert "its mirrors decide where they are read" in notes and "mirrorOf * reads every" not in notes
+    assert "S3cretQQ" not in notes
