@@ -27,7 +27,7 @@ import tomllib
 from pathlib import Path
 
 from harness.customer.maven import parse_xml, properties, standin_download, with_property
-from harness.customer.project import StandIns, text_of
+from harness.customer.project import StandIns, safe_url, text_of
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.infra.yamltext import YAMLSyntaxError, load_yaml
@@ -77,6 +77,11 @@ LATER_GRADLE = ((re.compile(r"\bdependencyResolutionManagement\b"), "dependencyR
                 (re.compile(r"\btoolchain\s*\{"), "Java toolchains", "6.7"),
                 (re.compile(r"\buseJUnitPlatform\b"), "useJUnitPlatform", "4.6"),
                 (re.compile(r"(?<![\w.])java\s*\{"), "the java { } extension", "4.10"))
+
+
+# a repository a script names: maven { url ... }, maven(url = ...), maven("..."), ivy { url ... }; and the shorthands
+_REPOSITORY_URL = re.compile(r"""(?:\b(?:url|setUrl\s*\()\s*(?:=\s*)?(?:uri\s*\(\s*)?|\bmaven\s*\(\s*(?:url\s*=\s*)?(?:uri\s*\(\s*)?)["']([^"'\s]+)["']""")
+_REPOSITORY_SHORTHAND = re.compile(r"\b(google|mavenCentral|jcenter|gradlePluginPortal|mavenLocal)\s*\(\s*\)")
 
 
 def code_of(text: str) -> str:
@@ -509,9 +514,18 @@ def standins(files: dict[str, bytes]) -> StandIns:
     if later:
         found.note(f"Debian's Gradle 4.4.1 has none of what the scripts use of later Gradle: {', '.join(later)}: "
                    "the build stops at the first it meets")
+    named = list(dict.fromkeys([*_REPOSITORY_URL.findall(code), *(f"{m}()" for m in _REPOSITORY_SHORTHAND.findall(code))]))
+    if named:
+        found.note(f"repositories the scripts name ({', '.join(safe_url(url) for url in named)}): the preamble's init "
+                   "script replaces them all by pkg-gradle-url")
     if definition:
         found.note("the stand-ins are served on the plugin portal (plugins.gradle.org/m2, pkg-gradle-url's "
                    "upstream) only, not on the repositories the scripts name; without a lockfile's edges each has "
                    "no dependencies of its own")
+    settings = properties(PROPERTIES_FILE, files[PROPERTIES_FILE]) if PROPERTIES_FILE in files else {}
+    proxy = sorted(key for key in settings if re.fullmatch(r"systemProp\.https?\.proxyHost", key))
+    if proxy:
+        found.note(f"{PROPERTIES_FILE}: {', '.join(proxy)}: Gradle sends its requests through that proxy, mirror "
+                   "requests included")
     return StandIns(manager=MANAGER, definition=definition, elsewhere={"files": downloads} if downloads else {},
                     rewritten=rewritten, notes=tuple(found.notes))

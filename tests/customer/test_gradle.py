@@ -246,3 +246,20 @@ def test_a_template_with_quotes_inside_its_braces_resolves(script, name):
     made = gradle.standins({name: script.encode(), "gradle.properties": b"corpVersion=2.4.1\njsonVersion=1.7\n"})
     assert artifacts(made) == {"com.acme:corp-core:2.4.1", "com.acme:corp-util:2.4.1", "com.acme:corp-json:1.7"}
     assert not any("not found" in note for note in made.notes), made.notes
+
+
+def test_the_repositories_the_scripts_name_and_a_proxy_in_gradle_properties_are_named():
+    """Found by a project sweep: Maven listed its repositories, Gradle named none, nor a systemProp proxy."""
+    script = ('pluginManagement { repositories { gradlePluginPortal(); maven { url = uri("https://plugins.corp.example.com/m2") } } }\n'
+              "repositories {\n  mavenCentral()\n  google()\n  maven(\"https://jitpack.io\")\n"
+              "  maven { setUrl(\"https://repo.corp.example.com/releases\") }\n"
+              "  maven { url 'https://ci:S3cretQQ@nexus.corp.example.com/m2' }\n  ivy { url = uri(\"https://ivy.corp.example.com/\") }\n}\n"
+              "// maven { url 'https://commented.example.com/' }\n")
+    made = gradle.standins({"build.gradle": script.encode(), "gradle.properties": b"systemProp.https.proxyHost=proxy.corp\n"})
+    note = next(n for n in made.notes if n.startswith("repositories the scripts name"))
+    for shown in ("https://plugins.corp.example.com/m2", "https://jitpack.io", "https://repo.corp.example.com/releases",
+                  "https://nexus.corp.example.com/m2", "https://ivy.corp.example.com/", "mavenCentral()", "google()",
+                  "gradlePluginPortal()"):
+        assert shown in note
+    assert "commented" not in note and "S3cretQQ" not in "\n".join(made.notes)
+    assert any("systemProp.https.proxyHost: Gradle sends its requests through that proxy" in n for n in made.notes)
