@@ -505,7 +505,11 @@ def _elsewhere(reader: Reader, dists: dict) -> tuple[dict, set]:
         option = OPTIONS[kind]
         if not host:
             shown = _host_of(url) if _is_url(url) else printable(url)
-            reader.note(f"{where}: {option} {shown}: not an http(s) URL; kept, not stood in for")
+            variables = re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", url)
+            why = (f"pip takes it from the environment variable{'s' if len(variables) > 1 else ''} "
+                   f"{', '.join(variables)} (it expands ${{VAR}} in requirements files), unknown here"
+                   if variables else "not an http(s) URL")
+            reader.note(f"{where}: {option} {shown}: {why}; kept, not stood in for")
             continue
         if host in pypi:
             continue

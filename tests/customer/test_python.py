@@ -322,3 +322,9 @@ def test_no_index_with_local_wheels_stands_in_for_nothing_and_keeps_the_hashes(l
     assert any("--no-index with local --find-links only" in note for note in made.notes)
     remote = pip_standins.standins({"requirements.txt": text.replace(links.encode(), b"https://wheels.corp.example/")})
     assert remote.elsewhere  # a remote --find-links page is still stood in for, with its wheels
+
+
+def test_an_index_taken_from_an_environment_variable_is_named_so():
+    """pip expands ${VAR} in requirements files: the note said 'not an http(s) URL' (found by a project sweep)."""
+    made = pip_standins.standins({"requirements.txt": b"--index-url ${PIP_INDEX_URL}\nsix==1.16.0\n"})
+    assert any("from the environment variable PIP_INDEX_URL" in note for note in made.notes), made.notes
