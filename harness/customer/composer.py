@@ -197,8 +197,8 @@ def _from_lock(lock: dict, notes: list[str]) -> tuple[list[dict], dict, dict]:
             notes.append(f"{label}: a {printable(str(dist.get('type')))} dist, not stood in (stand-ins are zips)")
             continue
         if parts.scheme != "https" or not parts.hostname:
-            notes.append(f"{label}: dist URL {safe_url(url)} is not https://, not stood in (Composer's secure-http "
-                         "refuses http)")
+            notes.append(f"{label}: dist URL {safe_url(url)} is not https://, not stood in (the simulated internet "
+                         "serves https only; Composer itself refuses http unless the project sets secure-http false)")
             continue
         if not _HOST.match(parts.hostname) or not _inside_package(unquote(parts.path).lstrip("/")):
             raise UserError(f"{LOCKFILE}: {section}[{index}] ({label}): dist URL {safe_url(url)} is not a URL a "
