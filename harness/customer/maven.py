@@ -705,8 +705,8 @@ def standins(files: dict[str, bytes]) -> StandIns:
             _dependency(model, pom, element, managed, sources, collect, "dependency")
         _plugins(model, pom, sources, collect)
         _extensions(model, pom, collect)
-        for element in pom.root.findall("repositories/repository") + pom.root.findall(
-                "pluginRepositories/pluginRepository"):
+        for element in [found for where in ("", "profiles/profile/") for found in pom.root.findall(
+                f"{where}repositories/repository") + pom.root.findall(f"{where}pluginRepositories/pluginRepository")]:
             url = model.interpolate(pom, _text(element, "url", ""))
             host = urlsplit(url).hostname or url
             if host not in CENTRAL_HOSTS and url not in repositories:
@@ -734,7 +734,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
                      f"build extension is a jar): {', '.join(sorted(set(collect.pom_only)))}")
     if repositories:
         replaced = any(option in ("-s", "--settings") for option, _ in _settings_options(files))
-        collect.note(f"repositories the poms declare ({', '.join(printable(r) for r in repositories)}): the "
+        collect.note(f"repositories the poms declare, their <profiles> included ({', '.join(safe_url(r) for r in repositories)}): the "
                      "stand-ins are served on repo.maven.apache.org only; " +
                      ("the settings file .mvn/maven.config names replaces the preamble's, so its mirrors decide "
                       "where they are read" if replaced else

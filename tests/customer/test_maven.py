@@ -301,3 +301,15 @@ def test_a_settings_file_maven_config_names_has_its_mirrors_named_and_no_contrad
     assert "settings.xml: mirror all of *,!jitpack -> https://nexus.corp.example.com/m2/" in notes
     assert "its mirrors decide where they are read" in notes and "mirrorOf * reads every" not in notes
     assert "S3cretQQ" not in notes
+
+
+def test_repositories_of_profiles_are_named_with_the_others():
+    """An activeByDefault profile's repositories are fetched from too: they were left out (found by a project sweep)."""
+    made = maven.standins({"pom.xml": pom(
+        "  <profiles><profile><id>p</id><activation><activeByDefault>true</activeByDefault></activation>"
+        "<repositories><repository><id>c</id><url>https://packages.confluent.io/maven/</url></repository></repositories>"
+        "<pluginRepositories><pluginRepository><id>s</id><url>https://u:S3cretQQ@repo.spring.io/plugins/</url>"
+        "</pluginRepository></pluginRepositories></profile></profiles>\n")})
+    note = next(n for n in made.notes if n.startswith("repositories the poms declare"))
+    assert "https://packages.confluent.io/maven/" in note and "https://repo.spring.io/plugins/" in note
+    assert "S3cretQQ" not in note
