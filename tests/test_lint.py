@@ -62,6 +62,8 @@ CASES = {
                                   "pkg-python-username": "u", "pkg-python-password": "p"}, "buildpack", "pkg-python-url"),
     "credential-format": ({"pkg-maven-url": "https://a/", "pkg-maven-username": "u", "pkg-maven-password": " pw"}, None,
                           "pkg-maven-password"),
+    "gradle-literal-limit": ({"pkg-gradle-url": "https://a/", "pkg-gradle-username": "u", "pkg-gradle-password": "\U0001F600" * 11000},
+                             "buildpack", "pkg-gradle-password"),
     "go-environment-limit": ({"pkg-go-url": "https://a/", "pkg-go-username": "u", "pkg-go-password": "%" * 44000},
                              "buildpack", "pkg-go-password"),
     "client-credential-not-ascii": ({"pkg-python-url": "https://a/", "pkg-python-username": "u",

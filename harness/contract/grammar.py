@@ -519,6 +519,11 @@ def source_violations(manager: str, url: str, auth: str, credential_keys: list[s
         too_long = go_environment_violation(url, *credential_values)
         if too_long:
             found.append(("password", too_long))
+    if manager == "gradle":  # the init script holds each in a Groovy string constant
+        values = [("url", url)] + (list(zip(("username", "password"), credential_values)) if auth == "basic" else [])
+        found += [(which, Violation("gradle-literal-limit", f"is {_jvm_constant_bytes(value)} bytes as a JVM string "
+                                    f"constant (modified UTF-8); a class file holds at most {JVM_CONSTANT_MAX}"))
+                  for which, value in values if _jvm_constant_bytes(value) > JVM_CONSTANT_MAX]
     if auth != "none" and has_userinfo(url):
         # Two sources of credentials for one request: the build cannot tell which one is meant.
         found.append(("url", Violation("url-credentials-conflict", f"the URL holds credentials and "
@@ -526,6 +531,14 @@ def source_violations(manager: str, url: str, auth: str, credential_keys: list[s
     if auth != "none":
         found += [("url", v) for v in client_violations(url, Kind("package-proxy", manager), with_credentials=True)]
     return found
+
+
+JVM_CONSTANT_MAX = 65535  # a class file's string constant, in modified UTF-8 bytes (JVMS 4.4.7)
+
+
+def _jvm_constant_bytes(text: str) -> int:
+    """Modified UTF-8: as UTF-8, but a character outside the BMP is two 3-byte surrogates (6, not 4)."""
+    return len(text.encode("utf-8", "surrogatepass")) + 2 * sum(1 for c in text if ord(c) > 0xFFFF)
 
 
 ENVIRONMENT_ENTRY_MAX = 131072  # Linux MAX_ARG_STRLEN: one "NAME=value" of the environment, its NUL included

@@ -200,7 +200,7 @@ def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, e
                                      f"{key_name} is not set", strategy_name))
         if url and grammar.stop_violation(url.value, grammar.kind_of(catalog, key_name)) is None:
             for at_fault, violation in source_violations(key.manager, url.value, credentials):
-                holder = url.key if at_fault == "url" else credentials.keys[1]
+                holder = {"url": url.key, "username": credentials.keys[0], "password": credentials.keys[-1]}[at_fault]
                 findings.append(_finding(holder, violation.rule, violation.text, strategy_name))
     result = plan(catalog, config, strategy_name)
     if result.dockerhub_login:

@@ -159,6 +159,7 @@ PC_RULE_SUMMARY[pkg-url-scheme]='a package URL that does not start with https://
 PC_RULE_SUMMARY[pkg-url-invalid]='a package URL clients cannot use as a base: a bad host or port, a query or fragment, or characters RFC 3986 does not allow'
 PC_RULE_SUMMARY[pkg-url-dot-segment]='a package URL with a '"'"'.'"'"' or '"'"'..'"'"' path segment, which clients resolve differently'
 PC_RULE_SUMMARY[go-proxy-list]='a '"'"','"'"' or '"'"'|'"'"' in pkg-go-url: GOPROXY would become a list and Go would try the next entry (another host, or direct)'
+PC_RULE_SUMMARY[gradle-literal-limit]='a Gradle URL or credential over 65,535 bytes as a JVM string constant (modified UTF-8: a character outside the BMP counts 6): the init script holding it does not compile, and every Gradle build fails'
 PC_RULE_SUMMARY[go-environment-limit]='Go credentials so long that GOPROXY/GOSUMDB, with them percent-encoded, exceed Linux'"'"'s 128 KiB limit for one environment variable'
 PC_RULE_SUMMARY[url-credentials-conflict]='a URL with its own user-info while credential keys are set too'
 PC_RULE_SUMMARY[credential-format]='a Maven or NuGet credential XML cannot carry (a control character, U+FFFE/U+FFFF; for Maven also spaces around it, which Maven trims, and ${...}, which Maven replaces by a property or an environment variable)'

@@ -280,6 +280,14 @@ pc_package_url_violation() {
     [[ -z $_rule ]]
 }
 
+# Whether $1 fits a JVM string constant: 65,535 bytes of modified UTF-8, which is UTF-8 but for a character outside
+# the BMP, 6 bytes instead of 4 (one per 4-byte lead byte F0-F4 more). grammar.py _jvm_constant_bytes.
+pc__jvm_constant_ok() {
+    local LC_ALL=C _leads
+    _leads=${1//[!$'\xf0'-$'\xf4']/}
+    ((${#1} + 2 * ${#_leads} <= 65535))
+}
+
 # Whether manager $1's configuration can carry credentials of kind $2 (token|basic|none): username $4
 # from key $3, password $6 from key $5. Maven's and NuGet's XML cannot carry every character, and Maven replaces
 # ${...} in its settings; refuses

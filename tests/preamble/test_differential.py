@@ -226,3 +226,17 @@ def test_dot_files_are_entries_to_the_preamble_as_to_the_plan(strategy, tmp_path
     check_agreement(tmp_path, strategy)
     ignored = set(preamble_check(strategy, tmp_path)["ignored_keys"])
     assert {".dockerconfigjson", ".npmrc"} <= ignored and not {".gitkeep", ".DS_Store", "..data"} & ignored
+
+
+@pytest.mark.parametrize("values, refused", [
+    ({"pkg-gradle-username": "u", "pkg-gradle-password": "\U0001F600" * 11000}, "pkg-gradle-password"),  # 44 KB, 66 KB as a constant
+    ({"pkg-gradle-username": "\u00e9" * 32768, "pkg-gradle-password": "p"}, "pkg-gradle-username"),  # 2 bytes each: 65,536
+    ({"pkg-gradle-username": "u", "pkg-gradle-password": "\U0001F600" * 10922}, None),  # 65,532: fits
+])
+def test_a_gradle_value_too_long_for_a_jvm_string_constant_is_refused_by_both(tmp_path, values, refused):
+    """The init script holds the URL and credentials as Groovy string constants: over 65,535 bytes of modified
+    UTF-8 it does not compile and every Gradle build fails (found by a preamble sweep with Gradle 4.4.1)."""
+    write_proxy_config(tmp_path, {"pkg-gradle-url": "https://nexus.example.com/gradle/", **values})
+    check_agreement(tmp_path, "buildpack")
+    log = preamble_check("buildpack", tmp_path)["log"]
+    assert (f"error: {refused}:" in log and "(gradle-literal-limit)" in log) if refused else "gradle-literal-limit" not in log
