@@ -48,6 +48,7 @@ CASES = {
     "image-override-invalid": ({"image-node-ref": "Node:18"}, None, "image-node-ref"),
     "credentials-for-another-host": ({"pkg-npm-url": "https://nexus.example.com/npm/", "pkg-npm-token": "tok",
                                       "webapp.pkg-npm-url": "https://other.example.com/npm/"}, "webapp", "pkg-npm-token"),
+    "mirror-loopback": ({"oci-dockerhub-url": "localhost:5000/hub"}, None, "oci-dockerhub-url"),
     "mirror-is-public": ({"pkg-npm-url": "https://registry.npmjs.org/"}, "webapp", "pkg-npm-url"),
     "image-override-host-only": ({"image-node-ref": "registry.acme.internal:5000"}, None, "image-node-ref"),
     "image-override-is-mirror": ({**GOOD_DOCKERHUB, "image-node-ref": GOOD_DOCKERHUB["oci-dockerhub-url"]}, "webapp",

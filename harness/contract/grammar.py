@@ -632,6 +632,9 @@ def violations(value: str, kind: Kind) -> list[Violation]:
     if kind.credential and _PERCENT_ESCAPE.search(value):
         found.append(Violation("credential-percent-encoded", "looks percent-encoded; the seed says not to encode "
                                "credentials: the build uses the value exactly as written"))
+    if kind.family in ("oci-mirror", "image-override", "package-proxy") and stop is None and _loopback_host(value):
+        found.append(Violation("mirror-loopback", f"names {_loopback_host(value)}: in the build pod that is the pod "
+                               "itself, so only a sidecar of the build pod could answer there"))
     if kind.family == "image-override" and stop is None:
         from harness.contract import reference
 
@@ -648,6 +651,17 @@ def violations(value: str, kind: Kind) -> list[Violation]:
             found.append(Violation("url-credentials", "carries credentials in the URL; use the matching "
                                    "-username/-password (or -token) keys"))
     return found
+
+
+def _loopback_host(value: str) -> str | None:
+    """The host of a URL, mirror or image reference when it is loopback (localhost, 127.0.0.0/8, ::1), else None."""
+    rest = value.split("://", 1)[1] if "://" in value else value
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
+    host = (authority[1:authority.find("]")] if authority.startswith("[") else authority.split(":", 1)[0]).lower()
+    try:
+        return host if host.rstrip(".") == "localhost" or ipaddress.ip_address(host).is_loopback else None
+    except ValueError:
+        return None
 
 
 def _invisible_characters(value: str) -> str:
