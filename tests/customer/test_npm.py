@@ -490,3 +490,17 @@ def test_a_registry_npmrc_takes_from_the_environment_is_noted_not_an_error():
         "package.json": b'{"name": "app", "dependencies": {"left-pad": "^1.3.0", "@corp/ui": "^2.0.0"}}',
         ".npmrc": b"@corp:registry=${CORP_NPM_URL}\n"})
     assert [p["name"] for p in made.definition["packages"]] == ["left-pad"]
+
+
+def test_a_lock_entry_without_resolved_is_stood_in_for_where_the_npmrc_scope_sends_it():
+    """npm fetches an entry without `resolved` from the registry .npmrc gives its scope: it was stood in for on
+    registry.npmjs.org (found by a project sweep)."""
+    lock = {"name": "app", "lockfileVersion": 3, "packages": {
+        "": {"dependencies": {"@corp/ui": "2.1.0", "left-pad": "1.3.0"}},
+        "node_modules/@corp/ui": {"version": "2.1.0"}, "node_modules/left-pad": {"version": "1.3.0"}}}
+    made = standins_of.standins({"package.json": b'{"name": "app", "dependencies": {"@corp/ui": "2.1.0", "left-pad": "1.3.0"}}',
+                                 "package-lock.json": json.dumps(lock).encode(),
+                                 ".npmrc": b"@corp:registry=https://npm.corp.example.com/repository/npm-private/\n"})
+    hosts = {item["host"] for item in made.elsewhere.get("files", [])}
+    assert hosts == {"npm.corp.example.com"}, made.elsewhere
+    assert "left-pad" in json.dumps(made.definition) and "@corp/ui" not in json.dumps(made.definition)
