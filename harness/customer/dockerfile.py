@@ -114,8 +114,8 @@ def _is_reference(text: str) -> bool:
     return True
 
 
-def _image_note(written: str, where: str, images: list[str], notes: list[str]) -> bool:
-    """Add the image `written` to `images` (stood in for), or a note why it cannot be; False if it is no reference."""
+def _image_note(written: str, where: str, images: list[str], notes: list[str]) -> None:
+    """Add the image `written` to `images` (stood in for), or a note why it cannot be; an error if it is no reference."""
     try:
         named = reference.parse_normalized(written)
     except reference.ReferenceError as error:
@@ -126,7 +126,6 @@ def _image_note(written: str, where: str, images: list[str], notes: list[str]) -
         notes.append(f"{where} {written}: a registry on a port of its own; the simulated internet serves 443 only")
     else:
         images.append(f"{named.domain}/{named.path}:{named.tag or 'latest'}")
-    return True
 
 
 def _stage_sources(instruction: str, args: dict[str, str], stages: list, images: list[str], extra: list[str],
