@@ -328,11 +328,25 @@ def _from_manifest(manifest: dict, notes: list[str]) -> list[dict]:
 
 # --- the module's contract -----------------------------------------------------------------------------------
 
+def _install_preference(manifest: dict, notes: list[str]) -> None:
+    """config.preferred-install "source" (for all packages or some): Composer clones those from their source
+    repositories (git on the code host) instead of downloading the dist zips a mirror serves."""
+    config = manifest.get("config")
+    preferred = config.get("preferred-install") if isinstance(config, dict) else None
+    patterns = ([] if preferred is None else ["*"] if preferred == "source" else
+                [str(p) for p, how in preferred.items() if how == "source"] if isinstance(preferred, dict) else [])
+    if patterns:
+        notes.append(f"{MANIFEST}: config.preferred-install source ({', '.join(map(printable, patterns))}): Composer "
+                     "clones those packages from their source repositories on the code host, not the dist zips "
+                     "pkg-composer-url serves")
+
+
 def standins(files: dict[str, bytes]) -> StandIns:
     notes: list[str] = []
     manifest = json_object_of(MANIFEST, files[MANIFEST]) if MANIFEST in files else None
     if manifest is not None:
         _repositories(manifest, notes)
+        _install_preference(manifest, notes)
     elsewhere, rewritten = {}, {}
     if LOCKFILE in files:
         lock = json_object_of(LOCKFILE, files[LOCKFILE])

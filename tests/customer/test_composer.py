@@ -284,3 +284,13 @@ def test_exactly_the_non_empty_shasums_of_stand_ins_change(entries):
             assert new["dist"]["shasum"] == hashlib.sha1(generator.dist_zip(stand_in)).hexdigest()
         else:
             assert new["dist"]["shasum"] == (f"{index:040d}" if pinned else "")
+
+
+@pytest.mark.parametrize("preferred, shown", [('"source"', "(*)"), ('{"acme/*": "source", "*": "dist"}', "(acme/*)")])
+def test_a_source_install_preference_is_named(preferred, shown):
+    """config.preferred-install source makes Composer clone from the code host, past the mirror (found by a
+    project sweep: no note)."""
+    made = standins_of.standins({"composer.json": ('{"require": {"a/b": "1.0.0"}, "config": {"preferred-install": '
+                                                + preferred + '}}').encode()})
+    assert any(f"preferred-install source {shown}: Composer clones" in note for note in made.notes), made.notes
+    assert not any("preferred-install" in n for n in standins_of.standins({"composer.json": b'{"require": {"a/b": "1.0.0"}}'}).notes)
