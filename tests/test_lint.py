@@ -189,3 +189,23 @@ def test_text_output_escapes_file_names(tmp_path):
     done = airgap("lint", tmp_path)
     assert "\x1b" not in done.stdout and "\\x1b[31mred" in done.stdout
     assert not any(line.startswith("forged") for line in done.stdout.splitlines())
+
+
+def test_new_warnings_show_no_secret_raise_nothing_and_spare_a_tenant_s_mirror(tmp_path):
+    """Found by a review: credentials-for-another-host named a token written as a scoped URL's user name as its
+    host; a 65,536-byte Gradle URL without credentials raised IndexError; a Docker Hub mirror in the customer's own
+    Artifact Registry project (us-docker.pkg.dev/acme/...) was called a public registry."""
+    catalog = load_catalog()
+    leaky = write_proxy_config(tmp_path / "leaky", {
+        "oci-dockerhub-url": "nexus.example.com/hub", "oci-dockerhub-username": "u", "oci-dockerhub-password": "p",
+        "webapp.oci-dockerhub-url": "s3cr3tt0ken@mirror.example.com/hub", "pkg-npm-url": "https://nexus.example.com/npm/",
+        "pkg-npm-token": "t", "webapp.pkg-npm-url": "https://S3CRETTOKEN/x@other.example.com/npm/"})
+    shown = " ".join(f.message for f in lint(catalog, read_config(leaky), "webapp"))
+    assert "s3cr3tt0ken" not in shown.lower() and "credentials-for-another-host" not in {
+        f.rule for f in lint(catalog, read_config(leaky), "webapp")}
+    long_url = write_proxy_config(tmp_path / "long", {"pkg-gradle-url": "https://nexus.example.com/" + "a" * 65510})
+    assert "gradle-literal-limit" in {f.rule for f in lint(catalog, read_config(long_url), "buildpack")}
+    tenant = write_proxy_config(tmp_path / "tenant", {"oci-dockerhub-url": "us-docker.pkg.dev/acme-prod/dockerhub-remote",
+                                                      "oci-buildpacks-url": "gcr.io/buildpacks"})
+    public = {(f.key, f.rule) for f in lint(catalog, read_config(tenant), "buildpack") if f.rule == "mirror-is-public"}
+    assert public == {("oci-buildpacks-url", "mirror-is-public")}

@@ -133,14 +133,24 @@ class Catalog:
         return best
 
     def public_hosts(self) -> frozenset[str]:
-        """Every host the catalog and the profile know as the public internet's: the registries' endpoints and
-        prefix hosts, the managers' endpoints and what no key redirects, each strategy's destinations."""
-        hosts = {prefix.partition("/")[0].partition(":")[0] for r in self.registries.values() for prefix in r.prefixes}
-        hosts |= {host for r in self.registries.values() for host in r.endpoints}
+        """Every host the catalog and the profile know as the public internet's own: the hosts of registry prefixes
+        without a path (docker.io) and those registries' endpoints, the managers' endpoints and what no key
+        redirects, each strategy's destinations. A host only named with a path (gcr.io/buildpacks) is shared by
+        every tenant: a customer's repository there (us-docker.pkg.dev/acme/dockerhub-remote) is a mirror, and
+        public_prefixes() has the public paths."""
+        whole = [r for r in self.registries.values() if any("/" not in prefix for prefix in r.prefixes)]
+        hosts = {prefix.partition(":")[0] for r in whole for prefix in r.prefixes if "/" not in prefix}
+        hosts |= {host for r in whole for host in r.endpoints}
         hosts |= {host for m in self.managers.values() for host in m.endpoints}
         hosts |= {d.host for m in self.managers.values() for d in m.unredirectable}
         hosts |= {d.host for s in self.strategies.values() for d in (*s.unredirectable, *s.destinations)}
-        return frozenset(host.lower() for host in hosts)
+        prefixes = [prefix for r in self.registries.values() for prefix in r.prefixes]
+        shared = {p.partition("/")[0] for p in prefixes if "/" in p} - {p.partition(":")[0] for p in prefixes if "/" not in p}
+        return frozenset(host.lower() for host in hosts - shared)
+
+    def public_prefixes(self) -> tuple[str, ...]:
+        """The registry prefixes that have a path (gcr.io/buildpacks): public below them, on a shared host."""
+        return tuple(prefix for r in self.registries.values() for prefix in r.prefixes if "/" in prefix)
 
     def pull_hosts(self, ref: reference.Reference) -> tuple[str, ...]:
         """The host names a pull of `ref` reaches (egress names hosts, never ports): Docker Hub's endpoints for a

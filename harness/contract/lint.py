@@ -190,7 +190,10 @@ def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, e
                                      "is not: the build sends no credentials", strategy_name))
         borrowed = [found.key for found in credentials.lookups if split_key_name(found.key)[0] is None]
         overall = config.lookup(key_name)
-        if url and borrowed and overall and url.key != overall.key and _host(url.value) != _host(overall.value):
+        kind = grammar.kind_of(catalog, key_name)
+        if (url and borrowed and overall and url.key != overall.key  # hosts of valid values only: no user-info to show
+                and not grammar.stop_violation(url.value, kind) and not grammar.stop_violation(overall.value, kind)
+                and not grammar.has_userinfo(url.value) and _host(url.value) != _host(overall.value)):
             findings.append(_finding(borrowed[0], "credentials-for-another-host", f"{', '.join(borrowed)}, set beside "
                                      f"{key_name} ({_host(overall.value)}), go to {_host(url.value)}, the host "
                                      f"{url.key} names: every key is looked up on its own", strategy_name))
@@ -200,7 +203,8 @@ def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, e
                                      f"{key_name} is not set", strategy_name))
         if url and grammar.stop_violation(url.value, grammar.kind_of(catalog, key_name)) is None:
             for at_fault, violation in source_violations(key.manager, url.value, credentials):
-                holder = {"url": url.key, "username": credentials.keys[0], "password": credentials.keys[-1]}[at_fault]
+                keys = credentials.keys
+                holder = keys[0] if at_fault == "username" and keys else keys[-1] if at_fault == "password" and keys else url.key
                 findings.append(_finding(holder, violation.rule, violation.text, strategy_name))
     result = plan(catalog, config, strategy_name)
     if result.dockerhub_login:

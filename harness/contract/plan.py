@@ -211,13 +211,20 @@ class _Destinations:
 
 
 def public_mirrors(catalog: Catalog, oci: list[tuple[str, str]], packages: dict[str, PackagePlan]) -> list[tuple[str, str]]:
-    """(key, host) of each usable OCI mirror (`oci`: (key, value) pairs) or package proxy in effect whose host is a
-    public registry's own (catalog.public_hosts): `pkg-npm-url=https://registry.npmjs.org/` is no mirror, the build
-    still reaches the internet."""
-    public = catalog.public_hosts()
-    found = [(key, re.split(r"[:/]", url, maxsplit=1)[0].lower()) for key, url in oci]
-    found += [(p.key, urlsplit(p.url).hostname or "") for p in packages.values() if p.key and p.error is None]
-    return [(key, host) for key, host in found if host in public]
+    """(key, host) of each usable OCI mirror (`oci`: (key, value) pairs) or package proxy in effect that is a public
+    registry itself: on a host of catalog.public_hosts, or below a public prefix of a shared host (gcr.io/buildpacks).
+    `pkg-npm-url=https://registry.npmjs.org/` is no mirror: the build still reaches the internet."""
+    public, prefixes = catalog.public_hosts(), catalog.public_prefixes()
+    found = []
+    for key, url in oci:
+        host = re.split(r"[:/]", url, maxsplit=1)[0].lower()
+        if host in public or any(f"{url.lower()}/".startswith(f"{prefix}/") for prefix in prefixes):
+            found.append((key, host))
+    for package in packages.values():
+        host = (urlsplit(package.url).hostname or "") if package.key and package.error is None else ""
+        if host in public:
+            found.append((package.key, host))
+    return found
 
 
 def _public(catalog, strategy, images, mirrors, packages, dockerhub_login) -> list[dict]:
