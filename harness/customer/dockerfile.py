@@ -23,7 +23,7 @@ _ARG_WORD = re.compile(r"(\w+)(?:=(.*))?$", re.S)
 _COPY_FROM = re.compile(r"COPY\s+(?:--\S+\s+)*?--from=(\S+)", re.I)
 _MOUNT_FROM = re.compile(r"--mount=\S*?\bfrom=([^,\s]+)", re.I)
 # what ADD fetches itself: a URL or a git remote (BuildKit), from no mirror the proxy-config names
-_ADD_REMOTE = re.compile(r"(?:https?|git|ssh)://[^\s\"',\]]+|git@[^\s\"',\]]+", re.I)
+_ADD_REMOTE = re.compile(r"(?:https?|git|ssh)://[^\s\"']+|git@[^\s\"']+", re.I)  # RFC 3986 user-info may hold , and ]
 MARKER_FILE = "/airgap-fixture/image.txt"  # the one file of every stand-in image (harness/stack/content/oci.py)
 
 
@@ -106,6 +106,13 @@ def _declare(arguments: str, args: dict[str, str]) -> None:
         args[found.group(1)] = _expand(found.group(2) or "", args)
 
 
+def _unset_arguments(source: str, written: str, args: dict[str, str]) -> list[str]:
+    """The ARGs without a default that leave an image written with them no reference (empty when it is one)."""
+    unset = [m.group(1) or m.group(4) for m in _VARIABLE.finditer(source)
+             if not args.get(m.group(1) or m.group(4)) and m.group(2) != "-"]
+    return unset if unset and not _is_reference(written) else []
+
+
 def _is_reference(text: str) -> bool:
     try:
         reference.parse_normalized(text)
@@ -141,6 +148,10 @@ def _stage_sources(instruction: str, args: dict[str, str], stages: list, images:
         written = _expand(source.strip("\"'"), args)
         if written.isdigit() or written.lower() in stage_names:
             continue  # an earlier stage
+        if _unset_arguments(source, written, args):  # may come from an ARG of the stage: named, not refused
+            notes.append(f"{keyword} --from {printable(source)}: an ARG with no default before the first FROM; "
+                         "not stood in for")
+            continue
         _image_note(written, f"{keyword} from=", images, notes)
         if written not in extra:
             extra.append(written)
@@ -168,9 +179,8 @@ def standins(files: dict[str, bytes]) -> StandIns:
                 stages.append((f"FROM {found.group(1)}{written.lower()}" + (f" AS {stage}" if stage else ""), stage, written))
                 continue
             stages.append((f"FROM {found.group(1)}{found.group(2)}" + (f" AS {stage}" if stage else ""), stage, written))
-            unset = [m.group(1) or m.group(4) for m in _VARIABLE.finditer(found.group(2))
-                     if not args.get(m.group(1) or m.group(4)) and m.group(2) != "-"]
-            if unset and not _is_reference(written):
+            unset = _unset_arguments(found.group(2), written, args)
+            if unset:
                 raise UserError(f"{DOCKERFILE}: FROM {printable(found.group(2))}: {', '.join(unset)} has no default "
                                 "value (an ARG before the first FROM), so without --build-arg the image is no reference")
             _image_note(written, "FROM", images, notes)

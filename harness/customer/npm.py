@@ -483,8 +483,10 @@ def _local_note(alias: str, target: str) -> str:
 def _stand_in(package: Locked, made: Made, from_manifest: bool = False) -> tuple[str, str]:
     """Make the stand-in of `package` where the lockfile fetches it and return its (integrity, sha1)."""
     # an entry without `resolved`: npm fetches it from the registry .npmrc gives its scope (or the project's registry=)
-    written = package.url or (_registry_of(package.name, made.npmrc)
-                              + f"{package.name}/-/{generator.tarball_name(package.name, package.version)}")
+    registry = _registry_of(package.name, made.npmrc)
+    if "${" in registry or not urlsplit(registry).hostname:  # from an environment variable (noted): unknown here
+        registry = generator.PUBLIC_REGISTRY
+    written = package.url or f"{registry}{package.name}/-/{generator.tarball_name(package.name, package.version)}"
     url = urlsplit(written)
     host = (url.hostname or "").lower()
     if host in PUBLIC_HOSTS:

@@ -504,3 +504,13 @@ def test_a_lock_entry_without_resolved_is_stood_in_for_where_the_npmrc_scope_sen
     hosts = {item["host"] for item in made.elsewhere.get("files", [])}
     assert hosts == {"npm.corp.example.com"}, made.elsewhere
     assert "left-pad" in json.dumps(made.definition) and "@corp/ui" not in json.dumps(made.definition)
+
+
+def test_a_lock_entry_without_resolved_and_a_registry_from_the_environment_still_loads():
+    """registry=${NPM_REGISTRY} is unknown here: the entry is stood in on the public registry, as before 2bca000
+    (which refused the project with an empty URL; found by a review)."""
+    lock = {"name": "app", "lockfileVersion": 3, "packages": {"": {"dependencies": {"left-pad": "1.3.0"}},
+                                                              "node_modules/left-pad": {"version": "1.3.0"}}}
+    made = standins_of.standins({"package.json": b'{"name": "app", "dependencies": {"left-pad": "1.3.0"}}',
+                                 "package-lock.json": json.dumps(lock).encode(), ".npmrc": b"registry=${NPM_REGISTRY}\n"})
+    assert "left-pad" in json.dumps(made.definition) and any("environment variable" in n for n in made.notes)

@@ -478,3 +478,13 @@ def test_a_from_line_whose_arg_has_no_default_names_the_arg(text):
     with pytest.raises(UserError, match=r"has no default value .* without --build-arg"):
         parsed(text)
     assert parsed("ARG REG\nFROM ${REG:-docker.io}/node:18\n").images == ("docker.io/library/node:18",)
+
+
+def test_add_and_copy_from_edge_cases_found_by_review():
+    """A ',' in ADD's user-info cut the URL before its '@', leaking the password's start; COPY --from=${ARG} with no
+    default was an unclear error although the Dockerfile is valid with --build-arg."""
+    made = parsed("ARG TOOLS\nFROM alpine\nADD https://deploy:Pa,ssw0rd-Secr3t@files.example.com/app.tgz /app/\n"
+                  "COPY --from=${TOOLS} /x /x\n")
+    notes = "\n".join(made.notes)
+    assert "Pa," not in notes and "Secr3t" not in notes and "https://deploy:***@files.example.com/app.tgz" in notes
+    assert "COPY --from ${TOOLS}: an ARG with no default before the first FROM; not stood in for" in notes
