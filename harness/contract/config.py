@@ -113,18 +113,18 @@ def read_entry(path: Path) -> Entry:
         return Entry(name, None, "a directory where a key file is expected", "not-a-file")
     if not stat.S_ISREG(info.st_mode):
         return Entry(name, None, "not a regular file (FIFO, socket or device) where a key file is expected", "not-a-file")
-    if info.st_size > MAX_VALUE_BYTES:
-        return Entry(name, None, f"too large ({info.st_size} bytes; a value is at most {MAX_VALUE_BYTES} bytes)", "value-too-large")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         try:
-            raw = os.read(fd, MAX_VALUE_BYTES + 1)
+            raw = os.read(fd, MAX_VALUE_BYTES + 1)  # bounded, whatever the file's size
         finally:
             os.close(fd)
     except OSError as error:
         return Entry(name, None, f"cannot be read: {error.strerror}", "unreadable")
-    if len(raw) > MAX_VALUE_BYTES:
-        return Entry(name, None, f"too large (over {MAX_VALUE_BYTES} bytes)", "value-too-large")
+    # A NUL within what is read first, as the preamble's one bounded read (up to the first NUL) sees it
+    if b"\0" not in raw and (info.st_size > MAX_VALUE_BYTES or len(raw) > MAX_VALUE_BYTES):
+        size = f"{info.st_size} bytes" if info.st_size > MAX_VALUE_BYTES else f"over {MAX_VALUE_BYTES} bytes"
+        return Entry(name, None, f"too large ({size}; a value is at most {MAX_VALUE_BYTES} bytes)", "value-too-large")
     return _content_entry(name, raw)
 
 

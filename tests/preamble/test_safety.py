@@ -274,10 +274,14 @@ def test_a_present_key_file_the_build_cannot_use_is_named_once_with_lint_s_rule(
     (config / "pkg-python-password").mkdir()
     (config / "pkg-npm-token").write_bytes(b"tok\x00en")
     (config / "oci-dockerhub-password").symlink_to(tmp_path / "nowhere")
+    (config / "pkg-gradle-url").write_text("https://nexus.example.com/gradle/")
+    (config / "pkg-gradle-username").write_text("u")
+    (config / "pkg-gradle-password").write_bytes(b"p\0" + b"q" * 70000)  # large and binary: both name binary-value
     result = preamble_check("buildpack", config)
     assert result["exit_code"] == 0, result["log"]
     entries = read_config(config).entries
-    for key in ("pkg-maven-password", "pkg-go-password", "pkg-python-password", "pkg-npm-token", "oci-dockerhub-password"):
+    for key in ("pkg-maven-password", "pkg-go-password", "pkg-python-password", "pkg-npm-token", "oci-dockerhub-password",
+                "pkg-gradle-password"):
         rule = entries[key].rule
         lines = [line for line in result["log"].splitlines() if line.startswith(f"proxy-config: warning: {key}:")]
         assert len(lines) == 1 and lines[0].endswith(f"treated as unset ({rule})"), (key, rule, result["log"])
