@@ -84,6 +84,28 @@ _REPOSITORY_URL = re.compile(r"""(?:\b(?:url|setUrl\s*\()\s*(?:=\s*)?(?:uri\s*\(
 _REPOSITORY_SHORTHAND = re.compile(r"\b(google|mavenCentral|jcenter|gradlePluginPortal|mavenLocal)\s*\(\s*\)")
 
 
+def _block_spans(code: str, name: str) -> list[tuple[int, int]]:
+    """Where each `name { ... }` block of the code is (braces counted; strings are rarely braces)."""
+    spans = []
+    for found in re.finditer(rf"\b{name}\s*\{{", code):
+        depth, index = 1, found.end()
+        while depth and index < len(code):
+            depth += {"{": 1, "}": -1}.get(code[index], 0)
+            index += 1
+        spans.append((found.start(), index))
+    return spans
+
+
+def _blocks(code: str, name: str) -> list[str]:
+    return [code[start:end] for start, end in _block_spans(code, name)]
+
+
+def _without_blocks(code: str, name: str) -> str:
+    for start, end in reversed(_block_spans(code, name)):
+        code = code[:start] + code[end:]
+    return code
+
+
 def code_of(text: str) -> str:
     """The script with its comments blanked (same length, lines kept) and its strings as they are."""
     return _TOKEN.sub(lambda m: re.sub(r"[^\n]", " ", m.group()) if m.group("comment") else m.group(), text)
@@ -514,7 +536,8 @@ def standins(files: dict[str, bytes]) -> StandIns:
     if later:
         found.note(f"Debian's Gradle 4.4.1 has none of what the scripts use of later Gradle: {', '.join(later)}: "
                    "the build stops at the first it meets")
-    named = list(dict.fromkeys([*_REPOSITORY_URL.findall(code), *(f"{m}()" for m in _REPOSITORY_SHORTHAND.findall(code))]))
+    blocks = "\n".join(_blocks(_without_blocks(code, "publishing"), "repositories"))  # what the init script replaces
+    named = list(dict.fromkeys([*_REPOSITORY_URL.findall(blocks), *(f"{m}()" for m in _REPOSITORY_SHORTHAND.findall(blocks))]))
     if named:
         found.note(f"repositories the scripts name ({', '.join(safe_url(url) for url in named)}): the preamble's init "
                    "script replaces them all by pkg-gradle-url")

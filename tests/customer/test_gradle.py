@@ -263,3 +263,14 @@ def test_the_repositories_the_scripts_name_and_a_proxy_in_gradle_properties_are_
         assert shown in note
     assert "commented" not in note and "S3cretQQ" not in "\n".join(made.notes)
     assert any("systemProp.https.proxyHost: Gradle sends its requests through that proxy" in n for n in made.notes)
+
+
+def test_urls_outside_repositories_blocks_and_publishing_repositories_are_not_named():
+    """A pom's url, an scm url and publishing's repositories were listed as repositories the init script replaces
+    (found by a review): only `repositories { }` blocks outside `publishing { }` are."""
+    script = (b"repositories { mavenCentral(); maven { url 'https://jitpack.io' } }\npublishing {\n"
+              b"  publications { maven(MavenPublication) { pom { url = 'https://github.com/acme/w'; scm { url = 'https://github.com/acme/w.git' } } } }\n"
+              b"  repositories { maven { url = 'https://nexus.corp.example.com/releases' } }\n}\n")
+    note = next(n for n in gradle.standins({"build.gradle": script}).notes if n.startswith("repositories the scripts name"))
+    assert "https://jitpack.io" in note and "mavenCentral()" in note
+    assert "github.com" not in note and "nexus.corp.example.com" not in note
