@@ -605,9 +605,19 @@ def _unescape(found: re.Match) -> str:
 
 
 def with_property(data: bytes, key: str, value: str) -> bytes:
-    """The .properties bytes with `key`'s value replaced, every other byte as it was."""
-    pattern = re.compile(rb"^([ \t]*" + re.escape(key.encode()) + rb"[ \t]*[=:][ \t]*)[^\r\n]*(?:(?<=\\)\r?\n[^\r\n]*)*", re.M)
-    return pattern.sub(lambda m: m.group(1) + value.encode(), data, count=1)
+    """The .properties bytes with `key`'s value replaced (its continued lines too: a line ending in an odd number of
+    backslashes), every other byte as it was."""
+    found = re.search(rb"^([ \t]*" + re.escape(key.encode()) + rb"[ \t]*[=:][ \t]*)", data, re.M)
+    if found is None:
+        return data
+    end = found.end()
+    while True:
+        line_end = re.compile(rb"\r\n|\r|\n").search(data, end)
+        stop = line_end.start() if line_end else len(data)
+        trailing = len(data[end:stop]) - len(data[end:stop].rstrip(b"\\"))
+        if trailing % 2 == 0 or line_end is None:
+            return data[:found.end()] + value.encode() + data[stop:]
+        end = line_end.end()
 
 
 def standin_download(url: str, what: str, files: dict[str, str]) -> tuple[dict | None, bytes | None, str | None]:

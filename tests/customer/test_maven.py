@@ -286,6 +286,8 @@ def test_java_properties_are_read_as_java_reads_them_and_no_line_is_refused_or_q
         "distributionUrl": "https://services.gradle.org/x.zip", "last": "end"}
     continued = b"distributionUrl=https\\://a.example/\\\n   b.zip\nx=1\n"
     assert maven.with_property(continued, "distributionUrl", "https://m.example/c.zip") == b"distributionUrl=https://m.example/c.zip\nx=1\n"
+    escaped = b"distributionSha256Sum=ab\\\\\ndistributionUrl=https://x/y.zip\n"  # an escaped '\', no continuation
+    assert maven.with_property(escaped, "distributionSha256Sum", "NEW") == b"distributionSha256Sum=NEW\ndistributionUrl=https://x/y.zip\n"
 
 
 def test_a_settings_file_maven_config_names_has_its_mirrors_named_and_no_contradicting_note():
