@@ -653,11 +653,17 @@ def violations(value: str, kind: Kind) -> list[Violation]:
     return found
 
 
-def _loopback_host(value: str) -> str | None:
-    """The host of a URL, mirror or image reference when it is loopback (localhost, 127.0.0.0/8, ::1), else None."""
+def host_of(value: str) -> str:
+    """The host a package URL, OCI mirror or image reference names, lowercased: after its user-info, without an
+    IPv6 literal's brackets or a port ("" when it names none). Lint and the plan compare mirrors by it."""
     rest = value.split("://", 1)[1] if "://" in value else value
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
-    host = (authority[1:authority.find("]")] if authority.startswith("[") else authority.split(":", 1)[0]).lower()
+    return (authority[1:authority.find("]")] if authority.startswith("[") else authority.split(":", 1)[0]).lower()
+
+
+def _loopback_host(value: str) -> str | None:
+    """The host of a URL, mirror or image reference when it is loopback (localhost, 127.0.0.0/8, ::1), else None."""
+    host = host_of(value)
     try:
         return host if host.rstrip(".") == "localhost" or ipaddress.ip_address(host).is_loopback else None
     except ValueError:

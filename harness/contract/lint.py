@@ -5,7 +5,6 @@ URLs are shown with their user-info password masked.
 """
 
 import re
-from urllib.parse import urlsplit
 
 from harness.contract import grammar
 from harness.contract.catalog import Catalog
@@ -154,14 +153,6 @@ def _check_name(name: str, catalog: Catalog) -> list[Finding]:
                      "the build ignores it")]
 
 
-def _host(value: str) -> str | None:
-    """The host a URL or OCI mirror value names, in lower case (None when it has none to read)."""
-    try:
-        return urlsplit(value).hostname if "://" in value else re.split(r"[:/]", value, maxsplit=1)[0].lower()
-    except ValueError:
-        return None
-
-
 def _check_value(name: str, bare: str, value: str, catalog: Catalog) -> list[Finding]:
     """The grammar's value rules; a secret's text is never quoted back, URLs are shown masked."""
     kind = grammar.kind_of(catalog, bare)
@@ -193,9 +184,9 @@ def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, e
         kind = grammar.kind_of(catalog, key_name)
         if (url and borrowed and overall and url.key != overall.key  # hosts of valid values only: no user-info to show
                 and not grammar.stop_violation(url.value, kind) and not grammar.stop_violation(overall.value, kind)
-                and not grammar.has_userinfo(url.value) and _host(url.value) != _host(overall.value)):
+                and not grammar.has_userinfo(url.value) and grammar.host_of(url.value) != grammar.host_of(overall.value)):
             findings.append(_finding(borrowed[0], "credentials-for-another-host", f"{', '.join(borrowed)}, set beside "
-                                     f"{key_name} ({_host(overall.value)}), go to {_host(url.value)}, the host "
+                                     f"{key_name} ({grammar.host_of(overall.value)}), go to {grammar.host_of(url.value)}, the host "
                                      f"{url.key} names: every key is looked up on its own", strategy_name))
         holder = credentials.unpaired or (credentials.lookups[0] if credentials.lookups else None)
         if not url and holder:

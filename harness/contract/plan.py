@@ -5,9 +5,6 @@ agree with it (`airgap preamble-check`). Secrets never enter the plan: credentia
 names of the files that hold them.
 """
 
-import re
-from urllib.parse import urlsplit
-
 from harness.contract import grammar, reference
 from harness.contract.catalog import Catalog, Registry, Strategy
 from harness.contract.config import ProxyConfig, split_key_name
@@ -217,11 +214,11 @@ def public_mirrors(catalog: Catalog, oci: list[tuple[str, str]], packages: dict[
     public, prefixes = catalog.public_hosts(), catalog.public_prefixes()
     found = []
     for key, url in oci:
-        host = re.split(r"[:/]", url, maxsplit=1)[0].lower()
+        host = grammar.host_of(url)
         if host in public or any(f"{url.lower()}/".startswith(f"{prefix}/") for prefix in prefixes):
             found.append((key, host))
     for package in packages.values():
-        host = (urlsplit(package.url).hostname or "") if package.key and package.error is None else ""
+        host = grammar.host_of(package.url) if package.key and package.error is None else ""
         if host in public:
             found.append((package.key, host))
     return found
