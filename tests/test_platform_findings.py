@@ -241,13 +241,14 @@ def test_the_builder_gets_the_harness_catalog_beside_the_preamble():
 @pytest.mark.skipif(not shutil.which("perl") or not Path("/proc/self/cmdline").exists(),
                     reason="the poller needs perl (perl-base) and /proc (Linux)")
 def test_the_poller_sees_a_short_process_with_a_secret_argument(tmp_path):
-    """The poller as the builder runs it, on this machine: a 50 ms process with the password in its arguments."""
+    """The poller as the builder runs it, on this machine: a 0.5 s process with the password in its arguments (a
+    50 ms one was missed twice when two test workers and a CI's other jobs starved the poller of CPU)."""
     script = tmp_path / "build.sh"
     record_file = tmp_path / "argv"
     script.write_text("\n".join([
         argv.start_command().replace(argv.RECORD_FILE, str(record_file)),
         "sleep 0.2",
-        f"bash -c 'sleep 0.05; :' skopeo login -p {shlex.quote(PASSWORD)}",
+        f"bash -c 'sleep 0.5; :' skopeo login -p {shlex.quote(PASSWORD)}",
         argv.report_command().replace(argv.RECORD_FILE, str(record_file)),
     ]) + "\n")
     started = time.time()
@@ -267,7 +268,7 @@ def test_the_poller_sees_a_short_process_with_a_secret_argument(tmp_path):
 def test_a_preamble_that_exits_the_build_still_gets_its_arguments_reported(tmp_path):
     record_file = tmp_path / "argv"
     script = "\n".join([argv.start_command().replace(argv.RECORD_FILE, str(record_file)), "sleep 0.2",
-                        f"bash -c 'sleep 0.05; :' skopeo login -p {shlex.quote(PASSWORD)}", "exit 3"]) + "\n"
+                        f"bash -c 'sleep 0.5; :' skopeo login -p {shlex.quote(PASSWORD)}", "exit 3"]) + "\n"
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 3
     records, _ = argv.take(result.stdout)
