@@ -9,7 +9,6 @@ the manager's name (docs/adding-a-key.md lists them all; tests/test_managers.py 
                                                                 single downloads of fixtures/content/static.yaml)
                {server: static, same_as: <host>}               serves another host's files
                {server: static, ..., compact_index: true}      ETag = MD5 of the body (Bundler's compact index)
-               {server: verdaccio, store: <tree>}              sim-npm, its storage filled with the tree
                {server: devpi, store: <tree>}                  sim-pypi's /simple/ pages, the tree uploaded to it
                {server: devpi-files}                           sim-pypi's files (/packages/), linked from the pages
     mirror:    the mirror backend its pkg-<manager>-url key is routed to, proxying `upstream` on the internet
@@ -42,7 +41,7 @@ from harness.infra.errors import UserError
 from harness.infra.yamltext import YAMLSyntaxError, load_yaml
 
 DIRECTORY = Path(__file__).with_name("managers")
-SITE_SERVERS = ("static", "verdaccio", "devpi", "devpi-files")
+SITE_SERVERS = ("static", "devpi", "devpi-files")
 MIRROR_SERVERS = ("files", "verdaccio", "devpi")
 ROUTE_FIELDS = ("protocol", "strip_suffix", "subpaths", "rewrite_urls")
 FIELDS = {
@@ -60,7 +59,7 @@ class Site:
     host: str
     server: str  # SITE_SERVERS
     trees: tuple[tuple[str, str], ...] = ()  # static: (tree of the content generator, URL path it is served under)
-    store: str | None = None  # verdaccio, devpi: the generated tree the server is filled with
+    store: str | None = None  # devpi: the generated tree the server is filled with
     same_as: str | None = None  # static: the host whose files it serves
     compact_index: bool = False  # static: ETags are the MD5 of the body, as Bundler's compact index needs
 
@@ -139,9 +138,8 @@ def _site(path: Path, host: str, data) -> Site:
     static_only = [name for name in ("trees", "same_as", "compact_index") if name in data and server != "static"]
     if static_only:
         raise UserError(f"{path}: internet: {host}: {', '.join(static_only)} only for server static")
-    if (server in ("verdaccio", "devpi")) != ("store" in data):
-        raise UserError(f"{path}: internet: {host}: `store` (the tree it is filled with) goes with server "
-                        "verdaccio or devpi")
+    if (server == "devpi") != ("store" in data):
+        raise UserError(f"{path}: internet: {host}: `store` (the tree it is filled with) goes with server devpi")
     trees = _pairs(path, f"internet: {host}: trees", data.get("trees", {}))
     for tree, url_path in trees:
         if not (url_path.startswith("/") and url_path.endswith("/")):
@@ -226,7 +224,7 @@ def load(directory: Path = DIRECTORY) -> tuple[Slice, ...]:
         for host in piece.hosts:
             if owners.setdefault(host, piece.manager) != piece.manager:
                 raise UserError(f"{piece.file}: {host} is also a host of the {owners[host]} slice")
-    # sim-npm, sim-pypi, mirror-npm and mirror-pypi are one container each, filled for one manager
+    # sim-pypi, mirror-npm and mirror-pypi are one container each, filled for one manager
     for where, servers in (("internet", [site.server for piece in slices for site in piece.sites]),
                            ("mirror", [piece.mirror.server for piece in slices])):
         shared = sorted({server for server in servers

@@ -40,11 +40,10 @@ def sri(data: bytes) -> str:
 
 
 def served(built, url: str) -> bytes:
-    """The bytes the simulated internet serves at `url` (registry.npmjs.org and Yarn's name for it: verdaccio)."""
+    """The bytes the simulated internet serves at `url` (Yarn's name for registry.npmjs.org: the same files)."""
     host, _, path = url.partition("://")[2].partition("/")
     if host in standins_of.PUBLIC_HOSTS:
-        name, _, filename = path.partition("/-/")
-        return built.verdaccio[f"{name}/{filename}"]
+        host = "registry.npmjs.org"
     return built.static[f"{host}/{path}"]
 
 
@@ -167,7 +166,7 @@ def test_package_json_alone_stands_in_for_the_direct_dependencies(made):
     assert sorted((p["name"], p["version"]) for p in alone.definition["packages"]) == [
         ("@slack/web-api", "7.0.2"), ("@types/node", "20.0.0"), ("dayjs", "1.11.10"), ("nanoid", "3.0.0"),
         ("p-retry", "4.6.2"), ("pino", "9.0.0-rc.1"), ("wrap-ansi", "7.0.0")]
-    packument = json.loads(built.verdaccio["pino/package.json"])
+    packument = json.loads(built.static["registry.npmjs.org/pino/index.json"])
     assert packument["dist-tags"]["latest"] == "9.0.0-rc.1"
 
 
@@ -425,12 +424,12 @@ def test_latest_is_the_highest_release_else_the_highest_prerelease(listed):
 
 @given(names, versions, versions)
 def test_the_generator_makes_any_name_and_version_a_client_can_install(name, version, other):
-    storage = generator.verdaccio_storage([{"name": name, "version": version}, {"name": name, "version": other}])
-    packument = json.loads(storage[f"{name}/package.json"])
+    files = generator.registry_files([{"name": name, "version": version}, {"name": name, "version": other}])
+    packument = json.loads(files[f"{name}/index.json"])
     assert set(packument["versions"]) == {version, other}
     filename = f"{name.rpartition('/')[2]}-{version}.tgz"
     assert packument["versions"][version]["dist"]["tarball"] == f"https://registry.npmjs.org/{name}/-/{filename}"
-    assert packument["versions"][version]["dist"]["integrity"] == sri(storage[f"{name}/{filename}"])
+    assert packument["versions"][version]["dist"]["integrity"] == sri(files[f"{name}/-/{filename}"])
 
 
 @given(st.lists(st.tuples(names, versions), min_size=1, max_size=5, unique_by=lambda p: p[0]),
@@ -445,9 +444,9 @@ def test_any_yarn_lock_gets_the_hashes_of_what_is_served(packages, newline):
     data = text.replace("\n", newline).encode()
     made = standins_of.standins({"package.json": MANIFEST, "yarn.lock": data})
     rewritten = made.rewritten["yarn.lock"].decode()
-    storage = generator.verdaccio_storage(made.definition["packages"])
+    files = generator.registry_files(made.definition["packages"])
     for name, version in packages:
-        tarball = storage[f"{name}/{name.rpartition('/')[2]}-{version}.tgz"]
+        tarball = files[f"{name}/-/{name.rpartition('/')[2]}-{version}.tgz"]
         assert f"#{hashlib.sha1(tarball).hexdigest()}\"{newline}  integrity {sri(tarball)}{newline}" in rewritten
 
 

@@ -277,7 +277,7 @@ def test_stand_ins_that_disagree_about_a_package_version_are_an_error_not_a_sile
     one = StandIns("npm", {"packages": [{"name": "debug", "version": "4.3.4", "dependencies": {"ms": "2.1.2"}}]})
     same = StandIns("npm", {"packages": [{"name": "debug", "version": "4.3.4", "dependencies": {"ms": "2.1.2"}}]})
     other = StandIns("npm", {"packages": [{"name": "debug", "version": "4.3.4", "dependencies": {"ms": "2.1.3"}}]})
-    assert content.with_standins([one, same]).verdaccio == content.with_standins([one]).verdaccio
+    assert content.with_standins([one, same]).static == content.with_standins([one]).static
     with pytest.raises(UserError, match=r"two different stand-ins for \{'name': 'debug', 'version': '4.3.4'\}"):
         content.with_standins([one, other])
 

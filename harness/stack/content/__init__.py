@@ -23,7 +23,7 @@ from harness.infra.modules import module_with
 from harness.infra.yamltext import YAMLSyntaxError, load_yaml
 
 Tree = dict[str, bytes]
-STORES = {"verdaccio": "verdaccio", "devpi": "python"}  # slice server -> the Content tree that fills it
+STORES = {"devpi": "python"}  # slice server -> the Content tree that fills it
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,6 @@ class Generated:
 class Content:
     images: tuple[oci.ImageRef, ...]  # every fixture image and the simulated host serving it
     registry: Tree  # registry:2 storage (relative to its rootdirectory)
-    verdaccio: Tree  # verdaccio storage directory
     python: Tree  # file name -> wheel/sdist to upload to the simulated PyPI
     static: Tree  # "<host>/<url path>" -> bytes, served as files by the simulated internet
     projects: dict[str, Tree]  # ecosystem -> a client project consuming the fixtures (recipes.yaml `projects:`)
@@ -174,8 +173,8 @@ def _build(directory: Path, generated: dict[str, Generated] | None = None, image
     static |= leaks.generate(leaks_def)
     added = [oci.parse_ref(r, images_def.get("registry_hosts", {})) for r in images] + list(leaks.images(leaks_def))
     outside = (leaks.static_hosts(leaks_def), tuple(dict.fromkeys(ref.host for ref in added)))
-    return Content(images=refs, registry=oci.registry_storage(list(refs)), verdaccio=stores["verdaccio"],
-                   python=stores["python"], static=static, projects=projects, outside=outside)
+    return Content(images=refs, registry=oci.registry_storage(list(refs)), python=stores["python"],
+                   static=static, projects=projects, outside=outside)
 
 
 # What names one entry of a definition list (a package version, a module version, a file at a URL): two entries

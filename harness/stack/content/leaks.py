@@ -10,7 +10,7 @@ content (fixed timestamps, sorted archives).
 import re
 
 from harness.stack.content import npm, oci, python
-from harness.stack.content.archives import json_bytes, sha1_hex, sha256_hex
+from harness.stack.content.archives import sha256_hex
 
 FIELDS = ("files", "npm", "python", "images")
 Tree = dict[str, bytes]
@@ -49,15 +49,10 @@ def github_packages(packages: list[dict]) -> Tree:
     for pkg in packages:
         by_name.setdefault((pkg["registry"], pkg["name"]), []).append(pkg)
     for (registry, name), versions in sorted(by_name.items()):
-        document = {"name": name, "versions": {}, "dist-tags": {}}
-        for pkg in versions:
-            data = npm.tarball(pkg)
-            path = f"download/{name}/{pkg['version']}/{sha256_hex(data)}"
-            tree[f"{registry}/{path}"] = data
-            document["versions"][pkg["version"]] = npm.manifest(pkg) | {"_id": f"{name}@{pkg['version']}", "dist": {
-                "shasum": sha1_hex(data), "integrity": npm.integrity(data), "tarball": f"https://{registry}/{path}"}}
-        document["dist-tags"]["latest"] = npm.latest([p["version"] for p in versions])
-        tree[f"{registry}/{name}"] = json_bytes(document)
+        document, tarballs = npm.packument(
+            name, versions, lambda pkg, data: f"https://{registry}/download/{name}/{pkg['version']}/{sha256_hex(data)}")
+        tree |= {url.removeprefix("https://"): data for url, data in tarballs.items()}
+        tree[f"{registry}/{name}"] = document
     return tree
 
 

@@ -1,4 +1,4 @@
-"""npm packages as verdaccio storage (so the simulated registry serves them with no publish step) and
+"""npm packages as the public registry's files (the simulated registry.npmjs.org serves them as they are) and
 projects with a package-lock.json or yarn.lock whose `resolved` URLs name a public registry, as real
 lockfiles do.
 """
@@ -30,7 +30,7 @@ def manifest(pkg: dict) -> dict:
                 "description": f"airgap-harness fixture {pkg['name']}"}
     if pkg.get("dependencies"):
         manifest["dependencies"] = dict(pkg["dependencies"])
-    if pkg.get("scripts"):  # lifecycle scripts (a postinstall download); verdaccio derives hasInstallScript
+    if pkg.get("scripts"):  # lifecycle scripts (a postinstall download)
         manifest["scripts"] = dict(pkg["scripts"])
     for name in PASSED_FIELDS:
         if pkg.get(name):
@@ -48,29 +48,36 @@ def integrity(data: bytes) -> str:
     return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
 
 
-def verdaccio_storage(packages: list[dict]) -> dict[str, bytes]:
-    """`<storage>/<name>/package.json` plus tarballs, the layout verdaccio's local storage reads."""
+def packument(name: str, versions: list[dict], tarball_url) -> tuple[bytes, dict[str, bytes]]:
+    """A package's registry document, and its tarballs by the URL it gives them: each version's manifest with
+    its `dist` (the tarball at `tarball_url(pkg, data)`, as the registry names it), the `latest` dist-tag."""
+    document = {"_id": name, "name": name, "dist-tags": {}, "versions": {},
+                "time": {"created": EPOCH_ISO, "modified": EPOCH_ISO}}
+    tarballs = {}
+    for pkg in versions:
+        data = tarball(pkg)
+        url = tarball_url(pkg, data)
+        tarballs[url] = data
+        document["versions"][pkg["version"]] = manifest(pkg) | {"_id": f"{name}@{pkg['version']}", "dist": {
+            "shasum": sha1_hex(data), "integrity": integrity(data), "tarball": url}}
+        document["time"][pkg["version"]] = EPOCH_ISO
+    document["dist-tags"]["latest"] = latest([p["version"] for p in versions])
+    return json_bytes(document), tarballs
+
+
+def registry_files(packages: list[dict]) -> dict[str, bytes]:
+    """The public registry's files as the simulated internet serves them: `<name>/index.json` answers
+    `/<name>` (the edge's static server tries it; npm asks `/@scope%2fname`, which the edge decodes), each
+    tarball at `/<name>/-/<file>`, the absolute URL registry.npmjs.org writes into its documents."""
     tree: dict[str, bytes] = {}
     by_name: dict[str, list[dict]] = {}
     for pkg in packages:
         by_name.setdefault(pkg["name"], []).append(pkg)
     for name, versions in sorted(by_name.items()):
-        document = {"name": name, "_id": name, "versions": {}, "dist-tags": {}, "time": {"created": EPOCH_ISO,
-                    "modified": EPOCH_ISO}, "users": {}, "_uplinks": {}, "_distfiles": {}, "_attachments": {},
-                    "_rev": "1-0000000000000000", "readme": ""}
-        for pkg in versions:
-            data = tarball(pkg)
-            filename = tarball_name(name, pkg["version"])
-            tree[f"{name}/{filename}"] = data
-            version = manifest(pkg) | {"_id": f"{name}@{pkg['version']}", "dist": {
-                "shasum": sha1_hex(data), "integrity": integrity(data),
-                "tarball": f"{PUBLIC_REGISTRY}{name}/-/{filename}"}}
-            document["versions"][pkg["version"]] = version
-            document["time"][pkg["version"]] = EPOCH_ISO
-            document["_attachments"][filename] = {"shasum": sha1_hex(data), "version": pkg["version"]}
-        document["dist-tags"]["latest"] = latest([p["version"] for p in versions])
-        tree[f"{name}/package.json"] = json_bytes(document)
-    tree[".verdaccio-db.json"] = json_bytes({"list": sorted(by_name), "secret": "0" * 64})
+        document, tarballs = packument(
+            name, versions, lambda pkg, _: f"{PUBLIC_REGISTRY}{name}/-/{tarball_name(name, pkg['version'])}")
+        tree |= {url.removeprefix(PUBLIC_REGISTRY): data for url, data in tarballs.items()}
+        tree[f"{name}/index.json"] = document
     return tree
 
 
@@ -166,8 +173,8 @@ def project(definition: dict, packages: list[dict]) -> dict[str, bytes]:
 
 
 def generate(definition: dict) -> Generated:
-    """The npm slice's content: verdaccio storage of the fixture packages (`storage`) and the project."""
+    """The npm slice's content: the registry's files of the fixture packages (`registry`) and the project."""
     packages = definition["packages"]
     make = lambda project_definition: project(project_definition, packages)  # noqa: E731
-    return Generated(trees={"storage": verdaccio_storage(packages)}, project=make(definition["project"]), make_project=make,
+    return Generated(trees={"registry": registry_files(packages)}, project=make(definition["project"]), make_project=make,
                      project_fields=('name', 'version', 'dependencies', 'scripts', 'registry', 'lockfile'))

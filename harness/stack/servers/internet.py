@@ -1,9 +1,10 @@
 """The simulated internet: public sources under their real names, over TLS from the run CA.
 
 One `sim-edge` nginx terminates TLS for every public name (its network aliases), serves the static layouts
-itself and routes by Host to three real servers: `sim-registry` (registry:2 with every fixture image written
-into its storage, read-only, and the images of the run's platform profile the fixtures lack), `sim-npm` (verdaccio with the fixture packages in its storage, no uplink) and
-`sim-pypi` (devpi with the fixture distributions uploaded at start into index root/fixtures).
+itself (the npm registry's too: its documents and tarballs are files, as registry.npmjs.org serves them from a
+CDN, with no server of its own to start) and routes by Host to two real servers: `sim-registry` (registry:2 with
+every fixture image written into its storage, read-only, and the images of the run's platform profile the
+fixtures lack) and `sim-pypi` (devpi with the fixture distributions uploaded at start into index root/fixtures).
 
 Its names are derived, never listed here: the catalog's registries (their endpoints, but the token service and
 NOT_SERVED), each package manager's hosts from its slice (harness/stack/managers/<manager>.yaml `internet:`,
@@ -31,7 +32,7 @@ NOT_SERVED = {
 }
 COMPACT_INDEX_FILES = {"versions", "info", "names"}  # Bundler's compact index: first path segment
 
-EDGE, REGISTRY, NPM, PYPI = "sim-edge", "sim-registry", "sim-npm", "sim-pypi"
+EDGE, REGISTRY, PYPI = "sim-edge", "sim-registry", "sim-pypi"
 PYPI_INDEX = "root/fixtures"
 STATIC_ROOT = "/srv/sim"
 EDGE_LOG = "/var/log/airgap/sim-edge.jsonl"
@@ -108,13 +109,7 @@ def _manager_servers() -> str:
     for piece in slices.load():
         files_hosts = [site.host for site in piece.sites if site.server == "devpi-files"]
         for site in piece.sites:
-            if site.server == "verdaccio":
-                blocks += f"""
-  server {{
-    listen 443 ssl; server_name {site.host}; {TLS}
-    location / {{ set $backend http://{NPM}:4873; proxy_pass $backend; {FORWARD} }}
-  }}"""
-            elif site.server == "devpi":
+            if site.server == "devpi":
                 if len(files_hosts) != 1:
                     raise UserError(f"{piece.file}: internet: {site.host} (server devpi) needs one devpi-files host of "
                                     "the same slice for the files its pages link")
@@ -183,8 +178,9 @@ def _edge_body(content: Content, catalog: Catalog) -> str:
   server {{
     listen 443 ssl; server_name {' '.join(static_hosts(catalog, content))}; {TLS}
     root {STATIC_ROOT}/$site;
-    # a directory's index.html answers for it (a PEP 503 project page: /whl/cpu/<project>/); none: 404, not 403
-    location / {{ try_files $uri $uri/index.html =404; }}{compact_index}
+    # a directory's index.html answers for it (a PEP 503 project page: /whl/cpu/<project>/), or its index.json
+    # (an npm registry's document of /<name>, whose tarballs are under /<name>/-/); none: 404, not 403
+    location / {{ try_files $uri $uri/index.html $uri/index.json =404; }}{compact_index}
   }}
 """
 
@@ -228,23 +224,6 @@ def registry(content: Content, catalog: Catalog | None = None) -> ServiceSpec:
     files = {"/etc/airgap/registry.yml": REGISTRY_CONFIG.encode()} | under("/var/lib/registry", storage)
     return ServiceSpec(name=REGISTRY, image="registry", command=["registry", "serve", "/etc/airgap/registry.yml"],
                        files=files, port=5000, ready=listening(5000))
-
-
-VERDACCIO_SIM_CONFIG = """storage: /verdaccio/storage
-auth:
-  htpasswd: {file: /verdaccio/htpasswd, max_users: -1}
-uplinks: {}
-packages:
-  '@*/*': {access: $all, publish: $authenticated}
-  '**': {access: $all, publish: $authenticated}
-web: {enable: false}
-log: {type: stdout, format: json, level: http}
-"""
-
-
-def npm(content: Content) -> ServiceSpec:
-    files = {"/verdaccio/conf/config.yaml": VERDACCIO_SIM_CONFIG.encode()} | under("/verdaccio/storage", content.verdaccio)
-    return ServiceSpec(name=NPM, image="verdaccio", files=files, port=4873, ready=listening(4873))
 
 
 DEVPI_UPLOAD = r"""
@@ -309,11 +288,9 @@ def pypi(content: Content) -> ServiceSpec:
 
 
 def specs(ca: RunCA, content: Content, catalog: Catalog) -> list[ServiceSpec]:
-    """Every container of the simulated internet, backends before the edge that routes to them: sim-npm and
-    sim-pypi when a slice's host is served by them (slice: server verdaccio, devpi)."""
+    """Every container of the simulated internet, backends before the edge that routes to them: sim-pypi
+    when a slice's host is served by it (slice: server devpi)."""
     servers = [registry(content, catalog)]
-    if _sites("verdaccio"):
-        servers.append(npm(content))
     if _sites("devpi"):
         servers.append(pypi(content))
     return servers + [edge(ca, content, catalog)]
