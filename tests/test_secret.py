@@ -314,7 +314,13 @@ def test_import_yaml_scalars_stay_text(tmp_path):
     ("kind: Secret\ndata:\n  k: YWJj\n    ZGVm\n", "data key 'k' is not valid base64"),  # folded: a space
     ("kind: Secret\ndata:\n  ../escape: YQ==\n", 'data key "../escape" is not a valid Secret key'),
     ("kind: Secret\nstringData:\n  ..data: x\n", "must not start with '..'"),
-    ("kind: Secret\ndata:\n  k: YQ==\n  k: Yg==\n", "duplicate key 'k'"),
+    ("kind: Secret\ndata:\n  pkg-npm-url: YQ==\n  pkg-npm-url: Yg==\n", "duplicate key 'pkg-npm-url'"),
+    ("kind: Secret\ndata:\n  k: YQ==\n  k: Yg==\n", "duplicate key \\(not shown"),
+    # a duplicated `k:value` (no space) or the tail of an unquoted flow value after a ',' is part of a value
+    ("kind: Secret\nstringData: {pkg-npm-token:YQtoken, pkg-npm-token:YQtoken}\n", "duplicate key \\(not shown"),
+    ("kind: Secret\nstringData: {pkg-npm-token: ab,YQtoken, pkg-maven-password: x,YQtoken}\n",
+     "duplicate key \\(not shown"),
+    ('{"kind": "Secret", "stringData": {"YQtoken": "a", "YQtoken": "b"}}', "duplicate key \\(not shown"),
     ("kind: Secret\ndata:\n  k: {a: b}\n", "data key 'k': the value is not a string"),
     ("kind: Secret\nstringData: {a: x, pkg-maven-password: Fr0g,YQpart2}\n",
      "stringData has a key without a value after key 'pkg-maven-password'.* the key is not shown"),

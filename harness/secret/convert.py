@@ -216,7 +216,7 @@ class _TextLoader(yaml.SafeLoader):
                 raise _yaml_error("a sequence or mapping as a mapping key (`? [a, b]`); keys are strings",
                                   key_node.start_mark)
             if key_node.value in seen:
-                raise _yaml_error(f"duplicate key {key_node.value!r}", key_node.start_mark)
+                raise _yaml_error(f"duplicate key {_shown_key(key_node.value)}", key_node.start_mark)
             seen.add(key_node.value)
         return super().construct_mapping(node, deep)
 
@@ -225,11 +225,25 @@ _TextLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"(?:~|nu
                                   ["~", "n", "N", ""])
 
 
+# the fields of a Secret, a List and their metadata: a duplicate of one of these is shown in the error
+_OBJECT_FIELDS = frozenset({"apiVersion", "kind", "metadata", "name", "namespace", "labels", "annotations", "data",
+                            "stringData", "type", "immutable", "items", "uid", "resourceVersion",
+                            "creationTimestamp", "managedFields", "ownerReferences", "finalizers", "generateName"})
+
+
+def _shown_key(key: str) -> str:
+    """A duplicate key as an error may show it: a contract key's name or a field of the object, else not at all
+    (`{k:v, k:v}` makes the value part of the key; a ',' in an unquoted flow value makes its tail a key)."""
+    if key in _OBJECT_FIELDS or split_key_name(key)[1] in _contract_key_names():
+        return repr(key)
+    return "(not shown: it may be part of a value, as in `k:value` without a space; quote the values)"
+
+
 def _json_pairs(pairs):
     counts = Counter(key for key, _ in pairs)
     duplicates = sorted(key for key, count in counts.items() if count > 1)
     if duplicates:
-        raise ValueError(f"duplicate key {duplicates[0]!r}")
+        raise ValueError(f"duplicate key {_shown_key(duplicates[0])}")
     return dict(pairs)
 
 
