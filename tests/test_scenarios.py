@@ -161,6 +161,21 @@ def test_a_secret_value_in_a_scenario_folder_is_refused(tmp_path):
         load_file(path)
 
 
+@pytest.mark.parametrize("keys, where", [
+    ("{pkg-maven-password: 82736451902}", "proxy_config/keys/pkg-maven-password: not a key's value"),
+    ("{pkg-npm-token: ['S3CRETx']}", "proxy_config/keys/pkg-npm-token: not a key's value"),
+    ("{pkg-npm-token: {secret: npm-token, value: 'S3CRETx'}}", "proxy_config/keys/pkg-npm-token: not a key's value"),
+    ("{'pkg-npm-token:S3CRETx': y}", "proxy_config/keys: key 'pkg-npm-token' \\(and what follows its :, not shown\\)"),
+])
+def test_a_scenario_schema_error_about_an_inline_key_never_shows_its_value(tmp_path, keys, where):
+    """jsonschema quotes the value it refuses: under proxy_config keys that may be a password (a number, a list)."""
+    path = write(tmp_path, f"strategy: webapp\nproxy_config: {{fixture: full-global, keys: {keys}}}\n"
+                           "expect: {build: fails}\n")
+    with pytest.raises(UserError, match=where) as raised:
+        load_file(path)
+    assert "S3CRETx" not in str(raised.value) and "82736451902" not in str(raised.value)
+
+
 def test_the_folders_proxy_config_is_used_when_named_and_only_then(tmp_path):
     files = {"proxy-config/pkg-npm-url": "https://m.example.com/npm/\n", "proxy-config/oci-dockerhub-url": "m.example.com/hub"}
     named = write(tmp_path, "strategy: webapp\nproxy_config: {dir: proxy-config, keys: {image-node-ref: m.example.com/n:20},"

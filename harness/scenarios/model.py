@@ -364,6 +364,20 @@ def _check_message(path: Path, data: dict) -> None:
                         "(like (a+)+) can take exponential time on the build's output: write it without the nesting")
 
 
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    """The validator's message, but for an inline proxy-config value: jsonschema quotes the value, which may be a
+    password or token (a number, a list, a mapping with another field), so it is described instead."""
+    path = list(error.path)
+    if "keys" in path[:-1]:
+        return ("not a key's value (not shown: it may be a secret): a value is a string, or {secret: NAME} naming "
+                "fixtures/secrets.yaml")
+    if path[-1:] == ["keys"] and "propertyNames" in error.schema_path:  # `key:value` without a space is one name
+        name, colon, _ = str(error.instance).partition(":")
+        return (f"key {printable(name)!r}{' (and what follows its :, not shown)' if colon else ''} is not a key name "
+                f"({error.validator_value})")
+    return error.message
+
+
 def load_file(path: Path) -> Scenario:
     """One scenario: its folder or the folder's scenario.yaml, validated; errors name the file and the place in it."""
     path = path / SCENARIO_FILE if path.is_dir() else path
@@ -373,7 +387,7 @@ def load_file(path: Path) -> Scenario:
     data = _read_yaml(path)
     errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=lambda e: list(e.path))
     if errors:
-        lines = [f"  at {'/'.join(map(str, e.path)) or '(top)'}: {e.message}" for e in errors]
+        lines = [f"  at {'/'.join(map(str, e.path)) or '(top)'}: {_schema_message(e)}" for e in errors]
         raise UserError(f"{path}: not a valid scenario:\n" + "\n".join(lines))
     for secret in _secret_refs(data):
         if secret not in _secrets():
