@@ -176,6 +176,43 @@ def test_a_scenario_schema_error_about_an_inline_key_never_shows_its_value(tmp_p
     assert "S3CRETx" not in str(raised.value) and "82736451902" not in str(raised.value)
 
 
+@pytest.mark.parametrize("config, files, message", [
+    ("{fixture: full-global, keys: {pkg-npm-ulr: 'https://m.example.com/'}}", {},
+     "proxy_config key 'pkg-npm-ulr': not a key of the contract \\(did you mean 'pkg-npm-url'\\?\\)"),
+    ("{fixture: full-global, keys: {webap.pkg-npm-url: 'https://m.example.com/'}}", {},
+     "proxy_config key 'webap.pkg-npm-url': 'webap' is not a build strategy"),
+    ("{dir: proxy-config}", {"proxy-config/pkg-npm-ulr": "https://m.example.com/"}, "proxy_config key 'pkg-npm-ulr'"),
+    ("{fixture: full-global, keys: {pkg-npm-ulr: x}, unknown_keys: [pkg-npm-ulr]}", {}, None),
+    ("{dir: proxy-config, unknown_keys: [pkg-npm-ulr]}", {"proxy-config/pkg-npm-ulr": "x"}, None),
+    ("{fixture: full-global, unknown_keys: [pkg-npm-url]}", {}, "unknown_keys 'pkg-npm-url': not a key this"),
+    ("{fixture: full-global, keys: {pkg-npm-url: x}, unknown_keys: [pkg-npm-url]}", {},
+     "unknown_keys 'pkg-npm-url': a key of the catalog"),
+    ("{fixture: mistakes}", {}, None),  # a shared fixture's deliberate mistakes are its own business
+])
+def test_a_key_name_the_build_ignores_is_refused_unless_declared(tmp_path, config, files, message):
+    """An inline key or a file of the folder's own proxy-config that the build ignores (lint's unknown-key,
+    unknown-strategy) is a typo that would test the fixture's value instead, unless named in unknown_keys."""
+    path = write(tmp_path, f"strategy: webapp\nproxy_config: {config}\nexpect: {{build: fails}}\n", files=files)
+    if message is None:
+        load_file(path)
+        return
+    with pytest.raises(UserError, match=message):
+        load_file(path)
+
+
+@pytest.mark.parametrize("recipe, message", [
+    ("[{project: mine, manager: npmm, run: 'npm ci'}]", "recipe step 'project:mine': manager 'npmm' is no package"),
+    ("[]", "at recipe: \\[\\] should be non-empty"),
+])
+def test_a_recipe_names_only_managers_of_the_catalog_and_is_never_empty(tmp_path, recipe, message):
+    """A mistyped manager keys the step's reuse on no route (another scenario's evidence for another npm
+    configuration would do); an empty recipe ran the strategy's whole one."""
+    path = write(tmp_path, f"strategy: webapp\nproxy_config: {{fixture: full-global}}\nrecipe: {recipe}\n"
+                           "expect: {build: fails}\n", files={"project/package.json": "{}"} if "manager" in recipe else {})
+    with pytest.raises(UserError, match=message):
+        load_file(path)
+
+
 def test_the_folders_proxy_config_is_used_when_named_and_only_then(tmp_path):
     files = {"proxy-config/pkg-npm-url": "https://m.example.com/npm/\n", "proxy-config/oci-dockerhub-url": "m.example.com/hub"}
     named = write(tmp_path, "strategy: webapp\nproxy_config: {dir: proxy-config, keys: {image-node-ref: m.example.com/n:20},"
@@ -239,7 +276,7 @@ def test_own_project_errors_name_the_folder_or_file(tmp_path, files, message):
     (VALID + 'finding: {verdict: leak, fix: "do X\\e]0;owned\\a"}\n', "finding/fix: holds a control character"),
     (VALID + "mirrors: {accept_from: {}}\n", "mirrors accept_from: names no configuration"),
     (VALID + "mirrors: {accept_from: {fixture: full-global}, require_credentials: false}\n", "require none"),
-    (VALID + "project: {path: ../../fixtures/projects/go-module}\nrecipe: []\n", "cannot be combined with recipe"),
+    (VALID + "project: {path: ../../fixtures/projects/go-module}\nrecipe: [{pull: node}]\n", "cannot be combined with recipe"),
     (VALID + "mirrors: {not_proxied: {image-node-ref: [x/]}}\n", "'image-node-ref': not a mirror key"),
     (VALID + "mirrors: {not_proxied: {buildpack.pkg-npm-url: [x/]}}\n", "the webapp build does not read it"),
     (VALID + "mirrors: {not_proxied: {pkg-go-url: [sumdb/]}}\n", "the webapp build does not read it"),
@@ -260,6 +297,8 @@ def test_a_scenario_value_that_would_fail_or_hang_after_the_build_is_refused_at_
     ("{build: fails, failing_step: 'project:nmp'}", "failing step 'project:nmp' is no step of the scenario"),
     ("{build: fails, mirror_hits: [{route: pkg-nmp-url}]}", "mirror route 'pkg-nmp-url' is no key of the catalog"),
     ("{build: fails, no_mirror_hits: [oci-dockerhub-ur]}", "mirror route 'oci-dockerhub-ur' is no key"),
+    ("{build: fails, no_mirror_hits: [webap.pkg-npm-url]}", "mirror route 'webap.pkg-npm-url': 'webap' is no strategy"),
+    ("{build: fails, no_mirror_hits: [buildpack.pkg-npm-url]}", None),
     ("{build: fails, images: {nodee: 'docker.io/library/node:18'}}", "image 'nodee' is no image of webapp"),
     ("{build: succeeds, failing_step: preamble}", "build: succeeds with a failing step"),
     ("{build: fails, failing_step: 'pull:nginx', failing_steps: ['pull:node']}", "is not the first of failing_steps"),

@@ -133,7 +133,8 @@ def _key_hint(word: str, catalog: Catalog) -> str:
     return f" ({hint})" if hint else ""
 
 
-def _check_name(name: str, catalog: Catalog) -> list[Finding]:
+def check_name(name: str, catalog: Catalog) -> list[Finding]:
+    """What a key file's name alone says: a key the build ignores (unknown-key, unknown-strategy, npm-basic-auth)."""
     scope, bare = split_key_name(name)
     if scope is not None and scope not in catalog.strategies and _key_shaped(scope) and not _key_shaped(bare):
         # pkg-npm-url.txt: a key file saved with an extension, not a strategy prefix
@@ -231,7 +232,7 @@ def lint(catalog: Catalog, config: ProxyConfig, strategy: str | None = None) -> 
         if entry.problem:
             findings.append(_finding(name, entry.rule, entry.problem))
             continue
-        name_findings = _check_name(name, catalog)
+        name_findings = check_name(name, catalog)
         findings += name_findings
         if not name_findings:
             scope, bare = split_key_name(name)

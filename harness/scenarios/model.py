@@ -18,6 +18,7 @@ from pathlib import Path
 
 import jsonschema
 
+from harness.contract import lint
 from harness.contract.catalog import Catalog, load_catalog
 from harness.contract.config import key_problems, read_config, split_key_name
 from harness.contract.plan import plan
@@ -76,13 +77,14 @@ class ConfigSpec:
     keys: tuple[tuple[str, object], ...] = ()
     remove: tuple[str, ...] = ()
     path: Path | None = None  # the scenario's own directory (scenarios/<name>/<dir>)
+    unknown_keys: tuple[str, ...] = ()  # names no key of the catalog, on purpose (any other is refused as a typo)
 
     @classmethod
     def from_json(cls, data: dict | None, folder: Path | None = None) -> "ConfigSpec":
         data = data or {}
         path = folder / data["dir"] if data.get("dir") else None  # a `dir` is read from a scenario folder only
         return cls(data.get("fixture"), tuple(sorted((data.get("keys") or {}).items())), tuple(data.get("remove", ())),
-                   path)
+                   path, tuple(data.get("unknown_keys", ())))
 
     def source(self) -> Path | None:
         """The directory the keys come from before inline keys and removals, if any."""
@@ -445,6 +447,17 @@ def _check_config(path: Path, catalog: Catalog, spec: ConfigSpec, label: str) ->
         if split_key_name(name)[1] in secret_keys and not isinstance(value, dict):
             raise UserError(f"{path}: {label} keys {name}: a secret value inline; name it by reference "
                             f"({{secret: NAME}}, NAME in {_secrets_file()})")
+    # a name the build ignores (lint: unknown-key, unknown-strategy): a typo would test the fixture's value instead
+    written = [name for name, _ in spec.keys] + (list(entries) if spec.path is not None else [])
+    ignored = {name: [f.message for f in lint.check_name(name, catalog) if f.severity == "error"] for name in written}
+    for name in written:
+        if ignored[name] and name not in spec.unknown_keys:
+            raise UserError(f"{path}: {label} key {printable(name)!r}: {ignored[name][0]} (a typo? a name no key of "
+                            f"the catalog on purpose, as a customer's mistake, goes in {label} unknown_keys)")
+    for name in spec.unknown_keys:
+        if not ignored.get(name):
+            raise UserError(f"{path}: {label} unknown_keys {printable(name)!r}: "
+                            + ("a key of the catalog" if name in written else "not a key this configuration writes"))
     missing = [name for name in spec.remove if name not in entries]
     if missing:
         raise UserError(f"{path}: {label} remove {', '.join(map(repr, missing))}: not in {source or 'the configuration'}")
@@ -470,7 +483,10 @@ def _checked(path: Path, scenario: Scenario) -> Scenario:
     except UserError as error:
         raise UserError(f"{path}: {error}") from None
     names = {*STEPS_OUTSIDE_THE_RECIPE, *(step_name(step) for step in steps)}
-    for step in steps:
+    for step in steps:  # a manager names the route its fetches go through (and keys the step's reuse)
+        if "manager" in step and step["manager"] not in catalog.managers:
+            raise UserError(f"{path}: recipe step {printable(step_name(step))!r}: manager {printable(step['manager'])!r} "
+                            f"is no package manager of the catalog ({', '.join(catalog.managers)})")
         if "fetch" in step and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?(/\S*)?", step["fetch"]):
             raise UserError(f"{path}: recipe fetch {printable(step['fetch'])!r}: not an http(s) URL with a host name")
     expect, problems = scenario.expect, []
@@ -479,8 +495,12 @@ def _checked(path: Path, scenario: Scenario) -> Scenario:
             problems.append(f"failing step {step!r} is no step of the scenario ({', '.join(sorted(names))})")
     routes = {*catalog.keys, "oci-ping"}  # gateway routes are named by their key (and the registry ping)
     for route in [hit.route for hit in expect.mirror_hits] + list(expect.no_mirror_hits):
-        if route.split(".", 1)[-1] not in routes:
+        scope, bare = split_key_name(route)  # a scoped key's route is named with its strategy
+        if bare not in routes:
             problems.append(f"mirror route {route!r} is no key of the catalog")
+        elif scope is not None and scope not in catalog.strategies:
+            problems.append(f"mirror route {route!r}: {scope!r} is no strategy of the catalog "
+                            f"({', '.join(catalog.strategies)})")
     images = catalog.strategies[scenario.strategy].images
     problems += [f"image {image!r} is no image of {scenario.strategy} ({', '.join(images)})"
                  for image, _ in expect.images if image not in images]
