@@ -61,6 +61,22 @@ def test_plan_text_shows_package_errors(tmp_path):
     assert error in text and "INVALID" in text
 
 
+@pytest.mark.parametrize("key, value", [("oci-dockerhub-url", "https://nexus.example.com/hub"), ("oci-choreo-url", "vm"),
+                                        ("oci-buildpacks-url", "nexus.example.com:0/gcr")])
+def test_plan_text_shows_every_error_that_stops_the_build(tmp_path, key, value):
+    """A mirror the strategy reads but none of its images resolve through (buildpack's Docker Hub mirror) was an
+    error in the JSON only: the text showed default images and no reason, while the preamble stops on it."""
+    (tmp_path / key).write_text(value)
+    for strategy in ("buildpack", "ballerina", "mi", "webapp", "prism", "test-runner", "byoc"):
+        data = json.loads(airgap("plan", "--strategy", strategy, tmp_path, "--format", "json").stdout)
+        errors = [part["error"] for section in ("images", "mirrors", "packages") for part in data[section].values()
+                  if part["error"]]
+        text = airgap("plan", "--strategy", strategy, tmp_path).stdout
+        for error in errors:
+            assert f"INVALID: {error} (the build stops)" in text, (strategy, text)
+        assert ("INVALID" in text) == bool(errors), strategy
+
+
 def test_preamble_check_prints_text_or_json():
     config = FIXTURES / "credentials-everywhere"
     text = airgap("preamble-check", "--strategy", "webapp", config, "--format", "text")

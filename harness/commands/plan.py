@@ -61,7 +61,11 @@ def render_text(result: Plan, config_dir: str) -> str:
         if image.source != "default":
             lines.append(f"  {'':<22} default {image.default}")
         if image.error:
-            lines.append(f"  {'':<22} INVALID: {image.error}")
+            lines.append(f"  {'':<22} INVALID: {image.error} (the build stops)")
+    shown = {image.key for image in result.images.values() if image.error}
+    for mirror in result.mirrors.values():  # a mirror the strategy reads, whose images it left at their defaults
+        if mirror["error"] and mirror["key"] not in shown:
+            lines.append(f"  {mirror['key']:<22} INVALID: {mirror['error']} (the build stops)")
     lines.append("")
     lines.append(dockerhub_line(result.dockerhub_login))
     for login in result.logins:
