@@ -77,6 +77,17 @@ def test_plan_text_shows_every_error_that_stops_the_build(tmp_path, key, value):
         assert ("INVALID" in text) == bool(errors), strategy
 
 
+@pytest.mark.parametrize("command", ["plan", "preamble-check"])
+def test_an_ignored_file_name_reaches_the_terminal_escaped(tmp_path, command):
+    """A key file's name is the customer's: escape sequences in it (a title, a cleared screen, a line break that
+    fakes a line of the report) are shown escaped, as lint shows them."""
+    (tmp_path / "\x1b]0;PWNED\x07\x1b[2J").write_text("x")
+    (tmp_path / "fake\nimages:").write_text("x")
+    text = airgap(command, "--strategy", "webapp", tmp_path).stdout
+    assert "\x1b" not in text and "\x07" not in text and "\nimages:" not in text.split("ignored keys", 1)[1]
+    assert "\\x1b]0;PWNED\\x07\\x1b[2J" in text and "fake\\nimages:" in text
+
+
 def test_preamble_check_prints_text_or_json():
     config = FIXTURES / "credentials-everywhere"
     text = airgap("preamble-check", "--strategy", "webapp", config, "--format", "text")

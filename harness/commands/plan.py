@@ -51,7 +51,7 @@ def package_line(manager: str, url: str, auth: str, key: str | None) -> str:
 
 
 def ignored_line(ignored_keys: list[str]) -> str:
-    return "ignored keys (not consumed by this strategy): " + ", ".join(ignored_keys)
+    return "ignored keys (not consumed by this strategy): " + ", ".join(printable(key) for key in ignored_keys)
 
 
 def render_text(result: Plan, config_dir: str) -> str:
