@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from helpers import PROXY_CONFIGS as FIXTURES, airgap
+from helpers import AIRGAP, PROXY_CONFIGS as FIXTURES, airgap
 
 
 @pytest.mark.parametrize("usage, args", [("lint", []), ("plan", ["--strategy", "webapp"]),
@@ -86,6 +86,21 @@ def test_an_ignored_file_name_reaches_the_terminal_escaped(tmp_path, command):
     text = airgap(command, "--strategy", "webapp", tmp_path).stdout
     assert "\x1b" not in text and "\x07" not in text and "\nimages:" not in text.split("ignored keys", 1)[1]
     assert "\\x1b]0;PWNED\\x07\\x1b[2J" in text and "fake\\nimages:" in text
+
+
+WITHOUT_ROOTS_READ_ALL = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
+                          "--inh-caps=-dac_override,-dac_read_search"]  # as a user who is not root reads files
+
+
+def test_preamble_check_takes_a_key_file_it_cannot_read(tmp_path):
+    """A key file unreadable to the user (mode 000, not root) was a PermissionError traceback in the check that
+    the preamble changed nothing; lint and plan call it unreadable."""
+    (tmp_path / "pkg-npm-url").write_text("https://n.example.com/npm/")
+    (tmp_path / "pkg-npm-token").write_text("t0k3n")
+    (tmp_path / "pkg-npm-token").chmod(0)
+    result = airgap("preamble-check", "--strategy", "webapp", tmp_path, entry=[*(WITHOUT_ROOTS_READ_ALL if os.geteuid() == 0 else []), *AIRGAP])
+    assert "Traceback" not in result.stderr and result.returncode == 0, result.stderr
+    assert "npm        https://n.example.com/npm/  (pkg-npm-url, auth none)" in result.stdout
 
 
 def test_preamble_check_prints_text_or_json():

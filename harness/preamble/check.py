@@ -43,7 +43,10 @@ def _snapshot(directory: Path) -> dict[str, tuple]:
             info = path.lstat()
             digest = None
             if path.is_file() and not path.is_symlink() and info.st_size <= 1 << 20:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                try:
+                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                except OSError as error:  # unreadable to this user: the preamble reports it; compare what is seen
+                    digest = f"unreadable ({error.strerror})"
             state[str(path.relative_to(directory))] = (info.st_mode, info.st_size, info.st_mtime_ns, digest)
     return state
 
