@@ -328,6 +328,12 @@ def test_import_yaml_scalars_stay_text(tmp_path):
     ("kind: Secret\nstringData:\n  pkg-npm-token:YQtoken: x\n",
      "stringData key \"pkg-npm-token\" \\(and what follows its ':', not shown\\) is not a valid Secret key"),
     ("kind: Secret\ndata: YQ==\n", "data is not a mapping"),
+    # a field a Secret does not have: its keys would be dropped unread (the API server refuses it)
+    ("kind: Secret\nstringdata:\n  pkg-npm-token: YQtoken\n", "unknown field 'stringdata' \\(did you mean 'stringData'"),
+    ("kind: Secret\nmetadata:\n  name: x\n  data:\n    pkg-npm-token: YQ==\n", "unknown field metadata 'data': a "
+     "Secret's metadata has"),
+    ("kind: Secret\n'YQtoken,x': 1\n", "unknown field \\(a field not shown"),
+    ("kind: List\nitems:\n- kind: Secret\n  Data: {k: YQ==}\n", "unknown field 'Data' \\(did you mean 'data'"),
     ("kind: Secret\n---\nkind: Secret\n", "holds 2 YAML documents"),
 ])
 def test_import_errors_name_the_file_and_key_and_never_the_value(tmp_path, monkeypatch, capsys, text, message):

@@ -15,6 +15,7 @@ way kubelet's AtomicWriter fills a Secret volume.
 
 import base64
 import binascii
+import difflib
 import json
 import os
 import random
@@ -225,10 +226,14 @@ _TextLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"(?:~|nu
                                   ["~", "n", "N", ""])
 
 
-# the fields of a Secret, a List and their metadata: a duplicate of one of these is shown in the error
-_OBJECT_FIELDS = frozenset({"apiVersion", "kind", "metadata", "name", "namespace", "labels", "annotations", "data",
-                            "stringData", "type", "immutable", "items", "uid", "resourceVersion",
-                            "creationTimestamp", "managedFields", "ownerReferences", "finalizers", "generateName"})
+# the fields of a Secret (core/v1) and of its metadata (ObjectMeta), as the API server's strict field
+# validation knows them: any other is refused there (kubectl apply), and import would drop it unread
+SECRET_FIELDS = ("apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable")
+METADATA_FIELDS = ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+                   "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
+                   "ownerReferences", "finalizers", "managedFields")
+# a duplicate of one of these (or of a List's items) is shown in the error
+_OBJECT_FIELDS = frozenset({*SECRET_FIELDS, *METADATA_FIELDS, "items"})
 
 
 def _shown_key(key: str) -> str:
@@ -291,11 +296,34 @@ def _the_secret(document, source: str) -> dict:
         if len(secrets) != 1:
             raise UserError(f"{source}: a List holding {len(secrets)} Secrets; import takes exactly one "
                             "(`kubectl get secret NAME -o yaml`)")
+        _check_fields(secrets[0], source)
         return secrets[0]
     if kind != "Secret":
         shown = "missing" if kind is None else repr(kind[:60]) if isinstance(kind, str) else "not a string"
         raise UserError(f"{source}: not a Secret (kind: {shown})")
+    _check_fields(document, source)
     return document
+
+
+def _check_fields(secret: dict, source: str) -> None:
+    """Refuse a field a Secret does not have (`stringdata:`, `data:` indented under metadata), as the API server's
+    strict validation does: its keys would be dropped unread. Only a name-shaped field is shown."""
+    metadata = secret.get("metadata")
+    unknown = [(field, SECRET_FIELDS) for field in secret if field not in SECRET_FIELDS]
+    if isinstance(metadata, dict):
+        unknown += [(field, METADATA_FIELDS) for field in metadata if field not in METADATA_FIELDS]
+    if unknown:
+        field, fields = unknown[0]
+        where = "" if fields is SECRET_FIELDS else "metadata "
+        if isinstance(field, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,62}", field):
+            close = difflib.get_close_matches(field, fields, n=1, cutoff=0.6) or [
+                name for name in fields if name.lower() == field.lower()]
+            shown = f"{where}{field!r}" + (f" (did you mean {where}{close[0]!r}?)" if close else "")
+        else:
+            shown = f"{where}(a field not shown: it may be part of a value)"
+        owner = "a Secret" if fields is SECRET_FIELDS else "a Secret's metadata"
+        raise UserError(f"{source}: unknown field {shown}: {owner} has {', '.join(fields)}; the API server refuses "
+                        "any other (strict field validation) and its keys would not be read")
 
 
 def _section(secret: dict, field_name: str, source: str) -> dict:
