@@ -231,7 +231,7 @@ _TextLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"(?:~|nu
 SECRET_FIELDS = ("apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable")
 METADATA_FIELDS = ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
                    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
-                   "ownerReferences", "finalizers", "managedFields")
+                   "ownerReferences", "finalizers", "managedFields", "clusterName")  # clusterName: before 1.25
 # a duplicate of one of these (or of a List's items) is shown in the error
 _OBJECT_FIELDS = frozenset({*SECRET_FIELDS, *METADATA_FIELDS, "items"})
 
