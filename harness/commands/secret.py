@@ -71,7 +71,11 @@ def run_render(args) -> int:
         _warn(f"skipped {kind} {printable(name)}: kubectl --from-file takes regular files only")
     if any(name == "..data" for name, _ in found.skipped):
         _warn(f"{printable(args.directory)} looks like a mounted Secret volume; render its ..data directory instead")
-    if not goyaml.go_yaml_key_order(found.data)[1]:
+    well_defined = goyaml.go_yaml_key_order(found.data)[1]
+    if well_defined is None:
+        _warn(f"over {goyaml.MAX_CHECKED_DIGIT_KEYS} key names hold digits: whether go-yaml has a single order for "
+              "them was not checked; kubectl may print the data keys in another order from run to run")
+    elif not well_defined:
         _warn("go-yaml has no single order for these key names (digit runs); "
               "kubectl may print the data keys in another order from run to run")
     sys.stdout.write(secret.render_secret(found.data, args.name, args.namespace, args.kubectl_version))
