@@ -397,6 +397,23 @@ def test_pytest_collects_scenario_folders_and_names_a_loose_file(tmp_path):
     loose = collect("scenarios/", cwd=tmp_path)
     assert loose.returncode != 0 and "old.yaml: not a scenario" in loose.stdout, loose.stdout[-3000:]
 
+    # what `airgap run` refuses, pytest refuses too: a folder without scenario.yaml, a scenario.yml, two
+    # scenarios of one name (one of them never judged as written), a broken scenario.yaml symlink
+    (tmp_path / "scenarios" / "old.yaml").unlink()
+    for name in ("a", "b"):
+        (tmp_path / "scenarios" / name).mkdir()
+        (tmp_path / "scenarios" / name / "scenario.yaml").write_text("name: same\n" + VALID)
+    same = collect("scenarios/", cwd=tmp_path)
+    assert same.returncode != 0 and "two scenarios named 'same'" in same.stdout + same.stderr, same.stdout[-3000:]
+    (tmp_path / "scenarios" / "b" / "scenario.yaml").rename(tmp_path / "scenarios" / "b" / "scenario.yml")
+    stray = collect("scenarios/", cwd=tmp_path)
+    assert stray.returncode != 0 and "b: not a scenario folder" in stray.stdout + stray.stderr, stray.stdout[-3000:]
+    (tmp_path / "scenarios" / "b" / "scenario.yml").unlink()
+    (tmp_path / "scenarios" / "b" / "scenario.yaml").symlink_to(tmp_path / "nowhere")
+    broken = collect("scenarios/", cwd=tmp_path)
+    assert broken.returncode != 0 and "scenario.yaml: a broken symlink" in broken.stdout + broken.stderr
+    assert "Traceback" not in broken.stdout + broken.stderr
+
 
 def test_the_matrix_covers_every_strategy_and_every_key_a_recipe_uses():
     names = {s.name for s in MATRIX}

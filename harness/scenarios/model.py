@@ -622,6 +622,9 @@ def scenario_files(path: Path) -> list[Path]:
         if path.name == SCENARIO_FILE or _is_matrix(path):
             return [path]
         raise _loose(path)
+    if not path.is_dir():
+        what = "a broken symlink" if path.is_symlink() and not path.exists() else "neither a file nor a directory"
+        raise UserError(f"{printable(path)}: {what}; a scenario is a folder holding the regular file {SCENARIO_FILE}")
     if (path / SCENARIO_FILE).is_file():
         return [path / SCENARIO_FILE]
     found = []
@@ -630,6 +633,8 @@ def scenario_files(path: Path) -> list[Path]:
             continue  # .pytest_cache, __pycache__
         if child.is_dir():
             if not (child / SCENARIO_FILE).is_file():
+                if (child / SCENARIO_FILE).is_symlink() or (child / SCENARIO_FILE).exists():
+                    scenario_files(child / SCENARIO_FILE)  # a broken symlink, a FIFO: the error says which
                 raise UserError(f"{child}: not a scenario folder: it has no {SCENARIO_FILE}")
             found.append(child / SCENARIO_FILE)
         elif child.suffix in (".yaml", ".yml"):

@@ -14,7 +14,8 @@ import pytest
 from harness.contract.catalog import choreo_registry_from_environment, load_catalog
 from harness.contract.profile import path_from_environment
 from harness.scenarios.recipes import recipes
-from harness.scenarios.model import SCENARIO_FILE, load
+from harness.infra.errors import UserError
+from harness.scenarios.model import SCENARIO_FILE, load, scenario_files
 from harness.infra import paths
 
 _SESSION = {}
@@ -45,8 +46,29 @@ def _stack():
 
 
 def pytest_collection_modifyitems(session, config, items):
+    _refuse_what_airgap_run_refuses(config, [item for item in items if isinstance(item, ScenarioItem)])
     _SESSION["standins"] = tuple(s for item in items if isinstance(item, ScenarioItem) and item.scenario.customer
                                  for s in item.scenario.customer.standins)
+
+
+def _refuse_what_airgap_run_refuses(config, items: list["ScenarioItem"]) -> None:
+    """pytest collects file by file, so it saw neither a folder without scenario.yaml, a loose file, nor two
+    scenarios of one name (the second never judged as written): the same checks as `airgap run`'s, on the
+    directories given."""
+    if not items:
+        return
+    try:
+        for argument in config.args:
+            directory = Path(argument.split("::", 1)[0]).resolve()
+            if directory.is_dir() and any(directory in Path(item.path).parents for item in items):
+                scenario_files(directory)
+    except UserError as error:
+        raise pytest.UsageError(str(error)) from None
+    where: dict[str, Path] = {}
+    for item in items:
+        first = where.setdefault(item.scenario.name, Path(item.path))
+        if first != Path(item.path):
+            raise pytest.UsageError(f"two scenarios named {item.scenario.name!r}: {first} and {item.path}")
 
 
 def pytest_sessionfinish(session):
@@ -66,7 +88,11 @@ class ScenarioFile(pytest.File):
     generated scenario."""
 
     def collect(self):
-        for scenario in load([self.path], _catalog(), recipes()):
+        try:
+            scenarios = load([self.path], _catalog(), recipes())
+        except UserError as error:  # the message names the file and the place: no traceback
+            raise self.CollectError(str(error)) from None
+        for scenario in scenarios:
             yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
 
 
