@@ -375,7 +375,9 @@ def package_url_violation(value: str, manager: str | None = None) -> Violation |
     value is the URL mended where one can be computed, else an example URL for `manager` (the rule's own
     example is npm's, no example for pkg-rubygems-url)."""
     found = _package_url_violation(value, manager)
-    if found is not None and found.accepted is None and manager:
+    if found is not None and manager and (found.accepted is None
+                                          or _package_url_violation(found.accepted, manager) is not None):
+        # none computed, or the value mended for this rule breaks another (https://[::0001]/, for Go: the ',')
         return found._replace(accepted=example_package_url(manager))
     return found
 
