@@ -188,6 +188,11 @@ def test_a_scenario_schema_error_about_an_inline_key_never_shows_its_value(tmp_p
     ("{fixture: full-global, keys: {pkg-npm-url: x}, unknown_keys: [pkg-npm-url]}", {},
      "unknown_keys 'pkg-npm-url': a key of the catalog"),
     ("{fixture: mistakes}", {}, None),  # a shared fixture's deliberate mistakes are its own business
+    # a password in a URL's user-info is a secret value too: by reference only
+    ("{fixture: full-global, keys: {pkg-npm-url: 'https://ci:S3CRETx@m.example.com/'}}", {},
+     "proxy_config key 'pkg-npm-url': a URL with credentials in its user-info \\(not shown\\)"),
+    ("{dir: proxy-config}", {"proxy-config/oci-dockerhub-url": "ci:S3CRETx@m.example.com/hub"},
+     "proxy_config key 'oci-dockerhub-url': a URL with credentials"),
 ])
 def test_a_key_name_the_build_ignores_is_refused_unless_declared(tmp_path, config, files, message):
     """An inline key or a file of the folder's own proxy-config that the build ignores (lint's unknown-key,

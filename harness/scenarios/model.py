@@ -18,7 +18,7 @@ from pathlib import Path
 
 import jsonschema
 
-from harness.contract import lint
+from harness.contract import grammar, lint
 from harness.contract.catalog import Catalog, load_catalog
 from harness.contract.config import key_problems, read_config, split_key_name
 from harness.contract.plan import plan
@@ -454,6 +454,13 @@ def _check_config(path: Path, catalog: Catalog, spec: ConfigSpec, label: str) ->
         if ignored[name] and name not in spec.unknown_keys:
             raise UserError(f"{path}: {label} key {printable(name)!r}: {ignored[name][0]} (a typo? a name no key of "
                             f"the catalog on purpose, as a customer's mistake, goes in {label} unknown_keys)")
+    values = [(name, value) for name, value in spec.keys if isinstance(value, str)]
+    values += [(name, entry.value) for name, entry in entries.items() if spec.path is not None and entry.value]
+    for name, value in values:
+        if grammar.userinfo_password(value):
+            raise UserError(f"{path}: {label} key {printable(name)!r}: a URL with credentials in its user-info (not "
+                            "shown); a scenario holds no secret values: put them in the -username/-password keys, "
+                            f"by reference ({{secret: NAME}}, NAME in {_secrets_file()})")
     for name in spec.unknown_keys:
         if not ignored.get(name):
             raise UserError(f"{path}: {label} unknown_keys {printable(name)!r}: "
