@@ -310,6 +310,10 @@ def test_a_scenario_value_that_would_fail_or_hang_after_the_build_is_refused_at_
     ("{build: fails, egress: [], egress_required: [registry-1.docker.io]}", "is not in egress"),
     ("{build: fails, mirror_hits: [{route: pkg-npm-url}], no_mirror_hits: [pkg-npm-url]}", "in both mirror_hits and"),
     ("{build: fails, failing_steps: [preamble], mirror_hits: [{route: oci-ping}]}", None),
+    ("{build: fails, failing_steps: []}", "build: fails with failing_steps: [] (no step fails)"),
+    ("{build: fails, egress: ['https://registry.npmjs.org/']}", "egress 'https://registry.npmjs.org/' is not a host"),
+    ("{build: fails, egress: [registry.npmjs.org, 10.0.0.2, '2001:db8::1']}", None),
+    ("{build: fails, images: {node: 'NOT A REF::'}}", "image node: 'NOT A REF::' is not an image reference"),
 ])
 def test_expectations_name_only_what_exists_and_never_contradict(tmp_path, expect, message):
     """A typo in an expectation makes a scenario that can never pass (a step that does not exist) or never fail
@@ -320,6 +324,16 @@ def test_expectations_name_only_what_exists_and_never_contradict(tmp_path, expec
         return
     with pytest.raises(UserError, match=re.escape(message)):
         load_file(path)
+
+
+def test_build_succeeds_is_refused_for_a_configuration_the_preamble_stops_on(tmp_path):
+    """The seed's first troubleshooting case (a scheme in an OCI mirror) stops every build that reads it."""
+    path = write(tmp_path, "strategy: buildpack\nproxy_config: {fixture: full-global, keys: {oci-dockerhub-url: "
+                           "'https://nexus.example.com/hub'}}\nexpect: {build: succeeds}\n")
+    with pytest.raises(UserError, match="build: succeeds, but the preamble stops on oci-dockerhub-url"):
+        load_file(path)
+    path.write_text(path.read_text().replace("succeeds", "fails"))
+    load_file(path)
 
 
 @pytest.mark.parametrize("config, files, message", [

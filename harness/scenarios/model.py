@@ -9,6 +9,7 @@ anyone writing them; scenarios/matrix.yaml stands for it.
 """
 
 import functools
+import ipaddress
 import os
 import re
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import jsonschema
 
-from harness.contract import grammar, lint
+from harness.contract import grammar, lint, reference
 from harness.contract.catalog import Catalog, load_catalog
 from harness.contract.config import key_problems, read_config, split_key_name
 from harness.contract.plan import plan
@@ -511,8 +512,26 @@ def _checked(path: Path, scenario: Scenario) -> Scenario:
     images = catalog.strategies[scenario.strategy].images
     problems += [f"image {image!r} is no image of {scenario.strategy} ({', '.join(images)})"
                  for image, _ in expect.images if image not in images]
+    for image, expected_reference in expect.images:
+        try:
+            reference.parse_normalized(expected_reference)
+        except ValueError as error:  # a resolved image is always a reference: this one never matches
+            problems.append(f"image {image}: {expected_reference!r} is not an image reference ({error})")
     if expect.build == "succeeds" and (expect.failing_step or expect.failing_steps):
         problems.append("build: succeeds with a failing step")
+    if expect.build == "fails" and expect.failing_steps == ():
+        problems.append("build: fails with failing_steps: [] (no step fails)")
+    if expect.build == "succeeds":  # a value the preamble stops on (lint's errors that stop the build)
+        planned = _plan_of(catalog, scenario.config, scenario.strategy)
+        stopping = sorted({part.key for part in [*planned.images.values(), *planned.packages.values()] if part.error}
+                          | {m["key"] for m in planned.mirrors.values() if m["error"]})
+        if stopping:
+            problems.append(f"build: succeeds, but the preamble stops on {', '.join(stopping)} (see airgap plan)")
+    for host in expect.egress + tuple(h for group in expect.egress_required
+                                      for h in ([group] if isinstance(group, str) else group)):
+        if not re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?", host) and not _is_ip(host):
+            problems.append(f"egress {host!r} is not a host name (the trap records host names: no scheme, path "
+                            "or port)")
     if expect.failing_step and expect.failing_steps is not None and expect.failing_steps[:1] != (expect.failing_step,):
         problems.append(f"failing_step {expect.failing_step!r} is not the first of failing_steps")
     allowed = set(expect.egress)
@@ -523,8 +542,16 @@ def _checked(path: Path, scenario: Scenario) -> Scenario:
     both = {hit.route for hit in expect.mirror_hits} & set(expect.no_mirror_hits)
     problems += [f"route {route!r} is in both mirror_hits and no_mirror_hits" for route in sorted(both)]
     if problems:
-        raise UserError(f"{path}: expect: " + "; ".join(printable(p) for p in problems))
+        raise UserError(f"{path}: expect: " + "; ".join(printable(p) for p in dict.fromkeys(problems)))
     return scenario
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _with_project_path(path: Path, data: dict) -> Scenario:
@@ -709,8 +736,6 @@ def _plan_of(catalog: Catalog, spec: ConfigSpec, strategy: str):
 
 def _step_public_hosts(catalog: Catalog, planned, step: dict, strategy: str) -> list[str]:
     """The public hosts a recipe step reaches under this plan (empty when it goes to a mirror)."""
-    from harness.contract import reference
-
     if "fetch" in step:
         return [step["fetch"].split("/")[2]]
     if "project" in step:
