@@ -393,10 +393,10 @@ def test_utf8_escapes_are_no_client_limit(value):
 
 
 def test_directory_base_urls_get_their_slash_in_python_and_bash():
-    for manager in grammar.CLIENT_URLS["directory-base"]:
+    for manager in grammar.CLIENTS["directory-base"]:
         assert grammar.client_url(manager, "https://a/b") == "https://a/b/"
         assert grammar.client_url(manager, "https://a/b/") == "https://a/b/"
     assert grammar.client_url("npm", "https://a/b") == "https://a/b"
     catalog_sh = (LIB.parent / "catalog.sh").read_text()
-    assert f"PC_DIRECTORY_BASE_MANAGERS={' '.join(grammar.CLIENT_URLS['directory-base'])}" in catalog_sh \
-        or f"PC_DIRECTORY_BASE_MANAGERS='{' '.join(grammar.CLIENT_URLS['directory-base'])}'" in catalog_sh
+    assert f"PC_DIRECTORY_BASE_MANAGERS={' '.join(grammar.CLIENTS['directory-base'])}" in catalog_sh \
+        or f"PC_DIRECTORY_BASE_MANAGERS='{' '.join(grammar.CLIENTS['directory-base'])}'" in catalog_sh

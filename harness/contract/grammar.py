@@ -81,13 +81,13 @@ def _load() -> tuple[dict[str, Rule], dict[str, str], dict[str, tuple[str, ...]]
     rules = {rid: Rule(rid, r["severity"], r["build"], r["summary"], r["accepted"], tuple(r.get("refused", ())),
                        r.get("client"), tuple(r.get("examples", ())))
              for rid, r in data["rules"].items()}
-    client_urls = {name: tuple(managers) for name, managers in data["client_urls"].items()}
+    clients = {name: tuple(managers) for name, managers in data["clients"].items()}
     path_tokens = tuple(PathToken(t["host"], t["before"], tuple(t.get("not", ())), bool(t.get("more")))
                         for t in data["path_tokens"])
-    return rules, data["patterns"], client_urls, path_tokens, tuple(data["token_shapes"])
+    return rules, data["patterns"], clients, path_tokens, tuple(data["token_shapes"])
 
 
-RULES, PATTERN_TEXTS, CLIENT_URLS, PATH_TOKENS, TOKEN_SHAPES = _load()
+RULES, PATTERN_TEXTS, CLIENTS, PATH_TOKENS, TOKEN_SHAPES = _load()
 
 
 @functools.cache
@@ -402,7 +402,7 @@ def _package_url_violation(value: str, manager: str | None) -> Violation | None:
     if _matches("dot-segment", value):
         return Violation("pkg-url-dot-segment", f"has a '.' or '..' path segment, which clients resolve differently: "
                          f"{quoted(value)}", _acceptable(suggestion))
-    if manager == "go" and re.search(r"[,|]", value):
+    if manager in CLIENTS["list-valued-url"] and re.search(r"[,|]", value):
         return Violation("go-proxy-list", f"holds ',' or '|', which makes GOPROXY a list that Go falls through: "
                          f"{quoted(value)}")
     return None
@@ -432,9 +432,9 @@ def split_package_url(value: str) -> PackageUrl | None:
 
 
 def client_url(manager: str, url: str) -> str:
-    """The URL as the preamble writes it for the manager's client (grammar.yaml `client_urls`): a
+    """The URL as the preamble writes it for the manager's client (grammar.yaml `clients`): a
     directory-base client gets a trailing '/', so that no path segment of the mirror is dropped."""
-    if manager in CLIENT_URLS["directory-base"] and not url.endswith("/"):
+    if manager in CLIENTS["directory-base"] and not url.endswith("/"):
         return url + "/"
     return url
 
@@ -521,7 +521,7 @@ def source_violations(manager: str, url: str, auth: str, credential_keys: list[s
         too_long = go_environment_violation(url, *credential_values)
         if too_long:
             found.append(("password", too_long))
-    if manager == "gradle":  # the init script holds each in a Groovy string constant
+    if manager in CLIENTS["jvm-constants"]:  # the init script holds each in a Groovy string constant
         values = [("url", url)] + (list(zip(("username", "password"), credential_values)) if auth == "basic" else [])
         found += [(which, Violation("gradle-literal-limit", f"is {_jvm_constant_bytes(value)} bytes as a JVM string "
                                     f"constant (modified UTF-8); a class file holds at most {JVM_CONSTANT_MAX}"))
@@ -566,14 +566,14 @@ MAVEN_EXPRESSION_RE = re.compile(r"\$\{[^}]+\}")
 
 def credential_format_violation(value: str, kind: Kind) -> Violation | None:
     """Maven's settings.xml and NuGet.Config are XML; Maven also trims element text."""
-    if kind.manager not in ("maven", "nuget") or kind.family not in ("username", "password"):
+    if kind.manager not in CLIENTS["xml-credentials"] or kind.family not in ("username", "password"):
         return None
     if CONTROL_RE.search(value):
         return Violation("credential-format", f"holds a character {kind.manager}'s XML configuration cannot carry "
                          "(a control character, U+FFFE or U+FFFF)")
-    if kind.manager == "maven" and value != value.strip(" \t\n\r"):
+    if kind.manager in CLIENTS["interpolated-credentials"] and value != value.strip(" \t\n\r"):
         return Violation("credential-format", "starts or ends with whitespace, which Maven trims from settings.xml")
-    if kind.manager == "maven" and MAVEN_EXPRESSION_RE.search(value):
+    if kind.manager in CLIENTS["interpolated-credentials"] and MAVEN_EXPRESSION_RE.search(value):
         return Violation("credential-format", "holds ${...}, which Maven replaces in settings.xml (by a system property "
                          "or an environment variable) before it sends the credential: the mirror gets another one")
     return None

@@ -51,7 +51,8 @@ def render(catalog: Catalog | None = None) -> str:
             lines.append(_assign("PC_IMAGE_DEFAULT", index, image.default))
             lines.append(_assign("PC_IMAGE_REGISTRY", index, image.registry))
             lines.append(_assign("PC_IMAGE_OVERRIDE", index, image.override or ""))
-    lines.append(f"PC_DIRECTORY_BASE_MANAGERS={shlex.quote(' '.join(grammar.CLIENT_URLS['directory-base']))}")
+    for name, managers in grammar.CLIENTS.items():  # what some clients do (grammar.yaml `clients`)
+        lines.append(f"PC_{name.upper().replace('-', '_')}_MANAGERS={shlex.quote(' '.join(managers))}")
     lines.append(f"PC_TOKEN_SHAPES=({' '.join(shlex.quote(shape) for shape in grammar.TOKEN_SHAPES)})")
     lines.append("PC_PATH_TOKEN_BEFORE=() PC_PATH_TOKEN_NOT=() PC_PATH_TOKEN_MORE=()")
     for index, entry in enumerate(grammar.PATH_TOKENS):

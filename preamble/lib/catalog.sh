@@ -127,6 +127,10 @@ PC_IMAGE_DEFAULT[byoc/dockerfile-base]=docker.io/library/alpine:3.20
 PC_IMAGE_REGISTRY[byoc/dockerfile-base]=dockerhub
 PC_IMAGE_OVERRIDE[byoc/dockerfile-base]=''
 PC_DIRECTORY_BASE_MANAGERS=rubygems
+PC_LIST_VALUED_URL_MANAGERS=go
+PC_XML_CREDENTIALS_MANAGERS='maven nuget'
+PC_INTERPOLATED_CREDENTIALS_MANAGERS=maven
+PC_JVM_CONSTANTS_MANAGERS=gradle
 PC_TOKEN_SHAPES=('^npm_[A-Za-z0-9]{36}$' '^gh[pousr]_[A-Za-z0-9]{36,255}$' '^github_pat_[A-Za-z0-9_]{22,255}$' '^glpat-[A-Za-z0-9_-]{20,}$' '^A[KS]IA[A-Z0-9]{16}$' '^AKC[a-zA-Z0-9]{10,}$' '^cmVmdGtuOjAxOj[A-Za-z0-9+/=]{10,}$' '^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$')
 PC_PATH_TOKEN_BEFORE=() PC_PATH_TOKEN_NOT=() PC_PATH_TOKEN_MORE=()
 PC_PATH_TOKEN_BEFORE[0]='^[a-z][-a-z0-9+.]*://([^/?#@]*@)?dl\.cloudsmith\.io/' PC_PATH_TOKEN_NOT[0]='public basic' PC_PATH_TOKEN_MORE[0]=

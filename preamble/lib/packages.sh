@@ -29,7 +29,7 @@ pc_configure_packages() {
         if [[ " $PC_DIRECTORY_BASE_MANAGERS " == *" $manager "* && $url != */ ]]; then url+=/; fi
         pc__credential_format_ok "$manager" "${credentials[auth]}" "${credentials[user_key]}" "${credentials[user]}" \
             "${credentials[pass_key]}" "${credentials[pass]}" || return 1
-        if [[ $manager == gradle ]]; then  # each is a Groovy string constant of the init script
+        if [[ " $PC_JVM_CONSTANTS_MANAGERS " == *" $manager "* ]]; then  # each a Groovy string constant (init script)
             pc__jvm_constant_ok "$url" || { pc_refuse "$url_key" gradle-literal-limit; return 1; }
             if [[ ${credentials[auth]} == basic ]]; then
                 pc__jvm_constant_ok "${credentials[user]}" || { pc_refuse "${credentials[user_key]}" gradle-literal-limit; return 1; }

@@ -273,7 +273,7 @@ pc_package_url_violation() {
         _rule=pkg-url-invalid
     elif [[ $_url =~ $PC_RE_DOT_SEGMENT ]]; then
         _rule=pkg-url-dot-segment
-    elif [[ $3 == go && $_url == *[,\|]* ]]; then
+    elif [[ " $PC_LIST_VALUED_URL_MANAGERS " == *" $3 "* && $_url == *[,\|]* ]]; then
         _rule=go-proxy-list
     fi
     printf -v "$1" %s "$_rule"
@@ -295,11 +295,12 @@ pc__jvm_constant_ok() {
 pc__credential_format_ok() {
     local LC_ALL=C manager=$1 i value expression='\$\{[^}]+\}'  # Maven replaces ${...} (grammar.py MAVEN_EXPRESSION_RE)
     local -a pairs=("$3" "$4" "$5" "$6")
-    [[ $2 == basic && ($manager == maven || $manager == nuget) ]] || return 0
+    [[ $2 == basic && " $PC_XML_CREDENTIALS_MANAGERS " == *" $manager "* ]] || return 0
     for ((i = 0; i < 4; i += 2)); do
         value=${pairs[i + 1]}
         if [[ $value == *[$'\x01'-$'\x08'$'\x0b'$'\x0c'$'\x0e'-$'\x1f']* || $value == *$'\xef\xbf'[$'\xbe\xbf']* ]] ||
-            [[ $manager == maven && ($value == [$' \t\n\r']* || $value == *[$' \t\n\r'] || $value =~ $expression) ]]; then
+            [[ " $PC_INTERPOLATED_CREDENTIALS_MANAGERS " == *" $manager "* &&
+                ($value == [$' \t\n\r']* || $value == *[$' \t\n\r'] || $value =~ $expression) ]]; then
             pc_refuse "${pairs[i]}" credential-format
             return 1
         fi

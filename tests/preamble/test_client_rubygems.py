@@ -94,7 +94,7 @@ def test_gem_and_bundler_reach_any_accepted_mirror_url_with_any_accepted_credent
 
 def test_gem_keeps_the_last_path_segment_without_a_trailing_slash(network):
     """gem resolves the .gem URL against its source as RFC 3986 merges (source http://HOST/a/b would fetch
-    /a/gems/...): the preamble writes a directory-base URL with its '/' (grammar.yaml client_urls)."""
+    /a/gems/...): the preamble writes a directory-base URL with its '/' (grammar.yaml clients)."""
     check_gem_and_bundler(network, MirrorUrl("http", "127.0.0.1", "other", "/a/b"), "y", "r")
 
 
