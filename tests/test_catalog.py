@@ -191,3 +191,14 @@ def test_platform_registry_host_is_configurable():
     catalog = load_catalog("pdp-acr.azurecr.io")
     assert catalog.strategies["prism"].images["prism"].default.startswith("pdp-acr.azurecr.io/")
     assert catalog.registries["choreo"].endpoints == ("pdp-acr.azurecr.io",)
+
+
+def test_a_package_key_of_any_manager_is_named_after_it():
+    """pkg-crates-url for manager cargo loaded when no strategy supported cargo yet, and lint then called the
+    key users write, pkg-cargo-url, unknown: every package key is named pkg-<manager>-url."""
+    from harness.contract.catalog import _check
+    from harness.infra.errors import UserError
+
+    misnamed = CATALOG.keys["pkg-npm-url"]._replace(name="pkg-nodejs-url")
+    with pytest.raises(UserError, match="pkg-nodejs-url: a package key of manager npm is named pkg-npm-url"):
+        _check(CATALOG._replace(keys={**CATALOG.keys, "pkg-nodejs-url": misnamed}))

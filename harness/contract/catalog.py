@@ -326,6 +326,8 @@ def _check(catalog: Catalog) -> None:
             problems.append(f"{key.name}: unknown registry {key.registry}")
         if key.family == "package-proxy" and key.manager not in catalog.managers:
             problems.append(f"{key.name}: unknown manager {key.manager}")
+        elif key.family == "package-proxy" and key.name != f"pkg-{key.manager}-url":
+            problems.append(f"{key.name}: a package key of manager {key.manager} is named pkg-{key.manager}-url")
     for strategy in catalog.strategies.values():
         for key_name in strategy.oci_keys + strategy.image_keys:
             if key_name not in catalog.keys:
