@@ -67,7 +67,7 @@ def test_an_image_without_an_override_is_named_as_such(tmp_path):
     assert "no override" in message and "runtime-openjdk" in message and "oci-buildpacks-url" in message
 
 
-@pytest.mark.parametrize("name", ["pkg-cargo-url", "foo", "image-whatever-ref"])
+@pytest.mark.parametrize("name", ["pkg-nosuchmanager-url", "foo", "image-whatever-ref"])
 def test_nothing_when_nothing_is_close(tmp_path, name):
     [finding] = lint_messages(tmp_path, name).values()
     assert finding["message"] == "not a key of the contract; the build ignores it"
