@@ -97,7 +97,12 @@ def _check_input_paths(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(argv).parse_args(argv)
+    try:
+        parser = build_parser(argv)  # reads the catalog and profile (--strategy's choices): they may be broken
+    except UserError as error:
+        print(f"airgap: error: {error}", file=sys.stderr)
+        return error.exit_code
+    args = parser.parse_args(argv)
     try:
         _check_input_paths(args)
         code = args.func(args) or 0

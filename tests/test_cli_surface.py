@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from helpers import AIRGAP, PROXY_CONFIGS as FIXTURES, airgap
+from helpers import AIRGAP, CHECKOUT, PROXY_CONFIGS as FIXTURES, airgap
 
 
 @pytest.mark.parametrize("usage, args", [("lint", []), ("plan", ["--strategy", "webapp"]),
@@ -135,3 +135,23 @@ def test_text_headers_escape_a_directory_names_control_characters(tmp_path, comm
     (directory / "pkg-npm-url").write_text("https://nexus.example.com/npm/")
     out = airgap(command, "--strategy", "webapp", directory).stdout
     assert "\x1b" not in out and "e\\x1b[31mRED" in out.splitlines()[0]
+
+
+def test_a_broken_catalog_is_an_error_naming_it_from_every_command(tmp_path):
+    """A misspelt family in catalog.yaml was a KeyError traceback from every command, --help included (the
+    parser reads the catalog for --strategy's choices)."""
+    import shutil
+    import sys
+
+    shutil.copytree(CHECKOUT / "harness", tmp_path / "harness", ignore=shutil.ignore_patterns("__pycache__"))
+    for tree in ("profiles", "preamble"):  # the profile the catalog merges; the preamble marks a checkout
+        shutil.copytree(CHECKOUT / tree, tmp_path / tree, symlinks=True)
+    (tmp_path / "cfg").mkdir()
+    catalog = tmp_path / "harness" / "contract" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("image-node-ref: {family: image-override,",
+                                                   "image-node-ref: {family: image-overide,"))
+    for command in (["--help"], ["lint", "cfg"]):
+        result = airgap(*command, entry=[sys.executable, "-m", "harness"], cwd=tmp_path,
+                        env={**os.environ, "PYTHONPATH": str(tmp_path)})
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert "harness/contract/catalog.yaml with the profile" in result.stderr and "cannot be read" in result.stderr

@@ -363,6 +363,15 @@ def _load_catalog(choreo_registry: str | None, profile_path: str | None) -> Cata
     text = Path(__file__).with_name("catalog.yaml").read_text(encoding="utf-8")  # beside this module, as packaged
     data = load_yaml(text)
     profile = load_profile(profile_path)
+    try:
+        return _loaded(data, profile, choreo_registry)
+    except (KeyError, TypeError, AttributeError, ValueError) as error:  # a field missing or of another shape
+        source = f" with the profile {profile.path}" if profile else ""
+        raise UserError(f"harness/contract/catalog.yaml{source} cannot be read: {type(error).__name__}: {error} "
+                        "(a misspelt field or family, or a value of the wrong shape)") from None
+
+
+def _loaded(data: dict, profile, choreo_registry: str | None) -> Catalog:
     _merge(data, profile)
     if choreo_registry:
         # The host stands where a registry domain stands in image references, and the stack serves it under
