@@ -388,6 +388,15 @@ def test_import_warns_of_a_pull_secret_and_of_another_name_and_takes_a_byte_orde
     assert code == 0 and "warning" not in err, err
 
 
+def test_import_names_the_items_of_a_list_it_does_not_read(tmp_path, monkeypatch, capsys):
+    """`kubectl get secret,configmap -o yaml` is a List: its one Secret is imported, the rest was dropped unseen."""
+    secret_file = tmp_path / "s.yaml"
+    secret_file.write_text(f"kind: List\nitems:\n- kind: Secret\n  metadata: {{name: {NAME}}}\n  stringData: {{k: v}}\n"
+                           "- kind: ConfigMap\n  data: {pkg-npm-url: 'https://n.example.com/'}\n- kind: Service\n")
+    code, _, err = run_airgap(monkeypatch, capsys, "secret", "import", str(secret_file), str(tmp_path / "out"))
+    assert code == 0 and "the List also holds 2 item(s) besides the Secret (ConfigMap, Service): not read" in err, err
+
+
 def test_import_reads_a_secret_piped_to_it(tmp_path, monkeypatch, capsys):
     """`kubectl get secret NAME -o yaml | airgap secret import - OUT`: `-` is stdin, bounded like a file."""
     import io

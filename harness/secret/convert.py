@@ -391,8 +391,22 @@ def read_secret_file(path: str | os.PathLike) -> tuple[dict[str, bytes], list[st
         text = (_read_stdin() if str(path) == "-" else _read_file(Path(path))).decode("utf-8")
     except UnicodeDecodeError:
         raise UserError(f"{source}: not UTF-8 text, so neither YAML nor JSON") from None
-    secret = _the_secret(_load_document(text, source), source)
-    return _values(secret, source), secret_notices(secret, source)
+    document = _load_document(text, source)
+    secret = _the_secret(document, source)
+    return _values(secret, source), _list_notices(document, source) + secret_notices(secret, source)
+
+
+def _list_notices(document, source: str) -> list[str]:
+    """A List's items besides its one Secret are not read: say which kinds, so none is dropped unseen."""
+    if not (isinstance(document, dict) and document.get("kind") == "List" and isinstance(document.get("items"), list)):
+        return []
+    others = [item.get("kind") if isinstance(item, dict) else None for item in document["items"]]
+    others = [kind if isinstance(kind, str) and re.fullmatch(r"[A-Za-z]{1,63}", kind) else "an item without kind"
+              for kind in others if kind != "Secret"]
+    if not others:
+        return []
+    return [f"{source}: the List also holds {len(others)} item(s) besides the Secret ({', '.join(sorted(set(others)))}): "
+            "not read"]
 
 
 def parse_secret(text: str, source: str) -> dict[str, bytes]:
