@@ -125,6 +125,7 @@ def test_preamble_check_text_shows_a_failed_preamble(tmp_path):
     result = airgap("preamble-check", "--strategy", "webapp", tmp_path, "--format", "text")
     assert result.returncode == 1
     assert "the preamble stopped (exit " in result.stdout and "pkg-npm-url" in result.stdout
+    assert result.stdout.rstrip().endswith("problems: none besides the stop (exit 1)")  # not a bare "none"
 
 
 @pytest.mark.parametrize("command", ["plan", "preamble-check"])

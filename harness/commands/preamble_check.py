@@ -59,5 +59,6 @@ def render_text(result: dict, config_dir: str) -> str:
         if result["ignored_keys"]:
             lines += ["", ignored_line(result["ignored_keys"])]
     problems = len(result["problems"])
-    lines += ["", f"problems: {problems} (listed on stderr)" if problems else "problems: none"]
+    none = "problems: none" if result["exit_code"] == 0 else f"problems: none besides the stop (exit {result['exit_code']})"
+    lines += ["", f"problems: {problems} (listed on stderr)" if problems else none]
     return "\n".join(lines)
