@@ -388,6 +388,15 @@ def test_import_warns_of_a_pull_secret_and_of_another_name_and_takes_a_byte_orde
     assert code == 0 and "warning" not in err, err
 
 
+def test_import_says_which_value_it_takes_for_a_key_in_data_and_stringdata(tmp_path, monkeypatch, capsys):
+    secret_file = tmp_path / "s.yaml"
+    secret_file.write_text(f"kind: Secret\nmetadata: {{name: {NAME}}}\ndata: {{pkg-npm-url: YQ==}}\n"
+                           "stringData: {pkg-npm-url: 'https://n.example.com/'}\n")
+    code, _, err = run_airgap(monkeypatch, capsys, "secret", "import", str(secret_file), str(tmp_path / "out"))
+    assert code == 0 and "'pkg-npm-url' in both data and stringData: stringData's value is taken" in err, err
+    assert (tmp_path / "out" / "pkg-npm-url").read_text() == "https://n.example.com/"
+
+
 def test_import_names_the_items_of_a_list_it_does_not_read(tmp_path, monkeypatch, capsys):
     """`kubectl get secret,configmap -o yaml` is a List: its one Secret is imported, the rest was dropped unseen."""
     secret_file = tmp_path / "s.yaml"

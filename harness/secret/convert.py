@@ -426,6 +426,11 @@ def secret_notices(secret: dict, source: str) -> list[str]:
     """What makes a Secret that imports cleanly still not the one the build reads: an image pull secret's type,
     another name than the one the build mounts (a copy under another name never reaches it)."""
     notices = []
+    data, string_data = secret.get("data"), secret.get("stringData")
+    if isinstance(data, dict) and isinstance(string_data, dict) and set(data) & set(string_data):
+        both = ", ".join(repr(key) for key in sorted(set(data) & set(string_data)))
+        notices.append(f"{source}: {both} in both data and stringData: stringData's value is taken, as the API server "
+                       "takes it")
     kind = secret.get("type")
     if kind in PULL_SECRET_TYPES:
         notices.append(f"{source}: type {kind}: an image pull secret, not the proxy-config Secret the build mounts "
