@@ -353,6 +353,7 @@ def test_import_yaml_scalars_stay_text(tmp_path):
     ("kind: Secret\nstringData:\n  pkg-npm-token:YQtoken: x\n",
      "stringData key \"pkg-npm-token\" \\(and what follows its ':', not shown\\) is not a valid Secret key"),
     ("kind: Secret\ndata: YQ==\n", "data is not a mapping"),
+    ("kind: Secret\nstringData:\n  k: YQ\x01token\n", "not valid YAML at line 3: the character U\\+0001 is not allowed"),
     # a field a Secret does not have: its keys would be dropped unread (the API server refuses it)
     ("kind: Secret\nstringdata:\n  pkg-npm-token: YQtoken\n", "unknown field 'stringdata' \\(did you mean 'stringData'"),
     ("kind: Secret\nmetadata:\n  name: x\n  data:\n    pkg-npm-token: YQ==\n", "unknown field metadata 'data': a "

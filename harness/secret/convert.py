@@ -278,6 +278,10 @@ def _load_document(text: str, source: str):
             if re.search(r"tag|alias|anchor", problem):
                 problem += " (a value starting with !, * or & must be quoted)"
         raise UserError(f"{source}: not valid YAML{where}: {problem}") from None
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow: say where and which, not the text
+        line = text.count("\n", 0, error.position) + 1
+        raise UserError(f"{source}: not valid YAML at line {line}: the character U+{error.character:04X} is not "
+                        "allowed in YAML (a control character or NUL: a binary value belongs in data, base64)") from None
     except yaml.YAMLError as error:
         raise UserError(f"{source}: not valid YAML ({type(error).__name__})") from None
     if len(documents) != 1:
