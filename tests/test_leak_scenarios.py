@@ -30,7 +30,8 @@ FIRST_EIGHT = {"leak-composer-dist-code-host", "leak-go-direct-fallback", "leak-
 # Hosts a reported leak reaches that the simulated internet does not serve yet, and why.
 NOT_SERVED = {
     "api.github.com": "leak-composer-dist-code-host: the zipball is not generated on the code host",
-    "registry.yarnpkg.com": "leak-yarn-lockfile-resolved: verdaccio serves registry.npmjs.org only (one host per server)",
+    "registry.yarnpkg.com": "leak-yarn-lockfile-resolved: the lockfile's host is caught by the trap; the simulated "
+                            "internet serves the npm registry under its own name only (a same_as site would add it)",
 }
 
 

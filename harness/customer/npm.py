@@ -542,12 +542,13 @@ def _elsewhere(package: Locked, entry: dict, host: str, url, from_manifest: bool
 
 def _documents(made: Made) -> None:
     """The metadata documents of the packages elsewhere, as `files:` text entries; one whose path a tarball's
-    path goes below (a registry that puts tarballs under <name>/-/) cannot be a file there and is left out:
-    a lockfile's client asks only for the tarballs."""
+    path goes below (a registry that puts tarballs under <name>/-/) is that directory's index.json, which the
+    edge answers for the directory, as it does for the public registry's documents."""
     for (host, path), document in sorted(made.documents.items()):
-        if not any(h == host and p.startswith(path + "/") for h, p in made.elsewhere):
-            made.elsewhere[(host, path)] = {"host": host, "path": path, "kind": "text",
-                                            "content": json_bytes(document).decode()}
+        below = any(h == host and p.startswith(path + "/") for h, p in made.elsewhere)
+        target = f"{path}/index.json" if below else path
+        made.elsewhere[(host, target)] = {"host": host, "path": target, "kind": "text",
+                                          "content": json_bytes(document).decode()}
 
 
 def _safe_path(path: str) -> bool:

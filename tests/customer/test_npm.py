@@ -139,8 +139,11 @@ def test_the_vendor_registry_packages_are_served_on_its_host_at_the_lockfiles_pa
     made, built = made
     vendor = made["npm-vendor-scope"]
     paths_there = sorted(e["path"] for e in vendor.elsewhere["files"])
+    # each tarball, and each package's document as its directory's index.json (the edge answers /@acme/logger)
     assert paths_there == ["/artifactory/api/npm/npm-virtual/@acme/logger/-/@acme/logger-1.4.0-beta.1.tgz",
-                           "/artifactory/api/npm/npm-virtual/@acme/ui-tokens/-/@acme/ui-tokens-2.3.0.tgz"]
+                           "/artifactory/api/npm/npm-virtual/@acme/logger/index.json",
+                           "/artifactory/api/npm/npm-virtual/@acme/ui-tokens/-/@acme/ui-tokens-2.3.0.tgz",
+                           "/artifactory/api/npm/npm-virtual/@acme/ui-tokens/index.json"]
     assert "acme.jfrog.io" in built.outside[0]
     assert not any(p["name"].startswith("@acme/") for p in vendor.definition["packages"])
     assert any("sends @acme to acme.jfrog.io" in note for note in vendor.notes)
