@@ -229,14 +229,20 @@ def go_yaml_key_order(keys) -> tuple[list[str], bool | None]:
 
     go-yaml's Less is not transitive for some digit patterns (`1e5` < `08` < `0x1f` < `1e5`, `2` < `10` < `1A`
     < `2`); Go then sorts in whatever order the map iteration happened to give, so kubectl's output varies run
-    to run. Only keys holding a digit can be in such a cycle (elsewhere Less compares character by character in
-    one fixed order), so only their pairs are checked, and not over MAX_CHECKED_DIGIT_KEYS of them.
+    to run. Between two keys one of which has no digit, Less compares character by character in one fixed order,
+    so a key without a digit can be in a cycle only beside a digit run that wraps int64 (19 digits or more:
+    `-` < `0` < `010000000000000000000` < `-`). So only the keys holding a digit are checked pair by pair, every
+    key when one holds such a run, and not over MAX_CHECKED_DIGIT_KEYS of them.
     """
     ordered = sorted(keys, key=cmp_to_key(_key_compare))
-    with_digits = [key for key in ordered if any(char.isdigit() for char in key)]
-    if len(with_digits) > MAX_CHECKED_DIGIT_KEYS:
+    checked = ordered if any(_WRAPPING_RUN.search(key) for key in ordered) else [
+        key for key in ordered if any(char.isdigit() for char in key)]
+    if len(checked) > MAX_CHECKED_DIGIT_KEYS:
         return ordered, None
-    return ordered, _consistent(with_digits)
+    return ordered, _consistent(checked)
+
+
+_WRAPPING_RUN = re.compile(r"[0-9]{19}")  # a digit run whose value can wrap Go's int64
 
 
 def _consistent(ordered: list[str]) -> bool:
