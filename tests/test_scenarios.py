@@ -161,6 +161,24 @@ def test_a_secret_value_in_a_scenario_folder_is_refused(tmp_path):
         load_file(path)
 
 
+@pytest.mark.parametrize("config, where", [
+    ("proxy_config: {fixture: full-global, keys: [{pkg-npm-token: S3CRETx}]}", "at proxy_config/keys: is not of type"),
+    ("proxy_config: {fixture: full-global, keys: 'pkg-npm-token=S3CRETx'}", "at proxy_config/keys: is not of type"),
+    ("proxy_config: {fixture: full-global, kyes: {pkg-npm-token: S3CRETx}}", "unknown field\\(s\\) 'kyes'; fields are"),
+    ("proxy_config: {fixture: full-global}\nmirrors: {accept_from: {keys: [{pkg-npm-token: S3CRETx}]}}",
+     "at mirrors/accept_from/keys: is not of type"),
+    ("proxy_config: [{keys: {pkg-npm-token: S3CRETx}}]", "at proxy_config: is not of type 'object'"),
+    ("proxy_config: {fixture: full-global, dir: x, keys: {pkg-npm-url: 'https://S3CRETx.example.com/'}}",
+     "fixture and dir exclude each other"),
+])
+def test_a_scenario_schema_error_about_a_configuration_never_shows_it(tmp_path, config, where):
+    """jsonschema quotes the instance it refuses: a configuration of the wrong shape is described instead."""
+    path = write(tmp_path, f"strategy: webapp\n{config}\nexpect: {{build: fails}}\n")
+    with pytest.raises(UserError, match=where) as raised:
+        load_file(path)
+    assert "S3CRETx" not in str(raised.value)
+
+
 @pytest.mark.parametrize("keys, where", [
     ("{pkg-maven-password: 82736451902}", "proxy_config/keys/pkg-maven-password: not a key's value"),
     ("{pkg-npm-token: ['S3CRETx']}", "proxy_config/keys/pkg-npm-token: not a key's value"),

@@ -378,6 +378,17 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
         name, colon, _ = str(error.instance).partition(":")
         return (f"key {printable(name)!r}{' (and what follows its :, not shown)' if colon else ''} is not a key name "
                 f"({error.validator_value})")
+    if "proxy_config" in path or "accept_from" in path:  # a configuration of the wrong shape may hold secrets
+        if error.validator == "type":
+            return f"is not of type {error.validator_value!r} (the value is not shown: it may hold a secret)"
+        if error.validator == "additionalProperties":
+            unexpected = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            shown = [repr(name) for name in unexpected if re.fullmatch(r"[a-z_]{1,40}", str(name))]
+            return (f"unknown field(s) {', '.join(shown) or '(not shown: not a field name)'}; fields are "
+                    f"{', '.join(error.schema.get('properties', {}))}")
+        if error.validator == "not":  # config_ref: not both
+            return "fixture and dir exclude each other: give one (the value is not shown: it may hold a secret)"
+        return f"does not match the schema ({error.validator}; the value is not shown: it may hold a secret)"
     return error.message
 
 
