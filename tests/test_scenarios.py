@@ -206,7 +206,14 @@ def test_a_scenario_schema_error_about_an_inline_key_never_shows_its_value(tmp_p
     ("{fixture: full-global, keys: {pkg-npm-url: x}, unknown_keys: [pkg-npm-url]}", {},
      "unknown_keys 'pkg-npm-url': a key of the catalog"),
     ("{fixture: mistakes}", {}, None),  # a shared fixture's deliberate mistakes are its own business
+    # a misspelt password key declared unknown still holds a password: by reference only
+    ("{fixture: full-global, keys: {pkg-maven-pasword: S3CRETx}, unknown_keys: [pkg-maven-pasword]}", {},
+     "pkg-maven-pasword: a secret value inline"),
+    ("{fixture: full-global, keys: {pkg-maven-pasword: {secret: mirror-password}}, unknown_keys: [pkg-maven-pasword]}",
+     {}, None),
     # a password in a URL's user-info is a secret value too: by reference only
+    ("{dir: proxy-config}", {"proxy-config/pkg-npm-url": "https://ci:S3CRETx@m.example.com/\0tail"},
+     "proxy_config key 'pkg-npm-url': a URL with credentials"),
     ("{fixture: full-global, keys: {pkg-npm-url: 'https://ci:S3CRETx@m.example.com/'}}", {},
      "proxy_config key 'pkg-npm-url': a URL with credentials in its user-info \\(not shown\\)"),
     ("{dir: proxy-config}", {"proxy-config/oci-dockerhub-url": "ci:S3CRETx@m.example.com/hub"},
@@ -330,7 +337,8 @@ def test_a_scenario_value_that_would_fail_or_hang_after_the_build_is_refused_at_
     ("{build: fails, failing_steps: [preamble], mirror_hits: [{route: oci-ping}]}", None),
     ("{build: fails, failing_steps: []}", "build: fails with failing_steps: [] (no step fails)"),
     ("{build: fails, egress: ['https://registry.npmjs.org/']}", "egress 'https://registry.npmjs.org/' is not a host"),
-    ("{build: fails, egress: [registry.npmjs.org, 10.0.0.2, '2001:db8::1']}", None),
+    ("{build: fails, egress: [registry.npmjs.org, 10.0.0.2, '2001:db8::1', _http._tcp.deb.debian.org, 'a.example.']}",
+     None),  # the trap records SRV names (apt) and names as queried
     ("{build: fails, images: {node: 'NOT A REF::'}}", "image node: 'NOT A REF::' is not an image reference"),
 ])
 def test_expectations_name_only_what_exists_and_never_contradict(tmp_path, expect, message):

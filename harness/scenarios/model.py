@@ -439,6 +439,9 @@ def load_file(path: Path) -> Scenario:
         raise UserError(f"{path}: {error}") from None
 
 
+_SECRET_NAME = re.compile(r"(?i)pas+w|token|secret|cred")  # a name no key of the catalog that reads as a secret's
+
+
 def _check_config(path: Path, catalog: Catalog, spec: ConfigSpec, label: str) -> None:
     """A scenario's configuration can be made as written: its fixture exists, its own directory holds only
     regular files (no symlink out of the folder, no directory or FIFO that would be dropped), inline keys are
@@ -456,7 +459,8 @@ def _check_config(path: Path, catalog: Catalog, spec: ConfigSpec, label: str) ->
     for name, value in spec.keys:
         if key_problems(name):
             raise UserError(f"{path}: {label} keys {printable(name)!r}: {'; '.join(key_problems(name))}")
-        if split_key_name(name)[1] in secret_keys and not isinstance(value, dict):
+        reads_as_secret = name in spec.unknown_keys and _SECRET_NAME.search(name)  # a misspelt password key
+        if (split_key_name(name)[1] in secret_keys or reads_as_secret) and not isinstance(value, dict):
             raise UserError(f"{path}: {label} keys {name}: a secret value inline; name it by reference "
                             f"({{secret: NAME}}, NAME in {_secrets_file()})")
     # a name the build ignores (lint: unknown-key, unknown-strategy): a typo would test the fixture's value instead
@@ -467,7 +471,10 @@ def _check_config(path: Path, catalog: Catalog, spec: ConfigSpec, label: str) ->
             raise UserError(f"{path}: {label} key {printable(name)!r}: {ignored[name][0]} (a typo? a name no key of "
                             f"the catalog on purpose, as a customer's mistake, goes in {label} unknown_keys)")
     values = [(name, value) for name, value in spec.keys if isinstance(value, str)]
-    values += [(name, entry.value) for name, entry in entries.items() if spec.path is not None and entry.value]
+    # the folder's files as the preamble reads them: up to a NUL, whatever the bytes (a file lint calls unusable
+    # still holds its text)
+    values += [(name, entry.raw.split(b"\0", 1)[0].decode("utf-8", "replace")) for name, entry in entries.items()
+               if spec.path is not None and entry.raw]
     for name, value in values:
         if grammar.userinfo_password(value):
             raise UserError(f"{path}: {label} key {printable(name)!r}: a URL with credentials in its user-info (not "
@@ -540,7 +547,7 @@ def _checked(path: Path, scenario: Scenario) -> Scenario:
             problems.append(f"build: succeeds, but the preamble stops on {', '.join(stopping)} (see airgap plan)")
     for host in expect.egress + tuple(h for group in expect.egress_required
                                       for h in ([group] if isinstance(group, str) else group)):
-        if not re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?", host) and not _is_ip(host):
+        if not re.fullmatch(r"[A-Za-z0-9_]([-A-Za-z0-9_.]*[A-Za-z0-9_.])?", host) and not _is_ip(host):
             problems.append(f"egress {host!r} is not a host name (the trap records host names: no scheme, path "
                             "or port)")
     if expect.failing_step and expect.failing_steps is not None and expect.failing_steps[:1] != (expect.failing_step,):

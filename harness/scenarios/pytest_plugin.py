@@ -57,10 +57,14 @@ def _refuse_what_airgap_run_refuses(config, items: list["ScenarioItem"]) -> None
     directories given."""
     if not items:
         return
+    files = {Path(item.path).resolve() for item in items}
+    # a folder of scenarios (holding a scenario folder or the matrix file) or a scenario folder: not `pytest .`
+    scenario_dirs = {f.parent.parent if f.name == SCENARIO_FILE else f.parent for f in files}
+    scenario_dirs |= {f.parent for f in files if f.name == SCENARIO_FILE}
     try:
         for argument in config.args:
             directory = Path(argument.split("::", 1)[0]).resolve()
-            if directory.is_dir() and any(directory in Path(item.path).parents for item in items):
+            if directory in scenario_dirs:
                 scenario_files(directory)
     except UserError as error:
         raise pytest.UsageError(str(error)) from None
