@@ -130,5 +130,12 @@ def _keys_of(catalog: Catalog, scenario: Scenario, inputs: RunInputs) -> list[st
         return []
 
 
+_PRINTING = threading.Lock()
+
+
 def stderr_progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    """One progress line on stderr, whole: the stacks report from their own threads, and print() writes a line
+    and its newline separately, so two stacks' lines could run together."""
+    with _PRINTING:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
