@@ -106,6 +106,7 @@ class CustomerProject:
     builds: tuple[tuple[str, str], ...]  # (manager, the command that builds it), in catalog order
     standins: tuple[StandIns, ...]
     dockerfile: bool  # a Dockerfile at its top (what byoc builds)
+    notes: tuple[str, ...] = ()  # what of the project was left out when read (read_project), and why
 
     @property
     def managers(self) -> tuple[str, ...]:
@@ -155,7 +156,8 @@ class CustomerProject:
         return {"path": self.root, "managers": built if steps else list(self.managers),
                 "dockerfile": any("context" in step for step in steps) if steps else self.dockerfile,
                 "standins": {s.manager: s.count for s in self.standins}, "rewritten": list(self.rewritten),
-                "notes": [scrub(f"{s.manager}: {note}") for s in self.standins for note in s.notes]}
+                "notes": [scrub(f"project: {note}") for note in self.notes]
+                + [scrub(f"{s.manager}: {note}") for s in self.standins for note in s.notes]}
 
 
 def summary_lines(project: dict | None, bullet: str) -> list[str]:
@@ -174,23 +176,35 @@ STANDIN_DOCKERFILE = "Dockerfile.airgap-standin"  # dockerfile.py: the copy whos
 
 
 def read_tree(root: Path) -> tuple[tuple[str, bytes], ...]:
-    """The project's files (relative path, bytes), bounded; symbolic links and special files are left out."""
+    """The project's files (relative path, bytes), bounded (read_project)."""
+    return read_project(root)[0]
+
+
+def read_project(root: Path) -> tuple[tuple[tuple[str, bytes], ...], tuple[str, ...]]:
+    """The project's files (relative path, bytes), bounded, and a note for each entry left out. A symbolic link
+    to a file inside the project is read as that file (a checkout keeps `requirements.txt -> requirements/prod.txt`
+    and the build reads through it); one that leaves the project, a link to a directory, and a FIFO, socket or
+    device are left out (a link could point anywhere on this machine; a FIFO would hang), each named in a note."""
     if not root.is_dir():
         raise UserError(f"--project {printable(root)}: not a directory")
-    files, total = [], 0
+    real_root = Path(os.path.realpath(root))
+    files, notes, total = [], [], 0
     for directory, subdirectories, names in os.walk(root, onerror=_walk_error):
         relative_dir = Path(directory).relative_to(root)
+        linked = [d for d in subdirectories if (Path(directory) / d).is_symlink()]
+        notes += [f"{printable((relative_dir / d).as_posix())}: a symbolic link to a directory, not followed (left out)"
+                  for d in sorted(linked) if d not in SKIPPED_DIRECTORIES]
         subdirectories[:] = sorted(d for d in subdirectories
                                    if d not in SKIPPED_DIRECTORIES and (relative_dir / d).as_posix() not in SKIPPED_DIRECTORIES
-                                   and not set(OUTPUT_DIRECTORIES.get(d, ())) & set(names))
+                                   and not set(OUTPUT_DIRECTORIES.get(d, ())) & set(names) and d not in linked)
         if subdirectories and len(relative_dir.parts) >= MAX_DEPTH:
             raise UserError(f"--project {printable(root)}: directories nested more than {MAX_DEPTH} deep "
                             f"({printable(relative_dir.as_posix()[:200])}...)")
         for name in sorted(names):
-            path = Path(directory) / name
             relative = (relative_dir / name).as_posix()
-            data = _read(path)
+            data, left_out = _read(Path(directory) / name, real_root)
             if data is None:
+                notes.append(f"{printable(relative)}: {left_out} (left out)")
                 continue
             files.append((relative, data))
             total += len(data)
@@ -198,19 +212,28 @@ def read_tree(root: Path) -> tuple[tuple[str, bytes], ...]:
                 raise UserError(f"--project {printable(root)}: more than {MAX_FILES} files or {MAX_TOTAL_BYTES >> 20} MiB "
                                 "(is it a component's source? build outputs like node_modules/ and target/ are skipped)")
     if not files:
-        raise UserError(f"--project {printable(root)}: no files")
-    return tuple(files)
+        raise UserError(f"--project {printable(root)}: no files" + "".join(f"; {note}" for note in notes[:5]))
+    return tuple(files), tuple(notes)
 
 
 def _walk_error(error: OSError) -> None:
     raise UserError(f"--project: {printable(error.filename)}: cannot be read ({error.strerror})")
 
 
-def _read(path: Path) -> bytes | None:
+def _read(path: Path, real_root: Path) -> tuple[bytes | None, str]:
+    """A file's bytes, or None and why it is left out (read_project)."""
     try:
         info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            target = Path(os.path.realpath(path))
+            if not target.is_relative_to(real_root):
+                return None, "a symbolic link out of the project, not followed"
+            if not target.exists():
+                return None, "a broken symbolic link"
+            info = target.stat()
+            path = target
         if not stat.S_ISREG(info.st_mode):
-            return None  # a symbolic link could point outside the project; a FIFO would hang
+            return None, "not a regular file (a FIFO, socket or device)"
         if info.st_size > MAX_FILE_BYTES:
             raise UserError(f"--project: {printable(path)}: {info.st_size} bytes; a project file is at most "
                             f"{MAX_FILE_BYTES >> 20} MiB")
@@ -220,7 +243,7 @@ def _read(path: Path) -> bytes | None:
         raise UserError(f"--project: {printable(path)}: cannot be read ({error.strerror})") from None
     if len(data) > MAX_FILE_BYTES:
         raise UserError(f"--project: {printable(path)}: grew past {MAX_FILE_BYTES >> 20} MiB while read")
-    return data
+    return data, ""
 
 
 DEFAULT_PORTS = {"https": 443, "http": 80}  # the simulated internet answers a host on these ports only
@@ -374,7 +397,7 @@ def _with_unread(made: StandIns, piece, files: dict[str, bytes], root: Path) -> 
 
 def load(root: Path) -> CustomerProject:
     """Read the project at `root` and make its stand-ins (no stack needed: pure, from its files)."""
-    files = read_tree(root)
+    files, read_notes = read_project(root)
     by_path = dict(files)
     pieces = {piece.manager: piece for piece in slices.load()}
     builds = []
@@ -393,11 +416,13 @@ def load(root: Path) -> CustomerProject:
                           for pattern in NOT_BUILT if fnmatch.fnmatchcase(path.lower(), pattern)})
     if not builds and not dockerfile:
         markers = sorted({when for piece in pieces.values() for when, _ in piece.builds} | {DOCKERFILE})
+        left_out = [note for note in read_notes if "/" not in note.split(":", 1)[0]]  # at its top
         raise UserError(f"--project {display}: no project file of a package manager at its top "
                         f"(looked for {', '.join(markers)})" + (f"; {', '.join(map(printable, unsupported))}: "
-                                                                 f"{NOT_BUILT_WHY}" if unsupported else ""))
+                                                                 f"{NOT_BUILT_WHY}" if unsupported else "")
+                        + "".join(f"; {scrub(note)}" for note in left_out))
     if unsupported:  # said beside what is built (the first manager's notes)
         first = standins[0]
         standins = (replace(first, notes=first.notes + (f"{', '.join(map(printable, unsupported))}: {NOT_BUILT_WHY}",)),
                     *standins[1:])
-    return CustomerProject(display, files, tuple(builds), standins, dockerfile)
+    return CustomerProject(display, files, tuple(builds), standins, dockerfile, read_notes)

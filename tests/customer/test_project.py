@@ -31,12 +31,43 @@ def write(root: Path, files: dict[str, str | bytes]) -> Path:
     return root
 
 
-def test_reading_skips_build_outputs_links_and_special_files(tmp_path):
+def test_reading_skips_build_outputs_links_out_of_the_project_and_special_files(tmp_path):
     write(tmp_path, {"Dockerfile": "FROM alpine:3.20\n", "node_modules/x/index.js": "x", ".git/HEAD": "ref",
                      "src/app.js": "1"})
     (tmp_path / "outside").symlink_to("/etc/passwd")
     os.mkfifo(tmp_path / "pipe")  # reading it would hang
-    assert [path for path, _ in project.read_tree(tmp_path)] == ["Dockerfile", "src/app.js"]
+    files, notes = project.read_project(tmp_path)
+    assert [path for path, _ in files] == ["Dockerfile", "src/app.js"]
+    assert notes == ("outside: a symbolic link out of the project, not followed (left out)",
+                     "pipe: not a regular file (a FIFO, socket or device) (left out)")
+
+
+def test_a_link_within_the_project_is_read_as_its_target_and_what_is_left_out_is_noted(tmp_path):
+    """A checkout's `requirements.txt -> requirements/prod.txt` is what pip reads: the build is `-r requirements.txt`
+    with stand-ins for what the target names; a link out of the project, a link to a directory, a broken link and
+    a FIFO are left out, each named in the project's notes (not silently: one may be the file the build needs)."""
+    write(tmp_path, {"requirements/prod.txt": "django==4.2.1\n", "pyproject.toml": '[project]\nname = "svc"\n'})
+    (tmp_path / "requirements.txt").symlink_to("requirements/prod.txt")
+    (tmp_path / "outside.txt").symlink_to("/etc/hostname")
+    (tmp_path / "linked-dir").symlink_to("requirements")
+    (tmp_path / "broken").symlink_to("nowhere")
+    os.mkfifo(tmp_path / "package-lock.json")
+    loaded = project.load(tmp_path)
+    assert dict(loaded.files)["requirements.txt"] == b"django==4.2.1\n"
+    assert loaded.builds[0][1].endswith("-r requirements.txt")
+    assert [d["name"] for d in loaded.standins[0].definition["distributions"]] == ["django"]
+    assert loaded.summary()["notes"][:4] == [
+        "project: linked-dir: a symbolic link to a directory, not followed (left out)",
+        "project: broken: a broken symbolic link (left out)",
+        "project: outside.txt: a symbolic link out of the project, not followed (left out)",
+        "project: package-lock.json: not a regular file (a FIFO, socket or device) (left out)"]
+
+
+def test_a_project_whose_build_file_links_out_of_it_says_so(tmp_path):
+    write(tmp_path, {"README.md": "x"})
+    (tmp_path / "Dockerfile").symlink_to("/etc/hostname")
+    with pytest.raises(UserError, match=r"no project file .*; Dockerfile: a symbolic link out of the project"):
+        project.load(tmp_path)
 
 
 def test_build_outputs_are_skipped_only_beside_the_build_file_that_writes_them(tmp_path):
