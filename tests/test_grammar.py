@@ -249,12 +249,15 @@ def test_oci_and_override_rules_agree_with_bash(mirrors, overrides):
           "https://npm.fury.io/acme/", "https://conda.anaconda.org/t/T0kenPathQQ77/acme", "https://gems.gemfury.com/T0k/",
           "https://dl.cloudsmith.io/\u0130T0k/x", "https://nexus.example.com/npm/?auth=Zm9vOmJhcg",
           "https://u:S3cretZZ91@nexus.example.com/npm/?token=T0kQQ77#frag", "nexus.example.com/hub#T0kQQ77",
-          "https://nexus.example.com/npm/?", "https://nexus.example.com/npm/#\nT0k", "https://h/\u00e9?T0kQQ77"])
+          "https://nexus.example.com/npm/?", "https://nexus.example.com/npm/#\nT0k", "https://h/\u00e9?T0kQQ77",
+          "https://nexus.example.com/pypi/simple https://u:S3cretZZ91@other.example.com/simple",
+          "https://h.example.com/a\thttps://T0kQQ77@other.example.com/", "https://u:pa ss@h.example.com/",
+          "https://h.example.com/a\x0bT0kQQ77", "https://h.example.com/a\u00a0T0kQQ77", "https://h.example.com/a "])
 def test_masking_agrees_with_bash_and_hides_every_password(values):
     masked = bash([("pc_mask_url", value, "") for value in values])
     for value, (_, shown) in zip(values, masked):
         assert shown == grammar.mask(value)
-        cut = re.search(r"[?#]", shown)  # a query or fragment: shown as ***, whatever it holds
+        cut = re.search(r"[?# \t\n\v\f\r]", shown)  # a query, a fragment, a space: shown as ***, whatever follows
         assert cut is None or shown[cut.start() + 1:] in ("", "***"), (value, shown)
         password = grammar.userinfo_password(value)
         if password and value.count(password) == 1:  # a password that is also part of the host cannot be told apart
@@ -277,6 +280,8 @@ def test_a_value_shaped_like_an_access_token_is_masked_whole_in_python_and_bash(
 
 
 PATH_TOKEN_FORMS = ["https://dl.cloudsmith.io/{t}/acme/repo/python/simple/", "https://u:pw@DL.CloudSmith.io/{t}/a/",
+                    "dl.cloudsmith.io/{t}/acme/repo/npm/", "//gems.gemfury.com/{t}/", "u:pw@npm.fury.io/{t}/acme/",
+                    "https:dl.cloudsmith.io/{t}/a/",
                     "https://npm-proxy.fury.io/{t}/acme/", "https://pypi.fury.io/{t}/acme/simple/",
                     "https://gems.gemfury.com/{t}/", "https://conda.anaconda.org/t/{t}/acme",
                     "https://repo.anaconda.com/t/{t}/main"]
@@ -400,3 +405,18 @@ def test_directory_base_urls_get_their_slash_in_python_and_bash():
     catalog_sh = (LIB.parent / "catalog.sh").read_text()
     assert f"PC_DIRECTORY_BASE_MANAGERS={' '.join(grammar.CLIENTS['directory-base'])}" in catalog_sh \
         or f"PC_DIRECTORY_BASE_MANAGERS='{' '.join(grammar.CLIENTS['directory-base'])}'" in catalog_sh
+
+
+@pytest.mark.parametrize("kind, value, secret", [
+    (grammar.Kind("image-override"), "https://nexus.example.com/repository/npm/?_auth=T0kQQ77", "T0kQQ77"),
+    (grammar.Kind("image-override"), "registry.example.com/golden/NODE?sig=T0kQQ77:20", "T0kQQ77"),
+    (grammar.Kind("image-override"), "https://dl.cloudsmith.io/T0kQQ77/org/repo/node", "T0kQQ77"),
+    (grammar.Kind("package-proxy", "npm"), "dl.cloudsmith.io/T0kQQ77/org/repo/npm/", "T0kQQ77"),
+    (grammar.Kind("package-proxy", "python"),
+     "https://nexus.example.com/pypi/simple https://u:S3cretZZ91@other.example.com/simple", "S3cretZZ91"),
+])
+def test_no_message_about_a_value_shows_what_mask_hides(kind, value, secret):
+    """A parser's message quoting a piece of the value (the repository name before its tag), the mended value a
+    rule suggests, a second URL after a space: none shows the token or password mask hides in the value."""
+    found = grammar.violations(value, kind)
+    assert found and all(secret not in v.text and secret not in repr(v) for v in found), [v.text for v in found]

@@ -141,8 +141,10 @@ def mask(text: str) -> str:
     token is often written as the user name); then the token a hosted registry takes as a path segment
     (`https://dl.cloudsmith.io/TOKEN/org/repo/` -> `https://dl.cloudsmith.io/***/org/repo/`). A value shaped like
     a well-known access token (grammar.yaml token_shapes: a token pasted into a URL key) is masked whole. Last,
-    what follows the first '?' or '#' (`https://h/npm/?auth=TOKEN` -> `https://h/npm/?***`): no valid value has a
-    query or fragment, and one that does often carries a token there."""
+    what follows the first '?', '#' or ASCII white space (`https://h/npm/?auth=TOKEN` -> `https://h/npm/?***`): no
+    valid value has a query, a fragment or a space, and one that does often carries a token there, or a second URL
+    with its own user-info (`https://h/simple https://u:p@other/simple`, an index and an extra index pasted into
+    one key)."""
     # fullmatch without the ERE's ^...$: Python's `$` would also match before a final line break, bash's does not
     if any(text.startswith(start) and _compiled(shape.removeprefix("^").removesuffix("$")).fullmatch(text)
            for start, shape in _TOKEN_STARTS):
@@ -157,12 +159,17 @@ def mask(text: str) -> str:
 
 
 def _mask_query(text: str) -> str:
-    cut = re.search(r"[?#].", text, re.S)
+    cut = _TAIL.search(text)
     return f"{text[:cut.start() + 1]}***" if cut else text
 
 
 def _mask_path_token(text: str) -> str:
     """The first path_tokens entry whose `before` matches: its token segment replaced by `***`."""
+    span = _path_token_span(text)
+    return f"{text[:span[0]]}***{text[span[1]:]}" if span else text
+
+
+def _path_token_span(text: str) -> tuple[int, int] | None:
     lowered = text.translate(_ASCII_LOWER)  # ASCII only, as bash's ${v,,} under LC_ALL=C: offsets stay the same
     for entry in PATH_TOKENS:
         found = entry.host in lowered and _compiled(entry.before).match(lowered)
@@ -173,8 +180,23 @@ def _mask_path_token(text: str) -> str:
         rest = text[end:]
         if end == start or lowered[start:end] in entry.not_tokens or (entry.more and not re.match(r"/[^/?#]", rest)):
             continue
-        return f"{text[:start]}***{rest}"
-    return text
+        return start, end
+    return None
+
+
+_TAIL = re.compile(r"[?# \t\n\v\f\r].", re.S)  # what mask cuts at: bash's [?#[:space:]] under LC_ALL=C
+
+
+def hidden_parts(text: str) -> list[str]:
+    """The parts of a value `mask` hides (the whole value, the user-info's secret, a path token, the tail after a
+    query, fragment or space), for masking a message that quotes a piece of the value (a parser's)."""
+    if mask(text) == "***":
+        return [text]
+    parts = [userinfo_password(text) or ""]
+    span = _path_token_span(text)
+    cut = _TAIL.search(text)
+    parts += [text[span[0]:span[1]] if span else "", text[cut.start() + 1:] if cut else ""]
+    return sorted((part for part in parts if part), key=len, reverse=True)
 
 
 # each token shape with the literal it starts with (a value not starting so never needs the shape compiled)
@@ -414,10 +436,11 @@ _BARE_HOST_URL = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d{1,5})?(?:/
 
 
 def _acceptable(suggestion: str | None) -> str | None:
-    """A suggestion only when the grammar accepts it (never a secret: suggestions drop user-info)."""
+    """A suggestion only when the grammar accepts it, masked (never a secret: suggestions drop user-info, and a
+    hosted registry's path token shows as ***)."""
     if (suggestion and not has_userinfo(suggestion) and _matches("url-character", suggestion) and _url_fits(suggestion)
             and not _matches("dot-segment", suggestion)):
-        return suggestion
+        return mask(suggestion)
     return None
 
 
@@ -580,10 +603,12 @@ def credential_format_violation(value: str, kind: Kind) -> Violation | None:
 
 
 def _without_secret(message: str, value: str) -> str:
-    """A parser's message about `value` with the secret `mask` hides in it masked: the parser quotes parts of
-    the value (a repository name), which may hold its user-info."""
-    secret = userinfo_password(value)
-    return message.replace(secret, "***") if secret else message
+    """A parser's message about `value` with what `mask` hides in it masked: the parser quotes parts of the value
+    (a repository name), which may hold its user-info, a path token or a query."""
+    for part in hidden_parts(value):
+        message = message.replace(part, "***")
+    # a quoted piece of the value cut short of the tail mask hides (`NODE?sig=TOKEN` of `...NODE?sig=TOKEN:20`)
+    return re.sub(r"\(([^()]*)\)", lambda quoted: f"({mask(quoted[1])})" if quoted[1] in value else quoted[0], message)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -21,7 +21,8 @@
 # whole first. Then the token a hosted registry takes as a path segment (PC_PATH_TOKEN_*,
 # generated from grammar.yaml's path_tokens): the first entry whose ERE matches the lowercased value, where the
 # next segment is not one of its `not` words and, with `more`, another segment follows, has that segment masked.
-# Last, what follows the first '?' or '#' (no valid value has a query or fragment; one that does often holds a token).
+# Last, what follows the first '?', '#' or white space (no valid value has a query, a fragment or a space; one that
+# does often holds a token, or a second URL with its own user-info).
 pc_mask_url() {
     local LC_ALL=C _masked _lower _i _from _token _rest _word _skip _not _shape
     for _shape in "${PC_TOKEN_SHAPES[@]}"; do  # a well-known access token's shape: masked whole
@@ -41,7 +42,7 @@ pc_mask_url() {
         _masked="${_masked:0:_from}***$_rest"
         break
     done
-    _rest=${_masked%%[?#]*}
+    _rest=${_masked%%[?#[:space:]]*}
     (( ${#_rest} + 1 < ${#_masked} )) && _masked="${_masked:0:${#_rest}+1}***"
     printf -v "$1" %s "$_masked"
 }
