@@ -86,14 +86,16 @@ def test_import_hostile_document_is_a_clear_error(tmp_path, text, expected):
     ("!S3cretZZ91!x", "found undefined tag handle (…)"),
     ("&S3cretZZ91", "'pkg-maven-password': the value is not a string"),  # an anchor on nothing: null
     ("`S3cretZZ91", "not valid YAML at line 3"),
-], ids=["tag", "alias", "tag-handle", "anchor", "backquote"])
+    ("!S3c'ret%22ZZ91", "could not determine a constructor for the tag (…) (a value"),  # both quotes: an escaped '
+    ("!<S3c'ret%22ZZ91>", "could not determine a constructor for the tag (…) (a value"),
+], ids=["tag", "alias", "tag-handle", "anchor", "backquote", "tag-with-both-quotes", "verbatim-tag-with-both-quotes"])
 def test_import_error_never_quotes_an_unquoted_password(tmp_path, value, expected):
     """An unquoted password starting with a YAML indicator is no valid YAML; the error says where, not what."""
     source = tmp_path / "secret.yaml"
     source.write_text(f"kind: Secret\nstringData:\n  pkg-maven-password: {value}\n")
     result = airgap("secret", "import", source, tmp_path / "out")
     assert_clear_error(result, expected)
-    assert b"S3cretZZ91" not in result.stderr + result.stdout
+    assert b"S3cretZZ91" not in result.stderr + result.stdout and b"ZZ91" not in result.stderr + result.stdout
 
 
 def test_import_refuses_a_device_without_reading_it(tmp_path):

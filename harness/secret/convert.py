@@ -274,7 +274,8 @@ def _load_document(text: str, source: str):
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = error.problem or "unreadable"
         if not isinstance(error, _OwnYAMLError):  # PyYAML's own quote the text it stumbled on: '!S3cret' as a tag
-            problem = re.sub(r"'[^']*'|\"[^\"]*\"|\([^)]*\)", "(…)", problem)
+            # from its first quote to its last, whatever is between: a quoted tag may hold escaped quotes ('!a\\'b"c')
+            problem = re.sub(r"\([^)]*\)", "(…)", re.sub(r"['\"].*['\"]", "(…)", problem, flags=re.S))
             if re.search(r"tag|alias|anchor", problem):
                 problem += " (a value starting with !, * or & must be quoted)"
         raise UserError(f"{source}: not valid YAML{where}: {problem}") from None
