@@ -3,7 +3,9 @@ shard, the same everywhere, balanced within the LPT bound) and the merge (the re
 
 import itertools
 import json
+import os
 import random
+import shutil
 
 import pytest
 
@@ -81,7 +83,8 @@ def test_a_name_selected_twice_cannot_be_sharded():
         shards.split(["a", "b", "a"], 2)
 
 
-@pytest.mark.parametrize("text", ["0/2", "3/2", "1/0", "2", "a/b", "-1/2", "1/2/3", ""])
+@pytest.mark.parametrize("text", ["0/2", "3/2", "1/0", "2", "a/b", "-1/2", "1/2/3", "", "1/99999999999999999999",
+                                  "1/1001", "\uff11/\uff13"])
 def test_a_bad_shard_is_a_usage_error_naming_the_option(text):
     with pytest.raises(ValueError):
         shards.parse_shard(text)
@@ -220,3 +223,57 @@ def test_records_from_an_older_scenarios_json_are_refused(tmp_path):
     (tmp_path / "scenarios.json").write_text(json.dumps([{"scenario": "a", "strategy": "webapp"}]))
     with pytest.raises(UserError, match="outcome record a lacks build"):
         report.load_records(tmp_path / "scenarios.json")
+
+
+def _break_json(path, change):
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("where, change, expected", [
+    ("scenarios.json", lambda d: d[0].update(seconds="12"), "seconds is not what airgap writes"),
+    ("scenarios.json", lambda d: d[0].update(egress={}), "egress is not what airgap writes"),
+    ("scenarios.json", lambda d: d[0].update(build=None), "build is not what airgap writes"),
+    ("scenarios.json", lambda d: d[0].update(families="oci-mirror"), "families is not what airgap writes"),
+    ("scenarios.json", lambda d: d[0].update(scenario=["a"]), "is not what airgap writes"),
+    ("scenarios.json", lambda d: d[-1].update(egress=[{"destination": 1}]), "egress/0 is not what airgap writes"),
+    ("shard.json", lambda d: d.update(plan=[1]), "not a shard record as `airgap run --shard` writes it"),
+    ("shard.json", lambda d: d.update(index=[2]), "not a shard record as"),
+    ("shard.json", lambda d: d.update(index=7), "not a shard record as"),
+    ("shard.json", lambda d: d["selection"].append({"a": 1}), "not a shard record as"),
+], ids=["seconds-text", "egress-mapping", "build-null", "families-text", "scenario-list", "egress-event",
+        "plan-list", "index-list", "index-over-count", "selection-mapping"])
+def test_merge_refuses_a_shard_edited_out_of_shape_naming_the_file(whole_run, tmp_path, where, change, expected):
+    """A record or shard.json of the wrong shape is refused naming the file and the field, never half-merged
+    into reports that look whole (a text `families` was accepted and made a wrong support matrix)."""
+    dirs = _shard_dirs(tmp_path, report.load_records(whole_run / "scenarios.json"), 3)
+    _break_json(dirs[1] / where, change)
+    result = airgap("report", "merge", *dirs, "--report-dir", tmp_path / "out")
+    assert result.returncode == 1 and str(dirs[1] / where) in result.stderr and expected in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_merge_and_durations_refuse_a_fifo_and_a_deep_document_without_a_traceback(whole_run, tmp_path):
+    dirs = _shard_dirs(tmp_path, report.load_records(whole_run / "scenarios.json"), 2)
+    (dirs[1] / "shard.json").unlink()
+    os.mkfifo(dirs[1] / "shard.json")  # reading it would block
+    result = airgap("report", "merge", *dirs, "--report-dir", tmp_path / "out", timeout=60)
+    assert result.returncode == 1 and "shard.json: not a regular file" in result.stderr, result.stderr
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    (dirs[1] / "shard.json").unlink()
+    shutil.copy(deep, dirs[1] / "shard.json")
+    result = airgap("report", "merge", *dirs, "--report-dir", tmp_path / "out")
+    assert result.returncode == 1 and "nested too deeply" in result.stderr and "Traceback" not in result.stderr
+    result = airgap("run", "--shard", "1/2", "--durations", deep, "--report-dir", tmp_path / "r",
+                    "scenarios/ts-scheme-in-oci-url")
+    assert result.returncode == 2 and "nested too deeply" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("report_dir, expected", [("a-file", "exists and is not a directory"),
+                                                  ("a-file/sub", "cannot be made")])
+def test_a_report_dir_that_cannot_be_one_is_refused_before_anything_runs(tmp_path, report_dir, expected):
+    (tmp_path / "a-file").write_text("x")
+    result = airgap("run", "--report-dir", tmp_path / report_dir, "scenarios/ts-scheme-in-oci-url")
+    assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr, result.stderr

@@ -57,6 +57,7 @@ def run(args) -> int:
 
     if args.durations is not None and args.shard is None:
         raise UsageError("--durations balances shards: it needs --shard K/N")
+    report.prepare_report_dir(args.report_dir)
     if args.shard is not None:
         durations, source = shards.durations_for(args.durations, args.report_dir)
     catalog = catalog_from(args)

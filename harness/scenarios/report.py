@@ -11,13 +11,21 @@ the key families and keys the scenario decides, for the support matrices). `writ
 or as `load_records` reads them back, so merged shards (`airgap report merge`) get the very same writers.
 """
 
+import functools
 import json
+import os
 from collections import Counter
+from importlib import resources
 from pathlib import Path
 from xml.etree import ElementTree
 
+import jsonschema
+
 from harness.contract.catalog import Catalog
-from harness.infra.errors import UserError
+from harness.infra.errors import UsageError, UserError
+from harness.infra.files import read_json_file
+from harness.infra.textsafe import printable
+from harness.infra.yamltext import load_yaml
 from harness.customer.project import summary_lines
 from harness.scenarios import html_report
 from harness.scenarios.causes import UNKNOWN, describe
@@ -40,18 +48,37 @@ def to_records(catalog: Catalog, scenarios, outcomes) -> list[dict]:
     return json.loads(json.dumps(records, default=str))  # exactly what load_records reads back
 
 
+MAX_REPORT_BYTES = 256 << 20  # a scenarios.json read back (merge, --durations): 3.7 MB for today's 119 scenarios
+
+
 def load_records(path: Path) -> list[dict]:
-    """The outcome records of a scenarios.json, checked for what the writers need."""
+    """The outcome records of a scenarios.json, checked against record_schema.yaml (what the writers read)."""
     try:
-        records = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UserError(f"{path}: cannot be read as JSON: {error}") from None
+        records = read_json_file(path, MAX_REPORT_BYTES)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
     for record in records if isinstance(records, list) else [None]:
         lacking = [f for f in RECORD_FIELDS if f not in record] if isinstance(record, dict) else list(RECORD_FIELDS)
         if lacking:
             name = record.get("scenario", "?") if isinstance(record, dict) else "?"
-            raise UserError(f"{path}: outcome record {name} lacks {', '.join(lacking)} (written by an older airgap?)")
+            raise UserError(f"{path}: outcome record {_shown(name)} lacks {', '.join(lacking)} (written by an older "
+                            "airgap?)")
+        wrong = next(iter(sorted(_record_validator().iter_errors(record), key=lambda e: list(e.path))), None)
+        if wrong is not None:  # described, never quoted: a record's output or command is the build's
+            where = "/".join(map(str, wrong.path)) or "(the record)"
+            raise UserError(f"{path}: outcome record {_shown(record['scenario'])}: {where} is not what airgap writes "
+                            f"({wrong.validator}: {wrong.validator_value})")
     return records
+
+
+def _shown(name) -> str:
+    return printable(name) if isinstance(name, str) else "(a scenario name that is not a string)"
+
+
+@functools.lru_cache(maxsize=1)
+def _record_validator():
+    schema = load_yaml(resources.files("harness.scenarios").joinpath("record_schema.yaml").read_text())
+    return jsonschema.Draft202012Validator(schema)
 
 
 def _passed(record: dict) -> bool:
@@ -223,6 +250,18 @@ def write(report_dir: Path, catalog: Catalog, scenarios, outcomes) -> list[Path]
 
 REPORT_FILES = ("scenarios.json", "scenarios.md", "junit.xml", "egress.json", "support-matrix.json",
                 "support-matrix.md", "report.html")
+
+
+def prepare_report_dir(report_dir: Path) -> None:
+    """Make the report directory before anything runs (a whole matrix would otherwise end in an error)."""
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"--report-dir {printable(report_dir)}: exists and is not a directory") from None
+    except OSError as error:
+        raise UsageError(f"--report-dir {printable(report_dir)}: cannot be made: {error.strerror}") from None
+    if not os.access(report_dir, os.W_OK | os.X_OK):
+        raise UsageError(f"--report-dir {printable(report_dir)}: not writable")
 
 
 def write_records(report_dir: Path, catalog: Catalog, records: list[dict]) -> list[Path]:

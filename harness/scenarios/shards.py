@@ -15,12 +15,15 @@ and puts the outcome records back in the selection's order, so the merged report
 import hashlib
 import heapq
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.infra.errors import UsageError, UserError
-from harness.scenarios.report import load_records
+from harness.infra.files import read_json_file
+from harness.infra.textsafe import printable
+from harness.scenarios.report import MAX_REPORT_BYTES, load_records
 
 SHARD_FILE = "shard.json"
 SCENARIOS_FILE = "scenarios.json"
@@ -35,14 +38,19 @@ class Shard:
         return f"{self.index}/{self.count}"
 
 
+MAX_SHARDS = 1000  # a split keeps N shards in memory: N is a number of CI machines, not of anything larger
+
+
 def parse_shard(text: str) -> Shard:
-    """`K/N` with 1 <= K <= N; ValueError says what is wrong (the caller names the option)."""
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    """`K/N` with 1 <= K <= N <= MAX_SHARDS; ValueError says what is wrong (the caller names the option)."""
+    match = re.fullmatch(r"\s*([0-9]{1,9})\s*/\s*([0-9]{1,9})\s*", text)
     if not match:
-        raise ValueError(f"{text!r}: expected K/N, shard K of N (for example 1/3)")
+        raise ValueError(f"{printable(text)!r}: expected K/N, shard K of N (for example 1/3; N at most {MAX_SHARDS})")
     index, count = int(match[1]), int(match[2])
     if count < 1 or not 1 <= index <= count:
         raise ValueError(f"{text!r}: expected K/N with 1 <= K <= N (for example 1/3)")
+    if count > MAX_SHARDS:
+        raise ValueError(f"{text!r}: at most {MAX_SHARDS} shards")
     return Shard(index, count)
 
 
@@ -50,9 +58,11 @@ def read_durations(path: Path) -> dict[str, float]:
     """Scenario name -> seconds, from a scenarios.json (a list of outcome records, each with `scenario` and
     `seconds`) or a plain {name: seconds} mapping."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UsageError(f"durations {path}: cannot be read as JSON: {error}") from None
+        data = read_json_file(path, MAX_REPORT_BYTES)
+    except FileNotFoundError:
+        raise UsageError(f"--durations {path}: no such file") from None
+    except UserError as error:
+        raise UsageError(f"durations {error}") from None
     if isinstance(data, dict) and isinstance(data.get("scenarios"), list):
         data = data["scenarios"]
     try:
@@ -61,7 +71,7 @@ def read_durations(path: Path) -> dict[str, float]:
     except (TypeError, KeyError, ValueError, AttributeError):
         raise UsageError(f"durations {path}: expected a scenarios.json (records with `scenario` and `seconds`) "
                          f"or a {{name: seconds}} mapping") from None
-    bad = sorted(name for name, seconds in durations.items() if not seconds >= 0)  # also NaN
+    bad = sorted(name for name, seconds in durations.items() if not 0 <= seconds < math.inf)  # also NaN
     if bad:
         raise UsageError(f"durations {path}: negative or not a number of seconds for {', '.join(bad[:5])}")
     return durations
@@ -72,8 +82,6 @@ def durations_for(explicit: Path | None, report_dir: Path) -> tuple[dict[str, fl
     scenarios.json when a whole run (or a merge) wrote it, else none (a split by count). A shard's own
     scenarios.json knows only its shard: a split from it would differ from the other shards' splits."""
     if explicit is not None:
-        if not explicit.is_file():
-            raise UsageError(f"--durations {explicit}: no such file")
         return read_durations(explicit), str(explicit)
     previous = report_dir / SCENARIOS_FILE
     if previous.is_file() and not (report_dir / SHARD_FILE).exists():
@@ -154,11 +162,25 @@ def describe(shard: Shard, names: list[str], durations: dict[str, float] | None,
 
 def _read_json(path: Path, what: str):
     try:
-        return json.loads(path.read_text())
+        return read_json_file(path, MAX_REPORT_BYTES)
     except FileNotFoundError:
         raise UserError(f"{path.parent}: no {path.name}: {what}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UserError(f"{path}: cannot be read as JSON: {error}") from None
+
+
+def _shard_meta(directory: Path, meta) -> dict:
+    """shard.json as shard_record writes it, or an error naming the file: its fields decide the merge."""
+    where = directory / SHARD_FILE
+    if not isinstance(meta, dict) or not {"plan", "index", "count", "selection"} <= meta.keys():
+        raise UserError(f"{where}: not a shard record (plan, index, count, selection)")
+    selection = meta["selection"]
+    counts = [meta["index"], meta["count"]]
+    if (not isinstance(meta["plan"], str) or any(type(n) is not int for n in counts)
+            or not 1 <= meta["index"] <= meta["count"] <= MAX_SHARDS
+            or not isinstance(selection, list) or not all(isinstance(name, str) for name in selection)
+            or len(set(selection)) != len(selection)):
+        raise UserError(f"{where}: not a shard record as `airgap run --shard` writes it (plan: text, index and count: "
+                        f"1 <= index <= count <= {MAX_SHARDS}, selection: scenario names, each once)")
+    return meta
 
 
 def _names(items: list[str], limit: int = 10) -> str:
@@ -171,10 +193,9 @@ def merge(directories: list[Path], allow_partial: bool = False) -> tuple[list[di
     a shard given twice and a scenario in two shards, naming them."""
     shards = [(d, _read_json(d / SHARD_FILE, "not a shard's reports (written by `airgap run --shard K/N`)"))
               for d in directories]
+    shards = [(directory, _shard_meta(directory, meta)) for directory, meta in shards]
     plans = {}
     for directory, meta in shards:
-        if not isinstance(meta, dict) or not {"plan", "index", "count", "selection"} <= meta.keys():
-            raise UserError(f"{directory / SHARD_FILE}: not a shard record (plan, index, count, selection)")
         plans.setdefault(meta["plan"], []).append(directory)
     if len(plans) > 1:
         groups = "; ".join(f"plan {plan}: {', '.join(map(str, dirs))}" for plan, dirs in plans.items())
@@ -194,7 +215,7 @@ def merge(directories: list[Path], allow_partial: bool = False) -> tuple[list[di
         for row in load_records(directory / SCENARIOS_FILE):
             name = row["scenario"]
             if name not in position:
-                raise UserError(f"{directory}: scenario {name} is not in the shards' selection")
+                raise UserError(f"{directory}: scenario {printable(name)} is not in the shards' selection")
             if name in where:
                 raise UserError(f"scenario {name} is in two shards: {where[name]} and {directory}")
             where[name] = directory

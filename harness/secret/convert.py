@@ -31,6 +31,7 @@ from pathlib import Path
 import yaml
 
 from harness.contract.config import ProxyConfig, display_name, key_problems, read_config, split_key_name
+from harness.infra.files import read_regular_file
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.secret import DEFAULT_KUBECTL_VERSION, DEFAULT_MOUNT_MODE, DEFAULT_NAME  # noqa: F401 (re-exported)
@@ -86,35 +87,11 @@ def _read_stdin(limit: int = MAX_SECRET_FILE_BYTES) -> bytes:
 
 
 def _read_file(path: Path, limit: int = MAX_SECRET_FILE_BYTES) -> bytes:
-    """A regular file's bytes, at most `limit` of them.
-
-    Anything else is refused before it is read: opening a FIFO blocks until a writer comes, a device
-    such as /dev/zero never ends. The open is non-blocking and checked again in case the path was
-    swapped in between.
-    """
-    shown = printable(path)
+    """A regular file's bytes, at most `limit` of them (harness/infra/files.py)."""
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise UserError(f"{shown}: not a regular file (a FIFO, device or directory is not read)")
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise UserError(f"{shown}: not a regular file")
-            chunks, size = [], 0
-            while size <= limit:
-                chunk = os.read(fd, limit + 1 - size)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-        finally:
-            os.close(fd)
-    except OSError as error:
-        raise UserError(f"{shown}: cannot be read: {error.strerror}") from None
-    if size > limit:
-        raise UserError(f"{shown}: too large (over {limit} bytes, more than a Secret can hold)")
-    return b"".join(chunks)
+        return read_regular_file(path, limit, ", more than a Secret can hold")
+    except FileNotFoundError:
+        raise UserError(f"{printable(path)}: cannot be read: No such file or directory") from None
 
 
 def read_directory(directory: str | os.PathLike) -> DirectoryData:

@@ -1,0 +1,54 @@
+"""Reading a file the user names, bounded: a regular file only, at most `limit` bytes.
+
+Anything else is refused before it is read: opening a FIFO blocks until a writer comes, a device such as
+/dev/zero never ends. The open is non-blocking and checked again in case the path was swapped in between.
+"""
+
+import json
+import os
+import stat
+from pathlib import Path
+
+from harness.infra.errors import UserError
+from harness.infra.textsafe import printable
+
+
+def read_regular_file(path: str | os.PathLike, limit: int, too_large: str = "") -> bytes:
+    """A regular file's bytes, at most `limit` of them; `too_large` ends the error over the limit."""
+    shown = printable(path)
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise UserError(f"{shown}: not a regular file (a FIFO, device or directory is not read)")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UserError(f"{shown}: not a regular file")
+            chunks, size = [], 0
+            while size <= limit:
+                chunk = os.read(fd, limit + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise UserError(f"{shown}: cannot be read: {error.strerror}") from None
+    if size > limit:
+        raise UserError(f"{shown}: too large (over {limit} bytes{too_large})")
+    return b"".join(chunks)
+
+
+def read_json_file(path: Path, limit: int):
+    """A JSON file (UTF-8, at most `limit` bytes, not nested past Python's recursion limit), or a UserError
+    naming it; FileNotFoundError is left to the caller, which knows what the file should have been."""
+    data = read_regular_file(path, limit)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise UserError(f"{printable(path)}: cannot be read as JSON: nested too deeply") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UserError(f"{printable(path)}: cannot be read as JSON: {error}") from None
