@@ -34,7 +34,7 @@ def image_line(name: str, resolved: str, source: str, key: str | None, credentia
     how = source if key is None else f"{source} via {key}"
     if credentials:
         how += f", credentials {credentials}"
-    return f"  {name:<22} {resolved}  ({how})"
+    return f"  {name:<22} {printable(resolved)}  ({how})"  # a value as read: escape sequences shown, not run
 
 
 def dockerhub_line(login: bool) -> str:
@@ -42,12 +42,12 @@ def dockerhub_line(login: bool) -> str:
 
 
 def login_line(registry: str, key: str | None) -> str:
-    return f"login: {registry}  ({key or 'platform credentials'})"
+    return f"login: {printable(registry)}  ({key or 'platform credentials'})"
 
 
 def package_line(manager: str, url: str, auth: str, key: str | None) -> str:
     source = f"{key}, auth {auth}" if key else "public default"
-    return f"  {manager:<10} {url}  ({source})"
+    return f"  {manager:<10} {printable(url)}  ({source})"
 
 
 def ignored_line(ignored_keys: list[str]) -> str:
@@ -59,7 +59,7 @@ def render_text(result: Plan, config_dir: str) -> str:
     for name, image in result.images.items():
         lines.append(image_line(name, image.resolved, image.source, image.key, image.credentials))
         if image.source != "default":
-            lines.append(f"  {'':<22} default {image.default}")
+            lines.append(f"  {'':<22} default {printable(image.default)}")
         if image.error:
             lines.append(f"  {'':<22} INVALID: {image.error} (the build stops)")
     shown = {image.key for image in result.images.values() if image.error}
