@@ -29,7 +29,12 @@ from harness.stack.content.archives import json_bytes, sha1_hex
 
 MANAGER = "npm"
 PUBLIC_HOSTS = ("registry.npmjs.org", "registry.yarnpkg.com")  # Yarn's name for the same registry
-YARN_LOCK, MANIFEST, NPMRC = "yarn.lock", "package.json", ".npmrc"
+YARN_LOCK, MANIFEST, NPMRC, YARNRC = "yarn.lock", "package.json", ".npmrc", ".yarnrc"
+OFFLINE_MIRROR = "yarn-offline-mirror"  # .yarnrc: a directory of tarballs Yarn classic installs from, offline
+# the tarball's name in an offline mirror, from its URL (Yarn classic's TarballFetcher.getTarballMirrorPath): a
+# registry URL's scope and file name (@scope/name/-/name-1.0.0.tgz -> @scope-name-1.0.0.tgz), else the URL's last
+# segment
+MIRROR_NAME = re.compile(r"/(?:(@[^/]+)(?:/|%2f))?[^/]+/(?:-|_attachments)/(?:@[^/]+/)?([^/]+)$", re.I)
 # https://semver.org, as npm's registry accepts versions (leading zeros tolerated, as old lockfiles have them)
 VERSION = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?")
 # npm's package names (validate-npm-package-name, old mixed-case names included): never a path out of storage
@@ -69,6 +74,7 @@ class Made:
     notes: list = field(default_factory=list)
     npmrc: dict = field(default_factory=dict)  # the project .npmrc's settings
     documents: dict = field(default_factory=dict)  # (host, path) -> a package's metadata on a vendor registry
+    offline: str | None = None  # the project directory .yarnrc's yarn-offline-mirror names, when in the project
 
 
 def standins(files: dict[str, bytes]) -> StandIns:
@@ -80,7 +86,9 @@ def standins(files: dict[str, bytes]) -> StandIns:
     if decisive != MANIFEST and manifest is None:
         raise UserError(f"{MANIFEST}: missing beside {decisive} (the build needs both)")
     if decisive == YARN_LOCK:
-        rewritten = _yarn(files[YARN_LOCK], made)
+        made.offline, notes = _yarnrc(files)
+        made.notes += notes
+        rewritten = _yarn(files[YARN_LOCK], made, files)
     elif decisive == MANIFEST:
         rewritten = None
         _manifest_only(manifest, npmrc, made)
@@ -244,12 +252,54 @@ class YarnEntry:
     blocks: dict = field(default_factory=dict)  # dependencies, optionalDependencies -> {name: spec}
 
 
-def _yarn(data: bytes, made: Made) -> bytes:
+def _yarnrc(files: dict[str, bytes]) -> tuple[str | None, list[str]]:
+    """The offline mirror directory .yarnrc names (a project path), when the project holds it, and notes: on the
+    mirror, and on the other settings there, which Yarn classic reads and the stand-ins do not follow."""
+    if YARNRC not in files:
+        return None, []
+    settings = {}
+    for line in text_of(YARNRC, files[YARNRC]).splitlines():
+        key, _, value = re.sub(r"\s+", " ", line.strip()).partition(" ")
+        if key and not key.startswith("#"):
+            settings[key.strip('"')] = value.strip().strip('"')
+    notes = []
+    others = sorted(printable(key) for key in settings if not key.startswith(OFFLINE_MIRROR))
+    if others:
+        notes.append(f"{YARNRC} sets {', '.join(others)}: not checked (Yarn classic reads them; the stand-ins "
+                     f"follow {YARN_LOCK}'s URLs)")
+    mirror = settings.get(OFFLINE_MIRROR)
+    if not mirror:
+        return None, notes
+    directory = posixpath.normpath(mirror)
+    if posixpath.isabs(directory) or directory.startswith(".."):
+        notes.append(f"{YARNRC} {OFFLINE_MIRROR} {printable(mirror)}: outside the project, so not in the build's "
+                     "copy: Yarn fetches every package, as stood in for")
+        return None, notes
+    directory = "" if directory == "." else directory
+    if not any(path.startswith(f"{directory}/" if directory else "") and path != YARNRC for path in files):
+        notes.append(f"{YARNRC} {OFFLINE_MIRROR} {printable(mirror)}: no such directory in the project: Yarn fetches "
+                     "every package, as stood in for")
+        return None, notes
+    return directory, notes
+
+
+def _in_offline_mirror(url: str, made: Made, files: dict[str, bytes]) -> bool:
+    """Whether Yarn classic installs the package at `url` from the project's offline mirror (never fetched)."""
+    if made.offline is None or not url:
+        return False
+    path = urlsplit(url).path
+    found = MIRROR_NAME.search(path)
+    name = (f"{found[1]}-{found[2]}" if found[1] else found[2]) if found else posixpath.basename(path)
+    return bool(name) and posixpath.join(made.offline, unquote(name)) in files
+
+
+def _yarn(data: bytes, made: Made, files: dict[str, bytes] | None = None) -> bytes:
     """Stand-ins for each entry of a yarn.lock v1, and the file with their sha1 (after `#` in `resolved`)
-    and integrity."""
+    and integrity. An entry whose tarball the offline mirror holds is installed from it: left as it is."""
     text = text_of(YARN_LOCK, data)
     lines = text.splitlines(keepends=True)
     entries = _parse_yarn(lines)
+    mirrored = 0
     for entry in entries:
         where = f"line {entry.line}"
         alias, spec = _split_spec(YARN_LOCK, where, entry.specs[0])
@@ -259,6 +309,9 @@ def _yarn(data: bytes, made: Made) -> bytes:
         version, _ = entry.fields.get("version", (None, None))
         resolved, resolved_at = entry.fields.get("resolved", (None, None))
         url, _, sha1 = (resolved or "").partition("#")
+        if _in_offline_mirror(url, made, files or {}):
+            mirrored += 1
+            continue
         if not _from_registry(alias, resolved, made, spec=spec):
             continue
         version = _version(YARN_LOCK, where, version)
@@ -271,6 +324,10 @@ def _yarn(data: bytes, made: Made) -> bytes:
             lines[resolved_at] = _replace_once(lines[resolved_at], f"#{sha1}", f"#{new_sha1}")
         if integrity and integrity_at is not None:
             lines[integrity_at] = _replace_once(lines[integrity_at], integrity, new_integrity)
+    if mirrored:
+        made.notes.append(f"{YARN_LOCK}: {mirrored} of {len(entries)} entries are in the offline mirror "
+                          f"{made.offline or '.'}/ ({YARNRC} {OFFLINE_MIRROR}): Yarn installs them from it, not stood "
+                          "in for, their hashes kept")
     return "".join(lines).encode("utf-8")
 
 

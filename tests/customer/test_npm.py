@@ -516,3 +516,50 @@ def test_a_lock_entry_without_resolved_and_a_registry_from_the_environment_still
     made = standins_of.standins({"package.json": b'{"name": "app", "dependencies": {"left-pad": "1.3.0"}}',
                                  "package-lock.json": json.dumps(lock).encode(), ".npmrc": b"registry=${NPM_REGISTRY}\n"})
     assert "left-pad" in json.dumps(made.definition) and any("environment variable" in n for n in made.notes)
+
+
+OFFLINE_LOCK = """# yarn lockfile v1
+
+
+left-pad@^1.3.0:
+  version "1.3.0"
+  resolved "https://registry.yarnpkg.com/left-pad/-/left-pad-1.3.0.tgz#5b8a3a7765dfe001261dde915589e782f8c94d1e"
+  integrity sha512-XI5MPzVNApjAyhQzphX8BkmKsKUxD4LdyK24iZeQ8yyS0wd+HYjMakS2YVmbtzjiyLOqbqkzrV7tc2+n9ghH1g==
+
+"@types/node@^20.0.0":
+  version "20.1.0"
+  resolved "https://registry.yarnpkg.com/@types/node/-/node-20.1.0.tgz#aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+is-odd@^3.0.0:
+  version "3.0.1"
+  resolved "https://registry.yarnpkg.com/is-odd/-/is-odd-3.0.1.tgz#bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+"""
+
+
+@pytest.mark.parametrize("yarnrc", ['yarn-offline-mirror "./npm-packages-offline-cache"\n',
+                                    "yarn-offline-mirror\tnpm-packages-offline-cache\nyarn-offline-mirror-pruning true\n"])
+def test_a_yarn_offline_mirror_s_tarballs_are_installed_from_it_and_kept(yarnrc):
+    """Yarn classic installs an entry whose tarball the offline mirror of .yarnrc holds (named as Yarn names it:
+    scope-name-version.tgz for a scoped package) from the project, offline, checking the lockfile's hashes against
+    it: those entries are not stood in for and keep their hashes (rewriting them made Yarn go to the network, a
+    leak the build does not have); the one not in the mirror is stood in for as usual."""
+    files = {"package.json": MANIFEST, "yarn.lock": OFFLINE_LOCK.encode(), ".yarnrc": yarnrc.encode(),
+             "npm-packages-offline-cache/left-pad-1.3.0.tgz": b"tgz", "npm-packages-offline-cache/@types-node-20.1.0.tgz": b"tgz"}
+    made = standins_of.standins(files)
+    assert [p["name"] for p in made.definition["packages"]] == ["is-odd"]
+    rewritten = made.rewritten["yarn.lock"].decode()
+    assert "#5b8a3a7765dfe001261dde915589e782f8c94d1e" in rewritten and "XI5MPzVNApjAyhQzphX8" in rewritten
+    assert "#aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" in rewritten and "#bbbbbbbb" not in rewritten
+    assert any("2 of 3 entries are in the offline mirror npm-packages-offline-cache/" in note for note in made.notes)
+
+
+@pytest.mark.parametrize("yarnrc, note", [
+    ('yarn-offline-mirror "/home/ci/offline"\n', "outside the project"),
+    ('yarn-offline-mirror "./offline"\n', "no such directory in the project"),
+    ('registry "https://npm.acme.example/"\n"@acme:registry" "https://npm.acme.example/"\n',
+     ".yarnrc sets @acme:registry, registry: not checked"),
+])
+def test_yarnrc_settings_the_stand_ins_do_not_follow_are_noted(yarnrc, note):
+    files = {"package.json": MANIFEST, "yarn.lock": OFFLINE_LOCK.encode(), ".yarnrc": yarnrc.encode()}
+    made = standins_of.standins(files)
+    assert len(made.definition["packages"]) == 3 and any(note in n for n in made.notes), made.notes
