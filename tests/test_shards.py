@@ -277,3 +277,22 @@ def test_a_report_dir_that_cannot_be_one_is_refused_before_anything_runs(tmp_pat
     (tmp_path / "a-file").write_text("x")
     result = airgap("run", "--report-dir", tmp_path / report_dir, "scenarios/ts-scheme-in-oci-url")
     assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_merge_refuses_shards_run_with_another_profile_registry_or_preamble(whole_run, tmp_path):
+    """Shards of one plan but of two runs (one with another platform profile, platform registry or preamble) would
+    mix two runs' verdicts in one report: shard.json records the run's inputs by content, and merge compares them."""
+    records = report.load_records(whole_run / "scenarios.json")
+    inputs = shards.run_inputs(CATALOG, paths.preamble_dir())
+    assert shards.run_inputs(load_catalog(), paths.preamble_dir()) == inputs  # by content: equal on every machine
+    for name, other in [("preamble", shards.run_inputs(CATALOG, paths.preamble_dir() / "platform")),
+                        ("choreo_registry", shards.run_inputs(load_catalog(choreo_registry="pdp.example.com"),
+                                                              paths.preamble_dir()))]:
+        assert other[name] != inputs[name]
+        dirs = _shard_dirs(tmp_path / name, records, 2)
+        for directory, meta_inputs in zip(dirs, (inputs, other)):
+            _break_json(directory / "shard.json", lambda d, i=meta_inputs: d.update(inputs=i))
+        with pytest.raises(UserError, match=f"were run with different {name} "):
+            shards.merge(dirs)
+        _break_json(dirs[1] / "shard.json", lambda d: d.update(inputs=inputs))
+        assert shards.merge(dirs)[0] == records

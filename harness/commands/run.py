@@ -70,7 +70,7 @@ def run(args) -> int:
     scenarios, meta = selection, None
     if args.shard is not None:
         names = [s.name for s in selection]
-        meta = shards.shard_record(args.shard, names, durations, source)
+        meta = shards.shard_record(args.shard, names, durations, source, shards.run_inputs(catalog, preamble))
         members = set(meta["scenarios"])
         scenarios = [s for s in selection if s.name in members]
         stderr_progress(shards.describe(args.shard, names, durations, source))

@@ -127,11 +127,25 @@ def plan_digest(names: list[str], count: int, durations: dict[str, float] | None
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def shard_record(shard: Shard, names: list[str], durations: dict[str, float] | None, source: str) -> dict:
-    """shard.json of one shard's report directory."""
+def run_inputs(catalog, preamble_dir: Path) -> dict[str, str | None]:
+    """What every shard of one run must share besides its plan, by content (not by path: shards run on other
+    machines): the catalog, the platform profile, the platform registry and the preamble. Merging shards that
+    differ in them would mix two runs' verdicts in one report."""
+    from harness.contract import catalog as catalog_module
+    from harness.scenarios.step_keys import directory_digest
+
+    catalog_text = Path(catalog_module.__file__).with_name("catalog.yaml").read_bytes()
+    return {"catalog": hashlib.sha256(catalog_text).hexdigest()[:16],
+            "profile": hashlib.sha256(catalog.profile.text.encode()).hexdigest()[:16] if catalog.profile else None,
+            "choreo_registry": catalog.choreo_registry, "preamble": directory_digest(preamble_dir)[:16]}
+
+
+def shard_record(shard: Shard, names: list[str], durations: dict[str, float] | None, source: str,
+                 inputs: dict | None = None) -> dict:
+    """shard.json of one shard's report directory; `inputs`: run_inputs()."""
     members = split(names, shard.count, durations)[shard.index - 1]
     return {"shard": str(shard), "index": shard.index, "count": shard.count, "plan": plan_digest(names, shard.count, durations),
-            "durations": source, "selection": names, "scenarios": members}
+            "durations": source, "inputs": inputs or {}, "selection": names, "scenarios": members}
 
 
 def write_shard(report_dir: Path, record: dict | None) -> Path | None:
@@ -200,6 +214,13 @@ def merge(directories: list[Path], allow_partial: bool = False) -> tuple[list[di
     if len(plans) > 1:
         groups = "; ".join(f"plan {plan}: {', '.join(map(str, dirs))}" for plan, dirs in plans.items())
         raise UserError(f"the shards come from different plans (another selection, shard count or durations): {groups}")
+    first_dir, first = shards[0]
+    for directory, meta in shards[1:]:
+        differ = sorted(name for name in set(first.get("inputs") or {}) | set(meta.get("inputs") or {})
+                        if (first.get("inputs") or {}).get(name) != (meta.get("inputs") or {}).get(name))
+        if differ or ("inputs" in first) != ("inputs" in meta):
+            raise UserError(f"{first_dir} and {directory} were run with different {', '.join(differ) or 'airgap versions'} "
+                            "(catalog, platform profile, platform registry, preamble): their verdicts are of two runs")
     by_index: dict[int, Path] = {}
     for directory, meta in shards:
         if meta["index"] in by_index:
