@@ -202,9 +202,12 @@ class Model:
                 continue
             pom = self.poms[path] = read_pom(path, files[path])
             for module in pom.root.findall("modules/module"):
-                target = _join(pom.directory, (module.text or "").strip())
+                written = (module.text or "").strip()
+                target = _join(pom.directory, written)
                 if target:
                     pending.append(target if target.endswith(".xml") else _join(target, "pom.xml"))
+                elif written:  # ../outside: not in the copy the build gets, so Maven stops at it there too
+                    self.missing.append(f"{pom.directory + '/' if pom.directory else ''}{written}")
             if pom.parent_path and pom.parent_path in files and pom.parent_path not in pending:
                 pending.append(pom.parent_path)
         self.own = {(p.group, p.artifact) for p in self.poms.values()}

@@ -156,11 +156,11 @@ def test_what_cannot_be_stood_in_for_is_a_note_not_a_silent_drop():
         deps("org.a:unversioned", "org.a:ranged:[1.0,2.0)", "org.a:snap:1.0-SNAPSHOT", "org.a:unknown:${nowhere}")
         + "  <profiles><profile><id>x</id><dependencies><dependency><groupId>org.a</groupId><artifactId>p</artifactId>"
           "<version>1</version></dependency></dependencies></profile></profiles>\n"
-        + "  <modules><module>missing</module></modules>\n")})
+        + "  <modules><module>missing</module><module>../outside</module></modules>\n")})
     assert gavs(made) == set()
     text = "\n".join(made.notes)
     for expected in ("org.a:unversioned: no version", "a version range", "a SNAPSHOT", "a property the project does "
-                     "not define", "its <profiles>", "missing/pom.xml: a module"):
+                     "not define", "its <profiles>", "missing/pom.xml: a module", "../outside: a module"):
         assert expected in text
     assert "pom.xml" not in made.rewritten  # nothing to add
 
