@@ -264,10 +264,14 @@ def read_gemfile(text: str) -> tuple[list[dict], list[str]]:
                        for m in _OPTION.finditer(rest)}
             for block in reversed(blocks):  # the gem's own options win, then the innermost block's
                 options = {**{k: v for k, v in block.items() if k != "source"}, **options}
-            options |= {"git": options[name] for name in git_sources if name in options and "git" not in options}
+            options |= {"git": options[name] for name in git_sources  # a custom git source (one not noted already)
+                        if name in options and "git" not in options and name not in SOURCE_OPTIONS}
             source = options.get("source") or next((b["source"] for b in reversed(blocks) if "source" in b), None)
             gems.append({"name": _string(found), "requirements": requirements, "options": options,
                          "source": source, "line": number})
+        elif re.match(r"^source\b", line):  # not a string: a source Bundler computes when it runs
+            notes.append(f"{GEMFILE}: line {number}: a source Bundler computes ({printable(line)}): not read; the gems "
+                         "it gives are stood in on rubygems.org, where it sends them is not checked")
         elif found := _RUBY.match(line):
             wanted = _string(found) if _string(found) is not None else f"the one in {_string(found, 3)}"
             notes.append(f"{GEMFILE}: ruby {printable(wanted)}: Bundler stops if the builder's Ruby is another")

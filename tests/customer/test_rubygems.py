@@ -365,3 +365,15 @@ def test_gemfile_blocks_give_their_gems_their_source_git_or_path():
     assert "gem sidekiq-pro: from https://gems.contribsys.com/, not stood in" in notes
     assert "gem activesupport git: https://github.com/rails/rails.git" in notes
     assert "gem acme-auth github: acme/internal" in notes and "gem acme-audit git: acme/audit" in notes
+
+
+def test_a_source_bundler_computes_is_noted_and_a_custom_github_source_is_named_once():
+    """`source ENV.fetch(...) do` names no URL the stand-ins can follow: its gems are stood in on rubygems.org and
+    a note says so; `gem "pg", github: ...` under a git_source(:github) of the Gemfile's own is one note, not a
+    second one naming a `git:` the Gemfile does not have."""
+    gems, notes = standins_of.read_gemfile('source ENV.fetch("GEM_SOURCE", "https://gems.acme.example") do\n  gem "acme"\n'
+                                        'end\ngit_source(:github) { |repo| "https://github.com/#{repo}.git" }\n'
+                                        'gem "pg", github: "ged/ruby-pg"\n')
+    assert any("line 1: a source Bundler computes" in note for note in notes), notes
+    assert standins_of._gemfile_notes(gems) == ["gem pg github: ged/ruby-pg: not stood in; Bundler clones it from the code "
+                                             "host (leak cause bundler-git-source)"]
