@@ -407,6 +407,25 @@ def test_two_scenarios_with_one_name_are_an_error_naming_both(tmp_path):
     assert str(first) in str(error.value) and str(second) in str(error.value)
 
 
+def test_one_scenario_folder_given_twice_or_through_a_link_is_an_error_naming_both(tmp_path):
+    """A symbolic link to a scenario folder would run the same scenario again under the link's name."""
+    first = write(tmp_path, VALID, name="a")
+    (tmp_path / "scenarios" / "alias").symlink_to("a")
+    with pytest.raises(UserError, match="are one file") as error:
+        load([tmp_path / "scenarios"], CATALOG, recipes())
+    assert str(first) in str(error.value) and "alias" in str(error.value)
+    with pytest.raises(UserError, match="are one file"):
+        load([first.parent, first.parent], CATALOG, recipes())
+
+
+def test_two_matrix_files_are_an_error_naming_both(tmp_path):
+    for name in ("matrix.yaml", "again.yaml"):
+        (tmp_path / name).write_text((FOLDERS / "matrix.yaml").read_text())
+    with pytest.raises(UserError, match="two scenarios named") as error:
+        load([tmp_path / "matrix.yaml", tmp_path / "again.yaml"], CATALOG, recipes())
+    assert "matrix.yaml" in str(error.value) and "again.yaml" in str(error.value)
+
+
 def test_a_project_no_step_runs_is_an_error(tmp_path):
     path = write(tmp_path, VALID, files={"project/requirements.txt": "x\n"})
     with pytest.raises(UserError, match="project is not used"):

@@ -696,8 +696,11 @@ def scenario_files(path: Path) -> list[Path]:
 
 def _loose(path: Path) -> UserError:
     """The error for a scenario file outside a scenario folder (the layout before folders: scenarios/NAME.yaml)."""
-    return UserError(f"{path}: not a scenario: a scenario is a folder holding {SCENARIO_FILE} (move this file to "
-                     f"{path.parent / path.stem / SCENARIO_FILE}, its proxy-config and project beside it)")
+    if path.suffix not in (".yaml", ".yml"):
+        return UserError(f"{printable(path)}: not a scenario: a scenario is a folder holding {SCENARIO_FILE}")
+    return UserError(f"{printable(path)}: not a scenario: a scenario is a folder holding {SCENARIO_FILE} (move this "
+                     f"file to {printable(path.parent / path.stem / SCENARIO_FILE)}, its proxy-config and project "
+                     "beside it)")
 
 
 def _is_matrix(path: Path) -> bool:
@@ -722,18 +725,22 @@ def _check_recipes(catalog: Catalog, recipes: dict) -> None:
 def load(paths: list[Path], catalog: Catalog, recipes: dict) -> list[Scenario]:
     """Scenario folders and folders of them; a matrix file expands into the generated scenarios."""
     _check_recipes(catalog, recipes)
-    scenarios = []
+    scenarios, origin, files = [], {}, {}  # origin: scenario -> the file it came from; files: real path -> as given
     for path in paths:
         for file in scenario_files(path):
-            if file.name != SCENARIO_FILE:
-                scenarios += generated(catalog, recipes)
-            else:
-                scenarios.append(load_file(file))
+            real = file.resolve()
+            if real in files:  # one folder twice, or through a symbolic link under another name
+                raise UserError(f"{printable(file)} and {printable(files[real])} are one file (given twice, or a "
+                                "symbolic link): give it once")
+            files[real] = file
+            loaded = generated(catalog, recipes) if file.name != SCENARIO_FILE else [load_file(file)]
+            scenarios += loaded
+            origin.update((id(scenario), file) for scenario in loaded)
     first: dict[str, Scenario] = {}
     for scenario in scenarios:  # reports, shards and step reuse know a scenario by its name
         if scenario.name in first:
-            raise UserError(f"two scenarios named {scenario.name!r}: {first[scenario.name].source or 'the matrix'} and "
-                            f"{scenario.source or 'the matrix'}")
+            raise UserError(f"two scenarios named {scenario.name!r}: {printable(origin[id(first[scenario.name])])} and "
+                            f"{printable(origin[id(scenario)])}")
         first[scenario.name] = scenario
     return scenarios
 
