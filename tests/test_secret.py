@@ -363,7 +363,10 @@ def test_import_yaml_scalars_stay_text(tmp_path):
      "Secret's metadata has"),
     ("kind: Secret\n'YQtoken,x': 1\n", "unknown field \\(a field not shown"),
     ("kind: List\nitems:\n- kind: Secret\n  Data: {k: YQ==}\n", "unknown field 'Data' \\(did you mean 'data'"),
-    ("kind: Secret\n---\nkind: Secret\n", "holds 2 YAML documents"),
+    ("kind: Secret\n---\nkind: Secret\n", "holds 2 YAML documents; import takes one Secret \\(documents 1, 2 are "
+     "Secrets: keep one\\)"),
+    ("kind: ConfigMap\ndata: {a: YQ}\n---\nkind: Secret\nstringData: {pkg-npm-token: YQtoken}\n---\nkind: YQtoken\n",
+     "holds 3 YAML documents; import takes one Secret \\(document 2 is the Secret: keep only it\\)"),
 ])
 def test_import_errors_name_the_file_and_key_and_never_the_value(tmp_path, monkeypatch, capsys, text, message):
     secret_file = tmp_path / "s.yaml"

@@ -262,8 +262,12 @@ def _load_document(text: str, source: str):
                         "allowed in YAML (a control character or NUL: a binary value belongs in data, base64)") from None
     except yaml.YAMLError as error:
         raise UserError(f"{source}: not valid YAML ({type(error).__name__})") from None
-    if len(documents) != 1:
-        raise UserError(f"{source}: holds {len(documents)} YAML documents; import takes one Secret")
+    if len(documents) != 1:  # helm template, kustomize build: say which document is the Secret (kinds not shown)
+        secrets = [str(n) for n, document in enumerate(documents, 1)
+                   if isinstance(document, dict) and document.get("kind") == "Secret"]
+        hint = (f"document {secrets[0]} is the Secret: keep only it" if len(secrets) == 1 else
+                f"documents {', '.join(secrets)} are Secrets: keep one" if secrets else "none is a Secret")
+        raise UserError(f"{source}: holds {len(documents)} YAML documents; import takes one Secret ({hint})")
     return documents[0]
 
 
