@@ -252,7 +252,9 @@ def test_oci_and_override_rules_agree_with_bash(mirrors, overrides):
           "https://nexus.example.com/npm/?", "https://nexus.example.com/npm/#\nT0k", "https://h/\u00e9?T0kQQ77",
           "https://nexus.example.com/pypi/simple https://u:S3cretZZ91@other.example.com/simple",
           "https://h.example.com/a\thttps://T0kQQ77@other.example.com/", "https://u:pa ss@h.example.com/",
-          "https://h.example.com/a\x0bT0kQQ77", "https://h.example.com/a\u00a0T0kQQ77", "https://h.example.com/a "])
+          "https://h.example.com/a\x0bT0kQQ77", "https://h.example.com/a\u00a0T0kQQ77", "https://h.example.com/a ",
+          "u1:S3cretZZ91@nexus.example.com/simple https://pypi.example.com/simple",
+          "u1:S3cretZZ91@h.example.com/x?next=https://o.example.com/", "a/b://u:S3cretZZ91@h.example.com/"])
 def test_masking_agrees_with_bash_and_hides_every_password(values):
     masked = bash([("pc_mask_url", value, "") for value in values])
     for value, (_, shown) in zip(values, masked):
@@ -281,7 +283,9 @@ def test_a_value_shaped_like_an_access_token_is_masked_whole_in_python_and_bash(
 
 PATH_TOKEN_FORMS = ["https://dl.cloudsmith.io/{t}/acme/repo/python/simple/", "https://u:pw@DL.CloudSmith.io/{t}/a/",
                     "dl.cloudsmith.io/{t}/acme/repo/npm/", "//gems.gemfury.com/{t}/", "u:pw@npm.fury.io/{t}/acme/",
-                    "https:dl.cloudsmith.io/{t}/a/",
+                    "https:dl.cloudsmith.io/{t}/a/", "https:/dl.cloudsmith.io/{t}/a/", "https//dl.cloudsmith.io/{t}/a/",
+                    "https:///dl.cloudsmith.io/{t}/a/", "https://dl.cloudsmith.io:443/{t}/a/", "https://dl.cloudsmith.io./{t}/a/",
+                    "https://npm-proxy.fury.io:443/{t}/acme/", "https://conda.anaconda.org:443/t/{t}/x",
                     "https://npm-proxy.fury.io/{t}/acme/", "https://pypi.fury.io/{t}/acme/simple/",
                     "https://gems.gemfury.com/{t}/", "https://conda.anaconda.org/t/{t}/acme",
                     "https://repo.anaconda.com/t/{t}/main"]
@@ -414,6 +418,11 @@ def test_directory_base_urls_get_their_slash_in_python_and_bash():
     (grammar.Kind("package-proxy", "npm"), "dl.cloudsmith.io/T0kQQ77/org/repo/npm/", "T0kQQ77"),
     (grammar.Kind("package-proxy", "python"),
      "https://nexus.example.com/pypi/simple https://u:S3cretZZ91@other.example.com/simple", "S3cretZZ91"),
+    (grammar.Kind("package-proxy", "python"), "u1:S3cretZZ91@nexus.example.com/simple https://pypi.example.com/simple",
+     "S3cretZZ91"),
+    (grammar.Kind("image-override"), "Node?sig=T0kQQ77:20", "T0kQQ77"),  # quoted as library/Node?sig=T0kQQ77
+    (grammar.Kind("image-override"), "registry.example.com/NODE?s=(T0kQQ77):1", "T0kQQ77"),
+    (grammar.Kind("package-proxy", "npm"), "https:/dl.cloudsmith.io/T0kQQ77/org/repo/npm/", "T0kQQ77"),
 ])
 def test_no_message_about_a_value_shows_what_mask_hides(kind, value, secret):
     """A parser's message quoting a piece of the value (the repository name before its tag), the mended value a

@@ -116,8 +116,10 @@ def _userinfo_span(text: str) -> tuple[int, int] | None:
     the user name (`https://ab/cd@h`): masked up to the last '@' that neither starts a path segment nor a digest
     (`name@sha256:`). Masking too much is safe; too little is a leak.
     """
-    start = text.find("://")
-    start = start + 3 if start >= 0 else 2 if text.startswith("//") else 0
+    # a scheme only where the first '://' ends a first word (no '/', '?', '#', '@' or white space before it): in
+    # `u:p@h/simple https://h2/` the '://' is a second URL's, and the user-info is the value's own
+    scheme = re.match(r"[^/?#@ \t\n\v\f\r]*://", text)
+    start = scheme.end() if scheme else 2 if text.startswith("//") else 0
     rest = text[start:]
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
     after_host = authority.partition("]")[2] if authority.startswith("[") else authority
@@ -604,11 +606,17 @@ def credential_format_violation(value: str, kind: Kind) -> Violation | None:
 
 def _without_secret(message: str, value: str) -> str:
     """A parser's message about `value` with what `mask` hides in it masked: the parser quotes parts of the value
-    (a repository name), which may hold its user-info, a path token or a query."""
+    (a repository name), which may hold its user-info, a path token or a query, also cut short of its tag
+    (`NODE?sig=TOKEN` of `...NODE?sig=TOKEN:20`) or normalised (`library/Node?sig=TOKEN` of `Node?sig=TOKEN:20`)."""
     for part in hidden_parts(value):
-        message = message.replace(part, "***")
-    # a quoted piece of the value cut short of the tail mask hides (`NODE?sig=TOKEN` of `...NODE?sig=TOKEN:20`)
-    return re.sub(r"\(([^()]*)\)", lambda quoted: f"({mask(quoted[1])})" if quoted[1] in value else quoted[0], message)
+        pieces = [part] + [part[:i] for i, char in enumerate(part) if char in ":@"]  # the parser cuts a tag off
+        for piece in sorted(pieces, key=len, reverse=True):
+            if len(piece) >= 4:  # a shorter one would mangle the message's own words
+                message = message.replace(piece, "***")
+    # a quoted piece of the value (or a name made of it: no white space, so no wording of the parser's own)
+    return re.sub(r"\(([^()\s]*|[^()]*)\)",
+                  lambda quoted: f"({mask(quoted[1])})" if quoted[1] in value or not re.search(r"\s", quoted[1])
+                  else quoted[0], message)
 
 
 @functools.lru_cache(maxsize=4096)

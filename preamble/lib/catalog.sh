@@ -133,10 +133,10 @@ PC_INTERPOLATED_CREDENTIALS_MANAGERS=maven
 PC_JVM_CONSTANTS_MANAGERS=gradle
 PC_TOKEN_SHAPES=('^npm_[A-Za-z0-9]{36}$' '^gh[pousr]_[A-Za-z0-9]{36,255}$' '^github_pat_[A-Za-z0-9_]{22,255}$' '^glpat-[A-Za-z0-9_-]{20,}$' '^A[KS]IA[A-Z0-9]{16}$' '^AKC[a-zA-Z0-9]{10,}$' '^cmVmdGtuOjAxOj[A-Za-z0-9+/=]{10,}$' '^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$')
 PC_PATH_TOKEN_BEFORE=() PC_PATH_TOKEN_NOT=() PC_PATH_TOKEN_MORE=()
-PC_PATH_TOKEN_BEFORE[0]='^([a-z][-a-z0-9+.]*:)?(//)?([^/?#@]*@)?dl\.cloudsmith\.io/' PC_PATH_TOKEN_NOT[0]='public basic' PC_PATH_TOKEN_MORE[0]=
-PC_PATH_TOKEN_BEFORE[1]='^([a-z][-a-z0-9+.]*:)?(//)?([^/?#@]*@)?gems\.gemfury\.com/' PC_PATH_TOKEN_NOT[1]='' PC_PATH_TOKEN_MORE[1]=
-PC_PATH_TOKEN_BEFORE[2]='^([a-z][-a-z0-9+.]*:)?(//)?([^/?#@]*@)?[-a-z0-9]+\.fury\.io/' PC_PATH_TOKEN_NOT[2]='' PC_PATH_TOKEN_MORE[2]=1
-PC_PATH_TOKEN_BEFORE[3]='^([a-z][-a-z0-9+.]*:)?(//)?([^/?#@]*@)?([-a-z0-9]+\.)*anaconda\.(org|com)/t/' PC_PATH_TOKEN_NOT[3]='' PC_PATH_TOKEN_MORE[3]=
+PC_PATH_TOKEN_BEFORE[0]='^([a-z][-a-z0-9+.]*:?)?/{0,3}([^/?#@]*@)?dl\.cloudsmith\.io\.?(:[0-9]*)?/' PC_PATH_TOKEN_NOT[0]='public basic' PC_PATH_TOKEN_MORE[0]=
+PC_PATH_TOKEN_BEFORE[1]='^([a-z][-a-z0-9+.]*:?)?/{0,3}([^/?#@]*@)?gems\.gemfury\.com\.?(:[0-9]*)?/' PC_PATH_TOKEN_NOT[1]='' PC_PATH_TOKEN_MORE[1]=
+PC_PATH_TOKEN_BEFORE[2]='^([a-z][-a-z0-9+.]*:?)?/{0,3}([^/?#@]*@)?[-a-z0-9]+\.fury\.io\.?(:[0-9]*)?/' PC_PATH_TOKEN_NOT[2]='' PC_PATH_TOKEN_MORE[2]=1
+PC_PATH_TOKEN_BEFORE[3]='^([a-z][-a-z0-9+.]*:?)?/{0,3}([^/?#@]*@)?([-a-z0-9]+\.)*anaconda\.(org|com)\.?(:[0-9]*)?/t/' PC_PATH_TOKEN_NOT[3]='' PC_PATH_TOKEN_MORE[3]=
 declare -gA PC_RULE_SUMMARY=()
 PC_RE_PACKAGE_URL='^https?://(([-A-Za-z0-9._~!$&'"'"'()*+,;=:]|%[0-9A-Fa-f][0-9A-Fa-f])*@)?([A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?\.)*[A-Za-z]([-A-Za-z0-9_]*[A-Za-z0-9_])?\.?(:[1-9][0-9]{0,4})?(/([-A-Za-z0-9._~!$&'"'"'()*+,;=:@]|%[0-9A-Fa-f][0-9A-Fa-f])*)*$'
 PC_RE_PACKAGE_URL_IPV4='^https?://(([-A-Za-z0-9._~!$&'"'"'()*+,;=:]|%[0-9A-Fa-f][0-9A-Fa-f])*@)?((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(:[1-9][0-9]{0,4})?(/([-A-Za-z0-9._~!$&'"'"'()*+,;=:@]|%[0-9A-Fa-f][0-9A-Fa-f])*)*$'

@@ -52,7 +52,8 @@ pc__mask_userinfo() {
     local LC_ALL=C _text=$2 _start='' _rest _authority _after_host _userinfo _head
     local _typo='^[A-Za-z]+(:[^0-9]|//)' _url='^[A-Za-z][A-Za-z0-9+.-]*://[^/]'
     printf -v "$1" %s "$_text"
-    if [[ $_text == *://* ]]; then _start=${_text%%://*}://; elif [[ $_text == //* ]]; then _start=//; fi
+    _head=${_text%%://*}  # a scheme only where the first :// ends a first word (grammar.py _userinfo_span)
+    if [[ $_text == *://* && $_head != *[/?#@[:space:]]* ]]; then _start=$_head://; elif [[ $_text == //* ]]; then _start=//; fi
     _rest=${_text#"$_start"}
     _authority=${_rest%%[/?#]*}
     _after_host=$_authority
