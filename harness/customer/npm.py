@@ -34,7 +34,10 @@ OFFLINE_MIRROR = "yarn-offline-mirror"  # .yarnrc: a directory of tarballs Yarn 
 # the tarball's name in an offline mirror, from its URL (Yarn classic's TarballFetcher.getTarballMirrorPath): a
 # registry URL's scope and file name (@scope/name/-/name-1.0.0.tgz -> @scope-name-1.0.0.tgz), else the URL's last
 # segment
-MIRROR_NAME = re.compile(r"/(?:(@[^/]+)(?:/|%2f))?[^/]+/(?:-|_attachments)/(?:@[^/]+/)?([^/]+)$", re.I)
+MIRROR_NAME = re.compile(r"/(?:(@[^/]+)(?:/|%2f))?[^/]+/(?:-|_attachments)/(?:@[^/]+/)?([^/]+)$")  # as Yarn's: no re.I
+# a .yarnrc line as Yarn classic's lockfile parser reads it: a key (its ':' optional), a value (quoted, or a word
+# ending at a space), then a comment; a tab does not end a word there
+_YARNRC_LINE = re.compile(r'^ *("(?:[^"\\]|\\.)*"|[^ "#]+?):? +("(?:[^"\\]|\\.)*"|[^ "#]+) *(?:#.*)?$')
 # https://semver.org, as npm's registry accepts versions (leading zeros tolerated, as old lockfiles have them)
 VERSION = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?")
 # npm's package names (validate-npm-package-name, old mixed-case names included): never a path out of storage
@@ -259,19 +262,21 @@ def _yarnrc(files: dict[str, bytes]) -> tuple[str | None, list[str]]:
         return None, []
     settings = {}
     for line in text_of(YARNRC, files[YARNRC]).splitlines():
-        key, _, value = re.sub(r"\s+", " ", line.strip()).partition(" ")
-        if key and not key.startswith("#"):
-            settings[key.strip('"')] = value.strip().strip('"')
+        found = _YARNRC_LINE.match(line.rstrip("\r"))
+        if found:
+            settings[found[1].strip('"')] = found[2].strip('"')
     notes = []
-    others = sorted(printable(key) for key in settings if not key.startswith(OFFLINE_MIRROR))
+    others = [key for key in settings if key not in (OFFLINE_MIRROR, f"{OFFLINE_MIRROR}-pruning")]
+    shown = sorted(key for key in others if re.fullmatch(r"(@[a-z0-9._-]+:)?[a-z][a-z0-9-]*", key))  # a setting's name
     if others:
-        notes.append(f"{YARNRC} sets {', '.join(others)}: not checked (Yarn classic reads them; the stand-ins "
-                     f"follow {YARN_LOCK}'s URLs)")
+        hidden = len(others) - len(shown)
+        notes.append(f"{YARNRC} sets {', '.join(shown + ([f'{hidden} other key(s), not shown'] if hidden else []))}: "
+                     f"not checked (Yarn classic reads them; the stand-ins follow {YARN_LOCK}'s URLs)")
     mirror = settings.get(OFFLINE_MIRROR)
     if not mirror:
         return None, notes
     directory = posixpath.normpath(mirror)
-    if posixpath.isabs(directory) or directory.startswith(".."):
+    if posixpath.isabs(directory) or directory == ".." or directory.startswith("../"):
         notes.append(f"{YARNRC} {OFFLINE_MIRROR} {printable(mirror)}: outside the project, so not in the build's "
                      "copy: Yarn fetches every package, as stood in for")
         return None, notes
@@ -290,7 +295,7 @@ def _in_offline_mirror(url: str, made: Made, files: dict[str, bytes]) -> bool:
     path = urlsplit(url).path
     found = MIRROR_NAME.search(path)
     name = (f"{found[1]}-{found[2]}" if found[1] else found[2]) if found else posixpath.basename(path)
-    return bool(name) and posixpath.join(made.offline, unquote(name)) in files
+    return bool(name) and posixpath.join(made.offline, name) in files
 
 
 def _yarn(data: bytes, made: Made, files: dict[str, bytes] | None = None) -> bytes:

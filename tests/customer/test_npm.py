@@ -537,7 +537,8 @@ is-odd@^3.0.0:
 
 
 @pytest.mark.parametrize("yarnrc", ['yarn-offline-mirror "./npm-packages-offline-cache"\n',
-                                    "yarn-offline-mirror\tnpm-packages-offline-cache\nyarn-offline-mirror-pruning true\n"])
+                                    "# vendored\nyarn-offline-mirror: npm-packages-offline-cache # vendored\r\n"
+                                    "yarn-offline-mirror-pruning true\n"])
 def test_a_yarn_offline_mirror_s_tarballs_are_installed_from_it_and_kept(yarnrc):
     """Yarn classic installs an entry whose tarball the offline mirror of .yarnrc holds (named as Yarn names it:
     scope-name-version.tgz for a scoped package) from the project, offline, checking the lockfile's hashes against
@@ -558,8 +559,15 @@ def test_a_yarn_offline_mirror_s_tarballs_are_installed_from_it_and_kept(yarnrc)
     ('yarn-offline-mirror "./offline"\n', "no such directory in the project"),
     ('registry "https://npm.acme.example/"\n"@acme:registry" "https://npm.acme.example/"\n',
      ".yarnrc sets @acme:registry, registry: not checked"),
+    ('"//u:S3cretZZ91@npm.acme.example/:always-auth" true\nregistry "https://npm.acme.example/"\n',
+     ".yarnrc sets registry, 1 other key(s), not shown: not checked"),
+    ("yarn-offline-mirror\tnpm-packages-offline-cache\n", None),  # Yarn reads no key there: a tab does not end a
+    # word in its .yarnrc, so the mirror is not used and everything is stood in for
 ])
 def test_yarnrc_settings_the_stand_ins_do_not_follow_are_noted(yarnrc, note):
     files = {"package.json": MANIFEST, "yarn.lock": OFFLINE_LOCK.encode(), ".yarnrc": yarnrc.encode()}
+    files["npm-packages-offline-cache/left-pad-1.3.0.tgz"] = b"tgz"
     made = standins_of.standins(files)
-    assert len(made.definition["packages"]) == 3 and any(note in n for n in made.notes), made.notes
+    assert len(made.definition["packages"]) == 3, made.notes
+    assert any(note in n for n in made.notes) if note else not any("offline mirror" in n for n in made.notes)
+    assert not any("S3cretZZ91" in n for n in made.notes)
