@@ -242,8 +242,12 @@ def _break_json(path, change):
     ("shard.json", lambda d: d.update(index=[2]), "not a shard record as"),
     ("shard.json", lambda d: d.update(index=7), "not a shard record as"),
     ("shard.json", lambda d: d["selection"].append({"a": 1}), "not a shard record as"),
+    ("shard.json", lambda d: d.update(inputs=["catalog"]), "not a shard record as"),
+    ("scenarios.json", lambda d: d[0].update(seconds=float("nan")), "NaN is not JSON"),
+    ("scenarios.json", lambda d: d[0].update(seconds=float("inf")), "Infinity is not JSON"),
 ], ids=["seconds-text", "egress-mapping", "build-null", "families-text", "scenario-list", "egress-event",
-        "plan-list", "index-list", "index-over-count", "selection-mapping"])
+        "plan-list", "index-list", "index-over-count", "selection-mapping", "inputs-list", "seconds-nan",
+        "seconds-infinity"])
 def test_merge_refuses_a_shard_edited_out_of_shape_naming_the_file(whole_run, tmp_path, where, change, expected):
     """A record or shard.json of the wrong shape is refused naming the file and the field, never half-merged
     into reports that look whole (a text `families` was accepted and made a wrong support matrix)."""
@@ -275,7 +279,9 @@ def test_merge_and_durations_refuse_a_fifo_and_a_deep_document_without_a_traceba
                                                   ("a-file/sub", "cannot be made")])
 def test_a_report_dir_that_cannot_be_one_is_refused_before_anything_runs(tmp_path, report_dir, expected):
     (tmp_path / "a-file").write_text("x")
-    result = airgap("run", "--report-dir", tmp_path / report_dir, "scenarios/ts-scheme-in-oci-url")
+    # --preamble nowhere: without the check, the run stops at the preamble (a usage error too) and starts nothing
+    result = airgap("run", "--report-dir", tmp_path / report_dir, "--preamble", tmp_path / "nowhere",
+                    "scenarios/ts-scheme-in-oci-url")
     assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
@@ -296,3 +302,6 @@ def test_merge_refuses_shards_run_with_another_profile_registry_or_preamble(whol
             shards.merge(dirs)
         _break_json(dirs[1] / "shard.json", lambda d: d.update(inputs=inputs))
         assert shards.merge(dirs)[0] == records
+    _break_json(dirs[1] / "shard.json", lambda d: d.pop("inputs"))  # a shard of an older airgap beside a newer one
+    with pytest.raises(UserError, match="shard.json records no run inputs"):
+        shards.merge(dirs)

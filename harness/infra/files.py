@@ -47,8 +47,12 @@ def read_json_file(path: Path, limit: int):
     naming it; FileNotFoundError is left to the caller, which knows what the file should have been."""
     data = read_regular_file(path, limit)
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except RecursionError:
         raise UserError(f"{printable(path)}: cannot be read as JSON: nested too deeply") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except ValueError as error:  # UnicodeDecodeError, JSONDecodeError, an integer of over 4300 digits
         raise UserError(f"{printable(path)}: cannot be read as JSON: {error}") from None
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON (Python writes it for a float that is not finite)")

@@ -189,6 +189,7 @@ def _shard_meta(directory: Path, meta) -> dict:
     selection = meta["selection"]
     counts = [meta["index"], meta["count"]]
     if (not isinstance(meta["plan"], str) or any(type(n) is not int for n in counts)
+            or not isinstance(meta.get("inputs", {}), dict)
             or not 1 <= meta["index"] <= meta["count"] <= MAX_SHARDS
             or not isinstance(selection, list) or not all(isinstance(name, str) for name in selection)
             or len(set(selection)) != len(selection)):
@@ -218,8 +219,12 @@ def merge(directories: list[Path], allow_partial: bool = False) -> tuple[list[di
     for directory, meta in shards[1:]:
         differ = sorted(name for name in set(first.get("inputs") or {}) | set(meta.get("inputs") or {})
                         if (first.get("inputs") or {}).get(name) != (meta.get("inputs") or {}).get(name))
-        if differ or ("inputs" in first) != ("inputs" in meta):
-            raise UserError(f"{first_dir} and {directory} were run with different {', '.join(differ) or 'airgap versions'} "
+        if ("inputs" in first) != ("inputs" in meta):
+            older = first_dir if "inputs" not in first else directory
+            raise UserError(f"{older / SHARD_FILE} records no run inputs (written by an older airgap), the other shards "
+                            "do: run every shard with one airgap")
+        if differ:
+            raise UserError(f"{first_dir} and {directory} were run with different {', '.join(differ)} "
                             "(catalog, platform profile, platform registry, preamble): their verdicts are of two runs")
     by_index: dict[int, Path] = {}
     for directory, meta in shards:
