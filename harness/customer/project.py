@@ -228,8 +228,12 @@ def _read(path: Path, real_root: Path) -> tuple[bytes | None, str]:
             target = Path(os.path.realpath(path))
             if not target.is_relative_to(real_root):
                 return None, "a symbolic link out of the project, not followed"
+            inside = target.relative_to(real_root).parts
+            if any(part in SKIPPED_DIRECTORIES or "/".join(inside[:i + 1]) in SKIPPED_DIRECTORIES
+                   for i, part in enumerate(inside[:-1])):
+                return None, "a symbolic link into a directory the copy skips (node_modules/, .git/ ...), not followed"
             if not target.exists():
-                return None, "a broken symbolic link"
+                return None, "a broken symbolic link, or a loop of them"
             info = target.stat()
             path = target
         if not stat.S_ISREG(info.st_mode):

@@ -58,9 +58,20 @@ def test_a_link_within_the_project_is_read_as_its_target_and_what_is_left_out_is
     assert [d["name"] for d in loaded.standins[0].definition["distributions"]] == ["django"]
     assert loaded.summary()["notes"][:4] == [
         "project: linked-dir: a symbolic link to a directory, not followed (left out)",
-        "project: broken: a broken symbolic link (left out)",
+        "project: broken: a broken symbolic link, or a loop of them (left out)",
         "project: outside.txt: a symbolic link out of the project, not followed (left out)",
         "project: package-lock.json: not a regular file (a FIFO, socket or device) (left out)"]
+
+
+def test_a_link_into_a_skipped_directory_is_not_followed(tmp_path):
+    """node_modules/ and .git/ are left out of the copy; a link into them does not bring them back."""
+    write(tmp_path, {"package.json": '{"name": "a"}', "node_modules/x/package.json": '{"name": "x"}', ".git/config": "x"})
+    (tmp_path / "gitconfig").symlink_to(".git/config")
+    (tmp_path / "x.json").symlink_to("node_modules/x/package.json")
+    files, notes = project.read_project(tmp_path)
+    assert [path for path, _ in files] == ["package.json"]
+    assert notes == tuple(f"{name}: a symbolic link into a directory the copy skips (node_modules/, .git/ ...), not "
+                          "followed (left out)" for name in ("gitconfig", "x.json"))
 
 
 def test_a_project_whose_build_file_links_out_of_it_says_so(tmp_path):
