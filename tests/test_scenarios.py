@@ -477,6 +477,13 @@ def test_pytest_collects_scenario_folders_and_names_a_loose_file(tmp_path):
     broken = collect("scenarios/", cwd=tmp_path)
     assert broken.returncode != 0 and "scenario.yaml: a broken symlink" in broken.stdout + broken.stderr
     assert "Traceback" not in broken.stdout + broken.stderr
+    # a scenario folder linked under a second name: `airgap run` refuses it (it would run again under that name)
+    (tmp_path / "scenarios" / "b" / "scenario.yaml").unlink()
+    (tmp_path / "scenarios" / "b").rmdir()
+    (tmp_path / "scenarios" / "a" / "scenario.yaml").write_text(VALID)
+    (tmp_path / "scenarios" / "alias").symlink_to("a")
+    linked = collect("scenarios/", cwd=tmp_path)
+    assert linked.returncode != 0 and "are one file" in linked.stdout + linked.stderr, linked.stdout[-3000:]
 
 
 def test_the_matrix_covers_every_strategy_and_every_key_a_recipe_uses():

@@ -68,6 +68,11 @@ def _refuse_what_airgap_run_refuses(config, items: list["ScenarioItem"]) -> None
                 scenario_files(directory)
     except UserError as error:
         raise pytest.UsageError(str(error)) from None
+    real: dict[Path, Path] = {}
+    for item in items:  # a scenario folder linked under a second name would run again under that name
+        seen = real.setdefault(Path(item.path).resolve(), Path(item.path))
+        if seen != Path(item.path):
+            raise pytest.UsageError(f"{item.path} and {seen} are one file (given twice, or a symbolic link): give it once")
     where: dict[str, Path] = {}
     for item in items:
         first = where.setdefault(item.scenario.name, Path(item.path))
