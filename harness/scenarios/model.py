@@ -725,24 +725,28 @@ def _check_recipes(catalog: Catalog, recipes: dict) -> None:
 def load(paths: list[Path], catalog: Catalog, recipes: dict) -> list[Scenario]:
     """Scenario folders and folders of them; a matrix file expands into the generated scenarios."""
     _check_recipes(catalog, recipes)
-    scenarios, origin, files = [], {}, {}  # origin: scenario -> the file it came from; files: real path -> as given
-    for path in paths:
-        for file in scenario_files(path):
-            real = file.resolve()
-            if real in files:  # one folder twice, or through a symbolic link under another name
-                raise UserError(f"{printable(file)} and {printable(files[real])} are one file (given twice, or a "
-                                "symbolic link): give it once")
-            files[real] = file
-            loaded = generated(catalog, recipes) if file.name != SCENARIO_FILE else [load_file(file)]
-            scenarios += loaded
-            origin.update((id(scenario), file) for scenario in loaded)
-    first: dict[str, Scenario] = {}
-    for scenario in scenarios:  # reports, shards and step reuse know a scenario by its name
+    files = [file for path in paths for file in scenario_files(path)]
+    refuse_one_file_twice(files)
+    loaded = [(scenario, file) for file in files
+              for scenario in (generated(catalog, recipes) if file.name != SCENARIO_FILE else [load_file(file)])]
+    first: dict[str, Path] = {}
+    for scenario, file in loaded:  # reports, shards and step reuse know a scenario by its name
         if scenario.name in first:
-            raise UserError(f"two scenarios named {scenario.name!r}: {printable(origin[id(first[scenario.name])])} and "
-                            f"{printable(origin[id(scenario)])}")
-        first[scenario.name] = scenario
-    return scenarios
+            raise UserError(f"two scenarios named {scenario.name!r}: {printable(first[scenario.name])} and "
+                            f"{printable(file)}")
+        first[scenario.name] = file
+    return [scenario for scenario, _ in loaded]
+
+
+def refuse_one_file_twice(files) -> None:
+    """One scenario file given twice, or through a symbolic link to its folder, would run again under the link's
+    name (`airgap run` and the pytest plugin alike)."""
+    seen: dict[Path, Path] = {}
+    for file in map(Path, files):
+        first = seen.setdefault(file.resolve(), file)
+        if first is not file:
+            raise UserError(f"{printable(file)} and {printable(first)} are one file (given twice, or a symbolic "
+                            "link): give it once")
 
 
 # --- the generated matrix ------------------------------------------------------------------------------

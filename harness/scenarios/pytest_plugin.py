@@ -15,7 +15,7 @@ from harness.contract.catalog import choreo_registry_from_environment, load_cata
 from harness.contract.profile import path_from_environment
 from harness.scenarios.recipes import recipes
 from harness.infra.errors import UserError
-from harness.scenarios.model import SCENARIO_FILE, load, scenario_files
+from harness.scenarios.model import SCENARIO_FILE, load, refuse_one_file_twice, scenario_files
 from harness.infra import paths
 
 _SESSION = {}
@@ -66,13 +66,9 @@ def _refuse_what_airgap_run_refuses(config, items: list["ScenarioItem"]) -> None
             directory = Path(argument.split("::", 1)[0]).resolve()
             if directory in scenario_dirs:
                 scenario_files(directory)
+        refuse_one_file_twice(dict.fromkeys(Path(item.path) for item in items))  # a matrix file's items share one
     except UserError as error:
         raise pytest.UsageError(str(error)) from None
-    real: dict[Path, Path] = {}
-    for item in items:  # a scenario folder linked under a second name would run again under that name
-        seen = real.setdefault(Path(item.path).resolve(), Path(item.path))
-        if seen != Path(item.path):
-            raise pytest.UsageError(f"{item.path} and {seen} are one file (given twice, or a symbolic link): give it once")
     where: dict[str, Path] = {}
     for item in items:
         first = where.setdefault(item.scenario.name, Path(item.path))
