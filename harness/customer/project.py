@@ -195,7 +195,7 @@ def read_project(root: Path) -> tuple[tuple[tuple[str, bytes], ...], tuple[str, 
         notes += [f"{printable((relative_dir / d).as_posix())}: a symbolic link to a directory, not followed (left out)"
                   for d in sorted(linked) if d not in SKIPPED_DIRECTORIES]
         subdirectories[:] = sorted(d for d in subdirectories
-                                   if d not in SKIPPED_DIRECTORIES and (relative_dir / d).as_posix() not in SKIPPED_DIRECTORIES
+                                   if not _skipped((*relative_dir.parts, d))
                                    and not set(OUTPUT_DIRECTORIES.get(d, ())) & set(names) and d not in linked)
         if subdirectories and len(relative_dir.parts) >= MAX_DEPTH:
             raise UserError(f"--project {printable(root)}: directories nested more than {MAX_DEPTH} deep "
@@ -216,6 +216,11 @@ def read_project(root: Path) -> tuple[tuple[tuple[str, bytes], ...], tuple[str, 
     return tuple(files), tuple(notes)
 
 
+def _skipped(parts: tuple[str, ...]) -> bool:
+    """Whether the directory at these path parts is one the copy skips (by its name, or its path: .yarn/cache)."""
+    return parts[-1] in SKIPPED_DIRECTORIES or "/".join(parts) in SKIPPED_DIRECTORIES
+
+
 def _walk_error(error: OSError) -> None:
     raise UserError(f"--project: {printable(error.filename)}: cannot be read ({error.strerror})")
 
@@ -229,8 +234,7 @@ def _read(path: Path, real_root: Path) -> tuple[bytes | None, str]:
             if not target.is_relative_to(real_root):
                 return None, "a symbolic link out of the project, not followed"
             inside = target.relative_to(real_root).parts
-            if any(part in SKIPPED_DIRECTORIES or "/".join(inside[:i + 1]) in SKIPPED_DIRECTORIES
-                   for i, part in enumerate(inside[:-1])):
+            if any(_skipped(inside[:i + 1]) for i in range(len(inside) - 1)):
                 return None, "a symbolic link into a directory the copy skips (node_modules/, .git/ ...), not followed"
             if not target.exists():
                 return None, "a broken symbolic link, or a loop of them"
