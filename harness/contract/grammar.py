@@ -614,7 +614,7 @@ def _without_secret(message: str, value: str) -> str:
             if len(piece) >= 4:  # a shorter one would mangle the message's own words
                 message = message.replace(piece, "***")
     # a quoted piece of the value (or a name made of it: no white space, so no wording of the parser's own)
-    return re.sub(r"\(([^()\s]*|[^()]*)\)",
+    return re.sub(r"\(([^()]*)\)",
                   lambda quoted: f"({mask(quoted[1])})" if quoted[1] in value or not re.search(r"\s", quoted[1])
                   else quoted[0], message)
 
