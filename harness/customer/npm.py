@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from harness.customer.project import StandIns, json_object_of, own_port, own_port_note, text_of
+from harness.customer.project import StandIns, json_object_of, own_port, own_port_note, skipped_by_copy, text_of
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack import content, slices
@@ -281,6 +281,11 @@ def _yarnrc(files: dict[str, bytes]) -> tuple[str | None, list[str]]:
                      "copy: Yarn fetches every package, as stood in for")
         return None, notes
     directory = "" if directory == "." else directory
+    skipped = skipped_by_copy(directory, files)
+    if skipped:
+        notes.append(f"{YARNRC} {OFFLINE_MIRROR} {printable(mirror)}: in {printable(skipped)}/, which the build's copy "
+                     "leaves out (build output or tool directory): Yarn fetches every package, as stood in for")
+        return None, notes
     if not any(path.startswith(f"{directory}/" if directory else "") and path != YARNRC for path in files):
         notes.append(f"{YARNRC} {OFFLINE_MIRROR} {printable(mirror)}: no such directory in the project: Yarn fetches "
                      "every package, as stood in for")

@@ -221,6 +221,18 @@ def _skipped(parts: tuple[str, ...]) -> bool:
     return parts[-1] in SKIPPED_DIRECTORIES or "/".join(parts) in SKIPPED_DIRECTORIES
 
 
+def skipped_by_copy(directory: str, files) -> str | None:
+    """The directory on the way to `directory` (a project path) that read_project skipped, if one was: a setting
+    naming a directory there names one the build's copy does not have, and a note should say why."""
+    parts = tuple(part for part in directory.split("/") if part not in ("", "."))
+    for i in range(len(parts)):
+        parent = "/".join(parts[:i])
+        beside = {posixpath.join(parent, name) for name in OUTPUT_DIRECTORIES.get(parts[i], ())}
+        if _skipped(parts[:i + 1]) or beside & set(files):
+            return "/".join(parts[:i + 1])
+    return None
+
+
 def _walk_error(error: OSError) -> None:
     raise UserError(f"--project: {printable(error.filename)}: cannot be read ({error.strerror})")
 

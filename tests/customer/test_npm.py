@@ -557,6 +557,9 @@ def test_a_yarn_offline_mirror_s_tarballs_are_installed_from_it_and_kept(yarnrc)
 @pytest.mark.parametrize("yarnrc, note", [
     ('yarn-offline-mirror "/home/ci/offline"\n', "outside the project"),
     ('yarn-offline-mirror "./offline"\n', "no such directory in the project"),
+    ('yarn-offline-mirror "./vendor/yarn"\n', "in vendor/, which the build's copy leaves out"),
+    ('yarn-offline-mirror "./build/offline"\n', "in build/, which the build's copy leaves out"),
+    ('yarn-offline-mirror ".yarn/cache/x"\n', "in .yarn/cache/, which the build's copy leaves out"),
     ('registry "https://npm.acme.example/"\n"@acme:registry" "https://npm.acme.example/"\n',
      ".yarnrc sets @acme:registry, registry: not checked"),
     ('"//u:S3cretZZ91@npm.acme.example/:always-auth" true\nregistry "https://npm.acme.example/"\n',
