@@ -328,7 +328,13 @@ def test_a_scenario_value_that_would_fail_or_hang_after_the_build_is_refused_at_
     ("{build: fails, mirror_hits: [{route: pkg-nmp-url}]}", "mirror route 'pkg-nmp-url' is no key of the catalog"),
     ("{build: fails, no_mirror_hits: [oci-dockerhub-ur]}", "mirror route 'oci-dockerhub-ur' is no key"),
     ("{build: fails, no_mirror_hits: [webap.pkg-npm-url]}", "mirror route 'webap.pkg-npm-url': 'webap' is no strategy"),
-    ("{build: fails, no_mirror_hits: [buildpack.pkg-npm-url]}", None),
+    ("{build: fails, no_mirror_hits: [buildpack.pkg-npm-url]}", None),  # webapp must not read buildpack's key
+    ("{build: fails, no_mirror_hits: [pkg-go-url]}", None),  # nor a key of a manager it does not run
+    ("{build: fails, mirror_hits: [{route: buildpack.pkg-npm-url}]}",
+     "mirror route 'buildpack.pkg-npm-url': webapp never fetches through it"),
+    ("{build: fails, mirror_hits: [{route: pkg-go-url}]}", "mirror route 'pkg-go-url': webapp never fetches through it"),
+    ("{build: fails, mirror_hits: [{route: image-golang-ref}]}", "mirror route 'image-golang-ref': webapp never fetches"),
+    ("{build: fails, mirror_hits: [{route: image-node-ref}, {route: webapp.pkg-npm-url}]}", None),
     ("{build: fails, images: {nodee: 'docker.io/library/node:18'}}", "image 'nodee' is no image of webapp"),
     ("{build: succeeds, failing_step: preamble}", "build: succeeds with a failing step"),
     ("{build: fails, failing_step: 'pull:nginx', failing_steps: ['pull:node']}", "is not the first of failing_steps"),

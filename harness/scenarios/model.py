@@ -520,6 +520,7 @@ def _checked(path: Path, scenario: Scenario) -> Scenario:
         if step is not None and step not in names:
             problems.append(f"failing step {step!r} is no step of the scenario ({', '.join(sorted(names))})")
     routes = {*catalog.keys, "oci-ping"}  # gateway routes are named by their key (and the registry ping)
+    strategy, expected_hits = catalog.strategies[scenario.strategy], {hit.route for hit in expect.mirror_hits}
     for route in [hit.route for hit in expect.mirror_hits] + list(expect.no_mirror_hits):
         scope, bare = split_key_name(route)  # a scoped key's route is named with its strategy
         if bare not in routes:
@@ -527,7 +528,12 @@ def _checked(path: Path, scenario: Scenario) -> Scenario:
         elif scope is not None and scope not in catalog.strategies:
             problems.append(f"mirror route {route!r}: {scope!r} is no strategy of the catalog "
                             f"({', '.join(catalog.strategies)})")
-    images = catalog.strategies[scenario.strategy].images
+        elif route in expected_hits and (scope not in (None, scenario.strategy)
+                                         or bare not in (*strategy.url_keys, "oci-ping")):
+            # a hit no build of the strategy can make (an absence there stays a check: the build must not read it)
+            problems.append(f"mirror route {route!r}: {scenario.strategy} never fetches through it (its keys: "
+                            f"{', '.join(strategy.url_keys)})")
+    images = strategy.images
     problems += [f"image {image!r} is no image of {scenario.strategy} ({', '.join(images)})"
                  for image, _ in expect.images if image not in images]
     for image, expected_reference in expect.images:
