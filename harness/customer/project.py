@@ -25,18 +25,44 @@ from harness.stack import slices
 # harness/contract/grammar.py `mask` does for proxy-config values: the password, or a token written as the user
 # name, also when it holds '/' or '@'), `user:pass@host` without a scheme, `key=value` and `key: value` settings
 # (.npmrc's `_authToken=`, `password:`, `api_key=` in a query), Gradle's `password 'x'`, curl's `-u user:pass` and
-# Authorization headers (a package.json script), and URLs written with JSON's escaped slashes (`https:\/\/u:p@h`).
+# Authorization headers (a package.json script), and URLs written with JSON's escaped slashes (`https:\/\/u:p@h`);
+# and what a script passes on a command line (`npm config set //h/:_authToken T`, `--password T`, `docker login -p
+# T`, `composer config http-basic.h u p`). Each pattern is linear in the text: build output goes through it too
+# (benchmarks/scrub.py).
 # `mask` also hides the token hosted registries take as a path segment (grammar.yaml path_tokens). Nothing read
 # from the project reaches a note, a report or an error without this mask.
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s<>]+")
-_JSON_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\\/\\/[^\s<>\"]+")
-_SECRET_NAMES = r"_authToken|_auth|_password|password|passwd|token|secret|api[_-]?key|apikey|access[_-]?key|sig"
+# (a scheme starts where no scheme character precedes it: else a long word would be scanned again from each letter)
+_URL = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s<>]+")
+_JSON_URL = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:\\/\\/[^\s<>\"]+")
+_SECRET_NAMES = r"_authToken|_auth|_password|password|passwd|token|secret|api[_-]?key|apikey|access[_-]?key|sig|ident"
+_QUOTED_OR_WORD = r"""(?:'[^']*'|"[^"]*"|[^\s'"]+)"""
+# A shell command's rest after a credential setting's name: `npm config set //h/:_authToken T`, `yarn config set
+# npmAuthToken T`, `composer config http-basic.h user pass`, `bundle config set h user:pass`.
+_COMMAND_REST = r"[^;&|\n]*[^;&|\s]"
 _CREDENTIALS = (
     (re.compile(r"(?<=://)[^/\s@]+@"), "***@"),
-    (re.compile(r"(?<![\w/])[^\s/@:'\"=]+:[^\s/@\"]+@(?!sha(?:256|384|512):)(?=[\w.-])"), "***@"),
+    (re.compile(r"(?<![^\s/@\"])[^\s/@\"]+@(?!sha(?:256|384|512):)(?=[\w.-])"), lambda m: _schemeless_userinfo(m)),
+    # a quoted value of a variable named like a credential, whole: COMPOSER_AUTH='{"github-oauth": {...}}'
+    (re.compile(r"""(\b(?=[A-Za-z0-9_]*?(?:AUTH|TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|CREDENTIALS?))[A-Za-z0-9_]++=)"""
+                r"""('[^']*'|"[^"]*")""", re.I), r"\1***"),
+    (re.compile(rf"\b(BUNDLE_[A-Z0-9_]+__[A-Z0-9_]+=){_QUOTED_OR_WORD}"), r"\1***"),  # Bundler's credentials per host
+    (re.compile(rf"\b((?:npm|yarn|pnpm|composer)\s+config\s+(?:set\s+)?(?:[^\s;&|]+\s+){{0,4}}?(?=[^\s=;&|]*?(?:{_SECRET_NAMES}|"
+                r"http-basic\.|bearer\.|github-oauth\.|gitlab-oauth\.|gitlab-token\.|bitbucket-oauth\.))[^\s=;&|]++\s+)"
+                + _COMMAND_REST, re.I), r"\1***"),
+    (re.compile(r"\b(bundle\s+config\s+(?:set\s+)?(?:--[\w-]+\s+)*[\w-]+\.[\w.-]+\s+)" + _COMMAND_REST), r"\1***"),
+    # a command-line flag named like a credential, its value after a space or '=': --password X, --http-password=X
+    (re.compile(r"((?:^|\s)--?(?![\w-]*-(?:stdin|file)\b)(?=[\w-]*?(?:password|passwd|token|secret|api-?key|auth-?ident))"
+                rf"[\w-]++(?:\s+|=)){_QUOTED_OR_WORD}", re.I), r"\1***"),
+    # -p X of docker login, twine upload and sshpass (elsewhere -p is mkdir's, a port, ...)
+    (re.compile(rf"(\b(?:login|upload|sshpass)\b[^;&|\n]{{0,200}}?\s-p\s*){_QUOTED_OR_WORD}"), r"\1***"),
+    (re.compile(r"(<(password|passphrase|privateKey|token|secret)>)[^<]*", re.I), r"\1***"),  # Maven settings.xml
+    (re.compile(r"((?<![\w-])X-(?=[\w-]*?(?:api|token|key|auth|secret|password))[\w-]++\s*:\s*)[^\s'\"]+", re.I), r"\1***"),
     (re.compile(rf"((?:{_SECRET_NAMES})\"?\s*[=:]\s*\"?)[^\s\"&]+", re.I), r"\1***"),
     (re.compile(rf"((?:{_SECRET_NAMES})\s+)(['\"])[^'\"\n]*\2", re.I), r"\1\2***\2"),
-    (re.compile(r"((?:^|\s)(?:-u|--user)(?:\s+|=)['\"]?[^\s:'\"]*):[^\s'\"]+"), r"\1:***"),
+    # curl's -u user:pass, the password quoted or not, or the whole pair quoted
+    (re.compile(r"""((?:^|\s)(?:-u|--user)(?:\s+|=))(?:'([^':]*):[^']*'|"([^":]*):[^"]*"|([^\s:'"]*):"""
+                rf"{_QUOTED_OR_WORD})"),
+     lambda m: f"{m[1]}{next(u for u in (m[2], m[3], m[4]) if u is not None)}:***"),
     (re.compile(r"((?:authorization)\s*:\s*(?:(?:bearer|basic|token|bot)\s+)?)[^\s'\"]+", re.I), r"\1***"),
     (re.compile(r"(\bbearer\s+)[A-Za-z0-9._~+/=-]+", re.I), r"\1***"),
     # a query parameter named like a credential: presigned URLs' X-Amz-Signature/X-Amz-Credential, SAS's sig=, ?auth=
@@ -44,6 +70,23 @@ _CREDENTIALS = (
                 re.I),
      r"\1***"),
 )
+
+
+def _schemeless_userinfo(run: re.Match) -> str:
+    """`user:pass@` without a scheme in a run of characters up to an '@' (no whitespace, '/', '"' or '@' in it),
+    masked from the leftmost user name: one that starts after no word character or '/' and runs, with no ':',
+    "'" or '=' in it, to a ':' a password follows. One pass over the run (a regular expression trying every start
+    took quadratic time on a long word of a build's output)."""
+    text, begin = run.string, run.start()
+    user_start = None
+    for i, char in enumerate(run.group()[:-1]):
+        if char in ":'=":
+            if char == ":" and user_start is not None and i + 1 < run.end() - begin - 1:
+                return run.group()[:user_start] + "***@"
+            user_start = None
+        elif user_start is None and not re.match(r"[\w/]", text[begin + i - 1] if begin + i else " "):
+            user_start = i
+    return run.group()
 
 
 def scrub(text: str) -> str:

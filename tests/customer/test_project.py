@@ -380,6 +380,32 @@ def test_scrub_masks_every_credential_form(name, password, form):
     assert "PW" + password not in project.scrub(text)
 
 
+@given(user, st.text(string.ascii_letters + string.digits + "-._~!$%+,:@/=", min_size=1, max_size=30),
+       st.sampled_from(["npm config set //h.example/:_authToken {p} && npm ci", "npm config set _password {p}",
+                        "yarn config set npmAuthToken {p}", "pnpm config set --location project //h/:_auth {p}",
+                        "x --password {p} -y", "wget --http-password={p} https://h.example/x", "tool --api-key '{p}'",
+                        "docker login -u {u} -p {p} reg.example", "twine upload --repository x -u {u} -p {p} dist/*",
+                        "sshpass -p {p} ssh h", 'npmAuthIdent: "{u}:{p}"', "<password>{p}</password>",
+                        "-H 'X-JFrog-Art-Api: {p}'", "COMPOSER_AUTH='{{\"github-oauth\": {{\"github.com\": \"{p}\"}}}}' composer i",
+                        "composer config http-basic.h.example {u} {p}", "composer config -g github-oauth.github.com {p}",
+                        "bundle config set --global h.example {u}:{p}", "BUNDLE_GEMS__H__EXAMPLE={u}:{p} bundle install",
+                        "curl -u {u}:'{p} x' https://h.example", "curl -u '{u}:{p} y' https://h.example",
+                        'curl --user "{u}:{p}" https://h.example']))
+def test_scrub_masks_credentials_a_projects_scripts_pass_on_a_command_line(name, password, form):
+    """A package.json script is quoted in the notes as it is: the credentials commands take as arguments (npm,
+    Yarn, Composer and Bundler settings, --password flags, -p of a login) are masked there too."""
+    text = "before; " + form.format(u=name, p="PW" + password) + "; after"
+    scrubbed = project.scrub(text)
+    assert "PW" + password not in scrubbed and scrubbed.startswith("before; ") and scrubbed.endswith("; after")
+
+
+@pytest.mark.parametrize("text", ["npm ERR! your authentication token seems to be invalid", "mkdir -p build/out",
+                                  "docker login --password-stdin reg.example", "npm config set registry https://r.example/",
+                                  "bundle config set --local path vendor/bundle"])
+def test_scrub_leaves_commands_without_a_credential_as_they_are(text):
+    assert project.scrub(text) == text
+
+
 @given(st.text(string.ascii_letters + string.digits + "-_", min_size=6, max_size=40),
        st.sampled_from(["https://dl.cloudsmith.io/{t}/acme/repo/python/simple/", "https://gems.gemfury.com/{t}/",
                         "https://npm-proxy.fury.io/{t}/acme/", "--index-url https://pypi.fury.io/{t}/acme/simple",
