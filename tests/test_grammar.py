@@ -254,7 +254,10 @@ def test_oci_and_override_rules_agree_with_bash(mirrors, overrides):
           "https://h.example.com/a\thttps://T0kQQ77@other.example.com/", "https://u:pa ss@h.example.com/",
           "https://h.example.com/a\x0bT0kQQ77", "https://h.example.com/a\u00a0T0kQQ77", "https://h.example.com/a ",
           "u1:S3cretZZ91@nexus.example.com/simple https://pypi.example.com/simple",
-          "u1:S3cretZZ91@h.example.com/x?next=https://o.example.com/", "a/b://u:S3cretZZ91@h.example.com/"])
+          "u1:S3cretZZ91@h.example.com/x?next=https://o.example.com/", "a/b://u:S3cretZZ91@h.example.com/",
+          "https://builder:4431/Zq9xS3cret@nexus.example.com/py/", "builder:20247731/Zq9xS3cret@myreg.example.com/node:20",
+          "https://b:99999/S3cret@x@sha256:1", "https://b:123456/S3cret@h", "h.example.com:443/a@b.c:d",
+          "https://[::1]:4873/S3cret@nexus.example.com/", "https://h:/S3cret@nexus.example.com/"])
 def test_masking_agrees_with_bash_and_hides_every_password(values):
     masked = bash([("pc_mask_url", value, "") for value in values])
     for value, (_, shown) in zip(values, masked):

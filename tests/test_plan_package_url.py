@@ -56,6 +56,14 @@ def test_package_url_error(tmp_path, catalog, value, usable):
     ("https://u:p@ss/w@rd@nexus.example.com/npm/", "https://u:***@nexus.example.com/npm/"),
     ("https://nexus.example.com:8443/npm/@scope/x", "https://nexus.example.com:8443/npm/@scope/x"),
     ("user:secret@harbor.example.com/proxy", "user:***@harbor.example.com/proxy"),
+    # a password of digits, then '/': it reads as a port, the rest as a path; the '@' before a host name tells
+    ("https://builder:4431/Zq9xS3cret@nexus.example.com/py/", "https://builder:***@nexus.example.com/py/"),
+    ("https://builder:20247731/Zq9xS3cret@nexus.example.com/npm/", "https://builder:***@nexus.example.com/npm/"),
+    ("builder:20247731/Zq9xS3cret@myreg.example.com/node:20", "builder:***@myreg.example.com/node:20"),
+    ("ci.bot:2024/S3cret@harbor.example.com:8443/proxy", "ci.bot:***@harbor.example.com:8443/proxy"),
+    ("https://[::1]:4873/S3cret@nexus.example.com/", "https://[:***@nexus.example.com/"),  # masked, if oddly
+    ("nexus.example.com:5000/node:18@sha256:abc", "nexus.example.com:5000/node:18@sha256:abc"),
+    ("https://nexus.example.com:8443/npm/@scope/x@1.0.0", "https://nexus.example.com:8443/npm/@scope/x@1.0.0"),
 ])
 def test_mask_url(url, masked):
     assert mask_url(url) == masked
