@@ -1,6 +1,7 @@
 """`airgap secret render|import|mount`, checked against the real kubectl v1.32 and the config reader."""
 
 import base64
+import codecs
 import json
 import os
 import re
@@ -340,7 +341,7 @@ def test_import_yaml_scalars_stay_text(tmp_path):
     ('{"kind": "Secret", "stringData": {' + ", ".join(f'"k{i}": ""' for i in range(5001)) + "}}",
      "5001 keys; a proxy-config Secret has at most 5000"),
     ("kind: Secret\ndata:\n  k: YWJj\n    ZGVm\n", "data key 'k' is not valid base64"),  # folded: a space
-    ("kind: Secret\ndata:\n  ../escape: YQ==\n", 'data key "../escape" is not a valid Secret key'),
+    ("kind: Secret\ndata:\n  ../escape: YQ==\n", 'data key ".." \\(and what follows it, not shown\\) is not a valid Secret key'),
     ("kind: Secret\nstringData:\n  ..data: x\n", "must not start with '..'"),
     ("kind: Secret\ndata:\n  pkg-npm-url: YQ==\n  pkg-npm-url: Yg==\n", "duplicate key 'pkg-npm-url'"),
     ("kind: Secret\ndata:\n  k: YQ==\n  k: Yg==\n", "duplicate key \\(not shown"),
@@ -354,7 +355,20 @@ def test_import_yaml_scalars_stay_text(tmp_path):
      "stringData has a key without a value after key 'pkg-maven-password'.* the key is not shown"),
     ("kind: Secret\nstringData: {a: x, pkg-npm-token:YQtoken}\n", "stringData has a key without a value after key 'a'"),
     ("kind: Secret\nstringData:\n  pkg-npm-token:YQtoken: x\n",
-     "stringData key \"pkg-npm-token\" \\(and what follows its ':', not shown\\) is not a valid Secret key"),
+     "stringData key \"pkg-npm-token\" \\(and what follows it, not shown\\) is not a valid Secret key"),
+    # a value joined to its key by '=' or a space: the key's name-shaped start only
+    ('{"kind": "Secret", "stringData": {"pkg-maven-password=YQtoken": ""}}',
+     "stringData key \"pkg-maven-password\" \\(and what follows it, not shown\\) is not a valid Secret key"),
+    ("kind: Secret\nstringData:\n  pkg-maven-password YQtoken: x\n",
+     "stringData key \"pkg-maven-password\" \\(and what follows it, not shown\\) is not a valid Secret key"),
+    ("kind: Secret\nstringData:\n  pkg-npm-token:\n", "stringData key 'pkg-npm-token' has no value \\(null\\): write ''"),
+    # PyYAML's own wording stays (a tab, an indicator), the document's text does not
+    ("kind: Secret\nstringData:\n  pkg-npm-url: https://n.example.com/YQ\t\n",
+     "found character '\\\\t' that cannot start any token \\(a tab: YAML allows only spaces there"),
+    ("kind: Secret\nstringData: {a: YQ, c: YQ: e}\n", "expected ',' or '}', but got ':'"),
+    ("---\n# Source: a.yaml\n---\nkind: ConfigMap\n---\n---\nkind: Secret\nstringData: {pkg-npm-token: YQtoken}\n",
+     "holds 2 YAML documents and 2 empty one\\(s\\), counted below as written; import takes one Secret "
+     "\\(document 4 is the Secret"),
     ("kind: Secret\ndata: YQ==\n", "data is not a mapping"),
     ("kind: Secret\nstringData:\n  k: YQ\x01token\n", "not valid YAML at line 3: the character U\\+0001 is not allowed"),
     # a field a Secret does not have: its keys would be dropped unread (the API server refuses it)
@@ -393,6 +407,25 @@ def test_import_warns_of_a_pull_secret_and_of_another_name_and_takes_a_byte_orde
     secret_file.write_text(json.dumps({"kind": "Secret", "metadata": {"name": NAME}, "data": {"pkg-npm-token": "YQ=="}}))
     code, _, err = run_airgap(monkeypatch, capsys, "secret", "import", str(secret_file), str(tmp_path / "out2"))
     assert code == 0 and "warning" not in err, err
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("suffix, text", [
+    ("yaml", f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {NAME}\nstringData:\n  pkg-npm-url: https://n.example.com/\n"),
+    ("json", json.dumps({"kind": "Secret", "metadata": {"name": NAME}, "stringData": {"pkg-npm-url": "https://n.example.com/"}})),
+])
+def test_import_reads_utf16_with_its_byte_order_mark(tmp_path, monkeypatch, capsys, encoding, suffix, text):
+    """Windows PowerShell 5.1's `kubectl get secret NAME -o yaml > s.yaml` writes UTF-16 with a byte-order mark,
+    which kubectl reads back; without one, UTF-16 is no text import takes (it says so)."""
+    secret_file = tmp_path / f"s.{suffix}"
+    bom = {"utf-16": b"", "utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}[encoding]
+    secret_file.write_bytes(bom + text.encode(encoding))
+    code, _, err = run_airgap(monkeypatch, capsys, "secret", "import", str(secret_file), str(tmp_path / "out"))
+    assert code == 0, err
+    assert (tmp_path / "out" / "pkg-npm-url").read_bytes() == b"https://n.example.com/"
+    secret_file.write_bytes(text.encode(encoding)[len(bom) or 2:] if encoding == "utf-16" else text.encode(encoding))
+    code, _, err = run_airgap(monkeypatch, capsys, "secret", "import", str(secret_file), str(tmp_path / "out2"))
+    assert code == 1 and "UTF-16 without a byte-order mark, it seems: save it as UTF-8" in err, err
 
 
 def test_import_says_which_value_it_takes_for_a_key_in_data_and_stringdata(tmp_path, monkeypatch, capsys):

@@ -15,6 +15,7 @@ way kubelet's AtomicWriter fills a Secret volume.
 
 import base64
 import binascii
+import codecs
 import difflib
 import json
 import os
@@ -43,7 +44,8 @@ LAST_KUBECTL_WITH_NULL_TIMESTAMP = (1, 33)  # Kubernetes 1.34 omits a zero creat
 # Bounds on what a hostile file can cost. Kubernetes keeps an object in etcd only up to 1.5 MiB
 # (--max-request-bytes) and a Secret's data up to 1 MiB; as YAML or JSON, base64 makes that at most
 # about 2 MiB, so 4 MiB is every real Secret manifest with room to spare. The pure-Python YAML parser
-# takes up to about 10 s for 4 MiB of the slowest text; nodes are what cost memory (about 0.7 kB
+# takes up to about 17 s for 4 MiB of the slowest text (one plain scalar of 2 million words, on 2 cores at
+# medium speed; a real manifest's 4 MiB, mostly base64, much less); nodes are what cost memory (about 0.7 kB
 # each), so their number is bounded too: a Secret has a few per key.
 MAX_SECRET_FILE_BYTES = 4 * 1024 * 1024
 MAX_YAML_NODES = 20_000
@@ -229,6 +231,10 @@ def _json_pairs(pairs):
     return dict(pairs)
 
 
+# what PyYAML's messages quote that is its own wording, not the document's: '<block end>', ':', '\t'
+_YAML_FIXED = re.compile(r"""'(?:<[a-z ]+>|\\[tnr]|[^A-Za-z0-9\s'"\\])'""")
+
+
 def _load_document(text: str, source: str):
     """JSON when it starts with `{` (as Kubernetes' YAMLOrJSONDecoder decides), else YAML.
 
@@ -245,14 +251,22 @@ def _load_document(text: str, source: str):
             where = f" at line {error.lineno}, column {error.colno}" if hasattr(error, "lineno") else ""
             raise UserError(f"{source}: not valid JSON{where}: {getattr(error, 'msg', error)}") from None
     try:
-        documents = [doc for doc in yaml.load_all(text, Loader=_TextLoader) if doc is not None]
+        every = list(yaml.load_all(text, Loader=_TextLoader))
+        documents = [doc for doc in every if doc is not None]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = error.problem or "unreadable"
         if not isinstance(error, _OwnYAMLError):  # PyYAML's own quote the text it stumbled on: '!S3cret' as a tag
-            # from its first quote to its last, whatever is between: a quoted tag may hold escaped quotes ('!a\\'b"c')
+            # from its first quote to its last, whatever is between: a quoted tag may hold escaped quotes ('!a\\'b"c');
+            # what is PyYAML's own wording stays: a token's name ('<scalar>'), one punctuation or white space character
+            fixed = _YAML_FIXED.findall(problem)
+            count = iter(range(len(fixed)))
+            problem = _YAML_FIXED.sub(lambda _: f"\0{next(count)}\0", problem)
             problem = re.sub(r"\([^)]*\)", "(…)", re.sub(r"['\"].*['\"]", "(…)", problem, flags=re.S))
+            problem = re.sub("\0([0-9]+)\0", lambda m: fixed[int(m[1])], problem)
+            if "'\\t'" in problem:
+                problem += " (a tab: YAML allows only spaces there; replace it by a space)"
             if re.search(r"tag|alias|anchor", problem):
                 problem += " (a value starting with !, * or & must be quoted)"
         raise UserError(f"{source}: not valid YAML{where}: {problem}") from None
@@ -263,11 +277,13 @@ def _load_document(text: str, source: str):
     except yaml.YAMLError as error:
         raise UserError(f"{source}: not valid YAML ({type(error).__name__})") from None
     if len(documents) != 1:  # helm template, kustomize build: say which document is the Secret (kinds not shown)
-        secrets = [str(n) for n, document in enumerate(documents, 1)
+        secrets = [str(n) for n, document in enumerate(every, 1)  # counted as written, empty ones too (`# Source:`)
                    if isinstance(document, dict) and document.get("kind") == "Secret"]
         hint = (f"document {secrets[0]} is the Secret: keep only it" if len(secrets) == 1 else
                 f"documents {', '.join(secrets)} are Secrets: keep one" if secrets else "none is a Secret")
-        raise UserError(f"{source}: holds {len(documents)} YAML documents; import takes one Secret ({hint})")
+        empty = len(every) - len(documents)
+        counted = f" and {empty} empty one(s), counted below as written" if empty and secrets else ""
+        raise UserError(f"{source}: holds {len(documents)} YAML documents{counted}; import takes one Secret ({hint})")
     return documents[0]
 
 
@@ -330,9 +346,12 @@ def _section(secret: dict, field_name: str, source: str) -> dict:
                             "as it may be part of a secret: quote the value")
         problems = key_problems(key) if isinstance(key, str) else ["not a string"]
         if problems:
-            # `k:value` without a space is one key holding the value: show the key up to its ':' only
-            shown = go_quote(str(key).split(":", 1)[0]) + (" (and what follows its ':', not shown)" if ":" in str(key) else "")
+            # `k:value`, `k=value` or `k value` is one key holding the value: show the key's name-shaped start only
+            name = re.match(r"[-._a-zA-Z0-9]*", str(key))[0]
+            shown = go_quote(name) + (" (and what follows it, not shown)" if name != str(key) else "")
             raise UserError(f"{source}: {field_name} key {shown} is not a valid Secret key: " + "; ".join(problems))
+        if value is None:
+            raise UserError(f"{source}: {field_name} key {key!r} has no value (null): write '' for an empty one")
         if not isinstance(value, str):
             raise UserError(f"{source}: {field_name} key {key!r}: the value is not a string")
         previous = key
@@ -373,10 +392,15 @@ def load_secret_file(path: str | os.PathLike) -> dict[str, bytes]:
 def read_secret_file(path: str | os.PathLike) -> tuple[dict[str, bytes], list[str]]:
     """The key values of a Secret manifest file, and notices on what it is (secret_notices)."""
     source = "stdin" if str(path) == "-" else printable(path)
+    data = _read_stdin() if str(path) == "-" else _read_file(Path(path))
+    # UTF-16 with its byte-order mark: what Windows PowerShell 5.1's `kubectl get secret ... > file` writes
+    encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8"
+    if encoding == "utf-8" and b"\0" in data[:2]:  # `{` or `k` then NUL, or the reverse: no manifest starts so
+        raise UserError(f"{source}: UTF-16 without a byte-order mark, it seems: save it as UTF-8")
     try:
-        text = (_read_stdin() if str(path) == "-" else _read_file(Path(path))).decode("utf-8")
+        text = data.decode(encoding)
     except UnicodeDecodeError:
-        raise UserError(f"{source}: not UTF-8 text, so neither YAML nor JSON") from None
+        raise UserError(f"{source}: not {encoding.upper()} text, so neither YAML nor JSON") from None
     document = _load_document(text, source)
     secret = _the_secret(document, source)
     return _values(secret, source), _list_notices(document, source) + secret_notices(secret, source)
