@@ -49,7 +49,8 @@ def run(args) -> int:
 
     catalog = catalog_from(args)
     check_preamble(args.preamble or paths.preamble_dir(), [args.strategy])
-    project = customer.load(args.project) if args.project else None  # read once, before any stack starts
+    # read once, before any stack starts (what the strategy does not build, as far as it can be read)
+    project = customer.load(args.project, customer.built_by(recipes()[args.strategy])) if args.project else None
     if project is not None:
         project.steps(args.strategy, recipes()[args.strategy])  # a project the strategy does not build: say so now
     with tempfile.TemporaryDirectory(prefix="airgap-repro-") as tmp:

@@ -186,8 +186,7 @@ class CustomerProject:
                 out.append(step)
         if not built:
             uses = ", ".join(self.managers + ((DOCKERFILE,) if self.dockerfile else ())) or "no package manager"
-            builds_of = sorted({s["manager"] for s in recipe if "project" in s} | ({DOCKERFILE} if any(
-                "dockerfile" in s for s in recipe) else set()))
+            builds_of = sorted(DOCKERFILE if name == "dockerfile" else name for name in built_by(recipe))
             raise UserError(f"--project {self.root}: the project uses {uses}; strategy {strategy} builds "
                             f"{', '.join(builds_of) or 'no project'} (pick the strategy that builds it)")
         return out
@@ -458,8 +457,16 @@ def _with_unread(made: StandIns, piece, files: dict[str, bytes], root: Path) -> 
     return replace(made, notes=tuple(made.notes) + tuple(found)) if found else made
 
 
-def load(root: Path) -> CustomerProject:
-    """Read the project at `root` and make its stand-ins (no stack needed: pure, from its files)."""
+def built_by(recipe: list[dict]) -> set[str]:
+    """The managers a strategy's recipe builds a project with, and "dockerfile" if it builds a Dockerfile."""
+    return {step["manager"] for step in recipe if "project" in step} | (
+        {"dockerfile"} if any("dockerfile" in step for step in recipe) else set())
+
+
+def load(root: Path, strategy_builds: set[str] | None = None) -> CustomerProject:
+    """Read the project at `root` and make its stand-ins (no stack needed: pure, from its files). With
+    `strategy_builds` (built_by a strategy's recipe), files of a manager outside it that cannot be read are a note, not an error:
+    a Yarn 2+ lockfile beside the Dockerfile byoc builds does not stop byoc."""
     files, read_notes = read_project(root)
     by_path = dict(files)
     pieces = {piece.manager: piece for piece in slices.load()}
@@ -471,10 +478,17 @@ def load(root: Path) -> CustomerProject:
                 break
     dockerfile = DOCKERFILE in by_path
     display = printable(root)
-    standins = tuple(_with_unread(_standins(manager, by_path, display), pieces[manager], by_path, root)
-                     for manager, _ in builds)
-    if dockerfile:
-        standins += (_standins("dockerfile", by_path, display),)
+    standins, unreadable = [], []
+    for name in [manager for manager, _ in builds] + (["dockerfile"] if dockerfile else []):
+        try:
+            made = _standins(name, by_path, display)
+        except UserError as error:
+            if strategy_builds is None or name in strategy_builds:
+                raise
+            unreadable.append((name, str(error)))
+            continue
+        standins.append(_with_unread(made, pieces[name], by_path, root) if name in pieces else made)
+    standins = tuple(standins)
     unsupported = sorted({path for path in by_path if "/" not in path
                           for pattern in NOT_BUILT if fnmatch.fnmatchcase(path.lower(), pattern)})
     if not builds and not dockerfile:
@@ -484,8 +498,10 @@ def load(root: Path) -> CustomerProject:
                         f"(looked for {', '.join(markers)})" + (f"; {', '.join(map(printable, unsupported))}: "
                                                                  f"{NOT_BUILT_WHY}" if unsupported else "")
                         + "".join(f"; {scrub(note)}" for note in left_out))
-    if unsupported:  # said beside what is built (the first manager's notes)
+    if unsupported and standins:  # said beside what is built (the first manager's notes)
         first = standins[0]
         standins = (replace(first, notes=first.notes + (f"{', '.join(map(printable, unsupported))}: {NOT_BUILT_WHY}",)),
                     *standins[1:])
+    read_notes += tuple(f"{name} not read, as this strategy does not build it: {why.removeprefix(f'--project {display}: ')}"
+                        for name, why in unreadable)
     return CustomerProject(display, files, tuple(builds), standins, dockerfile, read_notes)

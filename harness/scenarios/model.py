@@ -23,7 +23,7 @@ from harness.contract import grammar, lint, reference
 from harness.contract.catalog import Catalog, load_catalog
 from harness.contract.config import key_problems, read_config, split_key_name
 from harness.contract.plan import plan
-from harness.customer.project import CustomerProject, load as load_project, read_tree
+from harness.customer.project import CustomerProject, built_by, load as load_project, read_tree
 from harness.infra import paths
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
@@ -585,13 +585,14 @@ def _with_project_path(path: Path, data: dict) -> Scenario:
     if clashes:
         raise UserError(f"{path}: project: {{path}} builds a customer's project with the strategy's steps; "
                         f"it cannot be combined with {', '.join(clashes)}")
+    scenario = from_json(data, folder.name, str(path), folder)
     try:
         where = (folder / data["project"]["path"]).resolve()
         relative = os.path.relpath(where)  # reports name it from the checkout, as a user would type it
-        loaded = load_project(Path(relative) if not relative.startswith("..") else where)
+        loaded = load_project(Path(relative) if not relative.startswith("..") else where,
+                              built_by(recipes()[scenario.strategy]))
     except UserError as error:
         raise UserError(f"{path}: {error}") from None
-    scenario = from_json(data, folder.name, str(path), folder)
     try:
         return with_customer(scenario, loaded, recipes()[scenario.strategy])
     except UserError as error:

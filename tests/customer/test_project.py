@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import string
 from pathlib import Path
@@ -207,6 +208,25 @@ def test_a_strategy_that_builds_nothing_of_the_project_says_what_it_found():
     loaded = project.load(BYOC)
     with pytest.raises(UserError, match="uses .*Dockerfile; strategy prism builds no project"):
         loaded.steps("prism", recipes()["prism"])
+
+
+@pytest.mark.parametrize("files, manager, message", [
+    ({"yarn.lock": "__metadata:\n  version: 6\n", "package.json": '{"name": "a"}'}, "npm", "a Yarn 2\\+ lockfile"),
+    ({"pyproject.toml": '[project]\nname = "a"\n[project]\nname = "b"\n'}, "python", "pyproject.toml"),
+])
+def test_files_a_manager_cannot_read_stop_only_a_build_of_that_manager(tmp_path, files, manager, message):
+    """A Yarn 2+ lockfile beside the Dockerfile byoc builds is no reason to refuse byoc: the error comes for a
+    strategy that builds that manager; one that does not says in a note that it was not read."""
+    root = write(tmp_path, {"Dockerfile": "FROM registry.acme.example/base:1\n", **files})
+    loaded = project.load(root, project.built_by(recipes()["byoc"]))
+    [step] = loaded.steps("byoc", recipes()["byoc"])
+    assert step["context"] == "customer-dockerfile"
+    assert any(note.startswith(f"{manager} not read, as this strategy does not build it") and re.search(message, note)
+               for note in loaded.notes), loaded.notes
+    strategy = {"npm": "webapp", "python": "buildpack"}[manager]
+    for builds in (project.built_by(recipes()[strategy]), None):  # None: every manager it finds
+        with pytest.raises(UserError, match=message):
+            project.load(root, builds)
 
 
 def test_standin_images_are_served_with_their_hosts():
