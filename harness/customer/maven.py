@@ -32,7 +32,7 @@ from xml.etree import ElementTree
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
-from harness.customer.project import StandIns, not_utf8, safe_url, text_of, wide_encoding
+from harness.customer.project import StandIns, missing_from_copy, not_utf8, safe_url, text_of, wide_encoding
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack.content.archives import sha256_hex, zip_bytes
@@ -175,6 +175,9 @@ def _config_notes(files: dict[str, bytes]) -> list[str]:
         notes.append(f"{MAVEN_CONFIG}: {option} {printable(path)}: Maven reads that settings "
                      f"file {read}: its mirrors and servers apply to the build")
         name = posixpath.normpath(path.removeprefix("${maven.multiModuleProjectDirectory}/"))
+        missing = not name.startswith(("/", "..", "$", "~")) and missing_from_copy(name, files)
+        if missing:  # Maven stops: "The specified user settings file does not exist"
+            notes.append(f"{MAVEN_CONFIG}: {option} {printable(path)}: {missing}: Maven stops on the missing file")
         if name not in files:
             continue
         for mirror in parse_xml(name, files[name]).iter("mirror"):

@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from harness.customer.project import StandIns, json_object_of, own_port, own_port_note, skipped_by_copy, text_of
+from harness.customer.project import (StandIns, json_object_of, missing_from_copy, own_port, own_port_note, skipped_by_copy,
+                                      text_of)
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack import content, slices
@@ -78,13 +79,14 @@ class Made:
     npmrc: dict = field(default_factory=dict)  # the project .npmrc's settings
     documents: dict = field(default_factory=dict)  # (host, path) -> a package's metadata on a vendor registry
     offline: str | None = None  # the project directory .yarnrc's yarn-offline-mirror names, when in the project
+    files: dict = field(default_factory=dict)  # the project's files (path -> bytes), as read
 
 
 def standins(files: dict[str, bytes]) -> StandIns:
     """The stand-ins of the project whose `files` (path -> bytes) the build installs."""
     decisive = _decisive(files)
     npmrc = _npmrc(files.get(NPMRC))
-    made = Made(npmrc=npmrc)
+    made = Made(npmrc=npmrc, files=files)
     manifest = json_object_of(MANIFEST, files[MANIFEST]) if MANIFEST in files else None
     if decisive != MANIFEST and manifest is None:
         raise UserError(f"{MANIFEST}: missing beside {decisive} (the build needs both)")
@@ -158,7 +160,7 @@ def _from_packages(path: str, packages: dict, made: Made) -> list[Locked]:
         name = entry.get("name", alias)
         where = f"packages[{key!r}]"
         if entry.get("link"):
-            made.notes.append(_local_note(alias, str(entry.get("resolved", ""))))
+            made.notes.append(_local_note(alias, str(entry.get("resolved", "")), made))
             continue
         if entry.get("inBundle"):
             made.notes.append(f"{alias}: bundled in its parent's tarball, not stood in for on its own")
@@ -530,7 +532,7 @@ def _from_registry(alias: str, resolved: str | None, made: Made, spec: str | Non
                               "client fetches it from the code host")
             return False
         if kind == "local":
-            made.notes.append(_local_note(alias, value))
+            made.notes.append(_local_note(alias, value, made))
             return False
         if kind == "url" and is_spec:
             made.notes.append(f"{alias}: a tarball URL dependency ({printable(_no_userinfo(value))}): not stood in "
@@ -539,12 +541,19 @@ def _from_registry(alias: str, resolved: str | None, made: Made, spec: str | Non
     return True
 
 
-def _local_note(alias: str, target: str) -> str:
+def _local_note(alias: str, target: str, made: Made) -> str:
+    protocol = re.match(r"(workspace|portal):", target)
+    if protocol:  # pnpm's and Yarn 2+'s: npm and Yarn classic stop on it
+        return (f"{alias}: a {protocol[0]} dependency ({printable(target)}): npm and Yarn classic do not know the "
+                "protocol and stop on it (EUNSUPPORTEDPROTOCOL; it is pnpm's or Yarn 2+'s)")
     target = target.removeprefix("file:").removeprefix("link:")
-    outside = posixpath.normpath(target).startswith(("/", "~", ".."))
-    return (f"{alias}: a local directory ({printable(target)}) " + (
-        "outside the project: the build's copy does not have it" if outside
-        else "in the project: installed from the build's copy, nothing to fetch"))
+    path = posixpath.normpath(target)
+    if path.startswith(("/", "~", "..")):
+        return f"{alias}: a local path ({printable(target)}) outside the project: the build's copy does not have it"
+    missing = missing_from_copy("" if path == "." else path, made.files)
+    if missing:
+        return f"{alias}: a local path ({printable(target)}) {missing}: the build does not find it"
+    return f"{alias}: a local path ({printable(target)}) in the project: installed from the build's copy, nothing to fetch"
 
 
 def _stand_in(package: Locked, made: Made, from_manifest: bool = False) -> tuple[str, str]:

@@ -105,7 +105,7 @@ MAX_FILES = 5000
 MAX_TOTAL_BYTES = 128 * 1024 * 1024
 # What a build or an editor makes, never part of the source a build starts from.
 SKIPPED_DIRECTORIES = {".git", ".hg", ".svn", "node_modules", ".gradle", "vendor", "__pycache__",
-                       ".venv", "venv", ".idea", ".vscode", ".yarn/cache", ".m2"}
+                       ".venv", "venv", ".idea", ".vscode", ".yarn/cache", ".m2/repository"}
 # A build's output directory is skipped only beside the build file that writes it: a Maven reactor module may be
 # named build, and a Go package target.
 OUTPUT_DIRECTORIES = {"target": ("pom.xml",),
@@ -273,6 +273,16 @@ def skipped_by_copy(directory: str, files) -> str | None:
         if _skipped(parts[:i + 1]) or beside & set(files):
             return "/".join(parts[:i + 1])
     return None
+
+
+def missing_from_copy(path: str, files) -> str | None:
+    """Why the build's copy has no file or directory at project path `path` (normalized, relative), or None when
+    it has: a setting naming it (npm's file:, pip's --find-links) fails in the build where the customer's has it."""
+    if not path or any(name == path or name.startswith(f"{path}/") for name in files):
+        return None
+    skipped = skipped_by_copy(path, files)
+    return (f"in {printable(skipped)}/, which the build's copy leaves out (build output or tool directory)" if skipped
+            else "not in the project as read")
 
 
 def _walk_error(error: OSError) -> None:

@@ -44,7 +44,7 @@ except ImportError:  # not a dependency of the harness (pyproject.toml): pip's v
     from pip._vendor.packaging.utils import canonicalize_name
     from pip._vendor.packaging.version import InvalidVersion, Version
 
-from harness.customer.project import StandIns, own_port, own_port_note, text_of
+from harness.customer.project import StandIns, missing_from_copy, own_port, own_port_note, text_of
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack import slices
@@ -104,6 +104,9 @@ class Reader:
     projects: set = field(default_factory=set)  # (pyproject.toml, built) read
     include_depth: int = 0  # -r/-c files being read inside one another
     no_index: str = ""  # where --no-index is given: pip asks no index, only --find-links
+    # False while a requirements file the build does not read is read (requirements-dev.txt): its pins still
+    # choose the stand-ins' versions, but its options (--no-index, --index-url ...) change nothing pip does
+    options_apply: bool = True
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -179,9 +182,13 @@ class Reader:
             elif token[:2] in VALUED and not token.startswith("--"):
                 token, value = token[:2], token[2:]
             index += 1
+            kind = VALUED.get(token)
+            if not self.options_apply and (token == "--no-index" or kind in ("index", "extra", "find-links")):
+                self.note(f"{where}: {token}: in a file the build does not read (it reads {BUILT_BY_REQUIREMENTS} "
+                          "or pyproject.toml), so it changes nothing pip does there")
+                continue
             if token == "--no-index":
                 self.no_index = self.no_index or where
-            kind = VALUED.get(token)
             if kind in ("requirement", "constraint"):
                 self._include(value, path, where, kind == "constraint")
             elif kind == "editable":
@@ -250,6 +257,9 @@ class Reader:
             if directory not in self.built:
                 self.built.append(directory)
             self.pyproject(directory, built=True)
+        elif missing_from_copy(directory, self.files):
+            self.note(f"{where}: {kind}{printable(location)}: {missing_from_copy(directory, self.files)}: pip does "
+                      "not find it in the build")
         else:
             self.note(f"{where}: {kind}{printable(location)}: a path pip reads from the project's copy (no "
                       "pyproject.toml there to read its dependencies from); not stood in for")
@@ -607,8 +617,11 @@ def read(files: dict[str, bytes]) -> Reader:
     """The project's requirements as pip's build reads them (the top requirements*.txt files, what they include,
     pyproject.toml)."""
     reader = Reader(files)
-    for path in sorted(p for p in files if TOP_REQUIREMENTS.fullmatch(p)):
+    tops = sorted(p for p in files if TOP_REQUIREMENTS.fullmatch(p))
+    for path in sorted(tops, key=lambda top: top != BUILT_BY_REQUIREMENTS):  # what the build reads first
+        reader.options_apply = path == BUILT_BY_REQUIREMENTS
         reader.requirements(path, constraint=False, parent=path)
+    reader.options_apply = True
     if PYPROJECT in files:
         built = BUILT_BY_REQUIREMENTS not in files  # then the build is `pip download .`
         if built and "" not in reader.built:
@@ -625,6 +638,11 @@ def standins(files: dict[str, bytes]) -> StandIns:
         # --hash lines are those of the customer's wheels, which stay as they are
         reader.note(f"{reader.no_index}: --no-index with local --find-links only: pip installs from the project's "
                     "own files; nothing is stood in for and no hash is rewritten")
+        for _, location, where in [index for index in reader.indexes if index[0] == "find-links"]:
+            local = posixpath.normpath(location.removeprefix("file://").removeprefix("file:"))
+            missing = not local.startswith(("/", "..")) and missing_from_copy("" if local == "." else local, files)
+            if missing:
+                reader.note(f"{where}: --find-links {printable(location)}: {missing}: pip finds nothing there in the build")
         return StandIns(manager=MANAGER, notes=tuple(reader.notes))
     dists = _distributions(reader)
     elsewhere, off_pypi = _elsewhere(reader, dists)

@@ -271,6 +271,11 @@ def test_a_settings_file_named_in_maven_config_is_noted():
                for note in made.notes)
     assert not any("maven.config" in note for note in maven.standins({"pom.xml": pom(""),
                                                                     ".mvn/maven.config": b"-Drevision=1\n"}).notes)
+    # the file in a directory the build's copy leaves out, or not in the project: Maven stops on it
+    made = maven.standins({"pom.xml": pom(""), ".mvn/maven.config": b"-s .m2/repository/settings.xml -gs ci/m2.xml\n"})
+    assert (".mvn/maven.config: -s .m2/repository/settings.xml: in .m2/repository/, which the build's copy leaves out "
+            "(build output or tool directory): Maven stops on the missing file") in made.notes
+    assert ".mvn/maven.config: -gs ci/m2.xml: not in the project as read: Maven stops on the missing file" in made.notes
 
 
 def test_java_properties_are_read_as_java_reads_them_and_no_line_is_refused_or_quoted():

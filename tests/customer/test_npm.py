@@ -256,7 +256,7 @@ def test_a_v1_lockfile_with_aliases_nested_dependencies_and_non_registry_ones():
     assert wrap["dependencies"] == {"ansi-styles": "^4.0.0"}
     notes = "\n".join(made.notes)
     assert "forked: a git dependency (github:acme/forked#abc123)" in notes
-    assert "local: a local directory (../shared) outside the project" in notes
+    assert "local: a local path (../shared) outside the project" in notes
     assert "tar: a tarball URL dependency (https://cdn.example.com/tar-1.0.0.tgz)" in notes
     assert "inner: bundled in its parent's tarball" in notes
     assert b"B" * 27 not in made.rewritten["package-lock.json"]
@@ -273,10 +273,11 @@ def test_v3_links_git_bundled_and_install_scripts_give_notes():
                                  dependencies={"inner": "^1.0.0"}),
         "node_modules/b/node_modules/inner": {"version": "1.0.0", "inBundle": True},
         "node_modules/c": {"version": "1.0.0", "resolved": "https://user:secret@npm.corp.example/c/-/c-1.0.0.tgz"}}}
-    made = standins_of.standins({"package.json": MANIFEST, "package-lock.json": json.dumps(lock).encode()})
+    made = standins_of.standins({"package.json": MANIFEST, "package-lock.json": json.dumps(lock).encode(),
+                                 "packages/ui/package.json": b'{"name": "@app/ui"}'})
     assert sorted((p["name"], p["version"]) for p in made.definition["packages"]) == [("a", "1.0.0"), ("b", "3.0.0")]
     notes = "\n".join(made.notes)
-    assert "@app/ui: a local directory (packages/ui) in the project" in notes
+    assert "@app/ui: a local path (packages/ui) in the project" in notes
     assert "forked: a git dependency (git+ssh://github.com/acme/forked.git#0123abc)" in notes
     assert "inner: bundled" in notes and "1 package(s) have install scripts" in notes
     assert "npm.corp.example" in notes and "secret" not in notes
@@ -307,15 +308,30 @@ local-lib@link:./lib:
   version "0.0.0"
   uid ""
 """
-    made = standins_of.standins({"package.json": MANIFEST, "yarn.lock": yarn.encode()})
+    made = standins_of.standins({"package.json": MANIFEST, "yarn.lock": yarn.encode(), "lib/package.json": b"{}"})
     (package,) = made.definition["packages"]
     assert (package["name"], package["version"]) == ("string-width", "4.2.3")
     assert package["dependencies"] == {"@scope/x": "^1.0.0", "strip-ansi": "^6.0.1"}
     assert package["optionalDependencies"] == {"fsevents": "~2.3.2"}
     assert made.notes == ("forked: a git dependency (github:acme/forked#main): not stood in for; the client fetches "
                           "it from the code host",
-                          "shared: a local directory (../shared) outside the project: the build's copy does not have it",
-                          "local-lib: a local directory (./lib) in the project: installed from the build's copy, nothing to fetch")
+                          "shared: a local path (../shared) outside the project: the build's copy does not have it",
+                          "local-lib: a local path (./lib) in the project: installed from the build's copy, nothing to fetch")
+
+
+@pytest.mark.parametrize("spec, note", [
+    ("file:vendor/f-1.0.0.tgz", "f: a local path (vendor/f-1.0.0.tgz) in vendor/, which the build's copy leaves out"),
+    ("file:./libs/f", "f: a local path (./libs/f) not in the project as read: the build does not find it"),
+    ("file:./present", "f: a local path (./present) in the project: installed from the build's copy"),
+    ("workspace:*", "f: a workspace: dependency (workspace:*): npm and Yarn classic do not know the protocol"),
+    ("portal:../f", "f: a portal: dependency (portal:../f): npm and Yarn classic do not know the protocol"),
+])
+def test_a_local_dependency_is_noted_as_the_build_s_copy_has_it(spec, note):
+    """A file: dependency the build's copy lacks (in vendor/, which the copy leaves out) is no 'installed from the
+    copy'; pnpm's and Yarn 2+'s protocols are ones npm stops on."""
+    manifest = json.dumps({"name": "app", "dependencies": {"f": spec}}).encode()
+    made = standins_of.standins({"package.json": manifest, "present/package.json": b"{}"})  # vendor/: not read
+    assert any(n.startswith(note) for n in made.notes), made.notes
 
 
 def test_a_project_npmrc_scope_registry_without_a_lockfile_serves_its_metadata_there():

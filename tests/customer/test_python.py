@@ -184,6 +184,29 @@ def test_every_top_requirements_file_is_read_and_a_pin_beats_a_range():
     assert set(dists(pip_standins.standins(files))) == {("flask-login", "0.6.3")}
 
 
+@pytest.mark.parametrize("other", [b"--no-index --find-links ./wheels\n", b"--index-url https://pypi.acme.example/simple\n"])
+def test_the_options_of_a_requirements_file_the_build_does_not_read_change_nothing(other):
+    """The build runs `pip download -r requirements.txt`: requirements-offline.txt's --no-index (or another
+    index) is not what pip does there, so requests is stood in for on the public index all the same."""
+    made = pip_standins.standins({"requirements.txt": b"requests==2.31.0\n", "requirements-offline.txt": other})
+    assert ("requests", "2.31.0") in dists(made)
+    assert any("requirements-offline.txt line 1: --" in note and "changes nothing pip does there" in note
+               for note in made.notes), made.notes
+    assert not any("asks it instead" in note or "nothing is stood in for" in note for note in made.notes)
+
+
+@pytest.mark.parametrize("requirements, note", [
+    (b"--no-index --find-links ./vendor/wheels\nsix==1.16.0\n",
+     "requirements.txt line 1: --find-links ./vendor/wheels: in vendor/, which the build's copy leaves out"),
+    (b"./vendor/thing-1.0.tar.gz\n", "requirements.txt line 1: ./vendor/thing-1.0.tar.gz: in vendor/, which the"),
+    (b"./dist/thing-1.0.tar.gz\n", "requirements.txt line 1: ./dist/thing-1.0.tar.gz: not in the project as read"),
+])
+def test_a_local_path_the_build_s_copy_lacks_is_noted_so(requirements, note):
+    """vendor/ is left out of the build's copy: pip there finds no wheel where the customer's build does."""
+    notes = pip_standins.standins({"requirements.txt": requirements}).notes
+    assert any(n.startswith(note) for n in notes), notes
+
+
 def test_what_cannot_be_stood_in_for_is_a_note():
     files = {"requirements.txt": (
         b"git+https://user:token@github.com/acme/lib.git@v1#egg=lib\n"
