@@ -308,7 +308,7 @@ def _in_offline_mirror(url: str, made: Made, files: dict[str, bytes]) -> bool:
 def _yarn(data: bytes, made: Made, files: dict[str, bytes] | None = None) -> bytes:
     """Stand-ins for each entry of a yarn.lock v1, and the file with their sha1 (after `#` in `resolved`)
     and integrity. An entry whose tarball the offline mirror holds is installed from it: left as it is."""
-    text = text_of(YARN_LOCK, data)
+    text = text_of(YARN_LOCK, data).removeprefix("\ufeff")  # Yarn's lockfile parser strips a byte-order mark
     lines = text.splitlines(keepends=True)
     entries = _parse_yarn(lines)
     mirrored = 0

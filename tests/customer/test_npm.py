@@ -570,6 +570,14 @@ def test_a_yarn_offline_mirror_s_tarballs_are_installed_from_it_and_kept(yarnrc)
     assert any("2 of 3 entries are in the offline mirror npm-packages-offline-cache/" in note for note in made.notes)
 
 
+def test_a_yarn_lock_with_a_byte_order_mark_reads_as_without_it():
+    """Yarn classic's lockfile parser strips a byte-order mark (an editor on Windows wrote one)."""
+    files = {"package.json": MANIFEST, "yarn.lock": OFFLINE_LOCK.encode()}
+    plain = standins_of.standins(files)
+    marked = standins_of.standins(files | {"yarn.lock": b"\xef\xbb\xbf" + OFFLINE_LOCK.encode()})
+    assert marked.definition == plain.definition and len(plain.definition["packages"]) == 3
+
+
 @pytest.mark.parametrize("yarnrc, note", [
     ('yarn-offline-mirror "/home/ci/offline"\n', "outside the project"),
     ('yarn-offline-mirror "./offline"\n', "no such directory in the project"),
