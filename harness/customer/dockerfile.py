@@ -194,8 +194,15 @@ def standins(files: dict[str, bytes]) -> StandIns:
              "# shell, so each stage's instructions are left out (harness/customer/dockerfile.py).", *head]
     for index, (instruction, _, _) in enumerate(stages):
         lines.append(instruction)
+    marked: dict[str, bool] = {}  # a stage name -> whether its stage holds the stand-ins' marker file
+    has_marker = []  # a stage on scratch, or on a stage on scratch, has none to copy
+    for _, stage, written in stages:
+        base = written.lower()
+        has_marker.append(base != "scratch" and marked.get(base, True))
+        if stage:
+            marked[stage] = has_marker[-1]
     lines += [f"COPY --from={index} {MARKER_FILE} /airgap-standin/stage-{index}.txt"
-              for index, (_, _, written) in enumerate(stages[:-1]) if written.lower() != "scratch"]
+              for index in range(len(stages) - 1) if has_marker[index]]
     lines += [f"COPY --from={image} {MARKER_FILE} /airgap-standin/from-{index}.txt" for index, image in enumerate(extra)]
     notes.append(f"{STANDIN_DOCKERFILE}: built instead of {DOCKERFILE}, with its FROM lines and without the "
                  "stages' instructions (stand-in images have no shell)")

@@ -269,6 +269,15 @@ def test_from_lines_are_resolved_as_the_builder_resolves_them():
     assert "RUN" not in standin and froms(standin) == 6
 
 
+def test_no_marker_is_copied_from_a_stage_that_is_scratch_by_way_of_another_stage():
+    """The stand-in copy takes the stand-ins' marker file from each earlier stage, so that podman builds them: a
+    stage on scratch, or on a stage on scratch, has none (podman failed there, for no reason of the air gap)."""
+    standin = parsed("FROM scratch AS a\nFROM a AS b\nFROM b AS c\nFROM alpine:3.19 AS d\nFROM d AS e\n"
+                     "FROM alpine:3.19\n").rewritten[STANDIN_DOCKERFILE].decode()
+    copied = re.findall(r"COPY --from=(\d+) ", standin)
+    assert copied == ["3", "4"], standin
+
+
 def test_here_documents_are_no_instructions():
     """A line of a here-document (Dockerfile syntax 1.4: RUN, COPY and ADD) that reads like FROM is text."""
     made = parsed("FROM alpine AS a\nRUN <<EOT\nFROM evil.example/heredoc:1\nEOT\n"
