@@ -425,14 +425,16 @@ def _dependency(model: Model, pom: Pom, element, managed, sources, collect: Coll
         collect.extension(gav)
 
 
-def _plugins(model: Model, pom: Pom, sources: list[Source], collect: Collector) -> None:
+def _plugins(model: Model, pom: Pom, sources: list[Source], collect: Collector,
+             base: ElementTree.Element | None = None) -> None:
     """Plugins with a version, and those without one that a parent outside the project may manage: that
     parent's stand-in manages them at its own version (a BOM manages no plugin). A plugin of Maven's lifecycle
-    takes Maven's default version; any other Maven would look up in maven-metadata.xml."""
+    takes Maven's default version; any other Maven would look up in maven-metadata.xml. `base`: the element
+    holding <build> (the pom's root, or a profile active by default)."""
     versions = _plugin_versions(model, pom)
     parents = [source for source in sources if source.kind == "parent"]
     for section in ("build/plugins/plugin", "build/pluginManagement/plugins/plugin"):
-        for element in pom.root.findall(section):
+        for element in (pom.root if base is None else base).findall(section):
             group = model.interpolate(pom, _text(element, "groupId", DEFAULT_PLUGIN_GROUP))
             artifact = model.interpolate(pom, _text(element, "artifactId", ""))
             version = _text(element, "version") or versions.get((group, artifact))
@@ -703,6 +705,17 @@ def _definition_items(collect: Collector) -> list[dict]:
     return items
 
 
+def _profiles(pom: Pom) -> tuple[list, list]:
+    """A pom's profiles active in the build (`mvn` without -P), and the others. One with activeByDefault is
+    active unless another profile of the pom has an activation that may apply (a JDK, an OS, a property, a
+    file: not known here), which turns the default ones off; such profiles are counted inactive."""
+    profiles = pom.root.findall("profiles/profile")
+    default = [p for p in profiles if _text(p, "activation/activeByDefault") == "true"]
+    conditional = [p for p in profiles if p not in default and p.find("activation") is not None]
+    active = [] if conditional else default
+    return active, [p for p in profiles if p not in active]
+
+
 def standins(files: dict[str, bytes]) -> StandIns:
     notes: list[str] = _config_notes(files)
     downloads, rewritten = _wrapper(files, notes)
@@ -727,10 +740,17 @@ def standins(files: dict[str, bytes]) -> StandIns:
             host = urlsplit(url).hostname or url
             if host not in CENTRAL_HOSTS and url not in repositories:
                 repositories.append(url)
-        if pom.root.findall("profiles/profile/dependencies/dependency") + pom.root.findall(
-                "profiles/profile/build/plugins/plugin"):
-            collect.note(f"{printable(pom.path)}: the dependencies and plugins of its <profiles> are not stood in "
-                         "for (a profile applies only when it is activated)")
+        active, inactive = _profiles(pom)
+        for profile in active:
+            for element in profile.findall("dependencies/dependency"):
+                _dependency(model, pom, element, managed, sources, collect, "dependency")
+            _plugins(model, pom, sources, collect, profile)
+        if active:
+            collect.note(f"{printable(pom.path)}: profile(s) {', '.join(_text(p, 'id', '?') for p in active)} "
+                         "active by default: their dependencies and plugins are stood in for")
+        if any(p.findall("dependencies/dependency") + p.findall("build/plugins/plugin") for p in inactive):
+            collect.note(f"{printable(pom.path)}: the dependencies and plugins of its other <profiles> are not stood "
+                         "in for (a profile applies only when it is activated)")
     for path in model.missing:
         collect.note(f"{printable(path)}: a module the poms name, not in the project (Maven stops at it)")
     for source in collect.sources.values():

@@ -160,7 +160,7 @@ def test_what_cannot_be_stood_in_for_is_a_note_not_a_silent_drop():
     assert gavs(made) == set()
     text = "\n".join(made.notes)
     for expected in ("org.a:unversioned: no version", "a version range", "a SNAPSHOT", "a property the project does "
-                     "not define", "its <profiles>", "missing/pom.xml: a module", "../outside: a module"):
+                     "not define", "its other <profiles>", "missing/pom.xml: a module", "../outside: a module"):
         assert expected in text
     assert "pom.xml" not in made.rewritten  # nothing to add
 
@@ -308,6 +308,27 @@ def test_a_settings_file_maven_config_names_has_its_mirrors_named_and_no_contrad
     assert "settings.xml: mirror all of *,!jitpack -> https://nexus.corp.example.com/m2/" in notes
     assert "its mirrors decide where they are read" in notes and "mirrorOf * reads every" not in notes
     assert "S3cretQQ" not in notes
+
+
+PROFILE = ("<profile><id>{id}</id>{activation}<dependencies><dependency><groupId>org.a</groupId><artifactId>{id}"
+           "</artifactId><version>1</version></dependency></dependencies><build><plugins><plugin><groupId>org.p</groupId>"
+           "<artifactId>{id}-plugin</artifactId><version>2</version></plugin></plugins></build></profile>")
+ON = "<activation><activeByDefault>true</activeByDefault></activation>"
+
+
+@pytest.mark.parametrize("profiles, expected", [
+    ([("on", ON)], {"org.a:on:1", "org.p:on-plugin:2"}),
+    ([("on", ON), ("off", "")], {"org.a:on:1", "org.p:on-plugin:2"}),
+    # another profile's activation may apply here (a JDK, a property): it would turn the default one off
+    ([("on", ON), ("jdk", "<activation><jdk>17</jdk></activation>")], set()),
+])
+def test_a_profile_active_by_default_has_its_dependencies_and_plugins_stood_in_for(profiles, expected):
+    """Maven activates an activeByDefault profile when no other profile of the pom is activated: its
+    dependencies and plugins are fetched like the pom's own (they were noted as never applying)."""
+    body = "  <profiles>" + "".join(PROFILE.format(id=name, activation=activation) for name, activation in profiles)
+    made = maven.standins({"pom.xml": pom(body + "</profiles>\n")})
+    assert gavs(made) == expected
+    assert any(("active by default" if expected else "its other <profiles>") in note for note in made.notes), made.notes
 
 
 def test_repositories_of_profiles_are_named_with_the_others():
