@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import secrets
+import stat
 import tempfile
 import tomllib
 from pathlib import Path
@@ -32,22 +33,37 @@ from harness.preamble.runner import PreambleRun, read_head, run_preamble as run_
 MAX_WRITTEN_BYTES = 4 << 20  # a configuration file the preamble wrote, read back: far more than any client's
 
 
+SNAPSHOT_MAX_ENTRIES = 10_000  # a proxy-config (a Secret's volume) has a few hundred; /proc has millions
+SNAPSHOT_MAX_BYTES = 1 << 20  # a file larger is compared by its size and times only
+
+
 def _snapshot(directory: Path) -> dict[str, tuple]:
-    """Every entry under the config directory with its type, size, times and content hash."""
-    state = {}
+    """Every entry under the config directory with its type, size, times and content hash (up to
+    SNAPSHOT_MAX_ENTRIES; an entry that goes while it is read, as a Secret volume's update swaps ..data, is
+    recorded as gone, not a traceback)."""
+    state: dict[str, tuple] = {}
     if not directory.exists():
         return state
     for root, dirs, files in os.walk(directory):
         for name in dirs + files:
             path = Path(root) / name
-            info = path.lstat()
+            relative = str(path.relative_to(directory))
+            if len(state) >= SNAPSHOT_MAX_ENTRIES:
+                state["..."] = (f"more than {SNAPSHOT_MAX_ENTRIES} entries: the rest not compared",)
+                return state
+            try:
+                info = path.lstat()
+            except OSError as error:
+                state[relative] = ("gone while read", error.strerror)
+                continue
             digest = None
-            if path.is_file() and not path.is_symlink() and info.st_size <= 1 << 20:
+            if stat.S_ISREG(info.st_mode) and info.st_size <= SNAPSHOT_MAX_BYTES:
                 try:
-                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                    with open(path, "rb") as handle:
+                        digest = hashlib.sha256(handle.read(SNAPSHOT_MAX_BYTES + 1)).hexdigest()
                 except OSError as error:  # unreadable to this user: the preamble reports it; compare what is seen
                     digest = f"unreadable ({error.strerror})"
-            state[str(path.relative_to(directory))] = (info.st_mode, info.st_size, info.st_mtime_ns, digest)
+            state[relative] = (info.st_mode, info.st_size, info.st_mtime_ns, digest)
     return state
 
 

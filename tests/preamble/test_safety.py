@@ -307,3 +307,24 @@ def test_the_caller_s_glob_options_change_nothing_and_stay_set(tmp_path, options
         done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
         runs[caller] = done.stdout + "".join(line for line in done.stderr.splitlines(True) if "proxy-config:" in line)
     assert runs[options] == runs["true"] and "options-kept" in runs[options], runs
+
+
+def test_the_config_snapshot_survives_an_entry_going_and_stops_at_its_bound(tmp_path, monkeypatch):
+    """A Secret volume's update swaps ..data while preamble-check compares the directory before and after: an
+    entry gone between the listing and its lstat is recorded, not a traceback; and /proc-sized trees are cut."""
+    from harness.preamble import check
+
+    for name in ("pkg-npm-url", "gone"):
+        (tmp_path / name).write_text("https://nexus.example.com/npm/")
+    lstat = Path.lstat
+
+    def vanishing(path):
+        if path.name == "gone":
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return lstat(path)
+
+    monkeypatch.setattr(Path, "lstat", vanishing)
+    state = check._snapshot(tmp_path)
+    assert state["gone"] == ("gone while read", "No such file or directory") and state["pkg-npm-url"][3]
+    monkeypatch.setattr(check, "SNAPSHOT_MAX_ENTRIES", 1)
+    assert list(check._snapshot(tmp_path))[-1] == "..."
