@@ -328,3 +328,12 @@ def test_the_config_snapshot_survives_an_entry_going_and_stops_at_its_bound(tmp_
     assert state["gone"] == ("gone while read", "No such file or directory") and state["pkg-npm-url"][3]
     monkeypatch.setattr(check, "SNAPSHOT_MAX_ENTRIES", 1)
     assert list(check._snapshot(tmp_path))[-1] == "..."
+
+
+@pytest.mark.parametrize("url", ["https://nexus.example.com/repo=x/npm/", "https://nexus.example.com/r(1)/npm/"])
+def test_a_client_limit_lint_reports_is_no_disagreement_of_the_preamble_and_plan(tmp_path, url):
+    """An '=' in an npm registry's path breaks the .npmrc key of its token: lint says npm sends none (the build
+    goes on). The preamble wrote the token it reported; preamble-check and plan both say so, without a problem."""
+    (tmp_path / "pkg-npm-url").write_text(url)
+    (tmp_path / "pkg-npm-token").write_text("T0kenQQ77")
+    check_agreement(tmp_path, "webapp")
