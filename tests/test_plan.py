@@ -10,7 +10,7 @@ from harness.contract import reference
 from harness.contract.catalog import load_catalog
 from harness.contract.config import read_config
 from harness.contract.plan import plan
-from helpers import PROXY_CONFIGS as FIXTURES, SCENARIOS
+from helpers import PROXY_CONFIGS as FIXTURES, SCENARIOS, write_proxy_config
 
 CATALOG = load_catalog()
 STRATEGIES = list(CATALOG.strategies)
@@ -187,3 +187,12 @@ def test_precedence_in_the_plan(tmp_path, assignment):
                 assert all(i.resolved.startswith(expected_value + "/") for i in used if not isinstance(i, dict))
             else:
                 assert used and all(i.resolved.startswith(expected_value) for i in used)
+
+
+@pytest.mark.parametrize("family, value", [("username", "user\r"), ("password", " pw "), ("password", "p${x}w")])
+def test_a_credential_the_build_stops_on_is_named_in_the_plan(tmp_path, family, value):
+    """lint and the preamble name pkg-maven-username when it is at fault; plan named only the URL's key."""
+    write_proxy_config(tmp_path, {"pkg-maven-url": "https://nexus.example.com/maven/", "pkg-maven-username": "user",
+                                  "pkg-maven-password": "pw", f"pkg-maven-{family}": value})
+    maven = plan(load_catalog(), read_config(tmp_path), "buildpack").packages["maven"]
+    assert maven.error.startswith(f"pkg-maven-{family}: ") and "(credential-format)" in maven.error

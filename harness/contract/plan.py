@@ -156,6 +156,7 @@ def _packages(catalog, config, strategy) -> dict[str, PackagePlan]:
         for lookup, family in zip(credentials.lookups, ("username", "password")):
             if error is None and credentials.auth == "basic":
                 error = _value_error(lookup.value, grammar.Kind(family, manager_id))
+                error = error and f"{lookup.key}: {error}"  # the credential's file, not the URL's, is at fault
         if error is None:
             stops = [v for _, v in source_violations(manager_id, found.value, credentials)
                      if grammar.RULES[v.rule].build == "stops"]
