@@ -136,6 +136,12 @@ def test_a_file_at_the_size_limit_is_read_and_one_byte_more_is_not(tmp_path):
     assert config.entries["pkg-maven-url"].rule == "value-too-large"
 
 
+def test_an_invalid_key_name_is_quoted_so_that_a_trailing_space_shows(tmp_path):
+    write(tmp_path, "pkg-npm-url ", "https://nexus.example.com/npm/")
+    [entry] = read_config(tmp_path).entries.values()
+    assert entry.rule == "invalid-key-name" and "('pkg-npm-url '; allowed:" in entry.problem
+
+
 def test_undecodable_file_names_are_reported_printably(tmp_path):
     os.close(os.open(os.fsencode(tmp_path) + b"/pkg-\xff-url", os.O_CREAT | os.O_WRONLY))
     [entry] = read_config(tmp_path).entries.values()

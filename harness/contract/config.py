@@ -100,7 +100,9 @@ def read_entry(path: Path) -> Entry:
     """Read one key file without ever blocking, following symlinks, and without raising."""
     name = display_name(path.name)
     if not is_valid_key_name(path.name):
-        return Entry(name, None, "not a valid Secret key name (allowed: letters, digits, '-', '_', '.')", "invalid-key-name")
+        # quoted: a space or tab at its end is otherwise invisible
+        return Entry(name, None, f"not a valid Secret key name ({name!r}; allowed: letters, digits, '-', '_', '.')",
+                     "invalid-key-name")
     try:
         info = os.stat(path)
     except OSError as error:
