@@ -183,6 +183,20 @@ def test_a_url_urlsplit_rejects_is_a_finding_not_a_crash(tmp_path, value):
     assert mirror_endpoints(config, ["webapp"], CATALOG) == []
 
 
+@pytest.mark.parametrize("value, reason", [
+    ("https://-nexus.example.com/npm/", "a label starting or ending with '-' in the host '-nexus.example.com'"),
+    ("https://nexus-.example.com/npm/", "a label starting or ending with '-' in the host 'nexus-.example.com'"),
+    ("https://nexus..example.com/npm/", "an empty label in the host 'nexus..example.com'"),
+    ("https://.nexus.example.com/npm/", "an empty label in the host '.nexus.example.com'"),
+    ("https://[fe80::1%25eth0]/npm/", "a zone index in the IPv6 literal [fe80::1%25eth0]"),
+])
+def test_a_host_clients_refuse_is_named_with_what_is_wrong_in_it(tmp_path, value, reason):
+    """Not only 'is not a URL clients can use': which part of the host is wrong."""
+    config = read_config(write_proxy_config(tmp_path / "cfg", {"pkg-npm-url": value}))
+    [invalid] = [f for f in lint(CATALOG, config, "webapp") if f.rule == "pkg-url-invalid"]
+    assert invalid.message.startswith(f"has {reason}"), invalid.message
+
+
 def test_text_output_escapes_file_names(tmp_path):
     """A file name with an escape sequence or a newline must not reach the terminal raw or forge a line."""
     write_proxy_config(tmp_path, {"pkg-npm-url\nforged: error": "x", "\x1b[31mred": "x"})

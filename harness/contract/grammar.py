@@ -362,6 +362,8 @@ def _invalid_reason(value: str) -> str:
         host, bracket, port = hostport[1:].partition("]")
         if not bracket:
             return "has an IPv6 literal without its closing ']'"
+        if "%" in host:
+            return f"has a zone index in the IPv6 literal [{host}], which holds only for this machine's own links"
         if _canonical_ipv6(host) != host:
             canonical = _canonical_ipv6(host)
             return (f"writes the IPv6 address [{host}] as [{canonical}], its normal form" if canonical
@@ -372,6 +374,11 @@ def _invalid_reason(value: str) -> str:
             return f"has a '[' or ']' in the host {quoted(host)}"
         if not re.fullmatch(r"[-A-Za-z0-9_.]+", host):
             return f"has a host {quoted(host)} with characters a host name cannot hold"
+        labels = (host[:-1] if host.endswith(".") else host).split(".")
+        if "" in labels:
+            return f"has an empty label in the host {quoted(host)} (two dots in a row, or a leading dot)"
+        if any(label.startswith("-") or label.endswith("-") for label in labels):
+            return f"has a label starting or ending with '-' in the host {quoted(host)}"
         if host.rstrip(".").rsplit(".", 1)[-1][:1].isdigit() and not _is_dotted_quad(host):
             return f"has {quoted(host)}, which clients read as an IPv4 address only in full dotted form (a.b.c.d, 0-255, no leading zeros)"
     if ":" in hostport.rpartition("]")[2]:
