@@ -232,10 +232,7 @@ def test_oci_and_override_rules_agree_with_bash(mirrors, overrides):
     assert bash_rules(items) == [python_rule(kind, value) for kind, value in items]
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(st.lists(st.one_of(package_values, mirror_values), min_size=20, max_size=40))
-@example(["https://builder:Xy7/Qz9+Secret@nexus.example.com/npm/", "https://b:Xy7?Q#z@nexus.example.com/@scope/",
+MASK_EXAMPLES = ["https://builder:Xy7/Qz9+Secret@nexus.example.com/npm/", "https://b:Xy7?Q#z@nexus.example.com/@scope/",
           "https://u:p@ss/w@rd@nexus.example.com/npm/", "user:s3cret@harbor.example.com/proxy", "https://[::1]:4873/@scope/",
           "https:/u:S3cretZZ91@nexus.example.com/npm/", "https:///u:S3cretZZ91@nexus.example.com/m/",
           "https//u:S3cretZZ91@nexus.example.com/g/", "https://T0kenQQ77@nexus.example.com/simple/",
@@ -252,12 +249,21 @@ def test_oci_and_override_rules_agree_with_bash(mirrors, overrides):
           "https://nexus.example.com/npm/?", "https://nexus.example.com/npm/#\nT0k", "https://h/\u00e9?T0kQQ77",
           "https://nexus.example.com/pypi/simple https://u:S3cretZZ91@other.example.com/simple",
           "https://h.example.com/a\thttps://T0kQQ77@other.example.com/", "https://u:pa ss@h.example.com/",
-          "https://h.example.com/a\x0bT0kQQ77", "https://h.example.com/a\u00a0T0kQQ77", "https://h.example.com/a ",
+          "https://h.example.com/a\x0bT0kQQ77", "https://h.example.com/a\u00a0NotCutQQ77", "https://h.example.com/a ",
           "u1:S3cretZZ91@nexus.example.com/simple https://pypi.example.com/simple",
           "u1:S3cretZZ91@h.example.com/x?next=https://o.example.com/", "a/b://u:S3cretZZ91@h.example.com/",
           "https://builder:4431/Zq9xS3cret@nexus.example.com/py/", "builder:20247731/Zq9xS3cret@myreg.example.com/node:20",
           "https://b:99999/S3cret@x@sha256:1", "https://b:123456/S3cret@h", "h.example.com:443/a@b.c:d",
-          "https://[::1]:4873/S3cret@nexus.example.com/", "https://h:/S3cret@nexus.example.com/"])
+          "https://[::1]:4873/S3cret@nexus.example.com/", "https://h:/S3cret@nexus.example.com/",
+          "https://ci:2024/S3cret@10.0.0.5:8081/", "https://ci:2024/S3cret@[::1]:8081/", "https://b:99999/S3cret@@sha256:1",
+          "https://ci:2024/S3cret@nexus.example.com\n", "https://ci:2024/S3cret@nexus.example.com?a",
+          "https://ci:2024/S3cret@nexus.example.com https://o/"]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.one_of(package_values, mirror_values), min_size=20, max_size=40))
+@example(MASK_EXAMPLES)
 def test_masking_agrees_with_bash_and_hides_every_password(values):
     masked = bash([("pc_mask_url", value, "") for value in values])
     for value, (_, shown) in zip(values, masked):
@@ -267,6 +273,14 @@ def test_masking_agrees_with_bash_and_hides_every_password(values):
         password = grammar.userinfo_password(value)
         if password and value.count(password) == 1:  # a password that is also part of the host cannot be told apart
             assert password not in shown
+
+
+def test_the_mask_examples_show_no_secret():
+    """Independently of the mask's own idea of the user-info (userinfo_password comes from the same code): the
+    secrets of MASK_EXAMPLES are written S3cret or T0k, and neither Python nor bash shows one."""
+    masked = bash([("pc_mask_url", value, "") for value in MASK_EXAMPLES])
+    for value, (_, shown) in zip(MASK_EXAMPLES, masked):
+        assert not re.search(r"S3cret|T0k", shown) and not re.search(r"S3cret|T0k", grammar.mask(value)), (value, shown)
 
 
 @settings(max_examples=max(EXAMPLES // 5, 50), deadline=None, derandomize=True)

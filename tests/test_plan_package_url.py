@@ -48,7 +48,7 @@ def test_package_url_error(tmp_path, catalog, value, usable):
     # an '@' that is no user-info stays
     ("nexus.example.com:5000/node@sha256:abc", "nexus.example.com:5000/node@sha256:abc"),
     ("localhost:5000/node@sha256:abc", "localhost:5000/node@sha256:abc"),
-    ("https://nexus.example.com:8443/npm/x@y", "https://nexus.example.com:8443/npm/x@y"),
+    ("https://nexus.example.com:8443/npm/x@y", "https://nexus.example.com:***@y"),  # after a port: may be a password
     ("https://host.example/p:q@r", "https://host.example/p:q@r"),
     ("https://host/p:q@r", "https://host/p:***@r"),  # no mirror's host: a token holding '/' as the user name
     ("https://builder:Xy7/Qz9+Secret@nexus.example.com/x", "https://builder:***@nexus.example.com/x"),
@@ -63,7 +63,12 @@ def test_package_url_error(tmp_path, catalog, value, usable):
     ("ci.bot:2024/S3cret@harbor.example.com:8443/proxy", "ci.bot:***@harbor.example.com:8443/proxy"),
     ("https://[::1]:4873/S3cret@nexus.example.com/", "https://[:***@nexus.example.com/"),  # masked, if oddly
     ("nexus.example.com:5000/node:18@sha256:abc", "nexus.example.com:5000/node:18@sha256:abc"),
-    ("https://nexus.example.com:8443/npm/@scope/x@1.0.0", "https://nexus.example.com:8443/npm/@scope/x@1.0.0"),
+    ("https://nexus.example.com:8443/npm/@scope/x", "https://nexus.example.com:8443/npm/@scope/x"),
+    ("https://ci:2024/S3cret@10.0.0.5:8081/", "https://ci:***@10.0.0.5:8081/"),
+    ("https://ci:2024/S3cret@localhost:8081/", "https://ci:***@localhost:8081/"),
+    ("https://ci:2024/S3cret@nexus:8081/", "https://ci:***@nexus:8081/"),
+    ("https://ci:2024/S3cret@nexus.example.com.", "https://ci:***@nexus.example.com."),
+    ("https://b:99999/S3cret@@sha256:1", "https://b:***@@sha256:1"),
 ])
 def test_mask_url(url, masked):
     assert mask_url(url) == masked

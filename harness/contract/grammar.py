@@ -103,7 +103,7 @@ def _matches(name: str, value: str) -> bool:
 
 # --- masking -----------------------------------------------------------------------------------
 
-def _userinfo_span(text: str) -> tuple[int, int] | None:
+def _userinfo_span(text: str, masking: bool = True) -> tuple[int, int] | None:
     """Where the user-info of a URL (`scheme://…@`) or registry value (`…@host`) is, if it has one.
 
     A password may hold '/', '?', '#' or '@' (generated passwords often do): such a value is no valid
@@ -114,9 +114,10 @@ def _userinfo_span(text: str) -> tuple[int, int] | None:
     A scheme-relative value (`//u:p@h`) has its user-info after the `//`. A first segment that is no host a
     mirror has (no '.', no ':', not localhost) before a later '@' is a token holding '/', '?' or '#' written as
     the user name (`https://ab/cd@h`): masked up to the last '@' that neither starts a path segment nor a digest
-    (`name@sha256:`). A password that starts with digits and then holds a '/' reads as a port
-    (`https://ci:2024/x@nexus.example.com/`): after a port, the user-info runs to the last '@' a dotted host name
-    follows (or any '@' that starts no digest, when the port is none). Masking too much is safe; too little is a leak.
+    (`name@sha256:`). For masking (not for has_userinfo, which decides what the build does, as the preamble's
+    check of the authority does), a password that starts with digits and then holds a '/' reads as a port
+    (`https://ci:2024/x@nexus:8081/`): after a port, the user-info runs to that same last '@'. Masking too much is
+    safe; too little is a leak.
     """
     # a scheme only where the first '://' ends a first word (no '/', '?', '#', '@' or white space before it): in
     # `u:p@h/simple https://h2/` the '://' is a second URL's, and the user-info is the value's own
@@ -128,15 +129,10 @@ def _userinfo_span(text: str) -> tuple[int, int] | None:
     ends = []
     if "@" in authority or (":" in after_host and re.search(r"[^0-9]", after_host.split(":", 1)[1])):
         ends = [i for i in range(1, len(rest)) if rest[i] == "@" and rest[i - 1] != "/"]
-    elif authority and not re.search(r"[.:\[]", authority) and authority.lower() != "localhost":
+    elif authority and ((not re.search(r"[.:\[]", authority) and authority.lower() != "localhost")
+                        or (masking and ":" in after_host)):
         ends = [i for i in range(1, len(rest)) if rest[i] == "@" and rest[i - 1] != "/"
                 and not rest.startswith(("sha256:", "sha384:", "sha512:"), i + 1)]
-    elif ":" in after_host:  # a port, or a password's digits before its '/': user-info up to an '@' a host follows
-        port = after_host.split(":", 1)[1]
-        ends = [i for i in range(1, len(rest)) if rest[i] == "@" and rest[i - 1] != "/"
-                and (re.match(r"([A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*([:/]|\Z)", rest[i + 1:])
-                     or (len(port) > 5 or int(port or 0) > MAX_PORT)
-                     and not rest.startswith(("sha256:", "sha384:", "sha512:"), i + 1))]
     if ends:
         return start, start + ends[-1]
     if re.match(r"[A-Za-z]+(?::[^0-9]|//)", text) and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]", text):
@@ -227,7 +223,7 @@ def userinfo_password(text: str) -> str | None:
 
 
 def has_userinfo(text: str) -> bool:
-    return _userinfo_span(text) is not None
+    return _userinfo_span(text, masking=False) is not None
 
 
 SHOWN_MAX = 120

@@ -222,7 +222,8 @@ class Reader:
                                      + (f": {auth}" if auth.startswith("unreadable") else ""))
                 out[manager] = {"url": None, "auth": auth, "key": record.key or None, "credentials": record.credentials}
                 continue
-            limited = grammar.client_violations(url, grammar.Kind("package-proxy", manager), with_credentials=True)
+            limited = [v for v in grammar.client_violations(url, grammar.Kind("package-proxy", manager), with_credentials=True)
+                       if grammar.RULES[v.rule].client.get("with") == "credentials"]  # limits on the credentials only
             if limited and auth == "none" and record.auth != "none":
                 # a client limit lint reports (an '=' in an npm registry's path breaks the token's key): the
                 # preamble wrote what it reported, and the client reads no credentials from it

@@ -49,8 +49,7 @@ pc_mask_url() {
 
 # $1 <- $2 with the secret of its user-info masked: pc_mask_url's first step (grammar.mask's user-info part).
 pc__mask_userinfo() {
-    local LC_ALL=C _text=$2 _start='' _rest _authority _after_host _userinfo _head _port _tail
-    local _dotted='^([A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*([:/]|$)'
+    local LC_ALL=C _text=$2 _start='' _rest _authority _after_host _userinfo _head
     local _typo='^[A-Za-z]+(:[^0-9]|//)' _url='^[A-Za-z][A-Za-z0-9+.-]*://[^/]'
     printf -v "$1" %s "$_text"
     _head=${_text%%://*}  # a scheme only where the first :// ends a first word (grammar.py _userinfo_span)
@@ -62,7 +61,8 @@ pc__mask_userinfo() {
     _userinfo=$_rest
     if [[ $_authority == *@* ]] || [[ $_after_host == *:* && ${_after_host#*:} == *[!0-9]* ]]; then
         _userinfo=${_rest%[!/]@*}
-    elif [[ -n $_authority && $_authority != *[.:[]* && ${_authority,,} != localhost ]]; then
+    elif [[ -n $_authority ]] && { [[ $_authority != *[.:[]* && ${_authority,,} != localhost ]] \
+            || [[ $_after_host == *:* ]]; }; then  # no mirror's host, or a port (a password's digits before a '/')
         _head=$_rest  # the last '@' after a character other than '/' that no digest follows
         while [[ $_head == *[!/]@* ]]; do
             _head=${_head%[!/]@*}
@@ -70,17 +70,6 @@ pc__mask_userinfo() {
                 sha256:* | sha384:* | sha512:*) _head=${_rest:0:${#_head}+1} ;;
                 *) _userinfo=$_head; break ;;
             esac
-        done
-    elif [[ $_after_host == *:* ]]; then  # a port, or a password's digits before its '/' (grammar.py _userinfo_span)
-        _port=${_after_host#*:} _head=$_rest
-        while [[ $_head == *[!/]@* ]]; do
-            _head=${_head%[!/]@*}
-            _tail=${_rest:${#_head}+2}
-            if [[ $_tail =~ $_dotted ]] || { { (( ${#_port} > 5 )) || (( 10#${_port:-0} > 65535 )); } \
-                    && [[ $_tail != sha256:* && $_tail != sha384:* && $_tail != sha512:* ]]; }; then
-                _userinfo=$_head
-                break
-            fi
         done
     fi
     if [[ $_userinfo == "$_rest" ]]; then

@@ -330,10 +330,20 @@ def test_the_config_snapshot_survives_an_entry_going_and_stops_at_its_bound(tmp_
     assert list(check._snapshot(tmp_path))[-1] == "..."
 
 
-@pytest.mark.parametrize("url", ["https://nexus.example.com/repo=x/npm/", "https://nexus.example.com/r(1)/npm/"])
+@pytest.mark.parametrize("url", ["https://nexus.example.com/repo=x/npm/", "https://nexus.example.com/a=b=c/npm/"])
 def test_a_client_limit_lint_reports_is_no_disagreement_of_the_preamble_and_plan(tmp_path, url):
     """An '=' in an npm registry's path breaks the .npmrc key of its token: lint says npm sends none (the build
     goes on). The preamble wrote the token it reported; preamble-check and plan both say so, without a problem."""
+    (tmp_path / "pkg-npm-url").write_text(url)
+    (tmp_path / "pkg-npm-token").write_text("T0kenQQ77")
+    check_agreement(tmp_path, "webapp")
+
+
+@pytest.mark.parametrize("url", ["https://nexus.example.com:8443/repository/npm/team@corp.example/",
+                                 "https://ci:2024/x@nexus.example.com/npm/"])
+def test_an_at_sign_after_a_port_is_masked_yet_decides_nothing(tmp_path, url):
+    """After a port, an '@' may end a password of digits and '/' (masked so), but the build reads the URL as
+    written: no user-info, so a token beside it is no conflict for plan, lint or the preamble (found by a review)."""
     (tmp_path / "pkg-npm-url").write_text(url)
     (tmp_path / "pkg-npm-token").write_text("T0kenQQ77")
     check_agreement(tmp_path, "webapp")
