@@ -105,7 +105,7 @@ MAX_FILES = 5000
 MAX_TOTAL_BYTES = 128 * 1024 * 1024
 # What a build or an editor makes, never part of the source a build starts from.
 SKIPPED_DIRECTORIES = {".git", ".hg", ".svn", "node_modules", ".gradle", "vendor", "__pycache__",
-                       ".venv", "venv", ".idea", ".vscode", ".yarn/cache", ".m2/repository"}
+                       ".venv", "venv", ".idea", ".vscode", ".yarn/cache", ".m2/repository", ".m2/wrapper"}
 # A build's output directory is skipped only beside the build file that writes it: a Maven reactor module may be
 # named build, and a Go package target.
 OUTPUT_DIRECTORIES = {"target": ("pom.xml",),
@@ -259,8 +259,9 @@ def read_project(root: Path) -> tuple[tuple[tuple[str, bytes], ...], tuple[str, 
 
 
 def _skipped(parts: tuple[str, ...]) -> bool:
-    """Whether the directory at these path parts is one the copy skips (by its name, or its path: .yarn/cache)."""
-    return parts[-1] in SKIPPED_DIRECTORIES or "/".join(parts) in SKIPPED_DIRECTORIES
+    """Whether the directory at these path parts is one the copy skips: by its name (node_modules), or by its
+    last parts (.yarn/cache, .m2/repository), at any depth (a module's own backend/.m2/repository)."""
+    return parts[-1] in SKIPPED_DIRECTORIES or "/".join(parts[-2:]) in SKIPPED_DIRECTORIES
 
 
 def skipped_by_copy(directory: str, files) -> str | None:

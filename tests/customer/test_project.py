@@ -89,6 +89,16 @@ def test_build_outputs_are_skipped_only_beside_the_build_file_that_writes_them(t
     assert sorted(path for path, _ in project.read_tree(tmp_path)) == ["build/pom.xml", "gradle/build.gradle", "pom.xml"]
 
 
+def test_tool_directories_named_by_their_last_parts_are_skipped_at_any_depth(tmp_path):
+    """A local Maven repository or Maven wrapper distribution (.m2/repository, .m2/wrapper) and Yarn's cache are
+    left out wherever they are; a settings file in .m2 is read (Maven's -s may name it)."""
+    write(tmp_path, {"pom.xml": "<project/>", ".m2/settings.xml": "<settings/>", ".m2/repository/a/1/a-1.jar": "j",
+                     ".m2/wrapper/dists/m.zip": "z", "backend/pom.xml": "<project/>", "backend/.m2/repository/b.jar": "j",
+                     "web/.yarn/cache/x.zip": "z", "web/.yarn/releases/yarn.cjs": "y", "repository/x.txt": "source"})
+    assert sorted(path for path, _ in project.read_tree(tmp_path)) == [
+        ".m2/settings.xml", "backend/pom.xml", "pom.xml", "repository/x.txt", "web/.yarn/releases/yarn.cjs"]
+
+
 UNREAD = [(piece.manager, pattern) for piece in slices.load() for pattern, _ in piece.unread]
 FIXTURE_OF = {"npm": "npm-lockfile-v3", "python": "python-pyproject", "go": "go-module", "rubygems": "rubygems-rails-like",
               "composer": "composer-packagist", "maven": "maven-wrapper", "gradle": "gradle-groovy"}
