@@ -35,28 +35,36 @@ from harness.stack import slices
 _URL = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s<>]+")
 _JSON_URL = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:\\/\\/[^\s<>\"]+")
 _SECRET_NAMES = r"_authToken|_auth|_password|password|passwd|token|secret|api[_-]?key|apikey|access[_-]?key|sig|ident"
+# the words that make a variable, a flag or a header a credential's name, as a whole word of it (AUTH in
+# COMPOSER_AUTH and NPM_AUTH_TOKEN, not in authors; token in --token, not in --tokenizer): _credential_named
+_CREDENTIAL_WORDS = {"auth", "token", "password", "passwd", "passphrase", "secret", "apikey", "credential",
+                     "credentials", "api key", "auth ident", "access key", "art api"}
 _QUOTED_OR_WORD = r"""(?:'[^']*'|"[^"]*"|[^\s'"]+)"""
-# A shell command's rest after a credential setting's name: `npm config set //h/:_authToken T`, `yarn config set
-# npmAuthToken T`, `composer config http-basic.h user pass`, `bundle config set h user:pass`.
-_COMMAND_REST = r"[^;&|\n]*[^;&|\s]"
+# A shell command's rest after a credential setting's name (`npm config set //h/:_authToken T`, `yarn config set
+# npmAuthToken T`, `composer config http-basic.h user pass`, `bundle config set h user:pass`): its words, quoted
+# ones whole (a ';' or '&' inside quotes ends nothing), an unclosed quote to the line's end.
+_WORD = r"""(?:'[^']*'|"[^"]*"|[^\s;&|'"]+|['"][^\n]*)"""
+_COMMAND_REST = rf"{_WORD}+(?:[ \t]+{_WORD}+)*"
 _CREDENTIALS = (
     (re.compile(r"(?<=://)[^/\s@]+@"), "***@"),
     (re.compile(r"(?<![^\s/@\"])[^\s/@\"]+@(?!sha(?:256|384|512):)(?=[\w.-])"), lambda m: _schemeless_userinfo(m)),
     # a quoted value of a variable named like a credential, whole: COMPOSER_AUTH='{"github-oauth": {...}}'
-    (re.compile(r"""(\b(?=[A-Za-z0-9_]*?(?:AUTH|TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|CREDENTIALS?))[A-Za-z0-9_]++=)"""
-                r"""('[^']*'|"[^"]*")""", re.I), r"\1***"),
-    (re.compile(rf"\b(BUNDLE_[A-Z0-9_]+__[A-Z0-9_]+=){_QUOTED_OR_WORD}"), r"\1***"),  # Bundler's credentials per host
-    (re.compile(rf"\b((?:npm|yarn|pnpm|composer)\s+config\s+(?:set\s+)?(?:[^\s;&|]+\s+){{0,4}}?(?=[^\s=;&|]*?(?:{_SECRET_NAMES}|"
-                r"http-basic\.|bearer\.|github-oauth\.|gitlab-oauth\.|gitlab-token\.|bitbucket-oauth\.))[^\s=;&|]++\s+)"
-                + _COMMAND_REST, re.I), r"\1***"),
-    (re.compile(r"\b(bundle\s+config\s+(?:set\s+)?(?:--[\w-]+\s+)*[\w-]+\.[\w.-]+\s+)" + _COMMAND_REST), r"\1***"),
+    (re.compile(r"""\b([A-Za-z0-9_]++=)('[^']*'|"[^"]*")"""), lambda m: f"{m[1]}***" if _credential_named(m[1]) else m[0]),
+    (re.compile(rf"\b(BUNDLE_(?:[A-Z0-9]|_(?!_))++__[A-Z0-9_]++=){_QUOTED_OR_WORD}"), r"\1***"),  # Bundler's, per host
+    (re.compile(rf"\b((?:(?:npm|yarn|pnpm|composer)\s+config|p?npm\s+set)\s+(?:set\s+)?(?:[^\s;&|]+\s+){{0,8}}?"
+                rf"(?=[^\s=;&|]*?(?:{_SECRET_NAMES}|http-basic\.|bearer\.|github-oauth\.|gitlab-oauth\.|gitlab-token\.|"
+                r"bitbucket-oauth\.))[^\s=;&|]++\s+)" + _COMMAND_REST, re.I), r"\1***"),
+    (re.compile(r"\b(bundle\s+config\s+(?:set\s+)?(?:--[\w-]+\s+)*(?!build\.)[\w-]+\.[\w.-]+\s+)" + _COMMAND_REST),
+     r"\1***"),
     # a command-line flag named like a credential, its value after a space or '=': --password X, --http-password=X
-    (re.compile(r"((?:^|\s)--?(?![\w-]*-(?:stdin|file)\b)(?=[\w-]*?(?:password|passwd|token|secret|api-?key|auth-?ident))"
-                rf"[\w-]++(?:\s+|=)){_QUOTED_OR_WORD}", re.I), r"\1***"),
+    (re.compile(rf"((?:^|\s)--?([\w-]++)(?:\s+|=)){_QUOTED_OR_WORD}"),
+     lambda m: f"{m[1]}***" if _credential_named(m[2]) and not m[2].endswith(("-stdin", "-file")) else m[0]),
     # -p X of docker login, twine upload and sshpass (elsewhere -p is mkdir's, a port, ...)
     (re.compile(rf"(\b(?:login|upload|sshpass)\b[^;&|\n]{{0,200}}?\s-p\s*){_QUOTED_OR_WORD}"), r"\1***"),
-    (re.compile(r"(<(password|passphrase|privateKey|token|secret)>)[^<]*", re.I), r"\1***"),  # Maven settings.xml
-    (re.compile(r"((?<![\w-])X-(?=[\w-]*?(?:api|token|key|auth|secret|password))[\w-]++\s*:\s*)[^\s'\"]+", re.I), r"\1***"),
+    # Maven's settings.xml and the like: the element's text, CDATA too, up to its end tag (at most 4 KiB: linear)
+    (re.compile(r"(<(password|passphrase|privateKey|token|secret)\b[^<>]*>)(?:[^<]|<(?!/)){0,4096}", re.I), r"\1***"),
+    (re.compile(r"((?<![\w-])X-([\w-]++)\s*:\s*)[^\s'\"]+", re.I),  # X-JFrog-Art-Api, X-Api-Key, X-Auth-Token
+     lambda m: f"{m[1]}***" if _credential_named(m[2]) or _credential_named(m[2], {"api", "key"}) else m[0]),
     (re.compile(rf"((?:{_SECRET_NAMES})\"?\s*[=:]\s*\"?)[^\s\"&]+", re.I), r"\1***"),
     (re.compile(rf"((?:{_SECRET_NAMES})\s+)(['\"])[^'\"\n]*\2", re.I), r"\1\2***\2"),
     # curl's -u user:pass, the password quoted or not, or the whole pair quoted
@@ -66,10 +74,17 @@ _CREDENTIALS = (
     (re.compile(r"((?:authorization)\s*:\s*(?:(?:bearer|basic|token|bot)\s+)?)[^\s'\"]+", re.I), r"\1***"),
     (re.compile(r"(\bbearer\s+)[A-Za-z0-9._~+/=-]+", re.I), r"\1***"),
     # a query parameter named like a credential: presigned URLs' X-Amz-Signature/X-Amz-Credential, SAS's sig=, ?auth=
-    (re.compile(r"([?&;](?:[\w.-]*(?:signature|credential|token|key|auth|secret|password)[\w.-]*|sig)=)[^&\s#\"'<>(),;:]+",
-                re.I),
+    (re.compile(r"([?&;](?=[\w.-]*?(?:signature|credential|token|key|auth|secret|password)|sig=)[\w.-]++=)"
+                r"[^&\s#\"'<>(),;:]+", re.I),
      r"\1***"),
 )
+
+
+def _credential_named(name: str, words=_CREDENTIAL_WORDS) -> bool:
+    """Whether a variable's, flag's or header's name holds a credential word (or two, as `API_KEY`) as whole
+    words, its words cut at '_', '-' and '='."""
+    parts = [part for part in re.split(r"[-_=]", name.lower()) if part]
+    return any(part in words for part in parts) or any(f"{a} {b}" in words for a, b in zip(parts, parts[1:]))
 
 
 def _schemeless_userinfo(run: re.Match) -> str:

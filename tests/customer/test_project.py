@@ -429,18 +429,35 @@ def test_scrub_masks_every_credential_form(name, password, form):
                         "composer config http-basic.h.example {u} {p}", "composer config -g github-oauth.github.com {p}",
                         "bundle config set --global h.example {u}:{p}", "BUNDLE_GEMS__H__EXAMPLE={u}:{p} bundle install",
                         "curl -u {u}:'{p} x' https://h.example", "curl -u '{u}:{p} y' https://h.example",
-                        'curl --user "{u}:{p}" https://h.example']))
+                        'curl --user "{u}:{p}" https://h.example', "npm set //h.example/:_authToken {p}",
+                        "npm config set --location=project --global --a --b --c //h/:_auth {p}",
+                        "<password><![CDATA[{p}]]></password>", '<password id="x">{p}</password>',
+                        "AWS_SECRET_ACCESS_KEY='{p}' aws s3 cp", "-H 'X-Auth-Token: {p}'"]))
 def test_scrub_masks_credentials_a_projects_scripts_pass_on_a_command_line(name, password, form):
     """A package.json script is quoted in the notes as it is: the credentials commands take as arguments (npm,
     Yarn, Composer and Bundler settings, --password flags, -p of a login) are masked there too."""
     text = "before; " + form.format(u=name, p="PW" + password) + "; after"
     scrubbed = project.scrub(text)
-    assert "PW" + password not in scrubbed and scrubbed.startswith("before; ") and scrubbed.endswith("; after")
+    assert "PW" + password not in scrubbed and scrubbed.startswith("before; ") and scrubbed.endswith(" after")  # a closing quote may go with the value
+
+
+@given(st.text(string.ascii_letters + string.digits + ';&| "$<>()', min_size=1, max_size=30),
+       st.sampled_from(["npm config set //h.example/:_authToken '{q}'", "composer config http-basic.h.example u '{q}'",
+                        "yarn config set npmAuthToken '{q}'", "tool --password '{q}'", "NPM_TOKEN='{q}' npm ci",
+                        "npm config set _password '{q}"]))  # the last one unclosed: to the line's end
+def test_scrub_masks_a_quoted_credential_whatever_the_quotes_hold(quoted, form):
+    """A ';', '&' or '|' inside quotes ends no command: the whole quoted value is masked."""
+    text = "before; " + form.format(q="PW" + quoted) + "\nafter"
+    scrubbed = project.scrub(text)
+    assert "PW" + quoted not in scrubbed and not re.search(r"PW[^*]", scrubbed) and scrubbed.endswith("\nafter")
 
 
 @pytest.mark.parametrize("text", ["npm ERR! your authentication token seems to be invalid", "mkdir -p build/out",
                                   "docker login --password-stdin reg.example", "npm config set registry https://r.example/",
-                                  "bundle config set --local path vendor/bundle"])
+                                  "bundle config set --local path vendor/bundle", "--tokenizer bert-base",
+                                  "bundle config set --local build.nokogiri --use-system-libraries",
+                                  'LABEL org.opencontainers.image.authors="Jane Doe"', "author='Jane Doe'",
+                                  'TOKENIZERS_PARALLELISM="false"', "X-Request-Id: abc", "--secret-file /run/s"])
 def test_scrub_leaves_commands_without_a_credential_as_they_are(text):
     assert project.scrub(text) == text
 
