@@ -85,25 +85,37 @@ _REPOSITORY_SHORTHAND = re.compile(r"\b(google|mavenCentral|jcenter|gradlePlugin
 
 
 def _block_spans(code: str, name: str) -> list[tuple[int, int]]:
-    """Where each `name { ... }` block of the code is (braces counted; strings are rarely braces)."""
-    spans = []
-    for found in re.finditer(rf"\b{name}\s*\{{", code):
-        depth, index = 1, found.end()
-        while depth and index < len(code):
-            depth += {"{": 1, "}": -1}.get(code[index], 0)
-            index += 1
-        spans.append((found.start(), index))
-    return spans
+    """Where each `name { ... }` block of the code is (braces counted; strings are rarely braces); an unclosed
+    one runs to the end. Every brace is matched in one pass: walking from each block to its end took time
+    growing with the square of a script of many blocks."""
+    closing, opened = {}, []
+    for brace in re.finditer(r"[{}]", code):
+        if brace.group() == "{":
+            opened.append(brace.start())
+        elif opened:
+            closing[opened.pop()] = brace.end()
+    return [(found.start(), closing.get(found.end() - 1, len(code))) for found in re.finditer(rf"\b{name}\s*\{{", code)]
+
+
+def _outermost(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans (in order of their start) not inside another: a block inside one of the same name is in its text."""
+    kept: list[tuple[int, int]] = []
+    for start, end in spans:
+        if not kept or start >= kept[-1][1]:
+            kept.append((start, end))
+    return kept
 
 
 def _blocks(code: str, name: str) -> list[str]:
-    return [code[start:end] for start, end in _block_spans(code, name)]
+    return [code[start:end] for start, end in _outermost(_block_spans(code, name))]
 
 
 def _without_blocks(code: str, name: str) -> str:
-    for start, end in reversed(_block_spans(code, name)):
-        code = code[:start] + code[end:]
-    return code
+    kept, at = [], 0
+    for start, end in _outermost(_block_spans(code, name)):
+        kept.append(code[at:start])
+        at = end
+    return "".join(kept) + code[at:]
 
 
 def code_of(text: str) -> str:

@@ -40,7 +40,8 @@ _GEM = re.compile(rf"^gem\s*\(?\s*{_STRING}(.*)$")
 _SOURCE = re.compile(rf"^source\s*\(?\s*(?:{_STRING}|:(\w+))")
 _RUBY = re.compile(rf"^ruby\s*\(?\s*(?:{_STRING}|file:\s*{_STRING})")
 _OPTION = re.compile(rf""":?(\w+)(?::|\s*=>)\s*(?:{_STRING}|(%[iw]\[[^\]]*\]|\[[^\]]*\]|:\w+|\w+))""")
-_REQUIREMENT = re.compile(rf"^\s*,\s*{_STRING}")
+_REQUIREMENT = re.compile(rf"\s*,\s*{_STRING}")  # matched at a position (rest of a gem line)
+MAX_REQUIREMENTS = 64  # version requirements of one gem (a real one has one to three); each is checked against each
 SOURCE_OPTIONS = ("git", "github", "gitlab", "bitbucket", "path", "gist")
 
 
@@ -255,11 +256,14 @@ def read_gemfile(text: str) -> tuple[list[dict], list[str]]:
                 notes.append(f"{GEMFILE}: source {safe_url(url)}: not https, so Bundler's mirror of "
                              "https://rubygems.org/ does not apply to it")
         elif found := _GEM.match(line):
-            rest = found.group(3)
-            requirements = []
-            while (more := _REQUIREMENT.match(rest)) is not None:
+            rest, at, requirements = found.group(3), 0, []
+            while (more := _REQUIREMENT.match(rest, at)) is not None:
                 requirements.append(_string(more))
-                rest = rest[more.end():]
+                at = more.end()
+                if len(requirements) > MAX_REQUIREMENTS:
+                    raise UserError(f"{GEMFILE}: line {number}: gem {printable(_string(found))} has more than "
+                                    f"{MAX_REQUIREMENTS} version requirements")
+            rest = rest[at:]
             options = {m.group(1): (_string(m, 2) if _string(m, 2) is not None else m.group(4))
                        for m in _OPTION.finditer(rest)}
             for block in reversed(blocks):  # the gem's own options win, then the innermost block's

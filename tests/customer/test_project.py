@@ -537,6 +537,8 @@ def _nested_properties() -> str:
 @pytest.mark.parametrize("files, expected", [
     ({"build.gradle": "plugins {" * 5000 + "}" * 5000}, None),  # nested blocks: one pass, not one per block
     ({"build.gradle": "plugins {\n" * 20000}, None),
+    ({"build.gradle": "repositories {\n" * 20000}, None),  # the repositories note: each block walked to the end
+    ({"Gemfile": 'gem "a", ' + ", ".join(f'">= {i}"' for i in range(4000)) + "\n"}, "more than 64 version requirements"),
     ({"pom.xml": "<project><artifactId>a</artifactId>" + "<x>" * 20000 + "</x>" * 20000 + "</project>"},
      "elements nested more than 256 deep"),
     ({"pom.xml": _nested_properties()}, "expand past 64 KiB"),
@@ -548,7 +550,7 @@ def _nested_properties() -> str:
     ({"pom.xml": '<?xml version="1.0" encoding="x-MacRoman"?><project><artifactId>a</artifactId></project>'},
      "pom.xml: declares an encoding this reader cannot decode"),
     ({"/".join(["d"] * 100) + "/Dockerfile": "FROM alpine\n", "Dockerfile": "FROM alpine\n"}, "nested more than 64 deep"),
-], ids=["gradle-nested-blocks", "gradle-unclosed-blocks", "pom-deep", "pom-properties-bomb", "json-deep",
+], ids=["gradle-nested-blocks", "gradle-unclosed-blocks", "gradle-unclosed-repositories", "gemfile-requirements", "pom-deep", "pom-properties-bomb", "json-deep",
         "requirements-include-chain", "yarn-lock-empty-specifiers", "yarn-lock-empty-header", "xml-unknown-encoding",
         "directories-deep"])
 def test_a_hostile_project_loads_or_is_a_clear_error_in_bounded_time_and_memory(tmp_path, files, expected):
