@@ -348,7 +348,12 @@ def standins(files: dict[str, bytes]) -> StandIns:
         _repositories(manifest, notes)
         _install_preference(manifest, notes)
     elsewhere, rewritten = {}, {}
-    if LOCKFILE in files:
+    config = manifest.get("config") if manifest is not None else None
+    lock_off = isinstance(config, dict) and config.get("lock") is False
+    if lock_off and LOCKFILE in files:  # Composer 2.5+: "composer.lock is present but ignored"
+        notes.append(f"{MANIFEST}: config.lock is false: Composer ignores {LOCKFILE} and resolves {MANIFEST}; so do "
+                     "the stand-ins")
+    if LOCKFILE in files and not lock_off:
         lock = json_object_of(LOCKFILE, files[LOCKFILE])
         packages, elsewhere, served = _from_lock(lock, notes)
         new = rewritten_lock(files[LOCKFILE], lock, served)

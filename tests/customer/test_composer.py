@@ -142,6 +142,14 @@ def lock_of(*packages, dev=()) -> bytes:
     return json.dumps({"content-hash": "x", "packages": list(packages), "packages-dev": list(dev)}, indent=4).encode()
 
 
+def test_a_lock_composer_is_told_to_ignore_is_not_what_the_stand_ins_follow():
+    """config.lock false: Composer 2.5+ says 'composer.lock is present but ignored' and resolves composer.json."""
+    manifest = json.dumps({"name": "acme/app", "require": {"a/b": "^1.0", "c/d": "^2.0"}, "config": {"lock": False}})
+    made = standins_of.standins({"composer.json": manifest.encode(), "composer.lock": lock_of(package())})
+    assert sorted((p["name"], p["version"]) for p in made.definition["packages"]) == [("a/b", "1.0.0"), ("c/d", "2.0.0")]
+    assert made.rewritten == {} and any("config.lock is false" in note for note in made.notes)
+
+
 def test_dists_elsewhere_path_metapackage_and_source_only_entries():
     made = standins_of.standins({"composer.json": MANIFEST, "composer.lock": lock_of(
         package("a/b", "v2.0.0", require={"php": ">=8.1", "ext-intl": "*", "c/d": "^1.0"}, type="composer-plugin"),
