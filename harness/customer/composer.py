@@ -341,6 +341,23 @@ def _install_preference(manifest: dict, notes: list[str]) -> None:
                      "pkg-composer-url serves")
 
 
+BUILDER_PHP = "Debian's PHP 8.2 with its cli, xml, mbstring, curl and zip packages"  # images/builder/Dockerfile
+
+
+def _platform_note(manifest: dict | None, lock: dict | None, notes: list[str]) -> None:
+    """The platform requirements (php, ext-*, lib-*) Composer checks before it downloads anything: it stops on
+    one the builder's PHP does not meet, so the air gap is never reached; say which there are."""
+    wanted = {}
+    for source in ((lock or {}).get("platform"), (lock or {}).get("platform-dev"), (manifest or {}).get("require")):
+        if isinstance(source, dict):
+            wanted.update({name: str(constraint) for name, constraint in source.items() if isinstance(name, str)
+                           and re.fullmatch(r"php(-64bit)?|ext-[\w.-]+|lib-[\w.-]+", name)})
+    if wanted:
+        shown = ", ".join(f"{printable(name)} {printable(constraint)[:40]}" for name, constraint in sorted(wanted.items()))
+        notes.append(f"platform requirements ({shown}): Composer checks them against the builder's PHP ({BUILDER_PHP}) "
+                     "before it downloads anything, and stops on one it does not meet")
+
+
 def standins(files: dict[str, bytes]) -> StandIns:
     notes: list[str] = []
     manifest = json_object_of(MANIFEST, files[MANIFEST]) if MANIFEST in files else None
@@ -371,5 +388,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
         packages = _from_manifest(manifest, notes)
     else:
         raise UserError(f"no {MANIFEST} or {LOCKFILE} at the project's top")
+    _platform_note(manifest, json_object_of(LOCKFILE, files[LOCKFILE]) if LOCKFILE in files and not lock_off else None,
+                   notes)
     return StandIns(MANAGER, definition={"packages": packages} if packages else {}, elsewhere=elsewhere,
                     rewritten=rewritten, notes=tuple(dict.fromkeys(notes)))

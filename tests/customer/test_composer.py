@@ -150,6 +150,17 @@ def test_a_lock_composer_is_told_to_ignore_is_not_what_the_stand_ins_follow():
     assert made.rewritten == {} and any("config.lock is false" in note for note in made.notes)
 
 
+def test_platform_requirements_composer_checks_first_are_named():
+    """Composer stops before any download when the builder's PHP misses one (php >=8.3, ext-intl): say which."""
+    lock = json.loads(lock_of(package()))
+    lock["platform"] = {"php": ">=8.3", "ext-intl": "*"}
+    manifest = json.dumps({"require": {"a/b": "^1.0", "ext-gd": "*", "php": "^8.1"}}).encode()
+    notes = standins_of.standins({"composer.json": manifest, "composer.lock": json.dumps(lock).encode()}).notes
+    [note] = [n for n in notes if n.startswith("platform requirements")]
+    assert "ext-gd *, ext-intl *, php ^8.1" in note and "Debian's PHP 8.2" in note
+    assert not any(n.startswith("platform") for n in standins_of.standins({"composer.json": MANIFEST}).notes)
+
+
 def test_dists_elsewhere_path_metapackage_and_source_only_entries():
     made = standins_of.standins({"composer.json": MANIFEST, "composer.lock": lock_of(
         package("a/b", "v2.0.0", require={"php": ">=8.1", "ext-intl": "*", "c/d": "^1.0"}, type="composer-plugin"),
