@@ -371,7 +371,24 @@ def _from_gemfile(gems: list[dict], notes: list[str]) -> list[dict]:
 
 # --- the module's contract -----------------------------------------------------------------------------------
 
+GEMS_RB, GEMS_LOCKED = "gems.rb", "gems.locked"  # Bundler's other names: it takes gems.rb before Gemfile
+
+
 def standins(files: dict[str, bytes]) -> StandIns:
+    if GEMS_RB not in files:
+        return _standins(files)
+    # Bundler.default_gemfile finds gems.rb first (its lock is gems.locked): read under the usual names
+    others = [name for name in (GEMFILE, LOCKFILE) if name in files]
+    made = _standins({GEMFILE: files[GEMS_RB], **({LOCKFILE: files[GEMS_LOCKED]} if GEMS_LOCKED in files else {})})
+    note = (f"{GEMS_RB}" + (f" and {GEMS_LOCKED}" if GEMS_LOCKED in files else "") + ": what Bundler reads (before "
+            f"a Gemfile), named {GEMFILE} and {LOCKFILE} in these notes" + (
+                f"; {' and '.join(others)} not read, as Bundler does not" if others else ""))
+    return StandIns(MANAGER, definition=made.definition,
+                    rewritten={GEMS_LOCKED if path == LOCKFILE else path: data for path, data in made.rewritten.items()},
+                    notes=(note, *made.notes))
+
+
+def _standins(files: dict[str, bytes]) -> StandIns:
     notes: list[str] = []
     gemfile_gems = []
     if GEMFILE in files:

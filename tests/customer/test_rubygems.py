@@ -377,3 +377,15 @@ def test_a_source_bundler_computes_is_noted_and_a_custom_github_source_is_named_
     assert any("line 1: a source Bundler computes" in note for note in notes), notes
     assert standins_of._gemfile_notes(gems) == ["gem pg github: ged/ruby-pg: not stood in; Bundler clones it from the code "
                                              "host (leak cause bundler-git-source)"]
+
+
+def test_gems_rb_is_what_bundler_reads_before_a_gemfile(tmp_path):
+    """Bundler.default_gemfile finds gems.rb (its lock gems.locked) before Gemfile: a project with both builds
+    gems.rb's gems, and one with only gems.rb is a Bundler project (it was 'no project file')."""
+    (tmp_path / "gems.rb").write_text('source "https://rubygems.org"\ngem "rack", "3.0.8"\n')
+    (tmp_path / "Gemfile").write_text('source "https://rubygems.org"\ngem "sinatra", "4.0.0"\n')
+    made = standins_of.standins(dict(project.read_tree(tmp_path)))
+    assert [(g["name"], g["version"]) for g in made.definition["gems"]] == [("rack", "3.0.8")]
+    assert made.notes[0].startswith("gems.rb: what Bundler reads (before a Gemfile)") and "Gemfile not read" in made.notes[0]
+    (tmp_path / "Gemfile").unlink()
+    assert project.load(tmp_path).builds == (("rubygems", BUNDLE),)
