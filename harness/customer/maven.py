@@ -136,9 +136,9 @@ def read_pom(path: str, data: bytes) -> Pom:
             target = _join(path.rpartition("/")[0], relative)
             parent_path = target if target.endswith(".xml") else _join(target, "pom.xml") if target else None
     properties = {}
-    element = root.find("properties")
-    if element is not None:
-        properties = {child.tag: (child.text or "").strip() for child in element if isinstance(child.tag, str)}
+    for element in [root.find("properties")] + [p.find("properties") for p in _profiles(root)[0]]:
+        if element is not None:  # an active profile's properties override the pom's, as Maven merges them
+            properties |= {child.tag: (child.text or "").strip() for child in element if isinstance(child.tag, str)}
     return Pom(path, root, _text(root, "groupId") or (parent[0] if parent else None), artifact,
                _text(root, "version") or (parent[2] if parent else None), parent, parent_path, properties)
 
@@ -705,11 +705,11 @@ def _definition_items(collect: Collector) -> list[dict]:
     return items
 
 
-def _profiles(pom: Pom) -> tuple[list, list]:
+def _profiles(root: ElementTree.Element) -> tuple[list, list]:
     """A pom's profiles active in the build (`mvn` without -P), and the others. One with activeByDefault is
     active unless another profile of the pom has an activation that may apply (a JDK, an OS, a property, a
     file: not known here), which turns the default ones off; such profiles are counted inactive."""
-    profiles = pom.root.findall("profiles/profile")
+    profiles = root.findall("profiles/profile")
     default = [p for p in profiles if _text(p, "activation/activeByDefault") == "true"]
     conditional = [p for p in profiles if p not in default and p.find("activation") is not None]
     active = [] if conditional else default
@@ -740,7 +740,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
             host = urlsplit(url).hostname or url
             if host not in CENTRAL_HOSTS and url not in repositories:
                 repositories.append(url)
-        active, inactive = _profiles(pom)
+        active, inactive = _profiles(pom.root)
         for profile in active:
             for element in profile.findall("dependencies/dependency"):
                 _dependency(model, pom, element, managed, sources, collect, "dependency")

@@ -319,6 +319,8 @@ ON = "<activation><activeByDefault>true</activeByDefault></activation>"
 @pytest.mark.parametrize("profiles, expected", [
     ([("on", ON)], {"org.a:on:1", "org.p:on-plugin:2"}),
     ([("on", ON), ("off", "")], {"org.a:on:1", "org.p:on-plugin:2"}),
+    # its own properties apply (Maven merges an active profile's <properties> over the pom's)
+    ([("on", ON + "<properties><v>3.1</v></properties>")], {"org.a:on:1", "org.p:on-plugin:2", "org.b:prop:3.1"}),
     # another profile's activation may apply here (a JDK, a property): it would turn the default one off
     ([("on", ON), ("jdk", "<activation><jdk>17</jdk></activation>")], set()),
 ])
@@ -326,7 +328,8 @@ def test_a_profile_active_by_default_has_its_dependencies_and_plugins_stood_in_f
     """Maven activates an activeByDefault profile when no other profile of the pom is activated: its
     dependencies and plugins are fetched like the pom's own (they were noted as never applying)."""
     body = "  <profiles>" + "".join(PROFILE.format(id=name, activation=activation) for name, activation in profiles)
-    made = maven.standins({"pom.xml": pom(body + "</profiles>\n")})
+    uses = "<v>" in body and deps("org.b:prop:${v}") or ""
+    made = maven.standins({"pom.xml": pom(uses + body + "</profiles>\n")})
     assert gavs(made) == expected
     assert any(("active by default" if expected else "its other <profiles>") in note for note in made.notes), made.notes
 
