@@ -175,7 +175,7 @@ def _config_notes(files: dict[str, bytes]) -> list[str]:
         notes.append(f"{MAVEN_CONFIG}: {option} {printable(path)}: Maven reads that settings "
                      f"file {read}: its mirrors and servers apply to the build")
         name = posixpath.normpath(path.removeprefix("${maven.multiModuleProjectDirectory}/"))
-        missing = not name.startswith(("/", "..", "$", "~")) and missing_from_copy(name, files)
+        missing = missing_from_copy(name, files)
         if missing:  # Maven stops: "The specified user settings file does not exist"
             notes.append(f"{MAVEN_CONFIG}: {option} {printable(path)}: {missing}: Maven stops on the missing file")
         if name not in files:

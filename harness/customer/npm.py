@@ -550,7 +550,7 @@ def _local_note(alias: str, target: str, made: Made) -> str:
     path = posixpath.normpath(target)
     if path.startswith(("/", "~", "..")):
         return f"{alias}: a local path ({printable(target)}) outside the project: the build's copy does not have it"
-    missing = missing_from_copy("" if path == "." else path, made.files)
+    missing = missing_from_copy(path, made.files)
     if missing:
         return f"{alias}: a local path ({printable(target)}) {missing}: the build does not find it"
     return f"{alias}: a local path ({printable(target)}) in the project: installed from the build's copy, nothing to fetch"

@@ -291,10 +291,13 @@ def skipped_by_copy(directory: str, files) -> str | None:
     return None
 
 
-def missing_from_copy(path: str, files) -> str | None:
-    """Why the build's copy has no file or directory at project path `path` (normalized, relative), or None when
-    it has: a setting naming it (npm's file:, pip's --find-links) fails in the build where the customer's has it."""
-    if not path or any(name == path or name.startswith(f"{path}/") for name in files):
+def missing_from_copy(written: str, files) -> str | None:
+    """Why the build's copy has no file or directory at the project path a setting names (npm's file:, pip's
+    --find-links, Maven's -s), or None when it has (or the path leaves the project: the callers say so): the
+    setting fails in the build where the customer's has it."""
+    path = posixpath.normpath(written)
+    if path.startswith(("/", "~", "$", "..")) or path == "." or any(
+            name == path or name.startswith(f"{path}/") for name in files):
         return None
     skipped = skipped_by_copy(path, files)
     return (f"in {printable(skipped)}/, which the build's copy leaves out (build output or tool directory)" if skipped

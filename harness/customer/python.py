@@ -257,8 +257,8 @@ class Reader:
             if directory not in self.built:
                 self.built.append(directory)
             self.pyproject(directory, built=True)
-        elif missing_from_copy(directory, self.files):
-            self.note(f"{where}: {kind}{printable(location)}: {missing_from_copy(directory, self.files)}: pip does "
+        elif missing := missing_from_copy(directory, self.files):
+            self.note(f"{where}: {kind}{printable(location)}: {missing}: pip does "
                       "not find it in the build")
         else:
             self.note(f"{where}: {kind}{printable(location)}: a path pip reads from the project's copy (no "
@@ -639,9 +639,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
         reader.note(f"{reader.no_index}: --no-index with local --find-links only: pip installs from the project's "
                     "own files; nothing is stood in for and no hash is rewritten")
         for _, location, where in [index for index in reader.indexes if index[0] == "find-links"]:
-            local = posixpath.normpath(location.removeprefix("file://").removeprefix("file:"))
-            missing = not local.startswith(("/", "..")) and missing_from_copy("" if local == "." else local, files)
-            if missing:
+            if missing := missing_from_copy(location.removeprefix("file://").removeprefix("file:"), files):
                 reader.note(f"{where}: --find-links {printable(location)}: {missing}: pip finds nothing there in the build")
         return StandIns(manager=MANAGER, notes=tuple(reader.notes))
     dists = _distributions(reader)
