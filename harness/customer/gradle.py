@@ -58,8 +58,10 @@ _LOOSE_COORDINATES = re.compile(r"^[^:\s/]+:[^:\s/]+:[^:\s/]+$")
 _MAP_ASSIGN = re.compile(r"\b([A-Za-z_]\w*)\s*=\s*\[([^\[\]]*)\]")
 _MAP_ENTRY = re.compile(rf"([A-Za-z_][\w-]*|{_STR})\s*:\s*({_STR})", re.S)
 _GSTRING = re.compile(r"\$\{([^}]*)\}|\$([A-Za-z_][\w.]*)")
-_MAP_NOTATION = re.compile(rf"\bgroup\s*[:=]\s*({_VALUE})\s*,\s*name\s*[:=]\s*({_VALUE})"
-                           rf"(?:\s*,\s*version\s*[:=]\s*({_VALUE}))?(?:\s*,\s*(classifier|ext)\s*[:=])?", re.S)
+# a dependency's map notation, its keys in any order (`name: 'gson', group: '...', version: '...'`)
+_MAP_KEYS = "group|name|version|classifier|ext"
+_MAP_NOTATION = re.compile(rf"(?:\b(?:{_MAP_KEYS})\s*[:=]\s*{_VALUE}(?:\s*,\s*|(?=\s*[)}}\n]|\s*\Z))){{2,5}}", re.S)
+_MAP_KEY = re.compile(rf"\b({_MAP_KEYS})\s*[:=]\s*({_VALUE})", re.S)
 _PLUGIN = re.compile(rf"\bid\s*\(?\s*({_STR})\s*\)?|\bkotlin\s*\(\s*({_STR})\s*\)|\balias\s*\(\s*([\w.]+)\s*\)")
 _PLUGIN_TAIL = re.compile(rf"\s*(?:version\s*\(?\s*({_VALUE})\s*\)?)?\s*(?:apply\s*\(?\s*(true|false)\s*\)?)?")
 _APPLY = re.compile(rf"\bapply\s*\(?\s*(plugin|from)\s*[:=]\s*({_STR})")
@@ -308,10 +310,11 @@ def _script(path: str, text: str, values: Values, found: Found, catalog: dict) -
         if gav and word == "classpath":
             found.classpath.append(gav)
     for match in _MAP_NOTATION.finditer(code):
-        group, name, version = (values.value(g) for g in match.groups()[:3])
+        entries = dict(_MAP_KEY.findall(match.group()))
+        group, name, version = (values.value(entries.get(key)) for key in ("group", "name", "version"))
         if group and name and "$" not in group + name:
-            found.artifact(printable(path), group, name, version,
-                           classifier=f"({match.group(4)})" if match.group(4) else None)
+            extra = next((key for key in ("classifier", "ext") if key in entries), None)
+            found.artifact(printable(path), group, name, version, classifier=f"({extra})" if extra else None)
 
 
 def _catalog(files: dict[str, bytes], found: Found, values: Values) -> dict:

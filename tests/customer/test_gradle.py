@@ -206,6 +206,8 @@ VERSIONS = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,3}([.-](RELEASE|Final|jre|
        form=st.sampled_from(["implementation '{c}'", 'api("{c}")', "testImplementation \"{c}\"",
                              "compileOnly group: '{g}', name: '{a}', version: '{v}'",
                              'runtimeOnly(group = "{g}", name = "{a}", version = "{v}")',
+                             "implementation name: '{a}', group: '{g}', version: '{v}'",  # map keys in any order
+                             'implementation(version = "{v}", group = "{g}", name = "{a}")',
                              "implementation \"{g}:{a}:$ver\"", "implementation \"{g}:{a}:${{ver}}\""]),
        comment=st.booleans())
 def test_any_coordinates_in_any_form_are_stood_in_for_unless_commented_out(group, artifact, version, form, comment):
