@@ -364,7 +364,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
     if manifest is not None:
         _repositories(manifest, notes)
         _install_preference(manifest, notes)
-    elsewhere, rewritten = {}, {}
+    elsewhere, rewritten, lock = {}, {}, None
     config = manifest.get("config") if manifest is not None else None
     lock_off = isinstance(config, dict) and config.get("lock") is False
     if lock_off and LOCKFILE in files:  # Composer 2.5+: "composer.lock is present but ignored"
@@ -388,7 +388,6 @@ def standins(files: dict[str, bytes]) -> StandIns:
         packages = _from_manifest(manifest, notes)
     else:
         raise UserError(f"no {MANIFEST} or {LOCKFILE} at the project's top")
-    _platform_note(manifest, json_object_of(LOCKFILE, files[LOCKFILE]) if LOCKFILE in files and not lock_off else None,
-                   notes)
+    _platform_note(manifest, lock, notes)
     return StandIns(MANAGER, definition={"packages": packages} if packages else {}, elsewhere=elsewhere,
                     rewritten=rewritten, notes=tuple(dict.fromkeys(notes)))

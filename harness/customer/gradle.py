@@ -90,12 +90,7 @@ def _block_spans(code: str, name: str) -> list[tuple[int, int]]:
     """Where each `name { ... }` block of the code is (braces counted; strings are rarely braces); an unclosed
     one runs to the end. Every brace is matched in one pass: walking from each block to its end took time
     growing with the square of a script of many blocks."""
-    closing, opened = {}, []
-    for brace in re.finditer(r"[{}]", code):
-        if brace.group() == "{":
-            opened.append(brace.start())
-        elif opened:
-            closing[opened.pop()] = brace.end()
+    closing = _closing_braces(code, r"[{}]")
     return [(found.start(), closing.get(found.end() - 1, len(code))) for found in re.finditer(rf"\b{name}\s*\{{", code)]
 
 
@@ -131,14 +126,21 @@ def _literal(token: str) -> tuple[str, bool]:
     return re.sub(r"\\(.)", r"\1", body), token[0] == '"'
 
 
-def block_spans(code: str, name: str) -> list[tuple[int, int]]:
-    """(start of `name {`, end of its closing brace) for every such block, strings skipped."""
-    closing, opened = {}, []  # each brace's offset -> the end of the brace that closes it (one pass: linear)
-    for token in re.finditer(rf"{_STR}|[{{}}]", code, re.S):
+def _closing_braces(code: str, tokens: str) -> dict[int, int]:
+    """Each '{' offset -> the end of the '}' that closes it, in one pass over `tokens` (braces, and what to step
+    over whole: strings)."""
+    closing, opened = {}, []
+    for token in re.finditer(tokens, code, re.S):
         if token.group() == "{":
             opened.append(token.start())
         elif token.group() == "}" and opened:
             closing[opened.pop()] = token.end()
+    return closing
+
+
+def block_spans(code: str, name: str) -> list[tuple[int, int]]:
+    """(start of `name {`, end of its closing brace) for every such block, strings skipped."""
+    closing = _closing_braces(code, rf"{_STR}|[{{}}]")
     return [(found.start(), closing[found.end() - 1]) for found in re.finditer(rf"\b{name}\s*\{{", code)
             if found.end() - 1 in closing]
 

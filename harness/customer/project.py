@@ -285,8 +285,7 @@ def skipped_by_copy(directory: str, files) -> str | None:
     parts = tuple(part for part in directory.split("/") if part not in ("", "."))
     for i in range(len(parts)):
         parent = "/".join(parts[:i])
-        beside = {posixpath.join(parent, name) for name in OUTPUT_DIRECTORIES.get(parts[i], ())}
-        if _skipped(parts[:i + 1]) or beside & set(files):
+        if _skipped(parts[:i + 1]) or any(posixpath.join(parent, name) in files for name in OUTPUT_DIRECTORIES.get(parts[i], ())):
             return "/".join(parts[:i + 1])
     return None
 
