@@ -15,8 +15,9 @@ from harness.customer.project import scrub  # noqa: E402
 
 PIECES = ["a:", "a@", ":", "-a", "a ", "a=", "/a", "a.", "%", "a'", 'a"', "a&", "a?", "x-", "X-", "_auth", "token",
           "-u ", "://", "a:b@", "\\/", "login ", "BUNDLE_", "npm config set ", "a\\", "-p ", "<password>", "bearer ",
-          "_", "key", "?key", "a_", "--a-", "X-a-", "npm set a ", "' ", "<password><![CDATA[", "AUTH_"]
-PREFIXES = ["", "https://", "https:\\/\\/", "BUNDLE_", "?", "npm config set //h/:_authToken ", "--", "X-"]
+          "_", "key", "?key", "a_", "--a-", "X-a-", "npm set a ", "' ", "<password><![CDATA[", "AUTH_",
+          "--token_", "-u", "mysql "]
+PREFIXES = ["", "https://", "https:\\/\\/", "BUNDLE_", "?", "npm config set //h/:_authToken ", "--", "X-", "mysql ", "--batch "]
 LENGTH, TARGET_S, LINEAR_RATIO = 40_000, 0.5, 3.0
 
 

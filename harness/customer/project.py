@@ -38,7 +38,14 @@ _SECRET_NAMES = r"_authToken|_auth|_password|password|passwd|token|secret|api[_-
 # the words that make a variable, a flag or a header a credential's name, as a whole word of it (AUTH in
 # COMPOSER_AUTH and NPM_AUTH_TOKEN, not in authors; token in --token, not in --tokenizer): _credential_named
 _CREDENTIAL_WORDS = {"auth", "token", "password", "passwd", "passphrase", "secret", "apikey", "credential",
-                     "credentials", "api key", "auth ident", "access key", "art api"}
+                     "credentials", "api key", "auth ident", "access key", "art api",
+                     # keytool's and jarsigner's -storepass/-keypass (and their src/dest forms), openssl's -passin
+                     "storepass", "keypass", "srcstorepass", "deststorepass", "srckeypass", "destkeypass",
+                     "passin", "passout"}
+# A flag whose name holds one of those words (the pairs with '-' or '_' between): only such a flag takes its value
+# with it, so that a flag before it (`gpg --batch --passphrase X`) does not swallow it as its own value.
+_CREDENTIAL_FLAG = r"(?=[\w-]*?(?<![A-Za-z0-9])(?:{})(?![A-Za-z0-9]))".format(
+    "|".join(word.replace(" ", "[-_]") for word in sorted(_CREDENTIAL_WORDS, key=len, reverse=True)))
 _QUOTED_OR_WORD = r"""(?:'[^']*'|"[^"]*"|[^\s'"]+)"""
 # A shell command's rest after a credential setting's name (`npm config set //h/:_authToken T`, `yarn config set
 # npmAuthToken T`, `composer config http-basic.h user pass`, `bundle config set h user:pass`): its words, quoted
@@ -57,18 +64,19 @@ _CREDENTIALS = (
     (re.compile(r"\b(bundle\s+config\s+(?:set\s+)?(?:--[\w-]+\s+)*(?!build\.)[\w-]+\.[\w.-]+\s+)" + _COMMAND_REST),
      r"\1***"),
     # a command-line flag named like a credential, its value after a space or '=': --password X, --http-password=X
-    (re.compile(rf"((?:^|\s)--?([\w-]++)(?:\s+|=)){_QUOTED_OR_WORD}"),
-     lambda m: f"{m[1]}***" if _credential_named(m[2]) and not m[2].endswith(("-stdin", "-file")) else m[0]),
-    # -p X of docker login, twine upload and sshpass (elsewhere -p is mkdir's, a port, ...)
-    (re.compile(rf"(\b(?:login|upload|sshpass)\b[^;&|\n]{{0,200}}?\s-p\s*){_QUOTED_OR_WORD}"), r"\1***"),
+    (re.compile(rf"((?:^|\s)--?{_CREDENTIAL_FLAG}([\w-]++)(?<!-stdin)(?<!-file)(?:\s+|=)){_QUOTED_OR_WORD}", re.I),
+     lambda m: f"{m[1]}***" if _credential_named(m[2]) else m[0]),
+    # -p X of docker login, twine upload, sshpass and the MySQL clients' -pX (elsewhere -p is mkdir's, a port, ...)
+    (re.compile(rf"(\b(?:login|upload|sshpass|mysql|mysqldump|mysqladmin|mariadb)\b[^;&|\n]{{0,200}}?\s-p\s*)"
+                rf"{_QUOTED_OR_WORD}"), r"\1***"),
     # Maven's settings.xml and the like: the element's text, CDATA too, up to its end tag (at most 4 KiB: linear)
     (re.compile(r"(<(password|passphrase|privateKey|token|secret)\b[^<>]*>)(?:[^<]|<(?!/)){0,4096}", re.I), r"\1***"),
     (re.compile(r"((?<![\w-])X-([\w-]++)\s*:\s*)[^\s'\"]+", re.I),  # X-JFrog-Art-Api, X-Api-Key, X-Auth-Token
      lambda m: f"{m[1]}***" if _credential_named(m[2]) or _credential_named(m[2], {"api", "key"}) else m[0]),
     (re.compile(rf"((?:{_SECRET_NAMES})\"?\s*[=:]\s*\"?)[^\s\"&]+", re.I), r"\1***"),
     (re.compile(rf"((?:{_SECRET_NAMES})\s+)(['\"])[^'\"\n]*\2", re.I), r"\1\2***\2"),
-    # curl's -u user:pass, the password quoted or not, or the whole pair quoted
-    (re.compile(r"""((?:^|\s)(?:-u|--user)(?:\s+|=))(?:'([^':]*):[^']*'|"([^":]*):[^"]*"|([^\s:'"]*):"""
+    # curl's -u user:pass (or -uuser:pass), the password quoted or not, or the whole pair quoted
+    (re.compile(r"""((?:^|\s)(?:-u\s*|--user(?:\s+|=)))(?:'([^':]*):[^']*'|"([^":]*):[^"]*"|([^\s:'"]*):"""
                 rf"{_QUOTED_OR_WORD})"),
      lambda m: f"{m[1]}{next(u for u in (m[2], m[3], m[4]) if u is not None)}:***"),
     (re.compile(r"((?:authorization)\s*:\s*(?:(?:bearer|basic|token|bot)\s+)?)[^\s'\"]+", re.I), r"\1***"),

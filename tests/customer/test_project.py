@@ -432,7 +432,10 @@ def test_scrub_masks_every_credential_form(name, password, form):
                         'curl --user "{u}:{p}" https://h.example', "npm set //h.example/:_authToken {p}",
                         "npm config set --location=project --global --a --b --c //h/:_auth {p}",
                         "<password><![CDATA[{p}]]></password>", '<password id="x">{p}</password>',
-                        "AWS_SECRET_ACCESS_KEY='{p}' aws s3 cp", "-H 'X-Auth-Token: {p}'"]))
+                        "AWS_SECRET_ACCESS_KEY='{p}' aws s3 cp", "-H 'X-Auth-Token: {p}'",
+                        "gpg --batch --passphrase {p} -d f.gpg", "tool --verbose --token {p}", "curl -u{u}:{p} https://h",
+                        "keytool -importcert -noprompt -storepass {p} -file ca.crt", "jarsigner -keypass {p} a.jar k",
+                        "mysql -u{u} -p{p} db", "openssl pkcs12 -export -passout pass:{p} -out k.p12"]))
 def test_scrub_masks_credentials_a_projects_scripts_pass_on_a_command_line(name, password, form):
     """A package.json script is quoted in the notes as it is: the credentials commands take as arguments (npm,
     Yarn, Composer and Bundler settings, --password flags, -p of a login) are masked there too."""
