@@ -716,10 +716,11 @@ def _registry_of(name: str, npmrc: dict) -> str:
 def _npmrc_notes(npmrc: dict) -> list[str]:
     notes = []
     for key, value in sorted(npmrc.items()):
-        host = (urlsplit(value).hostname or "") if key == "registry" or key.endswith(":registry") else ""
-        if host and host not in PUBLIC_HOSTS:
+        url = urlsplit(value) if key == "registry" or key.endswith(":registry") else None
+        host = url.netloc.rpartition("@")[2] if url else ""  # with its port, never the user-info
+        if host and url.hostname not in PUBLIC_HOSTS:
             what = "its packages" if key == "registry" else key.removesuffix(":registry")
-            notes.append(f"the project's .npmrc sends {printable(what)} to {host}; it wins over the registry the "
+            notes.append(f"the project's .npmrc sends {printable(what)} to {printable(host)}; it wins over the registry the "
                          "preamble writes to the user .npmrc")
         if "${" in key + value:
             notes.append(f"the project's .npmrc line {printable(key)} reads an environment variable: npm stops "

@@ -495,6 +495,13 @@ def _tar_manifest(data: bytes) -> bytes:
         return tar.extractfile("package/package.json").read()
 
 
+def test_a_project_npmrc_registry_on_a_port_is_named_with_its_port_never_its_credentials():
+    made = standins_of.standins({"package.json": b'{"dependencies": {"left-pad": "1.3.0"}}',
+                                 ".npmrc": b"registry=https://ci:S3cret@nexus.corp.example:8443/repository/npm/\n"})
+    assert any("sends its packages to nexus.corp.example:8443;" in note for note in made.notes)
+    assert "S3cret" not in repr(made.notes)
+
+
 def test_a_registry_npmrc_takes_from_the_environment_is_noted_not_an_error():
     """A CI-style .npmrc (`registry=${NPM_REGISTRY_URL}`, a scope's too) names no host to serve stand-ins on:
     those dependencies are named as not stood in for; the others still are."""
