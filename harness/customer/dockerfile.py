@@ -27,7 +27,10 @@ _ADD_REMOTE = re.compile(r"(?:https?|git|ssh)://[^\s\"']+|git@[^\s\"']+", re.I) 
 MARKER_FILE = "/airgap-fixture/image.txt"  # the one file of every stand-in image (harness/stack/content/oci.py)
 
 
-_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
+# A here-document opens where a shell word of a RUN, COPY or ADD line (or ONBUILD's) is `<<NAME`, `<<-NAME` or
+# `2<<"NAME"`, as BuildKit's parser reads it: `cat<<EOF`, `$((1<<2))` and `<<<` open none.
+_SHELL_WORD = re.compile(r"""(?:[^\s'"\\]|\\.?|'[^']*'?|"(?:[^"\\]|\\.)*"?)+""", re.S)
+_HEREDOC_WORD = re.compile(r"\d*<<(-?)([^<]+)")
 _HEREDOC_INSTRUCTIONS = ("RUN", "COPY", "ADD")
 
 
@@ -49,31 +52,54 @@ def escape_character(lines: list[str]) -> str:
     return "\\"
 
 
+def _heredocs(instruction: str) -> list[tuple[bool, str]]:
+    """The here-documents an instruction opens, in order: (strip leading tabs, terminator)."""
+    keyword, rest = (instruction.split(None, 1) + [""])[:2]
+    if keyword.upper() == "ONBUILD":
+        keyword, rest = (rest.split(None, 1) + ["", ""])[:2]
+    if keyword.upper() not in _HEREDOC_INSTRUCTIONS or re.sub(r"^\s*(?:--\S+\s+)*", "", rest).startswith("["):
+        return []  # the JSON form holds none
+    found = []
+    for word in _SHELL_WORD.findall(instruction):
+        heredoc = _HEREDOC_WORD.fullmatch(word)
+        try:
+            name = shlex.split(heredoc[2]) if heredoc else []
+        except ValueError:
+            continue
+        if len(name) == 1:
+            found.append((heredoc[1] == "-", name[0]))
+    return found
+
+
 def instructions(text: str) -> list[str]:
-    """The Dockerfile's instructions: comments and blank lines dropped, continuation lines joined (by its escape
-    character), here-documents (`RUN <<EOF` ... `EOF`, Dockerfile syntax 1.4) skipped, so a line of their text is
-    never an instruction."""
-    out, current, heredocs = [], "", []  # heredocs: (strip leading tabs, terminator) still open, in order
+    """The Dockerfile's instructions as BuildKit's parser reads them: comments and blank lines dropped (inside a
+    continued instruction too), continuation lines joined as they are written (by the escape character, with
+    only spaces or tabs after it, itself not escaped), here-documents (`RUN <<EOF` ... `EOF`, Dockerfile syntax
+    1.4) skipped, so a line of their text is never an instruction; one never closed is an error."""
+    out, current, continued, heredocs = [], "", False, []  # heredocs: (strip leading tabs, terminator) still open
     lines = text.replace("\r\n", "\n").split("\n")
-    escape = escape_character(lines)
+    escape = re.escape(escape_character(lines))
+    continuation = re.compile(rf"(?:(?<=[^{escape}])|^){escape}[ \t]*$")
     for line in lines:
         if heredocs:
             strip_tabs, word = heredocs[0]
             if (line.lstrip("\t") if strip_tabs else line) == word:
                 heredocs.pop(0)
             continue
-        stripped = line.strip()
-        if not current and (not stripped or stripped.startswith("#")):
-            continue  # a comment (or a parser directive) or an empty line
-        if current and stripped.startswith("#"):
-            continue  # a comment inside a continued instruction is dropped, as BuildKit does
-        if stripped.endswith(escape):
-            current += stripped[:-1] + " "
+        if not continued:
+            line = line.lstrip()
+        if line.lstrip().startswith("#") or (continued and not line.strip()):
+            continue  # a comment (or a parser directive), or an empty line inside a continued instruction
+        continued = bool(continuation.search(line))
+        current += continuation.sub("", line)
+        if continued or not current.strip():
             continue
-        out.append((current + stripped).strip())
+        out.append(current.strip())
         current = ""
-        if out[-1].split(None, 1)[0].upper() in _HEREDOC_INSTRUCTIONS:
-            heredocs = [(dash == "-", word) for dash, _, word in _HEREDOC.findall(out[-1])]
+        heredocs = _heredocs(out[-1])
+    if heredocs:
+        raise UserError(f"{DOCKERFILE}: the here-document {printable(heredocs[0][1])} of "
+                        f"{printable(out[-1].split()[0])} is never closed (no line {printable(heredocs[0][1])})")
     if current.strip():
         out.append(current.strip())
     return out

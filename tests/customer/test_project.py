@@ -309,6 +309,20 @@ def test_every_arg_form_buildkit_reads_resolves_the_from_lines():
         parsed('ARG "x\nFROM alpine\n')
 
 
+def test_continuations_and_here_documents_are_read_as_buildkit_reads_them():
+    """Empty and comment lines inside a continued instruction are skipped; continued lines join as written (no
+    space added); an escaped escape character ends no line. A here-document opens only at a shell word starting
+    `<<` of RUN, COPY or ADD (ONBUILD's too), never in the JSON form, `cat<<EOF` or `$((1<<2))`."""
+    made = parsed("FROM alpine:3.19 \\\n\n    # the base\n    AS base\nRUN apt-get update && \\\n  \n  apt-get install -y curl\n"
+                  "FROM registry.acme.example/ba\\\nse:1 AS b\nRUN echo $((1<<EOF)) && echo done \\\\\n"
+                  "FROM busybox:1\nONBUILD RUN <<EOT\nFROM evil.example/onbuild:1\nEOT\nRUN 3<<\"END\" cat\n"
+                  "FROM evil.example/fd:1\nEND\nRUN [\"sh\", \"-c\", \"cat <<EOF\"]\nFROM debian:12\nFROM base\n")
+    assert made.images == ("docker.io/library/alpine:3.19", "registry.acme.example/base:1",
+                           "docker.io/library/busybox:1", "docker.io/library/debian:12")
+    with pytest.raises(UserError, match="Dockerfile: the here-document EOF of RUN is never closed"):
+        parsed("FROM alpine\nRUN <<EOF\necho\nFROM busybox\n")
+
+
 def test_a_dockerfile_error_never_prints_terminal_control_characters():
     for text in ("\x1b]0;title\x07\x1b[2JRUN true\nFROM alpine\n", "FROM alpine\x1b[8m:3.19\n"):
         with pytest.raises(UserError) as error:
