@@ -197,6 +197,9 @@ def standins(files: dict[str, bytes]) -> StandIns:
             head.append(instruction)
             continue
         found = _FROM.match(instruction)
+        if not found and instruction.split(None, 1)[0].upper() == "FROM":
+            raise UserError(f"{DOCKERFILE}: {printable(instruction[:200])}: not FROM [--platform=...] IMAGE [AS NAME] "
+                            "(a comment starts only a line of its own)")
         if found:
             written = _expand(found.group(2), args)
             stage = found.group(3).lower() if found.group(3) else None  # BuildKit matches stage names in any case

@@ -343,7 +343,9 @@ def test_the_escape_directive_sets_the_continuation_character():
 
 
 @pytest.mark.parametrize("text, message", [("RUN true\n", "RUN before the first FROM"), ("# nothing\n", "no FROM"),
-                                            ("FROM Upper/Case:1\n", "not an image reference")])
+                                            ("FROM Upper/Case:1\n", "not an image reference"),
+                                            ("FROM alpine\nFROM busybox # runtime\n", "FROM busybox # runtime: not FROM "),
+                                            ("FROM alpine AS\n", "FROM alpine AS: not FROM "), ("FROM\n", "FROM: not FROM ")])
 def test_a_malformed_dockerfile_is_an_error_naming_it(text, message):
     with pytest.raises(UserError, match=f"Dockerfile: .*{message}|Dockerfile: {message}"):
         parsed(text)
