@@ -21,7 +21,8 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     result = plan(catalog_from(args), read_config(args.config_dir), args.strategy)
     for problem in result.problems:
-        print(f"airgap: warning: {args.config_dir}/{problem['key']}: {problem['problem']} (treated as unset)", file=sys.stderr)
+        print(f"airgap: warning: {printable(args.config_dir)}/{printable(problem['key'])}: {printable(problem['problem'])} "
+              "(treated as unset)", file=sys.stderr)
     if args.format == "json":
         print_json(result.to_json())
     else:
@@ -57,7 +58,7 @@ def ignored_line(ignored_keys: list[str]) -> str:
 def render_text(result: Plan, config_dir: str) -> str:
     lines = [f"{result.strategy} build with {printable(config_dir)}", "", "images:"]
     for name, image in result.images.items():
-        lines.append(image_line(name, image.resolved, image.source, image.key, image.credentials))
+        lines.append(image_line(name, image.shown, image.source, image.key, image.credentials))
         if image.source != "default":
             lines.append(f"  {'':<22} default {printable(image.default)}")
         if image.error:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from harness.commands.common import add_catalog_option, add_format_option, catalog_from, strategy_names
 from harness.infra.errors import UsageError
+from harness.infra.textsafe import printable
 from harness.infra import paths
 
 
@@ -95,7 +96,7 @@ def _print_text(findings, planned, outcome, egress, hits, project: dict | None =
         print(f"  {f.severity}: {f.key}: {f.message} ({f.rule})")
     print("plan:")
     for name, image in planned.images.items():
-        print(f"  image {name}: {image.resolved} ({image.source})")
+        print(f"  image {name}: {printable(image.shown)} ({image.source})")
     for manager, package in planned.packages.items():
         print(f"  {manager}: {package.url} ({package.key or 'public default'})")
     print(f"build: {outcome.build}" + (f" (failed steps: {', '.join(outcome.failed_steps)})" if outcome.failed_steps else ""))

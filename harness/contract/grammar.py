@@ -146,13 +146,17 @@ def mask(text: str) -> str:
     `https://u:***@h/`), or all of it when it has no password (`https://TOKEN@h/` -> `https://***@h/`: a
     token is often written as the user name); then the token a hosted registry takes as a path segment
     (`https://dl.cloudsmith.io/TOKEN/org/repo/` -> `https://dl.cloudsmith.io/***/org/repo/`). A value shaped like
-    a well-known access token (grammar.yaml token_shapes: a token pasted into a URL key) is masked whole. Last,
+    a well-known access token (grammar.yaml token_shapes: a token pasted into a URL key), but for a byte-order mark
+    or white space around it, is masked whole. Last,
     what follows the first '?', '#' or ASCII white space (`https://h/npm/?auth=TOKEN` -> `https://h/npm/?***`): no
     valid value has a query, a fragment or a space, and one that does often carries a token there, or a second URL
     with its own user-info (`https://h/simple https://u:p@other/simple`, an index and an extra index pasted into
     one key)."""
-    # fullmatch without the ERE's ^...$: Python's `$` would also match before a final line break, bash's does not
-    if any(text.startswith(start) and _compiled(shape.removeprefix("^").removesuffix("$")).fullmatch(text)
+    # fullmatch without the ERE's ^...$: Python's `$` would also match before a final line break, bash's does not;
+    # tried on the value without a leading byte-order mark and surrounding white space (a token saved with a CRLF
+    # line ending, by Notepad's UTF-8 with BOM, or pasted with a trailing space is still that token)
+    core = text.removeprefix("\ufeff").strip(" \t\n\v\f\r")
+    if any(core.startswith(start) and _compiled(shape.removeprefix("^").removesuffix("$")).fullmatch(core)
            for start, shape in _TOKEN_STARTS):
         return "***"
     span = _userinfo_span(text)

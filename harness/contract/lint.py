@@ -215,7 +215,7 @@ def _check_strategy(catalog: Catalog, config: ProxyConfig, strategy_name: str, e
         override = config.lookup(image.override, strategy_name) if image.override else None
         if override and override.value in mirror_values:
             findings.append(_finding(override.key, "image-override-is-mirror", f"equals {mirror_values[override.value]}: "
-                                     f"as a prefix it replaces {image.default} by {grammar.quoted(planned.resolved or '')}, not the image "
+                                     f"as a prefix it replaces {image.default} by {grammar.quoted(planned.shown)}, not the image "
                                      "the mirror serves under it", strategy_name))
         if image.pinned and planned.source != "override":
             findings.append(_finding(image.override, "node-pinned", f"the build pins {image.default}; an OCI "

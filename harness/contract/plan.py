@@ -34,6 +34,11 @@ class ImagePlan:
     credentials: str | None = None  # username file used to pull, None for anonymous or the platform login
     error: str | None = None  # set when `resolved` is not a valid reference
 
+    @property
+    def shown(self) -> str:
+        """`resolved` as plan, lint and repro print it: the token a hosted registry's path may hold masked."""
+        return grammar.mask(self.resolved)
+
 
 @record
 class PackagePlan:
@@ -58,7 +63,8 @@ class Plan:
     problems: list[dict]
 
     def to_json(self) -> dict:
-        return {**self._asdict(), "images": {name: image._asdict() for name, image in self.images.items()},
+        return {**self._asdict(), "images": {name: {**image._asdict(), "resolved": image.shown}
+                                             for name, image in self.images.items()},
                 "packages": {name: package._asdict() for name, package in self.packages.items()}}
 
 
@@ -87,7 +93,7 @@ def _rewritten(ref: reference.Reference, mirror: Mirror) -> tuple[str, str | Non
     try:
         return str(reference.rewrite_to_mirror(ref, mirror.url)), None
     except reference.ReferenceError as problem:
-        text = grammar.mask(str(ref.with_name(mirror.url, ref.path)))
+        text = grammar.mask(str(ref.with_name(grammar.mask(mirror.url), ref.path)))  # a token pasted as the mirror
         return text, mirror.error or str(problem)
 
 

@@ -109,7 +109,7 @@ class Reader:
             record = reported.get(name, ReportRecord("image", name))
             resolved = self.run.env.get(variable)
             self.expect(resolved is not None, f"image {name}: {variable} was not exported")
-            out[name] = {"resolved": resolved, "source": record.source, "key": record.key or None,
+            out[name] = {"resolved": resolved and grammar.mask(resolved), "source": record.source, "key": record.key or None,
                          "credentials": record.username_key or None}
         return out
 
@@ -147,7 +147,7 @@ class Reader:
                 if location is None:
                     continue
                 suffix = "/" + prefix.split("/", 1)[1] if "/" in prefix else ""
-                self.expect(location.endswith(suffix), f"registries.conf: {prefix} -> {location} drops the path")
+                self.expect(location.endswith(suffix), f"registries.conf: {prefix} -> {grammar.mask(location)} drops the path")
                 urls.add(location[: len(location) - len(suffix)])
             if not urls:
                 self.expect(rid not in reported, f"mirror {rid} reported but not in registries.conf")
@@ -156,8 +156,8 @@ class Reader:
                         f"registries.conf: the prefixes of {rid} are not all remapped to one mirror")
             record = reported.get(rid, ReportRecord("mirror", rid))
             url = sorted(urls)[0]
-            self.expect(self.value(record.key) == url, f"mirror {rid}: {record.key} does not hold {url}")
-            out[rid] = {"url": url, "key": record.key or None, "credentials": record.username_key or None}
+            self.expect(self.value(record.key) == url, f"mirror {rid}: {record.key} does not hold {grammar.mask(url)}")
+            out[rid] = {"url": grammar.mask(url), "key": record.key or None, "credentials": record.username_key or None}
         return out
 
     def logins(self) -> list[dict]:

@@ -17,16 +17,18 @@
 # https:///u:p@h) is masked from the value's start to that '@'. A scheme-relative value (//u:p@h) has its
 # user-info after the //. A first segment with no '.', ':' or '[' (no mirror's host; not localhost) before a later
 # '@' is a token holding '/', '?' or '#' as the user name: masked up to the last '@' that neither starts a path
-# segment nor a digest (name@sha256:). A value shaped like a well-known access token (PC_TOKEN_SHAPES) is masked
-# whole first. Then the token a hosted registry takes as a path segment (PC_PATH_TOKEN_*,
+# segment nor a digest (name@sha256:). A value shaped like a well-known access token (PC_TOKEN_SHAPES), but for
+# a byte-order mark or white space around it, is masked whole first. Then the token a hosted registry takes as a path segment (PC_PATH_TOKEN_*,
 # generated from grammar.yaml's path_tokens): the first entry whose ERE matches the lowercased value, where the
 # next segment is not one of its `not` words and, with `more`, another segment follows, has that segment masked.
 # Last, what follows the first '?', '#' or white space (no valid value has a query, a fragment or a space; one that
 # does often holds a token, or a second URL with its own user-info).
 pc_mask_url() {
-    local LC_ALL=C _masked _lower _i _from _token _rest _word _skip _not _shape
+    local LC_ALL=C _masked _lower _i _from _token _rest _word _skip _not _shape _core
+    _core=${2#$'\xef\xbb\xbf'}  # without a byte-order mark and the white space around it (grammar.py mask)
+    _core=${_core#"${_core%%[![:space:]]*}"} && _core=${_core%"${_core##*[![:space:]]}"}
     for _shape in "${PC_TOKEN_SHAPES[@]}"; do  # a well-known access token's shape: masked whole
-        if [[ $2 =~ $_shape ]]; then printf -v "$1" %s '***'; return 0; fi
+        if [[ $_core =~ $_shape ]]; then printf -v "$1" %s '***'; return 0; fi
     done
     pc__mask_userinfo _masked "$2"
     _lower=${_masked,,}

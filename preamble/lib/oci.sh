@@ -9,7 +9,7 @@
 pc_collect_mirrors() {
     declare -gA PC_MIRROR_URL=() PC_MIRROR_KEY=() PC_MIRROR_USER=() PC_MIRROR_PASS=()
     PC_MIRROR_ORDER=()
-    local key registry value found rule
+    local key registry value found rule shown
     local -A credentials
     for key in ${PC_OCI_KEYS[$PC_STRATEGY]}; do
         pc_lookup value found "$key" || continue
@@ -25,7 +25,8 @@ pc_collect_mirrors() {
         pc_credentials credentials "$key"
         PC_MIRROR_USER[$registry]=${credentials[user_key]} PC_MIRROR_PASS[$registry]=${credentials[pass_key]}
         pc_report mirror "$registry" "${PC_MIRROR_KEY[$registry]}" "${PC_MIRROR_USER[$registry]}"
-        pc_log "OCI mirror for $registry: ${PC_MIRROR_URL[$registry]} (from ${PC_MIRROR_KEY[$registry]})"
+        pc_mask_url shown "$value"
+        pc_log "OCI mirror for $registry: $shown (from ${PC_MIRROR_KEY[$registry]})"
     done
 }
 
@@ -55,7 +56,7 @@ pc_add_login() {
 
 # Resolve every image of the strategy and export PROXY_IMAGE_<NAME>.
 pc_resolve_images() {
-    local image index default registry override variable resolved source key mirror domain path value tag digest repository
+    local image index default registry override variable resolved source key mirror domain path value tag digest repository shown
     local -A ref
     PC_LOGIN_REGISTRY=() PC_LOGIN_MIRROR=()
     for registry in "${PC_MIRROR_ORDER[@]}"; do
@@ -105,7 +106,8 @@ pc_resolve_images() {
         printf -v "$variable" '%s' "$resolved"
         export "${variable?}"
         pc_report image "$image" "$source" "$key" "${mirror:+${PC_MIRROR_USER[$mirror]}}"
-        pc_log "image $image: $resolved ($source${key:+ from $key})"
+        pc_mask_url shown "$resolved"  # a token a hosted registry's path holds (grammar.yaml path_tokens)
+        pc_log "image $image: $shown ($source${key:+ from $key})"
     done
 }
 

@@ -240,3 +240,15 @@ def test_a_gradle_value_too_long_for_a_jvm_string_constant_is_refused_by_both(tm
     check_agreement(tmp_path, "buildpack")
     log = preamble_check("buildpack", tmp_path)["log"]
     assert (f"error: {refused}:" in log and "(gradle-literal-limit)" in log) if refused else "gradle-literal-limit" not in log
+
+
+@pytest.mark.parametrize("mirror", ["ghp_" + "Zq9x" * 9, "dl.cloudsmith.io/zq9xtokenqq77/acme/hub", "npm_" + "Zq9x" * 9 + "\r\n"])
+def test_a_token_in_an_oci_mirror_value_is_never_shown(tmp_path, mirror):
+    """A token pasted into oci-dockerhub-url (the files mixed up, a CRLF line ending) or the token of a hosted
+    registry's path: plan shows the image it rewrites, lint the mirror, the preamble logs both; none shows it."""
+    write_proxy_config(tmp_path, {"oci-dockerhub-url": mirror})
+    check_agreement(tmp_path, "webapp")
+    config = read_config(tmp_path)
+    printed = json.dumps([plan(CATALOG, config, "webapp").to_json(), render_text(plan(CATALOG, config, "webapp"), "d"),
+                          [f.to_json() for f in lint(CATALOG, config, "webapp")], preamble_check("webapp", tmp_path)])
+    assert "zq9x" not in printed.lower() and "***" in printed
