@@ -6,6 +6,8 @@ Dockerfile.airgap-standin: the same ARGs and FROM lines (so podman resolves ever
 stage's instructions left out, and the last stage copying a file from every other stage so no stage is skipped.
 """
 
+import json
+import platform
 import re
 import shlex
 
@@ -15,13 +17,21 @@ from harness.customer.project import DOCKERFILE, STANDIN_DOCKERFILE, StandIns, t
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 
-_VARIABLE = re.compile(r"\$(?:\{(\w+)(?::?([-+])([^}]*))?\}|(\w+))")
+# $NAME, ${NAME}, ${NAME:-default} and ${NAME:+alternative}, a default holding ${...} of its own; each part bounded
+# (a hostile line of 8 MiB must not take quadratic time)
+_INNER_VARIABLE = r"\$\{\w+(?::?[-+][^{}]{0,256})?\}"
+_VARIABLE = re.compile(rf"\$(?:\{{(\w+)(?::?([-+])((?:{_INNER_VARIABLE}|[^}}$]|\$(?!\{{)){{0,256}}))?\}}|(\w+))")
+# The ARGs BuildKit and podman define in the global scope without an ARG line: the platform of the build here
+_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+AUTOMATIC_ARGS = {f"{side}{what}": value for side in ("TARGET", "BUILD")
+                  for what, value in (("PLATFORM", f"linux/{_ARCH}"), ("OS", "linux"), ("ARCH", _ARCH), ("VARIANT", ""))}
 _FROM = re.compile(r"FROM\s+((?:--\S+\s+)*)(\S+)(?:\s+AS\s+(\S+))?\s*$", re.I)
 _ARG = re.compile(r"ARG\s+(.+)$", re.I)
 _ARG_WORD = re.compile(r"(\w+)(?:=(.*))?$", re.S)
 # images a stage's instructions pull besides FROM: COPY --from=IMAGE, RUN --mount=...,from=IMAGE
 _COPY_FROM = re.compile(r"COPY\s+(?:--\S+\s+)*?--from=(\S+)", re.I)
-_MOUNT_FROM = re.compile(r"--mount=\S*?\bfrom=([^,\s]+)", re.I)
+_MOUNT = re.compile(r"--mount=(\S+)", re.I)
+_MOUNT_FROM = re.compile(r"(?:^|,)from=([^,]+)", re.I)
 # what ADD fetches itself: a URL or a git remote (BuildKit), from no mirror the proxy-config names
 _ADD_REMOTE = re.compile(r"(?:https?|git|ssh)://[^\s\"']+|git@[^\s\"']+", re.I)  # RFC 3986 user-info may hold , and ]
 MARKER_FILE = "/airgap-fixture/image.txt"  # the one file of every stand-in image (harness/stack/content/oci.py)
@@ -37,19 +47,25 @@ _HEREDOC_INSTRUCTIONS = ("RUN", "COPY", "ADD")
 _DIRECTIVE = re.compile(r"#\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*(.*?)\s*$")
 
 
-def escape_character(lines: list[str]) -> str:
-    """The line-continuation character: `\\`, or what an `# escape=` parser directive at the top sets (a Windows
-    Dockerfile's `# escape=`` ` keeps `\\` for paths). Directives are read only before the first comment, empty line
-    or instruction, as Docker reads them."""
+def directives(lines: list[str]) -> dict[str, str]:
+    """The parser directives at the top (`# syntax=...`, `# escape=...`; names in lower case), read only before
+    the first comment, empty line or instruction, as Docker reads them."""
+    found = {}
     for line in lines:
-        found = _DIRECTIVE.match(line.strip())
-        if not found:
+        directive = _DIRECTIVE.match(line.strip())
+        if not directive:
             break
-        if found[1].lower() == "escape":
-            if found[2] not in ("\\", "`"):
-                raise UserError(f"{DOCKERFILE}: the parser directive escape={found[2]!r} is neither \\ nor `")
-            return found[2]
-    return "\\"
+        found.setdefault(directive[1].lower(), directive[2])
+    return found
+
+
+def escape_character(lines: list[str]) -> str:
+    """The line-continuation character: `\\`, or what an `# escape=` parser directive sets (a Windows Dockerfile's
+    `# escape=`` ` keeps `\\` for paths)."""
+    escape = directives(lines).get("escape", "\\")
+    if escape not in ("\\", "`"):
+        raise UserError(f"{DOCKERFILE}: the parser directive escape={escape!r} is neither \\ nor `")
+    return escape
 
 
 def _heredocs(instruction: str) -> list[tuple[bool, str]]:
@@ -57,7 +73,7 @@ def _heredocs(instruction: str) -> list[tuple[bool, str]]:
     keyword, rest = (instruction.split(None, 1) + [""])[:2]
     if keyword.upper() == "ONBUILD":
         keyword, rest = (rest.split(None, 1) + ["", ""])[:2]
-    if keyword.upper() not in _HEREDOC_INSTRUCTIONS or re.sub(r"^\s*(?:--\S+\s+)*", "", rest).startswith("["):
+    if keyword.upper() not in _HEREDOC_INSTRUCTIONS or _json_form(re.sub(r"^\s*(?:--\S+\s+)*", "", rest)):
         return []  # the JSON form holds none
     found = []
     for word in _SHELL_WORD.findall(instruction):
@@ -69,6 +85,16 @@ def _heredocs(instruction: str) -> list[tuple[bool, str]]:
         if len(name) == 1:
             found.append((heredoc[1] == "-", name[0]))
     return found
+
+
+def _json_form(arguments: str) -> bool:
+    """Whether an instruction's arguments are its JSON form: a JSON array of strings (else BuildKit reads them as
+    a shell command, `RUN [ -x f ] && ...` too)."""
+    try:
+        parsed = json.loads(arguments) if arguments.lstrip().startswith("[") else None
+    except ValueError:
+        return False
+    return isinstance(parsed, list) and all(isinstance(word, str) for word in parsed)
 
 
 def instructions(text: str) -> list[str]:
@@ -110,9 +136,9 @@ def _expand(text: str, values: dict[str, str]) -> str:
         name = match.group(1) or match.group(4)
         value = values.get(name, "")
         if match.group(2) == "-":
-            return value or match.group(3)
+            return value or _expand(match.group(3), values)
         if match.group(2) == "+":
-            return match.group(3) if value else ""
+            return _expand(match.group(3), values) if value else ""
         return value
     return _VARIABLE.sub(one, text)
 
@@ -129,7 +155,8 @@ def _declare(arguments: str, args: dict[str, str]) -> None:
         found = _ARG_WORD.match(word)
         if not found:
             raise UserError(f"{DOCKERFILE}: ARG {printable(word.split('=', 1)[0][:80])}...: not NAME or NAME=VALUE")
-        args[found.group(1)] = _expand(found.group(2) or "", args)
+        # without a default: unset, or the value BuildKit gives an automatic platform ARG (TARGETARCH)
+        args[found.group(1)] = _expand(found.group(2), args) if found.group(2) is not None else args.get(found.group(1), "")
 
 
 def _unset_arguments(source: str, written: str, args: dict[str, str]) -> list[str]:
@@ -147,12 +174,18 @@ def _is_reference(text: str) -> bool:
     return True
 
 
+def _shown(text: str) -> str:
+    """Part of a line as an error or a note quotes it: each word's user-info secret masked (a password may hold
+    '/'), at most 200 characters."""
+    return printable(" ".join(mask(word) for word in text[:200].split(" ")) + ("..." if len(text) > 200 else ""))
+
+
 def _image_note(written: str, where: str, images: list[str], notes: list[str]) -> None:
     """Add the image `written` to `images` (stood in for), or a note why it cannot be; an error if it is no reference."""
     try:
         named = reference.parse_normalized(written)
     except reference.ReferenceError as error:
-        raise UserError(f"{DOCKERFILE}: {where} {printable(written)}: not an image reference ({error})") from None
+        raise UserError(f"{DOCKERFILE}: {where} {_shown(written)}: not an image reference ({_shown(str(error))})") from None
     if named.digest:
         notes.append(f"{where} {written}: pinned by digest; no stand-in can have the real image's digest")
     elif ":" in named.domain:
@@ -168,7 +201,8 @@ def _stage_sources(instruction: str, args: dict[str, str], stages: list, images:
     pulls it), a URL or git remote of ADD (fetched by the builder itself: named)."""
     keyword = instruction.split(None, 1)[0].upper()
     named = [m.group(1) for m in _COPY_FROM.finditer(instruction)] if keyword == "COPY" else []
-    named += [m.group(1) for m in _MOUNT_FROM.finditer(instruction)] if keyword == "RUN" else []
+    named += [m.group(1) for mount in _MOUNT.finditer(instruction) for m in _MOUNT_FROM.finditer(mount.group(1))] \
+        if keyword == "RUN" else []
     stage_names = {name for _, name, _ in stages if name}
     for source in named:
         written = _expand(source.strip("\"'"), args)
@@ -189,8 +223,12 @@ def _stage_sources(instruction: str, args: dict[str, str], stages: list, images:
 
 def standins(files: dict[str, bytes]) -> StandIns:
     text = text_of(DOCKERFILE, files[DOCKERFILE]).removeprefix("\ufeff")  # BuildKit reads past a byte-order mark
-    args: dict[str, str] = {}
+    args = dict(AUTOMATIC_ARGS)
     head, stages, images, notes, extra = [], [], [], [], []
+    syntax = directives(text.split("\n")).get("syntax")
+    if syntax:
+        notes.append(f"# syntax={_shown(syntax)}: BuildKit pulls this frontend image before it reads the Dockerfile; "
+                     "podman, which builds it here, ignores the line; not stood in for")
     for instruction in instructions(text):
         if not stages and (arg := _ARG.match(instruction)):
             _declare(arg.group(1), args)
@@ -198,7 +236,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
             continue
         found = _FROM.match(instruction)
         if not found and instruction.split(None, 1)[0].upper() == "FROM":
-            raise UserError(f"{DOCKERFILE}: {printable(instruction[:200])}: not FROM [--platform=...] IMAGE [AS NAME] "
+            raise UserError(f"{DOCKERFILE}: {_shown(instruction)}: not FROM [--platform=...] IMAGE [AS NAME] "
                             "(a comment starts only a line of its own)")
         if found:
             written = _expand(found.group(2), args)
@@ -210,7 +248,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
             stages.append((f"FROM {found.group(1)}{found.group(2)}" + (f" AS {stage}" if stage else ""), stage, written))
             unset = _unset_arguments(found.group(2), written, args)
             if unset:
-                raise UserError(f"{DOCKERFILE}: FROM {printable(found.group(2))}: {', '.join(unset)} has no default "
+                raise UserError(f"{DOCKERFILE}: FROM {_shown(found.group(2))}: {', '.join(unset)} has no default "
                                 "value (an ARG before the first FROM), so without --build-arg the image is no reference")
             _image_note(written, "FROM", images, notes)
         elif not stages:
@@ -233,6 +271,11 @@ def standins(files: dict[str, bytes]) -> StandIns:
     lines += [f"COPY --from={index} {MARKER_FILE} /airgap-standin/stage-{index}.txt"
               for index in range(len(stages) - 1) if has_marker[index]]
     lines += [f"COPY --from={image} {MARKER_FILE} /airgap-standin/from-{index}.txt" for index, image in enumerate(extra)]
+    automatic = sorted(set(re.findall(rf"\$\{{?({'|'.join(AUTOMATIC_ARGS)})\b", "\n".join(lines))))
+    if automatic:
+        notes.append(f"{', '.join(automatic)}: automatic platform ARGs, read as BuildKit sets them here "
+                     f"({AUTOMATIC_ARGS['TARGETPLATFORM']}); podman sets them in FROM only in some versions (podman "
+                     "issues 14375, 27158), so the build's own podman decides")
     notes.append(f"{STANDIN_DOCKERFILE}: built instead of {DOCKERFILE}, with its FROM lines and without the "
                  "stages' instructions (stand-in images have no shell)")
     return StandIns("dockerfile", images=tuple(dict.fromkeys(images)),

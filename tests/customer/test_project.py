@@ -12,6 +12,7 @@ from hypothesis import given, strategies as st
 
 from harness.contract.catalog import load_catalog
 from harness.customer import dockerfile, project
+from harness.customer.dockerfile import AUTOMATIC_ARGS
 from harness.customer.project import STANDIN_DOCKERFILE, StandIns
 from harness.infra.errors import UserError
 from harness.infra import paths
@@ -321,6 +322,28 @@ def test_continuations_and_here_documents_are_read_as_buildkit_reads_them():
                            "docker.io/library/busybox:1", "docker.io/library/debian:12")
     with pytest.raises(UserError, match="Dockerfile: the here-document EOF of RUN is never closed"):
         parsed("FROM alpine\nRUN <<EOF\necho\nFROM busybox\n")
+
+
+def test_automatic_platform_args_nested_defaults_and_the_shell_form_of_run_are_read_as_buildkit_reads_them():
+    """TARGETARCH and the other automatic platform ARGs are set in the global scope (an `ARG TARGETARCH` without a
+    default keeps the value); a default may hold ${...} of its own; `RUN [ -x f ] && cat <<EOF` is the shell form,
+    its here-document no instructions; `# syntax=` is named."""
+    made = parsed("# syntax=docker/dockerfile:1\nARG TARGETARCH\nARG ARCH=${TARGETARCH}\nARG DEFAULT=registry.acme.example\n"
+                  "ARG REGISTRY\nFROM alpine:3.19 AS base-amd64\nFROM alpine:3.19 AS base-arm64\nFROM base-${TARGETARCH}\n"
+                  "RUN [ -d /etc ] && cat <<EOF > /Dockerfile.inner\nFROM evil.example/inner:1\nEOF\n"
+                  "FROM ${REGISTRY:-${DEFAULT}}/base:1-${ARCH}\nRUN --mount=type=cache,target=/c,from=ghcr.io/acme/cache:1 true\n")
+    arch = AUTOMATIC_ARGS["TARGETARCH"]
+    assert made.images == ("docker.io/library/alpine:3.19", f"registry.acme.example/base:1-{arch}", "ghcr.io/acme/cache:1")
+    assert any(note.startswith("# syntax=docker/dockerfile:1: BuildKit pulls") for note in made.notes)
+    assert any(note.startswith("TARGETARCH: automatic platform ARGs") for note in made.notes)
+
+
+@pytest.mark.parametrize("text", ["FROM deploy:S3cret/PW@registry.acme.example/base:1\n",
+                                  "ARG REG\nFROM deploy:S3cretPW@${REG}/base:1\n", "FROM alpine # deploy:S3cret/PW@r.example\n"])
+def test_a_dockerfile_error_masks_a_user_info_whatever_its_password_holds(text):
+    with pytest.raises(UserError) as error:
+        parsed(text)
+    assert "S3cret" not in str(error.value) and "PW" not in str(error.value) and "***" in str(error.value)
 
 
 def test_a_dockerfile_error_never_prints_terminal_control_characters():
