@@ -50,7 +50,7 @@ _TOKEN = re.compile(rf"(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z))|(?P<string>{_STR})
 _STRING = re.compile(_STR, re.S)
 _VALUE = rf"(?:{_STR}|[A-Za-z_][\w.]*)"
 _COORDINATES = re.compile(r"^([\w.\-]+):([\w.\-]+)(?::([^:@\s]*))?(?::([\w.\-]+))?(?:@([\w.\-]+))?$")
-_ASSIGN = re.compile(rf"\b([A-Za-z_]\w*)\s*=\s*({_STR})", re.S)
+_ASSIGN = re.compile(rf"\b([A-Za-z_]\w*)(?:\s*:\s*String)?\s*=\s*({_STR})", re.S)  # Kotlin: val v: String = "1.0"
 _EXTRA = (re.compile(rf"\b(?:ext|extra)\s*\[\s*({_STR})\s*\]\s*=\s*({_STR})", re.S),  # ext['x'] = 'v'
           re.compile(rf"\bset\s*\(\s*({_STR})\s*,\s*({_STR})\s*\)", re.S))  # extra.set("x", "v")
 _BY_EXTRA = re.compile(rf"\bval\s+(\w+)\s+by\s+extra\s*\(\s*({_STR})\s*\)", re.S)  # val x by extra("v")
@@ -63,7 +63,8 @@ _MAP_KEYS = "group|name|version|classifier|ext"
 _MAP_NOTATION = re.compile(rf"(?:\b(?:{_MAP_KEYS})\s*[:=]\s*{_VALUE}(?:\s*,\s*|(?=\s*[)}}\n]|\s*\Z))){{2,5}}", re.S)
 _MAP_KEY = re.compile(rf"\b({_MAP_KEYS})\s*[:=]\s*({_VALUE})", re.S)
 _PLUGIN = re.compile(rf"\bid\s*\(?\s*({_STR})\s*\)?|\bkotlin\s*\(\s*({_STR})\s*\)|\balias\s*\(\s*([\w.]+)\s*\)")
-_PLUGIN_TAIL = re.compile(rf"\s*(?:version\s*\(?\s*({_VALUE})\s*\)?)?\s*(?:apply\s*\(?\s*(true|false)\s*\)?)?")
+# ` version "1.0"`, ` version("1.0")` or Kotlin's `.version("1.0")`, then `apply false` or `.apply(false)`
+_PLUGIN_TAIL = re.compile(rf"\s*(?:\.?\s*version\s*\(?\s*({_VALUE})\s*\)?)?\s*(?:\.?\s*apply\s*\(?\s*(true|false)\s*\)?)?")
 _APPLY = re.compile(rf"\bapply\s*\(?\s*(plugin|from)\s*[:=]\s*({_STR})")
 _PRECEDING = re.compile(r"([A-Za-z_]\w*)\s*\(?\s*$")
 # Words before a string that make it something other than a dependency (a task path, a URL, a file...).
@@ -247,9 +248,9 @@ class Found:
         return gav
 
     def plugin(self, where: str, plugin_id: str, version: str | None) -> None:
-        if plugin_id.startswith("org.gradle.") or "." not in plugin_id:
-            return  # a core plugin (java, application, org.gradle.java-library): in Gradle itself
         version = version or self.plugin_defaults.get(plugin_id)
+        if in_core_namespace(plugin_id) and not version:
+            return  # a core plugin: in Gradle itself (which refuses a version on one)
         if not version:
             self.note(f"{where}: plugin {printable(plugin_id)}: no version (from buildSrc, an included build or "
                       "a settings plugin); not stood in for")
@@ -259,6 +260,14 @@ class Found:
                       "can read; not stood in for")
             return
         self.plugins.setdefault((plugin_id, version), {"id": plugin_id, "version": version})
+
+
+def in_core_namespace(plugin_id: str) -> bool:
+    """Whether Gradle looks for the plugin among its own first (java, application, org.gradle.java-library): its
+    namespace (before the last '.') is empty or exactly org.gradle. Gradle goes on to the portal for one it does
+    not have (org.gradle.test-retry, with a version); org.gradle.toolchains.foojay-resolver-convention is never
+    core."""
+    return plugin_id.rpartition(".")[0] in ("", "org.gradle")
 
 
 def _script(path: str, text: str, values: Values, found: Found, catalog: dict) -> None:
@@ -289,7 +298,7 @@ def _script(path: str, text: str, values: Values, found: Found, catalog: dict) -
                 found.plugin(printable(path), plugin_id, version)
     for kind, token in _APPLY.findall(code):
         value = values.text(token)
-        if kind == "plugin" and "." in value and not value.startswith("org.gradle."):
+        if kind == "plugin" and not in_core_namespace(value):
             found.legacy_ids.append(value)
         elif kind == "from" and re.match(r"https?://", value):
             found.note(f"{printable(path)}: apply from: {printable(value)}: a script Gradle downloads from that "
@@ -332,21 +341,28 @@ def _catalog(files: dict[str, bytes], found: Found, values: Values) -> dict:
     for table in ("versions", "libraries", "plugins", "bundles"):
         if not isinstance(document.get(table, {}), dict):
             raise UserError(f"{CATALOG}: [{table}] is not a table")
+    def rich(where: str, version: dict) -> str | None:
+        """A rich version's strictly, require or prefer (Gradle takes strings only: anything else names it)."""
+        for kind in ("strictly", "require", "prefer"):
+            if version.get(kind) is not None and not isinstance(version[kind], str):
+                raise UserError(f"{CATALOG}: {where}: {kind} is not a string (a version in quotes)")
+        return version.get("strictly") or version.get("require") or version.get("prefer")
+
     versions = {}
     for name, version in document.get("versions", {}).items():
         if isinstance(version, dict):
-            version = version.get("strictly") or version.get("require") or version.get("prefer")
+            version = rich(f"versions.{name}", version)
         if isinstance(version, str):
             versions[name] = version
             values.values[f"libs.versions.{_alias(name)}"] = version
 
-    def version_of(entry: dict) -> str | None:
+    def version_of(where: str, entry: dict) -> str | None:
         """version = "1.0", version.ref = "name" (TOML: {"version": {"ref": ...}}) or a rich version."""
         version = entry.get("version")
         if isinstance(version, dict):
             if "ref" in version:
                 return versions.get(version["ref"]) if isinstance(version["ref"], str) else None
-            return version.get("strictly") or version.get("require") or version.get("prefer")
+            return rich(where, version)
         return version if isinstance(version, str) else None
 
     for alias, entry in document.get("libraries", {}).items():
@@ -358,7 +374,7 @@ def _catalog(files: dict[str, bytes], found: Found, values: Values) -> dict:
             module = module if isinstance(module, str) else ""
             group, name = module.split(":", 1) if ":" in module else (entry.get("group"), entry.get("name"))
             group, name = (part if isinstance(part, str) else None for part in (group, name))
-            version = version_of(entry)
+            version = version_of(f"libraries.{alias}", entry)
         else:
             group = name = version = None
         if not group or not name:
@@ -369,7 +385,7 @@ def _catalog(files: dict[str, bytes], found: Found, values: Values) -> dict:
         if isinstance(entry, str):
             plugin_id, _, version = entry.partition(":")
         elif isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"]:
-            plugin_id, version = entry["id"], version_of(entry)
+            plugin_id, version = entry["id"], version_of(f"plugins.{alias}", entry)
         else:
             raise UserError(f"{CATALOG}: plugins.{alias}: needs an id")
         plugins[_alias(alias)] = (plugin_id, version or None)

@@ -120,6 +120,22 @@ def test_kotlin_dsl_catalog_and_platforms_are_read_and_said():
         assert expected in text
 
 
+def test_portal_plugins_in_the_org_gradle_namespace_kotlin_version_calls_and_typed_vals_are_read():
+    """Gradle's core plugins are those whose namespace is empty or exactly org.gradle: `gradle init`'s
+    org.gradle.toolchains.foojay-resolver-convention is a portal plugin. Kotlin writes id("x").version("y") and
+    `val v: String = "1.0"`."""
+    made = gradle.standins({
+        "settings.gradle.kts": b'plugins { id("org.gradle.toolchains.foojay-resolver-convention") version "0.7.0" }\n',
+        "build.gradle.kts": b'plugins {\n  id("org.gradle.java-library")\n  `java`\n  id("org.gradle.test-retry") version "1.5.8"\n'
+                            b'  id("org.springframework.boot").version("3.2.0").apply(false)\n}\n'
+                            b'val jacksonVersion: String = "2.15.3"\n'
+                            b'dependencies { implementation("com.fasterxml.jackson.core:jackson-databind:$jacksonVersion") }\n',
+        "app/build.gradle": b"apply plugin: 'org.gradle.test-retry'\napply plugin: 'java'\n"})
+    assert plugins(made) == {"org.gradle.toolchains.foojay-resolver-convention:0.7.0", "org.gradle.test-retry:1.5.8",
+                             "org.springframework.boot:3.2.0"}
+    assert artifacts(made) == {"com.fasterxml.jackson.core:jackson-databind:2.15.3"}
+
+
 def test_groovy_forms_variables_and_lockfiles():
     made = gradle.standins({
         "gradle.properties": b"kotlinVersion=1.9.0\nlibVersion = 2.0\n",
@@ -188,6 +204,10 @@ def test_the_wrapper_of_a_version_static_yaml_serves_is_pinned_to_those_bytes():
     ({"build.gradle": b"", gradle.VERIFICATION: b"<verification-metadata>"}, r"verification-metadata\.xml: not "
                                                                              r"well-formed"),
     ({"build.gradle": b"", gradle.VERIFICATION: b"<project/>"}, r"verification-metadata\.xml: not Gradle"),
+    ({"build.gradle": b"", "gradle/libs.versions.toml": b'[libraries]\nx = { module = "g:a", version = { strictly = 5 } }\n'},
+     r"libs\.versions\.toml: libraries\.x: strictly is not a string"),
+    ({"build.gradle": b"", "gradle/libs.versions.toml": b"[versions]\nv = { require = 1 }\n"},
+     r"libs\.versions\.toml: versions\.v: require is not a string"),
     ({"build.gradle": b"", gradle.WRAPPER_PROPERTIES: b"zipStoreBase=x\n"}, r"gradle-wrapper\.properties: no "
                                                                             r"distributionUrl"),
 ])
