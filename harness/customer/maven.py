@@ -101,15 +101,16 @@ class Pom:
         return self.path.rpartition("/")[0]
 
 
-def _join(directory: str, relative: str) -> str:
-    """`relative` from `directory`, normalised; None-like "" for a path leaving the project."""
+def _join(directory: str, relative: str) -> str | None:
+    """`relative` from `directory`, normalised ("" for the project's own directory); None for a path leaving the
+    project."""
     parts = [p for p in directory.split("/") if p]
     for part in relative.replace("\\", "/").split("/"):
         if part in ("", "."):
             continue
         if part == "..":
             if not parts:
-                return ""
+                return None
             parts.pop()
         else:
             parts.append(part)
@@ -134,7 +135,8 @@ def read_pom(path: str, data: bytes) -> Pom:
         relative = "../pom.xml" if written is None else (written.text or "").strip()
         if relative:
             target = _join(path.rpartition("/")[0], relative)
-            parent_path = target if target.endswith(".xml") else _join(target, "pom.xml") if target else None
+            # a directory (`..`, `../parent`) stands for its pom.xml, the project's own directory too
+            parent_path = None if target is None else target if target.endswith(".xml") else _join(target, "pom.xml")
     properties = {}
     for element in [root.find("properties")] + [p.find("properties") for p in _profiles(root)[0]]:
         if element is not None:  # an active profile's properties override the pom's, as Maven merges them
@@ -207,7 +209,7 @@ class Model:
             for module in pom.root.findall("modules/module"):
                 written = (module.text or "").strip()
                 target = _join(pom.directory, written)
-                if target:
+                if target:  # not the project's own directory (a module of itself) nor outside it
                     pending.append(target if target.endswith(".xml") else _join(target, "pom.xml"))
                 elif written:  # ../outside: not in the copy the build gets, so Maven stops at it there too
                     self.missing.append(f"{pom.directory + '/' if pom.directory else ''}{written}")
@@ -446,6 +448,10 @@ def _plugins(model: Model, pom: Pom, sources: list[Source], collect: Collector,
                     collect.add(parents[0].gav, "pom", managed_plugins=[f"{group}:{artifact}:{version}"])
                 else:
                     collect.unversioned_plugins.append(f"{group}:{artifact}")
+            # a plugin's dependencies are fetched with it, whatever gives its version (Maven's lifecycle for
+            # maven-surefire-plugin written without one)
+            for dependency in element.findall("dependencies/dependency"):
+                _dependency(model, pom, dependency, {}, [], collect, "plugin dependency")
             if version is None:
                 continue
             gav = collect.coordinates(pom, group, artifact, version, "plugin")
@@ -453,8 +459,6 @@ def _plugins(model: Model, pom: Pom, sources: list[Source], collect: Collector,
                 continue
             collect.add(gav, "maven-plugin", goals={g for g in goals if g and "${" not in g})
             collect.extension(gav)
-            for dependency in element.findall("dependencies/dependency"):
-                _dependency(model, pom, dependency, {}, [], collect, "plugin dependency")
 
 
 def _extensions(model: Model, pom: Pom, collect: Collector) -> None:

@@ -151,6 +151,28 @@ def test_properties_come_from_the_pom_its_parents_in_the_project_and_maven_confi
     assert gavs(made) == {"org.a:one:2.0", "org.a:two:7.1", "org.a:three:7.1"}
 
 
+@pytest.mark.parametrize("relative", ["<relativePath>..</relativePath>", "<relativePath>../</relativePath>",
+                                      "<relativePath>../pom.xml</relativePath>", ""])
+def test_a_parent_at_the_project_root_is_read_whatever_its_relative_path_names(relative):
+    """A relativePath naming a directory stands for its pom.xml, the project's root directory too."""
+    files = {"pom.xml": pom("  <modules><module>core</module></modules>\n  <properties><guava.version>32.1.3-jre"
+                            "</guava.version></properties>\n",
+                            "<groupId>com.example</groupId><artifactId>root</artifactId><version>1.0</version>"
+                            "<packaging>pom</packaging>"),
+             "core/pom.xml": pom(deps("com.google.guava:guava:${guava.version}"),
+                                 f"<parent><groupId>com.example</groupId><artifactId>root</artifactId><version>1.0"
+                                 f"</version>{relative}</parent><artifactId>core</artifactId>")}
+    assert gavs(maven.standins(files)) == {"com.google.guava:guava:32.1.3-jre"}
+
+
+def test_the_dependencies_of_a_lifecycle_plugin_written_without_a_version_are_stood_in_for():
+    made = maven.standins({"pom.xml": pom(
+        "  <build><plugins><plugin><artifactId>maven-surefire-plugin</artifactId><dependencies><dependency>"
+        "<groupId>org.junit.platform</groupId><artifactId>junit-platform-surefire-provider</artifactId>"
+        "<version>1.3.2</version></dependency></dependencies></plugin></plugins></build>\n")})
+    assert gavs(made) == {"org.junit.platform:junit-platform-surefire-provider:1.3.2"}
+
+
 def test_what_cannot_be_stood_in_for_is_a_note_not_a_silent_drop():
     made = maven.standins({"pom.xml": pom(
         deps("org.a:unversioned", "org.a:ranged:[1.0,2.0)", "org.a:snap:1.0-SNAPSHOT", "org.a:unknown:${nowhere}")
