@@ -201,7 +201,7 @@ def _from_dependencies(path: str, dependencies: dict, where: str, made: Made) ->
             raise UserError(f"{path}: {here}: `version` is not a string")
         name = alias
         if version.startswith("npm:"):
-            name, _, version = version[4:].rpartition("@")
+            name, version = alias_target(version)
         resolved = entry.get("resolved")
         if resolved is not None and not isinstance(resolved, str):
             raise UserError(f"{path}: {here}: `resolved` is not a string")
@@ -317,7 +317,7 @@ def _yarn(data: bytes, made: Made, files: dict[str, bytes] | None = None) -> byt
         alias, spec = _split_spec(YARN_LOCK, where, entry.specs[0])
         name = alias
         if spec.startswith("npm:"):
-            name, _, spec = spec[4:].rpartition("@")
+            name, spec = alias_target(spec)
         version, _ = entry.fields.get("version", (None, None))
         resolved, resolved_at = entry.fields.get("resolved", (None, None))
         url, _, sha1 = (resolved or "").partition("#")
@@ -428,6 +428,14 @@ def _replace_once(line: str, old: str, new: str) -> str:
 # --- package.json alone ------------------------------------------------------------------------------------
 
 
+def alias_target(spec: str) -> tuple[str, str]:
+    """The package and range of an `npm:` alias: npm:bar@^1 -> (bar, ^1), npm:@scope/qux@1.0 -> (@scope/qux, 1.0);
+    without a version (npm:bar, npm:@scope/qux) npm takes the latest."""
+    target = spec.removeprefix("npm:")
+    at = target.find("@", 1)  # a scope's '@' starts the name
+    return (target, "latest") if at < 0 else (target[:at], target[at + 1:])
+
+
 def _manifest_only(manifest: dict, npmrc: dict, made: Made) -> None:
     """No lockfile: `npm install` resolves each direct dependency from its registry's metadata. A stand-in
     at the lowest version its range allows, without dependencies of its own: nothing records them."""
@@ -441,7 +449,7 @@ def _manifest_only(manifest: dict, npmrc: dict, made: Made) -> None:
                 raise UserError(f"{MANIFEST}: {group}[{alias!r}] is not a string")
             name = alias
             if spec.startswith("npm:"):
-                name, _, spec = spec[4:].rpartition("@")
+                name, spec = alias_target(spec)
             if not _from_registry(alias, None, made, spec=spec):
                 continue
             version = lowest(spec)
@@ -590,8 +598,8 @@ def _elsewhere(package: Locked, entry: dict, host: str, url, from_manifest: bool
     names a registry on that host for it (what `npm install` and an old lockfile's update ask first)."""
     path = unquote(url.path)
     if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", host) or not _safe_path(path):
-        raise UserError(f"{package.where}: {printable(_no_userinfo(package.url or ''))} is not a URL the stand-in "
-                        "can be served at")
+        shown = package.url or _registry_of(package.name, made.npmrc)  # no `resolved`: where .npmrc sends it
+        raise UserError(f"{package.where}: {printable(_no_userinfo(shown))} is not a URL the stand-in can be served at")
     registry = urlsplit(package.url if from_manifest else _registry_of(package.name, made.npmrc))
     prefix = unquote(registry.path).rstrip("/") + "/"
     if from_manifest:
@@ -699,11 +707,31 @@ def _npmrc(data: bytes | None) -> dict[str, str]:
         if not line or line.startswith((";", "#")) or "=" not in line:
             continue
         key, _, value = line.partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        settings[key.strip()] = value
+        settings[_ini_unsafe(key)] = _ini_unsafe(value)
     return settings
+
+
+def _ini_unsafe(text: str) -> str:
+    """A key or value as npm's ini reads it (its `unsafe`): a quoted one as written (a double-quoted one as JSON);
+    else up to the first ';' or '#' not escaped by '\\' (an inline comment), `\\;` `\\#` `\\\\` unescaped."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        try:
+            return json.loads(text) if text[0] == '"' else text[1:-1]
+        except ValueError:
+            return text[1:-1]
+    out, escaped = [], False
+    for char in text:
+        if escaped:
+            out.append(char if char in "\\;#" else "\\" + char)
+            escaped = False
+        elif char in ";#":
+            break
+        elif char == "\\":
+            escaped = True
+        else:
+            out.append(char)
+    return ("".join(out) + ("\\" if escaped else "")).strip()
 
 
 def _registry_of(name: str, npmrc: dict) -> str:

@@ -531,6 +531,20 @@ def test_a_lock_entry_without_resolved_is_stood_in_for_where_the_npmrc_scope_sen
     assert "left-pad" in json.dumps(made.definition) and "@corp/ui" not in json.dumps(made.definition)
 
 
+@pytest.mark.parametrize("line", ["@corp:registry=https://npm.corp.example.com/repository/npm-private/ # private",
+                                  "@corp:registry = https://npm.corp.example.com/repository/npm-private/;the vendor's",
+                                  "@corp:registry=\"https://npm.corp.example.com/repository/npm-private/\""])
+def test_an_npmrc_value_is_read_as_npm_reads_it_without_its_inline_comment(line):
+    """npm's ini ends an unquoted value at the first ';' or '#' not escaped (found by a project sweep: the comment
+    was read as part of the URL, and the project refused with an empty URL in the message)."""
+    lock = {"name": "app", "lockfileVersion": 3, "packages": {
+        "": {"dependencies": {"@corp/ui": "2.1.0"}}, "node_modules/@corp/ui": {"version": "2.1.0"}}}
+    made = standins_of.standins({"package.json": b'{"name": "app", "dependencies": {"@corp/ui": "2.1.0"}}',
+                                 "package-lock.json": json.dumps(lock).encode(), ".npmrc": line.encode() + b"\n"})
+    paths = {(item["host"], item["path"]) for item in made.elsewhere.get("files", [])}
+    assert ("npm.corp.example.com", "/repository/npm-private/@corp/ui/-/ui-2.1.0.tgz") in paths, paths
+
+
 def test_a_lock_entry_without_resolved_and_a_registry_from_the_environment_still_loads():
     """registry=${NPM_REGISTRY} is unknown here: the entry is stood in on the public registry, as before 2bca000
     (which refused the project with an empty URL; found by a review)."""
@@ -605,3 +619,16 @@ def test_yarnrc_settings_the_stand_ins_do_not_follow_are_noted(yarnrc, note):
     assert len(made.definition["packages"]) == 3, made.notes
     assert any(note in n for n in made.notes) if note else not any("offline mirror" in n for n in made.notes)
     assert not any("S3cretZZ91" in n for n in made.notes)
+
+
+def test_an_npm_alias_without_a_version_is_the_latest_of_its_target():
+    """`npm:bar` and `npm:@scope/qux` name no version: npm takes the target's latest (they were read as a dist-tag
+    and as a git dependency, and a yarn.lock entry `foo@npm:bar` was refused; found by a project sweep)."""
+    made = standins_of.standins({"package.json": b'{"dependencies": {"foo": "npm:bar", "baz": "npm:@scope/qux", '
+                                                 b'"q": "npm:left-pad@^1.3.0"}}'})
+    assert {(p["name"], p["version"]) for p in made.definition["packages"]} == {
+        ("bar", "1.0.0"), ("@scope/qux", "1.0.0"), ("left-pad", "1.3.0")}
+    locked = standins_of.standins({"package.json": b'{"dependencies": {"foo": "npm:bar"}}', "yarn.lock":
+                                   b'# yarn lockfile v1\n\n"foo@npm:bar":\n  version "1.2.0"\n'
+                                   b'  resolved "https://registry.yarnpkg.com/bar/-/bar-1.2.0.tgz#abc"\n'})
+    assert [(p["name"], p["version"]) for p in locked.definition["packages"]] == [("bar", "1.2.0")]
