@@ -436,37 +436,75 @@ def alias_target(spec: str) -> tuple[str, str]:
     return (target, "latest") if at < 0 else (target[:at], target[at + 1:])
 
 
+def _glob(pattern: str) -> re.Pattern:
+    """A workspace glob as a regular expression over a directory path: `*` and `?` within one name, `**` across."""
+    pattern = posixpath.normpath(pattern.strip()).removeprefix("./")
+    parts = re.split(r"(\*\*/?|\*|\?)", pattern)
+    return re.compile("".join({"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}.get(part, re.escape(part))
+                              for part in parts))
+
+
+def _workspaces(manifest: dict, files: dict[str, bytes]) -> dict[str, dict]:
+    """The manifests (by path) of the workspaces package.json's `workspaces` names: globs of directories (or
+    Yarn's {"packages": [...]}, which npm reads too), a `!` glob leaving some out."""
+    globs = manifest.get("workspaces", [])
+    globs = globs.get("packages", []) if isinstance(globs, dict) else globs
+    if not isinstance(globs, list) or not all(isinstance(glob, str) for glob in globs):
+        raise UserError(f"{MANIFEST}: `workspaces` is not a list of directory globs")
+    included = [_glob(glob) for glob in globs if not glob.startswith("!")]
+    excluded = [_glob(glob[1:]) for glob in globs if glob.startswith("!")]
+    found = {}
+    for path in sorted(files):
+        directory, _, name = path.rpartition("/")
+        if name == MANIFEST and directory and any(p.fullmatch(directory) for p in included) \
+                and not any(p.fullmatch(directory) for p in excluded):
+            found[path] = json_object_of(path, files[path])
+    return found
+
+
 def _manifest_only(manifest: dict, npmrc: dict, made: Made) -> None:
-    """No lockfile: `npm install` resolves each direct dependency from its registry's metadata. A stand-in
-    at the lowest version its range allows, without dependencies of its own: nothing records them."""
+    """No lockfile: `npm install` resolves each direct dependency from its registry's metadata, the workspaces'
+    too (a workspace itself is linked from the project). A stand-in at the lowest version its range allows,
+    without dependencies of its own: nothing records them."""
+    workspaces = _workspaces(manifest, made.files)
+    linked = {each.get("name") for each in workspaces.values()}
     count = 0
-    for group in ROOT_DEPENDENCY_FIELDS:
-        dependencies = manifest.get(group, {})
-        if not isinstance(dependencies, dict):
-            raise UserError(f"{MANIFEST}: `{group}` is not an object")
-        for alias, spec in dependencies.items():
-            if not isinstance(spec, str):
-                raise UserError(f"{MANIFEST}: {group}[{alias!r}] is not a string")
-            name = alias
-            if spec.startswith("npm:"):
-                name, spec = alias_target(spec)
-            if not _from_registry(alias, None, made, spec=spec):
-                continue
-            version = lowest(spec)
-            if version is None:
-                made.notes.append(f"{alias}@{printable(spec)}: a dist-tag other than latest, not stood in for")
-                continue
-            where = f"{group}[{alias!r}]"
-            registry = _registry_of(_name(MANIFEST, where, name), npmrc)
-            if "${" in registry:  # .npmrc names it by an environment variable the build may set: no host to serve on
-                made.notes.append(f"{alias}: {NPMRC} takes its registry from an environment variable "
-                                  f"({printable(registry)}): not stood in for")
-                continue
-            _stand_in(Locked(name, version, {}, registry, where=f"{MANIFEST}: {where}"), made, from_manifest=True)
-            count += 1
+    for path, each in [(MANIFEST, manifest), *workspaces.items()]:
+        for group in ROOT_DEPENDENCY_FIELDS:
+            dependencies = each.get(group, {})
+            if not isinstance(dependencies, dict):
+                raise UserError(f"{path}: `{group}` is not an object")
+            count += sum(_direct(f"{path}: {group}[{alias!r}]", alias, spec, npmrc, made)
+                         for alias, spec in dependencies.items() if alias not in linked)
+    if workspaces:
+        made.notes.append(f"no lockfile: the dependencies of {len(workspaces)} workspaces stood in for too; the "
+                          "workspaces themselves are linked from the project")
     if count:
         made.notes.append(f"no lockfile: {count} direct dependencies stood in for at the lowest version each "
                           "range allows, without dependencies of their own")
+
+
+def _direct(where: str, alias: str, spec, npmrc: dict, made: Made) -> bool:
+    """A direct dependency of a manifest without a lockfile: whether it was stood in for (else skipped or noted)."""
+    if not isinstance(spec, str):
+        raise UserError(f"{where} is not a string")
+    name = alias
+    if spec.startswith("npm:"):
+        name, spec = alias_target(spec)
+    if not _from_registry(alias, None, made, spec=spec):
+        return False
+    version = lowest(spec)
+    if version is None:
+        made.notes.append(f"{alias}@{printable(spec)}: a dist-tag other than latest, not stood in for")
+        return False
+    path, _, field_name = where.partition(": ")
+    registry = _registry_of(_name(path, field_name, name), npmrc)
+    if "${" in registry:  # .npmrc names it by an environment variable the build may set: no host to serve on
+        made.notes.append(f"{alias}: {NPMRC} takes its registry from an environment variable "
+                          f"({printable(registry)}): not stood in for")
+        return False
+    _stand_in(Locked(name, version, {}, registry, where=where), made, from_manifest=True)
+    return True
 
 
 # One comparator of a range: an operator and a version whose parts may be x, X or * (node-semver's grammar).

@@ -632,3 +632,19 @@ def test_an_npm_alias_without_a_version_is_the_latest_of_its_target():
                                    b'# yarn lockfile v1\n\n"foo@npm:bar":\n  version "1.2.0"\n'
                                    b'  resolved "https://registry.yarnpkg.com/bar/-/bar-1.2.0.tgz#abc"\n'})
     assert [(p["name"], p["version"]) for p in locked.definition["packages"]] == [("bar", "1.2.0")]
+
+
+@pytest.mark.parametrize("workspaces", ['["packages/*"]', '["./packages/*", "!packages/skipped"]', '{"packages": ["packages/**"]}'])
+def test_without_a_lockfile_the_workspaces_dependencies_are_stood_in_for_and_the_workspaces_linked(workspaces):
+    """npm install installs every workspace's dependencies and links the workspaces themselves (found by a
+    project sweep: left-pad, a workspace's dependency, had no stand-in, and @app/shared had one)."""
+    made = standins_of.standins({
+        "package.json": b'{"name": "app", "workspaces": ' + workspaces.encode() +
+                        b', "dependencies": {"@app/shared": "*", "a": "^1.0.0"}}',
+        "packages/shared/package.json": b'{"name": "@app/shared", "version": "0.1.0", "dependencies": {"left-pad": "^1.3.0"}}',
+        "packages/skipped/package.json": b'{"name": "skipped", "dependencies": {"never": "1.0.0"}}',
+        "other/package.json": b'{"name": "other", "dependencies": {"not-a-workspace": "1.0.0"}}'})
+    names = {p["name"] for p in made.definition["packages"]}
+    assert {"a", "left-pad"} <= names and not {"@app/shared", "not-a-workspace"} & names
+    assert ("never" in names) == ("!packages/skipped" not in workspaces)
+    assert any("dependencies of" in note and "workspaces stood in for" in note for note in made.notes)
