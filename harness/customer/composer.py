@@ -285,6 +285,8 @@ def pick_version(constraint: str) -> str | None:
     what has no lower bound to take (<2.0 alone)."""
     first = re.split(r"\s*\|\|?\s*", constraint.strip())[0]
     first = re.sub(r"@\w+", "", first).strip()  # stability flags (^1.0@dev)
+    first = re.sub(r"#\S*", "", first)  # dev-master#abc123: Composer compares without the commit
+    first = re.sub(r"(\^|~|>=|>|==|=|!=|<=|<)\s+", r"\1", first)  # `> 1.2` is one clause, as Composer splits it
     if first.startswith("dev-"):
         return first.split()[0].split(" as ")[0]
     if first in ("", "*"):
@@ -345,15 +347,21 @@ BUILDER_PHP = "Debian's PHP 8.2 with its cli, xml, mbstring, curl and zip packag
 
 
 def _platform_note(manifest: dict | None, lock: dict | None, notes: list[str]) -> None:
-    """The platform requirements (php, ext-*, lib-*) Composer checks before it downloads anything: it stops on
-    one the builder's PHP does not meet, so the air gap is never reached; say which there are."""
-    wanted = {}
-    for source in ((lock or {}).get("platform"), (lock or {}).get("platform-dev"), (manifest or {}).get("require")):
-        if isinstance(source, dict):
-            wanted.update({name: str(constraint) for name, constraint in source.items() if isinstance(name, str)
-                           and re.fullmatch(r"php(-64bit)?|ext-[\w.-]+|lib-[\w.-]+", name)})
+    """The platform requirements (php, ext-*, lib-*) Composer checks before it downloads anything, the project's
+    and every locked package's (ext-gd of phpspreadsheet): it stops on one the builder's PHP does not meet, so the
+    air gap is never reached; say which there are."""
+    lock = lock if isinstance(lock, dict) else {}
+    locked = [package.get("require") for group in ("packages", "packages-dev")
+              for package in (lock.get(group) if isinstance(lock.get(group), list) else []) if isinstance(package, dict)]
+    wanted: dict[str, list[str]] = {}
+    for source in (lock.get("platform"), lock.get("platform-dev"), (manifest or {}).get("require"), *locked):
+        for name, constraint in (source.items() if isinstance(source, dict) else ()):
+            if isinstance(name, str) and re.fullmatch(r"php(-64bit)?|ext-[\w.-]+|lib-[\w.-]+", name) \
+                    and str(constraint) not in wanted.setdefault(name, []):
+                wanted[name].append(str(constraint))
     if wanted:
-        shown = ", ".join(f"{printable(name)} {printable(constraint)[:40]}" for name, constraint in sorted(wanted.items()))
+        shown = ", ".join(f"{printable(name)} {printable(' and '.join(constraints[:3]))[:60]}"
+                          for name, constraints in sorted(wanted.items()))
         notes.append(f"platform requirements ({shown}): Composer checks them against the builder's PHP ({BUILDER_PHP}) "
                      "before it downloads anything, and stops on one it does not meet")
 

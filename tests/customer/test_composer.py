@@ -154,10 +154,11 @@ def test_platform_requirements_composer_checks_first_are_named():
     """Composer stops before any download when the builder's PHP misses one (php >=8.3, ext-intl): say which."""
     lock = json.loads(lock_of(package()))
     lock["platform"] = {"php": ">=8.3", "ext-intl": "*"}
+    lock["packages"][0]["require"] = {"php": "^7.4 || ^8.0", "ext-bcmath": "*", "psr/log": "^1.0"}  # a locked package's own
     manifest = json.dumps({"require": {"a/b": "^1.0", "ext-gd": "*", "php": "^8.1"}}).encode()
     notes = standins_of.standins({"composer.json": manifest, "composer.lock": json.dumps(lock).encode()}).notes
     [note] = [n for n in notes if n.startswith("platform requirements")]
-    assert "ext-gd *, ext-intl *, php ^8.1" in note and "Debian's PHP 8.2" in note
+    assert "ext-bcmath *, ext-gd *, ext-intl *, php >=8.3 and ^8.1 and ^7.4 || ^8.0" in note and "Debian's PHP 8.2" in note
     assert not any(n.startswith("platform") for n in standins_of.standins({"composer.json": MANIFEST}).notes)
 
 
@@ -283,6 +284,14 @@ def test_a_picked_version_is_the_constraints_lower_bound(operator, parts, tail):
     picked = standins_of.pick_version(constraint)
     digits = [int(x) for x in re.match(r"v?([\d.]+)", picked).group(1).split(".")]
     assert digits[:len(parts)] == parts and len(digits) >= 3 and not any(digits[len(parts):])
+
+
+@pytest.mark.parametrize("constraint, picked", [("> 1.2", "1.3.0"), ("~ 1.2", "1.2.0"), (">= 1.0 < 2.0", "1.0.0"),
+                                                ("< 2.0", None), ("!= 1.0", None), ("dev-master#abc123", "dev-master"),
+                                                ("dev-main#abc as 1.0.x-dev", "dev-main")])
+def test_a_picked_version_reads_the_constraint_as_composer_splits_it(constraint, picked):
+    """An operator and its version may stand apart (`> 1.2`); a dev branch's #commit is not part of its version."""
+    assert standins_of.pick_version(constraint) == picked
 
 
 @given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=6))
