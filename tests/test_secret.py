@@ -318,10 +318,21 @@ def test_import_tab_indented_json():
 
 
 def test_import_yaml_scalars_stay_text(tmp_path):
-    text = ("kind: Secret\nstringData:\n  a: on\n  b: 0x10\n  c: 2024-01-02\n  d: '007'\n"
-            "data:\n  e: |\n    aGVs\n    bG8=\n")
+    text = ("kind: Secret\nstringData:\n  a: 'on'\n  b: \"0x10\"\n  c: '2024-01-02'\n  d: '007'\n  f: onward\n"
+            "  g: 1.2.3\ndata:\n  e: |\n    aGVs\n    bG8=\n")
     assert secret.parse_secret(text, "s.yaml") == {"a": b"on", "b": b"0x10", "c": b"2024-01-02", "d": b"007",
-                                                    "e": b"hello"}
+                                                    "f": b"onward", "g": b"1.2.3", "e": b"hello"}
+
+
+@pytest.mark.parametrize("value", ["on", "0x10", "2024-01-02", "0755", "true", "No", "1e3", "12345", ".5", "-0b101"])
+@pytest.mark.parametrize("field_name", ["stringData", "data"])
+def test_an_unquoted_value_kubectl_reads_as_no_string_is_refused_without_showing_it(value, field_name):
+    """kubectl reads YAML as go-yaml v2 does (YAML 1.1): `0755`, `true`, `on` are a number or a boolean, and the API
+    server refuses a Secret whose data or stringData holds one (found by a sweep: import took it as text)."""
+    with pytest.raises(UserError) as error:
+        secret.parse_secret(f"kind: Secret\n{field_name}:\n  pkg-maven-password: {value}\n", "s.yaml")
+    assert f"{field_name} key 'pkg-maven-password': the value, unquoted, is a number, a boolean or a date" in str(error.value)
+    assert value not in str(error.value).split("quote it")[0].split("(YAML 1.1")[0]
 
 
 @pytest.mark.parametrize("text,message", [

@@ -37,7 +37,7 @@ from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.secret import DEFAULT_KUBECTL_VERSION, DEFAULT_MOUNT_MODE, DEFAULT_NAME  # noqa: F401 (re-exported)
 from harness.secret.goyaml import (check_name, check_namespace, go_quote, go_yaml_key_order, go_yaml_scalar,
-                                   invalid_key_message)
+                                   invalid_key_message, resolves_to_string)
 
 LAST_KUBECTL_WITH_NULL_TIMESTAMP = (1, 33)  # Kubernetes 1.34 omits a zero creationTimestamp (PR 130989)
 
@@ -205,6 +205,19 @@ _TextLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"(?:~|nu
                                   ["~", "n", "N", ""])
 
 
+class _NotTextToKubectl(str):
+    """A plain scalar go-yaml v2 (kubectl's YAML reader) resolves to a number, a boolean or a date (`0755`, `true`,
+    `on`): text here, but the API server refuses it where a string must be (a Secret's data and stringData)."""
+
+
+def _construct_text(loader: _TextLoader, node) -> str:
+    text = loader.construct_scalar(node)
+    return _NotTextToKubectl(text) if node.style is None and not resolves_to_string(text) else text
+
+
+_TextLoader.yaml_constructors["tag:yaml.org,2002:str"] = _construct_text
+
+
 # the fields of a Secret (core/v1) and of its metadata (ObjectMeta), as the API server's strict field
 # validation knows them: any other is refused there (kubectl apply), and import would drop it unread
 SECRET_FIELDS = ("apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable")
@@ -354,6 +367,10 @@ def _section(secret: dict, field_name: str, source: str) -> dict:
             raise UserError(f"{source}: {field_name} key {key!r} has no value (null): write '' for an empty one")
         if not isinstance(value, str):
             raise UserError(f"{source}: {field_name} key {key!r}: the value is not a string")
+        if isinstance(value, _NotTextToKubectl):  # the value is not shown: it may be a secret
+            raise UserError(f"{source}: {field_name} key {key!r}: the value, unquoted, is a number, a boolean or a "
+                            "date to kubectl (YAML 1.1: 0755, true, on), not a string, so the API server refuses the "
+                            "Secret; quote it")
         previous = key
         if not value.isascii() and any(0xD800 <= ord(char) <= 0xDFFF for char in value):
             raise UserError(f"{source}: {field_name} key {key!r}: the value holds an escaped UTF-16 surrogate "

@@ -145,7 +145,7 @@ def _is_date(text: str) -> bool:
     return 1 <= month <= 12 and 1 <= day <= _days_in_month(year, month)
 
 
-def _resolves_to_string(text: str) -> bool:
+def resolves_to_string(text: str) -> bool:
     """go-yaml v2 `resolve("", text)` gives !!str (and it is no base-60 float), so it may go unquoted."""
     if text[:1] not in _YAML_HINTED and text != "":
         return True
@@ -172,7 +172,7 @@ def go_yaml_scalar(text: str) -> str:
     """One scalar as go-yaml v2 writes it (for the character set of keys, DNS names and base64)."""
     if not _SIMPLE_SCALAR.match(text):
         raise ValueError(f"no go-yaml emitter rule here for {text!r}")
-    if not _resolves_to_string(text):
+    if not resolves_to_string(text):
         return f'"{text}"'
     if text == "-" or text.startswith(("---", "...")):  # block indicators: plain style not allowed
         return f"'{text}'"
