@@ -117,7 +117,8 @@ def _join(directory: str, relative: str) -> str | None:
     return "/".join(parts)
 
 
-def read_pom(path: str, data: bytes) -> Pom:
+def read_pom(path: str, data: bytes, chosen: tuple[frozenset, frozenset] = (frozenset(), frozenset())) -> Pom:
+    """`chosen`: the profiles .mvn/maven.config's -P turns on and off (_profile_options)."""
     root = parse_xml(path, data)
     if root.tag != "project":
         raise UserError(f"{path}: not a pom (its top element is <{root.tag}>, not <project>)")
@@ -138,7 +139,7 @@ def read_pom(path: str, data: bytes) -> Pom:
             # a directory (`..`, `../parent`) stands for its pom.xml, the project's own directory too
             parent_path = None if target is None else target if target.endswith(".xml") else _join(target, "pom.xml")
     properties = {}
-    for element in [root.find("properties")] + [p.find("properties") for p in _profiles(root)[0]]:
+    for element in [root.find("properties")] + [p.find("properties") for p in _profiles(root, chosen)[0]]:
         if element is not None:  # an active profile's properties override the pom's, as Maven merges them
             properties |= {child.tag: (child.text or "").strip() for child in element if isinstance(child.tag, str)}
     return Pom(path, root, _text(root, "groupId") or (parent[0] if parent else None), artifact,
@@ -155,6 +156,22 @@ def _user_properties(files: dict[str, bytes]) -> dict[str, str]:
 
 
 QUOTES = "\"'"
+_PROFILE_OPTION = re.compile(r"(?:^|\s)(?:-P|--activate-profiles)(?:=|\s*)(\S+)")
+
+
+def _profile_options(files: dict[str, bytes]) -> tuple[frozenset, frozenset]:
+    """The profiles .mvn/maven.config's -P turns on and off (`-Pci,!slow`; `-` or `!` before an id: off)."""
+    on, off = set(), set()
+    if MAVEN_CONFIG in files:
+        for written in _PROFILE_OPTION.findall(text_of(MAVEN_CONFIG, files[MAVEN_CONFIG])):
+            for name in (part.strip() for part in written.strip(QUOTES).split(",")):
+                if name[:1] in ("!", "-"):
+                    off.add(name[1:])
+                elif name:
+                    on.add(name.removeprefix("+"))
+    return frozenset(on), frozenset(off)
+
+
 _SETTINGS_OPTION = re.compile(r"(?:^|\s)(-s|--settings|-gs|--global-settings)(?:=|\s+)(\S+)")
 
 
@@ -196,6 +213,7 @@ class Model:
         self.files = files
         self.poms: dict[str, Pom] = {}
         self.user = _user_properties(files)
+        self.chosen = _profile_options(files)
         self.missing: list[str] = []  # modules the poms name that the project does not have
         pending = [TOP_POM]
         while pending:
@@ -205,8 +223,9 @@ class Model:
             if path not in files:
                 self.missing.append(path)
                 continue
-            pom = self.poms[path] = read_pom(path, files[path])
-            for module in pom.root.findall("modules/module"):
+            pom = self.poms[path] = read_pom(path, files[path], self.chosen)
+            active = _profiles(pom.root, self.chosen)[0]  # an active profile's <modules> are the reactor's too
+            for module in pom.root.findall("modules/module") + [m for p in active for m in p.findall("modules/module")]:
                 written = (module.text or "").strip()
                 target = _join(pom.directory, written)
                 if target:  # not the project's own directory (a module of itself) nor outside it
@@ -216,20 +235,34 @@ class Model:
             if pom.parent_path and pom.parent_path in files and pom.parent_path not in pending:
                 pending.append(pom.parent_path)
         self.own = {(p.group, p.artifact) for p in self.poms.values()}
+        self.by_coordinates = {}  # (group, artifact) -> the project's pom (the first read: the reactor's order)
+        for each in self.poms.values():
+            self.by_coordinates.setdefault((each.group, each.artifact), each)
+
+    def _same_version(self, candidate: Pom, version: str | None) -> bool:
+        """${revision} and the like: both read with the candidate's own properties (its parents' are not needed
+        for a CI-friendly version, and reading them here would recurse)."""
+        values = candidate.properties | self.user
+        expand = lambda text: PROPERTY.sub(lambda m: values.get(m.group(1), m.group(0)), text or "")  # noqa: E731
+        return expand(candidate.version) == expand(version)
+
+    def in_project(self, coordinates: tuple[str, str, str]) -> Pom | None:
+        """The project's pom with these coordinates: Maven takes a parent or an imported BOM from the reactor
+        before any repository, wherever it lies."""
+        candidate = self.by_coordinates.get(tuple(coordinates[:2]))
+        return candidate if candidate is not None and self._same_version(candidate, coordinates[2]) else None
 
     def parent_of(self, pom: Pom) -> Pom | None:
-        """The parent when the project has it where Maven looks (relativePath, same coordinates); else Maven
-        downloads it."""
+        """The parent when the project has it: where its relativePath points (same coordinates), else in the
+        reactor; else Maven downloads it."""
+        if pom.parent is None:
+            return None
         candidate = self.poms.get(pom.parent_path or "")
-        if candidate is None or pom.parent is None:
-            return None
-        if (candidate.group, candidate.artifact) != pom.parent[:2]:
-            return None
-        # ${revision} and the like: both read with the candidate's own properties (its parents' are not needed
-        # for a CI-friendly version, and reading them here would recurse)
-        values = candidate.properties | self.user
-        version = lambda text: PROPERTY.sub(lambda m: values.get(m.group(1), m.group(0)), text or "")  # noqa: E731
-        return candidate if version(candidate.version) == version(pom.parent[2]) else None
+        if candidate is not None and (candidate.group, candidate.artifact) == pom.parent[:2] \
+                and self._same_version(candidate, pom.parent[2]):
+            return candidate
+        found = self.in_project(pom.parent)
+        return found if found is not pom else None
 
     def chain(self, pom: Pom) -> list[Pom]:
         """The pom and its parents in the project, nearest first."""
@@ -346,19 +379,35 @@ def _dependency_key(element: ElementTree.Element) -> tuple[str, str]:
     return _text(element, "groupId", ""), _text(element, "artifactId", "")
 
 
-def _managed(model: Model, pom: Pom) -> tuple[dict[tuple[str, str], str], list[tuple[Pom, ElementTree.Element]]]:
+def _managed(model: Model, pom: Pom, seen: set[str] | None = None
+             ) -> tuple[dict[tuple[str, str], str], list[tuple[Pom, ElementTree.Element]]]:
     """The versions the project's dependencyManagement gives `pom` (nearest parent wins), and its BOM imports
     (its own first, then its parents'), each with the pom that declares it."""
     versions: dict[tuple[str, str], str] = {}
-    imports = []
+    imports, reactor_boms = [], []
     for member in model.chain(pom):
         for element in member.root.findall("dependencyManagement/dependencies/dependency"):
             if _text(element, "scope") == "import" and _text(element, "type") == "pom":
-                imports.append((member, element))
+                written = tuple(model.interpolate(pom, _text(element, n, "")) for n in ("groupId", "artifactId", "version"))
+                bom = model.in_project(written)
+                if bom is not None:
+                    reactor_boms.append(bom)
+                else:
+                    imports.append((member, element))
                 continue
             key = tuple(model.interpolate(pom, part) for part in _dependency_key(element))
             if key not in versions and _text(element, "version"):
                 versions[key] = _text(element, "version")
+    # a BOM of the reactor: its own managed versions (read with its properties) after the pom's, in order
+    seen = seen if seen is not None else {pom.path}
+    for bom in reactor_boms:
+        if bom.path in seen:
+            continue
+        seen.add(bom.path)
+        bom_versions, bom_imports = _managed(model, bom, seen)
+        for key, version in bom_versions.items():
+            versions.setdefault(key, model.interpolate(bom, version))
+        imports += bom_imports
     return versions, imports
 
 
@@ -709,14 +758,18 @@ def _definition_items(collect: Collector) -> list[dict]:
     return items
 
 
-def _profiles(root: ElementTree.Element) -> tuple[list, list]:
-    """A pom's profiles active in the build (`mvn` without -P), and the others. One with activeByDefault is
-    active unless another profile of the pom has an activation that may apply (a JDK, an OS, a property, a
-    file: not known here), which turns the default ones off; such profiles are counted inactive."""
+def _profiles(root: ElementTree.Element, chosen: tuple[frozenset, frozenset] = (frozenset(), frozenset())
+              ) -> tuple[list, list]:
+    """A pom's profiles active in the build, and the others: those `chosen` turns on (-P in .mvn/maven.config),
+    and those with activeByDefault unless another profile of the pom is turned on or has an activation that may
+    apply (a JDK, an OS, a property, a file: not known here, such profiles are counted inactive); less those
+    `chosen` turns off."""
+    on, off = chosen
     profiles = root.findall("profiles/profile")
-    default = [p for p in profiles if _text(p, "activation/activeByDefault") == "true"]
-    conditional = [p for p in profiles if p not in default and p.find("activation") is not None]
-    active = [] if conditional else default
+    named = [p for p in profiles if _text(p, "id") in on]
+    default = [p for p in profiles if _text(p, "activation/activeByDefault") == "true" and p not in named]
+    conditional = [p for p in profiles if p not in default and p not in named and p.find("activation") is not None]
+    active = [p for p in named + ([] if conditional or named else default) if _text(p, "id") not in off]
     return active, [p for p in profiles if p not in active]
 
 
@@ -744,14 +797,14 @@ def standins(files: dict[str, bytes]) -> StandIns:
             host = urlsplit(url).hostname or url
             if host not in CENTRAL_HOSTS and url not in repositories:
                 repositories.append(url)
-        active, inactive = _profiles(pom.root)
+        active, inactive = _profiles(pom.root, model.chosen)
         for profile in active:
             for element in profile.findall("dependencies/dependency"):
                 _dependency(model, pom, element, managed, sources, collect, "dependency")
             _plugins(model, pom, sources, collect, profile)
         if active:
             collect.note(f"{printable(pom.path)}: profile(s) {', '.join(_text(p, 'id', '?') for p in active)} "
-                         "active by default: their dependencies and plugins are stood in for")
+                         f"active (by default, or -P in {MAVEN_CONFIG}): their dependencies and plugins are stood in for")
         if any(p.findall("dependencies/dependency") + p.findall("build/plugins/plugin") for p in inactive):
             collect.note(f"{printable(pom.path)}: the dependencies and plugins of its other <profiles> are not stood "
                          "in for (a profile applies only when it is activated)")

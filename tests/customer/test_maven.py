@@ -353,7 +353,7 @@ def test_a_profile_active_by_default_has_its_dependencies_and_plugins_stood_in_f
     uses = "<v>" in body and deps("org.b:prop:${v}") or ""
     made = maven.standins({"pom.xml": pom(uses + body + "</profiles>\n")})
     assert gavs(made) == expected
-    assert any(("active by default" if expected else "its other <profiles>") in note for note in made.notes), made.notes
+    assert any(("active (by default" if expected else "its other <profiles>") in note for note in made.notes), made.notes
 
 
 def test_repositories_of_profiles_are_named_with_the_others():
@@ -366,3 +366,50 @@ def test_repositories_of_profiles_are_named_with_the_others():
     note = next(n for n in made.notes if n.startswith("repositories the poms declare"))
     assert "https://packages.confluent.io/maven/" in note and "https://repo.spring.io/plugins/" in note
     assert "S3cretQQ" not in note
+
+
+def module_head(artifact: str, parent: str = "root", relative: str = "") -> str:
+    return (f"<parent><groupId>com.example</groupId><artifactId>{parent}</artifactId><version>1.0</version>{relative}"
+            f"</parent><artifactId>{artifact}</artifactId>")
+
+
+def test_a_bom_and_a_parent_of_the_reactor_are_read_from_the_project_wherever_they_lie():
+    """Maven takes a parent or an imported BOM from the reactor before any repository: a parent module that is
+    not at the relativePath (the aggregator is there), a BOM module imported by another (found by a sweep: both
+    were stood in for, their managed versions lost)."""
+    root = "<groupId>com.example</groupId><artifactId>root</artifactId><version>1.0</version><packaging>pom</packaging>"
+    files = {
+        "pom.xml": pom("  <modules><module>parent</module><module>bom</module><module>app</module></modules>\n", root),
+        "parent/pom.xml": pom("  <properties><guava.version>32.1.3-jre</guava.version></properties>\n"
+                              "  <dependencyManagement><dependencies><dependency><groupId>com.example</groupId>"
+                              "<artifactId>bom</artifactId><version>1.0</version><type>pom</type><scope>import</scope>"
+                              "</dependency></dependencies></dependencyManagement>\n",
+                              "<groupId>com.example</groupId><artifactId>parent</artifactId><version>1.0</version>"
+                              "<packaging>pom</packaging>"),
+        "bom/pom.xml": pom("  <properties><jackson.version>2.15.3</jackson.version></properties>\n"
+                           "  <dependencyManagement><dependencies><dependency><groupId>com.fasterxml.jackson.core</groupId>"
+                           "<artifactId>jackson-databind</artifactId><version>${jackson.version}</version></dependency>"
+                           "</dependencies></dependencyManagement>\n", module_head("bom")),
+        "app/pom.xml": pom(deps("com.google.guava:guava:${guava.version}", "com.fasterxml.jackson.core:jackson-databind"),
+                           module_head("app", parent="parent"))}
+    made = maven.standins(files)
+    assert gavs(made) == {"com.google.guava:guava:32.1.3-jre", "com.fasterxml.jackson.core:jackson-databind:2.15.3"}
+
+
+def test_profiles_maven_config_turns_on_and_modules_of_an_active_profile_are_read():
+    """-P in .mvn/maven.config turns a profile on (and the activeByDefault ones off); an active profile's
+    <modules> are part of the reactor, so an inter-module dependency on one is not stood in for."""
+    root = "<groupId>com.example</groupId><artifactId>root</artifactId><version>1.0</version><packaging>pom</packaging>"
+    files = {
+        "pom.xml": pom("  <modules><module>app</module></modules>\n  <properties><lib.version>1.0.0</lib.version>"
+                       "</properties>\n  <profiles><profile><id>ci</id><properties><lib.version>2.0.0</lib.version>"
+                       "</properties>" + deps("org.extra:extra:3.0") + "</profile><profile><id>all</id><activation>"
+                       "<activeByDefault>true</activeByDefault></activation><modules><module>lib</module></modules>"
+                       "</profile></profiles>\n", root),
+        "app/pom.xml": pom(deps("org.lib:lib:${lib.version}", "com.example:lib:1.0"), module_head("app")),
+        "lib/pom.xml": pom(deps("org.slf4j:slf4j-api:2.0.9"), module_head("lib"))}
+    assert gavs(maven.standins(files)) == {"org.lib:lib:1.0.0", "org.slf4j:slf4j-api:2.0.9"}
+    with_ci = maven.standins({**files, ".mvn/maven.config": b"-B -Pci\n"})  # `all` is off then: lib is no module
+    assert gavs(with_ci) == {"org.lib:lib:2.0.0", "org.extra:extra:3.0", "com.example:lib:1.0"}
+    both = maven.standins({**files, ".mvn/maven.config": b"--activate-profiles=ci,all,!nothing\n"})
+    assert gavs(both) == {"org.lib:lib:2.0.0", "org.extra:extra:3.0", "org.slf4j:slf4j-api:2.0.9"}
