@@ -40,6 +40,8 @@ CATALOG = "gradle/libs.versions.toml"
 VERIFICATION = "gradle/verification-metadata.xml"
 WRAPPER_PROPERTIES = "gradle/wrapper/gradle-wrapper.properties"
 WRAPPER_JAR = "gradle/wrapper/gradle-wrapper.jar"
+# buildSrc's sources: the pre-catalog `object Deps { const val guava = "g:a:1.0" }` that scripts use as Deps.guava
+BUILD_SOURCES = re.compile(r"^buildSrc/src/main/(?:kotlin|groovy|java)/.+\.(?:kt|groovy|java)$")
 LOCKFILES = re.compile(r"(^|/)([\w.-]*gradle\.lockfile|gradle/dependency-locks/[^/]+\.lockfile)$")
 PLUGINS_FILE = Path(__file__).with_name("gradle_plugins.yaml")
 STANDIN_GROUP = "airgap.standin"  # the made-up implementation of a plugin gradle_plugins.yaml does not name
@@ -65,6 +67,7 @@ _MAP_KEY = re.compile(rf"\b({_MAP_KEYS})\s*[:=]\s*({_VALUE})", re.S)
 _PLUGIN = re.compile(rf"\bid\s*\(?\s*({_STR})\s*\)?|\bkotlin\s*\(\s*({_STR})\s*\)|\balias\s*\(\s*([\w.]+)\s*\)")
 # ` version "1.0"`, ` version("1.0")` or Kotlin's `.version("1.0")`, then `apply false` or `.apply(false)`
 _PLUGIN_TAIL = re.compile(rf"\s*(?:\.?\s*version\s*\(?\s*({_VALUE})\s*\)?)?\s*(?:\.?\s*apply\s*\(?\s*(true|false)\s*\)?)?")
+_KOTLIN_MODULE = re.compile(rf"\bkotlin\s*\(\s*({_STR})\s*(?:,\s*({_VALUE})\s*)?\)")  # kotlin("stdlib", "1.9.21")
 _APPLY = re.compile(rf"\bapply\s*\(?\s*(plugin|from)\s*[:=]\s*({_STR})")
 _PRECEDING = re.compile(r"([A-Za-z_]\w*)\s*\(?\s*$")
 # Words before a string that make it something other than a dependency (a task path, a URL, a file...).
@@ -181,7 +184,9 @@ class Values:
             if stripped == expression:
                 break
             expression = stripped
-        return self.values.get(expression)
+        # Versions.jackson: a constant of a buildSrc object, read by its own name
+        return self.values.get(expression) or (self.values.get(expression.rpartition(".")[2]) if "." in expression
+                                                else None)
 
     def text(self, token: str) -> str:
         """A string token's value; an unknown ${...} stays as written (and the caller notes it)."""
@@ -218,6 +223,7 @@ class Found:
         self.plugins: dict[tuple[str, str], dict] = {}
         self.plugin_defaults: dict[str, str] = {}
         self.legacy_ids: list[str] = []
+        self.kotlin_modules: list[tuple[str, str, str | None]] = []  # (where, module, version) of kotlin("module")
         self.classpath: list[tuple[str, str, str]] = []
         self.notes: list[str] = []
 
@@ -296,6 +302,10 @@ def _script(path: str, text: str, values: Values, found: Found, catalog: dict) -
                     found.plugin_defaults[plugin_id] = version
             else:
                 found.plugin(printable(path), plugin_id, version)
+    plugin_blocks = block_spans(code, "plugins")
+    for match in _KOTLIN_MODULE.finditer(code):
+        if not any(start <= match.start() < end for start, end in plugin_blocks):  # there: the Kotlin plugin
+            found.kotlin_modules.append((printable(path), values.text(match.group(1)), values.value(match.group(2))))
     for kind, token in _APPLY.findall(code):
         value = values.text(token)
         if kind == "plugin" and not in_core_namespace(value):
@@ -392,6 +402,15 @@ def _catalog(files: dict[str, bytes], found: Found, values: Values) -> dict:
     found.note(f"{CATALOG}: version catalogs came in Gradle 7.0; Debian's Gradle 4.4.1 does not read it (a "
                "script using libs. stops there)")
     return {"plugins": plugins}
+
+
+def _kotlin_modules(found: Found) -> None:
+    """kotlin("stdlib") and kotlin("reflect", "1.9.21"): org.jetbrains.kotlin:kotlin-<module>, at the version
+    written, else at the Kotlin plugin's (as the plugin sets it)."""
+    plugin = next((version for (plugin_id, version) in sorted(found.plugins)
+                   if plugin_id.startswith("org.jetbrains.kotlin.")), None)
+    for where, module, version in found.kotlin_modules:
+        found.artifact(where, "org.jetbrains.kotlin", f"kotlin-{module}", version or plugin)
 
 
 def _lockfiles(files: dict[str, bytes], found: Found) -> None:
@@ -526,7 +545,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
         values.values |= properties(PROPERTIES_FILE, files[PROPERTIES_FILE])
     catalog = _catalog(files, found, values)
     scripts = {}
-    for path in sorted(p for p in files if p.endswith((".gradle", ".gradle.kts"))):
+    for path in sorted(p for p in files if p.endswith((".gradle", ".gradle.kts")) or BUILD_SOURCES.match(p)):
         scripts[path] = text_of(path, files[path])
         values.read_script(code_of(scripts[path]))
     for path, text in scripts.items():  # settings first: its pluginManagement gives plugins their versions
@@ -535,6 +554,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
     for path, text in scripts.items():
         if not path.rsplit("/", 1)[-1].startswith("settings.gradle"):
             _script(path, text, values, found, catalog)
+    _kotlin_modules(found)
     _lockfiles(files, found)
     rewritten: dict[str, bytes] = {}
     if VERIFICATION in files:

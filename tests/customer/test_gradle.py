@@ -136,6 +136,22 @@ def test_portal_plugins_in_the_org_gradle_namespace_kotlin_version_calls_and_typ
     assert artifacts(made) == {"com.fasterxml.jackson.core:jackson-databind:2.15.3"}
 
 
+def test_buildsrc_constants_and_kotlin_modules_are_stood_in_for():
+    """The pre-catalog `object Deps { const val guava = "g:a:v" }` of buildSrc, used as Deps.guava or
+    ${Versions.jackson}; kotlin("stdlib") at the Kotlin plugin's version, kotlin("reflect", "v") at its own."""
+    made = gradle.standins({
+        "build.gradle.kts": b'plugins { kotlin("jvm") version "1.9.22" }\ndependencies {\n  implementation(kotlin("stdlib"))\n'
+                            b'  implementation(kotlin("reflect", "1.9.21"))\n  implementation(Deps.guava)\n'
+                            b'  implementation("com.fasterxml.jackson.core:jackson-databind:${Versions.jackson}")\n}\n',
+        "buildSrc/src/main/kotlin/Dependencies.kt": b'object Versions { const val jackson = "2.15.3" }\n'
+                                                    b'object Deps { const val guava = "com.google.guava:guava:32.1.3-jre" }\n',
+        "buildSrc/src/main/groovy/Libs.groovy": b"class Libs { static final String LANG = 'org.apache.commons:commons-lang3:3.14.0' }\n"})
+    assert artifacts(made) == {"com.fasterxml.jackson.core:jackson-databind:2.15.3", "com.google.guava:guava:32.1.3-jre",
+                               "org.jetbrains.kotlin:kotlin-reflect:1.9.21", "org.jetbrains.kotlin:kotlin-stdlib:1.9.22",
+                               "org.apache.commons:commons-lang3:3.14.0"}
+    assert plugins(made) == {"org.jetbrains.kotlin.jvm:1.9.22"}
+
+
 def test_groovy_forms_variables_and_lockfiles():
     made = gradle.standins({
         "gradle.properties": b"kotlinVersion=1.9.0\nlibVersion = 2.0\n",
