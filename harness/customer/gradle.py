@@ -22,6 +22,7 @@ there, which the report shows. gradle/verification-metadata.xml is still rewritt
 """
 
 import functools
+import posixpath
 import re
 import tomllib
 from pathlib import Path
@@ -67,6 +68,10 @@ _MAP_KEY = re.compile(rf"\b({_MAP_KEYS})\s*[:=]\s*({_VALUE})", re.S)
 _PLUGIN = re.compile(rf"\bid\s*\(?\s*({_STR})\s*\)?|\bkotlin\s*\(\s*({_STR})\s*\)|\balias\s*\(\s*([\w.]+)\s*\)")
 # ` version "1.0"`, ` version("1.0")` or Kotlin's `.version("1.0")`, then `apply false` or `.apply(false)`
 _PLUGIN_TAIL = re.compile(rf"\s*(?:\.?\s*version\s*\(?\s*({_VALUE})\s*\)?)?\s*(?:\.?\s*apply\s*\(?\s*(true|false)\s*\)?)?")
+_INCLUDE_BUILD = re.compile(rf"\bincludeBuild\s*\(?\s*({_STR})")
+_INCLUDE = re.compile(rf"\binclude\s*\(?\s*((?:{_STR}\s*,?\s*)+)")
+_ROOT_NAME = re.compile(rf"\brootProject\.name\s*=\s*({_STR})")
+_GROUP = re.compile(rf"\bgroup\s*=\s*({_STR})")
 _KOTLIN_MODULE = re.compile(rf"\bkotlin\s*\(\s*({_STR})\s*(?:,\s*({_VALUE})\s*)?\)")  # kotlin("stdlib", "1.9.21")
 _APPLY = re.compile(rf"\bapply\s*\(?\s*(plugin|from)\s*[:=]\s*({_STR})")
 _PRECEDING = re.compile(r"([A-Za-z_]\w*)\s*\(?\s*$")
@@ -224,6 +229,7 @@ class Found:
         self.plugin_defaults: dict[str, str] = {}
         self.legacy_ids: list[str] = []
         self.kotlin_modules: list[tuple[str, str, str | None]] = []  # (where, module, version) of kotlin("module")
+        self.substituted: dict[tuple[str, str], str] = {}  # (group, name) -> the included build that builds it
         self.classpath: list[tuple[str, str, str]] = []
         self.notes: list[str] = []
 
@@ -404,6 +410,26 @@ def _catalog(files: dict[str, bytes], found: Found, values: Values) -> dict:
     return {"plugins": plugins}
 
 
+def _included_builds(scripts: dict[str, str], values: Values, found: Found) -> None:
+    """The projects of the builds a settings script includes (includeBuild, a composite build): Gradle builds
+    them and substitutes them for a dependency on their group:name, which is then never fetched."""
+    for path, text in scripts.items():
+        if not path.rsplit("/", 1)[-1].startswith("settings.gradle"):
+            continue
+        for token in _INCLUDE_BUILD.findall(code_of(text)):
+            directory = posixpath.normpath(posixpath.join(posixpath.dirname(path), values.text(token)))
+            names = {posixpath.basename(directory)}
+            for settings in (f"{directory}/settings.gradle", f"{directory}/settings.gradle.kts"):
+                code = code_of(scripts.get(settings, ""))
+                root = _ROOT_NAME.search(code)
+                names = {values.text(root.group(1))} if root else names
+                names |= {values.text(t).rpartition(":")[2] for m in _INCLUDE.finditer(code) for t in _STRING.findall(m.group(1))}
+            groups = {values.text(token) for script, text_of_script in scripts.items()
+                      if script.startswith(directory + "/") and not BUILD_SOURCES.match(script)
+                      for token in _GROUP.findall(code_of(text_of_script))}
+            found.substituted |= {(group, name): directory for group in groups for name in names}
+
+
 def _kotlin_modules(found: Found) -> None:
     """kotlin("stdlib") and kotlin("reflect", "1.9.21"): org.jetbrains.kotlin:kotlin-<module>, at the version
     written, else at the Kotlin plugin's (as the plugin sets it)."""
@@ -526,6 +552,10 @@ def _definition(found: Found) -> dict:
     for gav in sorted(found.artifacts):
         if gav in taken:
             continue
+        if gav[:2] in found.substituted:
+            found.note(f"{printable(':'.join(gav))}: a project of the included build {printable(found.substituted[gav[:2]])}: "
+                       "Gradle builds it instead of fetching it; not stood in for")
+            continue
         item = {"group": gav[0], "artifact": gav[1], "version": gav[2]}
         if found.artifacts[gav] == "pom":
             item["packaging"] = "pom"
@@ -555,6 +585,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
         if not path.rsplit("/", 1)[-1].startswith("settings.gradle"):
             _script(path, text, values, found, catalog)
     _kotlin_modules(found)
+    _included_builds(scripts, values, found)
     _lockfiles(files, found)
     rewritten: dict[str, bytes] = {}
     if VERIFICATION in files:

@@ -152,6 +152,20 @@ def test_buildsrc_constants_and_kotlin_modules_are_stood_in_for():
     assert plugins(made) == {"org.jetbrains.kotlin.jvm:1.9.22"}
 
 
+def test_a_project_of_an_included_build_is_built_not_stood_in_for():
+    """includeBuild (a composite build): Gradle substitutes the included build's projects for a dependency on
+    their group:name; their own dependencies are fetched as any (found by a sweep: com.example:core was stood in)."""
+    made = gradle.standins({
+        "settings.gradle": b"rootProject.name = 'app'\nincludeBuild 'libs/core'\n",
+        "build.gradle": b"dependencies {\n  implementation 'com.example:core:1.0'\n  implementation 'com.example:util:1.0'\n"
+                        b"  implementation 'com.google.guava:guava:32.1.3-jre'\n}\n",
+        "libs/core/settings.gradle.kts": b'include("util", ":sub:deep")\n',
+        "libs/core/build.gradle": b"allprojects { group = 'com.example' }\nversion = '1.0'\n"
+                                  b"dependencies { implementation 'org.slf4j:slf4j-api:2.0.9' }\n"})
+    assert artifacts(made) == {"com.google.guava:guava:32.1.3-jre", "org.slf4j:slf4j-api:2.0.9"}
+    assert "com.example:util:1.0: a project of the included build libs/core" in notes(made)
+
+
 def test_groovy_forms_variables_and_lockfiles():
     made = gradle.standins({
         "gradle.properties": b"kotlinVersion=1.9.0\nlibVersion = 2.0\n",
