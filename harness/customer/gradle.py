@@ -21,6 +21,7 @@ there, which the report shows. gradle/verification-metadata.xml is still rewritt
 (for a platform whose Gradle reads it).
 """
 
+import bisect
 import functools
 import posixpath
 import re
@@ -72,6 +73,11 @@ _INCLUDE_BUILD = re.compile(rf"\bincludeBuild\s*\(?\s*({_STR})")
 _INCLUDE = re.compile(rf"\binclude\s*\(?\s*((?:{_STR}\s*,?\s*)+)")
 _ROOT_NAME = re.compile(rf"\brootProject\.name\s*=\s*({_STR})")
 _GROUP = re.compile(rf"\bgroup\s*=\s*({_STR})")
+# a version catalog built in settings (versionCatalogs { create("libs") { ... } }, Groovy's `libs { ... }`)
+_CATALOG_NAME = re.compile(rf"(?:\bcreate\s*\(\s*({_STR})\s*\)|\b([A-Za-z_]\w*))\s*\{{")
+_CATALOG_VERSION = re.compile(rf"\bversion\s*\(\s*({_STR})\s*,\s*({_STR})\s*\)")
+_CATALOG_ENTRY = re.compile(rf"\b(library|plugin)\s*\(\s*({_STR})\s*,\s*({_STR})(?:\s*,\s*({_STR}))?\s*\)"
+                            rf"(?:\s*\.\s*(version|versionRef)\s*\(\s*({_STR})\s*\))?")
 _KOTLIN_MODULE = re.compile(rf"\bkotlin\s*\(\s*({_STR})\s*(?:,\s*({_VALUE})\s*)?\)")  # kotlin("stdlib", "1.9.21")
 _APPLY = re.compile(rf"\bapply\s*\(?\s*(plugin|from)\s*[:=]\s*({_STR})")
 _PRECEDING = re.compile(r"([A-Za-z_]\w*)\s*\(?\s*$")
@@ -410,6 +416,45 @@ def _catalog(files: dict[str, bytes], found: Found, values: Values) -> dict:
     return {"plugins": plugins}
 
 
+def _settings_catalogs(scripts: dict[str, str], values: Values, found: Found, catalog: dict) -> None:
+    """Version catalogs a settings script builds (versionCatalogs { create("libs") { version(...); library(...)
+    .versionRef(...); plugin(...).version(...) } }): their libraries stood in for, the `libs` catalog's versions
+    and plugins known to the scripts as those of libs.versions.toml are."""
+    for path, text in scripts.items():
+        if not path.rsplit("/", 1)[-1].startswith("settings.gradle"):
+            continue
+        code = code_of(text)
+        for start, end in block_spans(code, "versionCatalogs"):
+            body = code[start:end]
+            opened = [(m.end(), values.text(m.group(1)) if m.group(1) else m.group(2))
+                      for m in _CATALOG_NAME.finditer(body)]  # where each catalog's block opens, and its name
+            starts = [at for at, _ in opened]
+            own = {}
+            for match in _CATALOG_VERSION.finditer(body):
+                own[values.text(match.group(1))] = values.text(match.group(2))
+            for match in _CATALOG_ENTRY.finditer(body):
+                index = bisect.bisect_right(starts, match.start())  # the block the entry is in: the last opened
+                name = opened[index - 1][1] if index else "libs"
+                kind, alias = match.group(1), values.text(match.group(2))
+                written = match.group(6) and values.text(match.group(6))
+                version = own.get(written) if match.group(5) == "versionRef" else written
+                if name == "libs":
+                    for key, value in own.items():
+                        values.values.setdefault(f"libs.versions.{_alias(key)}", value)
+                if kind == "plugin":
+                    if name == "libs":
+                        catalog.setdefault("plugins", {})[_alias(alias)] = (values.text(match.group(3)), version or None)
+                    continue
+                if match.group(4):  # library("alias", "group", "artifact")
+                    group, artifact = values.text(match.group(3)), values.text(match.group(4))
+                else:  # library("alias", "group:artifact:version")
+                    group, artifact, *rest = values.text(match.group(3)).split(":") + [""]
+                    version = version or (rest[0] or None)
+                found.artifact(printable(path), group, artifact, version)
+            found.note(f"{printable(path)}: versionCatalogs came in Gradle 7.0; Debian's Gradle 4.4.1 does not "
+                       "read it (a script using libs. stops there)")
+
+
 def _included_builds(scripts: dict[str, str], values: Values, found: Found) -> None:
     """The projects of the builds a settings script includes (includeBuild, a composite build): Gradle builds
     them and substitutes them for a dependency on their group:name, which is then never fetched."""
@@ -578,6 +623,7 @@ def standins(files: dict[str, bytes]) -> StandIns:
     for path in sorted(p for p in files if p.endswith((".gradle", ".gradle.kts")) or BUILD_SOURCES.match(p)):
         scripts[path] = text_of(path, files[path])
         values.read_script(code_of(scripts[path]))
+    _settings_catalogs(scripts, values, found, catalog)
     for path, text in scripts.items():  # settings first: its pluginManagement gives plugins their versions
         if path.rsplit("/", 1)[-1].startswith("settings.gradle"):
             _script(path, text, values, found, catalog)

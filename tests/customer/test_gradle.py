@@ -166,6 +166,24 @@ def test_a_project_of_an_included_build_is_built_not_stood_in_for():
     assert "com.example:util:1.0: a project of the included build libs/core" in notes(made)
 
 
+@pytest.mark.parametrize("settings", [
+    b'dependencyResolutionManagement { versionCatalogs { create("libs") {\n  version("guava", "32.1.3-jre")\n'
+    b'  library("guava", "com.google.guava", "guava").versionRef("guava")\n'
+    b'  library("slf4j", "org.slf4j", "slf4j-api").version("2.0.9")\n  library("junit", "junit:junit:4.13.2")\n'
+    b'  plugin("spotless", "com.diffplug.spotless").version("6.22.0")\n} } }\n',
+    b"dependencyResolutionManagement { versionCatalogs { libs {\n  version('guava', '32.1.3-jre')\n"
+    b"  library('guava', 'com.google.guava', 'guava').versionRef('guava')\n"
+    b"  library('slf4j', 'org.slf4j', 'slf4j-api').version('2.0.9')\n  library('junit', 'junit:junit:4.13.2')\n"
+    b"  plugin('spotless', 'com.diffplug.spotless').version('6.22.0')\n} } }\n"])
+def test_a_version_catalog_built_in_settings_is_read_as_libs_versions_toml_is(settings):
+    """versionCatalogs { create("libs") { ... } } (Groovy: libs { ... }): its libraries stood in for, its plugins
+    known to alias(libs.plugins...) (found by a sweep: all dropped, and the alias said not in the catalog)."""
+    name = "settings.gradle.kts" if b'"' in settings else "settings.gradle"
+    made = gradle.standins({name: settings, "build.gradle.kts": b"plugins { alias(libs.plugins.spotless) }\n"})
+    assert artifacts(made) == {"com.google.guava:guava:32.1.3-jre", "org.slf4j:slf4j-api:2.0.9", "junit:junit:4.13.2"}
+    assert plugins(made) == {"com.diffplug.spotless:6.22.0"} and "not in gradle/libs.versions.toml" not in notes(made)
+
+
 def test_groovy_forms_variables_and_lockfiles():
     made = gradle.standins({
         "gradle.properties": b"kotlinVersion=1.9.0\nlibVersion = 2.0\n",
