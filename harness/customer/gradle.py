@@ -246,6 +246,9 @@ class Found:
     def artifact(self, where: str, group: str, name: str, version: str | None, packaging: str = "jar",
                  classifier: str | None = None) -> tuple[str, str, str] | None:
         shown = printable(f"{group}:{name}" + (f":{version}" if version else ""))
+        if version and "!!" in version:  # strictly: 1.0!! is 1.0; [1.0,2.0[!!1.5 prefers 1.5 (Gradle 6.0)
+            strict, _, preferred = version.partition("!!")
+            version = preferred or strict
         if not version:
             self.note(f"{where}: {shown}: no version (a platform or a plugin manages it); not stood in for")
             return None

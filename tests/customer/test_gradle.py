@@ -184,6 +184,13 @@ def test_a_version_catalog_built_in_settings_is_read_as_libs_versions_toml_is(se
     assert plugins(made) == {"com.diffplug.spotless:6.22.0"} and "not in gradle/libs.versions.toml" not in notes(made)
 
 
+def test_a_strict_version_shorthand_is_the_version_gradle_takes():
+    """`1.0!!` is strictly 1.0; `[2.0,3.0[!!2.0.9` a strict range preferring 2.0.9 (they were noted as ranges)."""
+    made = gradle.standins({"build.gradle": b"dependencies {\n  implementation 'com.google.guava:guava:32.1.3-jre!!'\n"
+                                            b"  implementation 'org.slf4j:slf4j-api:[2.0,3.0[!!2.0.9'\n}\n"})
+    assert artifacts(made) == {"com.google.guava:guava:32.1.3-jre", "org.slf4j:slf4j-api:2.0.9"}
+
+
 def test_groovy_forms_variables_and_lockfiles():
     made = gradle.standins({
         "gradle.properties": b"kotlinVersion=1.9.0\nlibVersion = 2.0\n",
