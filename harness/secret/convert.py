@@ -157,7 +157,8 @@ def _yaml_error(problem: str, mark) -> yaml.MarkedYAMLError:
 
 
 class _TextLoader(yaml.SafeLoader):
-    """YAML where every scalar stays the text it was written as (only null is null): `on` stays "on".
+    """YAML where every scalar stays the text it was written as (only null is null): `on` stays "on" (marked
+    _NotTextToKubectl when unquoted: kubectl reads it as a boolean).
 
     Bounded, since the file may come from anywhere: no aliases (a Secret never needs one, and nested
     aliases, the "billion laughs", expand to any size), at most MAX_YAML_NODES nodes nested at most
