@@ -111,9 +111,10 @@ pc_load_profile() {
 
 # The entry point: configure everything for strategy $1. Returns non-zero (never exits) on a bad value.
 # A build step often runs with `set -x`: its trace would print every credential the preamble reads, so the trace
-# is off while the preamble runs and back on after it; so are the caller's glob options.
+# is off while the preamble runs and back on after it; so are the caller's glob options, and its IFS (the strict
+# mode's IFS=$'\n\t' would join the words the preamble splits: local here, the caller's again after).
 pc_main() {
-    local _pc_xtrace='' _pc_noglob='' _pc_shopt _pc_status=0
+    local _pc_xtrace='' _pc_noglob='' _pc_shopt _pc_status=0 IFS=$' \t\n'
     [[ $- == *x* ]] && _pc_xtrace=1
     { set +x; } 2>/dev/null
     # The caller's glob and match options would change what the preamble reads (failglob stops at a pattern with no

@@ -288,22 +288,24 @@ def test_a_present_key_file_the_build_cannot_use_is_named_once_with_lint_s_rule(
 
 
 @pytest.mark.parametrize("options", ["shopt -s failglob", "shopt -s dotglob", "shopt -s nocasematch", "set -f",
-                                     "shopt -s nullglob extglob globstar nocaseglob"])
+                                     "shopt -s nullglob extglob globstar nocaseglob", "IFS=$'\\n\\t'"])
 @pytest.mark.parametrize("npm_url", ["https://nexus.example.com/npm/", "HTTPS://nexus.example.com/npm/"])
 @pytest.mark.parametrize("dot_file", [False, True])
 def test_the_caller_s_glob_options_change_nothing_and_stay_set(tmp_path, options, npm_url, dot_file):
     """The preamble is sourced into the build step, under its shell options: failglob made it fail when the
-    folder held no dot-file, nocasematch let an upper-case scheme through (found by a review). It runs under
-    bash's defaults, and the caller's options are as they were after it."""
+    folder held no dot-file, nocasematch let an upper-case scheme through (found by a review), the strict mode's
+    IFS=$'\\n\\t' wrote one registries.conf prefix of three hosts (found by a sweep). It runs under bash's
+    defaults, writes the same files, and the caller's options are as they were after it."""
     config = write_config(tmp_path / "config", {"oci-dockerhub-url": "nexus.example.com/hub", "pkg-npm-url": npm_url})
     if dot_file:
         (config / ".dockerconfigjson").write_text("{}")
     env = {"PATH": "/usr/bin:/bin", **Environment(home=tmp_path / "home", proxy_config_dir=config).variables()}
-    show = "shopt -p dotglob extglob failglob globstar nocaseglob nocasematch nullglob || true; echo flags=$-"
+    show = "shopt -p dotglob extglob failglob globstar nocaseglob nocasematch nullglob || true; echo flags=$- ${IFS@Q}"
     runs = {}
     for caller in ("true", options):
         script = (f"set -euo pipefail; {caller}; before=$({show}); source {shlex.quote(str(entry(PREAMBLE_DIR, 'webapp')))} "
-                  f"|| echo refused; after=$({show}); [[ $before == \"$after\" ]] && echo options-kept")
+                  f"|| echo refused; after=$({show}); [[ $before == \"$after\" ]] && echo options-kept; "
+                  "cat \"$HOME/.config/containers/registries.conf\" \"$HOME/.npmrc\"")
         done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
         runs[caller] = done.stdout + "".join(line for line in done.stderr.splitlines(True) if "proxy-config:" in line)
     assert runs[options] == runs["true"] and "options-kept" in runs[options], runs
