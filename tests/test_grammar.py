@@ -449,3 +449,19 @@ def test_no_message_about_a_value_shows_what_mask_hides(kind, value, secret):
     rule suggests, a second URL after a space: none shows the token or password mask hides in the value."""
     found = grammar.violations(value, kind)
     assert found and all(secret not in v.text and secret not in repr(v) for v in found), [v.text for v in found]
+
+
+@settings(max_examples=max(EXAMPLES // 5, 50), deadline=None, derandomize=True)
+@given(st.lists(st.text(string.ascii_letters + string.digits + "+%:@/?#._-", max_size=30).map(
+    lambda text: "https://" + text + "@h.example.com/gems/x+y/"), min_size=5, max_size=20))
+def test_a_plus_of_the_user_info_is_written_as_2b_for_rubygems_in_python_and_bash(values):
+    """grammar.yaml clients plus-is-space: RubyGems reads a user-info '+' as a space; client_url and the preamble
+    write it as %2B, up to the authority's last '@', and nothing else changes."""
+    written = bash([("pc__plus_in_userinfo", value, "") for value in values])
+    for value, (_, shown) in zip(values, written):
+        assert shown == grammar.client_url("rubygems", value)
+        at = len("https://") + re.split(r"[/?#]", value[len("https://"):], maxsplit=1)[0].rfind("@")
+        if at > len("https://"):
+            assert shown == value[:at].replace("+", "%2B") + value[at:]
+        else:
+            assert shown == value

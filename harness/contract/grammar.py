@@ -473,9 +473,15 @@ def split_package_url(value: str) -> PackageUrl | None:
 
 def client_url(manager: str, url: str) -> str:
     """The URL as the preamble writes it for the manager's client (grammar.yaml `clients`): a
-    directory-base client gets a trailing '/', so that no path segment of the mirror is dropped."""
+    directory-base client gets a trailing '/', so that no path segment of the mirror is dropped; a plus-is-space
+    client gets a user-info '+' as %2B, so that it is not read as a space."""
     if manager in CLIENTS["directory-base"] and not url.endswith("/"):
-        return url + "/"
+        url += "/"
+    if manager in CLIENTS["plus-is-space"]:
+        start = url.find("://") + 3 if "://" in url else 0
+        at = re.split(r"[/?#]", url[start:], maxsplit=1)[0].rfind("@")
+        if at > 0:
+            url = url[:start] + url[start:start + at].replace("+", "%2B") + url[start + at:]
     return url
 
 

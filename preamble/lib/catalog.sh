@@ -127,6 +127,7 @@ PC_IMAGE_DEFAULT[byoc/dockerfile-base]=docker.io/library/alpine:3.20
 PC_IMAGE_REGISTRY[byoc/dockerfile-base]=dockerhub
 PC_IMAGE_OVERRIDE[byoc/dockerfile-base]=''
 PC_DIRECTORY_BASE_MANAGERS=rubygems
+PC_PLUS_IS_SPACE_MANAGERS=rubygems
 PC_LIST_VALUED_URL_MANAGERS=go
 PC_XML_CREDENTIALS_MANAGERS='maven nuget'
 PC_INTERPOLATED_CREDENTIALS_MANAGERS=maven

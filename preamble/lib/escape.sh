@@ -257,6 +257,19 @@ pc_url_with_userinfo() {
 
 # $1 <- URL $2, with the credentials as percent-encoded user-info when their kind $3 is basic
 # (username $4, password $5).
+# $1 <- URL $2 with each '+' of its user-info (up to the authority's last '@') as %2B (grammar.py client_url).
+pc__plus_in_userinfo() {
+    local _start='' _rest=$2 _authority _userinfo
+    [[ $_rest == *://* ]] && _start=${_rest%%://*}:// _rest=${_rest#*://}
+    _authority=${_rest%%[/?#]*}
+    if [[ $_authority == ?*@* ]]; then
+        _userinfo=${_authority%@*}
+        printf -v "$1" %s "$_start${_userinfo//+/%2B}${_rest:${#_userinfo}}"
+    else
+        printf -v "$1" %s "$2"
+    fi
+}
+
 pc__url_with_auth() {
     if [[ $3 == basic ]]; then
         pc_url_with_userinfo "$1" "$2" "$4" "$5"

@@ -27,6 +27,7 @@ pc_configure_packages() {
         fi
         # a client that resolves its paths against the URL keeps its last segment only after a '/'
         if [[ " $PC_DIRECTORY_BASE_MANAGERS " == *" $manager "* && $url != */ ]]; then url+=/; fi
+        if [[ " $PC_PLUS_IS_SPACE_MANAGERS " == *" $manager "* ]]; then pc__plus_in_userinfo url "$url"; fi
         pc__credential_format_ok "$manager" "${credentials[auth]}" "${credentials[user_key]}" "${credentials[user]}" \
             "${credentials[pass_key]}" "${credentials[pass]}" || return 1
         if [[ " $PC_JVM_CONSTANTS_MANAGERS " == *" $manager "* ]]; then  # each a Groovy string constant (init script)

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given
@@ -98,13 +99,25 @@ def test_gem_keeps_the_last_path_segment_without_a_trailing_slash(network):
     check_gem_and_bundler(network, MirrorUrl("http", "127.0.0.1", "other", "/a/b"), "y", "r")
 
 
-def check_gem_and_bundler(network, mirror, user, password):
+@pytest.mark.parametrize("user, password", [("builder", "pa+ss"), ("a+b", "x+y+z%")])
+def test_a_plus_in_the_url_s_own_user_info_reaches_the_mirror_as_a_plus(network, user, password):
+    """gem and Bundler decode a URL's user-info as a form does ('+' a space): the preamble writes a '+' there as
+    %2B (found by a sweep: both sent 'pa ss' and got 401)."""
+    check_gem_and_bundler(network, MirrorUrl("http", "127.0.0.1", "other", "/gems/"), user, password, in_url=True)
+
+
+def check_gem_and_bundler(network, mirror, user, password, in_url=False):
     expected = basic_header(user, password)
     with scratch_directory() as tmp, generated_mirror(network, mirror, expected) as server:
         for relative, data in gem_repository_files().items():
             server.routes[mirror.under(relative)] = Route(data)
-        config = write_config(tmp / "config", {"pkg-rubygems-url": mirror.url(server), "pkg-rubygems-username": user,
-                                               "pkg-rubygems-password": password})
+        if in_url:  # the credentials in the URL's own user-info, RFC 3986 style: a '+' as itself
+            scheme, _, rest = mirror.url(server).partition("://")
+            userinfo = f"{quote(user, safe='+')}:{quote(password, safe='+')}"
+            config = write_config(tmp / "config", {"pkg-rubygems-url": f"{scheme}://{userinfo}@{rest}"})
+        else:
+            config = write_config(tmp / "config", {"pkg-rubygems-url": mirror.url(server), "pkg-rubygems-username": user,
+                                                   "pkg-rubygems-password": password})
         env = apply_preamble("buildpack", config, tmp / "home")
         done = run_client(network, ["gem", "fetch", "tiny"], env, cwd=tmp)
         assert done.returncode == 0, ("gem", mirror.url(server), done.stdout[-2000:] + done.stderr[-2000:])
