@@ -608,6 +608,7 @@ def go_environment_violation(url: str, username: str, password: str) -> Violatio
 
 # what Maven's settings interpolation replaces (plexus RegexBasedInterpolator: \$\{(.+?)\}); bash: values.sh
 MAVEN_EXPRESSION_RE = re.compile(r"\$\{[^}]+\}")
+ENVIRONMENT_REFERENCE_RE = re.compile(r"%[A-Za-z_][A-Za-z0-9_]*%")  # NuGet expands it (ExpandEnvironmentVariables)
 
 
 def credential_format_violation(value: str, kind: Kind) -> Violation | None:
@@ -622,6 +623,9 @@ def credential_format_violation(value: str, kind: Kind) -> Violation | None:
     if kind.manager in CLIENTS["interpolated-credentials"] and MAVEN_EXPRESSION_RE.search(value):
         return Violation("credential-format", "holds ${...}, which Maven replaces in settings.xml (by a system property "
                          "or an environment variable) before it sends the credential: the mirror gets another one")
+    if kind.manager in CLIENTS["env-expanded-credentials"] and ENVIRONMENT_REFERENCE_RE.search(value):
+        return Violation("credential-format", "holds %NAME%, which NuGet replaces in NuGet.Config by an environment "
+                         "variable before it sends the credential: the mirror gets another one")
     return None
 
 

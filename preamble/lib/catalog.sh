@@ -131,6 +131,7 @@ PC_PLUS_IS_SPACE_MANAGERS=rubygems
 PC_LIST_VALUED_URL_MANAGERS=go
 PC_XML_CREDENTIALS_MANAGERS='maven nuget'
 PC_INTERPOLATED_CREDENTIALS_MANAGERS=maven
+PC_ENV_EXPANDED_CREDENTIALS_MANAGERS=nuget
 PC_JVM_CONSTANTS_MANAGERS=gradle
 PC_TOKEN_SHAPES=('^npm_[A-Za-z0-9]{36}$' '^gh[pousr]_[A-Za-z0-9]{36,255}$' '^github_pat_[A-Za-z0-9_]{22,255}$' '^glpat-[A-Za-z0-9_-]{20,}$' '^A[KS]IA[A-Z0-9]{16}$' '^AKC[a-zA-Z0-9]{10,}$' '^cmVmdGtuOjAxOj[A-Za-z0-9+/=]{10,}$' '^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$')
 PC_PATH_TOKEN_BEFORE=() PC_PATH_TOKEN_NOT=() PC_PATH_TOKEN_MORE=()
@@ -167,5 +168,5 @@ PC_RULE_SUMMARY[go-proxy-list]='a '"'"','"'"' or '"'"'|'"'"' in pkg-go-url: GOPR
 PC_RULE_SUMMARY[gradle-literal-limit]='a Gradle URL or credential over 65,535 bytes as a JVM string constant (modified UTF-8: a character outside the BMP counts 6): the init script holding it does not compile, and every Gradle build fails'
 PC_RULE_SUMMARY[go-environment-limit]='Go credentials so long that GOPROXY/GOSUMDB, with them percent-encoded, exceed Linux'"'"'s 128 KiB limit for one environment variable'
 PC_RULE_SUMMARY[url-credentials-conflict]='a URL with its own user-info while credential keys are set too'
-PC_RULE_SUMMARY[credential-format]='a Maven or NuGet credential XML cannot carry (a control character, U+FFFE/U+FFFF; for Maven also spaces around it, which Maven trims, and ${...}, which Maven replaces by a property or an environment variable)'
+PC_RULE_SUMMARY[credential-format]='a Maven or NuGet credential XML cannot carry (a control character, U+FFFE/U+FFFF; for Maven also spaces around it, which Maven trims, and ${...}, which Maven replaces by a property or an environment variable; for NuGet %NAME%, which NuGet replaces by an environment variable)'
 PC_RULE_SUMMARY[not-consumed]='a key the strategy does not consume (support matrix)'

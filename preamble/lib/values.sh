@@ -294,13 +294,15 @@ pc__jvm_constant_ok() {
 # naming the key if not (harness/contract/grammar.py credential_format_violation).
 pc__credential_format_ok() {
     local LC_ALL=C manager=$1 i value expression='\$\{[^}]+\}'  # Maven replaces ${...} (grammar.py MAVEN_EXPRESSION_RE)
+    local variable='%[A-Za-z_][A-Za-z0-9_]*%'  # NuGet replaces %NAME% (grammar.py ENVIRONMENT_REFERENCE_RE)
     local -a pairs=("$3" "$4" "$5" "$6")
     [[ $2 == basic && " $PC_XML_CREDENTIALS_MANAGERS " == *" $manager "* ]] || return 0
     for ((i = 0; i < 4; i += 2)); do
         value=${pairs[i + 1]}
         if [[ $value == *[$'\x01'-$'\x08'$'\x0b'$'\x0c'$'\x0e'-$'\x1f']* || $value == *$'\xef\xbf'[$'\xbe\xbf']* ]] ||
             [[ " $PC_INTERPOLATED_CREDENTIALS_MANAGERS " == *" $manager "* &&
-                ($value == [$' \t\n\r']* || $value == *[$' \t\n\r'] || $value =~ $expression) ]]; then
+                ($value == [$' \t\n\r']* || $value == *[$' \t\n\r'] || $value =~ $expression) ]] ||
+            [[ " $PC_ENV_EXPANDED_CREDENTIALS_MANAGERS " == *" $manager "* && $value =~ $variable ]]; then
             pc_refuse "${pairs[i]}" credential-format
             return 1
         fi
