@@ -87,6 +87,7 @@ KIND_OF_RULE = {
     "oci-url-invalid": grammar.Kind("oci-mirror"),
     "image-override-invalid": grammar.Kind("image-override"),
     "go-proxy-list": grammar.Kind("package-proxy", "go"),
+    "userinfo-nul-escape": grammar.Kind("package-proxy", "maven"),
     "credential-format": grammar.Kind("password", "maven"),
 }
 EXAMPLES_OF_RULES = [(rule.id, value) for rule in grammar.RULES.values() for value in rule.refused]
@@ -148,7 +149,8 @@ ports = st.sampled_from(["", "", "", ":443", ":80", ":8443", ":0", ":08081", ":6
 userinfos = st.one_of(
     st.just(""),
     st.builds(lambda u, p: f"{u}:{p}@", st.sampled_from(["builder", "u", "b@x", ""]),
-              st.lists(st.sampled_from(list("abcXYZ019+=-_.~") + ["/", "?", "#", "@", ":", "%2F", "%", " "]), max_size=12).map("".join)),
+              st.lists(st.sampled_from(list("abcXYZ019+=-_.~") + ["/", "?", "#", "@", ":", "%2F", "%", " ", "%00", "%FF", "%C3%A9"]),
+                       max_size=12).map("".join)),
     st.sampled_from(["token@", "u@", "to/ken+Q==@", "t?k#n@"]),
 )
 segments = st.one_of(st.sampled_from(["repository", "npm", "go", ".", "..", "%2e", "%2E%2e", ".%2e", "@scope", "a,b", "a|b", "n@sha256:ab",

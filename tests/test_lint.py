@@ -59,6 +59,8 @@ CASES = {
     "pkg-url-character": ({"pkg-npm-url": "https://nexus.example.com/\u2028/"}, None, "pkg-npm-url"),
     "pkg-url-dot-segment": ({"pkg-npm-url": "https://nexus.example.com/a/../npm/"}, None, "pkg-npm-url"),
     "go-proxy-list": ({"pkg-go-url": "https://nexus.example.com/go,direct"}, None, "pkg-go-url"),
+    "userinfo-nul-escape": ({"pkg-maven-url": "https://u:%00@nexus.example.com/maven/"}, None, "pkg-maven-url"),
+    "client-userinfo-escape-not-utf8": ({"pkg-maven-url": "https://u:%FF@nexus.example.com/maven/"}, None, "pkg-maven-url"),
     "url-credentials-conflict": ({"pkg-python-url": "https://u:secretpw@nexus.example.com/simple/",
                                   "pkg-python-username": "u", "pkg-python-password": "p"}, "buildpack", "pkg-python-url"),
     "credential-format": ({"pkg-maven-url": "https://a/", "pkg-maven-username": "u", "pkg-maven-password": " pw"}, None,

@@ -444,6 +444,9 @@ def _package_url_violation(value: str, manager: str | None) -> Violation | None:
     if manager in CLIENTS["list-valued-url"] and re.search(r"[,|]", value):
         return Violation("go-proxy-list", f"holds ',' or '|', which makes GOPROXY a list that Go falls through: "
                          f"{quoted(value)}")
+    if manager in CLIENTS["decoded-userinfo"] and "%00" in (_split_authority(value)[0] or ""):
+        return Violation("userinfo-nul-escape", "holds %00 in its user-info, which the Maven wrapper would take, "
+                         "decoded, from an environment variable: none can hold a NUL byte")
     return None
 
 
@@ -527,6 +530,14 @@ def _escape_not_utf8(url: str) -> bool:
     return False
 
 
+def _userinfo_escape_not_utf8(url: str) -> bool:
+    try:
+        urllib.parse.unquote_to_bytes(_split_authority(url)[0] or "").decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def _ipv6_host(url: str) -> bool:
     parts = split_package_url(url)
     return parts is not None and ":" in parts.host
@@ -537,6 +548,7 @@ CLIENT_CHECKS = {
     "client-credential-not-ascii": lambda value: not value.isascii(),
     "client-username-slash": lambda value: "/" in value,
     "client-path-escape-not-utf8": _escape_not_utf8,
+    "client-userinfo-escape-not-utf8": _userinfo_escape_not_utf8,
     "client-path-parenthesis": lambda url: bool(re.search(r"[()]", url.split("://", 1)[-1].partition("/")[2])),
     "client-ipv6-credentials": _ipv6_host,
     "client-npm-path-equals": lambda url: "=" in url.split("://", 1)[-1].partition("/")[2],

@@ -133,6 +133,7 @@ PC_XML_CREDENTIALS_MANAGERS='maven nuget'
 PC_INTERPOLATED_CREDENTIALS_MANAGERS=maven
 PC_ENV_EXPANDED_CREDENTIALS_MANAGERS=nuget
 PC_JVM_CONSTANTS_MANAGERS=gradle
+PC_DECODED_USERINFO_MANAGERS=maven
 PC_TOKEN_SHAPES=('^npm_[A-Za-z0-9]{36}$' '^gh[pousr]_[A-Za-z0-9]{36,255}$' '^github_pat_[A-Za-z0-9_]{22,255}$' '^glpat-[A-Za-z0-9_-]{20,}$' '^A[KS]IA[A-Z0-9]{16}$' '^AKC[a-zA-Z0-9]{10,}$' '^cmVmdGtuOjAxOj[A-Za-z0-9+/=]{10,}$' '^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$')
 PC_PATH_TOKEN_BEFORE=() PC_PATH_TOKEN_NOT=() PC_PATH_TOKEN_MORE=()
 PC_PATH_TOKEN_BEFORE[0]='^([a-z][-a-z0-9+.]*:?)?/{0,3}([^/?#@]*@)?dl\.cloudsmith\.io\.?(:[0-9]*)?/' PC_PATH_TOKEN_NOT[0]='public basic' PC_PATH_TOKEN_MORE[0]=
@@ -165,6 +166,7 @@ PC_RULE_SUMMARY[pkg-url-scheme]='a package URL that does not start with https://
 PC_RULE_SUMMARY[pkg-url-invalid]='a package URL clients cannot use as a base: a bad host or port, a query or fragment, or characters RFC 3986 does not allow'
 PC_RULE_SUMMARY[pkg-url-dot-segment]='a package URL with a '"'"'.'"'"' or '"'"'..'"'"' path segment, which clients resolve differently'
 PC_RULE_SUMMARY[go-proxy-list]='a '"'"','"'"' or '"'"'|'"'"' in pkg-go-url: GOPROXY would become a list and Go would try the next entry (another host, or direct)'
+PC_RULE_SUMMARY[userinfo-nul-escape]='a %00 in a maven URL'"'"'s user-info: the Maven wrapper takes the user-info, decoded, from environment variables, which cannot hold a NUL byte'
 PC_RULE_SUMMARY[gradle-literal-limit]='a Gradle URL or credential over 65,535 bytes as a JVM string constant (modified UTF-8: a character outside the BMP counts 6): the init script holding it does not compile, and every Gradle build fails'
 PC_RULE_SUMMARY[go-environment-limit]='Go credentials so long that GOPROXY/GOSUMDB, with them percent-encoded, exceed Linux'"'"'s 128 KiB limit for one environment variable'
 PC_RULE_SUMMARY[url-credentials-conflict]='a URL with its own user-info while credential keys are set too'

@@ -264,7 +264,7 @@ pc__url_fits() {
 # $1 <- the first grammar rule package URL $2 of manager $3 breaks, in harness/contract/grammar.py's order
 # (package_url_violation), '' if none; returns 1 when it breaks one.
 pc_package_url_violation() {
-    local LC_ALL=C _url=$2 _rule=''
+    local LC_ALL=C _url=$2 _rule='' _authority
     if ! [[ $_url =~ $PC_RE_URL_CHARACTER ]]; then
         _rule=pkg-url-character
     elif [[ $_url != http://* && $_url != https://* ]]; then
@@ -275,6 +275,11 @@ pc_package_url_violation() {
         _rule=pkg-url-dot-segment
     elif [[ " $PC_LIST_VALUED_URL_MANAGERS " == *" $3 "* && $_url == *[,\|]* ]]; then
         _rule=go-proxy-list
+    else
+        _authority=${_url#*://} _authority=${_authority%%[/?#]*}
+        if [[ " $PC_DECODED_USERINFO_MANAGERS " == *" $3 "* && $_authority == *@* && ${_authority%@*} == *%00* ]]; then
+            _rule=userinfo-nul-escape
+        fi
     fi
     printf -v "$1" %s "$_rule"
     [[ -z $_rule ]]

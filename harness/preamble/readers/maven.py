@@ -36,8 +36,8 @@ def _wrapper(reader, record: ReportRecord, url: str) -> None:
     reader.expect(env["MVNW_REPOURL"] == bare, "maven: MVNW_REPOURL is not the mirror without user-info and trailing '/'")
     if record.auth == "basic":
         user, password = reader.value(record.username_key), reader.value(record.password_key)
-    elif "@" in parts.netloc:
-        user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    elif "@" in parts.netloc:  # decoded to the bytes the environment holds (read back as os.fsdecode does)
+        user, password = (unquote(part or "", errors="surrogateescape") for part in (parts.username, parts.password))
     else:
         user = password = None
     reader.expect((env.get("MVNW_USERNAME"), env.get("MVNW_PASSWORD")) == (user, password),
