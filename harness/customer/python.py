@@ -449,12 +449,16 @@ def standin_version(sets: list[SpecifierSet]) -> str | None:
 
 
 def _versions(named: list[Named]) -> tuple[list[str], list[str]]:
-    """The stand-in versions for one name and the notes: each version a requirement pins; else (or a constraint's
-    pin) one satisfying every range."""
+    """The stand-in versions for one name and the notes: each version a requirement pins, and one satisfying the
+    ranges no pin satisfies (a pin whose marker leaves out the builder's Python, a pin of a file the build does not
+    read: pip still looks for a version in the range); else (or a constraint's pin) one satisfying every range."""
     required = [n for n in named if not n.constraint]
     pins = list(dict.fromkeys(v for v in (pinned(n.requirement.specifier) for n in required) if v))
     if pins:
-        return pins, []
+        unmet = [n.requirement.specifier for n in required if not pinned(n.requirement.specifier)
+                 and not any(n.requirement.specifier.contains(pin, prereleases=True) for pin in pins)]
+        extra = standin_version(unmet) if unmet else None
+        return pins + ([extra] if extra and extra not in pins else []), []
     constraint_pins = list(dict.fromkeys(v for v in (pinned(n.requirement.specifier) for n in named) if v))
     if constraint_pins:
         return constraint_pins[:1], []
