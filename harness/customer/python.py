@@ -148,8 +148,8 @@ class Reader:
     def _via(self, pieces, last, via_block: bool) -> bool:
         """pip-compile's annotations: `# via X`, or `# via` and one `#   X` line per parent."""
         comment = " ".join(body for _, body in pieces).strip()
-        if not comment.startswith("#") or last is None:
-            return False
+        if not comment.startswith("#") or last is None or not self.options_apply:
+            return False  # a file the build does not read (a lock for another Python) says nothing of this build's
         words = comment.lstrip("#").strip()
         if words == "via":
             return True

@@ -195,6 +195,18 @@ def test_a_range_no_pin_satisfies_gets_a_version_of_its_own(files, expected):
     assert set(dists(pip_standins.standins(files))) == expected
 
 
+def test_the_via_links_of_a_file_the_build_does_not_read_make_no_requirements():
+    """pip-compile's `# via` of requirements-py38.txt (a lock for another Python) must not add importlib-metadata
+    to flask's stand-in: under --require-hashes pip refuses a requirement requirements.txt does not pin (found by
+    a sweep)."""
+    made = pip_standins.standins({
+        "requirements.txt": b"flask==3.0.2\n    # via -r requirements.in\nitsdangerous==2.1.2\n    # via flask\n",
+        "requirements-py38.txt": b"flask==3.0.2\nimportlib-metadata==7.0.1\n    # via flask\nzipp==3.17.0\n"
+                                 b"    # via importlib-metadata\n"})
+    flask = next(d for d in made.definition["distributions"] if d["name"] == "flask")
+    assert flask.get("requires") == ["itsdangerous"], flask
+
+
 @pytest.mark.parametrize("other", [b"--no-index --find-links ./wheels\n", b"--index-url https://pypi.acme.example/simple\n"])
 def test_the_options_of_a_requirements_file_the_build_does_not_read_change_nothing(other):
     """The build runs `pip download -r requirements.txt`: requirements-offline.txt's --no-index (or another
