@@ -68,7 +68,7 @@ HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9]
 VALUED = {"-r": "requirement", "--requirement": "requirement", "-c": "constraint", "--constraint": "constraint",
           "-e": "editable", "--editable": "editable", "-i": "index", "--index-url": "index",
           "--extra-index-url": "extra", "-f": "find-links", "--find-links": "find-links",
-          "--no-binary": None, "--only-binary": None, "--trusted-host": None, "--use-feature": None,
+          "--no-binary": "no-binary", "--only-binary": "only-binary", "--trusted-host": None, "--use-feature": None,
           "--global-option": None, "--config-settings": None, "--hash": None}
 FALLBACK_VERSION = "1.0.0"  # a name with no version constraint at all
 OPTIONS = {"index": "--index-url", "extra": "--extra-index-url", "find-links": "--find-links"}
@@ -103,6 +103,8 @@ class Reader:
     url_hashes: list = field(default_factory=list)  # (wheel URL, file, --hash spans) of a requirement by URL
     projects: set = field(default_factory=set)  # (pyproject.toml, built) read
     include_depth: int = 0  # -r/-c files being read inside one another
+    # --no-binary and --only-binary (pip's FormatControl): names, or :all:
+    formats: dict = field(default_factory=lambda: {"no-binary": set(), "only-binary": set()})
     no_index: str = ""  # where --no-index is given: pip asks no index, only --find-links
     # False while a requirements file the build does not read is read (requirements-dev.txt): its pins still
     # choose the stand-ins' versions, but its options (--no-index, --index-url ...) change nothing pip does
@@ -195,6 +197,28 @@ class Reader:
                 self.direct(value, where, editable=True)
             elif kind in ("index", "extra", "find-links"):
                 self.indexes.append((kind, value, where))
+            elif kind in ("no-binary", "only-binary") and self.options_apply:
+                self._format_control(kind, value)
+
+    def _format_control(self, kind: str, value: str) -> None:
+        """--no-binary/--only-binary NAMES as pip's FormatControl takes them: :all: empties both sets, :none:
+        the one named, a name moves to it from the other."""
+        target, other = self.formats[kind], self.formats["only-binary" if kind == "no-binary" else "no-binary"]
+        for name in (part.strip() for part in value.split(",")):
+            if name == ":all:":
+                other.clear()
+                target.clear()
+                target.add(":all:")
+            elif name == ":none:":
+                target.clear()
+            elif name:
+                other.discard(canonicalize_name(name))
+                target.add(canonicalize_name(name))
+
+    def source_only(self, name: str) -> bool:
+        """Whether pip takes only an sdist of `name` (FormatControl.get_allowed_formats)."""
+        no, only = self.formats["no-binary"], self.formats["only-binary"]
+        return name not in only and (name in no or (":all:" not in only and ":all:" in no))
 
     def _include(self, value: str, path: str, where: str, nested_constraint: bool) -> None:
         """-r and -c, relative to the file naming them (pip: -r in a constraints file names requirements)."""
@@ -492,7 +516,9 @@ def _distributions(reader: Reader) -> dict[tuple[str, str], dict]:
         requires = sorted({child + (f"; {reader.markers[child]}" if child in reader.markers else "")
                            for child, parents in reader.via.items() if name in parents and child in required})
         for version in versions:
-            dist = {"name": name, "version": version, "kind": "wheel", "module": generator.normalized(name)}
+            # --no-binary: pip takes only an sdist of it (which the stand-in's own backend builds offline)
+            dist = {"name": name, "version": version, "kind": "sdist" if reader.source_only(name) else "wheel",
+                    "module": generator.normalized(name)}
             if name in reader.backends:
                 dist |= {"kind": "backend", "backend_module": reader.backends[name]}
             dist |= ({"extras": extras} if extras else {}) | ({"requires": requires} if requires else {})
@@ -586,7 +612,8 @@ def _wheel_url(reader: Reader, url: str, where: str, files: list, dists: dict) -
 
 
 def _rewritten(reader: Reader, dists: dict) -> dict[str, bytes]:
-    """Each file whose --hash options name a stand-in, with the stand-in wheel's hashes in place."""
+    """Each file whose --hash options name a stand-in, with the stand-in's hashes (its wheel's, or its sdist's
+    under --no-binary) in place."""
     by_name: dict[str, list[dict]] = {}
     for (name, _), dist in dists.items():
         by_name.setdefault(name, []).append(dist)
@@ -599,13 +626,13 @@ def _rewritten(reader: Reader, dists: dict) -> dict[str, bytes]:
         dist = dists.get((named.name, version)) or (by_name.get(named.name) or [None])[0]
         if dist is None:
             continue
-        data = wheels.setdefault(id(dist), generator.wheel(dist)[1])
+        data = wheels.setdefault(id(dist), generator.archive(dist)[1])
         edits.setdefault(named.path, []).extend(
             (start, end, hashlib.new(algorithm, data).hexdigest()) for start, end, algorithm in named.hashes)
     for url, path, spans in reader.url_hashes:
         dist = next((d for (key, _), d in dists.items() if key == "@" + url), None)
         if dist is not None:
-            data = wheels.setdefault(id(dist), generator.wheel(dist)[1])
+            data = wheels.setdefault(id(dist), generator.archive(dist)[1])
             edits.setdefault(path, []).extend((s, e, hashlib.new(a, data).hexdigest()) for s, e, a in spans)
     out = {}
     for path, changes in edits.items():

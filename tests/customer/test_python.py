@@ -195,6 +195,19 @@ def test_a_range_no_pin_satisfies_gets_a_version_of_its_own(files, expected):
     assert set(dists(pip_standins.standins(files))) == expected
 
 
+@pytest.mark.parametrize("options, sdists", [("--no-binary :all:", {"six", "psycopg2"}), ("--no-binary psycopg2", {"psycopg2"}),
+                                             ("--no-binary=:all:\n--only-binary six", {"psycopg2"}),
+                                             ("--no-binary :all:\n--no-binary :none:", set()), ("", set())])
+def test_no_binary_names_get_an_sdist_stand_in_with_its_hash(options, sdists):
+    """pip takes no wheel of a name --no-binary gives (pip's FormatControl, --only-binary moving a name back): its
+    stand-in is an sdist, and a --hash is the sdist's (found by a sweep: only wheels, so pip found nothing)."""
+    made = pip_standins.standins({"requirements.txt": f"{options}\npsycopg2==2.9.9\nsix==1.16.0 --hash=sha256:{'a' * 64}\n".encode()})
+    kinds = {d["name"]: d["kind"] for d in made.definition["distributions"]}
+    assert {name for name, kind in kinds.items() if kind == "sdist"} == sdists
+    six = next(d for d in made.definition["distributions"] if d["name"] == "six")
+    assert hashlib.sha256(generator.archive(six)[1]).hexdigest().encode() in made.rewritten["requirements.txt"]
+
+
 def test_the_via_links_of_a_file_the_build_does_not_read_make_no_requirements():
     """pip-compile's `# via` of requirements-py38.txt (a lock for another Python) must not add importlib-metadata
     to flask's stand-in: under --require-hashes pip refuses a requirement requirements.txt does not pin (found by

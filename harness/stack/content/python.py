@@ -190,16 +190,19 @@ def sdist(dist: dict) -> tuple[str, bytes]:
     return f"{stem}.tar.gz", tgz_bytes({f"{stem}/{path}": data for path, data in sorted(files.items())})
 
 
+BUILDERS = {"wheel": wheel, "backend": wheel, "sdist": sdist}
+
+
+def archive(dist: dict) -> tuple[str, bytes]:
+    """The distribution's file name and bytes, as its kind makes it."""
+    if dist.get("kind") not in BUILDERS:
+        raise ValueError(f"fixtures/content/python.yaml: {dist.get('name')}: kind must be one of {sorted(BUILDERS)}")
+    return BUILDERS[dist["kind"]](dist)
+
+
 def distributions(dists: list[dict]) -> dict[str, bytes]:
     """File name -> archive, ready to upload to an index."""
-    builders = {"wheel": wheel, "backend": wheel, "sdist": sdist}
-    out = {}
-    for dist in dists:
-        if dist.get("kind") not in builders:
-            raise ValueError(f"fixtures/content/python.yaml: {dist.get('name')}: kind must be one of {sorted(builders)}")
-        filename, data = builders[dist["kind"]](dist)
-        out[filename] = data
-    return out
+    return dict(archive(dist) for dist in dists)
 
 
 def project(definition: dict) -> dict[str, bytes]:
