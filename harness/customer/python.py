@@ -413,9 +413,17 @@ def _host_of(url: str) -> str:
     return printable(host) if HOST.match(host) else "an unreadable host"
 
 
+# Backend modules whose distribution is not named after them (the others are: hatchling.build, flit_core.buildapi)
+BACKEND_DISTRIBUTIONS = {"mesonpy": "meson-python", "sipbuild": "sip"}
+
+
 def backend_provider(backend: str, names: list[str]) -> str | None:
     """Which of the build requirements provides the backend module: the one whose name is the module's leading
-    part (setuptools.build_meta: setuptools, poetry.core.masonry.api: poetry-core), else the only one."""
+    part (setuptools.build_meta: setuptools, poetry.core.masonry.api: poetry-core) or BACKEND_DISTRIBUTIONS
+    gives (mesonpy: meson-python), else the only one."""
+    known = BACKEND_DISTRIBUTIONS.get(backend.split(":")[0].split(".")[0])
+    if known in names:
+        return known
     parts = backend.split(":")[0].split(".")
     for end in range(len(parts), 0, -1):
         wanted = canonicalize_name("-".join(parts[:end]))

@@ -119,6 +119,16 @@ def test_pyproject_project_stands_in_for_its_build_backend_and_dependencies():
     assert Version(by_name["httpx"]["version"]) in SpecifierSet(">=0.27,<1")
 
 
+def test_a_backend_module_not_named_after_its_distribution_is_stood_in_for():
+    """mesonpy comes from meson-python (numpy's and scipy's layout; found by a sweep: no stand-in backend)."""
+    made = pip_standins.standins({"pyproject.toml": b'[build-system]\nrequires = ["meson-python>=0.15", "numpy>=2.0", '
+                                                    b'"Cython>=3"]\nbuild-backend = "mesonpy"\n[project]\nname = "x"\n'
+                                                    b'version = "1.0"\n'})
+    by_name = {name: d for (name, _), d in dists(made).items()}
+    assert by_name["meson-python"]["kind"] == "backend" and by_name["meson-python"]["backend_module"] == "mesonpy"
+    assert by_name["numpy"]["kind"] == "wheel" and not any("no stand-in backend" in note for note in made.notes)
+
+
 def test_the_slice_builds_requirements_first_then_pyproject():
     assert project.load(PROJECTS / "python-requirements-hashes").builds == (
         ("python", "pip download --retries 0 --timeout 15 --no-cache-dir -d /tmp/pip-dl -r requirements.txt"),)
