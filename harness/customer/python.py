@@ -24,6 +24,7 @@ VCS, URL and path requirements that cannot be stood in for are notes. `packaging
 not a dependency of the harness (pyproject.toml), but pip, which every Python environment has, vendors it.
 """
 
+import configparser
 import hashlib
 import html
 import posixpath
@@ -284,6 +285,8 @@ class Reader:
         elif missing := missing_from_copy(directory, self.files):
             self.note(f"{where}: {kind}{printable(location)}: {missing}: pip does "
                       "not find it in the build")
+        elif self.setup_cfg(directory):
+            pass  # setup.py with setuptools' declarative setup.cfg: pip runs the builder's setuptools on it
         else:
             self.note(f"{where}: {kind}{printable(location)}: a path pip reads from the project's copy (no "
                       "pyproject.toml there to read its dependencies from); not stood in for")
@@ -303,7 +306,9 @@ class Reader:
         project = _table(data, "project", path)
         if project is None and not built:
             return  # tool settings only: the requirements files build
-        if project is None:
+        if project is None and self.setup_cfg(directory):
+            project = {}  # setuptools' setup.cfg: the stand-in backend reads it as setuptools does
+        elif project is None:
             self.note(f"{printable(path)}: no [project] table ([tool.poetry] or setup.py): its dependencies are not "
                       "read; the stand-in build backend makes a project without dependencies")
             project = {}
@@ -319,6 +324,20 @@ class Reader:
                 self.requirement(dep, path, f"{printable(path)} [project.optional-dependencies] {extra}", False)
         if built:
             self._build_system(_table(data, "build-system", path), path)
+
+    def setup_cfg(self, directory: str) -> bool:
+        """The [options] install_requires of the directory's setup.cfg (setuptools' declarative configuration),
+        read as setuptools reads them; whether there is one."""
+        path = posixpath.join(directory, "setup.cfg") if directory else "setup.cfg"
+        if path not in self.files:
+            return False
+        try:
+            _, _, requires = generator.read_setup_cfg(text_of(path, self.files[path]))
+        except configparser.Error as error:
+            raise UserError(f"{printable(path)}: not an INI file setuptools reads ({str(error).splitlines()[0]})") from None
+        for spec in requires:
+            self.requirement(spec, path, f"{printable(path)} [options] install_requires", False)
+        return True
 
     def _build_system(self, table: dict | None, path: str) -> None:
         table = table if table is not None else DEFAULT_BUILD

@@ -136,7 +136,33 @@ def test_the_slice_builds_requirements_first_then_pyproject():
         ("python", "pip download --retries 0 --timeout 15 --no-cache-dir -d /tmp/pip-dl ."),)
 
 
+@pytest.mark.parametrize("files", [
+    {"requirements.txt": b"-e .\n", "setup.py": b"from setuptools import setup\nsetup()\n"},
+    {"pyproject.toml": b'[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'}])
+@pytest.mark.parametrize("requires", ["\n    requests>=2.0\n    # a comment\n    six", " requests>=2.0; six"])
+def test_setuptools_declarative_setup_cfg_dependencies_are_stood_in_for(files, requires):
+    """setup.cfg's [options] install_requires (a dangling list, or ';'-separated), as setuptools reads it, for
+    `-e .` of a setup.py project and for a pyproject.toml without [project] (found by a sweep: never read)."""
+    cfg = f"[metadata]\nname = app\nversion = 1.0\n[options]\ninstall_requires ={requires}\n".encode()
+    made = pip_standins.standins({**files, "setup.cfg": cfg})
+    assert {"requests", "six"} <= {name for name, _ in dists(made)}
+    assert not any("its dependencies are not read" in note or "no pyproject.toml there" in note for note in made.notes)
+
+
 # --- the stand-in build backend ----------------------------------------------------------------------------------
+def test_the_standin_backend_reads_setup_cfg_without_a_project_table(tmp_path, monkeypatch):
+    """With no [project], the stand-in setuptools backend reads setup.cfg as setuptools does (the reader of
+    read_setup_cfg is the harness's own: one text, run in both)."""
+    namespace = {}
+    exec(generator.PROJECT_BACKEND, namespace)  # noqa: S102 - the backend's own text
+    (tmp_path / "pyproject.toml").write_text('[build-system]\nrequires = ["setuptools"]\n')
+    (tmp_path / "setup.cfg").write_text("[metadata]\nname = app\nversion = 1.0\n[options]\ninstall_requires =\n"
+                                        "    requests>=2.0\n    six\n")
+    monkeypatch.chdir(tmp_path)
+    assert namespace["_metadata"]()[2].decode() == ("Metadata-Version: 2.1\nName: app\nVersion: 1.0\n"
+                                                    "Requires-Dist: requests>=2.0\nRequires-Dist: six\n")
+
+
 def test_the_standin_backend_reads_the_project_table(tmp_path, monkeypatch):
     """The backend pip imports in its isolated environment: metadata from [project], a wheel pip can read."""
     _, wheel = generator.wheel({"name": "setuptools", "version": "69.0.0", "kind": "backend", "module": "setuptools",

@@ -53,8 +53,26 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 BACKEND_MODULE = "airgap_backend"
 
+# setup.cfg's declarative metadata as setuptools reads it: the stand-in backend runs this code, and the harness
+# (harness/customer/python.py) runs the same text to read a project's dependencies.
+SETUP_CFG_READER = '''
+def read_setup_cfg(text):
+    """(name, version, install_requires) of a setup.cfg: a dangling list one a line, else ';'-separated."""
+    import configparser
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(text)
+    value = parser.get("options", "install_requires", fallback="")
+    items = value.splitlines() if "\\n" in value else value.split(";")
+    return (parser.get("metadata", "name", fallback=""), parser.get("metadata", "version", fallback=""),
+            [item.strip() for item in items if item.strip() and not item.strip().startswith("#")])
+'''
+_setup_cfg_namespace: dict = {}
+exec(SETUP_CFG_READER, _setup_cfg_namespace)  # noqa: S102 - our own constant text, shared with the backend
+read_setup_cfg = _setup_cfg_namespace["read_setup_cfg"]
+
 # The stand-in of a customer project's build backend: its metadata from pyproject.toml's [project] table (name,
-# version, dependencies, optional-dependencies), with the hooks pip calls for `pip download .` and `-e .`.
+# version, dependencies, optional-dependencies), else setup.cfg's, with the hooks pip calls for `pip download .`
+# and `-e .`.
 PROJECT_BACKEND = '''"""PEP 517 backend standing in for a real one (airgap-harness): metadata from pyproject.toml [project]."""
 import base64, hashlib, os, re, sys, zipfile
 
@@ -62,13 +80,18 @@ try:
     import tomllib
 except ImportError:  # Python < 3.11: no TOML reader, so no dependencies
     tomllib = None
-
+''' + SETUP_CFG_READER + '''
 
 def _project():
-    if tomllib is None or not os.path.exists("pyproject.toml"):
-        return {}
-    with open("pyproject.toml", "rb") as handle:
-        return tomllib.load(handle).get("project", {})
+    project = {}
+    if tomllib is not None and os.path.exists("pyproject.toml"):
+        with open("pyproject.toml", "rb") as handle:
+            project = tomllib.load(handle).get("project", {})
+    if not project and os.path.exists("setup.cfg"):  # setuptools' declarative configuration
+        with open("setup.cfg", encoding="utf-8") as handle:
+            name, version, requires = read_setup_cfg(handle.read())
+        project = {"name": name or "UNKNOWN", "version": version or "0.0.0", "dependencies": requires}
+    return project
 
 
 def _metadata():
