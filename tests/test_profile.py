@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import helpers
-from harness.contract import reference
+from harness.contract import profile as profile_module, reference
 from harness.contract.catalog import load_catalog
 from harness.contract.config import read_config
 from harness.contract.plan import plan
@@ -339,6 +339,18 @@ def test_the_profile_reaches_the_preamble_as_records_and_only_when_not_the_defau
     assert all(len(line) == 1 + len(interface.PROFILE_RECORDS[line[0]]) for line in lines)
     assert ["image", "webapp/node", "docker.io/library/node:20-alpine", "dockerhub", "image-node-ref"] in lines
     assert records == profile_records(load_catalog(profile=moved))
+
+
+def test_the_default_profile_edited_in_place_reaches_the_preamble_as_records(tmp_path, monkeypatch):
+    """profiles/choreo.yaml edited since preamble/lib/catalog.sh was made from it (a platform team moving a
+    version): its records go to the preamble, which would otherwise keep the old defaults (found by a sweep: plan
+    said node:20, the preamble node:18, and preamble-check saw no problem)."""
+    edited = _profile_file(tmp_path, _moved, "choreo.yaml")
+    monkeypatch.setattr(profile_module, "default_path", lambda: edited)
+    catalog = load_catalog(profile=edited)
+    assert catalog.profile.is_default and preamble_profile(catalog) == profile_records(catalog)
+    result = preamble_check("webapp", helpers.PROXY_CONFIGS / "none", profile=edited)
+    assert result["images"]["node"]["resolved"] == "docker.io/library/node:20-alpine" and result["problems"] == []
 
 
 @pytest.mark.parametrize("strategy", ["webapp", "mi", "buildpack"])

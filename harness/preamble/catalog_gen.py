@@ -6,12 +6,15 @@ as the records of the preamble's PREAMBLE_PROFILE variable (harness.preamble.int
 the committed copy is stale.
 """
 
+import hashlib
+import re
 import shlex
 import sys
 
 from harness.contract import grammar
 from harness.contract.catalog import Catalog, load_catalog
 from harness.contract.config import NOT_KEYS
+from harness.infra import paths
 from harness.preamble import interface
 
 
@@ -31,6 +34,7 @@ def render(catalog: Catalog | None = None) -> str:
         f"PC_NOT_KEYS={shlex.quote(' '.join(sorted(NOT_KEYS)))}  # files a folder holds that are no keys (config.py)",
         f"PC_DEFAULT_CHOREO_REGISTRY={shlex.quote(catalog.registries['choreo'].prefixes[0])}",
         f"PC_PLATFORM_HOSTS={shlex.quote(' '.join(catalog.platform_hosts))}",
+        f"PC_PROFILE_SHA256={_sha256(catalog.profile.text) if catalog.profile else ''}  # the profile it was made from",
     ]
     for registry in catalog.registries.values():
         lines.append(_assign("PC_REGISTRY_MIRROR_KEY", registry.id, registry.mirror_key))
@@ -85,9 +89,27 @@ def profile_records(catalog: Catalog) -> str:
 
 
 def preamble_profile(catalog: Catalog) -> str | None:
-    """PREAMBLE_PROFILE for a preamble run under this catalog: None with the default profile (the preamble's own
-    defaults are that profile's: preamble/lib/catalog.sh), else the profile's records."""
-    return None if catalog.profile is None or catalog.profile.is_default else profile_records(catalog)
+    """PREAMBLE_PROFILE for a preamble run under this catalog: None with the default profile as
+    preamble/lib/catalog.sh was made from it (the preamble's own defaults are then that profile's), else the
+    profile's records (another profile, or the default one edited since: a platform team moving a version)."""
+    if catalog.profile is None or (catalog.profile.is_default and _made_from(catalog.profile.text)):
+        return None
+    return profile_records(catalog)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _made_from(profile_text: str) -> bool:
+    """Whether the reference preamble's catalog.sh was made from this profile text."""
+    try:
+        with open(paths.preamble_dir() / "lib/catalog.sh", "rb") as handle:
+            made = handle.read(4096).decode(errors="replace")  # the line is among its first
+    except OSError:
+        return False
+    found = re.search(r"^PC_PROFILE_SHA256=([0-9a-f]*)", made, re.M)
+    return bool(found) and found.group(1) == _sha256(profile_text)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ PC_STRATEGIES='buildpack ballerina mi webapp prism test-runner byoc'
 PC_NOT_KEYS='.DS_Store .gitignore .gitkeep .keep'  # files a folder holds that are no keys (config.py)
 PC_DEFAULT_CHOREO_REGISTRY=choreocontrolplane.azurecr.io
 PC_PLATFORM_HOSTS='choreocontrolplane.azurecr.io choreoprivateacr.azurecr.io choreoanonymouspullable.azurecr.io'
+PC_PROFILE_SHA256=f51ed407c5d6e0437a7ea166ae733b9cf5f5c08be8f53c27b9df2ad2b5505d4d  # the profile it was made from
 PC_REGISTRY_MIRROR_KEY[dockerhub]=oci-dockerhub-url
 PC_REGISTRY_PREFIXES[dockerhub]='docker.io index.docker.io registry-1.docker.io'
 PC_REGISTRY_MIRROR_KEY[choreo]=oci-choreo-url
