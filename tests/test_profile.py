@@ -235,6 +235,8 @@ def _set(path: str, value):
     (_set("strategies.webapp.images.nginx.default", "myacr.example.com/nginx:1"), "strategies.webapp.images.nginx",
      "add its host or host/path to registries.choreo.prefixes"),
     (_set("strategies.webapp.images.nginx", None), "strategies.webapp.images", "image-nginx-ref"),
+    (_set("strategies.buildpack.images.runtime-nodejs.pinned", True), "strategies.buildpack.images.runtime-nodejs.pinned",
+     "no image-override key for runtime-nodejs"),
     (_set("strategies.prism", None), "strategies", "no entry for prism"),
     (_set("strategies.lambda", {"images": {}, "handoff": {"command": "pack build"}}), "strategies.lambda", "unknown strategy"),
     (_set("registries.quay", {"prefixes": ["quay.io"]}), "registries.quay", "unknown registry"),
@@ -419,3 +421,14 @@ def test_a_profile_without_an_image_a_recipe_pulls_is_refused_before_any_stack(t
     with pytest.raises(UserError, match=f"{path}: strategies.buildpack.images: no image 'runtime-nodejs', which the "
                                         "buildpack recipe pulls"):
         load([paths.scenarios_dir()], catalog, recipes())  # ... but not one the scenarios' recipes pull
+
+
+def test_a_profile_too_large_for_the_preamble_s_environment_is_an_error_naming_it(tmp_path):
+    """PREAMBLE_PROFILE is one environment variable: past Linux's 128 KiB the preamble could not start (found by
+    a sweep: a traceback, 'Argument list too long')."""
+    def many(data):
+        data["strategies"]["byoc"]["images"] |= {f"extra-{i}": {"default": f"docker.io/library/{'x' * 180}{i}:1"}
+                                                 for i in range(700)}
+    big = _profile_file(tmp_path, many, "big.yaml")
+    with pytest.raises(UserError, match=r"big\.yaml: its defaults make \d+ bytes of PREAMBLE_PROFILE records, over"):
+        preamble_profile(load_catalog(profile=big))

@@ -233,6 +233,9 @@ def _merge(data: dict, profile: Profile) -> None:
                 fail(where, f"{image.default} is not under a prefix of the {registry} registry "
                             f"({found or 'no registry'} holds it): add its host or host/path to registries.{registry}.prefixes")
             override = next((key for key, k in image_keys.items() if k["image"] == name and key in row), None)
+            if image.pinned and override is None:  # lint says only the override key can change a pinned image
+                fail(f"{where}.pinned", f"{sid}'s support row has no image-override key for {name}, which alone "
+                                        "could change a pinned image: drop pinned, or pin an image with one")
             images[name] = {"default": image.default, "registry": registry, "override": override,
                             "origin": image.origin, "pinned": image.pinned, "written": image.written,
                             "platform_resolves": image.platform_resolves}

@@ -15,6 +15,8 @@ from harness.contract import grammar
 from harness.contract.catalog import Catalog, load_catalog
 from harness.contract.config import NOT_KEYS
 from harness.infra import paths
+from harness.infra.errors import UserError
+from harness.infra.textsafe import printable
 from harness.preamble import interface
 
 
@@ -94,7 +96,16 @@ def preamble_profile(catalog: Catalog) -> str | None:
     profile's records (another profile, or the default one edited since: a platform team moving a version)."""
     if catalog.profile is None or (catalog.profile.is_default and _made_from(catalog.profile.text)):
         return None
-    return profile_records(catalog)
+    records = profile_records(catalog)
+    size = len(f"{interface.PROFILE}={records}".encode()) + 1
+    if size > ENVIRONMENT_ENTRY_LIMIT:
+        raise UserError(f"{printable(catalog.profile.path)}: its defaults make {size} bytes of {interface.PROFILE} "
+                        f"records, over Linux's {ENVIRONMENT_ENTRY_LIMIT // 1024} KiB limit for one environment "
+                        "variable: no preamble can be given a profile this large")
+    return records
+
+
+ENVIRONMENT_ENTRY_LIMIT = 128 * 1024  # MAX_ARG_STRLEN: one NAME=value entry, its NUL included
 
 
 def _sha256(text: str) -> str:
