@@ -31,6 +31,13 @@ def airgap(*args: str, env: dict | None = None, timeout: int = 60) -> subprocess
     return helpers.airgap(*args, env=env, timeout=timeout)
 
 
+@pytest.mark.parametrize("option", ["--choreo-registry", "--profile"])
+def test_an_explicit_empty_value_is_a_usage_error_not_the_default(tmp_path, option):
+    """`--profile ""` ran with profiles/choreo.yaml, `--choreo-registry ""` with no registry (found by a sweep)."""
+    result = airgap("plan", "--strategy", "prism", option, "", str(tmp_path))
+    assert result.returncode == 2 and f"argument {option}: empty" in result.stderr, result.stderr
+
+
 def test_a_dotless_host_is_a_usage_error_naming_the_flag(tmp_path):
     result = airgap("plan", "--strategy", "prism", "--choreo-registry", "myacr", str(tmp_path))
     assert result.returncode == 2, result.stderr

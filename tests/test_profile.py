@@ -235,6 +235,8 @@ def _set(path: str, value):
     (_set("strategies.webapp.images.nginx.default", "myacr.example.com/nginx:1"), "strategies.webapp.images.nginx",
      "add its host or host/path to registries.choreo.prefixes"),
     (_set("strategies.webapp.images.nginx", None), "strategies.webapp.images", "image-nginx-ref"),
+    (_set("registries.choreo.prefixes", ["choreoanonymouspullable.azurecr.io", "foo.example.com/"]),
+     "registries.choreo.prefixes[1]", "ends with '/'"),
     (_set("strategies.buildpack.images.runtime-nodejs.pinned", True), "strategies.buildpack.images.runtime-nodejs.pinned",
      "no image-override key for runtime-nodejs"),
     (_set("strategies.prism", None), "strategies", "no entry for prism"),

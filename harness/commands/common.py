@@ -16,6 +16,8 @@ class _FromEnvironment(str):
 
 def _platform_registry(text: str) -> str | None:
     """argparse type of --choreo-registry: the catalog's own check, reported as an error of the option."""
+    if not text:  # an explicit empty value is no host (unset the variable, or leave the option out, for none)
+        raise argparse.ArgumentTypeError("empty: name the platform registry host, or leave the option out")
     try:
         if isinstance(text, _FromEnvironment):
             return choreo_registry_from_environment()
@@ -27,6 +29,8 @@ def _platform_registry(text: str) -> str | None:
 
 def _profile(text: str) -> str:
     """argparse type of --profile: the profile must load and merge into the catalog; its errors name the file."""
+    if not text:
+        raise argparse.ArgumentTypeError("empty: name the profile file, or leave the option out for the default")
     try:
         load_catalog(profile=text)
     except UserError as error:

@@ -159,8 +159,10 @@ def _host(reader: _Reader, value, where: str) -> str:
 
 def _prefix(reader: _Reader, value, where: str) -> str:
     prefix = reader.text(value, where)
-    domain, _, path = prefix.partition("/")
+    domain, slash, path = prefix.partition("/")
     _host(reader, domain, where)
+    if slash and not path:  # containers/image trims it, and would remap the whole host
+        reader.fail(where, f"{prefix!r}: ends with '/': write the host alone, or host/path")
     if path and not reference.is_valid_path(path):
         reader.fail(where, f"{prefix!r}: the part after the host is not a repository path")
     return prefix
