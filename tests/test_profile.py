@@ -434,3 +434,17 @@ def test_a_profile_too_large_for_the_preamble_s_environment_is_an_error_naming_i
     big = _profile_file(tmp_path, many, "big.yaml")
     with pytest.raises(UserError, match=r"big\.yaml: its defaults make \d+ bytes of PREAMBLE_PROFILE records, over"):
         preamble_profile(load_catalog(profile=big))
+
+
+def test_a_profile_s_docker_hub_prefix_is_a_destination_of_its_own(tmp_path):
+    """A platform pulling Docker Hub's images from mirror.gcr.io (a Docker Hub prefix the profile adds): a pull from
+    it reaches that host, not Docker Hub's, and the Docker Hub login reaches Docker Hub only (found by a sweep:
+    mirror.gcr.io was missing from the public destinations)."""
+    def hub_mirror(data):
+        data.setdefault("registries", {}).setdefault("dockerhub", {}).setdefault("prefixes", []).append("mirror.gcr.io")
+        data["strategies"]["webapp"]["images"]["node"]["default"] = "mirror.gcr.io/library/node:18-alpine"
+    catalog = load_catalog(profile=_profile_file(tmp_path, hub_mirror))
+    public = {d["host"]: d["purpose"] for d in plan(catalog, read_config(helpers.PROXY_CONFIGS / "none"), "webapp").public}
+    assert public["mirror.gcr.io"] == "image node (mirror.gcr.io/library/node:18-alpine)"
+    assert "registry-1.docker.io" in public and "image node" not in public["registry-1.docker.io"]
+    assert catalog.pull_hosts(reference.parse_normalized("docker.io/library/alpine:3")) == catalog.dockerhub_endpoints

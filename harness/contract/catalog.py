@@ -106,6 +106,8 @@ class Catalog:
     profile: Profile | None = None  # the platform profile merged in
     choreo_registry: str | None = None  # the PDP's own platform registry host[:port], when one was given
     platform_hosts: tuple[str, ...] = ()  # the platform registry's hosts (choreo), as `CHOREO_REGISTRY` replaces them
+    dockerhub_hosts: tuple[str, ...] = ()  # Docker Hub's own names (catalog.yaml's prefixes, not a profile's)
+    dockerhub_endpoints: tuple[str, ...] = ()  # what a pull from them reaches (catalog.yaml's endpoints)
 
     def all_key_names(self) -> list[str]:
         return list(self.keys) + list(self.credential_owner)
@@ -154,9 +156,9 @@ class Catalog:
 
     def pull_hosts(self, ref: reference.Reference) -> tuple[str, ...]:
         """The host names a pull of `ref` reaches (egress names hosts, never ports): Docker Hub's endpoints for a
-        Docker Hub reference, else the reference's own host."""
-        if ref.domain in self.registries["dockerhub"].prefixes:
-            return self.registries["dockerhub"].endpoints
+        Docker Hub reference, else the reference's own host (mirror.gcr.io too, a profile's Docker Hub prefix)."""
+        if ref.domain in self.dockerhub_hosts:
+            return self.dockerhub_endpoints
         return (ref.domain.partition(":")[0],)
 
 
@@ -269,20 +271,19 @@ def _merge(data: dict, profile: Profile) -> None:
         strategy["handoff"] = entry.handoff
 
 
-def _endpoints(data: dict) -> None:
-    """Each registry's endpoints: the catalog's, and the hosts a pull under each of its prefixes reaches (a Docker
-    Hub prefix reaches Docker Hub's endpoints)."""
-    hub = data["registries"]["dockerhub"]
+def _endpoints(data: dict, dockerhub_hosts: tuple[str, ...], dockerhub_endpoints: tuple[str, ...]) -> None:
+    """Each registry's endpoints: the catalog's, and the hosts a pull under each of its prefixes reaches (a prefix on
+    Docker Hub's own names reaches Docker Hub's endpoints; another, a profile's mirror.gcr.io, its own host)."""
     for registry in data["registries"].values():
         hosts = list(registry["endpoints"])
         for prefix in registry["prefixes"]:
             domain = prefix.partition("/")[0]
-            hosts += hub["endpoints"] if domain in hub["prefixes"] else [domain.partition(":")[0]]
+            hosts += dockerhub_endpoints if domain in dockerhub_hosts else [domain.partition(":")[0]]
         registry["endpoints"] = list(dict.fromkeys(hosts))
 
 
 def _build(data: dict, profile: Profile | None = None, choreo_registry: str | None = None,
-           platform_hosts: tuple[str, ...] = ()) -> Catalog:
+           platform_hosts: tuple[str, ...] = (), dockerhub: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> Catalog:
     registries = {
         rid: Registry(rid, r["title"], r["mirror_key"], tuple(r["prefixes"]), tuple(r["endpoints"]))
         for rid, r in data["registries"].items()
@@ -314,7 +315,7 @@ def _build(data: dict, profile: Profile | None = None, choreo_registry: str | No
         )
     owners = {cred: key.name for key in keys.values() for cred in key.credential_keys}
     catalog = Catalog(registries, managers, keys, strategies, owners, data.get("aliases", {}), profile,
-                      choreo_registry, platform_hosts)
+                      choreo_registry, platform_hosts, *dockerhub)
     _check(catalog)
     return catalog
 
@@ -375,6 +376,8 @@ def _load_catalog(choreo_registry: str | None, profile_path: str | None) -> Cata
 
 
 def _loaded(data: dict, profile, choreo_registry: str | None) -> Catalog:
+    hub = data["registries"]["dockerhub"]  # Docker Hub as the catalog has it, before a profile adds to it
+    dockerhub = (tuple(prefix.partition("/")[0] for prefix in hub["prefixes"]), tuple(hub["endpoints"]))
     _merge(data, profile)
     if choreo_registry:
         # The host stands where a registry domain stands in image references, and the stack serves it under
@@ -396,9 +399,9 @@ def _loaded(data: dict, profile, choreo_registry: str | None) -> Catalog:
         if owner:
             raise UserError(f"{choreo_registry!r} is not a platform registry host: {name} is a host of {owner}")
         _with_choreo_host(data, choreo_registry)
-    _endpoints(data)
+    _endpoints(data, *dockerhub)
     platform_hosts = tuple(dict.fromkeys(p.partition("/")[0] for p in data["registries"]["choreo"]["prefixes"]))
-    return _build(data, profile, choreo_registry, platform_hosts)
+    return _build(data, profile, choreo_registry, platform_hosts, dockerhub)
 
 
 def choreo_registry_from_environment(environ=None) -> str | None:

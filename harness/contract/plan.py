@@ -6,7 +6,7 @@ names of the files that hold them.
 """
 
 from harness.contract import grammar, reference
-from harness.contract.catalog import Catalog, Registry, Strategy
+from harness.contract.catalog import Catalog, Strategy
 from harness.contract.config import ProxyConfig, split_key_name
 from harness.infra.records import record
 
@@ -206,10 +206,6 @@ class _Destinations:
             entry["purpose"].append(purpose)
         entry["covered_by"] = entry["covered_by"] or covered_by
 
-    def add_registry(self, registry: Registry, purpose: str, covered_by: str | None) -> None:
-        for host in registry.endpoints:
-            self.add(host, purpose, covered_by)
-
     def as_list(self) -> list[dict]:
         return [{**d, "purpose": "; ".join(d["purpose"])} for d in self.by_host.values()]
 
@@ -234,7 +230,8 @@ def public_mirrors(catalog: Catalog, oci: list[tuple[str, str]], packages: dict[
 def _public(catalog, strategy, images, mirrors, packages, dockerhub_login) -> list[dict]:
     out = _Destinations()
     if dockerhub_login:  # first: it is what reaches Docker Hub first, and oci-dockerhub-url is what skips it
-        out.add_registry(catalog.registries["dockerhub"], "Docker Hub login with the platform's credentials", "oci-dockerhub-url")
+        for host in catalog.pull_hosts(reference.parse_normalized("docker.io/library/login")):  # Docker Hub's own
+            out.add(host, "Docker Hub login with the platform's credentials", "oci-dockerhub-url")
     for name, image in images.items():
         if image.error:
             continue
