@@ -448,3 +448,26 @@ def test_a_profile_s_docker_hub_prefix_is_a_destination_of_its_own(tmp_path):
     assert public["mirror.gcr.io"] == "image node (mirror.gcr.io/library/node:18-alpine)"
     assert "registry-1.docker.io" in public and "image node" not in public["registry-1.docker.io"]
     assert catalog.pull_hosts(reference.parse_normalized("docker.io/library/alpine:3")) == catalog.dockerhub_endpoints
+
+
+def test_a_destination_on_a_platform_host_is_accepted_and_moves_with_the_pdp_s_registry(tmp_path):
+    """A profile's destination on a host of its own choreo prefixes, redirected by oci-choreo-url, is accepted,
+    and --choreo-registry moves it with the other platform hosts (found by a sweep: refused; then left behind)."""
+    def destination(data):
+        data["strategies"]["prism"]["destinations"].append(
+            {"host": "choreoprivateacr.azurecr.io", "for": "the platform's charts", "key": "oci-choreo-url"})
+    path = _profile_file(tmp_path, destination)
+    hosts = {d.host for d in load_catalog(profile=path).strategies["prism"].destinations}
+    assert "choreoprivateacr.azurecr.io" in hosts
+    moved = {d.host for d in load_catalog("acr.pdp.example.com:5000", profile=path).strategies["prism"].destinations}
+    assert "acr.pdp.example.com" in moved and "choreoprivateacr.azurecr.io" not in moved
+
+
+def test_a_choreo_prefix_under_docker_hub_leaves_docker_hub_to_docker_hub(tmp_path):
+    """registries.choreo.prefixes docker.io/myorg: docker.io is no platform registry host, so --choreo-registry
+    does not rewrite Docker Hub's images (found by a sweep: 'inconsistent', naming neither cause)."""
+    def on_hub(data):
+        data["registries"]["choreo"]["prefixes"].append("docker.io/myorg")
+    catalog = load_catalog("acr.pdp.example.com", profile=_profile_file(tmp_path, on_hub))
+    assert "docker.io" not in catalog.platform_hosts
+    assert catalog.strategies["webapp"].images["node"].default == "docker.io/library/node:18-alpine"

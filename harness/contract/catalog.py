@@ -172,11 +172,20 @@ def _swap_host(text: str, hosts: set[str], host: str) -> str:
     return host + slash + rest if domain in hosts else text
 
 
+def platform_registry_hosts(data: dict) -> tuple[str, ...]:
+    """The platform registry's hosts: those of the choreo registry's prefixes, but for a host another registry has
+    whole (a choreo prefix docker.io/myorg leaves Docker Hub Docker Hub's)."""
+    others = {p for rid, r in data["registries"].items() if rid != "choreo" for p in r["prefixes"] if "/" not in p}
+    return tuple(dict.fromkeys(p.partition("/")[0] for p in data["registries"]["choreo"]["prefixes"]
+                               if p.partition("/")[0] not in others))
+
+
 def _with_choreo_host(data: dict, host: str) -> None:
     """Swap every platform registry host (the choreo registry's, catalog and profile) for a PDP's own, everywhere
-    it appears: registry prefixes (a buildpacks prefix on the platform's ACR too) and default images. Endpoints
-    are host names, as egress evidence names them (DNS, SNI): a port stays in the prefixes only."""
-    hosts = {prefix.partition("/")[0] for prefix in data["registries"]["choreo"]["prefixes"]}
+    it appears: registry prefixes (a buildpacks prefix on the platform's ACR too), default images and a profile's
+    destinations. Endpoints are host names, as egress evidence names them (DNS, SNI): a port stays in the
+    prefixes only."""
+    hosts = set(platform_registry_hosts(data))
     names = {h.partition(":")[0] for h in hosts}
     for registry in data["registries"].values():
         registry["prefixes"] = list(dict.fromkeys(_swap_host(p, hosts, host) for p in registry["prefixes"]))
@@ -185,6 +194,9 @@ def _with_choreo_host(data: dict, host: str) -> None:
     for strategy in data["strategies"].values():
         for image in strategy["images"].values():
             image["default"] = _swap_host(image["default"], hosts, host)
+        for destination in strategy.get("destinations", []):
+            if destination["host"] in names:
+                destination["host"] = host.partition(":")[0]
 
 
 def _longest_prefix_registry(data: dict, ref: reference.Reference) -> str | None:
@@ -262,9 +274,11 @@ def _merge(data: dict, profile: Profile) -> None:
                     fail(f"{where}.key", f"{destination.key} is not a URL key of {sid}'s support row: leave the key out "
                                          "when no key of the strategy redirects it")
                 source = registries[key["registry"]] if key["family"] == "oci-mirror" else data["managers"][key["manager"]]
-                if destination.host not in source["endpoints"]:
+                # a host a pull under one of the registry's prefixes reaches counts too (a profile's own prefix)
+                redirected = source["endpoints"] + [p.partition("/")[0].partition(":")[0] for p in source.get("prefixes", [])]
+                if destination.host not in redirected:
                     fail(f"{where}.host", f"{destination.host} is not a host {destination.key} redirects "
-                                          f"({', '.join(source['endpoints'])})")
+                                          f"({', '.join(dict.fromkeys(redirected))})")
             destinations.append({"host": destination.host, "for": destination.purpose, "key": destination.key})
         strategy["images"] = images
         strategy["destinations"] = destinations
@@ -393,14 +407,14 @@ def _loaded(data: dict, profile, choreo_registry: str | None) -> Catalog:
                             "with a dot, optionally with :port, as it stands in an image reference "
                             "(e.g. acr.pdp.example.com or registry.pdp.internal:5000)")
         sources = [r for rid, r in data["registries"].items() if rid != "choreo"] + list(data["managers"].values())
-        platform = {p.partition("/")[0].partition(":")[0] for p in data["registries"]["choreo"]["prefixes"]}
+        platform = {h.partition(":")[0] for h in platform_registry_hosts(data)}
         owner = next((s["title"] for s in sources for h in s["endpoints"] + s.get("prefixes", [])
                       if h.partition("/")[0] == name and name not in platform), None)
         if owner:
             raise UserError(f"{choreo_registry!r} is not a platform registry host: {name} is a host of {owner}")
         _with_choreo_host(data, choreo_registry)
     _endpoints(data, *dockerhub)
-    platform_hosts = tuple(dict.fromkeys(p.partition("/")[0] for p in data["registries"]["choreo"]["prefixes"]))
+    platform_hosts = platform_registry_hosts(data)
     return _build(data, profile, choreo_registry, platform_hosts, dockerhub)
 
 
