@@ -317,9 +317,11 @@ def _script(path: str, text: str, values: Values, found: Found, catalog: dict) -
                     found.plugin_defaults[plugin_id] = version
             else:
                 found.plugin(printable(path), plugin_id, version)
-    plugin_blocks = block_spans(code, "plugins")
+    plugin_blocks = _outermost(sorted(block_spans(code, "plugins")))
+    block_starts = [start for start, _ in plugin_blocks]
     for match in _KOTLIN_MODULE.finditer(code):
-        if not any(start <= match.start() < end for start, end in plugin_blocks):  # there: the Kotlin plugin
+        index = bisect.bisect_right(block_starts, match.start()) - 1
+        if index < 0 or match.start() >= plugin_blocks[index][1]:  # in a plugins block: the Kotlin plugin
             found.kotlin_modules.append((printable(path), values.text(match.group(1)), values.value(match.group(2))))
     for kind, token in _APPLY.findall(code):
         value = values.text(token)
