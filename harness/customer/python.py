@@ -506,8 +506,9 @@ def _versions(named: list[Named]) -> tuple[list[str], list[str]]:
     required = [n for n in named if not n.constraint]
     pins = list(dict.fromkeys(v for v in (pinned(n.requirement.specifier) for n in required) if v))
     if pins:
-        unmet = [n.requirement.specifier for n in required if not pinned(n.requirement.specifier)
-                 and not any(n.requirement.specifier.contains(pin, prereleases=True) for pin in pins)]
+        ranges = {str(n.requirement.specifier): n.requirement.specifier for n in required
+                  if not pinned(n.requirement.specifier)}  # each written range once
+        unmet = [spec for spec in ranges.values() if not any(spec.contains(pin, prereleases=True) for pin in pins)]
         extra = standin_version(unmet) if unmet else None
         return pins + ([extra] if extra and extra not in pins else []), []
     constraint_pins = list(dict.fromkeys(v for v in (pinned(n.requirement.specifier) for n in named) if v))
