@@ -23,7 +23,8 @@ from harness.stack.content import go as generator
 
 MANAGER = "go"
 GO_MOD, GO_SUM = "go.mod", "go.sum"
-TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|=>|[^\s"`]+')
+# modfile's lexer: a quoted string, '=>', '(' and ')' (tokens of their own: `require(` opens a block), a word
+TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|=>|[()]|[^\s"`()]+')
 # a module path as Go allows it (golang.org/x/mod/module.CheckPath, simplified): elements of letters, digits and
 # -._~, none empty or starting with a dot
 MODULE_PATH = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]*(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*$")
@@ -72,6 +73,8 @@ def parse_go_mod(text: str):
             if args == ["("]:
                 block = verb
                 continue
+            if args == ["(", ")"]:
+                continue  # an empty block
         args = [_unquote(a) if a != "=>" else a for a in args]
         if verb == "require":
             if len(args) != 2:
@@ -85,8 +88,12 @@ def parse_go_mod(text: str):
                 raise UserError(f"{where}: replace: expected 'path [version] => path [version]'")
             if len(new) == 1 and not _is_local(new[0]):
                 raise UserError(f"{where}: replace by a module needs its version (a directory starts with ./ or ../)")
-            replaces.append((_module(old[0], where), old[1] if len(old) == 2 else None, new[0],
-                             new[1] if len(new) == 2 else None, where))
+            replaced = (_module(old[0], where), old[1] if len(old) == 2 else None)
+            twice = next((r for r in replaces if r[:2] == replaced and r[2:4] != (new[0], new[1] if len(new) == 2 else None)), None)
+            if twice:  # go: "multiple replacements for"
+                raise UserError(f"{where}: {printable(' '.join(old))} is replaced again, differently ({twice[4]}): Go "
+                                "stops on it")
+            replaces.append((*replaced, new[0], new[1] if len(new) == 2 else None, where))
         # module, go, toolchain, exclude, retract, godebug, tool, ignore and newer verbs: nothing to stand in for
     if block is not None:
         raise UserError(f"{GO_MOD}: a '{block} (' block is not closed with ')'")
@@ -130,13 +137,15 @@ def standins(files: dict[str, bytes]) -> StandIns:
     sum_lines = parse_go_sum(sum_text) if sum_text is not None else []
 
     def replacement(path: str, version: str):
-        """What the build uses for path@version: a module version, or None for a directory."""
-        for old, old_version, new, new_version, where in replaces:
-            if old == path and old_version in (None, version):
-                if _is_local(new):
-                    return None
-                return _module(new, where), _version(new_version, where)
-        return path, version
+        """What the build uses for path@version: a module version, or None for a directory. A replacement of
+        path@version wins over one of the whole path, wherever each is written (modload's Replacement)."""
+        found = [r for r in replaces if r[0] == path and r[1] == version] or [r for r in replaces if r[0] == path and r[1] is None]
+        if not found:
+            return path, version
+        _, _, new, new_version, where = found[0]
+        if _is_local(new):
+            return None
+        return _module(new, where), _version(new_version, where)
 
     wanted = {}  # (path, version) -> the go.mod requirement it stands in for (None: go.sum only)
     for path, version, where in requires:

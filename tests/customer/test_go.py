@@ -120,6 +120,20 @@ def test_go_mod_syntax_and_replacements():
     assert "go.sum lacked 4 line(s)" in made.notes[1]
 
 
+@pytest.mark.parametrize("go_mod, expected", [
+    ("require github.com/a/one v1.0.0\nreplace github.com/a/one => github.com/b/any v1.1.0\n"
+     "replace github.com/a/one v1.0.0 => github.com/c/specific v1.2.0\n", [("github.com/c/specific", "v1.2.0")]),
+    ("require(\n\tgithub.com/a/one v1.0.0\n\tgithub.com/b/two v1.2.0\n)\nreplace(\n\tgithub.com/a/one => "
+     "github.com/fork/one v1.0.1\n)\nexclude ()\n", [("github.com/b/two", "v1.2.0"), ("github.com/fork/one", "v1.0.1")]),
+    ("require ()\n", [])])
+def test_go_mod_is_read_as_go_reads_it(go_mod, expected):
+    """A replacement of path@version wins over one of the whole path wherever it is written; `require(` opens a
+    block and `require ()` is an empty one, as modfile's lexer reads '(' (found by a sweep: the first replacement
+    won, `require(` dropped the block silently, `require ()` was refused)."""
+    made = go_standins.standins({"go.mod": f"module example.com/app\ngo 1.19\n{go_mod}".encode(), "go.sum": b""})
+    assert [(m["module"], m["version"]) for m in made.definition.get("modules", [])] == expected
+
+
 def test_crlf_and_a_missing_last_newline_are_kept():
     h1 = "h1:" + base64.b64encode(b"x" * 32).decode()
     go_sum = f"github.com/a/one v1.0.0 {h1}\r\ngithub.com/a/one v1.0.0/go.mod {h1}"
@@ -143,6 +157,8 @@ def test_no_go_sum_and_non_canonical_versions_are_notes():
     ({"go.mod": b"module m\nreplace github.com/a/one v1.0.0 github.com/b v1\n"}, r"go\.mod line 2: replace needs '=>'"),
     ({"go.mod": b"module m\nreplace github.com/a => github.com/b\n"}, r"go\.mod line 2: replace by a module needs"),
     ({"go.mod": b"module m\nrequire ../../etc v1.0.0\n"}, r"go\.mod line 2: '\.\./\.\./etc' is not a module path"),
+    ({"go.mod": b"module m\nreplace a.b/c => a.b/d v1.0.0\nreplace a.b/c => a.b/e v1.0.0\n"},
+     r"go\.mod line 3: a\.b/c is replaced again, differently \(go\.mod line 2\)"),
     ({"go.mod": b"module m\n", "go.sum": b"github.com/a v1.0.0\n"}, r"go\.sum line 1: expected 'module version hash'"),
     ({"go.mod": b"module m\n", "go.sum": b"github.com/a 1.0 h1:x=\n"}, r"go\.sum line 1: '1\.0' is not a canonical"),
     ({"go.mod": b"module m\n", "go.sum": b"github.com/a v1.0.0 h2:x=\n"}, r"go\.sum line 1: the hash is not an h1"),
