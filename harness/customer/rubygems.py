@@ -41,6 +41,7 @@ _SOURCE = re.compile(rf"^source\s*\(?\s*(?:{_STRING}|:(\w+))")
 _RUBY = re.compile(rf"^ruby\s*\(?\s*(?:{_STRING}|file:\s*{_STRING})")
 _OPTION = re.compile(rf""":?(\w+)(?::|\s*=>)\s*(?:{_STRING}|(%[iw]\[[^\]]*\]|\[[^\]]*\]|:\w+|\w+))""")
 _REQUIREMENT = re.compile(rf"\s*,\s*{_STRING}")  # matched at a position (rest of a gem line)
+_REQUIREMENTS_ARRAY = re.compile(r"""\s*,\s*\[((?:\s*(?:"[^"]*"|'[^']*')\s*,?)*)\]""")  # gem "pg", [">= 1.1", "< 2"]
 MAX_REQUIREMENTS = 64  # version requirements of one gem (a real one has one to three); each is checked against each
 SOURCE_OPTIONS = ("git", "github", "gitlab", "bitbucket", "path", "gist")
 
@@ -238,15 +239,30 @@ _OPTION_BLOCK = re.compile(rf"^({'|'.join(SOURCE_OPTIONS)})\s*\(?\s*{_STRING}")
 _GIT_SOURCE = re.compile(r"^git_source\s*\(?\s*:(\w+)")  # a custom git source, used as `gem "x", NAME: "..."`
 
 
+def _statements(text: str):
+    """(line number, code) of each statement: comments cut, a line ending in ',' or '\\' joined with the next (a gem's
+    requirements written on the lines below it), as Ruby reads the expression on."""
+    pending, start = "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = _code(raw).strip()
+        if not line and not pending:
+            continue
+        pending, start = (f"{pending} {line}" if pending else line), (start if pending else number)
+        if pending.endswith((",", "\\")):
+            pending = pending.removesuffix("\\")
+            continue
+        yield start, pending
+        pending = ""
+    if pending:
+        yield start, pending
+
+
 def read_gemfile(text: str) -> tuple[list[dict], list[str]]:
     """The Gemfile's gem lines ({name, requirements, source, options}) and notes on its sources and Ruby."""
     gems, notes = [], []
     blocks: list[dict] = []  # each open block: the options it gives its gems ({source: URL}, {git: URL} ...)
     git_sources: list[str] = []  # git_source(:name) names
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = _code(raw).strip()
-        if not line:
-            continue
+    for number, line in _statements(text):
         url, given = None, {}  # the source this line names; the options a block it opens gives its gems
         if found := _SOURCE.match(line):
             url = "https://rubygems.org" if found.group(3) else _string(found)
@@ -257,6 +273,8 @@ def read_gemfile(text: str) -> tuple[list[dict], list[str]]:
                              "https://rubygems.org/ does not apply to it")
         elif found := _GEM.match(line):
             rest, at, requirements = found.group(3), 0, []
+            if array := _REQUIREMENTS_ARRAY.match(rest):
+                requirements, at = [_string(m) for m in re.finditer(_STRING, array.group(1))], array.end()
             while (more := _REQUIREMENT.match(rest, at)) is not None:
                 requirements.append(_string(more))
                 at = more.end()
@@ -264,6 +282,10 @@ def read_gemfile(text: str) -> tuple[list[dict], list[str]]:
                     raise UserError(f"{GEMFILE}: line {number}: gem {printable(_string(found))} has more than "
                                     f"{MAX_REQUIREMENTS} version requirements")
             rest = rest[at:]
+            for requirement in (r for r in requirements if "," in r):  # Gem::Requirement takes one clause a string
+                notes.append(f"{GEMFILE}: line {number}: gem {printable(_string(found))} {printable(requirement)!r}: one "
+                             "string of two requirements, which RubyGems refuses (Illformed requirement): Bundler "
+                             "stops at it")
             options = {m.group(1): (_string(m, 2) if _string(m, 2) is not None else m.group(4))
                        for m in _OPTION.finditer(rest)}
             for block in reversed(blocks):  # the gem's own options win, then the innermost block's
@@ -332,20 +354,32 @@ def _satisfies(version: str, clause: str) -> bool:
             "<": have < want}[op]
 
 
+def _below(version: str) -> str | None:
+    """A release just below `version` (4 -> 3, 2.0 -> 1.0, 0.1 -> 0.0), for a `<` bound; None below 0."""
+    parts = version.split(".")
+    numeric = [i for i, part in enumerate(parts) if part.isdigit() and int(part)]
+    if not numeric:
+        return None
+    parts[numeric[-1]] = str(int(parts[numeric[-1]]) - 1)
+    return ".".join(part if part.isdigit() else "0" for part in parts[:numeric[-1] + 1]) or None
+
+
 def pick_version(requirements: list[str], where: str) -> str | None:
     """A version every requirement allows (the lowest the requirements name, or one above a `>` bound);
     no requirement: 1.0.0. None when the requirements name none that fits."""
     clauses = [c for r in requirements for c in _clauses(r, where)]
     if not clauses:
         return "1.0.0"
-    candidates = []
+    candidates, below = [], []
     for clause in clauses:
         op, _, version = clause.partition(" ")
         if op in ("=", ">=", "~>", "<="):
             candidates.append(version)
         elif op in (">", "!="):
             candidates.append(f"{version}.1")
-    candidates.sort(key=_version_key)
+        elif op == "<" and (lower := _below(version)):
+            below.append(lower)  # tried last: a version a lower bound names is the likelier one
+    candidates = sorted(candidates, key=_version_key) + sorted(below, key=_version_key)
     return next((v for v in candidates if all(_satisfies(v, c) for c in clauses)), None)
 
 

@@ -260,6 +260,18 @@ def test_a_gemfile_alone_gets_one_allowed_version_per_gem():
     assert "no Gemfile.lock" in notes
 
 
+def test_a_gemfile_s_requirements_on_the_next_line_or_in_an_array_are_read():
+    """`gem "rails",` with its requirement on the line below, `gem "pg", [">= 1.1", "< 2"]` and an upper bound alone,
+    as Bundler's DSL reads them (found by a sweep: rails and pg got 1.0.0, sprockets < 4 nothing); one string of two
+    requirements is named, since RubyGems refuses it."""
+    made = standins_of.standins({"Gemfile": b'source "https://rubygems.org"\ngem "rails",\n    "~> 7.0.4"\n'
+                                            b'gem "pg", [">= 1.1", "< 2"]\ngem "sprockets", "< 4" # old\n'
+                                            b'gem "puma", ">= 5.0, < 7"\n'})
+    assert made.definition["gems"] == [{"name": "rails", "version": "7.0.4"}, {"name": "pg", "version": "1.1"},
+                                       {"name": "sprockets", "version": "3"}, {"name": "puma", "version": "5.0"}]
+    assert any("gem puma '>= 5.0, < 7': one string of two requirements" in note for note in made.notes)
+
+
 def test_a_plain_http_source_is_named():
     made = standins_of.standins({"Gemfile": b"source 'http://rubygems.org'\ngem 'rake'\n"})
     assert any("not https" in note for note in made.notes)
@@ -331,6 +343,8 @@ def test_a_picked_version_meets_every_requirement_or_there_is_none(requirement):
         assert all(standins_of._satisfies(picked, clause) for clause in clauses)
     else:
         assert any(op in ("<", "!=") for op, _ in requirement) or len(requirement) > 1
+    if len(requirement) == 1 and requirement[0][0] == "<" and re.fullmatch(r"[0-9.]*[1-9][0-9.]*", requirement[0][1]):
+        assert picked is not None  # below any bound but 0: Bundler takes the highest there is (found by a sweep)
 
 
 @pytest.mark.parametrize("version, clause, expected", [
