@@ -110,3 +110,18 @@ def test_a_failed_platform_finding_shows_its_verdict_and_fix(tmp_path):
     text = seen(tmp_path, html_report.render(CATALOG, [finding]),
                 "document.querySelectorAll('details').forEach(d=>d.open=true)")
     assert "write the token with printf '%s' and never as the format" in text
+
+
+def test_junit_xml_holds_no_character_xml_cannot_carry():
+    """Build output holds ANSI colours (npm, Gradle), and names and problems may hold any character: each shown
+    as printable shows it, so a CI's JUnit parser reads the file (found by a sweep: not well-formed XML)."""
+    from xml.dom import minidom
+
+    from harness.scenarios import report
+
+    records = [record("a\x1b[31m/b", "webapp", [], problems=["p\x1b]0;t\x07 \ud800"],
+                      output="::airgap-step preamble 1.0\n\x1b[32mok\x1b[0m\ttab\n\x00\ufffe")]
+    data = report.junit_xml(records)
+    case = minidom.parseString(data).getElementsByTagName("testcase")[0]
+    assert case.getAttribute("name") == "a\\x1b[31m/b"
+    assert "\\x1b[32mok\\x1b[0m\ttab\n\\x00\\ufffe" in case.getElementsByTagName("system-out")[0].firstChild.data

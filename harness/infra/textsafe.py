@@ -37,3 +37,9 @@ def printable(name: str | bytes | os.PathLike) -> str:
         else:
             out.append(f"\\U{code:08x}")
     return "".join(out)
+
+
+def printable_lines(text: str) -> str:
+    """`text` as `printable` shows it, its line breaks and tabs kept: a build's output in a report (ANSI colours
+    shown as \\x1b[..., which XML could not hold and a terminal would act on)."""
+    return "\n".join("\t".join(printable(part) for part in line.split("\t")) for line in text.split("\n"))

@@ -24,7 +24,7 @@ import jsonschema
 from harness.contract.catalog import Catalog
 from harness.infra.errors import UsageError, UserError
 from harness.infra.files import read_json_file
-from harness.infra.textsafe import printable
+from harness.infra.textsafe import printable, printable_lines
 from harness.infra.yamltext import load_yaml
 from harness.customer.project import summary_lines
 from harness.scenarios import html_report
@@ -121,14 +121,14 @@ def junit_xml(records) -> bytes:
     suite = ElementTree.Element("testsuite", name="airgap-scenarios", tests=str(len(records)),
                                 failures=str(sum(not _passed(o) for o in records)),
                                 time=f"{sum(o['seconds'] for o in records):.3f}")
-    for o in records:
-        case = ElementTree.SubElement(suite, "testcase", classname=f"airgap.{o['strategy']}", name=o["scenario"],
-                                      time=f"{o['seconds']:.3f}")
+    for o in records:  # every text as printable shows it: XML 1.0 holds no control character (an ANSI colour)
+        case = ElementTree.SubElement(suite, "testcase", classname=printable(f"airgap.{o['strategy']}"),
+                                      name=printable(o["scenario"]), time=f"{o['seconds']:.3f}")
         if not _passed(o):
-            failure = ElementTree.SubElement(case, "failure", message=o["problems"][0])
+            failure = ElementTree.SubElement(case, "failure", message=printable(o["problems"][0]))
             finding = describe_finding(o.get("finding"))  # a scenario's verdict and fix (model.Finding)
-            failure.text = "\n".join(o["problems"] + ([finding] if finding else []))
-        ElementTree.SubElement(case, "system-out").text = o["output"][-20000:]
+            failure.text = printable_lines("\n".join(o["problems"] + ([finding] if finding else [])))
+        ElementTree.SubElement(case, "system-out").text = printable_lines(o["output"][-20000:])
     return ElementTree.tostring(suite, encoding="utf-8", xml_declaration=True)
 
 
