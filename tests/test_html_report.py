@@ -125,3 +125,31 @@ def test_junit_xml_holds_no_character_xml_cannot_carry():
     case = minidom.parseString(data).getElementsByTagName("testcase")[0]
     assert case.getAttribute("name") == "a\\x1b[31m/b"
     assert "\\x1b[32mok\\x1b[0m\ttab\n\\x00\\ufffe" in case.getElementsByTagName("system-out")[0].firstChild.data
+
+
+def test_scenarios_markdown_shows_hostile_text_as_text():
+    """Names, problems and egress cells in scenarios.md: no tag, no attribute break-out, no split table row, no
+    terminal escape (found by a sweep: 22 places wrote them raw)."""
+    from harness.scenarios import report
+
+    hostile = '<img src=x onerror=alert(1)>"|\x1b[2J'
+    leak = {**LEAK, "step": hostile, "destination": "a|b.example"}
+    text = report._scenarios_markdown([record(hostile, "webapp", [], problems=[hostile, "pw <oci-choreo-password>"],
+                                              egress=[leak])])
+    assert "<img" not in text and "\x1b" not in text and '"|' not in text.split("## ")[0]
+    assert "&lt;oci-choreo-password&gt;" in text
+    row = next(line for line in text.splitlines() if "a\\|b.example" in line)
+    assert row.count(" | ") == 5  # six cells, none split
+
+
+def test_the_run_s_last_lines_and_shard_names_escape_terminal_control(tmp_path, capsys):
+    """A scenario name or problem from shard files is printed on a terminal: its escapes shown, not acted on (found
+    by a sweep: `FAILED a^[[2J`, and a forged line from a name holding a line break)."""
+    from harness.commands.run import summarize
+    from harness.scenarios import shards
+
+    assert summarize([record("a\x1b[2J\nFORGED", "webapp", [], problems=["p\x1b]0;t\x07"])], tmp_path,
+                         missing=["m\x1b[31m"]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "FAILED a\\x1b[2J\\nFORGED: p\\x1b]0;t\\x07" in out and "MISSING m\\x1b[31m" in out
+    assert shards._names(["x\x1b[2J"]) == "x\\x1b[2J"

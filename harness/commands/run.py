@@ -6,6 +6,7 @@ from pathlib import Path
 from harness.commands.common import add_catalog_option, catalog_from, strategy_names
 from harness.infra.errors import UserError
 from harness.infra import paths
+from harness.infra.textsafe import printable
 
 
 def add_parser(subparsers) -> None:
@@ -96,12 +97,12 @@ def summarize(outcomes, report_dir: Path, missing=()) -> int:
 
     failed = [o for o in outcomes if field(o, "problems")]
     for outcome in failed:
-        print(f"FAILED {field(outcome, 'scenario')}: {field(outcome, 'problems')[0]}")
+        print(f"FAILED {printable(field(outcome, 'scenario'))}: {printable(field(outcome, 'problems')[0])}")
         finding = describe_finding((outcome if isinstance(outcome, dict) else vars(outcome)).get("finding"))
         if finding:  # the scenario's verdict and fix (scenario.yaml `finding`)
-            print(f"       {finding}")
+            print(f"       {printable(finding)}")
     for name in missing:
-        print(f"MISSING {name}: in no shard")
+        print(f"MISSING {printable(name)}: in no shard")
     egress = sum(len(field(o, "egress")) for o in outcomes)
     print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed"
           + (f", {len(missing)} missing" if missing else "")

@@ -13,6 +13,7 @@ or as `load_records` reads them back, so merged shards (`airgap report merge`) g
 
 import functools
 import json
+import re
 import os
 from collections import Counter
 from importlib import resources
@@ -187,7 +188,8 @@ def _matrix_markdown(catalog: Catalog, matrix: dict, keys: dict) -> str:
 
 
 def anchor(name: str) -> str:
-    return name.replace("/", "-").replace(":", "-").replace(".", "-").lower()
+    """A scenario's anchor in scenarios.md: letters and digits, '-' for anything else (never a '"' or a '<')."""
+    return re.sub(r"[^a-z0-9]", "-", name.lower())
 
 
 def _findings_markdown(records) -> list[str]:
@@ -199,29 +201,36 @@ def _findings_markdown(records) -> list[str]:
     lines = ["## Findings", "", "| scenario | verdict | fix | problems |", "|---|---|---|---|"]
     for o in failed:
         cells = [FINDING_VERDICTS[o["finding"]["verdict"]], o["finding"]["fix"], *o["problems"]]
-        cells = [_md_text(c).replace("|", "\\|") for c in cells]
-        lines.append(f"| [{o['scenario']}](#{anchor(o['scenario'])}) | " + " | ".join(cells[:2]) + " | "
+        cells = [_md_cell(c) for c in cells]
+        lines.append(f"| [{_md_cell(o['scenario'])}](#{anchor(o['scenario'])}) | " + " | ".join(cells[:2]) + " | "
                      + "<br>".join(cells[2:]) + " |")
     return lines + [""]
 
 
-def _md_text(text: str) -> str:
-    """Text shown as it is in Markdown: `<pkg-go-url>` and masked secrets (`<oci-choreo-password>`) are not tags."""
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+def _md_text(text) -> str:
+    """Text shown as it is in Markdown, on one line: `<pkg-go-url>` and masked secrets (`<oci-choreo-password>`)
+    are not tags, a control character is printable's escape."""
+    return printable(str(text)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _md_cell(text) -> str:
+    """A table cell: _md_text with its '|' escaped (else it would split the row)."""
+    return _md_text(text).replace("|", "\\|")
 
 
 def _scenarios_markdown(records) -> str:
     lines = ["# Scenarios", "", *_findings_markdown(records)]
     for o in records:
         failed_steps = o["failed_steps"]
-        lines += [f'<a id="{anchor(o["scenario"])}"></a>', f"## {o['scenario']}: {'passed' if _passed(o) else 'FAILED'}",
-                  "", f"build {o['build']}" + (f"; failed steps: {', '.join(failed_steps)}" if failed_steps else ""), ""]
+        lines += [f'<a id="{anchor(o["scenario"])}"></a>', f"## {_md_text(o['scenario'])}: {'passed' if _passed(o) else 'FAILED'}",
+                  "", f"build {_md_text(o['build'])}" + (f"; failed steps: {_md_text(', '.join(failed_steps))}"
+                                                          if failed_steps else ""), ""]
         if not _passed(o) and o.get("finding"):
             lines += [f"- {_md_text(describe_finding(o['finding']))}"]
-        lines += [f"- problem: {p}" for p in o["problems"]]
-        lines += summary_lines(o.get("project"), "- ")
-        lines += [f"- step {step}: same inputs as {source['scenario']}, step {source['step']} (its evidence, not run "
-                  "again)" for step, source in o.get("reused", {}).items()]  # harness/scenarios/reuse.py
+        lines += [f"- problem: {_md_text(p)}" for p in o["problems"]]
+        lines += [_md_text(line) for line in summary_lines(o.get("project"), "- ")]
+        lines += [f"- step {_md_text(step)}: same inputs as {_md_text(source['scenario'])}, step {_md_text(source['step'])} "
+                  "(its evidence, not run again)" for step, source in o.get("reused", {}).items()]  # reuse.py
         if o["egress"]:
             lines += ["", "| step | destination | kind | covered by | cause | fix |", "|---|---|---|---|---|---|"]
             rows: dict[tuple, dict] = {}  # (step, destination) -> (covered by, cause, fix) -> kinds, first seen first
@@ -234,11 +243,12 @@ def _scenarios_markdown(records) -> str:
                 looked_up_only = all(kinds == ["dns"] for kinds in by_cause.values())  # nothing connected
                 for (covered, cause, fix), kinds in by_cause.items():
                     kind = "dns (lookup only)" if looked_up_only else ", ".join(kinds)
-                    lines.append(f"| {step} | {destination} | {kind} | {covered} | {cause} | {fix} |")
+                    lines.append(f"| {_md_cell(step)} | {_md_cell(destination)} | {_md_cell(kind)} | {_md_cell(covered)} "
+                                 f"| {cause} | {_md_cell(fix)} |")
         routes = Counter((h["route"], h["status"], h["auth"]) for h in o["mirror_hits"])
         if routes:
             lines += ["", "| mirror route | status | auth | requests |", "|---|---|---|---|"]
-            lines += [f"| {r} | {s} | {a} | {n} |" for (r, s, a), n in sorted(routes.items(), key=str)]
+            lines += [f"| {_md_cell(r)} | {_md_cell(s)} | {_md_cell(a)} | {n} |" for (r, s, a), n in sorted(routes.items(), key=str)]
         lines.append("")
     return "\n".join(lines)
 

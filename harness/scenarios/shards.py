@@ -199,7 +199,7 @@ def _shard_meta(directory: Path, meta) -> dict:
 
 
 def _names(items: list[str], limit: int = 10) -> str:
-    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+    return ", ".join(printable(item) for item in items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def merge(directories: list[Path], allow_partial: bool = False) -> tuple[list[dict], list[str]]:
@@ -243,7 +243,9 @@ def merge(directories: list[Path], allow_partial: bool = False) -> tuple[list[di
             if name not in position:
                 raise UserError(f"{directory}: scenario {printable(name)} is not in the shards' selection")
             if name in where:
-                raise UserError(f"scenario {name} is in two shards: {where[name]} and {directory}")
+                raise UserError(f"scenario {printable(name)} is in two shards: {printable(where[name])} and "
+                                f"{printable(directory)}" if where[name] != directory else
+                                f"{printable(directory)}: scenario {printable(name)} is in it twice")
             where[name] = directory
             records.append(row)
     missing = [name for name in selection if name not in where]
