@@ -237,8 +237,6 @@ def _set(path: str, value):
     (_set("strategies.webapp.images.nginx", None), "strategies.webapp.images", "image-nginx-ref"),
     (_set("registries.choreo.prefixes", ["choreoanonymouspullable.azurecr.io", "foo.example.com/"]),
      "registries.choreo.prefixes[1]", "ends with '/'"),
-    (_set("strategies.buildpack.images.runtime-nodejs.pinned", True), "strategies.buildpack.images.runtime-nodejs.pinned",
-     "no image-override key for runtime-nodejs"),
     (_set("strategies.prism", None), "strategies", "no entry for prism"),
     (_set("strategies.lambda", {"images": {}, "handoff": {"command": "pack build"}}), "strategies.lambda", "unknown strategy"),
     (_set("registries.quay", {"prefixes": ["quay.io"]}), "registries.quay", "unknown registry"),
@@ -272,6 +270,15 @@ def test_a_mistake_names_the_file_and_the_entry(tmp_path, change, where, message
         load_catalog(profile=path)
     assert str(error.value).startswith(f"{path}: {where}"), str(error.value)
     assert message in str(error.value)
+
+
+def test_pinned_on_an_image_without_an_override_key_is_refused_naming_it(tmp_path):
+    """lint says only the override key can change a pinned image: a pinned image without one was a traceback in
+    lint (found by a sweep)."""
+    path = _profile_file(tmp_path, _set("strategies.buildpack.images.runtime-nodejs.pinned", True))
+    with pytest.raises(UserError, match=r"with .*profile\.yaml is inconsistent:\n  strategies\.buildpack\.images\."
+                                        r"runtime-nodejs\.pinned: .* no image-override key for runtime-nodejs"):
+        load_catalog(profile=path)
 
 
 def test_a_tab_is_text_not_a_control_character(tmp_path):

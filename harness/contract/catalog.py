@@ -247,9 +247,6 @@ def _merge(data: dict, profile: Profile) -> None:
                 fail(where, f"{image.default} is not under a prefix of the {registry} registry "
                             f"({found or 'no registry'} holds it): add its host or host/path to registries.{registry}.prefixes")
             override = next((key for key, k in image_keys.items() if k["image"] == name and key in row), None)
-            if image.pinned and override is None:  # lint says only the override key can change a pinned image
-                fail(f"{where}.pinned", f"{sid}'s support row has no image-override key for {name}, which alone "
-                                        "could change a pinned image: drop pinned, or pin an image with one")
             images[name] = {"default": image.default, "registry": registry, "override": override,
                             "origin": image.origin, "pinned": image.pinned, "written": image.written,
                             "platform_resolves": image.platform_resolves}
@@ -347,6 +344,9 @@ def _check(catalog: Catalog) -> None:
         elif key.family == "package-proxy" and key.name != f"pkg-{key.manager}-url":
             problems.append(f"{key.name}: a package key of manager {key.manager} is named pkg-{key.manager}-url")
     for strategy in catalog.strategies.values():
+        problems += [f"strategies.{strategy.name}.images.{image.name}.pinned: {strategy.name}'s support row has no "
+                     f"image-override key for {image.name}, which alone could change a pinned image: drop pinned, or "
+                     "pin an image with one" for image in strategy.images.values() if image.pinned and not image.override]
         for key_name in strategy.oci_keys + strategy.image_keys:
             if key_name not in catalog.keys:
                 problems.append(f"{strategy.name}: unknown key {key_name}")
