@@ -310,6 +310,11 @@ def test_own_project_errors_name_the_folder_or_file(tmp_path, files, message):
     (VALID + "mirrors: {not_proxied: {image-node-ref: [x/]}}\n", "'image-node-ref': not a mirror key"),
     (VALID + "mirrors: {not_proxied: {buildpack.pkg-npm-url: [x/]}}\n", "the webapp build does not read it"),
     (VALID + "mirrors: {not_proxied: {pkg-go-url: [sumdb/]}}\n", "the webapp build does not read it"),
+    # found by a sweep: a key YAML reads as a boolean or number was a traceback; a line break passed ^...$
+    (VALID.replace("proxy_config: {}", "proxy_config: {fixture: full-global, keys: {yes: x}}"),
+     "proxy_config/keys: the key True is read as a bool"),
+    (VALID + "mirrors: {not_proxied: {on: [a/]}}\n", "the key True is read as a bool, not text: quote it"),
+    (VALID + 'name: "abc\\n"\n', "does not match"),
 ])
 def test_a_scenario_value_that_would_fail_or_hang_after_the_build_is_refused_at_load(tmp_path, text, message):
     """What would only fail once the stack ran (a regular expression that does not compile, a blank finding fix,

@@ -336,6 +336,31 @@ _NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)(?:[+*]|\{
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # what a terminal acts on; tab and line feed are text
 
 
+def _pattern(validator, pattern: str, instance, schema):
+    """JSON Schema's `pattern`, with `$` the end of the text: Python's `$` also matches before a last line break,
+    so `name: "abc\\n"` passed ^...$."""
+    if validator.is_type(instance, "string") and (not re.search(pattern, instance)
+                                                  or (pattern.endswith("$") and instance.endswith("\n"))):
+        yield jsonschema.ValidationError(f"{printable(instance[:80])!r} does not match {pattern!r}")
+
+
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _pattern})
+
+
+def _string_keys(path: Path, data, where: str = "") -> None:
+    """Every mapping key is text: YAML 1.1 reads `yes`, `no`, `~` and `5` as a boolean, null or number, which no
+    field or key name is (they failed later as a traceback)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                raise UserError(f"{printable(path)}: {printable(where) or '(top)'}: the key {key!r} is read as a "
+                                f"{type(key).__name__ if key is not None else 'null'}, not text: quote it")
+            _string_keys(path, value, f"{where}/{key}" if where else key)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            _string_keys(path, value, f"{where}[{index}]")
+
+
 def _check_text(path: Path, data, where: str = "") -> None:
     """No text of a scenario file holds a terminal control character: reports and progress lines print it. A
     configuration's key values are the build's input, hostile ones on purpose (a CRLF Secret): they are left
@@ -399,7 +424,8 @@ def load_file(path: Path) -> Scenario:
         raise _loose(path)
     folder = path.parent
     data = _read_yaml(path)
-    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=lambda e: list(e.path))
+    _string_keys(path, data)
+    errors = sorted(_Validator(_schema()).iter_errors(data), key=lambda e: list(e.path))
     if errors:
         lines = [f"  at {'/'.join(map(str, e.path)) or '(top)'}: {_schema_message(e)}" for e in errors]
         raise UserError(f"{path}: not a valid scenario:\n" + "\n".join(lines))
@@ -407,7 +433,7 @@ def load_file(path: Path) -> Scenario:
         if secret not in _secrets():
             raise UserError(f"{path}: fixture secret {secret!r} is not in {_secrets_file()}")
     name_pattern = _schema()["properties"]["name"]["pattern"]  # a folder's name must meet the name's pattern too
-    if "name" not in data and not re.search(name_pattern, folder.name):
+    if "name" not in data and (not re.search(name_pattern, folder.name) or folder.name.endswith("\n")):
         raise UserError(f"{printable(path)}: the folder's name {printable(folder.name)!r} is no scenario name "
                         f"({name_pattern}): rename the folder or give `name:`")
     _check_text(path, data)
