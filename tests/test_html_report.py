@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from harness.contract.catalog import load_catalog
+from harness.infra.errors import UserError
 from harness.scenarios import html_report
 
 pytestmark = pytest.mark.offline  # a local browser on a local file: no engine, no network
@@ -153,3 +154,29 @@ def test_the_run_s_last_lines_and_shard_names_escape_terminal_control(tmp_path, 
     out = capsys.readouterr().out
     assert "\x1b" not in out and "FAILED a\\x1b[2J\\nFORGED: p\\x1b]0;t\\x07" in out and "MISSING m\\x1b[31m" in out
     assert shards._names(["x\x1b[2J"]) == "x\\x1b[2J"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda r: r["egress"][0].pop("ip"), "egress/0 is not what airgap writes (required"),
+    (lambda r: r.update(reused={"project:npm": "oops"}), "reused/project:npm is not what airgap writes"),
+    (lambda r: r.update(finding={"verdict": "nope", "fix": "x"}), "finding/verdict is not what airgap writes"),
+    (lambda r: r.update(finding={"verdict": "leak"}), "finding is not what airgap writes (required"),
+    (lambda r: r.update(project={"x": 1}), "project is not what airgap writes (required"),
+    (lambda r: r.update(seconds=float("inf")), "seconds is not what airgap writes (maximum"),
+    (lambda r: r.update(output="a\ud800b"), "holds a lone UTF-16 surrogate"),
+])
+def test_a_record_the_writers_could_not_read_is_refused_naming_it(tmp_path, change, message):
+    """A record that passed record_schema.yaml crashed a writer in `report merge` (found by a sweep: KeyError,
+    TypeError, UnicodeEncodeError after half the reports were written; inf written back as Infinity)."""
+    from harness.scenarios import report
+    from harness.scenarios.model import FINDING_VERDICTS
+
+    assert set(report._record_validator().schema["properties"]["finding"]["properties"]["verdict"]["enum"]) \
+        == set(FINDING_VERDICTS)
+    good = record("a", "webapp", [], problems=["p"], egress=[dict(LEAK)])
+    (tmp_path / "ok.json").write_text(json.dumps([good]))
+    assert report.load_records(tmp_path / "ok.json")[0]["scenario"] == "a"
+    change(good)
+    (tmp_path / "bad.json").write_text(json.dumps([good]).replace("Infinity", "1e400"))
+    with pytest.raises(UserError, match=message.replace("(", r"\(")):
+        report.load_records(tmp_path / "bad.json")

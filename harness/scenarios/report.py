@@ -69,7 +69,18 @@ def load_records(path: Path) -> list[dict]:
             where = "/".join(map(str, wrong.path)) or "(the record)"
             raise UserError(f"{path}: outcome record {_shown(record['scenario'])}: {where} is not what airgap writes "
                             f"({wrong.validator}: {wrong.validator_value})")
+        if _holds_surrogate(record):  # JSON's "\ud800" alone: no text, and no report could be written with it
+            raise UserError(f"{path}: outcome record {_shown(record['scenario'])}: holds a lone UTF-16 surrogate "
+                            "(\\uD800-\\uDFFF), which is no character")
     return records
+
+
+def _holds_surrogate(data) -> bool:
+    if isinstance(data, str):
+        return not data.isascii() and any(0xD800 <= ord(char) <= 0xDFFF for char in data)
+    if isinstance(data, dict):
+        return any(_holds_surrogate(key) or _holds_surrogate(value) for key, value in data.items())
+    return isinstance(data, list) and any(_holds_surrogate(item) for item in data)
 
 
 def _shown(name) -> str:
