@@ -205,6 +205,10 @@ def _stage_sources(instruction: str, args: dict[str, str], stages: list, images:
         if keyword == "RUN" else []
     stage_names = {name for _, name, _ in stages if name}
     for source in named:
+        if "$" in source:  # moby/buildkit#2412: BuildKit takes --from as written
+            flag = "--from" if keyword == "COPY" else "--mount from"
+            notes.append(f"{keyword} {flag}={_shown(source)}: BuildKit does not expand variables there (its build "
+                         "fails: invalid from flag value); podman does, so the build here goes on with it")
         written = _expand(source.strip("\"'"), args)
         if written.isdigit() or written.lower() in stage_names:
             continue  # an earlier stage
