@@ -305,3 +305,19 @@ def test_merge_refuses_shards_run_with_another_profile_registry_or_preamble(whol
     _break_json(dirs[1] / "shard.json", lambda d: d.pop("inputs"))  # a shard of an older airgap beside a newer one
     with pytest.raises(UserError, match="shard.json records no run inputs"):
         shards.merge(dirs)
+
+
+def test_merge_refuses_shard_records_that_contradict_their_plan_or_their_reports(whole_run, tmp_path):
+    """Two shard records of one plan with another count or selection, and a scenarios.json that holds other
+    scenarios than its shard.json lists, are refused (found by a sweep: merged with exit 0)."""
+    records = report.load_records(whole_run / "scenarios.json")
+    one, two = _shard_dirs(tmp_path, records, 2)
+    meta = json.loads((two / "shard.json").read_text())
+    (two / "shard.json").write_text(json.dumps({**meta, "count": 5}))
+    with pytest.raises(UserError, match="name the same plan but another shard count or selection"):
+        shards.merge([one, two])
+    (two / "shard.json").write_text(json.dumps(meta))
+    kept = [r for r in report.load_records(two / "scenarios.json")][:-1]
+    (two / "scenarios.json").write_text(json.dumps(kept))
+    with pytest.raises(UserError, match=r"shard-2: scenarios\.json holds other scenarios than its shard\.json lists"):
+        shards.merge([one, two], allow_partial=True)

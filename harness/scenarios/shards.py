@@ -217,6 +217,9 @@ def merge(directories: list[Path], allow_partial: bool = False) -> tuple[list[di
         raise UserError(f"the shards come from different plans (another selection, shard count or durations): {groups}")
     first_dir, first = shards[0]
     for directory, meta in shards[1:]:
+        if (meta["count"], meta["selection"]) != (first["count"], first["selection"]):  # one plan: one of each
+            raise UserError(f"{directory / SHARD_FILE} and {first_dir / SHARD_FILE} name the same plan but another "
+                            "shard count or selection: a shard record edited by hand?")
         differ = sorted(name for name in set(first.get("inputs") or {}) | set(meta.get("inputs") or {})
                         if (first.get("inputs") or {}).get(name) != (meta.get("inputs") or {}).get(name))
         if ("inputs" in first) != ("inputs" in meta):
@@ -235,10 +238,11 @@ def merge(directories: list[Path], allow_partial: bool = False) -> tuple[list[di
     position = {name: i for i, name in enumerate(selection)}
     where: dict[str, Path] = {}
     records = []
-    for directory, _meta in shards:
+    for directory, meta in shards:
         if not (directory / SCENARIOS_FILE).is_file():
             raise UserError(f"{directory}: no {SCENARIOS_FILE}: not a report directory")
-        for row in load_records(directory / SCENARIOS_FILE):
+        rows = load_records(directory / SCENARIOS_FILE)
+        for row in rows:
             name = row["scenario"]
             if name not in position:
                 raise UserError(f"{directory}: scenario {printable(name)} is not in the shards' selection")
@@ -248,6 +252,10 @@ def merge(directories: list[Path], allow_partial: bool = False) -> tuple[list[di
                                 f"{printable(directory)}: scenario {printable(name)} is in it twice")
             where[name] = directory
             records.append(row)
+    for directory, meta in shards:  # after the scenarios in two shards, which say more
+        listed = meta.get("scenarios")
+        if isinstance(listed, list) and sorted(map(str, listed)) != sorted(n for n, d in where.items() if d == directory):
+            raise UserError(f"{directory}: {SCENARIOS_FILE} holds other scenarios than its {SHARD_FILE} lists")
     missing = [name for name in selection if name not in where]
     if missing and not allow_partial:
         count = shards[0][1]["count"]
