@@ -291,8 +291,12 @@ def in_core_namespace(plugin_id: str) -> bool:
     return plugin_id.rpartition(".")[0] in ("", "org.gradle")
 
 
-def _script(path: str, text: str, values: Values, found: Found, catalog: dict) -> None:
-    code = code_of(text)
+def _is_settings(path: str) -> bool:
+    return path.rsplit("/", 1)[-1].startswith("settings.gradle")
+
+
+def _script(path: str, code: str, values: Values, found: Found, catalog: dict) -> None:
+    """One script's plugins and dependencies; `code` is its text without comments (code_of)."""
     management = block_spans(code, "pluginManagement")
     for start, end in block_spans(code, "plugins"):
         defaults = any(m_start < start < m_end for m_start, m_end in management)
@@ -421,14 +425,13 @@ def _catalog(files: dict[str, bytes], found: Found, values: Values) -> dict:
     return {"plugins": plugins}
 
 
-def _settings_catalogs(scripts: dict[str, str], values: Values, found: Found, catalog: dict) -> None:
+def _settings_catalogs(codes: dict[str, str], values: Values, found: Found, catalog: dict) -> None:
     """Version catalogs a settings script builds (versionCatalogs { create("libs") { version(...); library(...)
     .versionRef(...); plugin(...).version(...) } }): their libraries stood in for, the `libs` catalog's versions
     and plugins known to the scripts as those of libs.versions.toml are."""
-    for path, text in scripts.items():
-        if not path.rsplit("/", 1)[-1].startswith("settings.gradle"):
+    for path, code in codes.items():
+        if not _is_settings(path):
             continue
-        code = code_of(text)
         for start, end in block_spans(code, "versionCatalogs"):
             body = code[start:end]
             opened = [(m.end(), values.text(m.group(1)) if m.group(1) else m.group(2))
@@ -460,23 +463,24 @@ def _settings_catalogs(scripts: dict[str, str], values: Values, found: Found, ca
                        "read it (a script using libs. stops there)")
 
 
-def _included_builds(scripts: dict[str, str], values: Values, found: Found) -> None:
+def _included_builds(codes: dict[str, str], values: Values, found: Found) -> None:
     """The projects of the builds a settings script includes (includeBuild, a composite build): Gradle builds
     them and substitutes them for a dependency on their group:name, which is then never fetched."""
-    for path, text in scripts.items():
-        if not path.rsplit("/", 1)[-1].startswith("settings.gradle"):
+    for path, code in codes.items():
+        if not _is_settings(path):
             continue
-        for token in _INCLUDE_BUILD.findall(code_of(text)):
+        for token in _INCLUDE_BUILD.findall(code):
             directory = posixpath.normpath(posixpath.join(posixpath.dirname(path), values.text(token)))
             names = {posixpath.basename(directory)}
             for settings in (f"{directory}/settings.gradle", f"{directory}/settings.gradle.kts"):
-                code = code_of(scripts.get(settings, ""))
-                root = _ROOT_NAME.search(code)
+                included = codes.get(settings, "")
+                root = _ROOT_NAME.search(included)
                 names = {values.text(root.group(1))} if root else names
-                names |= {values.text(t).rpartition(":")[2] for m in _INCLUDE.finditer(code) for t in _STRING.findall(m.group(1))}
-            groups = {values.text(token) for script, text_of_script in scripts.items()
+                names |= {values.text(t).rpartition(":")[2] for m in _INCLUDE.finditer(included)
+                          for t in _STRING.findall(m.group(1))}
+            groups = {values.text(token) for script, script_code in codes.items()
                       if script.startswith(directory + "/") and not BUILD_SOURCES.match(script)
-                      for token in _GROUP.findall(code_of(text_of_script))}
+                      for token in _GROUP.findall(script_code)}
             found.substituted |= {(group, name): directory for group in groups for name in names}
 
 
@@ -624,19 +628,15 @@ def standins(files: dict[str, bytes]) -> StandIns:
     if PROPERTIES_FILE in files:
         values.values |= properties(PROPERTIES_FILE, files[PROPERTIES_FILE])
     catalog = _catalog(files, found, values)
-    scripts = {}
-    for path in sorted(p for p in files if p.endswith((".gradle", ".gradle.kts")) or BUILD_SOURCES.match(p)):
-        scripts[path] = text_of(path, files[path])
-        values.read_script(code_of(scripts[path]))
-    _settings_catalogs(scripts, values, found, catalog)
-    for path, text in scripts.items():  # settings first: its pluginManagement gives plugins their versions
-        if path.rsplit("/", 1)[-1].startswith("settings.gradle"):
-            _script(path, text, values, found, catalog)
-    for path, text in scripts.items():
-        if not path.rsplit("/", 1)[-1].startswith("settings.gradle"):
-            _script(path, text, values, found, catalog)
+    codes = {path: code_of(text_of(path, files[path]))  # each script without its comments, read once
+             for path in sorted(p for p in files if p.endswith((".gradle", ".gradle.kts")) or BUILD_SOURCES.match(p))}
+    for code in codes.values():
+        values.read_script(code)
+    _settings_catalogs(codes, values, found, catalog)
+    for path in sorted(codes, key=lambda path: not _is_settings(path)):  # settings first: pluginManagement versions
+        _script(path, codes[path], values, found, catalog)
     _kotlin_modules(found)
-    _included_builds(scripts, values, found)
+    _included_builds(codes, values, found)
     _lockfiles(files, found)
     rewritten: dict[str, bytes] = {}
     if VERIFICATION in files:
@@ -662,11 +662,11 @@ def standins(files: dict[str, bytes]) -> StandIns:
         found.note(f"{VERIFICATION}: {count} checksums rewritten to the stand-ins'"
                    + (f", those of {unserved} files no stand-in has (.module, a classifier) left as they were"
                       if unserved else "") + "; Debian's Gradle 4.4.1 does not verify dependencies (Gradle 6.2 does)")
-    code = "\n".join(code_of(text) for text in scripts.values())
+    code = "\n".join(codes.values())
     later = [f"{what} ({since})" for pattern, what, since in LATER_GRADLE if pattern.search(code)]
     if found.management_plugins:
         later.insert(0, "pluginManagement { plugins { } } (5.6)")
-    if any(path.endswith(".kts") for path in scripts):
+    if any(path.endswith(".kts") for path in codes):
         later.insert(0, "the Kotlin DSL (.gradle.kts)")
     if later:
         found.note(f"Debian's Gradle 4.4.1 has none of what the scripts use of later Gradle: {', '.join(later)}: "
