@@ -41,7 +41,7 @@ _SOURCE = re.compile(rf"^source\s*\(?\s*(?:{_STRING}|:(\w+))")
 _RUBY = re.compile(rf"^ruby\s*\(?\s*(?:{_STRING}|file:\s*{_STRING})")
 _OPTION = re.compile(rf""":?(\w+)(?::|\s*=>)\s*(?:{_STRING}|(%[iw]\[[^\]]*\]|\[[^\]]*\]|:\w+|\w+))""")
 _REQUIREMENT = re.compile(rf"\s*,\s*{_STRING}")  # matched at a position (rest of a gem line)
-_REQUIREMENTS_ARRAY = re.compile(r"""\s*,\s*\[((?:\s*(?:"[^"]*"|'[^']*')\s*,?)*)\]""")  # gem "pg", [">= 1.1", "< 2"]
+_REQUIREMENTS_ARRAY = re.compile(r"""\s*,\s*\[((?:\s*+(?:"[^"]*"|'[^']*')\s*+,?)*+)\]""")  # possessive: linear  # gem "pg", [">= 1.1", "< 2"]
 MAX_REQUIREMENTS = 64  # version requirements of one gem (a real one has one to three); each is checked against each
 SOURCE_OPTIONS = ("git", "github", "gitlab", "bitbucket", "path", "gist")
 
