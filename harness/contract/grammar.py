@@ -480,9 +480,9 @@ def client_url(manager: str, url: str) -> str:
     client gets a user-info '+' as %2B, so that it is not read as a space."""
     if manager in CLIENTS["directory-base"] and not url.endswith("/"):
         url += "/"
-    if manager in CLIENTS["plus-is-space"]:
-        start = url.find("://") + 3 if "://" in url else 0
-        at = re.split(r"[/?#]", url[start:], maxsplit=1)[0].rfind("@")
+    if manager in CLIENTS["plus-is-space"] and "://" in url:
+        start = url.index("://") + 3
+        at = _authority(url).rfind("@")
         if at > 0:
             url = url[:start] + url[start:start + at].replace("+", "%2B") + url[start + at:]
     return url

@@ -230,7 +230,7 @@ def public_mirrors(catalog: Catalog, oci: list[tuple[str, str]], packages: dict[
 def _public(catalog, strategy, images, mirrors, packages, dockerhub_login) -> list[dict]:
     out = _Destinations()
     if dockerhub_login:  # first: it is what reaches Docker Hub first, and oci-dockerhub-url is what skips it
-        for host in catalog.pull_hosts(reference.parse_normalized("docker.io/library/login")):  # Docker Hub's own
+        for host in catalog.dockerhub_endpoints:  # Docker Hub's own, not a profile's Docker Hub prefix
             out.add(host, "Docker Hub login with the platform's credentials", "oci-dockerhub-url")
     for name, image in images.items():
         if image.error:

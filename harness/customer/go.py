@@ -89,11 +89,12 @@ def parse_go_mod(text: str):
             if len(new) == 1 and not _is_local(new[0]):
                 raise UserError(f"{where}: replace by a module needs its version (a directory starts with ./ or ../)")
             replaced = (_module(old[0], where), old[1] if len(old) == 2 else None)
-            twice = next((r for r in replaces if r[:2] == replaced and r[2:4] != (new[0], new[1] if len(new) == 2 else None)), None)
+            target = (new[0], new[1] if len(new) == 2 else None)
+            twice = next((r for r in replaces if r[:2] == replaced and r[2:4] != target), None)
             if twice:  # go: "multiple replacements for"
                 raise UserError(f"{where}: {printable(' '.join(old))} is replaced again, differently ({twice[4]}): Go "
                                 "stops on it")
-            replaces.append((*replaced, new[0], new[1] if len(new) == 2 else None, where))
+            replaces.append((*replaced, *target, where))
         # module, go, toolchain, exclude, retract, godebug, tool, ignore and newer verbs: nothing to stand in for
     if block is not None:
         raise UserError(f"{GO_MOD}: a '{block} (' block is not closed with ')'")

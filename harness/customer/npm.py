@@ -474,7 +474,7 @@ def _manifest_only(manifest: dict, npmrc: dict, made: Made) -> None:
             dependencies = each.get(group, {})
             if not isinstance(dependencies, dict):
                 raise UserError(f"{path}: `{group}` is not an object")
-            count += sum(_direct(f"{path}: {group}[{alias!r}]", alias, spec, npmrc, made)
+            count += sum(_direct(path, f"{group}[{alias!r}]", alias, spec, npmrc, made)
                          for alias, spec in dependencies.items() if alias not in linked)
     if workspaces:
         made.notes.append(f"no lockfile: the dependencies of {len(workspaces)} workspaces stood in for too; the "
@@ -484,8 +484,10 @@ def _manifest_only(manifest: dict, npmrc: dict, made: Made) -> None:
                           "range allows, without dependencies of their own")
 
 
-def _direct(where: str, alias: str, spec, npmrc: dict, made: Made) -> bool:
-    """A direct dependency of a manifest without a lockfile: whether it was stood in for (else skipped or noted)."""
+def _direct(path: str, field_name: str, alias: str, spec, npmrc: dict, made: Made) -> bool:
+    """A direct dependency of a manifest without a lockfile (`path`'s `field_name`): whether it was stood in for
+    (else skipped or noted)."""
+    where = f"{path}: {field_name}"
     if not isinstance(spec, str):
         raise UserError(f"{where} is not a string")
     name = alias
@@ -497,7 +499,6 @@ def _direct(where: str, alias: str, spec, npmrc: dict, made: Made) -> bool:
     if version is None:
         made.notes.append(f"{alias}@{printable(spec)}: a dist-tag other than latest, not stood in for")
         return False
-    path, _, field_name = where.partition(": ")
     registry = _registry_of(_name(path, field_name, name), npmrc)
     if "${" in registry:  # .npmrc names it by an environment variable the build may set: no host to serve on
         made.notes.append(f"{alias}: {NPMRC} takes its registry from an environment variable "

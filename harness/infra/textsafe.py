@@ -39,6 +39,12 @@ def printable(name: str | bytes | os.PathLike) -> str:
     return "".join(out)
 
 
+def has_lone_surrogate(text: str) -> bool:
+    """Whether `text` holds a UTF-16 surrogate on its own (JSON's "\\ud800" escape): no character, and no UTF-8
+    text can carry it."""
+    return not text.isascii() and any(0xD800 <= ord(char) <= 0xDFFF for char in text)
+
+
 def printable_lines(text: str) -> str:
     """`text` as `printable` shows it, its line breaks and tabs kept: a build's output in a report (ANSI colours
     shown as \\x1b[..., which XML could not hold and a terminal would act on)."""

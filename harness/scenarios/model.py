@@ -336,11 +336,14 @@ _NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)(?:[+*]|\{
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # what a terminal acts on; tab and line feed are text
 
 
-def _pattern(validator, pattern: str, instance, schema):
+def _matches(pattern: str, text: str) -> bool:
     """JSON Schema's `pattern`, with `$` the end of the text: Python's `$` also matches before a last line break,
     so `name: "abc\\n"` passed ^...$."""
-    if validator.is_type(instance, "string") and (not re.search(pattern, instance)
-                                                  or (pattern.endswith("$") and instance.endswith("\n"))):
+    return bool(re.search(pattern, text)) and not (pattern.endswith("$") and text.endswith("\n"))
+
+
+def _pattern(validator, pattern: str, instance, schema):
+    if validator.is_type(instance, "string") and not _matches(pattern, instance):
         yield jsonschema.ValidationError(f"{printable(instance[:80])!r} does not match {pattern!r}")
 
 
@@ -433,7 +436,7 @@ def load_file(path: Path) -> Scenario:
         if secret not in _secrets():
             raise UserError(f"{path}: fixture secret {secret!r} is not in {_secrets_file()}")
     name_pattern = _schema()["properties"]["name"]["pattern"]  # a folder's name must meet the name's pattern too
-    if "name" not in data and (not re.search(name_pattern, folder.name) or folder.name.endswith("\n")):
+    if "name" not in data and not _matches(name_pattern, folder.name):
         raise UserError(f"{printable(path)}: the folder's name {printable(folder.name)!r} is no scenario name "
                         f"({name_pattern}): rename the folder or give `name:`")
     _check_text(path, data)

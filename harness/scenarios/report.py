@@ -13,7 +13,6 @@ or as `load_records` reads them back, so merged shards (`airgap report merge`) g
 
 import functools
 import json
-import re
 import os
 from collections import Counter
 from importlib import resources
@@ -25,7 +24,7 @@ import jsonschema
 from harness.contract.catalog import Catalog
 from harness.infra.errors import UsageError, UserError
 from harness.infra.files import read_json_file
-from harness.infra.textsafe import printable, printable_lines
+from harness.infra.textsafe import has_lone_surrogate, printable, printable_lines
 from harness.infra.yamltext import load_yaml
 from harness.customer.project import summary_lines
 from harness.scenarios import html_report
@@ -77,7 +76,7 @@ def load_records(path: Path) -> list[dict]:
 
 def _holds_surrogate(data) -> bool:
     if isinstance(data, str):
-        return not data.isascii() and any(0xD800 <= ord(char) <= 0xDFFF for char in data)
+        return has_lone_surrogate(data)
     if isinstance(data, dict):
         return any(_holds_surrogate(key) or _holds_surrogate(value) for key, value in data.items())
     return isinstance(data, list) and any(_holds_surrogate(item) for item in data)
@@ -198,11 +197,6 @@ def _matrix_markdown(catalog: Catalog, matrix: dict, keys: dict) -> str:
     return "\n".join(lines) + "\n\nreport.html has the matrix per key, each cell linked to its scenarios.\n"
 
 
-def anchor(name: str) -> str:
-    """A scenario's anchor in scenarios.md: letters and digits, '-' for anything else (never a '"' or a '<')."""
-    return re.sub(r"[^a-z0-9]", "-", name.lower())
-
-
 def _findings_markdown(records) -> list[str]:
     """The failed scenarios that carry a finding (model.Finding), one row each: what a platform team reads
     first. Empty when there is none."""
@@ -213,7 +207,7 @@ def _findings_markdown(records) -> list[str]:
     for o in failed:
         cells = [FINDING_VERDICTS[o["finding"]["verdict"]], o["finding"]["fix"], *o["problems"]]
         cells = [_md_cell(c) for c in cells]
-        lines.append(f"| [{_md_cell(o['scenario'])}](#{anchor(o['scenario'])}) | " + " | ".join(cells[:2]) + " | "
+        lines.append(f"| [{_md_cell(o['scenario'])}](#{html_report.anchor(o['scenario'])}) | " + " | ".join(cells[:2]) + " | "
                      + "<br>".join(cells[2:]) + " |")
     return lines + [""]
 
@@ -233,7 +227,7 @@ def _scenarios_markdown(records) -> str:
     lines = ["# Scenarios", "", *_findings_markdown(records)]
     for o in records:
         failed_steps = o["failed_steps"]
-        lines += [f'<a id="{anchor(o["scenario"])}"></a>', f"## {_md_text(o['scenario'])}: {'passed' if _passed(o) else 'FAILED'}",
+        lines += [f'<a id="{html_report.anchor(o["scenario"])}"></a>', f"## {_md_text(o['scenario'])}: {'passed' if _passed(o) else 'FAILED'}",
                   "", f"build {_md_text(o['build'])}" + (f"; failed steps: {_md_text(', '.join(failed_steps))}"
                                                           if failed_steps else ""), ""]
         if not _passed(o) and o.get("finding"):

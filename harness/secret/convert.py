@@ -34,7 +34,7 @@ import yaml
 from harness.contract.config import ProxyConfig, display_name, key_problems, read_config, split_key_name
 from harness.infra.files import read_regular_file
 from harness.infra.errors import UserError
-from harness.infra.textsafe import printable
+from harness.infra.textsafe import has_lone_surrogate, printable
 from harness.secret import DEFAULT_KUBECTL_VERSION, DEFAULT_MOUNT_MODE, DEFAULT_NAME  # noqa: F401 (re-exported)
 from harness.secret.goyaml import (check_name, check_namespace, go_quote, go_yaml_key_order, go_yaml_scalar,
                                    invalid_key_message, resolves_to_string)
@@ -373,7 +373,7 @@ def _section(secret: dict, field_name: str, source: str) -> dict:
                             "date to kubectl (YAML 1.1: 0755, true, on), not a string, so the API server refuses the "
                             "Secret; quote it")
         previous = key
-        if not value.isascii() and any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+        if has_lone_surrogate(value):
             raise UserError(f"{source}: {field_name} key {key!r}: the value holds an escaped UTF-16 surrogate "
                             "(\\uD800-\\uDFFF) on its own, which is no character")
     return section
