@@ -1,4 +1,5 @@
-"""Hostile input to `secret import|mount` and `survey`: a clear error, never a traceback, a hang or a blow-up.
+"""Hostile input to the commands (secret import|mount|render, survey, lint, run, report merge, preamble-check):
+a clear error, never a traceback, a hang or a blow-up.
 
 Each case runs the real command in its own process, with a time limit and (where memory is the risk)
 an address-space limit, so a regression shows as a failure instead of taking the machine down.
@@ -209,3 +210,98 @@ def test_survey_report_dir_that_is_a_file(tmp_path, where, expected):
     (tmp_path / "a-file").write_text("x")
     report_dir = tmp_path / where
     assert_clear_error(airgap("survey", EMPTY_CONFIG, "--report-dir", report_dir), expected.format(dir=report_dir))
+
+
+# --- links that loop, special files where a command reads a tree ----------------------------------------
+
+
+def _loop(directory: Path, name: str) -> Path:
+    """Two symbolic links naming each other; the first returned."""
+    (directory / f"{name}-b").symlink_to(directory / name)
+    (directory / name).symlink_to(directory / f"{name}-b")
+    return directory / name
+
+
+def test_profile_that_is_a_link_loop_is_named(tmp_path):
+    loop = _loop(tmp_path, "profile.yaml")
+    for result in (airgap("lint", "--profile", loop, EMPTY_CONFIG),
+                   helpers.airgap("lint", EMPTY_CONFIG, env={**os.environ, "AIRGAP_PROFILE": str(loop)}, text=False)):
+        err = result.stderr.decode()
+        assert result.returncode == 2 and "Traceback" not in err, err
+        assert "argument --profile: " in err and f"{loop}: cannot be resolved: a loop of symbolic links" in err, err
+
+
+def test_merge_into_a_link_loop_is_a_usage_error(tmp_path):
+    loop = _loop(tmp_path, "out")
+    shard = tmp_path / "shard"
+    shard.mkdir()
+    result = airgap("report", "merge", shard, "--report-dir", loop)
+    err = result.stderr.decode()
+    assert result.returncode == 2 and "Traceback" not in err, err
+    assert f"--report-dir {loop}: cannot be resolved" in err, err
+
+
+def test_scenario_project_path_that_loops_names_the_scenario(tmp_path):
+    folder = tmp_path / "loop-project"
+    folder.mkdir()
+    (folder / "scenario.yaml").write_text((helpers.SCENARIOS / "customer-byoc-dockerfile" / "scenario.yaml").read_text()
+                                          .replace("project: {path: ../../fixtures/projects/byoc-dockerfile}",
+                                                   "project: {path: la}"))
+    _loop(folder, "la")
+    result = airgap("run", "--report-dir", tmp_path / "reports", folder)
+    assert_clear_error(result, f"{folder / 'scenario.yaml'}: ", "cannot be resolved")
+
+
+@pytest.mark.parametrize("content", [b"a: \xff\n", b"x" * (2 << 20)], ids=["not-utf-8", "over-the-limit"])
+def test_loose_yaml_that_cannot_be_the_matrix_file_is_not_a_scenario(tmp_path, content):
+    loose = tmp_path / "loose.yaml"
+    loose.write_bytes(content)
+    assert_clear_error(airgap("run", "--report-dir", tmp_path / "reports", loose, limit_memory=True),
+                       f"{loose}: not a scenario")
+
+
+def _preamble_copy(tmp_path) -> Path:
+    import shutil
+
+    copy = tmp_path / "preamble"
+    shutil.copytree(helpers.PREAMBLE, copy)
+    return copy
+
+
+def test_preamble_check_leaves_out_what_is_not_a_file(tmp_path):
+    """A FIFO, a directory or a link loop named *.sh is no source text, as a copy of the tree leaves it out: it
+    is not read (a FIFO would block until a writer comes)."""
+    preamble = _preamble_copy(tmp_path)
+    os.mkfifo(preamble / "fifo.sh")
+    (preamble / "dir.sh").mkdir()
+    _loop(preamble, "loop.sh")
+    result = airgap("preamble-check", "--preamble", preamble, "--strategy", "webapp", EMPTY_CONFIG, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+
+
+def test_preamble_check_says_what_the_preamble_treated_as_unset(tmp_path):
+    config = helpers.write_proxy_config(tmp_path / "config", {"pkg-npm-url": b"https://npm\x00.example.com/"})
+    result = airgap("preamble-check", "--strategy", "webapp", config, timeout=60)
+    err = result.stderr.decode()
+    assert result.returncode == 0, err
+    assert "airgap: preamble-check: proxy-config: warning: pkg-npm-url: " in err and "treated as unset" in err, err
+
+
+def test_secret_render_refuses_more_than_a_secret_holds(tmp_path):
+    directory = tmp_path / "config"
+    directory.mkdir()
+    for index in range(3):
+        (directory / f"pkg-npm-url-{index}").write_bytes(b"x" * (400 << 10))
+    assert_clear_error(airgap("secret", "render", directory, limit_memory=True),
+                       f"{directory}: its files hold over 1 MiB in all")
+
+
+def test_extra_ca_file_over_the_limit_is_not_read(tmp_path):
+    big = tmp_path / "ca.pem"
+    with open(big, "wb") as file:
+        file.truncate(64 << 20)
+    from harness.infra import settings
+    from harness.infra.errors import UserError
+
+    with pytest.raises(UserError, match="AIRGAP_EXTRA_CA_CERTS: .*too large"):
+        settings.load({"AIRGAP_EXTRA_CA_CERTS": str(big), "AIRGAP_STATE_DIR": str(tmp_path / "state")})

@@ -1,6 +1,7 @@
 """`airgap preamble-check`: run a build preamble offline and print what it configured, in `airgap plan`'s shape."""
 
 import json
+import re
 import sys
 
 from harness.commands.common import add_catalog_option, add_format_option, strategy_names
@@ -31,9 +32,18 @@ def run(args) -> int:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         print(render_text(result, args.config_dir))
+        if result["exit_code"] == 0:  # a stopped preamble's whole log is in the text already
+            for line in warnings(result["log"]):
+                print(f"airgap: preamble-check: {_printable(line)}", file=sys.stderr)
     for problem in result["problems"]:
         print(f"airgap: preamble-check: {problem}", file=sys.stderr)
     return 1 if result["problems"] or result["exit_code"] != 0 else 0
+
+
+def warnings(log: str) -> list[str]:
+    """The preamble's warnings (a value it treated as unset, ...): plan prints its own on stderr, and a
+    fallback to a default must not pass silently in text either."""
+    return [line for line in log.splitlines() if re.search(r"\bwarning:", line, re.I)]
 
 
 def _printable(line: str) -> str:

@@ -26,11 +26,15 @@ def add_parser(subparsers) -> None:
 
 def _merge(args) -> int:
     from harness.commands.run import summarize
-    from harness.infra.errors import UsageError
+    from harness.infra.errors import UsageError, UserError
+    from harness.infra.files import resolved
     from harness.scenarios import report, shards
 
-    out = args.report_dir.resolve()
-    if any(path.resolve() == out for path in args.paths):
+    try:
+        out = resolved(args.report_dir)
+    except UserError as error:
+        raise UsageError(f"--report-dir {error}") from None
+    if any(resolved(path) == out for path in args.paths):
         raise UsageError(f"--report-dir {args.report_dir}: is one of the shards' directories; merge into another")
     records, missing = shards.merge(args.paths, allow_partial=args.allow_partial)
     report.prepare_report_dir(args.report_dir)

@@ -14,6 +14,7 @@ from pathlib import Path
 from harness.contract import reference
 from harness.contract.profile import Handoff, Profile, load_profile
 from harness.infra.errors import UserError
+from harness.infra.files import resolved
 from harness.infra.records import record
 from harness.infra.settings import CHOREO_REGISTRY_VAR
 from harness.infra.yamltext import load_yaml
@@ -373,7 +374,7 @@ def load_catalog(choreo_registry: str | None = None, profile: str | os.PathLike 
     """The catalog with the platform profile `profile` merged in (None: the default, profiles/choreo.yaml; the
     commands take --profile / $AIRGAP_PROFILE), and every platform registry host replaced by `choreo_registry`
     when a PDP uses its own registry."""
-    return _load_catalog(choreo_registry or None, str(Path(profile).expanduser().resolve()) if profile else None)
+    return _load_catalog(choreo_registry or None, str(resolved(profile)) if profile else None)
 
 
 @functools.lru_cache(maxsize=None)

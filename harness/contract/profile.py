@@ -16,6 +16,7 @@ from pathlib import Path
 from harness.contract import reference
 from harness.infra import paths
 from harness.infra.errors import UserError
+from harness.infra.files import resolved
 from harness.infra.records import record
 from harness.infra.settings import PROFILE_VAR
 from harness.infra.textsafe import printable
@@ -243,7 +244,7 @@ def _strategy(reader: _Reader, name: str, value, where: str) -> ProfileStrategy:
 
 def load_profile(path: str | os.PathLike | None = None) -> Profile:
     """Read and check a profile file (None: the default profile). Errors name the file and the entry."""
-    path = Path(path).expanduser().resolve() if path is not None else default_path()
+    path = resolved(path) if path is not None else default_path()
     reader = _Reader(path)
     try:
         size = path.stat().st_size

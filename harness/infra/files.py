@@ -56,3 +56,27 @@ def read_json_file(path: Path, limit: int):
 
 def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON (Python writes it for a float that is not finite)")
+
+
+def read_files_below(directory: Path, file_limit: int, total_limit: int) -> dict[Path, bytes]:
+    """Every regular file below `directory` by its relative path, each read as read_regular_file reads it; other
+    kinds of entry (FIFOs, devices, links to them, link loops) are left out, as a copy of the tree leaves them."""
+    found, total = {}, 0
+    for path in sorted(directory.rglob("*")):
+        if not path.is_file():
+            continue
+        data = read_regular_file(path, file_limit)
+        total += len(data)
+        if total > total_limit:
+            raise UserError(f"{printable(directory)}: too large (over {total_limit} bytes in all)")
+        found[path.relative_to(directory)] = data
+    return found
+
+
+def resolved(path: str | os.PathLike) -> Path:
+    """The path made absolute with its symbolic links followed, or a UserError naming it (a loop of links)."""
+    try:
+        return Path(path).expanduser().resolve()
+    except (RuntimeError, OSError) as error:  # Python 3.11 raises RuntimeError on a loop, later ones OSError
+        reason = getattr(error, "strerror", None) or "a loop of symbolic links"
+        raise UserError(f"{printable(path)}: cannot be resolved: {reason}") from None

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 from harness.infra.errors import UserError
+from harness.infra.files import read_regular_file
 from harness.infra.records import record
 
 STATE_DIR_VAR = "AIRGAP_STATE_DIR"
@@ -35,6 +36,7 @@ def _state_dir(environ) -> Path:
     return path.resolve()
 
 
+MAX_CA_BYTES = 1 << 20  # a PEM bundle: Debian's whole ca-certificates.crt is about 220 KiB
 EXTRA_CA_FILE = "extra-ca-certs"  # in the state directory: the same setting, kept by scripts/bootstrap
 
 
@@ -45,7 +47,10 @@ def _extra_ca_certs(environ, state_dir: Path) -> tuple[Path, ...]:
     """
     raw = environ.get(EXTRA_CA_VAR)
     if raw is None and (state_dir / EXTRA_CA_FILE).is_file():
-        raw = ":".join((state_dir / EXTRA_CA_FILE).read_text().split())
+        try:
+            raw = ":".join(read_regular_file(state_dir / EXTRA_CA_FILE, MAX_CA_BYTES).decode().split())
+        except UnicodeDecodeError:
+            raise UserError(f"{state_dir / EXTRA_CA_FILE}: not UTF-8 text (one CA file path per line)") from None
     paths = []
     for entry in (raw or "").split(":"):
         if not entry.strip():
@@ -54,8 +59,8 @@ def _extra_ca_certs(environ, state_dir: Path) -> tuple[Path, ...]:
         if not path.is_file():
             raise UserError(f"{EXTRA_CA_VAR}: {entry!r} is not a file (expected colon-separated PEM CA files)")
         try:
-            text = path.read_text(encoding="ascii")
-        except (OSError, UnicodeDecodeError) as error:
+            text = read_regular_file(path, MAX_CA_BYTES).decode("ascii")
+        except (UserError, UnicodeDecodeError) as error:
             raise UserError(f"{EXTRA_CA_VAR}: {entry!r} cannot be read as PEM text: {error}") from None
         if "-----BEGIN CERTIFICATE-----" not in text:
             raise UserError(f"{EXTRA_CA_VAR}: {entry!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")

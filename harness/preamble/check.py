@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from harness.contract.catalog import Catalog, load_catalog
 from harness.contract.config import ProxyConfig, display_name, read_config, split_key_name
 from harness.infra.errors import UserError
+from harness.infra.files import resolved
 from harness.contract import grammar
 from harness.infra import paths
 from harness.preamble import interface, readers
@@ -257,7 +258,7 @@ def catalog_text(catalog: Catalog | None = None) -> str:
 
 
 def _source_texts(preamble_dir: Path) -> list[str]:
-    return [path.read_text(errors="replace") for path in sorted(preamble_dir.rglob("*.sh"))]
+    return [data.decode(errors="replace") for path, data in interface.files(preamble_dir).items() if path.suffix == ".sh"]
 
 
 def watched_secrets(catalog: Catalog, config: ProxyConfig, innocent: str) -> dict[str, str]:
@@ -294,12 +295,13 @@ def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: s
     entry = interface.entry(preamble_dir or paths.preamble_dir(), strategy)
     if not entry.is_file():
         raise UserError(f"{entry}: no preamble entry for strategy {strategy} (expected <preamble dir>/{strategy}.sh)")
-    config_dir = Path(config_dir).resolve()
+    config_dir = resolved(config_dir)
     config = read_config(config_dir)
+    sources = _source_texts(entry.parent)  # read before it runs: a file that cannot be read stops it here
     before = _snapshot(config_dir)
     with tempfile.TemporaryDirectory(prefix="airgap-preamble-") as workdir:
-        run = run_preamble(entry.resolve(), config_dir, Path(workdir), choreo_registry, preamble_profile(catalog))
-        innocent = "\n".join([str(config_dir), catalog_text(catalog), *_source_texts(entry.parent)])
+        run = run_preamble(resolved(entry), config_dir, Path(workdir), choreo_registry, preamble_profile(catalog))
+        innocent = "\n".join([str(config_dir), catalog_text(catalog), *sources])
         watched = watched_secrets(catalog, config, innocent)
         reader = Reader(catalog, config, strategy, run, watched)
         result = {"strategy": strategy, "exit_code": run.exit_code}

@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.infra.files import read_files_below
+
 # --- in: the environment a preamble receives ------------------------------------------------------------
 
 PROXY_CONFIG_DIR = "PROXY_CONFIG_DIR"  # the proxy-config directory (plain or a kubelet Secret volume)
@@ -69,6 +71,16 @@ HANDOFF_KINDS = {"pack build": ("env", "volume"), "podman build": ("build-arg", 
 def entry(preamble_dir: str | os.PathLike, strategy: str) -> Path:
     """A preamble is a directory with one `<strategy>.sh` per strategy (and its lib/), sourced by bash."""
     return Path(preamble_dir) / f"{strategy}.sh"
+
+
+MAX_FILE_BYTES = 4 << 20  # one file of a preamble directory (the reference preamble's largest: about 60 KiB)
+MAX_BYTES = 64 << 20  # all of them
+
+
+def files(preamble_dir: str | os.PathLike) -> dict[Path, bytes]:
+    """Every regular file of a preamble directory by its relative path, bounded (what a builder gets, what a
+    step key hashes, what preamble-check may see the preamble print)."""
+    return read_files_below(Path(preamble_dir), MAX_FILE_BYTES, MAX_BYTES)
 
 
 @dataclass(frozen=True)

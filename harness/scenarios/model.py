@@ -26,6 +26,7 @@ from harness.contract.plan import plan
 from harness.customer.project import CustomerProject, built_by, load as load_project, read_tree
 from harness.infra import paths
 from harness.infra.errors import UserError
+from harness.infra.files import read_regular_file, resolved
 from harness.infra.textsafe import printable
 from harness.infra.yamltext import YAMLSyntaxError, load_yaml
 from harness.scenarios.recipes import expand, for_its_projects, recipes
@@ -318,10 +319,7 @@ MAX_SCENARIO_FILE_BYTES = 1024 * 1024  # a scenario.yaml or project.yaml is writ
 def _read_yaml(path: Path):
     """A scenario folder's YAML file, bounded and as UTF-8; every error names the file."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_SCENARIO_FILE_BYTES + 1)
-        if len(data) > MAX_SCENARIO_FILE_BYTES:
-            raise UserError(f"{printable(path)}: over {MAX_SCENARIO_FILE_BYTES >> 20} MiB; a scenario file is a few KiB")
+        data = read_regular_file(path, MAX_SCENARIO_FILE_BYTES, "; a scenario file is a few KiB")
         return load_yaml(data.decode("utf-8").removeprefix("\ufeff"))
     except UnicodeDecodeError as error:
         raise UserError(f"{printable(path)}: not UTF-8 text (byte {error.start})") from None
@@ -616,7 +614,7 @@ def _with_project_path(path: Path, data: dict) -> Scenario:
                         f"it cannot be combined with {', '.join(clashes)}")
     scenario = from_json(data, folder.name, str(path), folder)
     try:
-        where = (folder / data["project"]["path"]).resolve()
+        where = resolved(folder / data["project"]["path"])
         relative = os.path.relpath(where)  # reports name it from the checkout, as a user would type it
         loaded = load_project(Path(relative) if not relative.startswith("..") else where,
                               built_by(recipes()[scenario.strategy]))
@@ -741,8 +739,8 @@ def _loose(path: Path) -> UserError:
 
 def _is_matrix(path: Path) -> bool:
     try:
-        return load_yaml(path.read_text()) == MATRIX_FILE
-    except (OSError, YAMLSyntaxError):
+        return _read_yaml(path) == MATRIX_FILE
+    except UserError:  # not YAML, not UTF-8, too large: not the matrix file (the caller says what it is not)
         return False
 
 
@@ -779,7 +777,7 @@ def refuse_one_file_twice(files) -> None:
     name (`airgap run` and the pytest plugin alike)."""
     seen: dict[Path, Path] = {}
     for file in map(Path, files):
-        first = seen.setdefault(file.resolve(), file)
+        first = seen.setdefault(resolved(file), file)
         if first is not file:
             raise UserError(f"{printable(file)} and {printable(first)} are one file (given twice, or a symbolic "
                             "link): give it once")

@@ -69,6 +69,7 @@ from harness.contract import grammar, reference
 from harness.contract.catalog import Catalog
 from harness.contract.config import ProxyConfig, split_key_name
 from harness.contract.plan import Plan
+from harness.preamble import interface
 from harness.scenarios.model import DOCKERFILE_STAGE, dockerfile_stage, step_name
 
 KEY_VERSION = 3
@@ -98,8 +99,7 @@ def files_digest(files: Mapping[str, bytes] | tuple) -> str:
 
 
 def directory_digest(directory: Path) -> str:
-    return files_digest({p.relative_to(directory).as_posix(): p.read_bytes()
-                         for p in sorted(directory.rglob("*")) if p.is_file()})
+    return files_digest({path.as_posix(): data for path, data in interface.files(directory).items()})
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,7 @@ def build_script(strategy: str, steps: list[dict], handoff: str | None = None,
 
 
 def _files_under(directory: Path, target: str) -> dict[str, bytes]:
-    return {f"{target}/{p.relative_to(directory)}": p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {f"{target}/{path}": data for path, data in interface.files(directory).items()}
 
 
 def check_preamble(preamble_dir: Path, strategies) -> None:

@@ -50,6 +50,7 @@ LAST_KUBECTL_WITH_NULL_TIMESTAMP = (1, 33)  # Kubernetes 1.34 omits a zero creat
 MAX_SECRET_FILE_BYTES = 4 * 1024 * 1024
 MAX_YAML_NODES = 20_000
 MAX_YAML_DEPTH = 64
+MAX_SECRET_DATA_BYTES = 1024 * 1024  # the API server refuses a Secret whose data holds more (MaxSecretSize)
 MAX_KEYS = 5_000  # a proxy-config has a few hundred keys at most (every key, scoped to every strategy); JSON too
 PULL_SECRET_TYPES = ("kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg")
 
@@ -99,7 +100,7 @@ def _read_file(path: Path, limit: int = MAX_SECRET_FILE_BYTES) -> bytes:
 def read_directory(directory: str | os.PathLike) -> DirectoryData:
     """Regular files only, as kubectl's os.ReadDir loop does: symlinks, directories, FIFOs are skipped."""
     directory = _existing_directory(directory)
-    result = DirectoryData()
+    result, total = DirectoryData(), 0
     try:
         names = sorted(os.listdir(directory), key=os.fsencode)
     except OSError as error:
@@ -113,11 +114,15 @@ def read_directory(directory: str | os.PathLike) -> DirectoryData:
         if not stat.S_ISREG(mode):
             result.skipped.append((display_name(name), _entry_kind(mode)))
             continue
-        raw = _read_file(path)
+        raw = _read_file(path, MAX_SECRET_DATA_BYTES)
         problems = key_problems(name)
         if problems:
             raise UserError(f"{printable(directory)}: {invalid_key_message(name, problems)}")
         result.data[name] = raw
+        total += len(raw)
+        if total > MAX_SECRET_DATA_BYTES:
+            raise UserError(f"{printable(directory)}: its files hold over {MAX_SECRET_DATA_BYTES >> 20} MiB in all; "
+                            "Kubernetes refuses a Secret whose data holds more")
     return result
 
 
