@@ -71,6 +71,7 @@ VALUED = {"-r": "requirement", "--requirement": "requirement", "-c": "constraint
           "--extra-index-url": "extra", "-f": "find-links", "--find-links": "find-links",
           "--no-binary": "no-binary", "--only-binary": "only-binary", "--trusted-host": None, "--use-feature": None,
           "--global-option": None, "--config-settings": None, "--hash": None}
+MAX_SPECIFIERS = 256  # different specifiers of one name; each candidate version is checked against them
 FALLBACK_VERSION = "1.0.0"  # a name with no version constraint at all
 OPTIONS = {"index": "--index-url", "extra": "--extra-index-url", "find-links": "--find-links"}
 
@@ -96,6 +97,7 @@ class Reader:
     named: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     texts: dict = field(default_factory=dict)  # project path -> its text, for the files read
+    read_as_requirements: set = field(default_factory=set)  # files read through -r (texts: through -r or -c)
     indexes: list = field(default_factory=list)  # (option kind, URL, the file naming it)
     built: list = field(default_factory=list)  # project directories pip builds ("" is the top)
     via: dict = field(default_factory=dict)  # name -> names whose stand-ins require it (pip-compile's `# via`)
@@ -117,8 +119,10 @@ class Reader:
 
     # --- requirements files ---------------------------------------------------------------------------------
     def requirements(self, path: str, constraint: bool, parent: str = "") -> None:
-        if path in self.texts:
-            return  # read already (pip would read it again; its requirements are the same)
+        if path in self.read_as_requirements or (constraint and path in self.texts):
+            return  # read already as it is now (pip would read it again; what it names is the same)
+        if not constraint:  # a file read first through -c and then through -r: pip installs what it names
+            self.read_as_requirements.add(path)
         if path not in self.files:
             self.note(f"{parent}: {printable(path)}: not in the project as read (missing, or in a skipped directory); "
                       "what it names has no stand-ins")
@@ -491,18 +495,33 @@ def _candidates(sets: list[SpecifierSet]) -> list[str]:
 
 
 def standin_version(sets: list[SpecifierSet]) -> str | None:
-    """One version satisfying every specifier set (a final release when one does), or None."""
-    if not any(len(s) for s in sets):
+    """One version satisfying every specifier set (the first final release that does, else the first pre-release),
+    or None. A specifier that refuses a candidate is asked first about the next one: a sorted list of bounds then
+    costs about one check per candidate."""
+    specs = list({str(spec): spec for specifier in sets for spec in specifier}.values())
+    if not specs:
         return FALLBACK_VERSION
-    satisfying = [c for c in _candidates(sets) if all(s.contains(c, prereleases=True) for s in sets)]
-    final = [c for c in satisfying if not Version(c).is_prerelease]
-    return (final or satisfying or [None])[0]
+    prerelease = None
+    for candidate in _candidates(sets):
+        version = Version(candidate)
+        refusing = next((i for i, spec in enumerate(specs) if not spec.contains(version, prereleases=True)), None)
+        if refusing is not None:
+            specs.insert(0, specs.pop(refusing))
+        elif not version.is_prerelease:
+            return candidate
+        elif prerelease is None:
+            prerelease = candidate
+    return prerelease
 
 
 def _versions(named: list[Named]) -> tuple[list[str], list[str]]:
     """The stand-in versions for one name and the notes: each version a requirement pins, and one satisfying the
     ranges no pin satisfies (a pin whose marker leaves out the builder's Python, a pin of a file the build does not
     read: pip still looks for a version in the range); else (or a constraint's pin) one satisfying every range."""
+    written = {str(spec) for n in named for spec in n.requirement.specifier}
+    if len(written) > MAX_SPECIFIERS:
+        raise UserError(f"{named[0].where}: {named[0].name}: more than {MAX_SPECIFIERS} different version specifiers "
+                        "across the requirements files (a real project writes a few)")
     required = [n for n in named if not n.constraint]
     pins = list(dict.fromkeys(v for v in (pinned(n.requirement.specifier) for n in required) if v))
     if pins:

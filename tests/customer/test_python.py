@@ -215,6 +215,23 @@ def test_includes_are_relative_to_the_file_and_constraints_nest_requirements():
                                                         ("iniconfig", "2.0.0")}
 
 
+def test_a_file_read_as_constraints_first_is_read_again_as_requirements():
+    """pip-tools' layering: dev.txt constrains itself by prod.txt, read first; pip still installs what prod.txt
+    names when a later -r names it (pip's parse_requirements reads it twice)."""
+    files = {"requirements.txt": b"-r requirements/dev.txt\n-r requirements/prod.txt\n",
+             "requirements/dev.txt": b"-c prod.txt\npytest==8.0.0\n",
+             "requirements/prod.txt": b"django==4.2.0\nrequests==2.31.0\n"}
+    assert set(dists(pip_standins.standins(files))) == {("pytest", "8.0.0"), ("django", "4.2.0"), ("requests", "2.31.0")}
+
+
+def test_too_many_specifiers_of_one_name_is_an_error_naming_the_file():
+    """Each candidate version is checked against every specifier of its name: a bound keeps that small (a sweep
+    measured 2,000 lines `foo>=1.0.N` at 8 s, growing with the square)."""
+    files = {"requirements.txt": b"-r more.txt\n", "more.txt": "".join(f"foo>=1.0.{i}\n" for i in range(300)).encode()}
+    with pytest.raises(UserError, match=r"^more\.txt line 1: foo: more than 256 different version specifiers"):
+        pip_standins.standins(files)
+
+
 def test_every_top_requirements_file_is_read_and_a_pin_beats_a_range():
     files = {"requirements.txt": b"Flask_Login>=0.6\n", "requirements-dev.txt": b"flask-login==0.6.3\n"}
     assert set(dists(pip_standins.standins(files))) == {("flask-login", "0.6.3")}
@@ -382,6 +399,11 @@ def test_a_chosen_version_satisfies_every_range(pairs):
     version = pip_standins.standin_version(sets)
     if version is not None:
         assert all(s.contains(version, prereleases=True) for s in sets)
+    # the first final release among the candidates that satisfies them all, else the first pre-release
+    satisfying = [c for c in pip_standins._candidates(sets) if all(s.contains(c, prereleases=True) for s in sets)]
+    final = [c for c in satisfying if not Version(c).is_prerelease]
+    first = (final or satisfying or [None])[0] if any(len(s) for s in sets) else pip_standins.FALLBACK_VERSION
+    assert version == first
 
 
 @given(OPERATORS, PUBLIC)
