@@ -667,11 +667,18 @@ def _documents(made: Made) -> None:
     """The metadata documents of the packages elsewhere, as `files:` text entries; one whose path a tarball's
     path goes below (a registry that puts tarballs under <name>/-/) is that directory's index.json, which the
     edge answers for the directory, as it does for the public registry's documents."""
+    directories = {(host, directory) for host, path in made.elsewhere for directory in _directories(path)}
     for (host, path), document in sorted(made.documents.items()):
-        below = any(h == host and p.startswith(path + "/") for h, p in made.elsewhere)
-        target = f"{path}/index.json" if below else path
+        target = f"{path}/index.json" if (host, path) in directories else path
         made.elsewhere[(host, target)] = {"host": host, "path": target, "kind": "text",
                                           "content": json_bytes(document).decode()}
+        directories |= {(host, directory) for directory in _directories(target)}
+
+
+def _directories(path: str) -> list[str]:
+    """Every directory a path goes below: /a/b/c -> /a/b, /a, "" (a path's own parents, without the slash)."""
+    parts = path.split("/")
+    return ["/".join(parts[:end]) for end in range(len(parts) - 1, 0, -1)]
 
 
 def _safe_path(path: str) -> bool:
