@@ -15,7 +15,7 @@ The lock's CHECKSUMS section (Bundler 2.5+) pins each gem's sha256: the build's 
 import re
 from urllib.parse import urlsplit
 
-from harness.customer.project import StandIns, safe_url, text_of
+from harness.customer.project import StandIns, missing_from_copy, safe_url, text_of
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack.content import rubygems as generator
@@ -128,7 +128,7 @@ def _key(name: str, version: str, platform: str | None) -> tuple[str, str, str]:
     return name, version, platform or generator.RUBY
 
 
-def _from_lock(lock: Lock, notes: list[str]) -> list[dict]:
+def _from_lock(lock: Lock, notes: list[str], tree) -> list[dict]:
     gems: dict[tuple[str, str, str], dict] = {}
     for source in lock.sources:
         remotes = ", ".join(safe_url(r) for r in source["remotes"]) or "no remote"
@@ -151,6 +151,8 @@ def _from_lock(lock: Lock, notes: list[str]) -> list[dict]:
                          "(leak cause bundler-git-source)")
         elif source["type"] == "PATH" and not _inside(source["remotes"]):
             notes.append(f"gems from path {remotes} ({names}): outside the project, so not in the build's copy")
+        elif source["type"] == "PATH":
+            notes += _path_missing(source["remotes"], names, tree)
         elif source["type"] == "PLUGIN SOURCE":
             notes.append(f"a Bundler plugin source {remotes} ({names}): not stood in")
     if lock.platforms and not any(p == generator.RUBY or "linux" in p for p in lock.platforms):
@@ -167,6 +169,13 @@ def _from_lock(lock: Lock, notes: list[str]) -> list[dict]:
 
 def _inside(remotes: list[str]) -> bool:
     return all(not r.startswith("/") and ".." not in r.replace("\\", "/").split("/") for r in remotes)
+
+
+def _path_missing(paths: list[str], names: str, tree) -> list[str]:
+    """A note for each path gem's directory inside the project that the build's copy lacks: Bundler stops there
+    ("The path ... does not exist")."""
+    return [f"gems from path {printable(path)} ({names}): {missing}; Bundler stops there (the path does not exist)"
+            for path in paths if (missing := missing_from_copy(path, tree))]
 
 
 def _definition_entry(spec: dict) -> dict:
@@ -319,7 +328,7 @@ def read_gemfile(text: str) -> tuple[list[dict], list[str]]:
     return gems, notes
 
 
-def _gemfile_notes(gems: list[dict]) -> list[str]:
+def _gemfile_notes(gems: list[dict], tree) -> list[str]:
     notes = []
     for gem in gems:
         name = printable(gem["name"])
@@ -329,6 +338,8 @@ def _gemfile_notes(gems: list[dict]) -> list[str]:
                 if option == "path":
                     if where.startswith("/") or ".." in where.split("/"):
                         notes.append(f"gem {name} path: {where}: outside the project, not in the build's copy")
+                    else:
+                        notes += _path_missing([gem["options"][option] or ""], name, tree)
                 else:
                     notes.append(f"gem {name} {option}: {where}: not stood in; Bundler clones it from the code host "
                                  "(leak cause bundler-git-source)")
@@ -413,7 +424,8 @@ def standins(files: dict[str, bytes]) -> StandIns:
         return _standins(files)
     # Bundler.default_gemfile finds gems.rb first (its lock is gems.locked): read under the usual names
     others = [name for name in (GEMFILE, LOCKFILE) if name in files]
-    made = _standins({GEMFILE: files[GEMS_RB], **({LOCKFILE: files[GEMS_LOCKED]} if GEMS_LOCKED in files else {})})
+    made = _standins({GEMFILE: files[GEMS_RB], **({LOCKFILE: files[GEMS_LOCKED]} if GEMS_LOCKED in files else {})},
+                     files)
     note = (f"{GEMS_RB}" + (f" and {GEMS_LOCKED}" if GEMS_LOCKED in files else "") + ": what Bundler reads (before "
             f"a Gemfile), named {GEMFILE} and {LOCKFILE} in these notes" + (
                 f"; {' and '.join(others)} not read, as Bundler does not" if others else ""))
@@ -422,17 +434,20 @@ def standins(files: dict[str, bytes]) -> StandIns:
                     notes=(note, *made.notes))
 
 
-def _standins(files: dict[str, bytes]) -> StandIns:
+def _standins(files: dict[str, bytes], tree=None) -> StandIns:
+    """`files`: the Gemfile and its lock under their usual names; `tree`: every file of the project as read
+    (default: `files`), where a path gem's directory must be."""
+    tree = files if tree is None else tree
     notes: list[str] = []
     gemfile_gems = []
     if GEMFILE in files:
         gemfile_gems, gemfile_notes = read_gemfile(text_of(GEMFILE, files[GEMFILE]).removeprefix("\ufeff"))
         # git: and path: gems: the lock's GIT and PATH sections say it when there is a lock
-        notes += gemfile_notes + ([] if LOCKFILE in files else _gemfile_notes(gemfile_gems))
+        notes += gemfile_notes + ([] if LOCKFILE in files else _gemfile_notes(gemfile_gems, tree))
     rewritten = {}
     if LOCKFILE in files:
         lock = Lock(text_of(LOCKFILE, files[LOCKFILE]).removeprefix("\ufeff"))
-        gems = _from_lock(lock, notes)
+        gems = _from_lock(lock, notes, tree)
         _bundled_with(lock, notes)
         if lock.checksums:
             new = rewritten_lock(files[LOCKFILE], gems)

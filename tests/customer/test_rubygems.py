@@ -192,6 +192,26 @@ def test_git_path_and_other_servers_are_notes_and_their_checksums_stay():
     assert "a" * 64 not in after and "b" * 64 not in after and "d" * 64 not in after
 
 
+@pytest.mark.parametrize("gems_rb", [False, True])
+def test_a_path_gem_the_build_copy_lacks_is_named(tmp_path, gems_rb):
+    """`path: vendor/mylib` (under a directory the copy skips) or a path not in the project: Bundler stops with
+    "The path ... does not exist" in the build, so a note says why, with a lock and without."""
+    gemfile = b'source "https://rubygems.org"\ngem "mylib", path: "vendor/mylib"\ngem "other", path: "libs/other"\n'
+    lock = LOCK.replace("PATH\n  remote: .\n", "PATH\n  remote: vendor/mylib\n").encode()
+    names = ("gems.rb", "gems.locked") if gems_rb else ("Gemfile", "Gemfile.lock")
+    (tmp_path / names[0]).write_bytes(gemfile)
+    (tmp_path / "vendor" / "mylib").mkdir(parents=True)
+    (tmp_path / "vendor" / "mylib" / "mylib.gemspec").write_text("Gem::Specification.new\n")
+    (tmp_path / names[1]).write_bytes(lock)
+    with_lock = "\n".join(project.load(tmp_path).summary()["notes"])
+    assert ("gems from path vendor/mylib (mine): in vendor/, which the build's copy leaves out (build output or "
+            "tool directory); Bundler stops there") in with_lock, with_lock
+    (tmp_path / names[1]).unlink()
+    without = "\n".join(project.load(tmp_path).summary()["notes"])
+    assert "gems from path vendor/mylib (mylib): in vendor/, which the build's copy leaves out" in without, without
+    assert "gems from path libs/other (other): not in the project as read; Bundler stops there" in without, without
+
+
 def test_a_prerelease_is_listed_as_rubygems_lists_prereleases():
     made = standins_of.standins({"Gemfile": b"", "Gemfile.lock": LOCK.encode()})
     built = content.with_standins([made])
@@ -389,7 +409,7 @@ def test_a_source_bundler_computes_is_noted_and_a_custom_github_source_is_named_
                                         'end\ngit_source(:github) { |repo| "https://github.com/#{repo}.git" }\n'
                                         'gem "pg", github: "ged/ruby-pg"\n')
     assert any("line 1: a source Bundler computes" in note for note in notes), notes
-    assert standins_of._gemfile_notes(gems) == ["gem pg github: ged/ruby-pg: not stood in; Bundler clones it from the code "
+    assert standins_of._gemfile_notes(gems, {}) == ["gem pg github: ged/ruby-pg: not stood in; Bundler clones it from the code "
                                              "host (leak cause bundler-git-source)"]
 
 
