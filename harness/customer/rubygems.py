@@ -251,19 +251,19 @@ _GIT_SOURCE = re.compile(r"^git_source\s*\(?\s*:(\w+)")  # a custom git source, 
 def _statements(text: str):
     """(line number, code) of each statement: comments cut, a line ending in ',' or '\\' joined with the next (a gem's
     requirements written on the lines below it), as Ruby reads the expression on."""
-    pending, start = "", 0
+    pieces, start = [], 0  # the lines of the statement so far, joined once it ends (joining each time: quadratic)
     for number, raw in enumerate(text.splitlines(), 1):
         line = _code(raw).strip()
-        if not line and not pending:
+        if not line and not pieces:
             continue
-        pending, start = (f"{pending} {line}" if pending else line), (start if pending else number)
-        if pending.endswith((",", "\\")):
-            pending = pending.removesuffix("\\")
+        start = start if pieces else number
+        if line.endswith((",", "\\")):
+            pieces.append(line.removesuffix("\\"))
             continue
-        yield start, pending
-        pending = ""
-    if pending:
-        yield start, pending
+        yield start, " ".join(pieces + [line]) if line else " ".join(pieces)
+        pieces = []
+    if pieces:
+        yield start, " ".join(pieces)
 
 
 def read_gemfile(text: str) -> tuple[list[dict], list[str]]:
