@@ -32,7 +32,7 @@ from xml.etree import ElementTree
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
-from harness.customer.project import StandIns, missing_from_copy, not_utf8, safe_url, text_of, wide_encoding
+from harness.customer.project import StandIns, missing_from_copy, not_utf8, own_port, safe_url, text_of, wide_encoding
 from harness.infra.errors import UserError
 from harness.infra.textsafe import printable
 from harness.stack.content.archives import sha256_hex, zip_bytes
@@ -687,8 +687,12 @@ def standin_download(url: str, what: str, files: dict[str, str]) -> tuple[dict |
     from harness.stack.content import static_download
 
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.port or parts.query:
-        return None, None, f"{what} {printable(url)}: not a plain http(s) URL on port 443; not stood in for"
+    try:
+        port = own_port(parts)  # an explicit default port (https://host:443/) is the host's
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port or parts.query:
+        return None, None, f"{what} {printable(url)}: not a plain http(s) URL on its scheme's port; not stood in for"
     served = static_download(parts.hostname, parts.path)
     if served is not None:
         return None, served, None
