@@ -128,7 +128,9 @@ def _userinfo_span(text: str, masking: bool = True) -> tuple[int, int] | None:
     after_host = authority.partition("]")[2] if authority.startswith("[") else authority
     ends = []
     if "@" in authority or (":" in after_host and re.search(r"[^0-9]", after_host.split(":", 1)[1])):
-        ends = [i for i in range(1, len(rest)) if rest[i] == "@" and rest[i - 1] != "/"]
+        # `https://@h/`: an empty user-info is one to the build (the preamble's `*@*` test of the authority);
+        # masking has nothing in it to hide
+        ends = [i for i in range(1 if masking else 0, len(rest)) if rest[i] == "@" and (i == 0 or rest[i - 1] != "/")]
     elif authority and ((not re.search(r"[.:\[]", authority) and authority.lower() != "localhost")
                         or (masking and ":" in after_host)):
         ends = [i for i in range(1, len(rest)) if rest[i] == "@" and rest[i - 1] != "/"
@@ -429,18 +431,18 @@ def _package_url_violation(value: str, manager: str | None) -> Violation | None:
     suggestion = _suggested_url(value)
     if not _matches("url-character", value):
         return Violation("pkg-url-character", f"holds a space, a control character or a character that is not ASCII: "
-                         f"{quoted(value)}", _acceptable(suggestion))
+                         f"{quoted(value)}", _acceptable(suggestion, value))
     if not re.match(r"https?://", value):
         if re.match(r"(?i)https?://", value):
             return Violation("pkg-url-scheme", f"must start with https:// or http:// in lowercase: {quoted(value)}",
-                             _acceptable(suggestion))
+                             _acceptable(suggestion, value))
         return Violation("pkg-url-scheme", f"must start with https:// (or http://): {quoted(value)}",
-                         _acceptable(_suggested_url("https://" + value)) if _BARE_HOST_URL.fullmatch(value) else None)
+                         _acceptable(_suggested_url("https://" + value), value) if _BARE_HOST_URL.fullmatch(value) else None)
     if not _url_fits(value):
-        return Violation("pkg-url-invalid", f"{_invalid_reason(value)}: {quoted(value)}", _acceptable(suggestion))
+        return Violation("pkg-url-invalid", f"{_invalid_reason(value)}: {quoted(value)}", _acceptable(suggestion, value))
     if _matches("dot-segment", value):
         return Violation("pkg-url-dot-segment", f"has a '.' or '..' path segment, which clients resolve differently: "
-                         f"{quoted(value)}", _acceptable(suggestion))
+                         f"{quoted(value)}", _acceptable(suggestion, value))
     if manager in CLIENTS["list-valued-url"] and re.search(r"[,|]", value):
         return Violation("go-proxy-list", f"holds ',' or '|', which makes GOPROXY a list that Go falls through: "
                          f"{quoted(value)}")
@@ -455,11 +457,12 @@ def _package_url_violation(value: str, manager: str | None) -> Violation | None:
 _BARE_HOST_URL = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d{1,5})?(?:/[^@\s]*)?")
 
 
-def _acceptable(suggestion: str | None) -> str | None:
+def _acceptable(suggestion: str | None, source: str) -> str | None:
     """A suggestion only when the grammar accepts it, masked (never a secret: suggestions drop user-info, and a
-    hosted registry's path token shows as ***)."""
+    hosted registry's path token shows as ***), and only when it holds nothing that masking `source`, the value it
+    is made from, hides (`http://@[::1]/0@`: what mask reads as a password, a suggestion would read as a path)."""
     if (suggestion and not has_userinfo(suggestion) and _matches("url-character", suggestion) and _url_fits(suggestion)
-            and not _matches("dot-segment", suggestion)):
+            and not _matches("dot-segment", suggestion) and not any(part in suggestion for part in hidden_parts(source))):
         return mask(suggestion)
     return None
 
@@ -718,7 +721,7 @@ def violations(value: str, kind: Kind) -> list[Violation]:
     if kind.family == "package-proxy" and stop is None:
         if value.startswith("http://"):
             found.append(Violation("pkg-url-http", f"uses plain http://: credentials and packages travel unencrypted: "
-                                   f"{quoted(value)}", _acceptable(_suggested_url("https://" + value[len("http://"):]))))
+                                   f"{quoted(value)}", _acceptable(_suggested_url("https://" + value[len("http://"):]), value)))
         if has_userinfo(value):
             found.append(Violation("url-credentials", "carries credentials in the URL; use the matching "
                                    "-username/-password (or -token) keys"))

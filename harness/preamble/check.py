@@ -175,7 +175,7 @@ class Reader:
         out, last = [], {}
         for login in self.records("login"):
             out.append({"registry": login.name, "key": login.username_key or None})
-            if login.name != "docker.io":
+            if not is_platform_login(out[-1]):  # a customer's login, to a mirror named docker.io too
                 last[login.name] = f"{self.value(login.username_key)}:{self.value(login.password_key)}"
         for registry, credentials in last.items():
             written = auths.get(registry, {}).get("auth")
@@ -184,9 +184,10 @@ class Reader:
             except (ValueError, TypeError):  # binascii.Error is a ValueError
                 decoded = None
             self.expect(decoded == credentials, f"auth.json: the credentials for {registry} are not the configured ones")
-        extra = set(auths) - set(last) - {"docker.io"}
+        platform = any(map(is_platform_login, out))
+        extra = set(auths) - set(last) - ({"docker.io"} if platform else set())
         self.expect(not extra, f"auth.json has entries nobody logged in to: {sorted(extra)}")
-        if any(login["registry"] == "docker.io" for login in out):
+        if platform:
             recorded = interface.state_dir(self.home) / interface.DOCKERHUB_LOGIN_FILE
             self.expect(recorded.exists() or "docker.io" in auths, "Docker Hub login reported but neither recorded nor in auth.json")
         return out
@@ -247,6 +248,12 @@ class Reader:
 
     def holds_secret(self, data: bytes) -> bool:
         return any(value.encode() in data for value in self.watched.values())
+
+
+def is_platform_login(login: dict) -> bool:
+    """The platform's Docker Hub login: a login record of docker.io without a key (the preamble reports a
+    customer's login with its username key, to a mirror whose host is docker.io as well)."""
+    return login["registry"] == "docker.io" and login["key"] is None
 
 
 def catalog_text(catalog: Catalog | None = None) -> str:
@@ -313,7 +320,7 @@ def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: s
                 packages=reader.packages(),
                 ignored_keys=reader.ignored_keys(),
             )
-            result["dockerhub_login"] = any(login["registry"] == "docker.io" for login in result["logins"])
+            result["dockerhub_login"] = any(map(is_platform_login, result["logins"]))
             reader.private_files()
     if _snapshot(config_dir) != before:
         reader.problems.append("the preamble changed the configuration directory")

@@ -32,12 +32,13 @@ EXAMPLES = int(os.environ.get("AIRGAP_DIFFERENTIAL_EXAMPLES", "300"))
 HOSTILE = ["$(touch /tmp/pwned)", "`touch /tmp/pwned`", "'", '"', ";", " ", "\\", "${HOME}", "\\${X}", "&<>{}%@:/#", "é", "\n", "\t"]
 DIGEST = "sha256:" + "ab" * 32
 
-hosts = st.sampled_from(["nexus.example.com", "mirror.corp:5000", "127.0.0.1:8081", "harbor.internal", "[::1]:5000"])
+hosts = st.sampled_from(["nexus.example.com", "mirror.corp:5000", "127.0.0.1:8081", "harbor.internal", "[::1]:5000",
+                         "docker.io"])  # a mirror named as the public host: a customer's login there is no platform login
 # Package URL hosts: letter case, default and odd ports, IPv6 forms, IDN, short IPv4 forms.
 package_hosts = st.sampled_from(["nexus.example.com", "NEXUS.Example.com", "nexus.example.com:443", "nexus.example.com:8443",
                                  "mirror.corp:5000", "127.0.0.1:8081", "127.1", "[::1]:5000", "[::0001]", "[2001:db8::1]",
                                  "bücher.example", "xn--bcher-kva.example", "nexus.example.com:99999", "[::1"])
-userinfo = st.one_of(st.just(""), st.just(""), st.just(""),
+userinfo = st.one_of(st.just(""), st.just(""), st.just(""), st.just("@"),  # `https://@h/`: an empty user-info
                      st.builds(lambda u, p: f"{u}:{p}@", st.sampled_from(["builder", "u"]),
                                st.lists(st.sampled_from(list("Xy7Qz9+Secret") + ["/", "?", "#", "@", "%2F"]), min_size=8,
                                         max_size=16).map("".join)))
@@ -201,6 +202,22 @@ def test_pdp_specific_platform_registry(tmp_path, strategy, values):
     """CHOREO_REGISTRY (the harness's AIRGAP_CHOREO_REGISTRY) moves the platform images and their remap."""
     write_proxy_config(tmp_path, values)
     check_agreement(tmp_path, strategy, choreo_registry="acr.pdp.example.com:5000")
+
+
+@pytest.mark.parametrize("strategy, values", [
+    # an empty user-info is a user-info to the build: with credential keys, url-credentials-conflict on both sides
+    ("webapp", {"pkg-npm-url": "https://@nexus.example.com/npm/", "pkg-npm-token": "Zq9Secret"}),
+    ("buildpack", {"pkg-maven-url": "https://@nexus.example.com/maven/", "pkg-maven-username": "u",
+                   "pkg-maven-password": "Zq9Secret"}),
+    # what masking reads as the user-info's password ("db8::1]/0") was shown by lint's suggested https:// value
+    ("webapp", {"pkg-npm-url": "http://@[2001:db8::1]/0@"}),
+    # a customer's login to a mirror whose host is docker.io is not the platform's Docker Hub login
+    ("byoc", {"oci-dockerhub-url": "docker.io", "oci-dockerhub-username": "u", "oci-dockerhub-password": "Zq9Secret"}),
+    ("webapp", {"oci-dockerhub-url": "docker.io", "oci-dockerhub-username": "u", "oci-dockerhub-password": "Zq9Secret"}),
+])
+def test_values_a_sweep_found_the_two_sides_reading_differently(tmp_path, strategy, values):
+    write_proxy_config(tmp_path, values)
+    check_agreement(tmp_path, strategy)
 
 
 @pytest.mark.parametrize("length", [43000, 44000])
