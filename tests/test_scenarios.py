@@ -301,6 +301,10 @@ def test_own_project_errors_name_the_folder_or_file(tmp_path, files, message):
     (VALID.replace("{build: fails}", "{build: fails, message: '([unclosed'}"), "expect message '([unclosed': not a regular"),
     (VALID.replace("{build: fails}", "{build: fails, message: '(a+)+$'}"), "can take exponential time"),
     (VALID.replace("{build: fails}", "{build: fails, message: '(x|y)*z{2,}'}"), None),
+    # found by a review: nested groups and alternatives that start alike escaped a check of the text
+    (VALID.replace("{build: fails}", "{build: fails, message: '((a+))+$'}"), "a repeated group holding a repetition"),
+    (VALID.replace("{build: fails}", "{build: fails, message: '(?:a|ab)*c'}"), "alternatives that can start alike"),
+    (VALID.replace("{build: fails}", "{build: fails, message: 'x(?=(a|a)*b)'}"), "alternatives that can start alike"),
     (VALID + "finding: {verdict: leak, fix: '   '}\n", "finding fix: empty"),
     (VALID + "expect: {build: succeeds}\n", "the key 'expect' is given twice"),
     (VALID + 'finding: {verdict: leak, fix: "do X\\e]0;owned\\a"}\n', "finding/fix: holds a control character"),

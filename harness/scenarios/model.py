@@ -327,8 +327,73 @@ def _read_yaml(path: Path):
         raise UserError(f"{printable(path)}: cannot be read as YAML: {error}") from None
 
 
-# A group that repeats and holds a repetition itself, `(a+)+`: matching can take exponential time on the output
-_NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,)")
+def _exponential(message: str) -> str | None:
+    """Why matching `message` can take exponential time on the build's output, or None: a group repeated without
+    bound that holds a repetition (`(a+)+`, `((a)*)+`) or alternatives that can start alike (`(a|ab)*`), found in
+    the parsed expression (re's own parser) however the groups nest. Possessive repeats never backtrack."""
+    from re import _constants as c, _parser
+
+    def first(items) -> set | None:
+        """The characters a match of `items` can start with; None: any, or not worked out (assumed to overlap)."""
+        for op, av in items:
+            if op is c.AT:
+                continue
+            if op is c.LITERAL:
+                return {av}
+            if op is c.IN and all(o in (c.LITERAL, c.RANGE) for o, _ in av):
+                chars = set()
+                for o, value in av:
+                    chars |= {value} if o is c.LITERAL else set(range(value[0], value[1] + 1))
+                return chars if len(chars) <= 1024 else None
+            if op is c.SUBPATTERN:
+                return first(av[3])
+            return None
+        return None
+
+    def alike(body) -> bool:
+        for op, av in body:
+            if op is c.BRANCH:
+                starts = [first(alternative) for alternative in av[1]]
+                if any(start is None for start in starts) or len(set().union(*starts)) < sum(map(len, starts)):
+                    return True
+            if op is c.SUBPATTERN and alike(av[3]):
+                return True
+        return False
+
+    def repeats(body) -> bool:
+        for op, av in body:
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[1] > av[0]:
+                return True
+            children = av[3] if op is c.SUBPATTERN else [i for a in av[1] for i in a] if op is c.BRANCH else ()
+            if repeats(children):
+                return True
+        return False
+
+    def walk(items) -> str | None:
+        for op, av in items:
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT):
+                if av[1] is c.MAXREPEAT and repeats(av[2]):
+                    return "a repeated group holding a repetition (like (a+)+)"
+                if av[1] is c.MAXREPEAT and alike(av[2]):
+                    return "a repeated group of alternatives that can start alike (like (a|ab)*)"
+                found = walk(av[2])
+            elif op is c.SUBPATTERN:
+                found = walk(av[3])
+            elif op is c.BRANCH:
+                found = next(filter(None, map(walk, av[1])), None)
+            elif op is c.POSSESSIVE_REPEAT:  # itself never backtracks; what it holds may
+                found = walk(av[2])
+            elif op in (c.ASSERT, c.ASSERT_NOT):
+                found = walk(av[1])
+            elif op is c.ATOMIC_GROUP:
+                found = walk(av)
+            else:
+                found = None
+            if found:
+                return found
+        return None
+
+    return walk(_parser.parse(message))
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # what a terminal acts on; tab and line feed are text
@@ -388,9 +453,11 @@ def _check_message(path: Path, data: dict) -> None:
         re.compile(message)
     except re.error as error:
         raise UserError(f"{path}: expect message {printable(message)!r}: not a regular expression ({error})") from None
-    if _NESTED_REPEAT.search(message):
-        raise UserError(f"{path}: expect message {printable(message)!r}: a repeated group holding a repetition "
-                        "(like (a+)+) can take exponential time on the build's output: write it without the nesting")
+    slow = _exponential(message)
+    if slow:
+        raise UserError(f"{path}: expect message {printable(message)!r}: {slow} can take exponential time on the "
+                        "build's output: write it without the nesting (alternatives as a character class, or each "
+                        "starting differently)")
 
 
 def _schema_message(error: jsonschema.ValidationError) -> str:
