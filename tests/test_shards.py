@@ -307,6 +307,21 @@ def test_merge_refuses_shards_run_with_another_profile_registry_or_preamble(whol
         shards.merge(dirs)
 
 
+def test_merge_refuses_a_catalog_other_than_the_shards(whole_run, tmp_path):
+    """The merge writes the support matrix with its own catalog: one of another profile or platform registry than
+    the shards ran with would judge their records by other strategies and keys."""
+    records = report.load_records(whole_run / "scenarios.json")
+    dirs = _shard_dirs(tmp_path, records, 2)
+    for directory in dirs:
+        _break_json(directory / "shard.json", lambda d: d.update(inputs=shards.run_inputs(CATALOG, paths.preamble_dir())))
+    assert shards.merge(dirs, catalog=CATALOG)[0] == records
+    with pytest.raises(UserError, match="the shards were run with another choreo_registry than this merge's"):
+        shards.merge(dirs, catalog=load_catalog(choreo_registry="pdp.example.com"))
+    result = airgap("report", "merge", *dirs, "--report-dir", tmp_path / "out", "--choreo-registry", "pdp.example.com")
+    assert result.returncode == 1 and "give merge the --profile and --choreo-registry the shards ran with" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_merge_refuses_shard_records_that_contradict_their_plan_or_their_reports(whole_run, tmp_path):
     """Two shard records of one plan with another count or selection, and a scenarios.json that holds other
     scenarios than its shard.json lists, are refused (found by a sweep: merged with exit 0)."""

@@ -36,9 +36,10 @@ def _merge(args) -> int:
         raise UsageError(f"--report-dir {error}") from None
     if any(resolved(path) == out for path in args.paths):
         raise UsageError(f"--report-dir {args.report_dir}: is one of the shards' directories; merge into another")
-    records, missing = shards.merge(args.paths, allow_partial=args.allow_partial)
+    catalog = catalog_from(args)
+    records, missing = shards.merge(args.paths, allow_partial=args.allow_partial, catalog=catalog)
     report.prepare_report_dir(args.report_dir)
-    written = report.write_records(args.report_dir, catalog_from(args), records)
+    written = report.write_records(args.report_dir, catalog, records)
     shards.write_shard(args.report_dir, None)  # the merged reports are a whole run's: no stale shard.json
     for path in written:
         print(f"wrote {path}")

@@ -131,13 +131,20 @@ def run_inputs(catalog, preamble_dir: Path) -> dict[str, str | None]:
     """What every shard of one run must share besides its plan, by content (not by path: shards run on other
     machines): the catalog, the platform profile, the platform registry and the preamble. Merging shards that
     differ in them would mix two runs' verdicts in one report."""
-    from harness.contract import catalog as catalog_module
     from harness.scenarios.step_keys import directory_digest
+
+    return {**catalog_inputs(catalog), "preamble": directory_digest(preamble_dir)[:16]}
+
+
+def catalog_inputs(catalog) -> dict[str, str | None]:
+    """The run inputs that decide the reports' catalog (its strategies, keys and support matrix): the merge's own
+    catalog must be the shards'."""
+    from harness.contract import catalog as catalog_module
 
     catalog_text = Path(catalog_module.__file__).with_name("catalog.yaml").read_bytes()
     return {"catalog": hashlib.sha256(catalog_text).hexdigest()[:16],
             "profile": hashlib.sha256(catalog.profile.text.encode()).hexdigest()[:16] if catalog.profile else None,
-            "choreo_registry": catalog.choreo_registry, "preamble": directory_digest(preamble_dir)[:16]}
+            "choreo_registry": catalog.choreo_registry}
 
 
 def shard_record(shard: Shard, names: list[str], durations: dict[str, float] | None, source: str,
@@ -202,10 +209,11 @@ def _names(items: list[str], limit: int = 10) -> str:
     return ", ".join(printable(item) for item in items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def merge(directories: list[Path], allow_partial: bool = False) -> tuple[list[dict], list[str]]:
+def merge(directories: list[Path], allow_partial: bool = False, catalog=None) -> tuple[list[dict], list[str]]:
     """The outcome records of shard report directories, in the selection's order, and the scenarios missing
     (only with `allow_partial`; otherwise a missing scenario is an error). Refuses shards of different plans,
-    a shard given twice and a scenario in two shards, naming them."""
+    a shard given twice and a scenario in two shards, naming them; and with `catalog` (the merge's, which the
+    reports are written with), shards run with another catalog, profile or platform registry."""
     shards = [(d, _read_json(d / SHARD_FILE, "not a shard's reports (written by `airgap run --shard K/N`)"))
               for d in directories]
     shards = [(directory, _shard_meta(directory, meta)) for directory, meta in shards]
@@ -229,6 +237,13 @@ def merge(directories: list[Path], allow_partial: bool = False) -> tuple[list[di
         if differ:
             raise UserError(f"{first_dir} and {directory} were run with different {', '.join(differ)} "
                             "(catalog, platform profile, platform registry, preamble): their verdicts are of two runs")
+    if catalog is not None and isinstance(first.get("inputs"), dict) and first["inputs"]:
+        mine = catalog_inputs(catalog)
+        differ = sorted(name for name, value in mine.items() if first["inputs"].get(name) != value)
+        if differ:
+            raise UserError(f"{first_dir / SHARD_FILE}: the shards were run with another {', '.join(differ)} than "
+                            "this merge's (catalog, platform profile, platform registry): give merge the --profile "
+                            "and --choreo-registry the shards ran with")
     by_index: dict[int, Path] = {}
     for directory, meta in shards:
         if meta["index"] in by_index:
