@@ -1,5 +1,7 @@
 """The seed's tables, transcribed by hand, against harness/contract/catalog.yaml: any drift fails here."""
 
+import re
+
 import pytest
 
 from harness.contract import reference
@@ -202,3 +204,57 @@ def test_a_package_key_of_any_manager_is_named_after_it():
     misnamed = CATALOG.keys["pkg-npm-url"]._replace(name="pkg-nodejs-url")
     with pytest.raises(UserError, match="pkg-nodejs-url: a package key of manager npm is named pkg-npm-url"):
         _check(CATALOG._replace(keys={**CATALOG.keys, "pkg-nodejs-url": misnamed}))
+
+
+CATALOG_TEXT = (CHECKOUT / "harness/contract/catalog.yaml").read_text()
+
+
+@pytest.mark.parametrize("old, new, message", [
+    # a key given twice while adding one: the YAML error names the file
+    ("keys:\n", "keys:\n  pkg-npm-url: {family: package-proxy, manager: npm, token: pkg-npm-token}\n",
+     r"harness/contract/catalog\.yaml: not valid YAML \(the key 'pkg-npm-url' is given twice"),
+    # half a credential pair: plan and lint had a StopIteration traceback
+    ("oci-dockerhub-url: {family: oci-mirror, registry: dockerhub, username: oci-dockerhub-username, password: oci-dockerhub-password}",
+     "oci-dockerhub-url: {family: oci-mirror, registry: dockerhub, username: oci-dockerhub-username}",
+     "keys.oci-dockerhub-url: a username key needs a password key"),
+    # a mirror_key no key has: plan and the preamble disagreed
+    ("mirror_key: oci-dockerhub-url", "mirror_key: oci-dockerhub-urll",
+     "registries.dockerhub.mirror_key: oci-dockerhub-urll is not an oci-mirror key of registry dockerhub"),
+    # a registry without prefixes: lint and plan accepted it, the preamble wrote no registries.conf entry
+    ("registries:\n", "registries:\n  quay: {title: Quay, mirror_key: oci-quay-url, prefixes: [], endpoints: [quay.io]}\n",
+     "registries.quay.prefixes: empty"),
+])
+def test_a_catalog_mistake_is_named_by_file_and_entry(old, new, message):
+    from harness.contract.catalog import catalog_from_text
+    from harness.infra.errors import UserError
+
+    assert old in CATALOG_TEXT, old
+    text = CATALOG_TEXT.replace(old, new, 1)
+    if "oci-quay-url" in new:  # a new registry, with its key
+        text = text.replace("\nkeys:\n", "\nkeys:\n  oci-quay-url: {family: oci-mirror, registry: quay}\n", 1)
+    with pytest.raises(UserError, match=message):
+        catalog_from_text(text)
+
+
+def test_an_unknown_key_in_a_support_row_is_named():
+    from harness.contract.catalog import catalog_from_text
+    from harness.infra.errors import UserError
+
+    row = re.search(r"images: \[image-node-ref[^\]]*\]", CATALOG_TEXT)[0]
+    with pytest.raises(UserError, match=r"strategies\.\S+\.supports\.images: 'image-nodde-ref' is not an image-override key"):
+        catalog_from_text(CATALOG_TEXT.replace(row, row[:-1] + ", image-nodde-ref]", 1))
+
+
+def test_lint_names_a_key_without_credentials_as_taking_none(tmp_path):
+    """A new mirror key without credential keys: lint's hint for `oci-quay-username` said `None and None`."""
+    from harness.contract.catalog import catalog_from_text
+    from harness.contract.config import read_config
+    from harness.contract.lint import lint
+
+    text = CATALOG_TEXT.replace("registries:\n", "registries:\n  quay: {title: Quay, mirror_key: oci-quay-url, "
+                                "prefixes: [quay.io], endpoints: [quay.io]}\n", 1)
+    catalog = catalog_from_text(text.replace("\nkeys:\n", "\nkeys:\n  oci-quay-url: {family: oci-mirror, registry: quay}\n", 1))
+    (tmp_path / "oci-quay-username").write_text("u")
+    messages = [finding.message for finding in lint(catalog, read_config(tmp_path))]
+    assert any("quay takes no credentials" in message for message in messages), messages
+    assert not any("None" in message for message in messages), messages

@@ -239,7 +239,7 @@ def _set(path: str, value):
      "registries.choreo.prefixes[1]", "ends with '/'"),
     (_set("strategies.prism", None), "strategies", "no entry for prism"),
     (_set("strategies.lambda", {"images": {}, "handoff": {"command": "pack build"}}), "strategies.lambda", "unknown strategy"),
-    (_set("registries.quay", {"prefixes": ["quay.io"]}), "registries.quay", "unknown registry"),
+    (_set("registries.no-such-registry", {"prefixes": ["quay.io"]}), "registries.no-such-registry", "unknown registry"),
     (_set("registries.choreo.prefixes", ["docker.io/buildpacksio"]), "registries.buildpacks",
      "docker.io/buildpacksio is already a prefix of the choreo registry"),
     (_set("strategies.prism.destinations", [{"host": "registry.npmjs.org", "for": "x", "key": "pkg-npm-url"}]),

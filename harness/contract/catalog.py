@@ -17,7 +17,7 @@ from harness.infra.errors import UserError
 from harness.infra.files import resolved
 from harness.infra.records import record
 from harness.infra.settings import CHOREO_REGISTRY_VAR
-from harness.infra.yamltext import load_yaml
+from harness.infra.yamltext import YAMLSyntaxError, load_yaml
 
 FAMILIES = ("oci-mirror", "image-override", "package-proxy")
 DEFAULT_CHOREO_REGISTRY = "choreocontrolplane.azurecr.io"
@@ -252,6 +252,9 @@ def _merge(data: dict, profile: Profile) -> None:
                             "origin": image.origin, "pinned": image.pinned, "written": image.written,
                             "platform_resolves": image.platform_resolves}
         for key in row:
+            if key not in image_keys:
+                raise UserError(f"harness/contract/catalog.yaml: strategies.{sid}.supports.images: {key!r} is not an "
+                                "image-override key of keys:")
             if image_keys[key]["image"] not in images:
                 fail(f"strategies.{sid}.images", f"no image {image_keys[key]['image']!r}, which {key} (in {sid}'s "
                                                  "support row) replaces")
@@ -344,6 +347,16 @@ def _check(catalog: Catalog) -> None:
             problems.append(f"{key.name}: unknown manager {key.manager}")
         elif key.family == "package-proxy" and key.name != f"pkg-{key.manager}-url":
             problems.append(f"{key.name}: a package key of manager {key.manager} is named pkg-{key.manager}-url")
+        if bool(key.username) != bool(key.password):
+            problems.append(f"keys.{key.name}: a username key needs a password key, and a password key a username key")
+    for registry in catalog.registries.values():
+        owner = catalog.keys.get(registry.mirror_key)
+        if owner is None or owner.family != "oci-mirror" or owner.registry != registry.id:
+            problems.append(f"registries.{registry.id}.mirror_key: {registry.mirror_key} is not an oci-mirror key of "
+                            f"registry {registry.id} in keys:")
+        if not registry.prefixes:
+            problems.append(f"registries.{registry.id}.prefixes: empty; a registry needs the host (or host/path) of "
+                            "its images, which its mirror replaces")
     for strategy in catalog.strategies.values():
         problems += [f"strategies.{strategy.name}.images.{image.name}.pinned: {strategy.name}'s support row has no "
                      f"image-override key for {image.name}, which alone could change a pinned image: drop pinned, or "
@@ -380,7 +393,15 @@ def load_catalog(choreo_registry: str | None = None, profile: str | os.PathLike 
 @functools.lru_cache(maxsize=None)
 def _load_catalog(choreo_registry: str | None, profile_path: str | None) -> Catalog:
     text = Path(__file__).with_name("catalog.yaml").read_text(encoding="utf-8")  # beside this module, as packaged
-    data = load_yaml(text)
+    return catalog_from_text(text, profile_path, choreo_registry)
+
+
+def catalog_from_text(text: str, profile_path: str | None = None, choreo_registry: str | None = None) -> Catalog:
+    """The catalog of catalog.yaml's `text` (a copy being edited: tests), checked as load_catalog checks it."""
+    try:
+        data = load_yaml(text)
+    except YAMLSyntaxError as error:  # a key given twice, a tab ...: while editing it to add a key
+        raise UserError(f"harness/contract/catalog.yaml: not valid YAML ({error})") from None
     profile = load_profile(profile_path)
     try:
         return _loaded(data, profile, choreo_registry)

@@ -112,6 +112,8 @@ def _source_meaning(family: str, owner: str, field: str, catalog: Catalog) -> st
         return f"did you mean {wanted!r}?"
     if main.token:  # a username or password the contract refuses: npm takes its token only
         return f"{source} takes a token only: did you mean {main.token!r}?"
+    if not main.username:
+        return f"{source} takes no credentials"
     return f"{source} takes no token: it takes {main.username} and {main.password}"
 
 

@@ -2,7 +2,7 @@
 (preamble/lib/catalog.sh), so the preamble never duplicates them by hand; and render another profile's defaults
 as the records of the preamble's PREAMBLE_PROFILE variable (harness.preamble.interface.PROFILE).
 
-`python -m harness.preamble.catalog_gen > preamble/lib/catalog.sh` regenerates the file; a test fails when
+`python -m harness.preamble.catalog_gen --write` regenerates the file; a test fails when
 the committed copy is stale.
 """
 
@@ -28,7 +28,7 @@ def render(catalog: Catalog | None = None) -> str:
     catalog = catalog or load_catalog()
     lines = [
         "# shellcheck shell=bash disable=SC2034,SC2016  # SC2016: data strings, nothing in them is to expand",
-        "# Generated from harness/contract/catalog.yaml, profiles/choreo.yaml and harness/contract/grammar.yaml by `python -m harness.preamble.catalog_gen`; do not edit.",
+        "# Generated from harness/contract/catalog.yaml, profiles/choreo.yaml and harness/contract/grammar.yaml by `python -m harness.preamble.catalog_gen --write`; do not edit.",
         "declare -gA PC_REGISTRY_MIRROR_KEY=() PC_REGISTRY_PREFIXES=() PC_KEY_USERNAME=() PC_KEY_PASSWORD=() PC_KEY_TOKEN=()",
         "declare -gA PC_OCI_KEYS=() PC_IMAGES=() PC_MANAGERS=() PC_DOCKERHUB_LOGIN=() PC_CONSUMED=()",
         "declare -gA PC_IMAGE_DEFAULT=() PC_IMAGE_REGISTRY=() PC_IMAGE_OVERRIDE=()",
@@ -123,5 +123,24 @@ def _made_from(profile_text: str) -> bool:
     return bool(found) and found.group(1) == _sha256(profile_text)
 
 
+def main(argv: list[str]) -> int:
+    """`--write`: replace preamble/lib/catalog.sh, only once the new text is made (a shell redirect would empty
+    the file first, and leave it empty when the catalog has a mistake); else print it."""
+    try:
+        text = render()
+    except UserError as error:
+        print(f"airgap: error: {error}", file=sys.stderr)
+        return 1
+    if argv == ["--write"]:
+        target = paths.preamble_dir() / "lib/catalog.sh"
+        partial = target.with_name(".catalog.sh.partial")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(target)
+        print(f"wrote {target}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 if __name__ == "__main__":
-    sys.stdout.write(render())
+    sys.exit(main(sys.argv[1:]))

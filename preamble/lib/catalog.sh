@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034,SC2016  # SC2016: data strings, nothing in them is to expand
-# Generated from harness/contract/catalog.yaml, profiles/choreo.yaml and harness/contract/grammar.yaml by `python -m harness.preamble.catalog_gen`; do not edit.
+# Generated from harness/contract/catalog.yaml, profiles/choreo.yaml and harness/contract/grammar.yaml by `python -m harness.preamble.catalog_gen --write`; do not edit.
 declare -gA PC_REGISTRY_MIRROR_KEY=() PC_REGISTRY_PREFIXES=() PC_KEY_USERNAME=() PC_KEY_PASSWORD=() PC_KEY_TOKEN=()
 declare -gA PC_OCI_KEYS=() PC_IMAGES=() PC_MANAGERS=() PC_DOCKERHUB_LOGIN=() PC_CONSUMED=()
 declare -gA PC_IMAGE_DEFAULT=() PC_IMAGE_REGISTRY=() PC_IMAGE_OVERRIDE=()

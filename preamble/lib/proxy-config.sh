@@ -11,7 +11,7 @@
 #
 # The parts, each sourced once, in this order (only pc__init_grammar runs while sourcing):
 #   catalog.sh          the key catalog and the grammar's URL patterns as bash data (generated from
-#                       harness/contract/*.yaml: python -m harness.preamble.catalog_gen > preamble/lib/catalog.sh)
+#                       harness/contract/*.yaml: python -m harness.preamble.catalog_gen --write)
 #   report.sh           log lines, refusals, private files, report.tsv and ignored-keys
 #   handoff.sh          what is handed to the build command (pack build, podman build): the handoff file
 #   values.sh           reading the proxy-config directory and judging each value by the grammar:

@@ -125,7 +125,7 @@ def test_shellcheck_clean():
 
 
 def test_bash_catalog_is_generated_from_the_yaml():
-    assert (PREAMBLE_DIR / "lib/catalog.sh").read_text() == render(), "run: python -m harness.preamble.catalog_gen > preamble/lib/catalog.sh"
+    assert (PREAMBLE_DIR / "lib/catalog.sh").read_text() == render(), "run: python -m harness.preamble.catalog_gen --write"
 
 
 def test_every_strategy_has_an_entry():
