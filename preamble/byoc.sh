@@ -2,4 +2,4 @@
 # Build preamble for the byoc strategy. Source it at the start of the build step, before anything is
 # fetched: `source preamble/byoc.sh || exit 1`. Interface: docs/preamble.md.
 # shellcheck source=lib/proxy-config.sh
-source "$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)/lib/proxy-config.sh" && pc_main byoc
+source "$(builtin cd -- "$(command dirname -- "${BASH_SOURCE[0]}")" && builtin pwd)/lib/proxy-config.sh" && pc_main byoc

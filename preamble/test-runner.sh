@@ -2,4 +2,4 @@
 # Build preamble for the test-runner strategy. Source it at the start of the build step, before anything is
 # fetched: `source preamble/test-runner.sh || exit 1`. Interface: docs/preamble.md.
 # shellcheck source=lib/proxy-config.sh
-source "$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)/lib/proxy-config.sh" && pc_main test-runner
+source "$(builtin cd -- "$(command dirname -- "${BASH_SOURCE[0]}")" && builtin pwd)/lib/proxy-config.sh" && pc_main test-runner

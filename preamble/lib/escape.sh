@@ -90,6 +90,9 @@ pc__mask_userinfo() {
 
 pc__has_c0() { local LC_ALL=C; [[ $1 == *[$'\x01'-$'\x1f']* ]]; }
 
+# Variable $1 set to $2 upper-cased as ASCII: in a Turkish locale ${x^^} makes `i` a dotted capital İ, no name.
+pc__upper() { local LC_ALL=C; printf -v "$1" '%s' "${2^^}"; }
+
 # $1 <- block $3 with every byte listed in $4 replaced by printf format $2 applied to its code, in
 # the order listed: one replacement per distinct byte, the shared step of the escapers below.
 pc__escape_bytes() {

@@ -45,9 +45,9 @@ pc_write_handoff() {
         pc__handoff_item env "$name" "$value"
     done
     for image in ${PC_IMAGES[$PC_STRATEGY]}; do
-        variable=PROXY_IMAGE_${image^^} variable=${variable//-/_}
-        name=${image^^}_IMAGE
-        pc__handoff_item build-arg "${name//-/_}" "${!variable}"
+        pc__upper variable "PROXY_IMAGE_${image//-/_}"
+        pc__upper name "${image//-/_}_IMAGE"
+        pc__handoff_item build-arg "$name" "${!variable}"
     done
     [[ -z $PC_HANDOFF_NPMRC ]] || pc__handoff_item secret npmrc "$PC_HANDOFF_NPMRC"
 }

@@ -102,7 +102,7 @@ pc_resolve_images() {
         else
             source=default key='' resolved=$default
         fi
-        variable=PROXY_IMAGE_${image^^} variable=${variable//-/_}
+        pc__upper variable "PROXY_IMAGE_${image//-/_}"
         printf -v "$variable" '%s' "$resolved"
         export "${variable?}"
         pc_report image "$image" "$source" "$key" "${mirror:+${PC_MIRROR_USER[$mirror]}}"

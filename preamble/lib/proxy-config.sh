@@ -111,21 +111,25 @@ pc_load_profile() {
 
 # The entry point: configure everything for strategy $1. Returns non-zero (never exits) on a bad value.
 # A build step often runs with `set -x`: its trace would print every credential the preamble reads, so the trace
-# is off while the preamble runs and back on after it; so are the caller's glob options, and its IFS (the strict
+# is off while the preamble runs and back on after it; so are the caller's glob options and noclobber, and its IFS (the strict
 # mode's IFS=$'\n\t' would join the words the preamble splits: local here, the caller's again after).
 pc_main() {
-    local _pc_xtrace='' _pc_noglob='' _pc_shopt _pc_status=0 IFS=$' \t\n'
-    [[ $- == *x* ]] && _pc_xtrace=1
+    local _pc_xtrace='' _pc_noglob='' _pc_noclobber='' _pc_shopt _pc_status=0 IFS=$' \t\n'
+    [[ -o xtrace ]] && _pc_xtrace=1
     { set +x; } 2>/dev/null
+    # noclobber (set -C) would refuse every file the preamble writes again (report.tsv, a second sourcing)
+    [[ -o noclobber ]] && _pc_noclobber=1
+    set +C
     # The caller's glob and match options would change what the preamble reads (failglob stops at a pattern with no
     # match, dotglob and nocasematch change what matches): bash's defaults while it runs, the caller's after.
-    [[ $- == *f* ]] && _pc_noglob=1
+    [[ -o noglob ]] && _pc_noglob=1
     _pc_shopt=$(shopt -p dotglob extglob failglob globstar nocaseglob nocasematch nullglob || true)  # non-zero: some off
     set +f
     shopt -u dotglob failglob globstar nocaseglob nocasematch nullglob
     pc__main "$@" || _pc_status=$?
     eval "$_pc_shopt"
     [[ -z $_pc_noglob ]] || set -f
+    [[ -z $_pc_noclobber ]] || set -C
     [[ -z $_pc_xtrace ]] || set -x
     return "$_pc_status"
 }

@@ -13,7 +13,7 @@ from harness.contract.catalog import load_catalog
 from harness.contract.config import read_config
 from harness.preamble.catalog_gen import render
 from harness.preamble.check import preamble_check
-from harness.preamble.interface import Environment, entry
+from harness.preamble.interface import DEFAULT_STATE_DIR, STATE_DIR, Environment, entry
 from harness.preamble.runner import PreambleRun, run_preamble
 from helpers import PROXY_CONFIGS, airgap
 from loopback_mirror import PREAMBLE_DIR, IsolatedNetwork, write_config
@@ -288,7 +288,11 @@ def test_a_present_key_file_the_build_cannot_use_is_named_once_with_lint_s_rule(
 
 
 @pytest.mark.parametrize("options", ["shopt -s failglob", "shopt -s dotglob", "shopt -s nocasematch", "set -f",
-                                     "shopt -s nullglob extglob globstar nocaseglob", "IFS=$'\\n\\t'"])
+                                     "shopt -s nullglob extglob globstar nocaseglob", "IFS=$'\\n\\t'",
+                                     # noclobber refused every file a second sourcing writes again (found by a sweep)
+                                     "set -C; source {entry} >/dev/null 2>&1 || :",
+                                     # RVM replaces cd with a function that prints (found by a sweep)
+                                     'cd() { builtin cd "$@" && echo rvm-using-ruby; }; dirname() { echo nowhere; }'])
 @pytest.mark.parametrize("npm_url", ["https://nexus.example.com/npm/", "HTTPS://nexus.example.com/npm/"])
 @pytest.mark.parametrize("dot_file", [False, True])
 def test_the_caller_s_glob_options_change_nothing_and_stay_set(tmp_path, options, npm_url, dot_file):
@@ -302,13 +306,35 @@ def test_the_caller_s_glob_options_change_nothing_and_stay_set(tmp_path, options
     env = {"PATH": "/usr/bin:/bin", **Environment(home=tmp_path / "home", proxy_config_dir=config).variables()}
     show = "shopt -p dotglob extglob failglob globstar nocaseglob nocasematch nullglob || true; echo flags=$- ${IFS@Q}"
     runs = {}
-    for caller in ("true", options):
+    for caller in ("true", options.replace("{entry}", shlex.quote(str(entry(PREAMBLE_DIR, "webapp"))))):
         script = (f"set -euo pipefail; {caller}; before=$({show}); source {shlex.quote(str(entry(PREAMBLE_DIR, 'webapp')))} "
                   f"|| echo refused; after=$({show}); [[ $before == \"$after\" ]] && echo options-kept; "
                   "cat \"$HOME/.config/containers/registries.conf\" \"$HOME/.npmrc\"")
         done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
         runs[caller] = done.stdout + "".join(line for line in done.stderr.splitlines(True) if "proxy-config:" in line)
-    assert runs[options] == runs["true"] and "options-kept" in runs[options], runs
+    assert runs[caller] == runs["true"] and "options-kept" in runs[caller], runs
+
+
+def test_a_turkish_locale_changes_no_variable_name(tmp_path):
+    """In tr_TR, ${x^^} makes `i` a dotted capital İ: PROXY_IMAGE_NGİNX is no variable name, and the preamble
+    stopped (found by a sweep). Names are upper-cased as ASCII (pc__upper)."""
+    locales = tmp_path / "locales"
+    locales.mkdir()
+    made = subprocess.run(["localedef", "-i", "tr_TR", "-f", "UTF-8", str(locales / "tr_TR.UTF-8")],
+                          capture_output=True, text=True, timeout=120)
+    assert (locales / "tr_TR.UTF-8").is_dir(), made.stderr  # the `locales` package (scripts/bootstrap)
+    config = write_config(tmp_path / "config", {"oci-dockerhub-url": "nexus.example.com/hub"})
+    runs = {}
+    for lang in ("C", "tr_TR.UTF-8"):
+        env = {"PATH": "/usr/bin:/bin", "LOCPATH": str(locales), "LC_ALL": lang,
+               **Environment(home=tmp_path / lang, proxy_config_dir=config).variables()}
+        script = (f"source {shlex.quote(str(entry(PREAMBLE_DIR, 'webapp')))} || echo refused; "
+                  "for v in $(compgen -v PROXY_IMAGE_); do echo \"$v=${!v}\"; done; "
+                  f"cat \"${{{STATE_DIR}:-$HOME/{DEFAULT_STATE_DIR}}}/handoff\"")
+        done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+        runs[lang] = done.stdout.replace(str(tmp_path / lang), "HOME")
+    assert "PROXY_IMAGE_NGINX=" in runs["C"] and "NGINX_IMAGE" in runs["C"], runs
+    assert runs["tr_TR.UTF-8"] == runs["C"], runs
 
 
 def test_the_config_snapshot_survives_an_entry_going_and_stops_at_its_bound(tmp_path, monkeypatch):
