@@ -167,4 +167,5 @@ def test_a_broken_catalog_is_an_error_naming_it_from_every_command(tmp_path):
         result = airgap(*command, entry=[sys.executable, "-m", "harness"], cwd=tmp_path,
                         env={**os.environ, "PYTHONPATH": str(tmp_path)})
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
-        assert "harness/contract/catalog.yaml with the profile" in result.stderr and "cannot be read" in result.stderr
+        assert ("harness/contract/catalog.yaml: strategies." in result.stderr
+                and "'image-node-ref' is not an image-override key" in result.stderr), result.stderr

@@ -687,10 +687,7 @@ def standin_download(url: str, what: str, files: dict[str, str]) -> tuple[dict |
     from harness.stack.content import static_download
 
     parts = urlsplit(url)
-    try:
-        port = own_port(parts)  # an explicit default port (https://host:443/) is the host's
-    except ValueError:
-        port = -1
+    port = own_port(parts)  # an explicit default port (https://host:443/) is the host's; a bad one raises
     if parts.scheme not in ("http", "https") or not parts.hostname or port or parts.query:
         return None, None, f"{what} {printable(url)}: not a plain http(s) URL on its scheme's port; not stood in for"
     served = static_download(parts.hostname, parts.path)
