@@ -137,3 +137,29 @@ def check_pip(network, mirror, user, password):
         assert done.returncode == 0, (mirror.url(server), done.stdout[-2000:] + done.stderr[-2000:])
         assert (tmp / "out" / WHEEL).exists()
         assert_reached_mirror(server, mirror, expected, ["tiny-pkg/", f"tiny-pkg/{WHEEL}"], done.stdout + done.stderr)
+
+
+def test_an_image_s_own_pip_conf_brings_no_other_index_back(network, tmp_path, index):
+    """A base image's site-wide pip.conf (here through XDG_CONFIG_DIRS, as /etc/xdg/pip/pip.conf) with a command's
+    own index-url and an extra index or find-links of pypi.org: pip takes [download] over [global] and merges the
+    files, so the preamble's [global] index-url alone lost to them (found by a sweep with a real /etc/pip.conf).
+    pip asks the mirror only, and the decoy standing for pypi.org sees nothing."""
+    decoy = RecordingServer().start(network)
+    try:
+        site = tmp_path / "xdg" / "pip"
+        site.mkdir(parents=True)
+        (site / "pip.conf").write_text(f"[global]\nextra-index-url = {decoy.url}/extra/\nfind-links = {decoy.url}/links/\n"
+                                       f"[download]\nindex-url = {decoy.url}/download/\n"
+                                       f"[install]\nindex-url = {decoy.url}/install/\n")
+        config = write_config(tmp_path / "config", {"pkg-python-url": index.url + "/pypi/simple/",
+                                                    "pkg-python-username": HOSTILE_USER,
+                                                    "pkg-python-password": HOSTILE_PASSWORD})
+        env = {**apply_preamble("buildpack", config, tmp_path / "home"), "XDG_CONFIG_DIRS": str(tmp_path / "xdg")}
+        pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-cache-dir"]
+        done = run_client(network, pip + ["download", "--no-deps", "-d", str(tmp_path / "out"), "tiny-pkg"], env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert (tmp_path / "out" / WHEEL).exists()
+        assert decoy.requests == [], [r.path for r in decoy.requests]
+        assert "/pypi/simple/tiny-pkg/" in [r.path for r in index.authenticated()]
+    finally:
+        decoy.stop()
