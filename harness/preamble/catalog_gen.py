@@ -116,10 +116,14 @@ def _made_from(profile_text: str) -> bool:
     """Whether the reference preamble's catalog.sh was made from this profile text."""
     try:
         with open(paths.preamble_dir() / "lib/catalog.sh", "rb") as handle:
-            made = handle.read(4096).decode(errors="replace")  # the line is among its first
+            return made_from(handle.read(4096), profile_text)  # the line is among its first
     except OSError:
         return False
-    found = re.search(r"^PC_PROFILE_SHA256=([0-9a-f]*)", made, re.M)
+
+
+def made_from(catalog_sh: bytes, profile_text: str) -> bool:
+    """Whether a catalog.sh (its bytes, or its first ones) was made from this profile text."""
+    found = re.search(r"^PC_PROFILE_SHA256=([0-9a-f]*)", catalog_sh[:4096].decode(errors="replace"), re.M)
     return bool(found) and found.group(1) == _sha256(profile_text)
 
 

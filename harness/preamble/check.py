@@ -264,8 +264,20 @@ def catalog_text(catalog: Catalog | None = None) -> str:
     return text + (catalog.profile.text if catalog is not None and catalog.profile is not None else "")
 
 
-def _source_texts(preamble_dir: Path) -> list[str]:
-    return [data.decode(errors="replace") for path, data in interface.files(preamble_dir).items() if path.suffix == ".sh"]
+CATALOG_SH = Path("lib/catalog.sh")  # in a preamble directory: the catalog as bash (catalog_gen), when it has one
+
+
+def _stale_catalog(files: dict[Path, bytes]) -> str | None:
+    """A problem when the preamble's lib/catalog.sh is not the one this checkout's catalog.yaml, default profile and
+    grammar.yaml make: a key added to the catalog and not regenerated is ignored by the preamble alone."""
+    from harness.preamble.catalog_gen import made_from, render
+
+    made = files.get(CATALOG_SH)
+    default = load_catalog()
+    if made is None or (default.profile and not made_from(made, default.profile.text)) or made == render(default).encode():
+        return None  # none; or made from another default profile, whose records the preamble gets instead (check)
+    return (f"{CATALOG_SH} is not made from this checkout's catalog.yaml, profile and grammar.yaml: the preamble "
+            "reads another catalog than plan (run: python -m harness.preamble.catalog_gen --write)")
 
 
 def watched_secrets(catalog: Catalog, config: ProxyConfig, innocent: str) -> dict[str, str]:
@@ -304,7 +316,8 @@ def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: s
         raise UserError(f"{entry}: no preamble entry for strategy {strategy} (expected <preamble dir>/{strategy}.sh)")
     config_dir = resolved(config_dir)
     config = read_config(config_dir)
-    sources = _source_texts(entry.parent)  # read before it runs: a file that cannot be read stops it here
+    files = interface.files(entry.parent)  # read before it runs: a file that cannot be read stops it here
+    sources = [data.decode(errors="replace") for path, data in files.items() if path.suffix == ".sh"]
     before = _snapshot(config_dir)
     with tempfile.TemporaryDirectory(prefix="airgap-preamble-") as workdir:
         run = run_preamble(resolved(entry), config_dir, Path(workdir), choreo_registry, preamble_profile(catalog))
@@ -324,6 +337,9 @@ def preamble_check(strategy: str, config_dir: str | os.PathLike, preamble_dir: s
             reader.private_files()
     if _snapshot(config_dir) != before:
         reader.problems.append("the preamble changed the configuration directory")
+    stale = _stale_catalog(files)
+    if stale:
+        reader.problems.append(stale)
     leaked = [name for name, value in watched.items() if value in run.log]
     for name in leaked:
         reader.problems.append(f"the preamble's output contains the value of {name}")

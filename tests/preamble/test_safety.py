@@ -128,6 +128,22 @@ def test_bash_catalog_is_generated_from_the_yaml():
     assert (PREAMBLE_DIR / "lib/catalog.sh").read_text() == render(), "run: python -m harness.preamble.catalog_gen --write"
 
 
+def test_preamble_check_names_a_catalog_sh_the_catalog_did_not_make(tmp_path):
+    """A key added to catalog.yaml without regenerating catalog.sh: plan takes it, the preamble ignores it, and
+    preamble-check said "problems: none" (found by a sweep following docs/adding-a-key.md)."""
+    import shutil
+
+    preamble = tmp_path / "preamble"
+    shutil.copytree(PREAMBLE_DIR, preamble)
+    config = write_config(tmp_path / "config", {"oci-dockerhub-url": "nexus.example.com/hub"})
+    assert preamble_check("webapp", config, preamble)["problems"] == []
+    catalog = preamble / "lib/catalog.sh"
+    catalog.write_text(catalog.read_text() + "PC_OCI_KEYS[webapp]+=' oci-quay-url'  # an older catalog\n")
+    problems = preamble_check("webapp", config, preamble)["problems"]
+    assert any("lib/catalog.sh is not made from this checkout's catalog.yaml" in p and "catalog_gen --write" in p
+               for p in problems), problems
+
+
 def test_every_strategy_has_an_entry():
     assert sorted(p.stem for p in PREAMBLE_DIR.glob("*.sh")) == sorted(STRATEGIES)
 
