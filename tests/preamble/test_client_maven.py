@@ -128,3 +128,31 @@ def test_the_maven_wrapper_takes_a_urls_own_user_info_decoded_and_never_in_the_u
 def test_the_maven_wrapper_without_credentials_downloads_from_the_mirror(network):
     mirror = MirrorUrl("http", "127.0.0.1", "other", "/repository/maven-public//")
     check_wrapper(network, mirror, {"pkg-maven-url": mirror.url}, None)
+
+
+def test_an_image_s_global_mirror_of_central_does_not_take_the_build(network, tmp_path):
+    """A base image's global settings.xml (`mvn -gs`, as ${maven.home}/conf/settings.xml) mirroring `central`:
+    Maven takes a mirror naming the repository's id over the preamble's `*`, so central's requests went to the
+    image's mirror (found by a sweep with Maven 3.8.7). The preamble mirrors `central` too, in the user's settings,
+    which come first: the decoy standing for the image's mirror sees nothing."""
+    server = RecordingServer(expected_authorization=basic_header(HOSTILE_USER, PASSWORD)).start(network)
+    server.routes["/maven/com/example/parent/1.0/parent-1.0.pom"] = Route(PARENT, "text/xml")
+    decoy = RecordingServer().start(network)
+    try:
+        config = write_config(tmp_path / "config", {"pkg-maven-url": server.url + "/maven/",
+                                                    "pkg-maven-username": HOSTILE_USER, "pkg-maven-password": PASSWORD})
+        home = tmp_path / "home"
+        env = {**apply_preamble("mi", config, home), "MAVEN_OPTS": f"-Duser.home={home}"}
+        global_settings = tmp_path / "global-settings.xml"
+        global_settings.write_text(f"<settings><mirrors><mirror><id>corp-central</id><mirrorOf>central</mirrorOf>"
+                                   f"<url>{decoy.url}/central/</url></mirror></mirrors></settings>")
+        project = tmp_path / "app"
+        project.mkdir()
+        (project / "pom.xml").write_text(PROJECT.replace("central-again", "central"))
+        done = run_client(network, ["mvn", "-B", "-gs", str(global_settings), "validate"], env, cwd=project)
+        assert done.returncode == 0, done.stdout[-3000:]
+        assert decoy.requests == [], [r.path for r in decoy.requests]
+        assert [r for r in server.authenticated() if r.path.endswith("parent-1.0.pom")]
+    finally:
+        decoy.stop()
+        server.stop()

@@ -31,7 +31,7 @@ def test_a_fault_that_no_longer_applies_fails_naming_it(tmp_path):
     faults.write_text("""faults:
   - {name: gone-function, function: pc_write_nothing, find: x, replace: y, strategies: [webapp]}
   - {name: gone-text, function: pc_write_go, find: "GOPROXY=$PC_R", replace: y, strategies: [buildpack]}
-  - {name: fine, function: pc_write_maven, find: "<mirrorOf>*</mirrorOf>", replace: "<mirrorOf>central</mirrorOf>", strategies: [mi]}
+  - {name: fine, function: pc_write_maven, find: "proxy-config '*'", replace: "proxy-config 'central'", strategies: [mi]}
 """)
     done = mutants("--check", "--faults", str(faults))
     assert done.returncode == 1

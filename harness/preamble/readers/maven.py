@@ -1,5 +1,7 @@
-"""Maven: ~/.m2/settings.xml, one mirror of '*' and its server credentials; and, when exported, the Maven
-wrapper's MVNW_REPOURL with MVNW_USERNAME/MVNW_PASSWORD, which must agree with the mirror."""
+"""Maven: ~/.m2/settings.xml, a mirror of '*' (and the reference preamble's second one, of 'central', to the same
+URL: Maven takes a mirror naming a repository's id over '*', as an image's global settings.xml may have one) with
+each mirror's server credentials; and, when exported, the Maven wrapper's MVNW_REPOURL with
+MVNW_USERNAME/MVNW_PASSWORD, which must agree with the mirror."""
 
 import xml.etree.ElementTree as ET
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -13,13 +15,18 @@ def read(reader, record: ReportRecord):
         return None
     root = ET.fromstring(reader.written_text(path).encode("utf-8"))
     mirrors = root.findall("./mirrors/mirror")
-    reader.expect(len(mirrors) == 1 and mirrors[0].findtext("mirrorOf") == "*", "maven: not one mirror of '*'")
-    servers = root.findall("./servers/server")
+    of = sorted(mirror.findtext("mirrorOf") for mirror in mirrors)
+    reader.expect(of in (["*"], ["*", "central"]), "maven: not one mirror of '*' (and one of 'central')")
+    reader.expect(len({mirror.findtext("url") for mirror in mirrors}) == 1, "maven: the mirrors have different URLs")
+    servers = {server.findtext("id"): server for server in root.findall("./servers/server")}
     auth = "none"
     if servers:
-        password = servers[0].findtext("password")
-        reader.expect(servers[0].findtext("username") == reader.value(record.username_key) and password == reader.value(record.password_key),
-                      f"maven: the server credentials are not {record.username_key} / {record.password_key}")
+        for mirror in mirrors:
+            server = servers.get(mirror.findtext("id"))
+            reader.expect(server is not None and server.findtext("username") == reader.value(record.username_key)
+                          and server.findtext("password") == reader.value(record.password_key),
+                          f"maven: the server credentials of mirror {mirror.findtext('id')} are not "
+                          f"{record.username_key} / {record.password_key}")
         auth = "basic"
     url = mirrors[0].findtext("url") if mirrors else None
     if url and "MVNW_REPOURL" in reader.run.env:

@@ -1,9 +1,11 @@
 # shellcheck shell=bash
-# Maven: ~/.m2/settings.xml with one mirror of `*` and a server with the credentials, and for the project's
-# Maven wrapper (./mvnw, which reads no settings.xml) MVNW_REPOURL and its credentials. Writer protocol: packages.sh.
+# Maven: ~/.m2/settings.xml with a mirror of `*` and one of `central` (Maven takes a mirror naming a repository's
+# id over `*`, and an image's global settings.xml often mirrors central: the user's settings come first), each
+# with a server holding the credentials; and for the project's Maven wrapper (./mvnw, which reads no
+# settings.xml) MVNW_REPOURL and its credentials. Writer protocol: packages.sh.
 
 pc_write_maven() {
-    local url=$1 auth=$2 user=$3 pass=$4 file=$HOME/.m2/settings.xml value out servers=''
+    local url=$1 auth=$2 user=$3 pass=$4 file=$HOME/.m2/settings.xml value out mirrors servers=''
     local -A xml
     pc__xml_values xml "$url" "$auth" "$user" "$pass" || return 1
     if [[ $auth == basic ]]; then
@@ -13,10 +15,14 @@ pc_write_maven() {
         for value in "$user" "$pass"; do
             [[ $value == [$' \t\n\r']* || $value == *[$' \t\n\r'] ]] && return 1
         done
-        printf -v servers '  <servers>\n    <server>\n      <id>proxy-config</id>\n      <username>%s</username>\n      <password>%s</password>\n    </server>\n  </servers>\n' "${xml[user]}" "${xml[pass]}"
+        printf -v servers '    <server>\n      <id>%s</id>\n      <username>%s</username>\n      <password>%s</password>\n    </server>\n' \
+            proxy-config "${xml[user]}" "${xml[pass]}" proxy-config-central "${xml[user]}" "${xml[pass]}"
+        servers="  <servers>"$'\n'"$servers  </servers>"$'\n'
     fi
-    printf -v out '%s\n%s\n<settings>\n  <mirrors>\n    <mirror>\n      <id>proxy-config</id>\n      <mirrorOf>*</mirrorOf>\n      <url>%s</url>\n    </mirror>\n  </mirrors>\n%s</settings>\n' \
-        '<?xml version="1.0" encoding="UTF-8"?>' '<!-- Written by the proxy-config build preamble. -->' "${xml[url]}" "$servers"
+    printf -v mirrors '    <mirror>\n      <id>%s</id>\n      <mirrorOf>%s</mirrorOf>\n      <url>%s</url>\n    </mirror>\n' \
+        proxy-config '*' "${xml[url]}" proxy-config-central central "${xml[url]}"
+    printf -v out '%s\n%s\n<settings>\n  <mirrors>\n%s  </mirrors>\n%s</settings>\n' \
+        '<?xml version="1.0" encoding="UTF-8"?>' '<!-- Written by the proxy-config build preamble. -->' "$mirrors" "$servers"
     pc_write_private "$file" "$out" || return
     pc__maven_wrapper "$url" "$auth" "$user" "$pass"
 }
