@@ -115,7 +115,7 @@ def _sha256(text: str) -> str:
 def _made_from(profile_text: str) -> bool:
     """Whether the reference preamble's catalog.sh was made from this profile text."""
     try:
-        with open(paths.preamble_dir() / "lib/catalog.sh", "rb") as handle:
+        with open(paths.preamble_dir() / interface.CATALOG_FILE, "rb") as handle:
             return made_from(handle.read(4096), profile_text)  # the line is among its first
     except OSError:
         return False
@@ -136,7 +136,7 @@ def main(argv: list[str]) -> int:
         print(f"airgap: error: {error}", file=sys.stderr)
         return 1
     if argv == ["--write"]:
-        target = paths.preamble_dir() / "lib/catalog.sh"
+        target = paths.preamble_dir() / interface.CATALOG_FILE
         partial = target.with_name(".catalog.sh.partial")
         partial.write_text(text, encoding="utf-8")
         partial.replace(target)

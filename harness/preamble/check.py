@@ -264,19 +264,16 @@ def catalog_text(catalog: Catalog | None = None) -> str:
     return text + (catalog.profile.text if catalog is not None and catalog.profile is not None else "")
 
 
-CATALOG_SH = Path("lib/catalog.sh")  # in a preamble directory: the catalog as bash (catalog_gen), when it has one
-
-
 def _stale_catalog(files: dict[Path, bytes]) -> str | None:
     """A problem when the preamble's lib/catalog.sh is not the one this checkout's catalog.yaml, default profile and
     grammar.yaml make: a key added to the catalog and not regenerated is ignored by the preamble alone."""
     from harness.preamble.catalog_gen import made_from, render
 
-    made = files.get(CATALOG_SH)
+    made = files.get(Path(interface.CATALOG_FILE))
     default = load_catalog()
     if made is None or (default.profile and not made_from(made, default.profile.text)) or made == render(default).encode():
         return None  # none; or made from another default profile, whose records the preamble gets instead (check)
-    return (f"{CATALOG_SH} is not made from this checkout's catalog.yaml, profile and grammar.yaml: the preamble "
+    return (f"{interface.CATALOG_FILE} is not made from this checkout's catalog.yaml, profile and grammar.yaml: the preamble "
             "reads another catalog than plan (run: python -m harness.preamble.catalog_gen --write)")
 
 

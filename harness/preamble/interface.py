@@ -73,6 +73,7 @@ def entry(preamble_dir: str | os.PathLike, strategy: str) -> Path:
     return Path(preamble_dir) / f"{strategy}.sh"
 
 
+CATALOG_FILE = "lib/catalog.sh"  # the catalog as bash (harness.preamble.catalog_gen), in the reference preamble
 MAX_FILE_BYTES = 4 << 20  # one file of a preamble directory (the reference preamble's largest: about 60 KiB)
 MAX_BYTES = 64 << 20  # all of them
 

@@ -372,9 +372,10 @@ def _exponential(message: str) -> str | None:
     def walk(items) -> str | None:
         for op, av in items:
             if op in (c.MAX_REPEAT, c.MIN_REPEAT):
-                if av[1] is c.MAXREPEAT and repeats(av[2]):
+                unbounded = av[1] is c.MAXREPEAT
+                if unbounded and repeats(av[2]):
                     return "a repeated group holding a repetition (like (a+)+)"
-                if av[1] is c.MAXREPEAT and alike(av[2]):
+                if unbounded and alike(av[2]):
                     return "a repeated group of alternatives that can start alike (like (a|ab)*)"
                 found = walk(av[2])
             elif op is c.SUBPATTERN:

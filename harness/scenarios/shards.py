@@ -253,11 +253,10 @@ def merge(directories: list[Path], allow_partial: bool = False, catalog=None) ->
     position = {name: i for i, name in enumerate(selection)}
     where: dict[str, Path] = {}
     records = []
-    for directory, meta in shards:
+    for directory, _meta in shards:
         if not (directory / SCENARIOS_FILE).is_file():
             raise UserError(f"{directory}: no {SCENARIOS_FILE}: not a report directory")
-        rows = load_records(directory / SCENARIOS_FILE)
-        for row in rows:
+        for row in load_records(directory / SCENARIOS_FILE):
             name = row["scenario"]
             if name not in position:
                 raise UserError(f"{directory}: scenario {printable(name)} is not in the shards' selection")

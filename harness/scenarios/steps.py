@@ -158,7 +158,7 @@ def builder_files(preamble_dir: Path, projects: dict[str, dict[str, bytes]]) -> 
     files = _files_under(preamble_dir, PREAMBLE_IN_BUILDER)
     # The harness's catalog as bash, where a preamble beside the reference one reads it in the checkout
     # (../lib/catalog.sh: preamble/platform/adapter.sh).
-    files[f"{Path(PREAMBLE_IN_BUILDER).parent}/lib/catalog.sh"] = (paths.preamble_dir() / "lib" / "catalog.sh").read_bytes()
+    files[f"{Path(PREAMBLE_IN_BUILDER).parent}/{interface.CATALOG_FILE}"] = (paths.preamble_dir() / interface.CATALOG_FILE).read_bytes()
     files[HANDOFF_IN_BUILDER] = Path(__file__).with_name("handoff.sh").read_bytes()
     for ecosystem, tree in projects.items():
         files.update({f"{PROJECTS_IN_BUILDER}/{ecosystem}/{path}": data for path, data in tree.items()})
