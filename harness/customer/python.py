@@ -289,9 +289,7 @@ class Reader:
         elif missing := missing_from_copy(directory, self.files):
             self.note(f"{where}: {kind}{printable(location)}: {missing}: pip does "
                       "not find it in the build")
-        elif self.setup_cfg(directory):
-            pass  # setup.py with setuptools' declarative setup.cfg: pip runs the builder's setuptools on it
-        else:
+        elif not self.setup_cfg(directory):  # one there (setuptools' declarative setup.cfg) is read in passing
             self.note(f"{where}: {kind}{printable(location)}: a path pip reads from the project's copy (no "
                       "pyproject.toml there to read its dependencies from); not stood in for")
 
