@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from harness.contract.catalog import Catalog, load_catalog
 from harness.contract.config import ProxyConfig, display_name, read_config, split_key_name
+from harness.contract.plan import effective_mirrors
 from harness.infra.errors import UserError
 from harness.infra.files import resolved
 from harness.contract import grammar
@@ -116,8 +117,9 @@ class Reader:
 
     def registries_conf(self) -> dict:
         path = self.home / ".config/containers/registries.conf"
-        if not path.exists():
-            self.problems.append("registries.conf was not written")
+        if not path.exists():  # the image's own stays when no mirror is in effect (opt-in)
+            in_effect = effective_mirrors(self.catalog, self.config, self.catalog.strategies[self.strategy])
+            self.expect(not in_effect, "registries.conf was not written")
             return {}
         try:
             data = tomllib.loads(self.written_text(path))

@@ -5,6 +5,8 @@
 # PC_MIRROR_ORDER and PC_MIRROR_URL/KEY/USER/PASS (pc_collect_mirrors), PC_LOGIN_REGISTRY/MIRROR
 # (pc_resolve_images).
 
+PC_REGISTRIES_CONF_HEADER='# Written by the proxy-config build preamble.'  # its first line: the file is the preamble's
+
 # Registry id -> mirror value / winning key / username key / password key, for the mirrors in effect.
 pc_collect_mirrors() {
     declare -gA PC_MIRROR_URL=() PC_MIRROR_KEY=() PC_MIRROR_USER=() PC_MIRROR_PASS=()
@@ -128,10 +130,17 @@ pc_platform_host() {
 # registries.conf: each mirrored registry's prefixes remapped (no [[registry.mirror]], which would
 # fall back to the public registry), short names resolved only through docker.io. A registry's prefix
 # may lie inside another's (docker.io/buildpacksio in docker.io): the longest prefix wins, as in plan.
+# Without a mirror in effect the image's own configuration stays (the contract: opt-in, backwards compatible);
+# only a file an earlier run of the preamble wrote is removed.
 pc_write_registries_conf() {
-    local file=$HOME/.config/containers/registries.conf registry prefix location out entry
+    local file=$HOME/.config/containers/registries.conf registry prefix location out entry first=''
     local -A written=()
-    out=$'# Written by the proxy-config build preamble.\n'
+    if ((${#PC_MIRROR_ORDER[@]} == 0)); then
+        [[ -f $file ]] && IFS= read -r first <"$file"
+        if [[ $first == "$PC_REGISTRIES_CONF_HEADER" ]]; then rm -f -- "$file"; fi
+        return 0
+    fi
+    out=$PC_REGISTRIES_CONF_HEADER$'\n'
     out+=$'unqualified-search-registries = ["docker.io"]\nshort-name-mode = "enforcing"\n'
     for registry in "${PC_MIRROR_ORDER[@]}"; do
         for prefix in ${PC_REGISTRY_PREFIXES[$registry]}; do
@@ -152,27 +161,38 @@ pc_write_registries_conf() {
 
 pc__base64() { printf '%s' "$1" | base64 -w0; }
 
-# auth.json with every mirror login, then the Docker Hub login when no Docker Hub mirror is in effect.
+# auth.json with every mirror login, then the Docker Hub login when no Docker Hub mirror is in effect. With no
+# mirror login the image's auth.json and REGISTRY_AUTH_FILE stay as they are (opt-in: a login the build made
+# before is kept); only a file this preamble wrote and nobody changed since is removed (its digest in the state).
 pc_write_auth() {
-    local file=$HOME/.config/containers/auth.json i registry mirror user pass entries=() out entry sep=''
-    for ((i = 0; i < ${#PC_LOGIN_REGISTRY[@]}; i++)); do
-        registry=${PC_LOGIN_REGISTRY[i]} mirror=${PC_LOGIN_MIRROR[i]}
-        pc__read_file user "${PC_MIRROR_USER[$mirror]}"
-        pc__read_file pass "${PC_MIRROR_PASS[$mirror]}"
-        entries+=("$registry" "$(pc__base64 "$user:$pass")")
-        pc_report login "$registry" "${PC_MIRROR_USER[$mirror]}" "${PC_MIRROR_PASS[$mirror]}"
-        pc_log "credentials for $registry from ${PC_MIRROR_USER[$mirror]} / ${PC_MIRROR_PASS[$mirror]}"
-    done
-    export REGISTRY_AUTH_FILE=$file
-    out='{"auths": {'
-    for ((i = 0; i < ${#entries[@]}; i += 2)); do
-        printf -v entry '%s"%s": {"auth": "%s"}' "$sep" "${entries[i]}" "${entries[i + 1]}"
-        out+=$entry sep=', '
-    done
-    pc_write_private "$file" "$out"$'}}\n' || return 1
-    if [[ -n ${PC_DOCKERHUB_LOGIN[$PC_STRATEGY]} && -z ${PC_MIRROR_URL[dockerhub]:-} ]]; then
-        pc_dockerhub_login
+    local file=$HOME/.config/containers/auth.json stamp=$PC_STATE_DIR/auth.json.sha256 i registry mirror user pass
+    local entries=() out entry sep='' digest=''
+    if ((${#PC_LOGIN_REGISTRY[@]} == 0)); then
+        if [[ -f $stamp && -f $file ]]; then
+            digest=$(sha256sum <"$file") && [[ $digest == "$(<"$stamp")" ]] && rm -f -- "$file"
+        fi
+        rm -f -- "$stamp"
+    else
+        for ((i = 0; i < ${#PC_LOGIN_REGISTRY[@]}; i++)); do
+            registry=${PC_LOGIN_REGISTRY[i]} mirror=${PC_LOGIN_MIRROR[i]}
+            pc__read_file user "${PC_MIRROR_USER[$mirror]}"
+            pc__read_file pass "${PC_MIRROR_PASS[$mirror]}"
+            entries+=("$registry" "$(pc__base64 "$user:$pass")")
+            pc_report login "$registry" "${PC_MIRROR_USER[$mirror]}" "${PC_MIRROR_PASS[$mirror]}"
+            pc_log "credentials for $registry from ${PC_MIRROR_USER[$mirror]} / ${PC_MIRROR_PASS[$mirror]}"
+        done
+        export REGISTRY_AUTH_FILE=$file
+        out='{"auths": {'
+        for ((i = 0; i < ${#entries[@]}; i += 2)); do
+            printf -v entry '%s"%s": {"auth": "%s"}' "$sep" "${entries[i]}" "${entries[i + 1]}"
+            out+=$entry sep=', '
+        done
+        pc_write_private "$file" "$out"$'}}\n' || return 1
     fi
+    if [[ -n ${PC_DOCKERHUB_LOGIN[$PC_STRATEGY]} && -z ${PC_MIRROR_URL[dockerhub]:-} ]]; then
+        pc_dockerhub_login || return 1
+    fi
+    if ((${#entries[@]})); then sha256sum <"$file" >"$stamp"; fi
 }
 
 # The platform's Docker Hub login, as builds do today when oci-dockerhub-url is not set.
@@ -190,7 +210,7 @@ pc_dockerhub_login() {
         return 0
     fi
     pc_log "logging in to docker.io with the platform's credentials"
-    if ! printf '%s\n' "$pass" | "${PREAMBLE_LOGIN_COMMAND:-podman}" login --authfile "$REGISTRY_AUTH_FILE" \
+    if ! printf '%s\n' "$pass" | "${PREAMBLE_LOGIN_COMMAND:-podman}" login ${REGISTRY_AUTH_FILE:+--authfile "$REGISTRY_AUTH_FILE"} \
         --username "$user" --password-stdin docker.io >/dev/null; then
         pc_fail "Docker Hub login failed; $hint"
         return 1

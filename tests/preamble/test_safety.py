@@ -88,6 +88,47 @@ def test_missing_config_directory_means_public_defaults(tmp_path):
     assert not (tmp_path / "home/.npmrc").exists()
 
 
+IMAGE_CONTAINERS = {"registries.conf": 'unqualified-search-registries = ["quay.io", "docker.io"]\n',
+                    "auth.json": '{"auths": {"quay.io": {"auth": "YnVpbGQ6dG9rZW4="}}}\n'}
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("values", [{}, {"pkg-npm-url": "https://nexus.example.com/npm/"}])
+def test_without_an_oci_mirror_the_image_s_container_configuration_stays(tmp_path, strategy, values):
+    """The contract: without the Secret the build proceeds with its default sources (opt-in, backwards
+    compatible). The preamble wrote registries.conf (short names to docker.io only, the image's drop-ins and
+    aliases dropped) and an empty auth.json (a login made before it lost) even then (found by a sweep)."""
+    home = tmp_path / "home"
+    (home / ".config/containers").mkdir(parents=True)
+    for name, text in IMAGE_CONTAINERS.items():
+        (home / ".config/containers" / name).write_text(text)
+    done = run_entry(strategy, write_config(tmp_path / "config", values), home, dockerhub_login=("u", "p"),
+                     dry_run_login=True)
+    assert done.exit_code == 0 and done.completed, done.stderr
+    assert {name: (home / ".config/containers" / name).read_text() for name in IMAGE_CONTAINERS} == IMAGE_CONTAINERS
+    assert "REGISTRY_AUTH_FILE" not in done.env and "Docker Hub" not in done.stderr.replace("Docker Hub login recorded", "")
+
+
+def test_the_files_an_earlier_run_wrote_go_when_the_mirror_does_and_a_changed_one_stays(tmp_path):
+    """A second sourcing (a Secret without its OCI keys now) removes the registries.conf and auth.json the first
+    one wrote: left behind, they would still send pulls to the old mirror. A file changed since is not its own."""
+    home, containers = tmp_path / "home", tmp_path / "home/.config/containers"
+    mirror = write_config(tmp_path / "mirror", {"oci-dockerhub-url": "nexus.example.com/hub",
+                                                "oci-dockerhub-username": "build", "oci-dockerhub-password": "pw"})
+    empty = write_config(tmp_path / "empty", {})
+
+    def run(config):
+        done = run_entry("webapp", config, home, dockerhub_login=("u", "p"), dry_run_login=True)
+        assert done.exit_code == 0, done.stderr
+        return sorted(p.name for p in containers.iterdir())
+
+    assert run(mirror) == ["auth.json", "registries.conf"]
+    assert run(empty) == []
+    assert run(mirror) == ["auth.json", "registries.conf"]
+    (containers / "auth.json").write_text('{"auths": {"quay.io": {"auth": "eDp5"}}}')  # a login made since
+    assert run(empty) == ["auth.json"]
+
+
 def test_docker_hub_login_without_platform_credentials_names_the_key(tmp_path):
     done = run_entry("byoc", tmp_path / "absent", tmp_path / "home")
     assert done.exit_code != 0 and not done.completed
