@@ -530,6 +530,9 @@ def load(root: Path, strategy_builds: set[str] | None = None) -> CustomerProject
     if not builds and not dockerfile:
         markers = sorted({when for piece in pieces.values() for when, _ in piece.builds} | {DOCKERFILE})
         left_out = [note for note in read_notes if "/" not in note.split(":", 1)[0]]  # at its top
+        left_out += [f"{printable(path)}: {why}" for piece in pieces.values() for pattern, why in piece.unread
+                     if "/" not in pattern for path in sorted(by_path) if "/" not in path
+                     and fnmatch.fnmatchcase(path, pattern)]  # another tool's files: say why they are not built
         raise UserError(f"--project {display}: no project file of a package manager at its top "
                         f"(looked for {', '.join(markers)})" + (f"; {', '.join(map(printable, unsupported))}: "
                                                                  f"{NOT_BUILT_WHY}" if unsupported else "")

@@ -55,6 +55,15 @@ MANAGER = "python"
 TOP_REQUIREMENTS = re.compile(r"requirements[^/]*\.txt")  # requirements*.txt at the project's top
 BUILT_BY_REQUIREMENTS = "requirements.txt"  # the slice's first `customer: builds:` file; else `pip download .`
 PYPROJECT = "pyproject.toml"
+# What Google's Python buildpack (the platform's buildpack builds) does with a project that has pyproject.toml and no
+# requirements.txt (GoogleCloudPlatform/buildpacks pkg/python/pyproject.go): pip builds it only when told to
+# (GOOGLE_PYTHON_PACKAGE_MANAGER=pip); else uv or Poetry, clients that read neither pip.conf nor PIP_INDEX_URL.
+PYPROJECT_BUILDPACK = (
+    "pyproject.toml without requirements.txt: Google's Python buildpack installs nothing from it on a Python runtime "
+    "below 3.13 (the profile's runtime-python) outside its beta track; from 3.13 it installs with {tool} ({why}), which reads "
+    "neither pip.conf nor PIP_INDEX_URL, so pkg-python-url does not redirect it (pip only with "
+    "GOOGLE_PYTHON_PACKAGE_MANAGER=pip). This build runs `pip download .`, which shows what pip would fetch; "
+    "{tool} is not in the builder")
 # pip without [build-system] (PEP 517/518 defaults, pip 23): these requires and the legacy setuptools backend
 DEFAULT_BUILD = {"requires": ["setuptools>=40.8.0", "wheel"], "build-backend": "setuptools.build_meta:__legacy__"}
 PYPI_ALIASES = ("pypi.python.org",)  # an old name of PyPI (redirects to pypi.org): not another index
@@ -326,6 +335,11 @@ class Reader:
                 self.requirement(dep, path, f"{printable(path)} [project.optional-dependencies] {extra}", False)
         if built:
             self._build_system(_table(data, "build-system", path), path)
+        if built and not directory:
+            tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
+            poetry = "poetry" in tool or "poetry.lock" in self.files
+            self.note(PYPROJECT_BUILDPACK.format(tool="Poetry", why="poetry.lock or [tool.poetry]") if poetry else
+                      PYPROJECT_BUILDPACK.format(tool="uv", why="its default, or uv.lock"))
 
     def setup_cfg(self, directory: str) -> bool:
         """The [options] install_requires of the directory's setup.cfg (setuptools' declarative configuration),

@@ -204,6 +204,20 @@ def test_not_a_directory_empty_or_without_a_build_file_are_errors(tmp_path):
         project.load(tmp_path)
 
 
+@pytest.mark.parametrize("files, named", [
+    ({"Pipfile": "[packages]\nflask = '*'\n", "Pipfile.lock": "{}"}, ["Pipfile: Pipfile is not read", "Pipfile.lock:"]),
+    ({"go.work": "go 1.21\nuse ./app\n", "app/go.mod": "module example.com/app\n"}, ["go.work: go.work is not read"]),
+])
+def test_a_project_of_a_tool_no_slice_builds_is_named_with_why(tmp_path, named, files):
+    """A Pipenv project or a Go workspace was 'no project file' and nothing more (found by a review): the files
+    a slice names as not followed (customer: unread) say why they are not built."""
+    write(tmp_path, files)
+    with pytest.raises(UserError) as raised:
+        project.load(tmp_path)
+    assert str(raised.value).startswith(f"--project {tmp_path}: no project file of a package manager at its top")
+    assert all(part in str(raised.value) for part in named), str(raised.value)
+
+
 def test_byoc_builds_the_project_dockerfile_on_its_standin_copy():
     loaded = project.load(BYOC)
     [step] = loaded.steps("byoc", recipes()["byoc"])

@@ -445,3 +445,22 @@ def test_an_index_taken_from_an_environment_variable_is_named_so():
     """pip expands ${VAR} in requirements files: the note said 'not an http(s) URL' (found by a project sweep)."""
     made = pip_standins.standins({"requirements.txt": b"--index-url ${PIP_INDEX_URL}\nsix==1.16.0\n"})
     assert any("from the environment variable PIP_INDEX_URL" in note for note in made.notes), made.notes
+
+
+@pytest.mark.parametrize("files, tool", [
+    ({"pyproject.toml": "[project]\nname = 'a'\nversion = '1'\ndependencies = ['requests>=2']\n"}, "uv"),
+    ({"pyproject.toml": "[project]\nname = 'a'\nversion = '1'\n", "uv.lock": "version = 1\n"}, "uv"),
+    ({"pyproject.toml": "[tool.poetry]\nname = 'a'\nversion = '1'\n"}, "Poetry"),
+    ({"pyproject.toml": "[project]\nname = 'a'\nversion = '1'\n", "poetry.lock": ""}, "Poetry"),
+    ({"pyproject.toml": "[project]\nname = 'a'\nversion = '1'\n", "requirements.txt": "requests==2.31.0\n"}, None),
+])
+def test_a_pyproject_project_says_what_the_platform_s_buildpack_installs_it_with(files, tool):
+    """Google's Python buildpack builds a pyproject.toml project (without requirements.txt) with uv or Poetry,
+    which do not read pip's configuration, or installs nothing from it below Python 3.13; this build runs pip.
+    The note says so; with requirements.txt the buildpack installs that, and there is no note."""
+    notes = [note for note in pip_standins.standins({k: v.encode() for k, v in files.items()}).notes
+             if "Google's Python buildpack" in note]
+    if tool is None:
+        assert notes == []
+    else:
+        assert len(notes) == 1 and f"installs with {tool} (" in notes[0] and "pkg-python-url does not redirect" in notes[0]
