@@ -60,10 +60,15 @@ PYPROJECT = "pyproject.toml"
 # (GOOGLE_PYTHON_PACKAGE_MANAGER=pip); else uv or Poetry, clients that read neither pip.conf nor PIP_INDEX_URL.
 PYPROJECT_BUILDPACK = (
     "pyproject.toml without requirements.txt: Google's Python buildpack installs nothing from it on a Python runtime "
-    "below 3.13 (the profile's runtime-python) outside its beta track; from 3.13 it installs with {tool} ({why}), which reads "
-    "neither pip.conf nor PIP_INDEX_URL, so pkg-python-url does not redirect it (pip only with "
-    "GOOGLE_PYTHON_PACKAGE_MANAGER=pip). This build runs `pip download .`, which shows what pip would fetch; "
-    "{tool} is not in the builder")
+    "below 3.13 (the profile's runtime-python) outside its beta track; from 3.13 it installs with {tool} ({why}), "
+    "which reads neither pip.conf nor PIP_INDEX_URL{reach} (pip only with GOOGLE_PYTHON_PACKAGE_MANAGER=pip). This "
+    "build runs `pip download .`, which shows what pip would fetch; {tool} is not in the builder")
+PYPROJECT_REACH = {  # how pkg-python-url reaches each tool
+    "uv": ": the reference preamble hands the build UV_DEFAULT_INDEX, a preamble that sets pip's settings only does "
+          "not redirect it",
+    "Poetry": ", and takes its sources from the project (PyPI unless its [[tool.poetry.source]] say otherwise): "
+              "pkg-python-url does not redirect it",
+}
 # pip without [build-system] (PEP 517/518 defaults, pip 23): these requires and the legacy setuptools backend
 DEFAULT_BUILD = {"requires": ["setuptools>=40.8.0", "wheel"], "build-backend": "setuptools.build_meta:__legacy__"}
 PYPI_ALIASES = ("pypi.python.org",)  # an old name of PyPI (redirects to pypi.org): not another index
@@ -338,8 +343,8 @@ class Reader:
         if built and not directory:
             tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
             poetry = "poetry" in tool or "poetry.lock" in self.files
-            self.note(PYPROJECT_BUILDPACK.format(tool="Poetry", why="poetry.lock or [tool.poetry]") if poetry else
-                      PYPROJECT_BUILDPACK.format(tool="uv", why="its default, or uv.lock"))
+            tool, why = ("Poetry", "poetry.lock or [tool.poetry]") if poetry else ("uv", "its default, or uv.lock")
+            self.note(PYPROJECT_BUILDPACK.format(tool=tool, why=why, reach=PYPROJECT_REACH[tool]))
 
     def setup_cfg(self, directory: str) -> bool:
         """The [options] install_requires of the directory's setup.cfg (setuptools' declarative configuration),

@@ -3,9 +3,12 @@
 import base64
 import hashlib
 import io
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -61,6 +64,36 @@ def test_pip_downloads_from_the_mirror_with_hostile_credentials(network, tmp_pat
     assert (tmp_path / "out" / WHEEL).exists()
     assert "/pypi/simple/tiny-pkg/" in [r.path for r in index.authenticated()]
     assert_fetched_with_credentials(index, f"/pypi/packages/{WHEEL}", done.stdout + done.stderr)
+
+
+def uv_binary() -> str:
+    """uv, as the test extra installs it beside this interpreter (or on PATH)."""
+    found = shutil.which("uv", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    assert found, "uv is not installed: pip install -e '.[test]' installs it"
+    return found
+
+
+def test_uv_installs_a_pyproject_project_from_the_mirror_with_hostile_credentials(network, tmp_path, index):
+    """uv reads no pip configuration, and Google's Python buildpack installs a pyproject.toml project with it
+    (`uv sync`, from Python 3.13): the preamble's UV_DEFAULT_INDEX (and UV_INDEX_URL) send it to the mirror, with the
+    credentials, the same index pip has. A project's uv.toml default index does not win over them."""
+    config = write_config(tmp_path / "config", {
+        "pkg-python-url": index.url + "/pypi/simple/",
+        "pkg-python-username": HOSTILE_USER,
+        "pkg-python-password": HOSTILE_PASSWORD,
+    })
+    env = apply_preamble("buildpack", config, tmp_path / "home")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "1"\nrequires-python = ">=3.8"\n'
+                                            'dependencies = ["tiny-pkg"]\n')
+    (project / "uv.toml").write_text('[[index]]\nurl = "https://pypi.org/simple"\ndefault = true\n')
+    env = {**env, "UV_CACHE_DIR": str(tmp_path / "uv-cache"), "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
+    done = run_client(network, [uv_binary(), "sync", "--link-mode=copy", "--python", sys.executable], env, cwd=project)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "/pypi/simple/tiny-pkg/" in [r.path for r in index.authenticated()]
+    assert_fetched_with_credentials(index, f"/pypi/packages/{WHEEL}", done.stdout + done.stderr)
+    assert "pypi.org" not in (project / "uv.lock").read_text()
 
 
 # RFC 5737 documentation address, put on the loopback of the test's own empty network namespace: nothing leaves
