@@ -83,7 +83,7 @@ def test_import_hostile_document_is_a_clear_error(tmp_path, text, expected):
 
 @pytest.mark.parametrize("value, expected", [
     ("!S3cretZZ91", "could not determine a constructor for the tag (…) (a value starting with !, * or & must be quoted)"),
-    ("*S3cretZZ91", "an alias (`*name`)"),
+    ("*S3cretZZ91", "an alias (`*name`) of no anchor (a value starting with * must be quoted)"),
     ("!S3cretZZ91!x", "found undefined tag handle (…)"),
     ("&S3cretZZ91", "'pkg-maven-password' has no value (null)"),  # an anchor on nothing: null
     ("`S3cretZZ91", "not valid YAML at line 3"),

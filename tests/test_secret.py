@@ -324,15 +324,32 @@ def test_import_yaml_scalars_stay_text(tmp_path):
                                                     "f": b"onward", "g": b"1.2.3", "e": b"hello"}
 
 
-@pytest.mark.parametrize("value", ["on", "0x10", "2024-01-02", "0755", "true", "No", "1e3", "12345", ".5", "-0b101"])
+@pytest.mark.parametrize("value", ["on", "0x10", "0755", "true", "No", "1e3", "12345", ".5", "-0b101"])
 @pytest.mark.parametrize("field_name", ["stringData", "data"])
 def test_an_unquoted_value_kubectl_reads_as_no_string_is_refused_without_showing_it(value, field_name):
     """kubectl reads YAML as go-yaml v2 does (YAML 1.1): `0755`, `true`, `on` are a number or a boolean, and the API
     server refuses a Secret whose data or stringData holds one (found by a sweep: import took it as text)."""
     with pytest.raises(UserError) as error:
         secret.parse_secret(f"kind: Secret\n{field_name}:\n  pkg-maven-password: {value}\n", "s.yaml")
-    assert f"{field_name} key 'pkg-maven-password': the value, unquoted, is a number, a boolean or a date" in str(error.value)
+    assert f"{field_name} key 'pkg-maven-password': the value, unquoted, is a number or a boolean" in str(error.value)
     assert value not in str(error.value).split("quote it")[0].split("(YAML 1.1")[0]
+
+
+@pytest.mark.parametrize("value", ["2024-01-02", "2024-1-2", "2001-12-14t21:59:43.10-05:00", "1:20", "12:30:45",
+                                   "-1:30", "190:20:30.15"])
+def test_an_unquoted_date_or_base_60_number_is_text_to_kubectl_and_imported(value):
+    """go-yaml v2 keeps a timestamp a string when it decodes into interface{}, as kubectl's YAML reader does, and has
+    no base-60 numbers: kubectl sends these as strings, and import refused them (found by a sweep)."""
+    assert secret.parse_secret(f"kind: Secret\nstringData:\n  pkg-go-username: {value}\n", "s.yaml") == {
+        "pkg-go-username": value.encode()}
+
+
+def test_an_alias_of_an_anchor_is_refused_saying_what_kubectl_does():
+    """kubectl expands an alias; import refuses it (an alias can multiply a document without bound), and says what
+    to do instead (found by a sweep: it said a Secret has no use for aliases)."""
+    text = "kind: Secret\nstringData:\n  pkg-maven-username: &u build-user\n  pkg-gradle-username: *u\n"
+    with pytest.raises(UserError, match=r"an alias \(`\*name`\): kubectl would expand it.*kubectl get secret NAME -o yaml"):
+        secret.parse_secret(text, "s.yaml")
 
 
 @pytest.mark.parametrize("text,message", [

@@ -48,6 +48,19 @@ def test_suggestion_by_meaning(tmp_path, name, suggestion):
     assert f"did you mean {suggestion!r}?" in finding["message"], finding["message"]
 
 
+@pytest.mark.parametrize("name, suggestion", [
+    ("webapp.pkg-npm-url.bak", "webapp.pkg-npm-url"),
+    ("webapp.pkg-npm-user", "webapp.pkg-npm-token"),
+    ("buildpack.PKG_MAVEN_URL", "buildpack.pkg-maven-url"),
+    ("test-runner.image-ngnix-ref", "test-runner.image-nginx-ref"),
+])
+def test_a_scoped_name_is_suggested_its_scoped_key(tmp_path, name, suggestion):
+    """Following the hint must keep the value's scope: webapp.pkg-npm-url.bak was told 'pkg-npm-url', which
+    makes a webapp-only value global (found by a sweep)."""
+    [finding] = lint_messages(tmp_path, name).values()
+    assert f"did you mean {suggestion!r}?" in finding["message"], finding["message"]
+
+
 def test_npm_credentials_point_to_the_token_not_to_a_refused_key(tmp_path):
     [finding] = lint_messages(tmp_path, "pkg-npm-user").values()
     assert "did you mean 'pkg-npm-token'?" in finding["message"] and "pkg-npm-username" not in finding["message"]

@@ -152,8 +152,17 @@ def check_name(name: str, catalog: Catalog) -> list[Finding]:
     if refused_by:
         token = refused_by[0].token
         return [_finding(name, "npm-basic-auth", f"npm takes a token only: put it in {token}; this file is ignored")]
-    return [_finding(name, "unknown-key", f"not a key of the contract{_key_hint(bare, catalog)}; "
+    return [_finding(name, "unknown-key", f"not a key of the contract{_scoped(_key_hint(bare, catalog), scope, catalog)}; "
                      "the build ignores it")]
+
+
+def _scoped(hint: str, scope: str | None, catalog: Catalog) -> str:
+    """A hint for a strategy-scoped name names the scoped keys: following it must keep the value's scope
+    (webapp.pkg-npm-url.bak means webapp.pkg-npm-url, not the global key)."""
+    if scope is None:
+        return hint
+    return re.sub(r"'([a-z0-9-]+)'", lambda m: f"'{scope}.{m[1]}'" if m[1] in catalog.keys or m[1] in catalog.credential_owner
+                  else m[0], hint)
 
 
 def _check_value(name: str, bare: str, value: str, catalog: Catalog) -> list[Finding]:

@@ -37,7 +37,7 @@ from harness.infra.errors import UserError
 from harness.infra.textsafe import has_lone_surrogate, printable
 from harness.secret import DEFAULT_KUBECTL_VERSION, DEFAULT_MOUNT_MODE, DEFAULT_NAME  # noqa: F401 (re-exported)
 from harness.secret.goyaml import (check_name, check_namespace, go_quote, go_yaml_key_order, go_yaml_scalar,
-                                   invalid_key_message, resolves_to_string)
+                                   invalid_key_message, kubectl_reads_as_text)
 
 LAST_KUBECTL_WITH_NULL_TIMESTAMP = (1, 33)  # Kubernetes 1.34 omits a zero creationTimestamp (PR 130989)
 
@@ -183,7 +183,12 @@ class _TextLoader(yaml.SafeLoader):
     def compose_node(self, parent, index):
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
-            raise _yaml_error("an alias (`*name`); a Secret has no use for aliases", event.start_mark)
+            if event.anchor not in self.anchors:  # the name is not shown: it may be an unquoted password
+                raise _yaml_error("an alias (`*name`) of no anchor (a value starting with * must be quoted)",
+                                  event.start_mark)
+            raise _yaml_error("an alias (`*name`): kubectl would expand it, import does not (an alias can multiply a "
+                              "document without bound); write the value out, or export the Secret again with "
+                              "`kubectl get secret NAME -o yaml`", event.start_mark)
         self.node_count += 1
         if self.node_count > MAX_YAML_NODES:
             raise _yaml_error(f"more than {MAX_YAML_NODES} values; far more than a Secret holds", event.start_mark)
@@ -212,13 +217,13 @@ _TextLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"(?:~|nu
 
 
 class _NotTextToKubectl(str):
-    """A plain scalar go-yaml v2 (kubectl's YAML reader) resolves to a number, a boolean or a date (`0755`, `true`,
+    """A plain scalar go-yaml v2 (kubectl's YAML reader) resolves to a number or a boolean (`0755`, `true`,
     `on`): text here, but the API server refuses it where a string must be (a Secret's data and stringData)."""
 
 
 def _construct_text(loader: _TextLoader, node) -> str:
     text = loader.construct_scalar(node)
-    return _NotTextToKubectl(text) if node.style is None and not resolves_to_string(text) else text
+    return _NotTextToKubectl(text) if node.style is None and not kubectl_reads_as_text(text) else text
 
 
 _TextLoader.yaml_constructors["tag:yaml.org,2002:str"] = _construct_text
@@ -374,8 +379,8 @@ def _section(secret: dict, field_name: str, source: str) -> dict:
         if not isinstance(value, str):
             raise UserError(f"{source}: {field_name} key {key!r}: the value is not a string")
         if isinstance(value, _NotTextToKubectl):  # the value is not shown: it may be a secret
-            raise UserError(f"{source}: {field_name} key {key!r}: the value, unquoted, is a number, a boolean or a "
-                            "date to kubectl (YAML 1.1: 0755, true, on), not a string, so the API server refuses the "
+            raise UserError(f"{source}: {field_name} key {key!r}: the value, unquoted, is a number or a boolean "
+                            "to kubectl (YAML 1.1: 0755, true, on), not a string, so the API server refuses the "
                             "Secret; quote it")
         previous = key
         if has_lone_surrogate(value):

@@ -146,17 +146,25 @@ def _is_date(text: str) -> bool:
 
 
 def resolves_to_string(text: str) -> bool:
-    """go-yaml v2 `resolve("", text)` gives !!str (and it is no base-60 float), so it may go unquoted."""
+    """go-yaml v2 `resolve("", text)` gives !!str, so it may go unquoted: what kubectl_reads_as_text says, and no date
+    nor base-60 number either (a YAML 1.1 reader of the output would take them as such)."""
+    if _BASE60_FLOAT.match(text) or (text[4:5] == "-" and text[:1].isdigit() and _is_date(text)):
+        return False
+    return kubectl_reads_as_text(text)
+
+
+def kubectl_reads_as_text(text: str) -> bool:
+    """go-yaml v2, decoding a plain scalar into interface{} as kubectl's YAML reader does, gives a string: not a
+    boolean, null or number; a timestamp stays a string there (decode.go, for backward compatibility), and it has
+    no base-60 numbers (`1:20`)."""
     if text[:1] not in _YAML_HINTED and text != "":
         return True
-    if text in _YAML_NON_STRINGS or _BASE60_FLOAT.match(text):
+    if text in _YAML_NON_STRINGS:
         return False
     if text[0] == ".":
         return not (_GO_DOT_FLOAT.match(text) and _go_underscores_ok(text) and _finite_float(text))
     if text[0] in "+-0123456789":
         plain = text.replace("_", "")
-        if text[4:5] == "-" and _is_date(text):
-            return False
         if _go_int_fits(plain, 0):
             return False
         if _YAML_STYLE_FLOAT.match(plain) and _finite_float(plain):
