@@ -412,14 +412,15 @@ def test_every_client_limit_has_a_check_examples_and_lets_the_build_go_on():
 def test_client_limit_examples_are_caught_for_their_managers_only(rule, manager, value):
     limit = grammar.RULES[rule].client
     family = limit["families"][-1]
-    credentials = limit.get("with") == "credentials"
+    credentials = limit.get("with") in ("credentials", "any-credentials")
     caught = {v.rule for v in grammar.client_violations(value, grammar.Kind(family, manager), credentials)}
     assert rule in caught
-    other = next(m for m in ("npm", "maven") if m not in limit["managers"])  # a manager the limit is not about
+    other = next(m for m in ("npm", "maven", "python") if m not in limit["managers"])  # a manager the limit is not about
     assert rule not in {v.rule for v in grammar.client_violations(value, grammar.Kind(family, other), credentials)}
     assert grammar.stop_violation(value, grammar.Kind(family, manager)) is None  # the build goes on with it
-    if credentials:  # without credentials in effect the client has nothing to lose
-        assert rule not in {v.rule for v in grammar.client_violations(value, grammar.Kind(family, manager))}
+    if credentials:  # without credentials in effect the client has nothing to lose (any-credentials: but the URL's own)
+        own = limit["with"] == "any-credentials" and grammar.has_userinfo(value)
+        assert (rule in {v.rule for v in grammar.client_violations(value, grammar.Kind(family, manager))}) == own
 
 
 @pytest.mark.parametrize("value", ["https://a/%C3%A9/", "https://a/%41/", "https://a/", "https://a/b%2Fc/"])

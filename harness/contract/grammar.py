@@ -555,6 +555,10 @@ CLIENT_CHECKS = {
     "client-path-parenthesis": lambda url: bool(re.search(r"[()]", url.split("://", 1)[-1].partition("/")[2])),
     "client-ipv6-credentials": _ipv6_host,
     "client-npm-path-equals": lambda url: "=" in url.split("://", 1)[-1].partition("/")[2],
+    "client-userinfo-escape": lambda url: "%" in (_split_authority(url)[0] or ""),
+    "client-userinfo-dropped": lambda url: bool(_split_authority(url)[0]),
+    "client-host-underscore": lambda url: "_" in (_split_authority(url)[1] or ""),
+    "client-http-credentials": lambda url: url[:7].lower() == "http://",
 }
 
 
@@ -567,6 +571,8 @@ def client_violations(value: str, kind: Kind, with_credentials: bool = False) ->
         if not limit or kind.manager not in limit["managers"] or kind.family not in limit["families"]:
             continue
         if limit.get("with") == "credentials" and not with_credentials:
+            continue
+        if limit.get("with") == "any-credentials" and not (with_credentials or has_userinfo(value)):
             continue
         if CLIENT_CHECKS[rule.id](value):
             found.append(Violation(rule.id, f"{rule.summary}; the build goes on with it"))

@@ -9,7 +9,8 @@ import zipfile
 import pytest
 from hypothesis import given
 
-from loopback_mirror import assert_reached_mirror, credentials, generated_mirror, mirror_urls, realclient_settings, scratch_directory
+from harness.contract.grammar import Kind
+from loopback_mirror import MirrorUrl, assert_client_limit, assert_reached_mirror, credentials, generated_mirror, mirror_urls, realclient_settings, scratch_directory
 from loopback_mirror import HOSTILE_PASSWORD, HOSTILE_USER, Route, apply_preamble, basic_header, run_client, tls_server, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="Go is not installed (.ci/run installs it)")
@@ -99,6 +100,13 @@ def test_go_reaches_any_accepted_mirror_url_with_any_accepted_credentials(networ
     certificate names it), default port written or not, any accepted path, credentials of any accepted
     characters (percent-encoded user-info in GOPROXY)."""
     check_go(network, mirror, user, password)
+
+
+def test_go_sends_no_credentials_to_a_plain_http_proxy(network):
+    """Go refuses to pass credentials to an insecure URL ("refusing to pass credentials to insecure URL") and
+    fetches nothing from an http:// proxy that takes credentials; over https it does (the property above)."""
+    assert_client_limit("client-http-credentials", Kind("package-proxy", "go"), "http://127.0.0.1/go/",
+                        check_go, network, MirrorUrl("http", "127.0.0.1", "other", "/go/"), "builder", "pw")
 
 
 def check_go(network, mirror, user, password):

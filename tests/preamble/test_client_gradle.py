@@ -7,7 +7,7 @@ from hypothesis import given
 
 from harness.contract.grammar import Kind
 from loopback_mirror import MirrorUrl, assert_client_limit, assert_reached_mirror, credentials, generated_mirror, mirror_urls, realclient_settings, scratch_directory
-from loopback_mirror import assert_fetched_with_credentials, HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
+from loopback_mirror import assert_fetched_with_credentials, HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, with_userinfo, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("gradle") is None, reason="Gradle is not installed (.ci/run installs it)")
 POM = b"""<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
@@ -92,14 +92,37 @@ def test_gradle_cannot_send_a_non_ascii_password(network):
                         check_gradle, network, MirrorUrl("http", "127.0.0.1", "other", "/"), "y", "é")
 
 
-def check_gradle(network, mirror, user, password):
+def test_gradle_sends_no_credentials_of_a_url_s_user_info(network):
+    """Gradle puts the URL in the repository as written and authenticates only with a credentials block: user-info
+    credentials are never sent, and the mirror answers 401 (found by a sweep). With the keys they are."""
+    mirror = MirrorUrl("http", "127.0.0.1", "other", "/g/")
+    check_gradle(network, mirror, "builder", "pw")
+    assert_client_limit("client-userinfo-dropped", Kind("package-proxy", "gradle"), "http://builder:pw@127.0.0.1/g/",
+                        check_gradle, network, mirror, "builder", "pw", True)
+
+
+def test_gradle_cannot_take_an_underscore_in_the_host(network, tmp_path):
+    """Java's URI parser finds no host in mirror_x.test (a '_' is no host name character to it): Gradle asks for
+    http:/g/... and reaches nothing (found by a sweep). The names resolve through a hosts file given to Java
+    (jdk.net.hosts.file), which reaches the mirror for mirror-x.test."""
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 mirror-x.test mirror_x.test\n")
+    java = {"JAVA_TOOL_OPTIONS": f"-Djdk.net.hosts.file={hosts}"}
+    check_gradle(network, MirrorUrl("http", "mirror-x.test", "other", "/g/"), "y", "r", extra_env=java)
+    assert_client_limit("client-host-underscore", Kind("package-proxy", "gradle"), "http://mirror_x.test/g/",
+                        check_gradle, network, MirrorUrl("http", "mirror_x.test", "other", "/g/"), "y", "r", False, java)
+
+
+def check_gradle(network, mirror, user, password, userinfo=False, extra_env=None):
     expected = basic_header(user, password)
     with scratch_directory() as tmp, generated_mirror(network, mirror, expected) as server:
         server.routes[mirror.under("com/example/tiny/1.0/tiny-1.0.pom")] = Route(POM, "text/xml")
         server.routes[mirror.under("com/example/tiny/1.0/tiny-1.0.jar")] = Route(b"PK\x05\x06" + b"\0" * 18)
-        config = write_config(tmp / "config", {"pkg-gradle-url": mirror.url(server), "pkg-gradle-username": user,
-                                               "pkg-gradle-password": password})
+        values = ({"pkg-gradle-url": with_userinfo(mirror.url(server), user, password)} if userinfo else
+                  {"pkg-gradle-url": mirror.url(server), "pkg-gradle-username": user, "pkg-gradle-password": password})
+        config = write_config(tmp / "config", values)
         env = apply_preamble("buildpack", config, tmp / "home", {"GRADLE_USER_HOME": str(tmp / "home" / ".gradle")})
+        env.update(extra_env or {})
         project = tmp / "app"
         project.mkdir()
         (project / "build.gradle").write_text(BUILD)

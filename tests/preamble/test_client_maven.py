@@ -11,7 +11,7 @@ from harness.contract.grammar import Kind
 from harness.stack.content.archives import zip_bytes
 from helpers import FIXTURES
 from loopback_mirror import MirrorUrl, assert_client_limit, assert_reached_mirror, credentials, generated_mirror, mirror_urls, realclient_settings, scratch_directory
-from loopback_mirror import HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, write_config
+from loopback_mirror import HOSTILE_PASSWORD, HOSTILE_USER, RecordingServer, Route, apply_preamble, basic_header, run_client, with_userinfo, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("mvn") is None, reason="Maven is not installed (.ci/run installs it)")
 PASSWORD = HOSTILE_PASSWORD + " {braced} \\{x\\}"
@@ -64,12 +64,22 @@ def test_maven_cannot_send_credentials_to_an_ipv6_literal_mirror(network):
                         check_maven, network, MirrorUrl("http", "[::1]", "other", "/m/"), "y", "r")
 
 
-def check_maven(network, mirror, user, password):
+def test_maven_sends_a_url_s_user_info_as_written(network):
+    """Maven sends the mirror URL's user-info without decoding it: plain text authenticates, a percent-escape
+    reaches the mirror still escaped (bu%40corp, not bu@corp), so the mirror answers 401 (found by a sweep)."""
+    mirror = MirrorUrl("http", "127.0.0.1", "other", "/m/")
+    check_maven(network, mirror, "builder", "pw", True)
+    assert_client_limit("client-userinfo-escape", Kind("package-proxy", "maven"), "http://bu%40corp:pw@127.0.0.1/m/",
+                        check_maven, network, mirror, "bu@corp", "pw", True)
+
+
+def check_maven(network, mirror, user, password, userinfo=False):
     expected = basic_header(user, password)
     with scratch_directory() as tmp, generated_mirror(network, mirror, expected) as server:
         server.routes[mirror.under("com/example/parent/1.0/parent-1.0.pom")] = Route(PARENT, "text/xml")
-        config = write_config(tmp / "config", {"pkg-maven-url": mirror.url(server), "pkg-maven-username": user,
-                                               "pkg-maven-password": password})
+        values = ({"pkg-maven-url": with_userinfo(mirror.url(server), user, password)} if userinfo else
+                  {"pkg-maven-url": mirror.url(server), "pkg-maven-username": user, "pkg-maven-password": password})
+        config = write_config(tmp / "config", values)
         home = tmp / "home"
         env = apply_preamble("mi", config, home)
         env["MAVEN_OPTS"] = f"-Duser.home={home}"

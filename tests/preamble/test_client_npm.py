@@ -10,7 +10,7 @@ import tarfile
 import pytest
 
 from harness.contract.grammar import Kind
-from loopback_mirror import RecordingServer, Route, apply_preamble, assert_client_limit, run_client, scratch_directory, write_config
+from loopback_mirror import RecordingServer, Route, apply_preamble, assert_client_limit, basic_header, run_client, scratch_directory, with_userinfo, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed (.ci/run installs it)")
 TOKEN = "npm-tok en/${HOME}\\${X};`id`\"'#="
@@ -96,20 +96,25 @@ def test_npm_finds_the_token_however_the_registry_url_is_spelled(network, tmp_pa
     assert registry.requests and all(r.authorization == f"Bearer {TOKEN}" for r in registry.requests)
 
 
-def check_npm_token(network, prefix: str) -> None:
-    """npm view through a registry under `prefix` that answers only with the token."""
+def check_npm_view(network, prefix: str, authorization: str, values) -> None:
+    """npm view through a registry under `prefix` that answers only to `authorization`; `values(server)`: the
+    proxy-config."""
     with scratch_directory() as tmp:
-        server = RecordingServer(expected_authorization=f"Bearer {TOKEN}").start(network)
+        server = RecordingServer(expected_authorization=authorization).start(network)
         try:
             packument = {"name": "tiny-pkg", "dist-tags": {"latest": "1.0.0"}, "versions": {"1.0.0": {
                 "name": "tiny-pkg", "version": "1.0.0", "dist": {"tarball": f"{server.url}{prefix}t.tgz"}}}}
             server.routes[f"{prefix}tiny-pkg"] = Route(json.dumps(packument).encode(), "application/json")
-            config = write_config(tmp / "config", {"pkg-npm-url": server.url + prefix, "pkg-npm-token": TOKEN})
-            env = apply_preamble("webapp", config, tmp / "home")
+            env = apply_preamble("webapp", write_config(tmp / "config", values(server)), tmp / "home")
             done = run_client(network, ["npm", "view", "tiny-pkg", "version", "--no-update-notifier"], env, cwd=tmp)
             assert done.stdout.strip() == "1.0.0", done.stderr[-2000:]
         finally:
             server.stop()
+
+
+def check_npm_token(network, prefix: str) -> None:
+    check_npm_view(network, prefix, f"Bearer {TOKEN}", lambda server: {"pkg-npm-url": server.url + prefix,
+                                                                         "pkg-npm-token": TOKEN})
 
 
 def test_npm_cannot_take_a_token_for_a_registry_path_with_an_equals_sign(network):
@@ -118,3 +123,17 @@ def test_npm_cannot_take_a_token_for_a_registry_path_with_an_equals_sign(network
     check_npm_token(network, PREFIX)
     assert_client_limit("client-npm-path-equals", Kind("package-proxy", "npm"), "http://127.0.0.1/repo=x/npm/",
                         check_npm_token, network, "/repo=x/npm/")
+
+
+def check_npm_userinfo(network, user: str, password: str) -> None:
+    """npm view through a registry whose URL holds the credentials as user-info."""
+    check_npm_view(network, PREFIX, basic_header(user, password),
+                   lambda server: {"pkg-npm-url": with_userinfo(server.url + PREFIX, user, password)})
+
+
+def test_npm_sends_a_url_s_user_info_as_written(network):
+    """npm sends the registry URL's user-info without decoding it: plain text authenticates, a percent-escape
+    reaches the mirror still escaped (bu%40corp), so it answers 401 (found by a sweep)."""
+    check_npm_userinfo(network, "builder", "pw")
+    assert_client_limit("client-userinfo-escape", Kind("package-proxy", "npm"), "http://bu%40corp:pw@127.0.0.1/npm/",
+                        check_npm_userinfo, network, "bu@corp", "pw")
