@@ -84,6 +84,7 @@ CASES = {
     "client-host-underscore": ({"pkg-gradle-url": "https://nexus_1.example.com/gradle/"}, None, "pkg-gradle-url"),
     "client-http-credentials": ({"pkg-go-url": "http://nexus.example.com/go/", "pkg-go-username": "u",
                                  "pkg-go-password": "p"}, "buildpack", "pkg-go-url"),
+    "pkg-url-empty-segment": ({"pkg-maven-url": "https://nexus.example.com/repository//maven/"}, None, "pkg-maven-url"),
     "strategy-scoped-only": ({"buildpack.pkg-npm-url": "https://a/"}, None, "buildpack.pkg-npm-url"),
     "not-consumed": ({"prism.pkg-npm-url": "https://a/"}, None, "prism.pkg-npm-url"),
     "node-pinned": (GOOD_DOCKERHUB, "webapp", "image-node-ref"),

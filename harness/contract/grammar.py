@@ -731,6 +731,12 @@ def violations(value: str, kind: Kind) -> list[Violation]:
         if has_userinfo(value):
             found.append(Violation("url-credentials", "carries credentials in the URL; use the matching "
                                    "-username/-password (or -token) keys"))
+        scheme, _, rest = value.partition("://")
+        authority, _, path = rest.partition("/")
+        if "//" in path:
+            found.append(Violation("pkg-url-empty-segment", f"has '//' in its path: Maven, Gradle and Go drop the "
+                                   f"empty segment, npm, pip, gem and Composer keep it: {quoted(value)}",
+                                   _acceptable(_suggested_url(f"{scheme}://{authority}/{re.sub('/{2,}', '/', path)}"), value)))
     return found
 
 
