@@ -32,6 +32,14 @@ class Kubectl:
         return subprocess.run(command, capture_output=True, env=_isolated_env())
 
 
+    def read(self, manifest) -> dict:
+        """The object as kubectl reads a manifest (`kubectl label --local -f FILE -o json`: offline, no server)."""
+        done = subprocess.run([self.path, "label", "--local", "-f", str(manifest), "airgap=read", "-o", "json"],
+                              capture_output=True, env=_isolated_env())
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+
 def _isolated_env() -> dict[str, str]:
     """No kubeconfig: the output must not depend on a context's namespace."""
     return {**os.environ, "KUBECONFIG": os.devnull}

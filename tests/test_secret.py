@@ -344,6 +344,31 @@ def test_an_unquoted_date_or_base_60_number_is_text_to_kubectl_and_imported(valu
         "pkg-go-username": value.encode()}
 
 
+@pytest.mark.parametrize("lines", [
+    ["  pkg-npm-url:\thttps://nexus.example.com/npm/"],  # a tab after the key's ':'
+    ["  pkg-npm-url: https://nexus.example.com/npm/\t# the mirror"],  # before a comment
+    ["  pkg-maven-url: https://nexus.example.com/maven/\t", "  pkg-go-url:\t\thttps://g.example.com/go/\t"],
+    ["  pkg-go-username: 2024-01-01", "  pkg-go-password: 1:20", "  pkg-maven-username: 12:30:45"],
+    ["  pkg-npm-token: |", "    a\tb\t", "  pkg-maven-password: 'x\ty'"],  # tabs inside values are theirs
+])
+def test_import_reads_what_kubectl_reads(kubectl, tmp_path, lines):
+    """Tabs between tokens, unquoted dates and base-60 numbers: kubectl (go-yaml) reads them, and so does import,
+    to the same values (found by a sweep: import refused them)."""
+    manifest = tmp_path / "secret.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n" + "\n".join(lines) + "\n")
+    theirs = {key: value.encode() for key, value in kubectl.read(manifest)["stringData"].items()}
+    assert secret.parse_secret(manifest.read_text(), "secret.yaml") == theirs
+
+
+def test_a_tab_that_indents_is_refused_as_kubectl_refuses_it(kubectl, tmp_path):
+    manifest = tmp_path / "secret.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n\tpkg-npm-url: x\n")
+    with pytest.raises(AssertionError):
+        kubectl.read(manifest)
+    with pytest.raises(UserError, match=r"line 6, column 1: found character '\\t' that cannot start any token"):
+        secret.parse_secret(manifest.read_text(), "secret.yaml")
+
+
 def test_an_alias_of_an_anchor_is_refused_saying_what_kubectl_does():
     """kubectl expands an alias; import refuses it (an alias can multiply a document without bound), and says what
     to do instead (found by a sweep: it said a Secret has no use for aliases)."""
@@ -391,8 +416,8 @@ def test_an_alias_of_an_anchor_is_refused_saying_what_kubectl_does():
      "stringData key \"pkg-maven-password\" \\(and what follows it, not shown\\) is not a valid Secret key"),
     ("kind: Secret\nstringData:\n  pkg-npm-token:\n", "stringData key 'pkg-npm-token' has no value \\(null\\): write ''"),
     # PyYAML's own wording stays (a tab, an indicator), the document's text does not
-    ("kind: Secret\nstringData:\n  pkg-npm-url: https://n.example.com/YQ\t\n",
-     "found character '\\\\t' that cannot start any token \\(a tab: YAML allows only spaces there"),
+    ("kind: Secret\nstringData:\n\tpkg-npm-url: https://n.example.com/YQ\n",  # a tab that indents (one between
+     "found character '\\\\t' that cannot start any token \\(a tab: YAML allows only spaces there"),  # tokens is read)
     ("kind: Secret\nstringData: {a: YQ, c: YQ: e}\n", "expected ',' or '}', but got ':'"),
     ("---\n# Source: a.yaml\n---\nkind: ConfigMap\n---\n---\nkind: Secret\nstringData: {pkg-npm-token: YQtoken}\n",
      "holds 2 YAML documents and 2 empty one\\(s\\), counted below as written; import takes one Secret "

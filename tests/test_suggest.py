@@ -61,6 +61,15 @@ def test_a_scoped_name_is_suggested_its_scoped_key(tmp_path, name, suggestion):
     assert f"did you mean {suggestion!r}?" in finding["message"], finding["message"]
 
 
+@pytest.mark.parametrize("name, token", [("pkg-npm-username", "pkg-npm-token"),
+                                         ("webapp.pkg-npm-username", "webapp.pkg-npm-token")])
+def test_npm_basic_auth_names_the_token_in_the_same_scope(tmp_path, name, token):
+    """Following the hint must keep the value's scope (found by a review)."""
+    write_proxy_config(tmp_path, {name: "builder"})
+    [finding] = [f for f in json.loads(airgap("lint", tmp_path, "--format", "json").stdout)["findings"] if f["key"] == name]
+    assert finding["rule"] == "npm-basic-auth" and f"put it in {token};" in finding["message"], finding["message"]
+
+
 def test_npm_credentials_point_to_the_token_not_to_a_refused_key(tmp_path):
     [finding] = lint_messages(tmp_path, "pkg-npm-user").values()
     assert "did you mean 'pkg-npm-token'?" in finding["message"] and "pkg-npm-username" not in finding["message"]

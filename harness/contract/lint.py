@@ -150,7 +150,7 @@ def check_name(name: str, catalog: Catalog) -> list[Finding]:
         return []
     refused_by = [key for key in catalog.keys.values() if bare in key.refused]
     if refused_by:
-        token = refused_by[0].token
+        token = refused_by[0].token if scope is None else f"{scope}.{refused_by[0].token}"
         return [_finding(name, "npm-basic-auth", f"npm takes a token only: put it in {token}; this file is ignored")]
     return [_finding(name, "unknown-key", f"not a key of the contract{_scoped(_key_hint(bare, catalog), scope, catalog)}; "
                      "the build ignores it")]

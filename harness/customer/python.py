@@ -59,10 +59,11 @@ PYPROJECT = "pyproject.toml"
 # requirements.txt (GoogleCloudPlatform/buildpacks pkg/python/pyproject.go): pip builds it only when told to
 # (GOOGLE_PYTHON_PACKAGE_MANAGER=pip); else uv or Poetry, clients that read neither pip.conf nor PIP_INDEX_URL.
 PYPROJECT_BUILDPACK = (
-    "pyproject.toml without requirements.txt: Google's Python buildpack installs nothing from it on a Python runtime "
-    "below 3.13 (the profile's runtime-python) outside its beta track; from 3.13 it installs with {tool} ({why}), "
-    "which reads neither pip.conf nor PIP_INDEX_URL{reach} (pip only with GOOGLE_PYTHON_PACKAGE_MANAGER=pip). This "
-    "build runs `pip download .`, which shows what pip would fetch; {tool} is not in the builder")
+    "pyproject.toml without requirements.txt: Google's Python buildpack installs it with {tool} ({why}) where it "
+    "builds pyproject.toml projects (every Python version since its January 2026 release; before, Python 3.13 and "
+    "later only, and nothing from it below), which reads neither pip.conf nor PIP_INDEX_URL{reach} (pip only with "
+    "GOOGLE_PYTHON_PACKAGE_MANAGER=pip). This build runs `pip download .`, which shows what pip would fetch; "
+    "{tool} is not in the builder")
 PYPROJECT_REACH = {  # how pkg-python-url reaches each tool
     "uv": ": the reference preamble hands the build UV_DEFAULT_INDEX, a preamble that sets pip's settings only does "
           "not redirect it",

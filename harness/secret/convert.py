@@ -259,6 +259,25 @@ def _json_pairs(pairs):
 _YAML_FIXED = re.compile(r"""'(?:<[a-z ]+>|\\[tnr]|[^A-Za-z0-9\s'"\\])'""")
 
 
+MAX_TAB_SPACES = 64  # separating tabs turned into spaces (each costs a parse): more is an error, as before
+
+
+def _yaml_documents(text: str) -> list:
+    """The documents, as go-yaml (kubectl's reader) reads them: it takes a tab between tokens on a line (after a key's
+    ':', before a comment, at a line's end) as white space, where PyYAML refuses it; such a tab becomes a space. One
+    that indents a line stays refused, as go-yaml refuses it; tabs inside scalars are theirs and never reach here."""
+    for _ in range(MAX_TAB_SPACES):
+        try:
+            return list(yaml.load_all(text, Loader=_TextLoader))
+        except yaml.scanner.ScannerError as error:
+            at = error.problem_mark.index if error.problem_mark else -1
+            line_start = text.rfind("\n", 0, at) + 1
+            if not (0 <= at < len(text) and text[at] == "\t" and text[line_start:at].strip(" \t")):
+                raise
+            text = text[:at] + " " + text[at + 1:]
+    return list(yaml.load_all(text, Loader=_TextLoader))
+
+
 def _load_document(text: str, source: str):
     """JSON when it starts with `{` (as Kubernetes' YAMLOrJSONDecoder decides), else YAML.
 
@@ -275,7 +294,7 @@ def _load_document(text: str, source: str):
             where = f" at line {error.lineno}, column {error.colno}" if hasattr(error, "lineno") else ""
             raise UserError(f"{source}: not valid JSON{where}: {getattr(error, 'msg', error)}") from None
     try:
-        every = list(yaml.load_all(text, Loader=_TextLoader))
+        every = _yaml_documents(text)
         documents = [doc for doc in every if doc is not None]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark

@@ -137,8 +137,9 @@ pc_write_registries_conf() {
     local -A written=()
     if ((${#PC_MIRROR_ORDER[@]} == 0)); then
         [[ -f $file ]] && IFS= read -r first <"$file"
-        if [[ $first == "$PC_REGISTRIES_CONF_HEADER" ]]; then rm -f -- "$file"; fi
-        return 0
+        [[ $first == "$PC_REGISTRIES_CONF_HEADER" ]] || return 0
+        pc__remove_stale "$file"
+        return
     fi
     out=$PC_REGISTRIES_CONF_HEADER$'\n'
     out+=$'unqualified-search-registries = ["docker.io"]\nshort-name-mode = "enforcing"\n'
@@ -159,6 +160,15 @@ pc_write_registries_conf() {
     unset CONTAINERS_REGISTRIES_CONF
 }
 
+# Remove $1, a file an earlier run of the preamble wrote for a mirror no longer in effect: left behind, it would still
+# send pulls to that mirror, so a file that cannot be removed stops the build.
+pc__remove_stale() {
+    if ! rm -f -- "$1" 2>/dev/null || [[ -e $1 ]]; then
+        pc_fail "cannot remove $1, written by an earlier run for a mirror no longer in effect: it would still apply"
+        return 2
+    fi
+}
+
 pc__base64() { printf '%s' "$1" | base64 -w0; }
 
 # auth.json with every mirror login, then the Docker Hub login when no Docker Hub mirror is in effect. With no
@@ -168,8 +178,9 @@ pc_write_auth() {
     local file=$HOME/.config/containers/auth.json stamp=$PC_STATE_DIR/auth.json.sha256 i registry mirror user pass
     local entries=() out entry sep='' digest=''
     if ((${#PC_LOGIN_REGISTRY[@]} == 0)); then
-        if [[ -f $stamp && -f $file ]]; then
-            digest=$(sha256sum <"$file") && [[ $digest == "$(<"$stamp")" ]] && rm -f -- "$file"
+        if [[ -f $stamp && -f $file ]] && digest=$(sha256sum <"$file") && [[ $digest == "$(<"$stamp")" ]]; then
+            pc__remove_stale "$file" || return 1
+            [[ ${REGISTRY_AUTH_FILE:-} != "$file" ]] || unset REGISTRY_AUTH_FILE  # an earlier sourcing's export
         fi
         rm -f -- "$stamp"
     else

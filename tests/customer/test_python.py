@@ -463,5 +463,5 @@ def test_a_pyproject_project_says_what_the_platform_s_buildpack_installs_it_with
     if tool is None:
         assert notes == []
     else:
-        assert len(notes) == 1 and f"installs with {tool} (" in notes[0] and "neither pip.conf nor PIP_INDEX_URL" in notes[0]
+        assert len(notes) == 1 and f"installs it with {tool} (" in notes[0] and "neither pip.conf nor PIP_INDEX_URL" in notes[0]
         assert ("UV_DEFAULT_INDEX" in notes[0]) == (tool == "uv")

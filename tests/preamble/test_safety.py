@@ -129,6 +129,43 @@ def test_the_files_an_earlier_run_wrote_go_when_the_mirror_does_and_a_changed_on
     assert run(empty) == ["auth.json"]
 
 
+def test_a_second_sourcing_without_the_mirror_leaves_no_export_of_a_removed_file(tmp_path):
+    """Sourced twice in one shell (a mirror with a login, then none), the second run removed the auth.json the first
+    wrote but left REGISTRY_AUTH_FILE naming it: podman and buildah then stop on the missing file (found by a review)."""
+    mirror = write_config(tmp_path / "mirror", {"oci-choreo-url": "reg.example.com/choreo", "oci-choreo-username": "alice",
+                                                "oci-choreo-password": "S3cretPassw0rd"})
+    empty = write_config(tmp_path / "empty", {})
+    prism = shlex.quote(str(entry(PREAMBLE_DIR, "prism")))
+    script = (f"set -euo pipefail; PROXY_CONFIG_DIR={shlex.quote(str(mirror))}; source {prism}; echo first=$REGISTRY_AUTH_FILE; "
+              f"PROXY_CONFIG_DIR={shlex.quote(str(empty))}; source {prism}; echo second=${{REGISTRY_AUTH_FILE-unset}}")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home")}
+    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"first={tmp_path}/home/.config/containers/auth.json" in done.stdout and "second=unset" in done.stdout, done.stdout
+
+
+def test_an_earlier_run_s_file_that_cannot_be_removed_stops_the_build(tmp_path):
+    """Left behind, an earlier run's registries.conf still sends pulls to its mirror: when it cannot be removed (a
+    read-only ~/.config/containers) the build stops naming it, and auth.json's digest stays for a later run (found
+    by a review: the preamble went on)."""
+    home = tmp_path / "home"
+    mirror = write_config(tmp_path / "mirror", {"oci-dockerhub-url": "nexus.example.com/hub",
+                                                "oci-dockerhub-username": "alice", "oci-dockerhub-password": "pw"})
+    assert run_entry("webapp", mirror, home).exit_code == 0
+    containers = home / ".config/containers"
+    empty = write_config(tmp_path / "empty", {})
+    webapp = shlex.quote(str(entry(PREAMBLE_DIR, "webapp")))
+    script = (f"mount --bind {containers} {containers} && mount -o remount,bind,ro {containers} && "
+              f"PROXY_CONFIG_DIR={shlex.quote(str(empty))} PREAMBLE_DRY_RUN_LOGIN=1 PLATFORM_DOCKERHUB_USERNAME=u "
+              f"PLATFORM_DOCKERHUB_PASSWORD=p bash -c 'set -euo pipefail; source {webapp}; echo went-on'")
+    done = subprocess.run(["unshare", "-rm", "bash", "-c", script], env={"PATH": "/usr/bin:/bin:/sbin:/usr/sbin",
+                          "HOME": str(home)}, capture_output=True, text=True, timeout=60)
+    assert "went-on" not in done.stdout and done.returncode != 0, done.stdout + done.stderr
+    assert f"cannot remove {containers}/registries.conf" in done.stderr, done.stderr
+    assert sorted(p.name for p in containers.iterdir()) == ["auth.json", "registries.conf"]
+    assert (home / DEFAULT_STATE_DIR / "auth.json.sha256").exists()
+
+
 def test_docker_hub_login_without_platform_credentials_names_the_key(tmp_path):
     done = run_entry("byoc", tmp_path / "absent", tmp_path / "home")
     assert done.exit_code != 0 and not done.completed

@@ -21,9 +21,9 @@ pc_write_python() {
         out+="[$section]"$'\n'"index-url = $index"$'\n'"extra-index-url ="$'\n'"find-links ="$'\n'"$trusted"
     done
     pc_write_private "$file" "$out" || return
-    # uv reads no pip configuration, and Google's Python buildpack installs a pyproject.toml project with it (from
-    # Python 3.13): its default index from the environment, which wins over a project's or user's uv.toml
-    # (UV_INDEX_URL for a uv older than UV_DEFAULT_INDEX, 0.4.23)
+    # uv reads no pip configuration, and Google's Python buildpack installs a pyproject.toml project with it: its
+    # default index from the environment, which wins over a project's or user's uv.toml (UV_INDEX_URL for a uv older
+    # than UV_DEFAULT_INDEX, 0.4.23)
     export UV_DEFAULT_INDEX=$index UV_INDEX_URL=$index
     PC_HANDOFF_ENV+=(UV_DEFAULT_INDEX UV_INDEX_URL)
 }
