@@ -30,6 +30,7 @@ airgap__mount() {
         airgap__log "volume source ${1@Q} does not exist: the build command refuses it"
         return 1
     fi
+    [[ $1 -ef $2 ]] && return 0  # a path mounted onto itself (a file written outside HOME): as it is
     mkdir -p -- "$(dirname -- "$2")" && rm -rf -- "$2" && cp -a -- "$1" "$2"
 }
 

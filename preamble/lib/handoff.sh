@@ -7,7 +7,8 @@
 #           a top-level file or directory of HOME (under .config, its subdirectory), given to the build user
 #           (mode 0600 kept). Not handed: the state directory and .config/containers (the pulls' registries.conf
 #           and auth.json are the runtime's, not the build's). A file outside HOME is mounted at its own path.
-#   env     the variables a writer exported (Go's, COMPOSER_HOME), paths under HOME moved to the build's home
+#   env     the variables a writer exported (Go's, COMPOSER_HOME) and the client location variables it followed
+#           (pc_handoff_location), paths under HOME moved to the build's home
 #   build-arg  <IMAGE>_IMAGE for every image of the strategy: the resolved reference (NODE_IMAGE, NGINX_IMAGE)
 #   secret  npmrc: the .npmrc written, for a Dockerfile's `RUN --mount=type=secret,id=npmrc`
 # Part of the library sourced by proxy-config.sh (conventions there).
@@ -17,6 +18,15 @@ PC_HANDOFF_NPMRC=''  # the .npmrc written (managers/npm.sh)
 
 pc__handoff_item() {
     printf '%s\0%s\0%s\0' "$1" "$2" "$3" >>"$PC_STATE_DIR/handoff"
+}
+
+# A client location variable the image set ($@: NPM_CONFIG_USERCONFIG, XDG_CONFIG_HOME, ...) goes to the build with
+# the files: a writer followed it, so the build's client must too, or it reads its default place and finds nothing.
+pc_handoff_location() {
+    local name
+    for name; do
+        if [[ -n ${!name:-} && " ${PC_HANDOFF_ENV[*]} " != *" $name "* ]]; then PC_HANDOFF_ENV+=("$name"); fi
+    done
 }
 
 pc_write_handoff() {

@@ -59,6 +59,41 @@ def test_the_reference_hands_off_every_client_file_it_wrote_to_the_build_user(tm
     assert secrets == ({"npmrc": str(home / ".npmrc")} if "npm" in CATALOG.strategies[strategy].managers else {})
 
 
+LOCATIONS = {"XDG_CONFIG_HOME": ".xdg", "GRADLE_USER_HOME": ".gradle-home", "NPM_CONFIG_USERCONFIG": ".config/npm/npmrc",
+             "BUNDLE_USER_HOME": ".bundle-home"}
+
+
+def test_a_client_location_the_image_set_goes_to_the_build_with_the_files(tmp_path):
+    """The writers follow NPM_CONFIG_USERCONFIG, XDG_CONFIG_HOME, GRADLE_USER_HOME, BUNDLE_USER_HOME; the build's
+    client must too: it gets the variable, moved to the build's home, beside the volume that holds the file (found
+    by a sweep: only the files went, and npm, pip, Gradle and Bundler read their default places)."""
+    home = tmp_path / "home"
+    environment = interface.Environment(home=home, proxy_config_dir=PROXY_CONFIGS / "credentials-everywhere",
+                                        dockerhub_login=("platform", "platform-secret"), build_user=BUILD_USER,
+                                        build_home="/home/cnb")
+    run = run_preamble(interface.entry(PREAMBLE, "buildpack"), environment, tmp_path, isolate=True,
+                       extra_env={name: str(home / where) for name, where in LOCATIONS.items()})
+    assert run.ok, run.log
+    items = interface.read_handoff(interface.state_dir(home))
+    env = {i.name: i.value for i in items if i.kind == "env"}
+    volumes = {i.value for i in items if i.kind == "volume"}
+    for name, where in LOCATIONS.items():
+        assert env.get(name) == f"/home/cnb/{where}", (name, env)
+        top = where.split("/")[0] if not where.startswith(".config/") else "/".join(where.split("/")[:2])
+        assert f"/home/cnb/{top}" in volumes, (name, volumes)
+    assert [i.name for i in items if i.kind == "env"].count("XDG_CONFIG_HOME") == 1  # pip and NuGet follow it both
+
+
+def test_a_volume_mounted_onto_its_own_path_stays(tmp_path):
+    """A file written outside HOME is handed off at its own path (found by a sweep: the build side removed it)."""
+    source = tmp_path / "composer" / "config.json"
+    source.parent.mkdir()
+    source.write_text("{}")
+    done = _build_side(tmp_path, "pack build", _triples(("volume", str(source), str(source))))
+    assert done.returncode == 0, done.stdout
+    assert source.read_text() == "{}"
+
+
 @pytest.mark.parametrize("strategy", ["buildpack", "webapp", "mi"])
 def test_the_platform_hands_off_the_words_of_its_command_line(tmp_path, strategy):
     _, items = _run(tmp_path, strategy, PREAMBLE / "platform")

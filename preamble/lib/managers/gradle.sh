@@ -36,5 +36,6 @@ allprojects { project ->
     proxyConfigRepositories(project.repositories)
 }
 EOF
+    pc_handoff_location GRADLE_USER_HOME
     pc_write_private "$file" "$out"
 }

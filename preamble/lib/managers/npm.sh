@@ -75,6 +75,7 @@ pc_write_npm() {
         pc__npm_no_env value "$token" && pc_json_string value "$value"
         out+="$key=$value"$'\n'
     fi
+    pc_handoff_location NPM_CONFIG_USERCONFIG
     # shellcheck disable=SC2034 # read by handoff.sh
     pc_write_private "$file" "$out" && PC_HANDOFF_NPMRC=$file
 }

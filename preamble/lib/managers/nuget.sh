@@ -12,5 +12,6 @@ pc_write_nuget() {
     printf -v out '%s\n%s\n<configuration>\n  <packageSources>\n    <clear />\n    <add key="proxy-config" value="%s" />\n  </packageSources>\n%s</configuration>\n' \
         '<?xml version="1.0" encoding="utf-8"?>' '<!-- Written by the proxy-config build preamble. -->' "${xml[url]}" "$credentials"
     pc_write_private "$HOME/.nuget/NuGet/NuGet.Config" "$out" || return
+    pc_handoff_location XDG_CONFIG_HOME
     pc_write_private "${XDG_CONFIG_HOME:-$HOME/.config}/NuGet/NuGet.Config" "$out"
 }

@@ -20,6 +20,7 @@ pc_write_python() {
     for section in $PC_PIP_SECTIONS; do
         out+="[$section]"$'\n'"index-url = $index"$'\n'"extra-index-url ="$'\n'"find-links ="$'\n'"$trusted"
     done
+    pc_handoff_location XDG_CONFIG_HOME
     pc_write_private "$file" "$out" || return
     # uv reads no pip configuration, and Google's Python buildpack installs a pyproject.toml project with it: its
     # default index from the environment, which wins over a project's or user's uv.toml (UV_INDEX_URL for a uv older

@@ -8,5 +8,6 @@ pc_write_rubygems() {
     # .gemrc :sources: replaces the default list (no rubygems.org left); Bundler's mirror has no
     # fallback_timeout, so it never falls back to rubygems.org.
     pc_write_private "$HOME/.gemrc" $'---\n:sources:\n- '"$source"$'\n' || return
+    pc_handoff_location BUNDLE_USER_CONFIG BUNDLE_USER_HOME
     pc_write_private "$bundle" $'---\nBUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/: '"$source"$'\n'
 }
