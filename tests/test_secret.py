@@ -360,6 +360,18 @@ def test_import_reads_what_kubectl_reads(kubectl, tmp_path, lines):
     assert secret.parse_secret(manifest.read_text(), "secret.yaml") == theirs
 
 
+def test_separating_tabs_are_read_within_a_bound_then_refused_as_before():
+    """Each tab PyYAML refuses costs a parse: 64 are read, and fewer in a large manifest (TAB_PARSE_BUDGET), so a
+    manifest full of them is refused with the tab's message, not parsed again without end."""
+    def manifest(tabs: int, filler: int = 0) -> str:
+        return ("kind: Secret\nstringData:\n" + "".join(f"  f{i}: {'v' * 2000}\n" for i in range(filler))
+                + "".join(f"  k{i}: v\t\n" for i in range(tabs)))
+    assert len(secret.parse_secret(manifest(secret.MAX_TAB_SPACES - 1), "s.yaml")) == secret.MAX_TAB_SPACES - 1
+    for text in (manifest(secret.MAX_TAB_SPACES + 1), manifest(3, filler=secret.TAB_PARSE_BUDGET // 2000)):
+        with pytest.raises(UserError, match="a tab: YAML allows only spaces there"):
+            secret.parse_secret(text, "s.yaml")
+
+
 def test_a_tab_that_indents_is_refused_as_kubectl_refuses_it(kubectl, tmp_path):
     manifest = tmp_path / "secret.yaml"
     manifest.write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n\tpkg-npm-url: x\n")

@@ -260,13 +260,14 @@ _YAML_FIXED = re.compile(r"""'(?:<[a-z ]+>|\\[tnr]|[^A-Za-z0-9\s'"\\])'""")
 
 
 MAX_TAB_SPACES = 64  # separating tabs turned into spaces (each costs a parse): more is an error, as before
+TAB_PARSE_BUDGET = 2 * 1024 * 1024  # characters parsed again for them: a large manifest gets fewer (seconds, not minutes)
 
 
 def _yaml_documents(text: str) -> list:
     """The documents, as go-yaml (kubectl's reader) reads them: it takes a tab between tokens on a line (after a key's
     ':', before a comment, at a line's end) as white space, where PyYAML refuses it; such a tab becomes a space. One
     that indents a line stays refused, as go-yaml refuses it; tabs inside scalars are theirs and never reach here."""
-    for _ in range(MAX_TAB_SPACES):
+    for _ in range(min(MAX_TAB_SPACES, TAB_PARSE_BUDGET // max(len(text), 1))):
         try:
             return list(yaml.load_all(text, Loader=_TextLoader))
         except yaml.scanner.ScannerError as error:
