@@ -6,6 +6,7 @@
 # (pc_resolve_images).
 
 PC_REGISTRIES_CONF_HEADER='# Written by the proxy-config build preamble.'  # its first line: the file is the preamble's
+PC_REGISTRIES_DROP_IN=zzzz-proxy-config.conf  # the same remaps, after the image's drop-ins (name order)
 
 # Registry id -> mirror value / winning key / username key / password key, for the mirrors in effect.
 pc_collect_mirrors() {
@@ -130,16 +131,22 @@ pc_platform_host() {
 # registries.conf: each mirrored registry's prefixes remapped (no [[registry.mirror]], which would
 # fall back to the public registry), short names resolved only through docker.io. A registry's prefix
 # may lie inside another's (docker.io/buildpacksio in docker.io): the longest prefix wins, as in plan.
+# The same again as the last of the user's drop-ins (PC_REGISTRIES_DROP_IN): containers/image reads
+# ~/.config/containers/registries.conf.d/*.conf after the file, in name order, and a drop-in's entry for a
+# prefix replaces the file's, so an image's own drop-in would otherwise take a mirrored prefix.
 # Without a mirror in effect the image's own configuration stays (the contract: opt-in, backwards compatible);
-# only a file an earlier run of the preamble wrote is removed.
+# only files an earlier run of the preamble wrote are removed.
 pc_write_registries_conf() {
-    local file=$HOME/.config/containers/registries.conf registry prefix location out entry first=''
+    local dir=$HOME/.config/containers file registry prefix location out entry first
     local -A written=()
     if ((${#PC_MIRROR_ORDER[@]} == 0)); then
-        [[ -f $file ]] && IFS= read -r first <"$file"
-        [[ $first == "$PC_REGISTRIES_CONF_HEADER" ]] || return 0
-        pc__remove_stale "$file"
-        return
+        for file in "$dir/registries.conf" "$dir/registries.conf.d/$PC_REGISTRIES_DROP_IN"; do
+            first=''
+            [[ -f $file ]] && IFS= read -r first <"$file"
+            [[ $first == "$PC_REGISTRIES_CONF_HEADER" ]] || continue
+            pc__remove_stale "$file" || return
+        done
+        return 0
     fi
     out=$PC_REGISTRIES_CONF_HEADER$'\n'
     out+=$'unqualified-search-registries = ["docker.io"]\nshort-name-mode = "enforcing"\n'
@@ -154,7 +161,8 @@ pc_write_registries_conf() {
             out+=$entry
         done
     done
-    pc_write_private "$file" "$out" || return 1
+    pc_write_private "$dir/registries.conf" "$out" || return 1
+    pc_write_private "$dir/registries.conf.d/$PC_REGISTRIES_DROP_IN" "$out" || return 1
     # A CONTAINERS_REGISTRIES_CONF from the image would win over this file (and bring in the system
     # registries.conf.d drop-ins); the preamble owns the registry configuration.
     unset CONTAINERS_REGISTRIES_CONF

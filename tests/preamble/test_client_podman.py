@@ -57,6 +57,20 @@ def test_skopeo_inspects_docker_hub_images_on_the_mirror(network, tmp_path, regi
     assert registry.authenticated()[0].basic == (HOSTILE_USER, HOSTILE_PASSWORD)
 
 
+@pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed (.ci/run installs it)")
+def test_a_user_drop_in_of_the_image_does_not_take_the_mirror_s_prefix(network, tmp_path, registry):
+    """containers/image reads ~/.config/containers/registries.conf.d/*.conf after registries.conf, and a drop-in's
+    entry for a prefix replaces the file's: an image's own drop-in for docker.io sent pulls past the mirror (found
+    by a sweep). The preamble's remaps come last, in a drop-in of its own."""
+    drop_ins = tmp_path / "home/.config/containers/registries.conf.d"
+    drop_ins.mkdir(parents=True)
+    (drop_ins / "50-image.conf").write_text('[[registry]]\nprefix = "docker.io"\nlocation = "127.0.0.1:9/decoy"\n')
+    env = mirror_env(network, tmp_path, registry)
+    done = run_client(network, ["skopeo", "inspect", "--cert-dir", str(tmp_path / "certs"), "--no-tags", "docker://docker.io/library/node:18"], env)
+    assert done.returncode == 0, done.stderr
+    assert f"{REPOSITORY}/manifests/18" in [r.path for r in registry.authenticated()]
+
+
 @pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed (.ci/run installs it)")
 def test_podman_resolves_a_short_name_to_the_mirror(network, tmp_path, registry):
     env = mirror_env(network, tmp_path, registry)

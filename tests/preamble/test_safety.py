@@ -120,13 +120,15 @@ def test_the_files_an_earlier_run_wrote_go_when_the_mirror_does_and_a_changed_on
     def run(config):
         done = run_entry("webapp", config, home, dockerhub_login=("u", "p"), dry_run_login=True)
         assert done.exit_code == 0, done.stderr
-        return sorted(p.name for p in containers.iterdir())
+        return sorted(str(p.relative_to(containers)) for p in containers.rglob("*") if p.is_file())
 
-    assert run(mirror) == ["auth.json", "registries.conf"]
+    written = ["auth.json", "registries.conf", "registries.conf.d/zzzz-proxy-config.conf"]
+    assert run(mirror) == written
     assert run(empty) == []
-    assert run(mirror) == ["auth.json", "registries.conf"]
+    assert run(mirror) == written
     (containers / "auth.json").write_text('{"auths": {"quay.io": {"auth": "eDp5"}}}')  # a login made since
-    assert run(empty) == ["auth.json"]
+    (containers / "registries.conf.d/50-image.conf").write_text("")  # an image's own drop-in
+    assert run(empty) == ["auth.json", "registries.conf.d/50-image.conf"]
 
 
 def test_a_second_sourcing_without_the_mirror_leaves_no_export_of_a_removed_file(tmp_path):
@@ -162,7 +164,7 @@ def test_an_earlier_run_s_file_that_cannot_be_removed_stops_the_build(tmp_path):
                           "HOME": str(home)}, capture_output=True, text=True, timeout=60)
     assert "went-on" not in done.stdout and done.returncode != 0, done.stdout + done.stderr
     assert f"cannot remove {containers}/registries.conf" in done.stderr, done.stderr
-    assert sorted(p.name for p in containers.iterdir()) == ["auth.json", "registries.conf"]
+    assert sorted(p.name for p in containers.iterdir()) == ["auth.json", "registries.conf", "registries.conf.d"]
     assert (home / DEFAULT_STATE_DIR / "auth.json.sha256").exists()
 
 
