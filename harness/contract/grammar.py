@@ -268,6 +268,11 @@ class PackageUrl:
         return f"{host}:{self.port}" if self.explicit_port and self.port != DEFAULT_PORTS[self.scheme] else host
 
 
+def _path(url: str) -> str:
+    """A URL's path after its authority, without the leading '/' (query and fragment are refused before)."""
+    return url.split("://", 1)[-1].partition("/")[2]
+
+
 def _authority(value: str) -> str:
     rest = value.split("://", 1)[1]
     return re.split(r"[/?#]", rest, maxsplit=1)[0]
@@ -525,7 +530,7 @@ def text_violations(value: str, kind: Kind) -> list[Violation]:
 
 
 def _escape_not_utf8(url: str) -> bool:
-    path = url.split("://", 1)[-1].partition("/")[2]
+    path = _path(url)
     try:
         urllib.parse.unquote_to_bytes(path).decode("utf-8")
     except UnicodeDecodeError:
@@ -552,9 +557,9 @@ CLIENT_CHECKS = {
     "client-username-slash": lambda value: "/" in value,
     "client-path-escape-not-utf8": _escape_not_utf8,
     "client-userinfo-escape-not-utf8": _userinfo_escape_not_utf8,
-    "client-path-parenthesis": lambda url: bool(re.search(r"[()]", url.split("://", 1)[-1].partition("/")[2])),
+    "client-path-parenthesis": lambda url: bool(re.search(r"[()]", _path(url))),
     "client-ipv6-credentials": _ipv6_host,
-    "client-npm-path-equals": lambda url: "=" in url.split("://", 1)[-1].partition("/")[2],
+    "client-npm-path-equals": lambda url: "=" in _path(url),
     "client-userinfo-escape": lambda url: "%" in (_split_authority(url)[0] or ""),
     "client-userinfo-dropped": lambda url: bool(_split_authority(url)[0]),
     "client-host-underscore": lambda url: "_" in (_split_authority(url)[1] or ""),
@@ -731,12 +736,12 @@ def violations(value: str, kind: Kind) -> list[Violation]:
         if has_userinfo(value):
             found.append(Violation("url-credentials", "carries credentials in the URL; use the matching "
                                    "-username/-password (or -token) keys"))
-        scheme, _, rest = value.partition("://")
-        authority, _, path = rest.partition("/")
+        path = _path(value)
         if "//" in path:
+            collapsed = value[:len(value) - len(path)] + re.sub("/{2,}", "/", path)
             found.append(Violation("pkg-url-empty-segment", f"has '//' in its path: Maven, Gradle and Go drop the "
                                    f"empty segment, npm, pip, gem and Composer keep it: {quoted(value)}",
-                                   _acceptable(_suggested_url(f"{scheme}://{authority}/{re.sub('/{2,}', '/', path)}"), value)))
+                                   _acceptable(_suggested_url(collapsed), value)))
     return found
 
 

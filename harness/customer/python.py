@@ -342,8 +342,8 @@ class Reader:
         if built:
             self._build_system(_table(data, "build-system", path), path)
         if built and not directory:
-            tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
-            poetry = "poetry" in tool or "poetry.lock" in self.files
+            tools = data.get("tool") if isinstance(data.get("tool"), dict) else {}
+            poetry = "poetry" in tools or "poetry.lock" in self.files
             tool, why = ("Poetry", "poetry.lock or [tool.poetry]") if poetry else ("uv", "its default, or uv.lock")
             self.note(PYPROJECT_BUILDPACK.format(tool=tool, why=why, reach=PYPROJECT_REACH[tool]))
 
