@@ -23,8 +23,8 @@ pc_write_python() {
     pc_handoff_location XDG_CONFIG_HOME
     pc_write_private "$file" "$out" || return
     # uv reads no pip configuration, and Google's Python buildpack installs a pyproject.toml project with it: its
-    # default index from the environment, which wins over a project's or user's uv.toml (UV_INDEX_URL for a uv older
-    # than UV_DEFAULT_INDEX, 0.4.23)
+    # default index from the environment, which wins over a project's or user's uv.toml (UV_INDEX_URL, its older
+    # name, for an older uv)
     export UV_DEFAULT_INDEX=$index UV_INDEX_URL=$index
     PC_HANDOFF_ENV+=(UV_DEFAULT_INDEX UV_INDEX_URL)
 }
